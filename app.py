@@ -1,0 +1,21 @@
+"""dlviz's Streamlit entry: page config, navigation and the sidebar every page shares.
+
+Run it with `./dev.sh dashboard` (or `streamlit run app.py`).
+"""
+
+import streamlit as st
+
+from dlviz.ui.sidebar import shared_sidebar
+from dlviz.ui.state import mark_app_ran, warm_up
+
+st.set_page_config(page_title="dlviz", page_icon=":material/neurology:", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/playground.py", title="Playground", icon=":material/scatter_plot:"),
+]
+page = st.navigation(PAGES)
+warm_up()
+mark_app_ran()
+shared_sidebar()
+page.run()

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# dlviz's two entry points. Each sets up what it needs first, so each works on a fresh machine:
+#
+#   ./dev.sh dashboard   create .venv, install dlviz, open the dashboard (http://localhost:8501)
+#   ./dev.sh test        create .venv, install dlviz with its test tools and Chromium, run the tests
+#
+# Extra arguments go to `streamlit run` or to pytest. Environment:
+#   PYTHON=python3.12   the interpreter that creates .venv (default: python3)
+#   DLVIZ_VENV=path     where the virtual environment lives (default: .venv)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+VENV=${DLVIZ_VENV:-.venv}
+PY="$VENV/bin/python"
+TORCH_PIN=${DLVIZ_TORCH:-torch==2.13.0}
+
+say() { printf '\033[1m[dlviz]\033[0m %s\n' "$*" >&2; }
+
+setup() {  # $1: "" or "[test]"
+  local extra=$1
+  if [ ! -x "$PY" ]; then
+    say "creating $VENV with $($PYTHON --version 2>&1)"
+    "$PYTHON" -m venv "$VENV"
+  fi
+  # torch goes in first, pinned: a range in a fresh environment would pull a multi-GB CUDA build.
+  # Any torch already here that the project's range accepts (a CUDA build, say) is kept.
+  if ! "$PY" -c 'import torch' 2>/dev/null; then
+    say "installing $TORCH_PIN"
+    "$PY" -m pip install --quiet "$TORCH_PIN"
+  fi
+  local stamp="$VENV/.dlviz-installed$extra"
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    say "installing dlviz$extra and its dependencies"
+    "$PY" -m pip install --quiet -e ".$extra"
+    touch "$stamp"
+  fi
+}
+
+need_chromium() {
+  command -v chromium >/dev/null 2>&1 && return 0
+  say "installing Debian's chromium for the browser tests"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get install -y -qq chromium >/dev/null 2>&1 || {
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium >/dev/null
+  }
+}
+
+cmd=${1:-help}
+shift || true
+case "$cmd" in
+  dashboard)
+    setup ""
+    say "opening the dashboard on http://localhost:8501 (Ctrl+C stops it)"
+    exec "$VENV/bin/streamlit" run app.py --browser.gatherUsageStats false "$@"
+    ;;
+  test)
+    setup "[test]"
+    need_chromium
+    exec "$PY" -m pytest -q "$@"
+    ;;
+  *)
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    [ "$cmd" = help ] || exit 2
+    ;;
+esac

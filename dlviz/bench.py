@@ -1,0 +1,187 @@
+"""Benchmarks, timed honestly: a warm-up first, both sides run alternately, the median of repeats
+reported with its spread, and the device synchronized before every clock read.
+
+`overhead`: dlviz's instrumented training (`train.fit` with the live-run events, gradient norms,
+per-epoch evaluation and 2-D snapshots) against a bare PyTorch loop over the same model, data and
+device. The ratio of their throughputs is the budget DESIGN.md sets (at least 0.9).
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from dlviz.config import RunConfig
+from dlviz.data import Dataset, load_dataset
+from dlviz.devices import describe, resolve_device, synchronize
+from dlviz.jobs import EventEmitter
+from dlviz.models import build_model
+from dlviz.train import batch_bounds, fit, make_optimizer
+
+OVERHEAD_BUDGET = 0.9
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    config: RunConfig
+
+
+def overhead_cases(device: str = "cpu", epochs: int | None = None) -> list[Case]:
+    """The models `dlviz bench overhead` measures: the Playground default and a larger deep MLP."""
+    toy = RunConfig().with_changes(train={"device": device, "epochs": epochs or 6})
+    deep = RunConfig().with_changes(
+        data={"n_samples": 4000},
+        model={"hidden": (64,) * 8, "norm": "batch"},
+        train={"device": device, "epochs": epochs or 3, "batch_size": 64},
+    )
+    return [
+        Case("playground default (mlp 8x3, batch 32)", toy),
+        Case("deep mlp (64x8, batch norm, batch 64)", deep),
+    ]
+
+
+def bare_loop(model: torch.nn.Module, data: Dataset, cfg: RunConfig, device: torch.device) -> float:
+    """The plain PyTorch loop: same batches, same optimizer, nothing else. Returns seconds."""
+    tc = cfg.train
+    model.to(device).train()
+    x, y = data.x_train.to(device), data.y_train.to(device)
+    opt = make_optimizer(model, tc)
+    gen = torch.Generator().manual_seed(tc.seed)
+    bounds = batch_bounds(len(x), tc.batch_size)
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(tc.epochs):
+        perm = torch.randperm(len(x), generator=gen).to(device)
+        for lo, hi in bounds:
+            idx = perm[lo:hi]
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def instrumented_loop(
+    model: torch.nn.Module, data: Dataset, cfg: RunConfig, device: torch.device
+) -> float:
+    """`train.fit` with everything a live Playground run has switched on. Returns seconds."""
+    events: list[dict[str, Any]] = []
+    emitter = EventEmitter(events.append, extent=data.extent if data.kind == "points2d" else None)
+    synchronize(device)
+    start = time.perf_counter()
+    state = fit(model, data, cfg.train, device, callbacks=[emitter])
+    synchronize(device)
+    seconds = time.perf_counter() - start
+    if state.status != "finished":
+        raise RuntimeError(f"benchmark run did not finish: {state.status} {state.message}")
+    return seconds
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """Median, min, max and the interquartile range of `values`."""
+    ordered = sorted(values)
+    if len(ordered) >= 4:
+        q1, _, q3 = statistics.quantiles(ordered, n=4, method="inclusive")
+    else:
+        q1, q3 = ordered[0], ordered[-1]
+    return {
+        "median": statistics.median(ordered),
+        "min": ordered[0],
+        "max": ordered[-1],
+        "iqr": q3 - q1,
+    }
+
+
+def overhead(device: str = "cpu", repeats: int = 31, epochs: int | None = None) -> dict[str, Any]:
+    """Throughput of instrumented training over a bare loop, per case. See module docstring.
+
+    Each repeat times the two loops back to back (alternating which goes first); the ratio is the
+    median of those pairs' ratios, which cancels most of a shared machine's drift in speed.
+    """
+    dev = resolve_device(device)
+    results = []
+    for case in overhead_cases(device, epochs):
+        data = load_dataset(case.config.data)
+        bounds = batch_bounds(len(data.x_train), case.config.train.batch_size)
+        samples = sum(hi - lo for lo, hi in bounds) * case.config.train.epochs
+
+        def fresh():
+            return build_model(case.config.model, data.input_shape, data.n_classes, seed=0)
+
+        bare_loop(fresh(), data, case.config, dev)  # warm-up: allocator, kernels, lazy imports
+        instrumented_loop(fresh(), data, case.config, dev)
+        bare_s, inst_s = [], []
+        for i in range(repeats):
+            order = (bare_loop, instrumented_loop) if i % 2 == 0 else (instrumented_loop, bare_loop)
+            for fn in order:
+                seconds = fn(fresh(), data, case.config, dev)
+                (bare_s if fn is bare_loop else inst_s).append(seconds)
+        ratios = [b / s for b, s in zip(bare_s, inst_s)]
+        bare_med, inst_med = statistics.median(bare_s), statistics.median(inst_s)
+        results.append(
+            {
+                "case": case.name,
+                "config": case.config.to_dict(),
+                "samples_per_run": samples,
+                "bare_samples_per_second": samples / bare_med,
+                "dlviz_samples_per_second": samples / inst_med,
+                "ratio": statistics.median(ratios),
+                "ratio_spread": spread(ratios),
+                "bare_seconds": spread(bare_s),
+                "dlviz_seconds": spread(inst_s),
+            }
+        )
+    return {
+        "benchmark": "overhead",
+        "budget": OVERHEAD_BUDGET,
+        "device": describe(dev),
+        "machine": machine_info(),
+        "repeats": repeats,
+        "cases": results,
+        "within_budget": all(r["ratio"] >= OVERHEAD_BUDGET for r in results),
+    }
+
+
+def machine_info() -> dict[str, Any]:
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_model": _cpu_model(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def format_overhead(result: dict[str, Any]) -> str:
+    lines = [
+        f"dlviz bench overhead on {result['device']} ({result['machine']['cpu_model']}, "
+        f"{result['machine']['torch_threads']} torch threads), median of {result['repeats']}:"
+    ]
+    for r in result["cases"]:
+        s = r["ratio_spread"]
+        verdict = "ok" if r["ratio"] >= result["budget"] else "BELOW BUDGET"
+        lines.append(
+            f"  {r['case']}: bare {r['bare_samples_per_second']:,.0f} samples/s, "
+            f"dlviz {r['dlviz_samples_per_second']:,.0f} samples/s -> ratio {r['ratio']:.3f} "
+            f"(runs {s['min']:.3f}-{s['max']:.3f}) [{verdict}, budget {result['budget']}]"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,92 @@
+"""A plain-language reading of two finished runs: which generalised better, which overfits, how
+long each took. Pure: it reads two `RunHistory` objects and returns sentences."""
+
+from __future__ import annotations
+
+import math
+
+from dlviz.history import RunHistory
+
+# A run overfits when its test loss ends well above its train loss, or well above its own best.
+GAP_ABS, GAP_REL = 0.1, 0.5
+RISE_ABS, RISE_REL = 0.02, 0.10
+SAME_REL = 0.05
+
+
+def _describe_net(label: str, h: RunHistory) -> str:
+    depth = len(h.config.get("model", {}).get("hidden", []))
+    layers = f"{depth} hidden layer{'s' if depth != 1 else ''}"
+    return f"the {label} net ({layers}, {h.params:,} parameters)"
+
+
+def overfitting(h: RunHistory) -> str | None:
+    """A sentence on how `h` overfits, or None when it does not."""
+    final = h.final
+    if not final or not all(math.isfinite(final.get(k, math.nan)) for k in ("train_loss", "test_loss")):
+        return None
+    train, test = final["train_loss"], final["test_loss"]
+    tests = [v for v in h.epochs.column("test_loss") if v is not None and math.isfinite(v)]
+    epochs = h.epochs.column("epoch")
+    best_i = min(range(len(tests)), key=tests.__getitem__) if tests else None
+    if best_i is not None:
+        best = tests[best_i]
+        if test - best > max(RISE_ABS, RISE_REL * best) and best_i < len(tests) - 1:
+            return (
+                f"its test loss was lowest at epoch {epochs[best_i]} ({best:.3f}) and rose to "
+                f"{test:.3f} by the end while it kept fitting the training data "
+                f"(train loss {train:.3f}): it overfits"
+            )
+    gap = test - train
+    if gap > max(GAP_ABS, GAP_REL * train):
+        return (
+            f"its test loss ({test:.3f}) is far above its train loss ({train:.3f}): it fits the "
+            "training points better than it generalises"
+        )
+    return None
+
+
+def compare_runs(a_label: str, a: RunHistory, b_label: str, b: RunHistory) -> list[str]:
+    """Sentences comparing run `a` with run `b` (e.g. shallow and deep)."""
+    out: list[str] = []
+    for label, h in ((a_label, a), (b_label, b)):
+        if h.status in ("diverged", "error"):
+            out.append(f"The {label} run {h.status}: {h.message}")
+        elif h.status == "stopped":
+            out.append(f"The {label} run was stopped after {h.epoch} epochs, so compare with care.")
+    fa, fb = a.final, b.final
+    if not fa or not fb:
+        return out or ["Neither run finished an epoch, so there is nothing to compare yet."]
+
+    la, lb = fa["test_loss"], fb["test_loss"]
+    if not (math.isfinite(la) and math.isfinite(lb)):
+        return out
+    acc = f"Test accuracy: {fa['test_accuracy']:.0%} ({a_label}) and {fb['test_accuracy']:.0%} ({b_label})."
+    if abs(la - lb) <= SAME_REL * max(la, lb):
+        out.append(
+            f"Both reached about the same test loss ({la:.3f} for {a_label}, {lb:.3f} for {b_label}): "
+            f"on this data the difference between them did not matter. {acc}"
+        )
+    else:
+        (wl, wh, wv), (ll, lh, lv) = sorted(((a_label, a, la), (b_label, b, lb)), key=lambda t: t[2])
+        out.append(
+            f"{_describe_net(wl, wh).capitalize()} reached the lower test loss: {wv:.3f} against "
+            f"{lv:.3f} for {_describe_net(ll, lh)}. {acc}"
+        )
+
+    notes = [(label, overfitting(h)) for label, h in ((a_label, a), (b_label, b))]
+    flagged = [(label, n) for label, n in notes if n]
+    if flagged:
+        out += [f"The {label} net: {note}." for label, note in flagged]
+    else:
+        out.append("Neither overfits noticeably: each one's test loss stays close to its train loss.")
+
+    ta, tb = a.elapsed, b.elapsed
+    if ta > 0 and tb > 0:
+        slow, fast = (a_label, b_label) if ta >= tb else (b_label, a_label)
+        ratio = max(ta, tb) / min(ta, tb)
+        out.append(
+            f"Time: {a_label} {ta:.1f} s ({a.samples_per_second:,.0f} samples/s), {b_label} "
+            f"{tb:.1f} s ({b.samples_per_second:,.0f} samples/s); the {slow} net took "
+            f"{ratio:.1f}x as long as the {fast} one."
+        )
+    return out

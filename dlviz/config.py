@@ -1,0 +1,221 @@
+"""Run configuration: one frozen `RunConfig` = data + model + train, with a JSON round trip.
+
+Every field is declared once here with its default; a bad value raises one `ConfigError` that
+names the field (``train.lr``) and says what would be accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+TOY_DATASETS = ("circle", "xor", "gauss", "spiral", "moons")
+ARCHS = ("mlp",)
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu")
+NORMS = ("none", "batch", "layer")
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+MAX_HIDDEN_LAYERS = 32
+MAX_WIDTH = 1024
+_DEVICE_RE = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong. `field` is the dotted name, e.g. ``train.lr``."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+def _check_number(
+    name: str,
+    value: Any,
+    *,
+    kind: type,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(name, f"must be a number, got {value!r}")
+    if kind is int and not isinstance(value, int):
+        raise ConfigError(name, f"must be a whole number, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(name, f"must be a finite number, got {value!r}")
+    if lo is not None and (value <= lo if lo_open else value < lo):
+        bound = f"greater than {lo}" if lo_open else f"at least {lo}"
+        raise ConfigError(name, f"must be {bound}, got {value!r}")
+    if hi is not None and value > hi:
+        raise ConfigError(name, f"must be at most {hi}, got {value!r}")
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(name, f"must be one of {', '.join(choices)}; got {value!r}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which dataset, how many samples, how noisy, how it is split."""
+
+    name: str = "spiral"
+    n_samples: int = 1000
+    noise: float = 0.1
+    test_fraction: float = 0.3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_choice("data.name", self.name, TOY_DATASETS)
+        _check_number("data.n_samples", self.n_samples, kind=int, lo=10, hi=200_000)
+        _check_number("data.noise", self.noise, kind=float, lo=0.0, hi=1.0)
+        _check_number("data.test_fraction", self.test_fraction, kind=float, lo=0.05, hi=0.95)
+        _check_number("data.seed", self.seed, kind=int, lo=0, hi=2**31 - 1)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network. `hidden` is one width per hidden layer, input to output."""
+
+    arch: str = "mlp"
+    hidden: tuple[int, ...] = (8, 8, 8)
+    activation: str = "relu"
+    residual: bool = False
+    norm: str = "none"
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_choice("model.arch", self.arch, ARCHS)
+        if isinstance(self.hidden, (str, bytes)) or not hasattr(self.hidden, "__iter__"):
+            raise ConfigError("model.hidden", f"must be a list of layer widths, got {self.hidden!r}")
+        hidden = tuple(self.hidden)
+        if not 1 <= len(hidden) <= MAX_HIDDEN_LAYERS:
+            raise ConfigError(
+                "model.hidden",
+                f"must have 1 to {MAX_HIDDEN_LAYERS} layers, got {len(hidden)}",
+            )
+        for i, width in enumerate(hidden):
+            _check_number(f"model.hidden[{i}]", width, kind=int, lo=1, hi=MAX_WIDTH)
+        object.__setattr__(self, "hidden", hidden)
+        _check_choice("model.activation", self.activation, ACTIVATIONS)
+        if not isinstance(self.residual, bool):
+            raise ConfigError("model.residual", f"must be true or false, got {self.residual!r}")
+        _check_choice("model.norm", self.norm, NORMS)
+        _check_number("model.dropout", self.dropout, kind=float, lo=0.0, hi=0.9)
+
+    @property
+    def depth(self) -> int:
+        return len(self.hidden)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: optimizer, learning rate, batches, epochs, seed, device."""
+
+    optimizer: str = "adam"
+    lr: float = 0.01
+    batch_size: int = 32
+    epochs: int = 50
+    weight_decay: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        _check_choice("train.optimizer", self.optimizer, OPTIMIZERS)
+        _check_number("train.lr", self.lr, kind=float, lo=0.0, hi=100.0, lo_open=True)
+        _check_number("train.batch_size", self.batch_size, kind=int, lo=1, hi=65_536)
+        _check_number("train.epochs", self.epochs, kind=int, lo=1, hi=100_000)
+        _check_number("train.weight_decay", self.weight_decay, kind=float, lo=0.0, hi=1.0)
+        _check_number("train.seed", self.seed, kind=int, lo=0, hi=2**31 - 1)
+        if not isinstance(self.device, str) or not _DEVICE_RE.match(self.device):
+            raise ConfigError(
+                "train.device",
+                f"must be auto, cpu, cuda, cuda:N or mps; got {self.device!r}",
+            )
+
+
+_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A whole run. `name` is an optional label shown in charts and the run store."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        for key, cls in _SECTIONS.items():
+            if not isinstance(getattr(self, key), cls):
+                raise ConfigError(key, f"must be a {cls.__name__}")
+        if not isinstance(self.name, str) or len(self.name) > 200:
+            raise ConfigError("name", "must be text of at most 200 characters")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["model"]["hidden"] = list(self.model.hidden)
+        if not self.name:
+            del d["name"]
+        return d
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, d: Any) -> RunConfig:
+        """Build from a dict; missing fields take their defaults, unknown ones are an error."""
+        if not isinstance(d, dict):
+            raise ConfigError("config", f"must be a JSON object, got {type(d).__name__}")
+        unknown = set(d) - set(_SECTIONS) - {"name"}
+        if unknown:
+            raise ConfigError(
+                sorted(unknown)[0], "is not a config section (expected data, model, train, name)"
+            )
+        parts: dict[str, Any] = {}
+        for key, section_cls in _SECTIONS.items():
+            section = d.get(key, {})
+            if not isinstance(section, dict):
+                raise ConfigError(key, f"must be a JSON object, got {section!r}")
+            known = {f.name for f in fields(section_cls)}
+            extra = set(section) - known
+            if extra:
+                name = sorted(extra)[0]
+                raise ConfigError(
+                    f"{key}.{name}",
+                    f"is not a known field (known: {', '.join(sorted(known))})",
+                )
+            parts[key] = section_cls(**section)
+        return cls(**parts, name=d.get("name", ""))
+
+    @classmethod
+    def from_json(cls, text: str) -> RunConfig:
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ConfigError("config", f"is not valid JSON ({e.msg} at line {e.lineno})") from e
+        return cls.from_dict(d)
+
+    def with_changes(self, **sections: dict[str, Any]) -> RunConfig:
+        """Copy with some fields changed, e.g. ``cfg.with_changes(train={"lr": 0.1})``."""
+        parts = {k: replace(getattr(self, k), **v) for k, v in sections.items() if k in _SECTIONS}
+        if "name" in sections:
+            parts["name"] = sections["name"]
+        return replace(self, **parts)
+
+
+SHALLOW_HIDDEN = (8,)
+DEEP_HIDDEN = (8, 8, 8, 8, 8, 8)
+
+
+def preset(kind: str, base: RunConfig | None = None) -> RunConfig:
+    """The Shallow (1 hidden layer) or Deep (6 hidden layers) preset, on `base`'s data and training."""
+    base = base or RunConfig()
+    if kind == "shallow":
+        return base.with_changes(model={"hidden": SHALLOW_HIDDEN}, name="shallow")
+    if kind == "deep":
+        return base.with_changes(model={"hidden": DEEP_HIDDEN}, name="deep")
+    raise ConfigError("preset", f"must be shallow or deep, got {kind!r}")

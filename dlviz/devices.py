@@ -1,0 +1,94 @@
+"""Device names -> torch devices. Asking for a device that is not here is an error, never a
+silent fallback."""
+
+from __future__ import annotations
+
+import torch
+
+
+class DeviceError(RuntimeError):
+    """The device asked for is not present on this machine."""
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())
+
+
+def available_devices() -> list[str]:
+    """Names a person can pick here: ``auto`` and ``cpu`` always, then each GPU present."""
+    names = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        count = torch.cuda.device_count()
+        names.append("cuda")
+        if count > 1:
+            names += [f"cuda:{i}" for i in range(count)]
+    if _mps_available():
+        names.append("mps")
+    return names
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> cuda, then mps, then cpu. Others must be present or DeviceError says so."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "mps":
+        if not _mps_available():
+            raise DeviceError("Device 'mps' (Apple GPU) is not available here; choose cpu or auto.")
+        return torch.device("mps")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise DeviceError(
+                f"Device {name!r} was asked for, but this machine has no CUDA GPU that torch can "
+                "use; choose cpu or auto."
+            )
+        index = int(name.split(":")[1]) if ":" in name else 0
+        count = torch.cuda.device_count()
+        if index >= count:
+            raise DeviceError(
+                f"Device {name!r} was asked for, but only {count} CUDA GPU(s) are present "
+                f"(cuda:0 to cuda:{count - 1})."
+            )
+        return torch.device("cuda", index)
+    raise DeviceError(f"Unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps.")
+
+
+def describe(device: torch.device) -> str:
+    """A short human name: 'cpu' or 'cuda:0 (NVIDIA H100 80GB HBM3)'."""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    return str(device)
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def server_threads() -> int:
+    """Intra-op threads for torch inside the dashboard: `DLVIZ_TORCH_THREADS`, else half the
+    cores, at most cores - 1. The server, the browser and other sessions' runs share the CPU;
+    torch's thread pool spin-waits when its threads do not each get a core, and one busy core
+    too many can make training several times slower (seen here: 2 threads on 2 busy cores ran
+    at a third of the speed of 1)."""
+    import os
+
+    env = os.environ.get("DLVIZ_TORCH_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    cores = os.cpu_count() or 1
+    return max(1, min(cores // 2, cores - 1))
+
+
+def configure_threads(n: int) -> None:
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)

@@ -1,0 +1,146 @@
+"""A run's history as the pages see it: built from the events a run sends, bounded in memory
+however long the run is (`Series` keeps at most `max_points` rows by thinning itself)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlviz.probes import Snapshot2D
+
+
+class Series:
+    """Rows of equal-length columns, at most `max_points` of them.
+
+    When full, every other row is dropped and from then on only every `stride`-th new row is kept,
+    so the series always spans the whole run at an even spacing. `last` is always the newest row.
+    """
+
+    def __init__(self, columns: tuple[str, ...], max_points: int = 1000):
+        if max_points < 2:
+            raise ValueError("max_points must be at least 2")
+        self.columns = columns
+        self.max_points = max_points
+        self.data: dict[str, list[Any]] = {c: [] for c in columns}
+        self.stride = 1
+        self.seen = 0
+        self.last: dict[str, Any] | None = None
+
+    def __len__(self) -> int:
+        return len(self.data[self.columns[0]])
+
+    def append(self, **row: Any) -> None:
+        self.last = row
+        keep = self.seen % self.stride == 0
+        self.seen += 1
+        if not keep:
+            return
+        if len(self) >= self.max_points:
+            for c in self.columns:
+                self.data[c] = self.data[c][::2]
+            self.stride *= 2
+            if (self.seen - 1) % self.stride != 0:
+                return
+        for c in self.columns:
+            self.data[c].append(row.get(c))
+
+    def column(self, name: str, include_last: bool = True) -> list[Any]:
+        """The kept values of `name`, plus the newest row if thinning skipped it."""
+        values = list(self.data[name])
+        if include_last and self.last is not None and self.seen and (self.seen - 1) % self.stride:
+            values.append(self.last.get(name))
+        return values
+
+    def to_dict(self) -> dict[str, list[Any]]:
+        return {c: self.column(c) for c in self.columns}
+
+
+EPOCH_COLUMNS = (
+    "epoch",
+    "step",
+    "elapsed",
+    "train_loss",
+    "train_accuracy",
+    "test_loss",
+    "test_accuracy",
+)
+
+
+@dataclass
+class RunHistory:
+    """Everything a page draws about one run, updated by `apply(event)`."""
+
+    label: str = ""
+    status: str = "starting"  # starting | queued | running | paused | finished | stopped | diverged | error
+    message: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    device: str = ""
+    params: int = 0
+    layers: list[str] = field(default_factory=list)
+    total_epochs: int = 0
+    steps_per_epoch: int = 0
+    epoch: int = 0
+    step: int = 0
+    elapsed: float = 0.0
+    samples_per_second: float = 0.0
+    steps: Series = field(default_factory=lambda: Series(("step", "elapsed", "loss")))
+    epochs: Series = field(default_factory=lambda: Series(EPOCH_COLUMNS))
+    grad_norms: Series = field(default_factory=lambda: Series(("epoch", "norms")))
+    snapshot: Snapshot2D | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    run_id: str = ""
+
+    @property
+    def progress(self) -> float:
+        total = self.total_epochs * self.steps_per_epoch
+        return min(1.0, self.step / total) if total else 0.0
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("finished", "stopped", "diverged", "error")
+
+    @property
+    def final(self) -> dict[str, float]:
+        last = self.epochs.last or {}
+        return {k: last[k] for k in EPOCH_COLUMNS[3:] if k in last}
+
+    def apply(self, event: dict[str, Any]) -> None:
+        kind = event["type"]
+        if kind == "queued":
+            self.status = "queued"
+            self.message = event.get("message", "")
+        elif kind == "start":
+            self.status = "running"
+            self.message = ""
+            for key in ("config", "device", "params", "layers", "total_epochs", "steps_per_epoch"):
+                setattr(self, key, event[key])
+        elif kind == "report":
+            self._progress(event)
+            self.steps.append(step=event["step"], elapsed=event["elapsed"], loss=event["loss"])
+        elif kind == "epoch":
+            self._progress(event)
+            self.epoch = event["epoch"]
+            self.epochs.append(**{c: event[c] for c in EPOCH_COLUMNS})
+            norms = event["grad_norms"]
+            self.grad_norms.append(epoch=event["epoch"], norms=[norms[k] for k in self.layers])
+        elif kind == "snapshot":
+            self.snapshot = event["snapshot"]
+        elif kind == "paused":
+            self.status = "paused"
+        elif kind == "resumed":
+            self.status = "running"
+        elif kind == "end":
+            self.status = event["status"]
+            self.message = event.get("message", "")
+            self.summary = event.get("summary", {})
+            self.run_id = event.get("run_id", "")
+            if self.summary:
+                self.elapsed = self.summary.get("seconds", self.elapsed)
+                self.samples_per_second = self.summary.get(
+                    "samples_per_second", self.samples_per_second
+                )
+
+    def _progress(self, event: dict[str, Any]) -> None:
+        self.step = event["step"]
+        self.elapsed = event["elapsed"]
+        self.samples_per_second = event["samples_per_second"]

@@ -1,0 +1,378 @@
+"""Runs in background threads: events out through a queue, stop and pause in through a Control.
+
+A page keeps the `RunHandle` that `start()` returns in its own session state (never in a module
+global), calls `handle.poll()` to fold new events into `handle.history`, and draws that.
+
+Admission: each device trains at most `DLVIZ_RUNS_PER_DEVICE` runs at once (default 2); later
+runs wait in line and say so.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+import traceback
+import weakref
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+
+from dlviz import runs
+from dlviz.config import RunConfig
+from dlviz.data import load_dataset
+from dlviz.devices import DeviceError, describe, resolve_device
+from dlviz.history import RunHistory
+from dlviz.models import build_model
+from dlviz.probes import snapshot_2d, weight_layers
+from dlviz.train import Callback, Control, FitState, batch_bounds, fit
+
+log = logging.getLogger(__name__)
+Emit = Callable[[dict[str, Any]], None]
+
+# --- per-device admission -------------------------------------------------------------------
+
+_slots_lock = threading.Lock()
+_slots: dict[str, threading.Semaphore] = {}
+
+
+def runs_per_device() -> int:
+    try:
+        return max(1, int(os.environ.get("DLVIZ_RUNS_PER_DEVICE", "2")))
+    except ValueError:
+        return 2
+
+
+def _semaphore(device: torch.device) -> threading.Semaphore:
+    with _slots_lock:
+        key = str(device)
+        if key not in _slots:
+            _slots[key] = threading.Semaphore(runs_per_device())
+        return _slots[key]
+
+
+@contextmanager
+def device_slot(device: torch.device, control: Control, emit: Emit):
+    """Hold one of the device's run slots; while none is free, say so and keep checking stop."""
+    sem = _semaphore(device)
+    acquired = sem.acquire(blocking=False)
+    if not acquired:
+        emit(
+            {
+                "type": "queued",
+                "message": f"Waiting for {device}: {runs_per_device()} runs are already "
+                "training on it. This run starts when one of them ends.",
+            }
+        )
+        while not acquired and not control.stop_requested:
+            acquired = sem.acquire(timeout=0.1)
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            sem.release()
+
+
+# --- events ---------------------------------------------------------------------------------
+
+MAX_SNAPSHOT_INTERVAL_S = 2.0
+
+
+class EventEmitter(Callback):
+    """Turns the loop's callbacks into small event dicts; takes 2-D snapshots on a timer.
+
+    Snapshots come at most every `snapshot_every_s` seconds, and never more often than keeps
+    their cost under `snapshot_budget` of the training time (a big network's snapshot is slow).
+    """
+
+    def __init__(
+        self,
+        emit: Emit,
+        extent: float | None = None,
+        snapshot_every_s: float = 0.5,
+        snapshot_budget: float = 0.02,
+    ):
+        self.emit = emit
+        self.extent = extent  # None: the data is not 2-D points, no snapshots
+        self.snapshot_every_s = snapshot_every_s
+        self.snapshot_budget = snapshot_budget
+        self._next_snapshot = 0.0
+
+    def _progress(self, state: FitState) -> dict[str, Any]:
+        return {
+            "step": state.step,
+            "epoch": state.epoch,
+            "elapsed": state.elapsed,
+            "samples_per_second": state.samples_per_second,
+        }
+
+    def _snapshot(self, state: FitState, force: bool = False) -> None:
+        if self.extent is None:
+            return
+        now = time.perf_counter()
+        if force or now >= self._next_snapshot:
+            snap = snapshot_2d(state.model, self.extent, step=state.step, epoch=state.epoch)
+            self.emit({"type": "snapshot", "snapshot": snap})
+            done = time.perf_counter()
+            wait = max(self.snapshot_every_s, (done - now) / self.snapshot_budget)
+            self._next_snapshot = done + min(wait, MAX_SNAPSHOT_INTERVAL_S)
+
+    def on_fit_start(self, state: FitState) -> None:
+        self._snapshot(state, force=True)
+
+    def on_report(self, state: FitState) -> None:
+        self.emit({"type": "report", "loss": state.recent_loss, **self._progress(state)})
+        self._snapshot(state)
+
+    def on_epoch_end(self, state: FitState) -> None:
+        self.emit(
+            {
+                "type": "epoch",
+                **self._progress(state),
+                **state.metrics,
+                "grad_norms": dict(state.grad_norms),
+            }
+        )
+        self._snapshot(state)
+
+    def on_pause(self, state: FitState) -> None:
+        self._snapshot(state, force=True)
+        self.emit({"type": "paused", **self._progress(state)})
+
+    def on_resume(self, state: FitState) -> None:
+        self.emit({"type": "resumed"})
+
+    def on_fit_end(self, state: FitState) -> None:
+        self._snapshot(state, force=True)
+
+
+# --- one run, start to end --------------------------------------------------------------------
+
+
+def execute(
+    config: RunConfig,
+    *,
+    emit: Emit,
+    control: Control | None = None,
+    runs_dir: str | os.PathLike[str] | None = None,
+    callbacks: tuple[Callback, ...] = (),
+    snapshots: bool = True,
+) -> dict[str, Any]:
+    """Load data, build the model, train, save to the run store; return the summary.
+
+    Everything the run has to say goes through `emit`, ending with one ``end`` event. A device
+    that is not present, a divergence or an unexpected error end the run with a message; this
+    function does not raise for them.
+    """
+    control = control or Control()
+    history = RunHistory()
+
+    def emit_and_record(event: dict[str, Any]) -> None:
+        history.apply(event)
+        emit(event)
+
+    def end(status: str, message: str, summary: dict[str, Any] | None = None, run_id: str = ""):
+        event = {
+            "type": "end",
+            "status": status,
+            "message": message,
+            "summary": summary or {},
+            "run_id": run_id,
+        }
+        emit(event)
+        return {"status": status, "message": message, "run_id": run_id, **(summary or {})}
+
+    try:
+        device = resolve_device(config.train.device)
+    except DeviceError as e:
+        return end("error", str(e))
+    try:
+        with device_slot(device, control, emit_and_record) as admitted:
+            if not admitted:
+                return end("stopped", "Stopped before it started.")
+            data = load_dataset(config.data)
+            model = build_model(config.model, data.input_shape, data.n_classes, seed=config.train.seed)
+            layers = [name for name, _ in weight_layers(model)]
+            emit_and_record(
+                {
+                    "type": "start",
+                    "config": config.to_dict(),
+                    "device": describe(device),
+                    "params": sum(p.numel() for p in model.parameters()),
+                    "layers": layers,
+                    "total_epochs": config.train.epochs,
+                    "steps_per_epoch": len(batch_bounds(len(data.x_train), config.train.batch_size)),
+                }
+            )
+            extent = data.extent if (snapshots and data.kind == "points2d") else None
+            emitter = EventEmitter(emit_and_record, extent=extent)
+            state = fit(
+                model, data, config.train, device, callbacks=(emitter, *callbacks), control=control
+            )
+    except torch.cuda.OutOfMemoryError:
+        return end(
+            "error",
+            "The GPU ran out of memory. Try a smaller batch size or a narrower network.",
+        )
+    except Exception as e:  # the page must survive anything a run does
+        log.exception("run failed")
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        return end(
+            "error",
+            f"The run failed unexpectedly: {type(e).__name__}: {e} "
+            f"(at {os.path.basename(where.filename)}:{where.lineno}).",
+        )
+
+    summary = {"device": describe(device), **state.summary()}
+    run_id = ""
+    if runs_dir is not None:
+        run_id = runs.new_run_id(config.name or config.model.arch)
+        try:
+            runs.save_run(
+                runs_dir,
+                run_id,
+                config.to_dict(),
+                summary,
+                history.epochs.to_dict(),
+                model=model,
+            )
+        except OSError as e:
+            summary["message"] = (
+                state.message + f" The run could not be saved to {runs_dir}: {e}"
+            ).strip()
+            run_id = ""
+    return end(state.status, state.message, summary, run_id)
+
+
+# --- the background thread ------------------------------------------------------------------
+
+
+class RunHandle:
+    """One run in a daemon thread. Only the thread that owns the handle should call `poll()`.
+
+    With `orphan_after_s`, a run nobody has polled for that long is stopped: its browser tab is
+    gone, and nobody would see the rest of it.
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        runs_dir: str | os.PathLike[str] | None = None,
+        after: RunHandle | None = None,
+        label: str = "",
+        orphan_after_s: float | None = None,
+    ):
+        self.config = config
+        self.orphan_after_s = orphan_after_s
+        self.last_poll = time.monotonic()
+        self.control = Control()
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.history = RunHistory(label=label or config.name)
+        self.after = after
+        self._runs_dir = runs_dir
+        self.thread = threading.Thread(target=self._main, name="dlviz-run", daemon=True)
+
+    def _main(self) -> None:
+        if self.after is not None:
+            self.events.put({"type": "queued", "message": "Waiting for the run before it to end."})
+            while self.after.thread.is_alive() and not self.control.stop_requested:
+                self.after.thread.join(timeout=0.1)
+            if self.control.stop_requested:
+                self.events.put(
+                    {"type": "end", "status": "stopped", "message": "Stopped before it started."}
+                )
+                return
+        execute(self.config, emit=self.events.put, control=self.control, runs_dir=self._runs_dir)
+
+    def poll(self, max_events: int = 10_000) -> int:
+        """Fold waiting events into `history`; returns how many there were."""
+        self.last_poll = time.monotonic()
+        count = 0
+        while count < max_events:
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                break
+            self.history.apply(event)
+            count += 1
+        return count
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    @property
+    def done(self) -> bool:
+        """The thread has ended and every event it sent has been polled."""
+        return not self.thread.is_alive() and self.events.empty()
+
+    def stop(self) -> None:
+        self.control.stop()
+
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.control.resume()
+
+    def wait(self, timeout: float | None = None) -> RunHistory:
+        """Block until the run ends (tests and scripts); returns the polled history."""
+        self.thread.join(timeout)
+        self.poll()
+        return self.history
+
+
+def start(
+    config: RunConfig,
+    *,
+    runs_dir: str | os.PathLike[str] | None = None,
+    after: RunHandle | None = None,
+    label: str = "",
+    orphan_after_s: float | None = None,
+) -> RunHandle:
+    """Start `config` in a background thread (after `after` ends, if given)."""
+    handle = RunHandle(
+        config, runs_dir=runs_dir, after=after, label=label, orphan_after_s=orphan_after_s
+    )
+    if orphan_after_s is not None:
+        _watch(handle)
+    handle.thread.start()
+    return handle
+
+
+# --- stopping runs whose page went away ---------------------------------------------------------
+
+_watched: weakref.WeakSet[RunHandle] = weakref.WeakSet()
+_reaper_lock = threading.Lock()
+_reaper: threading.Thread | None = None
+REAP_EVERY_S = 2.0
+
+
+def _watch(handle: RunHandle) -> None:
+    global _reaper
+    with _reaper_lock:
+        _watched.add(handle)
+        if _reaper is None or not _reaper.is_alive():
+            _reaper = threading.Thread(target=_reap_forever, name="dlviz-reaper", daemon=True)
+            _reaper.start()
+
+
+def reap_orphans(now: float | None = None) -> int:
+    """Stop every watched run not polled within its `orphan_after_s`; returns how many."""
+    now = time.monotonic() if now is None else now
+    count = 0
+    for h in list(_watched):
+        if h.alive and not h.control.stop_requested and now - h.last_poll > (h.orphan_after_s or 0):
+            h.control.stop(f"No page had shown it for {h.orphan_after_s:.0f} s (its browser tab closed?).")
+            count += 1
+    return count
+
+
+def _reap_forever() -> None:
+    while True:
+        time.sleep(REAP_EVERY_S)
+        reap_orphans()

@@ -1,0 +1,387 @@
+"""Pure functions: data -> plotly Figure. The only module of the core that imports plotly.
+
+Figures are built from plain dicts with plotly's validation off (`_fig`): validating every
+property costs tens of milliseconds a figure, and a live refresh has 50 ms for all of them.
+Arrays go in as float32 or int8 numpy arrays, which plotly sends as compact binary, so a refresh
+stays small (DESIGN.md budget: under 300 KB).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dlviz.history import RunHistory
+from dlviz.probes import Snapshot2D
+
+# Class colours after TensorFlow Playground: orange for class 0, blue for class 1.
+CLASS_COLORS = ("#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+DIVERGING = [[0.0, "#f59322"], [0.5, "#f7f7f7"], [1.0, "#0877bd"]]
+RUN_COLORS = ("#0877bd", "#e8710a", "#1b9e77", "#d62728", "#7570b3", "#66a61e")
+
+
+def _fig(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
+    return go.Figure(data=traces, layout=layout, _validate=False)
+
+
+def _layout(height: int, title: str | None = None, **kw: Any) -> dict[str, Any]:
+    layout = {
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        "font": {"size": 12},
+        "uirevision": "keep",  # live refreshes keep the user's zoom and hidden traces
+        # No plotly template (it is ~6 KB a figure); Streamlit's theme styles the charts.
+        "template": {},
+        **kw,
+    }
+    if title:
+        layout["title"] = {"text": title, "font": {"size": 14}}
+    return layout
+
+
+def _f32(values: Any) -> np.ndarray:
+    """A float32 array; None becomes NaN (a gap in a line)."""
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float32) if isinstance(
+        values, list
+    ) else np.asarray(values, dtype=np.float32)
+
+
+def _square_axes(extent: float) -> dict[str, Any]:
+    common = {"range": [-extent, extent], "showgrid": False, "zeroline": False, "constrain": "domain"}
+    return {"xaxis": dict(common), "yaxis": {**common, "scaleanchor": "x", "scaleratio": 1}}
+
+
+def _point_traces(
+    x: np.ndarray, y: np.ndarray, split: str, class_names: Sequence[str]
+) -> list[dict[str, Any]]:
+    traces = []
+    is_test = split == "test"
+    for c, name in enumerate(class_names):
+        pts = x[y == c]
+        if len(pts) == 0:
+            continue
+        color = CLASS_COLORS[c % len(CLASS_COLORS)]
+        traces.append(
+            {
+                "type": "scatter",
+                "x": _f32(pts[:, 0]),
+                "y": _f32(pts[:, 1]),
+                "mode": "markers",
+                "name": f"{name} ({split})",
+                "legendgroup": split,
+                "marker": {
+                    "size": 6 if is_test else 5,
+                    "color": "white" if is_test else color,
+                    "line": {"color": color if is_test else "white", "width": 1.5 if is_test else 0.5},
+                },
+                "hovertemplate": f"{name} ({split})<br>x1 %{{x:.2f}}, x2 %{{y:.2f}}<extra></extra>",
+            }
+        )
+    return traces
+
+
+def points_figure(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    extent: float,
+    class_names: Sequence[str] = ("class 0", "class 1"),
+    title: str | None = None,
+    height: int = 380,
+) -> go.Figure:
+    """The 2-D dataset: filled dots for training points, rings for test points."""
+    traces = _point_traces(np.asarray(x_train), np.asarray(y_train), "train", class_names)
+    traces += _point_traces(np.asarray(x_test), np.asarray(y_test), "test", class_names)
+    layout = _layout(
+        height,
+        title,
+        legend={"orientation": "h", "y": -0.08},
+        plot_bgcolor="white",
+        **_square_axes(extent),
+    )
+    return _fig(traces, layout)
+
+
+def boundary_figure(
+    snapshot: Snapshot2D,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray | None = None,
+    y_test: np.ndarray | None = None,
+    class_names: Sequence[str] = ("class 0", "class 1"),
+    title: str | None = None,
+    height: int = 380,
+) -> go.Figure:
+    """The model's P(class 1) over the plane as a heatmap, with the data points on top."""
+    r = snapshot.boundary.shape[0]
+    axis = np.linspace(-snapshot.extent, snapshot.extent, r, dtype=np.float32)
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "heatmap",
+            "z": snapshot.boundary.astype(np.float32),
+            "x": axis,
+            "y": axis,
+            "zmin": 0.0,
+            "zmax": 1.0,
+            "colorscale": DIVERGING,
+            "opacity": 0.75,
+            "showscale": False,
+            "name": "P(class 1)",
+            "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}<br>P(class 1) %{z:.2f}<extra></extra>",
+        },
+        *_point_traces(np.asarray(x_train), np.asarray(y_train), "train", class_names),
+    ]
+    if x_test is not None and y_test is not None:
+        traces += _point_traces(np.asarray(x_test), np.asarray(y_test), "test", class_names)
+    if title is None:
+        title = f"Decision boundary - epoch {snapshot.epoch}, step {snapshot.step}"
+    layout = _layout(
+        height, title.strip() or None, showlegend=False, plot_bgcolor="white", **_square_axes(snapshot.extent)
+    )
+    return _fig(traces, layout)
+
+
+def curves_figure(
+    runs: Sequence[tuple[str, RunHistory]],
+    x: str = "epoch",
+    height: int = 340,
+    show_batch_loss: bool = True,
+) -> go.Figure:
+    """Loss (left) and accuracy (right) of one or more runs; train dashed, test solid.
+
+    `x` is ``"epoch"`` or ``"elapsed"`` (seconds of training). The thin line is the mean batch
+    loss between reports, on a fractional-epoch axis, so the curve starts before epoch 1 ends.
+    """
+    traces: list[dict[str, Any]] = []
+    xlabel = "epoch" if x == "epoch" else "seconds of training"
+    for i, (label, h) in enumerate(runs):
+        color = RUN_COLORS[i % len(RUN_COLORS)]
+        prefix = f"{label}: " if label else ""
+        ep = h.epochs.to_dict()
+        xs = _f32(ep["epoch"] if x == "epoch" else ep["elapsed"])
+        if show_batch_loss and len(h.steps):
+            st = h.steps.to_dict()
+            bx = _f32(st["step"]) / max(h.steps_per_epoch, 1) if x == "epoch" else _f32(st["elapsed"])
+            traces.append(
+                {
+                    "type": "scatter", "x": bx, "y": _f32(st["loss"]), "mode": "lines",
+                    "name": f"{prefix}batch loss", "line": {"color": color, "width": 1},
+                    "opacity": 0.35, "legendgroup": label,
+                }
+            )
+        for split, dash in (("train", "dash"), ("test", "solid")):
+            line = {"color": color, "dash": dash, "width": 2}
+            traces.append(
+                {
+                    "type": "scatter", "x": xs, "y": _f32(ep[f"{split}_loss"]), "mode": "lines",
+                    "name": f"{prefix}{split}", "line": line, "legendgroup": label,
+                }
+            )
+            traces.append(
+                {
+                    "type": "scatter", "x": xs, "y": _f32(ep[f"{split}_accuracy"]),
+                    "mode": "lines", "name": f"{prefix}{split}", "line": line,
+                    "legendgroup": label, "xaxis": "x2", "yaxis": "y2", "showlegend": False,
+                }
+            )
+    layout = _layout(
+        height,
+        xaxis={"domain": [0.0, 0.46], "title": {"text": xlabel}},
+        yaxis={"title": {"text": "loss (cross-entropy)"}, "rangemode": "tozero"},
+        xaxis2={"domain": [0.54, 1.0], "anchor": "y2", "title": {"text": xlabel}},
+        yaxis2={"anchor": "x2", "title": {"text": "accuracy"}, "range": [0, 1.02]},
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return _fig(traces, layout)
+
+
+def layer_colors(n: int) -> list[str]:
+    """Input layer dark purple to output layer yellow (viridis-like), so depth reads as colour."""
+    stops = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]])
+    out = []
+    for i in range(n):
+        t = i / max(n - 1, 1) * (len(stops) - 1)
+        lo = int(np.floor(t))
+        hi = min(lo + 1, len(stops) - 1)
+        rgb = stops[lo] + (stops[hi] - stops[lo]) * (t - lo)
+        out.append("rgb({},{},{})".format(*rgb.astype(int)))
+    return out
+
+
+def grad_norm_figure(h: RunHistory, height: int = 340, max_lines: int = 12) -> go.Figure:
+    """Left: each layer's mean weight-gradient norm per epoch (log scale). Right: the latest
+    epoch's norms by layer, input to output - a slope down toward the input is vanishing."""
+    layers = h.layers
+    data = h.grad_norms.to_dict()
+    norms = np.array(data["norms"], dtype=np.float32).reshape(-1, len(layers))
+    colors = layer_colors(len(layers))
+    epochs = _f32(data["epoch"])
+    # Many layers: draw an even selection as lines (first and last always), all of them as bars.
+    picks = np.linspace(0, len(layers) - 1, min(max_lines, len(layers))).round().astype(int)
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "scatter", "x": epochs, "y": norms[:, i], "mode": "lines", "name": layers[i],
+            "line": {"color": colors[i], "width": 2},
+        }
+        for i in sorted(set(picks.tolist()))
+    ]
+    latest = norms[-1] if len(norms) else np.zeros(len(layers), np.float32)
+    traces.append(
+        {
+            "type": "bar", "x": list(layers), "y": latest, "marker": {"color": colors},
+            "xaxis": "x2", "yaxis": "y2", "showlegend": False,
+            "hovertemplate": "%{x}: %{y:.3g}<extra></extra>",
+        }
+    )
+    layout = _layout(
+        height,
+        xaxis={"domain": [0.0, 0.55], "title": {"text": "epoch"}},
+        yaxis={"type": "log", "title": {"text": "mean |grad W|"}, "exponentformat": "power"},
+        xaxis2={
+            "domain": [0.65, 1.0], "anchor": "y2", "title": {"text": "layer (input -> output)"},
+            "tickangle": -45 if len(layers) > 8 else 0,
+        },
+        yaxis2={"anchor": "x2", "type": "log", "exponentformat": "power", "title": {"text": "latest epoch"}},
+        legend={"orientation": "h", "y": -0.3},
+    )
+    return _fig(traces, layout)
+
+
+def neuron_maps_figure(snapshot: Snapshot2D, width_px: int = 640) -> go.Figure:
+    """What each neuron of the first hidden layers responds to over the plane.
+
+    Rows are layers, columns neurons; each map is scaled to its own largest magnitude so its
+    shape shows (orange negative, blue positive, white zero), as in TensorFlow Playground. The
+    tiles go out as one int8 image, about 20 KB.
+    """
+    layers = list(snapshot.neurons)
+    if not layers:
+        return _fig([], _layout(60))
+    r = next(iter(snapshot.neurons.values())).shape[-1]
+    gap = max(2, r // 6)
+    n_cols = max(m.shape[0] for m in snapshot.neurons.values())
+    tile = np.zeros((len(layers) * (r + gap) - gap, n_cols * (r + gap) - gap), np.int8)
+    for row, name in enumerate(layers):
+        maps = snapshot.neurons[name]
+        scale = np.abs(maps).reshape(len(maps), -1).max(axis=1)
+        scale[scale == 0] = 1.0
+        scaled = np.round(maps / scale[:, None, None] * 127).astype(np.int8)
+        for col in range(len(maps)):
+            y0, x0 = row * (r + gap), col * (r + gap)
+            tile[y0 : y0 + r, x0 : x0 + r] = scaled[col]
+    tile_px = min(90, max(28, width_px // n_cols))  # about square maps at `width_px` wide
+    traces = [
+        {
+            "type": "heatmap", "z": tile, "zmin": -127, "zmax": 127, "colorscale": DIVERGING,
+            "showscale": False, "hoverinfo": "skip",
+        }
+    ]
+    layout = _layout(
+        20 + tile_px * len(layers),
+        plot_bgcolor="white",
+        xaxis={"visible": False, "constrain": "domain"},
+        yaxis={
+            "tickmode": "array",
+            "tickvals": [row * (r + gap) + r / 2 for row in range(len(layers))],
+            "ticktext": layers,
+            "showgrid": False,
+            "zeroline": False,
+            "scaleanchor": "x",
+            "constrain": "domain",
+        },
+    )
+    return _fig(traces, layout)
+
+
+def network_figure(
+    input_dim: int,
+    hidden: Sequence[int],
+    n_classes: int,
+    activation: str = "relu",
+    norm: str = "none",
+    dropout: float = 0.0,
+    residual: bool = False,
+    params: int | None = None,
+    max_nodes: int = 10,
+    height: int = 260,
+) -> go.Figure:
+    """A diagram of an MLP: a column of nodes per layer, every connection drawn, shortcuts as
+    arcs. Layers wider than `max_nodes` show that many nodes and their real width below."""
+    widths = [input_dim, *hidden, n_classes]
+    cols = [np.linspace(-(k - 1) / 2, (k - 1) / 2, k) for k in (min(w, max_nodes) for w in widths)]
+    # Edges as one line trace: (x0, y0) -> (x1, y1), NaN between segments.
+    seg_x, seg_y = [], []
+    for i in range(len(cols) - 1):
+        ya, yb = np.meshgrid(cols[i], cols[i + 1], indexing="ij")
+        n = ya.size
+        seg_x.append(np.stack([np.full(n, i), np.full(n, i + 1), np.full(n, np.nan)], 1).ravel())
+        seg_y.append(np.stack([ya.ravel(), yb.ravel(), np.full(n, np.nan)], 1).ravel())
+    names = ["input", *[f"hidden{i + 1}" for i in range(len(hidden))], "output"]
+    kinds = ["input", *["hidden"] * len(hidden), "output"]
+    palette = {"input": "#888888", "hidden": "#0877bd", "output": "#f59322"}
+    node_x = np.concatenate([np.full(len(c), i) for i, c in enumerate(cols)])
+    node_y = np.concatenate(cols)
+    node_c = [palette[kinds[i]] for i, c in enumerate(cols) for _ in c]
+    node_t = [f"{names[i]}: {widths[i]} units" for i, c in enumerate(cols) for _ in c]
+    traces = [
+        {
+            "type": "scatter", "x": _f32(np.concatenate(seg_x)) if seg_x else [],
+            "y": _f32(np.concatenate(seg_y)) if seg_y else [], "mode": "lines",
+            "line": {"color": "rgba(120,120,120,0.25)", "width": 1}, "hoverinfo": "skip",
+            "showlegend": False,
+        },
+        {
+            "type": "scatter", "x": _f32(node_x), "y": _f32(node_y), "mode": "markers",
+            "marker": {"size": 9 if len(cols) < 16 else 6, "color": node_c, "line": {"color": "white", "width": 1}},
+            "text": node_t, "hoverinfo": "text", "showlegend": False,
+        },
+    ]
+    top = max(len(c) for c in cols) / 2
+    annotations = []
+    for i, w in enumerate(widths):
+        label = str(w) if w <= max_nodes else f"{w}*"
+        if 0 < i < len(widths) - 1 and len(widths) <= 14:
+            extras = [activation] + (["BN" if norm == "batch" else "LN"] if norm != "none" else [])
+            extras += [f"drop {dropout:g}"] if dropout > 0 else []
+            label += "<br>" + " ".join(extras)
+        annotations.append(
+            {"x": i, "y": -top - 0.4, "text": label, "showarrow": False, "yanchor": "top", "font": {"size": 10}}
+        )
+    shapes = []
+    if residual:
+        # Hidden layer k (k >= 2) adds its input, the output of layer k-1: an arc from column
+        # k-1 to column k above the nodes.
+        shapes = [
+            {
+                "type": "path", "path": f"M {k - 1},{top} Q {k - 0.5},{top + 1.2} {k},{top}",
+                "line": {"color": "#1b9e77", "width": 2},
+            }
+            for k in range(2, len(hidden) + 1)
+        ]
+    depth = len(hidden)
+    title = f"{depth} hidden layer{'s' if depth != 1 else ''}"
+    if params is not None:
+        title += f" - {params:,} parameters"
+    if any(w > max_nodes for w in widths):
+        title += f" - * first {max_nodes} units drawn"
+    if residual:
+        title += " - green arcs: residual shortcuts"
+    layout = _layout(
+        height,
+        title,
+        plot_bgcolor="white",
+        annotations=annotations,
+        shapes=shapes,
+        xaxis={"visible": False, "range": [-0.5, len(widths) - 0.5]},
+        yaxis={"visible": False, "range": [-top - 1.6, top + (1.0 if residual else 0.4)]},
+    )
+    return _fig(traces, layout)
+
+
+def figure_bytes(fig: go.Figure) -> int:
+    """How many bytes the figure's JSON takes: what a refresh sends for it."""
+    return len(fig.to_json())

@@ -1,0 +1,183 @@
+"""Looking inside a model: per-layer gradient norms, activations via forward hooks, and the
+2-D snapshots the Playground draws (decision boundary, one response map per neuron).
+
+Hooks are always removed in ``finally``; probes run under ``torch.no_grad()`` in eval mode and
+put back the model's training mode; what they return is detached and on the CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    if hasattr(model, "weight_layers"):
+        return model.weight_layers()
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+
+
+def activation_points(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    if hasattr(model, "activation_points"):
+        return model.activation_points()
+    return []
+
+
+class GradNormTracker:
+    """Mean L2 norm of each layer's weight gradient, accumulated on the device.
+
+    Call `accumulate()` after each backward; it queues one fused norm and one add, so it does not
+    make the device wait. `means()` reads the averages (one sync) and `reset()` starts again.
+    """
+
+    def __init__(self, model: nn.Module):
+        layers = weight_layers(model)
+        self.names = [name for name, _ in layers]
+        self._weights = [m.weight for _, m in layers]
+        self._sum: torch.Tensor | None = None
+        self.count = 0
+
+    def accumulate(self) -> None:
+        grads = [w.grad for w in self._weights]
+        try:
+            norms = torch.stack(torch._foreach_norm(grads))
+        except (TypeError, RuntimeError):  # a layer without a gradient (frozen): count it as 0
+            grads = [torch.zeros_like(w) if g is None else g for w, g in zip(self._weights, grads)]
+            norms = torch.stack(torch._foreach_norm(grads))
+        self._sum = norms if self._sum is None else self._sum.add_(norms)
+        self.count += 1
+
+    def means(self) -> dict[str, float]:
+        if self._sum is None or self.count == 0:
+            return {}
+        values = (self._sum / self.count).tolist()
+        return dict(zip(self.names, values))
+
+    def reset(self) -> None:
+        self._sum = None
+        self.count = 0
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode and no_grad for the duration; the model's training mode is restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)
+
+
+@contextmanager
+def capture(model: nn.Module, points: list[tuple[str, nn.Module]]) -> Iterator[dict[str, torch.Tensor]]:
+    """Record the output of each module in `points` into the yielded dict while inside."""
+    store: dict[str, torch.Tensor] = {}
+    handles = []
+
+    def hook_for(name: str):
+        def hook(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
+            store[name] = output.detach()
+
+        return hook
+
+    try:
+        for name, module in points:
+            handles.append(module.register_forward_hook(hook_for(name)))
+        yield store
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def activations(
+    model: nn.Module, x: torch.Tensor, layers: list[str] | None = None
+) -> dict[str, torch.Tensor]:
+    """Each activation point's output for input `x`, on the CPU, in eval mode."""
+    points = activation_points(model)
+    if layers is not None:
+        points = [(n, m) for n, m in points if n in layers]
+    device = next(model.parameters()).device
+    with evaluating(model), capture(model, points) as store:
+        model(x.to(device))
+    return {name: store[name].cpu() for name, _ in points if name in store}
+
+
+def grid_points(extent: float, resolution: int) -> torch.Tensor:
+    """(resolution^2, 2) points covering [-extent, extent]^2, row-major with y increasing by row."""
+    axis = torch.linspace(-extent, extent, resolution)
+    yy, xx = torch.meshgrid(axis, axis, indexing="ij")
+    return torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
+
+
+@dataclass(frozen=True)
+class Snapshot2D:
+    """What the Playground draws at one moment of training.
+
+    `boundary`: (R, R) probability of class 1 over the grid (rows = y, columns = x).
+    `neurons`: layer name -> (n_neurons, r, r) response of each neuron over a coarser grid.
+    """
+
+    step: int
+    epoch: int
+    extent: float
+    boundary: np.ndarray
+    neurons: dict[str, np.ndarray]
+
+
+class _StopForward(Exception):
+    """Raised by a hook once the layers we want have run, to skip the rest of the forward."""
+
+
+def snapshot_2d(
+    model: nn.Module,
+    extent: float,
+    step: int = 0,
+    epoch: int = 0,
+    resolution: int = 48,
+    neuron_resolution: int = 24,
+    max_layers: int = 3,
+    max_neurons: int = 16,
+) -> Snapshot2D:
+    """Decision boundary and per-neuron response maps of a 2-input classifier, in two passes.
+
+    The second pass stops as soon as the last of the first `max_layers` layers has run.
+    """
+    device = next(model.parameters()).device
+    points = activation_points(model)[:max_layers]
+    with evaluating(model):
+        probs = torch.softmax(model(grid_points(extent, resolution).to(device)), dim=1)
+        boundary = probs[:, 1] if probs.shape[1] == 2 else probs.max(dim=1).values
+        store: dict[str, torch.Tensor] = {}
+        if points:
+
+            def stop(_m: nn.Module, _i: tuple, _o: torch.Tensor) -> None:
+                raise _StopForward
+
+            with capture(model, points) as store:
+                handle = points[-1][1].register_forward_hook(stop)
+                try:
+                    model(grid_points(extent, neuron_resolution).to(device))
+                except _StopForward:
+                    pass
+                finally:
+                    handle.remove()
+    r = neuron_resolution
+    neurons = {
+        name: store[name][:, :max_neurons].T.reshape(-1, r, r).float().cpu().numpy()
+        for name, _ in points
+        if name in store
+    }
+    return Snapshot2D(
+        step=step,
+        epoch=epoch,
+        extent=extent,
+        boundary=boundary.reshape(resolution, resolution).float().cpu().numpy(),
+        neurons=neurons,
+    )

@@ -1,0 +1,321 @@
+"""The training loop. It fires callbacks and obeys a `Control` (stop, pause); it never prints
+and never touches streamlit.
+
+Data lives on the device for the whole run and batches are index slices of it, not a DataLoader.
+The loop syncs with the device only at report points (about 10 a second) and at epoch ends, so
+the instrumentation costs little (see `dlviz bench overhead`).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dlviz.config import TrainConfig
+from dlviz.data import Dataset
+from dlviz.models import count_parameters, set_dropout_generator
+from dlviz.probes import GradNormTracker, evaluating
+
+EVAL_TRAIN_SAMPLES = 1024  # train metrics are measured on at most this many training samples
+EVAL_BATCH = 4096
+
+
+class Control:
+    """Stop and pause, set from another thread; the loop checks them every step."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self.reason = ""  # why it was stopped, when not by the person who started it
+
+    def stop(self, reason: str = "") -> None:
+        if reason and not self._stop.is_set():
+            self.reason = reason
+        self._stop.set()
+        self._running.set()  # wake a paused loop so it can see the stop
+
+    def pause(self) -> None:
+        if not self._stop.is_set():
+            self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self, poll_s: float = 0.05) -> float:
+        """Block while paused (waking for a stop); return the seconds spent paused."""
+        start = time.perf_counter()
+        while not self._running.wait(poll_s):
+            pass
+        return time.perf_counter() - start
+
+
+@dataclass
+class FitState:
+    """What callbacks can read. Metrics are plain floats; `model` is the live model."""
+
+    model: nn.Module
+    config: TrainConfig
+    device: torch.device
+    n_train: int
+    steps_per_epoch: int
+    total_epochs: int
+    params: int
+    epoch: int = 0  # epochs completed
+    step: int = 0  # optimizer steps taken
+    samples_seen: int = 0
+    elapsed: float = 0.0  # seconds of training, pauses excluded
+    recent_loss: float = float("nan")  # mean batch loss since the previous report
+    metrics: dict[str, float] = field(default_factory=dict)  # last epoch's evaluation
+    grad_norms: dict[str, float] = field(default_factory=dict)  # last epoch's mean per layer
+    status: str = "running"  # running | finished | stopped | diverged
+    message: str = ""
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.total_epochs
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.samples_seen / self.elapsed if self.elapsed > 0 else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "message": self.message,
+            "params": self.params,
+            "epochs": self.epoch,
+            "steps": self.step,
+            "seconds": round(self.elapsed, 4),
+            "samples_per_second": round(self.samples_per_second, 1),
+            "final": dict(self.metrics),
+            "gradient_norms": dict(self.grad_norms),
+        }
+
+
+class Callback:
+    """One do-nothing method per event; override what you need."""
+
+    def on_fit_start(self, state: FitState) -> None: ...
+
+    def on_report(self, state: FitState) -> None:
+        """About every `report_every_s` seconds, after `recent_loss` was updated."""
+
+    def on_epoch_end(self, state: FitState) -> None: ...
+
+    def on_pause(self, state: FitState) -> None: ...
+
+    def on_resume(self, state: FitState) -> None: ...
+
+    def on_fit_end(self, state: FitState) -> None: ...
+
+
+class Diverged(Exception):
+    pass
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "momentum":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
+
+
+def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """(start, end) of each batch in an epoch; a last batch of one sample is dropped, since
+    batch norm cannot train on it."""
+    bs = min(batch_size, n)
+    bounds = [(i, min(i + bs, n)) for i in range(0, n, bs)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds.pop()
+    return bounds
+
+
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, parts: tuple[int, ...] | None = None
+) -> list[tuple[float, float]]:
+    """Mean cross-entropy loss and accuracy of `model` on (x, y), in eval mode.
+
+    `parts` splits the rows into consecutive groups (e.g. train then test) evaluated in the same
+    forward passes; one (loss, accuracy) per group, read with a single device sync.
+    """
+    parts = parts or (len(x),)
+    losses, hits = [], []
+    with evaluating(model):
+        for i in range(0, len(x), EVAL_BATCH):
+            logits = model(x[i : i + EVAL_BATCH]).float()
+            yb = y[i : i + EVAL_BATCH]
+            losses.append(F.cross_entropy(logits, yb, reduction="none"))
+            hits.append(logits.argmax(dim=1) == yb)
+    per_sample = torch.stack([torch.cat(losses), torch.cat(hits).float()])  # (2, N)
+    sums = [chunk.sum(dim=1) for chunk in per_sample.split(list(parts), dim=1)]
+    values = torch.stack(sums).tolist()  # one sync
+    return [
+        (loss / n, acc / n) if n else (float("nan"), float("nan"))
+        for (loss, acc), n in zip(values, parts)
+    ]
+
+
+def _divergence_message(state: FitState, epoch: int, value: float) -> str:
+    what = "NaN" if math.isnan(value) else "infinite"
+    return (
+        f"Training diverged in epoch {epoch}, by step {state.step}: the loss became {what}. "
+        f"The learning rate ({state.config.lr:g}) is probably too high for this network; "
+        f"try {state.config.lr / 10:g} or lower."
+    )
+
+
+def fit(
+    model: nn.Module,
+    data: Dataset,
+    cfg: TrainConfig,
+    device: torch.device,
+    callbacks: list[Callback] | tuple[Callback, ...] = (),
+    control: Control | None = None,
+    report_every_s: float = 0.1,
+) -> FitState:
+    """Train `model` on `data` per `cfg`. Returns the final state; `state.status` says how it
+    ended: finished, stopped (by `control`) or diverged (the loss became NaN or inf)."""
+    control = control or Control()
+    model.to(device)
+    x_tr, y_tr = data.x_train.to(device), data.y_train.to(device)
+    x_te, y_te = data.x_test.to(device), data.y_test.to(device)
+    n = len(x_tr)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    # Train metrics on a fixed subset, so an epoch's evaluation costs little on large data.
+    eval_idx = torch.randperm(n, generator=gen)[:EVAL_TRAIN_SAMPLES].sort().values.to(device)
+    # Train subset and test set, concatenated: one forward pass per epoch evaluates both.
+    x_ev = torch.cat([x_tr[eval_idx], x_te])
+    y_ev = torch.cat([y_tr[eval_idx], y_te])
+    eval_parts = (len(eval_idx), len(x_te))
+    dropout_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+    set_dropout_generator(model, dropout_gen)
+
+    optimizer = make_optimizer(model, cfg)
+    grad_norms = GradNormTracker(model)
+    bounds = batch_bounds(n, cfg.batch_size)
+    state = FitState(
+        model=model,
+        config=cfg,
+        device=device,
+        n_train=n,
+        steps_per_epoch=len(bounds),
+        total_epochs=cfg.epochs,
+        params=count_parameters(model),
+    )
+
+    def fire(event: str) -> None:
+        for cb in callbacks:
+            getattr(cb, event)(state)
+
+    def check_finite(value: float, epoch: int) -> None:
+        if not math.isfinite(value):
+            raise Diverged(_divergence_message(state, epoch, value))
+
+    fire("on_fit_start")
+    start = time.perf_counter()
+    paused_total = 0.0
+    next_report = start + report_every_s
+    recent: list[torch.Tensor] = []
+    model.train()
+    try:
+        for epoch in range(cfg.epochs):
+            perm = torch.randperm(n, generator=gen).to(device)
+            grad_norms.reset()
+            for lo, hi in bounds:
+                idx = perm[lo:hi]
+                logits = model(x_tr[idx])
+                loss = F.cross_entropy(logits, y_tr[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                grad_norms.accumulate()
+                optimizer.step()
+                recent.append(loss.detach())
+                state.step += 1
+                state.samples_seen += hi - lo
+
+                if control.paused:
+                    fire("on_pause")
+                    paused_total += control.wait_while_paused()
+                    fire("on_resume")
+                if control.stop_requested:
+                    break
+                now = time.perf_counter()
+                if now >= next_report:
+                    state.elapsed = now - start - paused_total
+                    state.recent_loss = torch.stack(recent).mean().item()
+                    recent.clear()
+                    check_finite(state.recent_loss, epoch + 1)
+                    fire("on_report")
+                    next_report = time.perf_counter() + report_every_s
+
+            state.elapsed = time.perf_counter() - start - paused_total
+            if control.stop_requested and state.step % state.steps_per_epoch != 0:
+                state.status = "stopped"  # a partial epoch: keep the last full epoch's metrics
+                break
+            (train_loss, train_acc), (test_loss, test_acc) = evaluate(
+                model, x_ev, y_ev, eval_parts
+            )
+            state.epoch = epoch + 1
+            state.metrics = {
+                "train_loss": train_loss,
+                "train_accuracy": train_acc,
+                "test_loss": test_loss,
+                "test_accuracy": test_acc,
+            }
+            state.grad_norms = grad_norms.means()
+            check_finite(train_loss, epoch + 1)
+            if recent:
+                state.recent_loss = torch.stack(recent).mean().item()
+                recent.clear()
+                check_finite(state.recent_loss, epoch + 1)
+            fire("on_epoch_end")
+            if control.stop_requested:
+                state.status = "stopped"
+                break
+        else:
+            state.status = "finished"
+    except Diverged as e:
+        state.status = "diverged"
+        state.message = str(e)
+    finally:
+        set_dropout_generator(model, None)
+    state.elapsed = time.perf_counter() - start - paused_total
+    if state.status == "stopped":
+        state.message = f"Stopped after {state.epoch} of {cfg.epochs} epochs."
+        if control.reason:
+            state.message += f" {control.reason}"
+    fire("on_fit_end")
+    return state
+
+
+def warm_up() -> None:
+    """Take one optimizer step on a throwaway model: the first optimizer in a process imports a
+    good deal of torch lazily (about 2 s), which would otherwise delay the first run's first point."""
+    model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2))
+    for cfg in (TrainConfig(optimizer="adam"), TrainConfig(optimizer="sgd")):
+        opt = make_optimizer(model, cfg)
+        loss = F.cross_entropy(model(torch.zeros(4, 2)), torch.zeros(4, dtype=torch.long))
+        loss.backward()
+        opt.step()

@@ -1,0 +1,1 @@
+"""The only streamlit code outside pages/: session state, shared widgets, the live view."""

@@ -1,0 +1,296 @@
+"""The Playground's widgets. Each `*_controls()` draws its widgets and returns its config part.
+
+Every widget has an explicit key (prefix ``pg_``) and keeps its value across page switches.
+The hidden-layer widths are one list held as text (``"8, 8, 8"``); the layer-count and
+width-for-all widgets, and the Shallow / Deep presets, rewrite that text through callbacks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from dlviz.config import (
+    DEEP_HIDDEN,
+    MAX_HIDDEN_LAYERS,
+    MAX_WIDTH,
+    SHALLOW_HIDDEN,
+    TOY_DATASETS,
+    ConfigError,
+    DataConfig,
+    ModelConfig,
+    TrainConfig,
+)
+from dlviz.ui.state import devices, set_defaults
+
+KEEP = "session"  # widget values survive a page switch
+
+DATASET_LABELS = {
+    "circle": "Circle",
+    "xor": "XOR",
+    "gauss": "Two blobs",
+    "spiral": "Spiral",
+    "moons": "Moons",
+}
+WIDTHS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 48, 64, 128, 256)
+LEARNING_RATES = (0.00001, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+SAMPLE_COUNTS = (100, 200, 500, 1000, 2000, 5000, 10000)
+WEIGHT_DECAYS = (0.0, 0.00001, 0.0001, 0.001, 0.01, 0.1)
+
+DEFAULTS: dict[str, Any] = {
+    "pg_dataset": "spiral",
+    "pg_noise": 0.1,
+    "pg_test_fraction": 0.3,
+    "pg_samples": 1000,
+    "pg_data_seed": 0,
+    "pg_layers": 3,
+    "pg_width": 8,
+    "pg_widths": "8, 8, 8",
+    "pg_activation": "relu",
+    "pg_residual": False,
+    "pg_norm": "none",
+    "pg_dropout": 0.0,
+    "pg_optimizer": "adam",
+    "pg_lr": 0.01,
+    "pg_batch": 32,
+    "pg_epochs": 100,
+    "pg_wd": 0.0,
+    "pg_seed": 0,
+    "pg_device": "auto",
+}
+
+
+def init() -> None:
+    set_defaults(DEFAULTS)
+    if st.session_state["pg_device"] not in devices():
+        st.session_state["pg_device"] = "auto"
+
+
+# --- hidden widths ----------------------------------------------------------------------------
+
+
+def parse_widths(text: str) -> tuple[int, ...]:
+    """``"8, 8, 4"`` -> (8, 8, 4). Raises ConfigError naming what is wrong."""
+    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+    if not parts:
+        raise ConfigError("hidden widths", "enter at least one width, e.g. 8, 8, 8")
+    widths = []
+    for p in parts:
+        if not p.isdigit():
+            raise ConfigError("hidden widths", f"{p!r} is not a whole number")
+        widths.append(int(p))
+    if len(widths) > MAX_HIDDEN_LAYERS:
+        raise ConfigError("hidden widths", f"at most {MAX_HIDDEN_LAYERS} layers, got {len(widths)}")
+    bad = [w for w in widths if not 1 <= w <= MAX_WIDTH]
+    if bad:
+        raise ConfigError("hidden widths", f"each width must be 1 to {MAX_WIDTH}; got {bad[0]}")
+    return tuple(widths)
+
+
+def _current_widths() -> tuple[int, ...]:
+    try:
+        return parse_widths(st.session_state["pg_widths"])
+    except ConfigError:
+        return (st.session_state["pg_width"],) * st.session_state["pg_layers"]
+
+
+def _set_widths(widths: tuple[int, ...]) -> None:
+    st.session_state["pg_widths"] = ", ".join(map(str, widths))
+    st.session_state["pg_layers"] = len(widths)
+
+
+def _on_layers() -> None:
+    n = st.session_state["pg_layers"]
+    w = list(_current_widths())
+    fill = w[-1] if w else st.session_state["pg_width"]
+    _set_widths(tuple((w + [fill] * n)[:n]))
+
+
+def _on_width() -> None:
+    _set_widths((st.session_state["pg_width"],) * st.session_state["pg_layers"])
+
+
+def _on_widths_text() -> None:
+    try:
+        _set_widths(parse_widths(st.session_state["pg_widths"]))
+    except ConfigError:
+        pass  # shown under the field by network_controls
+
+
+def apply_preset(kind: str) -> None:
+    """Shallow: one hidden layer of 8. Deep: six of 8. Other settings stay as they are."""
+    widths = SHALLOW_HIDDEN if kind == "shallow" else DEEP_HIDDEN
+    _set_widths(widths)
+    st.session_state["pg_width"] = widths[0]
+
+
+# --- the three panels -----------------------------------------------------------------------
+
+
+def preset_buttons() -> None:
+    """The Shallow / Deep presets: they set the hidden layers and keep every other setting."""
+    c1, c2 = st.columns(2)
+    c1.button(
+        "Shallow",
+        key="pg_preset_shallow",
+        icon=":material/view_agenda:",
+        on_click=apply_preset,
+        args=("shallow",),
+        help="One hidden layer of 8 neurons.",
+        width="stretch",
+    )
+    c2.button(
+        "Deep",
+        key="pg_preset_deep",
+        icon=":material/layers:",
+        on_click=apply_preset,
+        args=("deep",),
+        help="Six hidden layers of 8 neurons.",
+        width="stretch",
+    )
+
+
+def data_controls() -> DataConfig:
+    st.segmented_control(
+        "Dataset",
+        list(TOY_DATASETS),
+        format_func=DATASET_LABELS.get,
+        key="pg_dataset",
+        required=True,
+        persist_state=KEEP,
+    )
+    st.slider(
+        "Noise",
+        0.0,
+        1.0,
+        step=0.05,
+        key="pg_noise",
+        help="Standard deviation of the jitter added to every point, in units of half the "
+        "plotted square (0.1: a little, 0.5: classes overlap a lot).",
+        persist_state=KEEP,
+    )
+    st.slider(
+        "Test share",
+        0.1,
+        0.9,
+        step=0.05,
+        key="pg_test_fraction",
+        help="The share of points held out to measure how well the network generalises.",
+        persist_state=KEEP,
+    )
+    c1, c2 = st.columns(2)
+    c1.select_slider("Samples", SAMPLE_COUNTS, key="pg_samples", persist_state=KEEP)
+    c2.number_input("Data seed", 0, 2**31 - 1, key="pg_data_seed", persist_state=KEEP)
+    ss = st.session_state
+    return DataConfig(
+        name=ss["pg_dataset"],
+        n_samples=ss["pg_samples"],
+        noise=float(ss["pg_noise"]),
+        test_fraction=float(ss["pg_test_fraction"]),
+        seed=int(ss["pg_data_seed"]),
+    )
+
+
+def network_controls() -> ModelConfig | None:
+    """The network widgets; None (with the error shown) when the widths text is invalid."""
+    c1, c2 = st.columns(2)
+    c1.number_input(
+        "Hidden layers",
+        1,
+        MAX_HIDDEN_LAYERS,
+        key="pg_layers",
+        on_change=_on_layers,
+        persist_state=KEEP,
+    )
+    c2.select_slider(
+        "Width (all layers)", WIDTHS, key="pg_width", on_change=_on_width, persist_state=KEEP
+    )
+    st.text_input(
+        "Widths per layer",
+        key="pg_widths",
+        on_change=_on_widths_text,
+        help="One width per hidden layer, input side first, e.g. 16, 8, 4.",
+        persist_state=KEEP,
+    )
+    hidden = None
+    try:
+        hidden = parse_widths(st.session_state["pg_widths"])
+    except ConfigError as e:
+        st.error(f"Widths per layer: {str(e).split(': ', 1)[1]}.")
+    c1, c2 = st.columns(2)
+    c1.selectbox(
+        "Activation", ("relu", "tanh", "sigmoid", "gelu"), key="pg_activation", persist_state=KEEP
+    )
+    c2.selectbox(
+        "Normalisation",
+        ("none", "batch", "layer"),
+        format_func={"none": "none", "batch": "batch norm", "layer": "layer norm"}.get,
+        key="pg_norm",
+        persist_state=KEEP,
+    )
+    c1, c2 = st.columns(2)
+    c1.slider("Dropout", 0.0, 0.9, step=0.05, key="pg_dropout", persist_state=KEEP)
+    c2.toggle(
+        "Residual connections",
+        key="pg_residual",
+        help="Each hidden layer after the first adds its input to its output (x + f(x)), "
+        "giving gradients a short path back to the early layers.",
+        persist_state=KEEP,
+    )
+    if hidden is None:
+        return None
+    ss = st.session_state
+    return ModelConfig(
+        arch="mlp",
+        hidden=hidden,
+        activation=ss["pg_activation"],
+        residual=bool(ss["pg_residual"]),
+        norm=ss["pg_norm"],
+        dropout=float(ss["pg_dropout"]),
+    )
+
+
+def _fmt_lr(v: float) -> str:
+    return f"{v:g}"
+
+
+def training_controls() -> TrainConfig:
+    c1, c2 = st.columns(2)
+    c1.selectbox(
+        "Optimizer",
+        ("sgd", "momentum", "adam", "adamw"),
+        format_func={"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam", "adamw": "AdamW"}.get,
+        key="pg_optimizer",
+        persist_state=KEEP,
+    )
+    c2.selectbox(
+        "Device",
+        devices(),
+        key="pg_device",
+        help="auto picks a CUDA GPU, then Apple MPS, then the CPU. Only devices found here are "
+        "listed.",
+        persist_state=KEEP,
+    )
+    st.select_slider(
+        "Learning rate", LEARNING_RATES, format_func=_fmt_lr, key="pg_lr", persist_state=KEEP
+    )
+    c1, c2 = st.columns(2)
+    c1.select_slider("Batch size", BATCH_SIZES, key="pg_batch", persist_state=KEEP)
+    c2.number_input("Epochs", 1, 5000, key="pg_epochs", persist_state=KEEP)
+    c1, c2 = st.columns(2)
+    c1.select_slider(
+        "Weight decay", WEIGHT_DECAYS, format_func=_fmt_lr, key="pg_wd", persist_state=KEEP
+    )
+    c2.number_input("Seed", 0, 2**31 - 1, key="pg_seed", persist_state=KEEP)
+    ss = st.session_state
+    return TrainConfig(
+        optimizer=ss["pg_optimizer"],
+        lr=float(ss["pg_lr"]),
+        batch_size=int(ss["pg_batch"]),
+        epochs=int(ss["pg_epochs"]),
+        weight_decay=float(ss["pg_wd"]),
+        seed=int(ss["pg_seed"]),
+        device=ss["pg_device"],
+    )

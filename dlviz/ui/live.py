@@ -1,0 +1,252 @@
+"""The live view of a session's runs: a fragment that polls the run threads every half second,
+redraws the charts, and stops polling (one full rerun) once every run has ended."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from dlviz import jobs, plots, runs
+from dlviz.compare import compare_runs
+from dlviz.config import RunConfig
+from dlviz.history import RunHistory
+from dlviz.ui.state import dataset
+
+REFRESH_S = 0.5
+ORPHAN_AFTER_S = 60.0  # a run no page has polled for this long is stopped (its tab is gone)
+CHART_CONFIG = {"displayModeBar": False}
+
+
+@dataclass
+class View:
+    """What a page shows: one run, or a pair trained one after the other (shallow vs deep)."""
+
+    kind: str  # "single" | "pair"
+    handles: list[jobs.RunHandle]
+    labels: list[str]
+    started: float = field(default_factory=time.time)
+    refresh_ms: deque[float] = field(default_factory=lambda: deque(maxlen=50))
+
+    @property
+    def live(self) -> bool:
+        return any(not h.done for h in self.handles)
+
+    def poll(self) -> None:
+        for h in self.handles:
+            h.poll()
+
+    def stop(self) -> None:
+        for h in self.handles:
+            h.stop()
+
+    @property
+    def paused(self) -> bool:
+        return any(h.control.paused for h in self.handles if h.alive)
+
+    def toggle_pause(self) -> None:
+        if self.paused:
+            for h in self.handles:
+                h.resume()
+        else:
+            for h in self.handles:
+                h.pause()
+
+
+def start_view(key: str, configs: list[RunConfig], labels: list[str], kind: str) -> View:
+    """Start `configs` one after the other and keep them in session state under `key`."""
+    old = st.session_state.get(key)
+    if isinstance(old, View):
+        old.stop()
+    handles: list[jobs.RunHandle] = []
+    for cfg, label in zip(configs, labels):
+        after = handles[-1] if handles else None
+        handles.append(
+            jobs.start(
+                cfg,
+                runs_dir=runs.default_root(),
+                after=after,
+                label=label,
+                orphan_after_s=ORPHAN_AFTER_S,
+            )
+        )
+    view = View(kind=kind, handles=handles, labels=labels)
+    st.session_state[key] = view
+    return view
+
+
+def current_view(key: str) -> View | None:
+    view = st.session_state.get(key)
+    return view if isinstance(view, View) else None
+
+
+# --- drawing ----------------------------------------------------------------------------------
+
+
+def _status_line(label: str, h: RunHistory) -> None:
+    prefix = f"**{label}**: " if label else ""
+    total = h.total_epochs or "?"
+    if h.status == "queued":
+        st.info(f"{prefix}{h.message or 'Waiting to start.'}", icon=":material/hourglass_top:")
+    elif h.status in ("starting", "running"):
+        st.progress(h.progress, text=f"{prefix}training - epoch {h.epoch}/{total}, step {h.step:,}")
+    elif h.status == "paused":
+        st.progress(h.progress, text=f"{prefix}paused at epoch {h.epoch}/{total} - press Resume")
+    elif h.status == "finished":
+        st.success(f"{prefix}finished {h.epoch} epochs in {h.elapsed:.1f} s.", icon=":material/check_circle:")
+    elif h.status == "stopped":
+        st.warning(f"{prefix}{h.message or 'Stopped.'} What was drawn is kept.", icon=":material/stop_circle:")
+    elif h.status == "diverged":
+        st.error(f"{prefix}{h.message}", icon=":material/trending_up:")
+    elif h.status == "error":
+        st.error(f"{prefix}{h.message}", icon=":material/error:")
+
+
+def _metrics_row(h: RunHistory) -> None:
+    c = st.columns(5)
+    final = h.final
+    c[0].metric("Epoch", f"{h.epoch} / {h.total_epochs or '?'}")
+    c[1].metric("Elapsed", f"{h.elapsed:.1f} s")
+    c[2].metric("Samples / s", f"{h.samples_per_second:,.0f}")
+    c[3].metric("Train accuracy", f"{final['train_accuracy']:.1%}" if final else "-")
+    c[4].metric("Test accuracy", f"{final['test_accuracy']:.1%}" if final else "-")
+
+
+def _controls(view: View, key: str) -> None:
+    live = any(h.alive for h in view.handles)
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.button(
+        "Resume" if view.paused else "Pause",
+        key=f"{key}_pause",
+        icon=":material/play_arrow:" if view.paused else ":material/pause:",
+        on_click=view.toggle_pause,
+        disabled=not live,
+        width="stretch",
+    )
+    c2.button(
+        "Stop",
+        key=f"{key}_stop",
+        icon=":material/stop:",
+        on_click=view.stop,
+        disabled=not live,
+        width="stretch",
+    )
+
+
+def _boundary(h: RunHistory, cfg: RunConfig, key: str, title: str | None = None) -> None:
+    if h.snapshot is None:
+        st.caption("The decision boundary appears when training starts.")
+        return
+    ds = dataset(cfg.data)
+    fig = plots.boundary_figure(
+        h.snapshot,
+        ds.x_train.numpy(),
+        ds.y_train.numpy(),
+        ds.x_test.numpy(),
+        ds.y_test.numpy(),
+        ds.class_names,
+        title=title,
+    )
+    st.plotly_chart(fig, key=key, config=CHART_CONFIG)
+
+
+def _single(view: View, key: str) -> None:
+    h = view.handles[0].history
+    cfg = view.handles[0].config
+    _status_line("", h)
+    _metrics_row(h)
+    left, right = st.columns([2, 3])
+    with left:
+        _boundary(h, cfg, f"{key}_boundary")
+    with right:
+        st.plotly_chart(plots.curves_figure([("", h)]), key=f"{key}_curves", config=CHART_CONFIG)
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown("**What each neuron responds to** (first hidden layers)")
+        if h.snapshot is not None and h.snapshot.neurons:
+            st.plotly_chart(
+                plots.neuron_maps_figure(h.snapshot), key=f"{key}_neurons", config=CHART_CONFIG
+            )
+            st.caption(
+                "Each square is one neuron's output over the plane: blue positive, orange "
+                "negative, white zero; each scaled to its own largest value."
+            )
+    with right:
+        st.markdown("**Gradient health**: mean weight-gradient norm per layer")
+        if h.layers:
+            st.plotly_chart(plots.grad_norm_figure(h), key=f"{key}_grads", config=CHART_CONFIG)
+            st.caption(gradient_reading(h))
+
+
+def gradient_reading(h: RunHistory) -> str:
+    """One sentence on the latest gradient profile: vanishing, exploding or healthy."""
+    data = h.grad_norms.to_dict()["norms"]
+    if not data:
+        return "Gradient norms appear after the first epoch."
+    latest = data[-1]
+    first, last = latest[0], latest[-1]
+    if not all(v == v for v in latest):  # NaN
+        return "The gradients became NaN: training diverged."
+    if first > 0 and last > 0:
+        ratio = last / first
+        if ratio > 100:
+            return (
+                f"Vanishing gradients: the first layer's gradient is {ratio:,.0f}x smaller than the "
+                "output layer's, so the layers near the input barely learn. Try relu, residual "
+                "connections or normalisation."
+            )
+        if max(latest) > 100:
+            return "Very large gradients: training may be unstable. Try a lower learning rate."
+    return "Gradients reach every layer at similar strength: all layers are learning."
+
+
+def _pair(view: View, key: str) -> None:
+    hs = [h.history for h in view.handles]
+    for label, h in zip(view.labels, hs):
+        _status_line(label, h)
+    st.plotly_chart(
+        plots.curves_figure(list(zip(view.labels, hs))), key=f"{key}_curves", config=CHART_CONFIG
+    )
+    cols = st.columns(len(hs))
+    for i, (col, label, handle) in enumerate(zip(cols, view.labels, view.handles)):
+        with col:
+            h = handle.history
+            depth = len(handle.config.model.hidden)
+            st.markdown(f"**{label.capitalize()}** - {depth} hidden layer{'s' if depth != 1 else ''}, {h.params:,} parameters")
+            _boundary(h, handle.config, f"{key}_boundary_{i}", title=" ")
+            if h.layers:
+                st.plotly_chart(plots.grad_norm_figure(h, height=260), key=f"{key}_grads_{i}", config=CHART_CONFIG)
+    if all(h.done for h in hs):
+        st.markdown("#### What happened")
+        for sentence in compare_runs(view.labels[0], hs[0], view.labels[1], hs[1]):
+            st.markdown(f"- {sentence}")
+
+
+def live_panel(key: str) -> None:
+    """Draw the session's view under `key`, live while any of its runs is."""
+    view = current_view(key)
+    if view is None:
+        return
+    live = view.live
+
+    @st.fragment(run_every=REFRESH_S if live else None)
+    def panel() -> None:
+        start = time.perf_counter()
+        view.poll()
+        _controls(view, key)
+        if view.kind == "pair":
+            _pair(view, key)
+        else:
+            _single(view, key)
+        if view.refresh_ms:
+            st.caption(
+                f"Server time to draw this view: {view.refresh_ms[-1]:.0f} ms (median of the "
+                f"last {len(view.refresh_ms)}: {sorted(view.refresh_ms)[len(view.refresh_ms) // 2]:.0f} ms)."
+            )
+        view.refresh_ms.append((time.perf_counter() - start) * 1000)
+        if live and not view.live:
+            st.rerun()  # every run ended: one full rerun turns polling off and re-enables Train
+
+    panel()

@@ -1,0 +1,74 @@
+"""Session state and shared read-only resources for the pages.
+
+Everything a browser session owns (its runs, its widget values) lives in `st.session_state`;
+module globals here hold only read-only things cached for all sessions (datasets, warm-up).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from dlviz.config import DataConfig
+from dlviz.data import Dataset, load_dataset
+from dlviz.devices import available_devices
+
+
+def set_defaults(defaults: dict[str, Any]) -> None:
+    """Give each key its default once per session (widgets then read it through their key)."""
+    for key, value in defaults.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def dataset(cfg: DataConfig) -> Dataset:
+    """The dataset `cfg` names, generated once per process and shared read-only."""
+    return load_dataset(cfg)
+
+
+@st.cache_resource(show_spinner=False)
+def devices() -> list[str]:
+    return available_devices()
+
+
+@st.cache_resource(show_spinner="Warming up PyTorch...")
+def warm_up() -> bool:
+    """Pay torch's one-time start-up costs (lazy imports, first kernels) before the first Train,
+    so the first point of a run's loss chart appears within a second of pressing it."""
+    from dlviz.devices import configure_threads, server_threads
+    from dlviz.train import warm_up as _warm
+
+    configure_threads(server_threads())
+    _warm()
+    return True
+
+
+APP_FLAG = "_dlviz_app_ran"
+
+
+def mark_app_ran() -> None:
+    """app.py calls this before running the page, so a page knows it runs inside the app."""
+    st.session_state[APP_FLAG] = True
+
+
+def ensure_app() -> None:
+    """Make a page that was started on its own run through app.py (navigation, sidebar).
+
+    Streamlit treats a `pages/` folder next to the entry script as old-style pages until the
+    entry script has called `st.navigation` once in this server process. A fresh server whose
+    very first visit is a deep link (``/playground``) would run the page file alone: no
+    navigation, no shared sidebar, no wide layout. Then: switch to the app's own navigation
+    and rerun once, which runs app.py and lands on the same page.
+    """
+    if st.session_state.get(APP_FLAG) or st.session_state.get("_dlviz_rerouted"):
+        return
+    st.session_state["_dlviz_rerouted"] = True
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False  # what st.navigation itself sets
+    except (ImportError, AttributeError):  # a Streamlit without it: render the page as it is
+        return
+    st.rerun()

@@ -1,0 +1,55 @@
+"""Home: what dlviz is and where to go."""
+
+import streamlit as st
+
+from dlviz.ui.state import ensure_app
+
+ensure_app()
+
+st.title("dlviz - a deep-learning lab in your browser")
+st.markdown(
+    """
+Build a shallow or a deep network, train it live on real PyTorch, and watch what happens
+inside: the loss falling, the decision boundary taking shape, what each neuron responds to,
+and whether gradients still reach the first layers.
+"""
+)
+
+left, right = st.columns(2, gap="large")
+with left:
+    with st.container(border=True):
+        st.subheader(":material/scatter_plot: Playground")
+        st.markdown(
+            """
+Two-dimensional data - circle, XOR, two blobs, spiral, moons - and a network you shape:
+1 to 32 hidden layers, activations, residual connections, normalisation, dropout.
+
+- press **Train** and watch the boundary, the curves, each neuron's response map and the
+  gradient norm of every layer, live;
+- press **Train shallow vs deep** to train both on the same data and seed and read what
+  happened in plain words.
+"""
+        )
+        st.page_link("pages/playground.py", label="Open the Playground", icon=":material/arrow_forward:")
+with right:
+    with st.container(border=True):
+        st.subheader(":material/school: Things to try")
+        st.markdown(
+            """
+1. **Depth:** on the spiral, train *Shallow*, then *Deep*. Which one can bend its boundary
+   around the arms?
+2. **Vanishing gradients:** choose 12 hidden layers with *sigmoid* and watch the gradient
+   chart: the layers near the input get gradients hundreds of times smaller. Switch on
+   *residual connections* or *batch norm* and train again.
+3. **Overfitting:** few samples, lots of noise, a wide deep net and many epochs - the test
+   loss turns up while the train loss keeps falling.
+4. **Learning rate:** set it to 10 with plain SGD; the run stops as soon as the loss
+   becomes NaN and says why.
+"""
+        )
+
+st.caption(
+    "Every run is real PyTorch training in a background thread of this server; several people "
+    "can train at once without seeing each other's runs. Finished runs are saved to the run "
+    "store (`~/.dlviz/runs`, or `$DLVIZ_HOME/runs`)."
+)

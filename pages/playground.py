@@ -1,0 +1,101 @@
+"""Playground: 2-D data, a network you shape, live training."""
+
+import streamlit as st
+
+from dlviz import plots
+from dlviz.config import ConfigError, RunConfig, preset
+from dlviz.models import build_model, count_parameters
+from dlviz.ui import controls, live, state
+
+VIEW = "pg_view"
+
+state.ensure_app()
+controls.init()
+state.warm_up()
+
+st.title("Playground")
+st.caption(
+    "Pick a dataset, shape a network, press Train and watch it learn. Shallow or deep: try both."
+)
+
+settings, main = st.columns([1, 3], gap="large")
+with settings:
+    tab_data, tab_net, tab_train = st.tabs(["Data", "Network", "Training"])
+    with tab_data:
+        data_cfg = controls.data_controls()
+    with tab_net:
+        model_cfg = controls.network_controls()
+    with tab_train:
+        train_cfg = controls.training_controls()
+
+config: RunConfig | None = None
+problem = ""
+if model_cfg is None:
+    problem = "Fix the hidden-layer widths (Network tab) to train."
+else:
+    try:
+        config = RunConfig(data=data_cfg, model=model_cfg, train=train_cfg)
+    except ConfigError as e:
+        problem = f"Setting {e}"
+
+with main:
+    view = live.current_view(VIEW)
+    busy = view is not None and view.live
+    b1, b2, b3 = st.columns([2, 2, 3], vertical_alignment="center")
+    with b1:
+        controls.preset_buttons()
+    train = b2.button(
+        "Train",
+        key="pg_train",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=busy or config is None,
+        width="stretch",
+    )
+    pair = b3.button(
+        "Train shallow vs deep",
+        key="pg_train_pair",
+        icon=":material/compare_arrows:",
+        disabled=busy or config is None,
+        help="Same data, split, seed and training settings; 1 hidden layer against 6.",
+        width="stretch",
+    )
+    if problem:
+        st.error(problem)
+    elif busy:
+        st.caption("A run is in progress: stop it to start another. Changing settings does not affect it.")
+
+    if config is not None and train:
+        view = live.start_view(VIEW, [config], ["run"], kind="single")
+    elif config is not None and pair:
+        view = live.start_view(
+            VIEW, [preset("shallow", config), preset("deep", config)], ["shallow", "deep"], kind="pair"
+        )
+
+    ds = state.dataset(data_cfg)
+    left, right = st.columns([2, 3])
+    with left:
+        st.plotly_chart(
+            plots.points_figure(
+                ds.x_train.numpy(), ds.y_train.numpy(), ds.x_test.numpy(), ds.y_test.numpy(),
+                ds.extent, ds.class_names, height=280,
+                title=f"{controls.DATASET_LABELS[data_cfg.name]}: {len(ds.x_train)} train, {len(ds.x_test)} test",
+            ),
+            key="pg_data_preview",
+            config=live.CHART_CONFIG,
+        )
+    with right:
+        if model_cfg is not None:
+            params = count_parameters(build_model(model_cfg, ds.input_shape, ds.n_classes))
+            st.plotly_chart(
+                plots.network_figure(
+                    2, model_cfg.hidden, ds.n_classes, model_cfg.activation, model_cfg.norm,
+                    model_cfg.dropout, model_cfg.residual, params=params, height=280,
+                ),
+                key="pg_network",
+                config=live.CHART_CONFIG,
+            )
+
+    if view is not None:
+        st.divider()
+        live.live_panel(VIEW)
