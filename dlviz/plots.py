@@ -129,6 +129,7 @@ def boundary_figure(
             "zmax": 1.0,
             "colorscale": DIVERGING,
             "opacity": 0.75,
+            "zsmooth": "best",
             "showscale": False,
             "name": "P(class 1)",
             "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}<br>P(class 1) %{z:.2f}<extra></extra>",
@@ -190,9 +191,9 @@ def curves_figure(
             )
     layout = _layout(
         height,
-        xaxis={"domain": [0.0, 0.46], "title": {"text": xlabel}},
+        xaxis={"domain": [0.0, 0.43], "title": {"text": xlabel}},
         yaxis={"title": {"text": "loss (cross-entropy)"}, "rangemode": "tozero"},
-        xaxis2={"domain": [0.54, 1.0], "anchor": "y2", "title": {"text": xlabel}},
+        xaxis2={"domain": [0.57, 1.0], "anchor": "y2", "title": {"text": xlabel}},
         yaxis2={"anchor": "x2", "title": {"text": "accuracy"}, "range": [0, 1.02]},
         legend={"orientation": "h", "y": -0.25},
     )
@@ -230,22 +231,23 @@ def grad_norm_figure(h: RunHistory, height: int = 340, max_lines: int = 12) -> g
         for i in sorted(set(picks.tolist()))
     ]
     latest = norms[-1] if len(norms) else np.zeros(len(layers), np.float32)
+    short = [name.replace("hidden", "h").replace("output", "out") for name in layers]
     traces.append(
         {
-            "type": "bar", "x": list(layers), "y": latest, "marker": {"color": colors},
-            "xaxis": "x2", "yaxis": "y2", "showlegend": False,
-            "hovertemplate": "%{x}: %{y:.3g}<extra></extra>",
+            "type": "bar", "x": short, "y": latest, "marker": {"color": colors},
+            "customdata": list(layers), "xaxis": "x2", "yaxis": "y2", "showlegend": False,
+            "hovertemplate": "%{customdata}: %{y:.3g}<extra>latest epoch</extra>",
         }
     )
     layout = _layout(
         height,
-        xaxis={"domain": [0.0, 0.55], "title": {"text": "epoch"}},
-        yaxis={"type": "log", "title": {"text": "mean |grad W|"}, "exponentformat": "power"},
+        xaxis={"domain": [0.0, 0.5], "title": {"text": "epoch"}},
+        yaxis={"type": "log", "title": {"text": "mean |grad W|"}, "exponentformat": "power", "dtick": "D2"},
         xaxis2={
-            "domain": [0.65, 1.0], "anchor": "y2", "title": {"text": "layer (input -> output)"},
-            "tickangle": -45 if len(layers) > 8 else 0,
+            "domain": [0.66, 1.0], "anchor": "y2", "title": {"text": "layer, input to output"},
+            "tickangle": -90 if len(layers) > 12 else 0,
         },
-        yaxis2={"anchor": "x2", "type": "log", "exponentformat": "power", "title": {"text": "latest epoch"}},
+        yaxis2={"anchor": "x2", "type": "log", "exponentformat": "power", "dtick": "D2"},
         legend={"orientation": "h", "y": -0.3},
     )
     return _fig(traces, layout)
@@ -270,8 +272,9 @@ def neuron_maps_figure(snapshot: Snapshot2D, width_px: int = 640) -> go.Figure:
         scale = np.abs(maps).reshape(len(maps), -1).max(axis=1)
         scale[scale == 0] = 1.0
         scaled = np.round(maps / scale[:, None, None] * 127).astype(np.int8)
+        y0 = (len(layers) - 1 - row) * (r + gap)  # the y axis points up: first layer on top
         for col in range(len(maps)):
-            y0, x0 = row * (r + gap), col * (r + gap)
+            x0 = col * (r + gap)
             tile[y0 : y0 + r, x0 : x0 + r] = scaled[col]
     tile_px = min(90, max(28, width_px // n_cols))  # about square maps at `width_px` wide
     traces = [
@@ -286,7 +289,7 @@ def neuron_maps_figure(snapshot: Snapshot2D, width_px: int = 640) -> go.Figure:
         xaxis={"visible": False, "constrain": "domain"},
         yaxis={
             "tickmode": "array",
-            "tickvals": [row * (r + gap) + r / 2 for row in range(len(layers))],
+            "tickvals": [(len(layers) - 1 - row) * (r + gap) + r / 2 for row in range(len(layers))],
             "ticktext": layers,
             "showgrid": False,
             "zeroline": False,

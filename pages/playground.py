@@ -41,7 +41,7 @@ else:
 with main:
     view = live.current_view(VIEW)
     busy = view is not None and view.live
-    b1, b2, b3 = st.columns([2, 2, 3], vertical_alignment="center")
+    b1, b2, b3 = st.columns([3, 2, 3], vertical_alignment="center")
     with b1:
         controls.preset_buttons()
     train = b2.button(

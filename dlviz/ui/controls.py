@@ -135,7 +135,6 @@ def preset_buttons() -> None:
     c1.button(
         "Shallow",
         key="pg_preset_shallow",
-        icon=":material/view_agenda:",
         on_click=apply_preset,
         args=("shallow",),
         help="One hidden layer of 8 neurons.",
@@ -144,7 +143,6 @@ def preset_buttons() -> None:
     c2.button(
         "Deep",
         key="pg_preset_deep",
-        icon=":material/layers:",
         on_click=apply_preset,
         args=("deep",),
         help="Six hidden layers of 8 neurons.",

@@ -162,7 +162,7 @@ def _single(view: View, key: str) -> None:
         _boundary(h, cfg, f"{key}_boundary")
     with right:
         st.plotly_chart(plots.curves_figure([("", h)]), key=f"{key}_curves", config=CHART_CONFIG)
-    left, right = st.columns([2, 3])
+    left, right = st.columns([3, 2])
     with left:
         st.markdown("**What each neuron responds to** (first hidden layers)")
         if h.snapshot is not None and h.snapshot.neurons:
