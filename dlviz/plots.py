@@ -49,6 +49,18 @@ def _f32(values: Any) -> np.ndarray:
     ) else np.asarray(values, dtype=np.float32)
 
 
+MAX_LINE_POINTS = 400  # points per line sent to the browser; more does not show at chart width
+
+
+def _thin(*arrays: np.ndarray, n: int = MAX_LINE_POINTS) -> list[np.ndarray]:
+    """Every k-th element (and always the last) so each array has at most about `n`."""
+    length = len(arrays[0]) if arrays else 0
+    if length <= n:
+        return list(arrays)
+    idx = np.unique(np.append(np.arange(0, length, -(-length // n)), length - 1))
+    return [np.asarray(a)[idx] for a in arrays]
+
+
 def _square_axes(extent: float) -> dict[str, Any]:
     common = {"range": [-extent, extent], "showgrid": False, "zeroline": False, "constrain": "domain"}
     return {"xaxis": dict(common), "yaxis": {**common, "scaleanchor": "x", "scaleratio": 1}}
@@ -162,14 +174,17 @@ def curves_figure(
     for i, (label, h) in enumerate(runs):
         color = RUN_COLORS[i % len(RUN_COLORS)]
         prefix = f"{label}: " if label else ""
-        ep = h.epochs.to_dict()
-        xs = _f32(ep["epoch"] if x == "epoch" else ep["elapsed"])
+        ep = {k: _f32(v) for k, v in h.epochs.to_dict().items()}
+        cols = [c for c in ep if c != "step"]
+        ep = dict(zip(cols, _thin(*(ep[c] for c in cols))))
+        xs = ep["epoch"] if x == "epoch" else ep["elapsed"]
         if show_batch_loss and len(h.steps):
             st = h.steps.to_dict()
             bx = _f32(st["step"]) / max(h.steps_per_epoch, 1) if x == "epoch" else _f32(st["elapsed"])
+            bx, by = _thin(bx, _f32(st["loss"]))
             traces.append(
                 {
-                    "type": "scatter", "x": bx, "y": _f32(st["loss"]), "mode": "lines",
+                    "type": "scatter", "x": bx, "y": by, "mode": "lines",
                     "name": f"{prefix}batch loss", "line": {"color": color, "width": 1},
                     "opacity": 0.35, "legendgroup": label,
                 }
@@ -178,13 +193,13 @@ def curves_figure(
             line = {"color": color, "dash": dash, "width": 2}
             traces.append(
                 {
-                    "type": "scatter", "x": xs, "y": _f32(ep[f"{split}_loss"]), "mode": "lines",
+                    "type": "scatter", "x": xs, "y": ep[f"{split}_loss"], "mode": "lines",
                     "name": f"{prefix}{split}", "line": line, "legendgroup": label,
                 }
             )
             traces.append(
                 {
-                    "type": "scatter", "x": xs, "y": _f32(ep[f"{split}_accuracy"]),
+                    "type": "scatter", "x": xs, "y": ep[f"{split}_accuracy"],
                     "mode": "lines", "name": f"{prefix}{split}", "line": line,
                     "legendgroup": label, "xaxis": "x2", "yaxis": "y2", "showlegend": False,
                 }
@@ -220,12 +235,12 @@ def grad_norm_figure(h: RunHistory, height: int = 340, max_lines: int = 12) -> g
     data = h.grad_norms.to_dict()
     norms = np.array(data["norms"], dtype=np.float32).reshape(-1, len(layers))
     colors = layer_colors(len(layers))
-    epochs = _f32(data["epoch"])
+    epochs, lines = _thin(_f32(data["epoch"]), norms)
     # Many layers: draw an even selection as lines (first and last always), all of them as bars.
     picks = np.linspace(0, len(layers) - 1, min(max_lines, len(layers))).round().astype(int)
     traces: list[dict[str, Any]] = [
         {
-            "type": "scatter", "x": epochs, "y": norms[:, i], "mode": "lines", "name": layers[i],
+            "type": "scatter", "x": epochs, "y": lines[:, i], "mode": "lines", "name": layers[i],
             "line": {"color": colors[i], "width": 2},
         }
         for i in sorted(set(picks.tolist()))

@@ -202,9 +202,10 @@ def fit(
     x_tr, y_tr = data.x_train.to(device), data.y_train.to(device)
     x_te, y_te = data.x_test.to(device), data.y_test.to(device)
     n = len(x_tr)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)  # batch order: as a plain loop seeded alike
     # Train metrics on a fixed subset, so an epoch's evaluation costs little on large data.
-    eval_idx = torch.randperm(n, generator=gen)[:EVAL_TRAIN_SAMPLES].sort().values.to(device)
+    eval_gen = torch.Generator().manual_seed(cfg.seed + 2)
+    eval_idx = torch.randperm(n, generator=eval_gen)[:EVAL_TRAIN_SAMPLES].sort().values.to(device)
     # Train subset and test set, concatenated: one forward pass per epoch evaluates both.
     x_ev = torch.cat([x_tr[eval_idx], x_te])
     y_ev = torch.cat([y_tr[eval_idx], y_te])

@@ -1,0 +1,133 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from dlviz.cli import main
+
+
+def dlviz(*args, cwd=None):
+    """Run the real console entry point in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "dlviz.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+
+
+def write(tmp_path, obj, name="run.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(obj) if not isinstance(obj, str) else obj)
+    return str(path)
+
+
+def test_train_json_ends_with_the_summary_line(tmp_path):
+    cfg = write(tmp_path, {"name": "xor-2", "data": {"name": "xor", "n_samples": 300}, "model": {"hidden": [8, 6]}, "train": {"epochs": 40, "lr": 0.02}})
+    out = dlviz("train", cfg, "--runs-dir", str(tmp_path / "store"), "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    for key in ("run_id", "device", "params", "epochs", "seconds", "samples_per_second", "final", "gradient_norms"):
+        assert key in summary
+    assert summary["device"] == "cpu" or summary["device"].startswith("cuda")
+    assert summary["params"] == (2 * 8 + 8) + (8 * 6 + 6) + (6 * 2 + 2)
+    assert summary["epochs"] == 40 and summary["status"] == "finished"
+    assert set(summary["final"]) == {"train_loss", "train_accuracy", "test_loss", "test_accuracy"}
+    assert summary["final"]["test_accuracy"] > 0.9
+    assert list(summary["gradient_norms"]) == ["hidden1", "hidden2", "output"]  # input to output
+    assert all(v > 0 for v in summary["gradient_norms"].values())
+    run_dir = tmp_path / "store" / summary["run_id"]
+    assert (run_dir / "summary.json").is_file()
+    assert "epoch 40/40" in out.stderr  # progress goes to stderr, not into the JSON stream
+
+
+def test_train_without_json_prints_a_readable_summary(tmp_path):
+    cfg = write(tmp_path, {"data": {"n_samples": 100}, "train": {"epochs": 2}})
+    out = dlviz("train", cfg, "--runs-dir", str(tmp_path / "store"), "--quiet")
+    assert out.returncode == 0
+    assert "finished" in out.stdout and "parameters on cpu" in out.stdout
+    assert "gradient norms (input to output): hidden1" in out.stdout
+    assert out.stderr == ""
+
+
+def test_default_store_is_under_dlviz_home(tmp_path):
+    cfg = write(tmp_path, {"data": {"n_samples": 100}, "train": {"epochs": 1}})
+    assert main(["train", cfg, "--json", "--quiet"]) == 0
+    assert len(list((tmp_path.parent / os.environ["DLVIZ_HOME"]).glob("runs/*/summary.json"))) == 1
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ({"train": {"lr": -1}}, "bad config: train.lr: must be greater than 0.0, got -1"),
+        ({"model": {"hidden": [8, 0]}}, "bad config: model.hidden[1]: must be at least 1, got 0"),
+        ({"trian": {}}, "bad config: trian: is not a config section"),
+        ("{not json", "bad config: config: is not valid JSON"),
+        ("[1, 2]", "bad config: config: must be a JSON object"),
+    ],
+)
+def test_bad_configs_exit_2_with_one_clear_line(tmp_path, capsys, content, message):
+    assert main(["train", write(tmp_path, content)]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_missing_and_binary_config_files(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "nope.json")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00garbage")
+    assert main(["train", str(tmp_path / "bin.json")]) == 2
+    assert "not UTF-8 text" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
+def test_asking_for_a_missing_gpu_fails_clearly(tmp_path):
+    cfg = write(tmp_path, {"train": {"device": "cuda", "epochs": 1}})
+    out = dlviz("train", cfg, "--runs-dir", str(tmp_path), "--json")
+    assert out.returncode == 1
+    assert "no CUDA GPU" in out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1])["status"] == "error"
+
+
+def test_divergence_exits_1_and_still_prints_json(tmp_path, capsys):
+    cfg = write(tmp_path, {"model": {"hidden": [32, 32, 32, 32]}, "train": {"optimizer": "sgd", "lr": 50, "epochs": 100}})
+    assert main(["train", cfg, "--runs-dir", str(tmp_path), "--json", "--quiet"]) == 1
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["status"] == "diverged"
+    assert summary["final"]["train_loss"] is None  # NaN is written as null, keeping the line valid JSON
+    assert "lower" in captured.err
+
+
+def test_runs_ls_lists_what_train_saved(tmp_path, capsys):
+    cfg = write(tmp_path, {"data": {"n_samples": 100}, "train": {"epochs": 1}})
+    main(["train", cfg, "--runs-dir", str(tmp_path / "s"), "--quiet"])
+    (tmp_path / "s" / "broken-run").mkdir()
+    capsys.readouterr()
+    assert main(["runs", "ls", "--runs-dir", str(tmp_path / "s"), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["status"] for r in rows} == {"finished", "unreadable"}
+    assert any("did not finish" in r.get("message", "") for r in rows)
+
+
+def test_bench_overhead_plumbing_on_a_tiny_budget(capsys):
+    assert main(["bench", "overhead", "--repeats", "1", "--epochs", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["benchmark"] == "overhead" and result["budget"] == 0.9
+    assert len(result["cases"]) == 2
+    for case in result["cases"]:
+        assert case["ratio"] > 0 and case["bare_samples_per_second"] > 0
+    assert result["machine"]["torch_threads"] >= 1
+
+
+def test_usage_errors(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["frobnicate"])
+    assert e.value.code == 2
+    assert main(["bench", "overhead", "--repeats", "0"]) == 2

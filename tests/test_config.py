@@ -1,0 +1,141 @@
+import json
+import math
+from dataclasses import FrozenInstanceError
+
+import pytest
+
+from dlviz.config import ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig, preset
+
+DESIGN_EXAMPLE = {
+    "data": {"name": "spiral", "n_samples": 1000, "noise": 0.1, "test_fraction": 0.3, "seed": 0},
+    "model": {
+        "arch": "mlp",
+        "hidden": [8, 8, 8],
+        "activation": "relu",
+        "residual": False,
+        "norm": "none",
+        "dropout": 0.0,
+    },
+    "train": {
+        "optimizer": "adam",
+        "lr": 0.01,
+        "batch_size": 32,
+        "epochs": 50,
+        "weight_decay": 0.0,
+        "seed": 0,
+        "device": "auto",
+    },
+}
+
+
+def test_defaults_are_the_design_example_with_the_same_field_names():
+    assert RunConfig().to_dict() == DESIGN_EXAMPLE
+
+
+def test_json_round_trip_keeps_every_value():
+    cfg = RunConfig.from_dict(
+        {
+            "name": "deep sigmoid",
+            "data": {"name": "circle", "n_samples": 300, "noise": 0.25, "test_fraction": 0.5, "seed": 7},
+            "model": {"hidden": [16, 4], "activation": "sigmoid", "residual": True, "norm": "layer", "dropout": 0.2},
+            "train": {"optimizer": "momentum", "lr": 0.3, "batch_size": 8, "epochs": 3, "weight_decay": 0.001, "seed": 9, "device": "cpu"},
+        }
+    )
+    again = RunConfig.from_json(cfg.to_json())
+    assert again == cfg
+    assert again.model.hidden == (16, 4)
+    assert json.loads(cfg.to_json())["model"]["hidden"] == [16, 4]
+    assert again.name == "deep sigmoid"
+
+
+def test_missing_fields_take_defaults():
+    cfg = RunConfig.from_dict({"train": {"epochs": 5}})
+    assert cfg.train.epochs == 5
+    assert cfg.data == DataConfig()
+    assert cfg.model == ModelConfig()
+
+
+def test_configs_are_frozen():
+    cfg = RunConfig()
+    with pytest.raises(FrozenInstanceError):
+        cfg.train.lr = 1.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "section, values, field",
+    [
+        ("data", {"name": "swirl"}, "data.name"),
+        ("data", {"n_samples": 5}, "data.n_samples"),
+        ("data", {"n_samples": 10**9}, "data.n_samples"),
+        ("data", {"n_samples": 100.5}, "data.n_samples"),
+        ("data", {"noise": -0.1}, "data.noise"),
+        ("data", {"noise": "lots"}, "data.noise"),
+        ("data", {"test_fraction": 1.0}, "data.test_fraction"),
+        ("model", {"arch": "transformer"}, "model.arch"),
+        ("model", {"hidden": []}, "model.hidden"),
+        ("model", {"hidden": [8] * 33}, "model.hidden"),
+        ("model", {"hidden": "8,8"}, "model.hidden"),
+        ("model", {"hidden": [8, 0]}, "model.hidden[1]"),
+        ("model", {"hidden": [8, 4096]}, "model.hidden[1]"),
+        ("model", {"activation": "swish"}, "model.activation"),
+        ("model", {"norm": "group"}, "model.norm"),
+        ("model", {"residual": "yes"}, "model.residual"),
+        ("model", {"dropout": 0.95}, "model.dropout"),
+        ("train", {"optimizer": "rmsprop"}, "train.optimizer"),
+        ("train", {"lr": 0}, "train.lr"),
+        ("train", {"lr": -1}, "train.lr"),
+        ("train", {"lr": float("nan")}, "train.lr"),
+        ("train", {"lr": True}, "train.lr"),
+        ("train", {"batch_size": 0}, "train.batch_size"),
+        ("train", {"epochs": 1.5}, "train.epochs"),
+        ("train", {"weight_decay": 2}, "train.weight_decay"),
+        ("train", {"device": "gpu"}, "train.device"),
+        ("train", {"device": "cuda:x"}, "train.device"),
+        ("train", {"seed": -3}, "train.seed"),
+    ],
+)
+def test_a_bad_value_names_its_field(section, values, field):
+    with pytest.raises(ConfigError) as err:
+        RunConfig.from_dict({section: values})
+    assert err.value.field == field
+    assert str(err.value).startswith(f"{field}: ")
+
+
+def test_unknown_fields_and_sections_are_errors_not_ignored():
+    with pytest.raises(ConfigError, match=r"train\.learning_rate: is not a known field"):
+        RunConfig.from_dict({"train": {"learning_rate": 0.1}})
+    with pytest.raises(ConfigError, match="optim"):
+        RunConfig.from_dict({"optim": {}})
+    with pytest.raises(ConfigError, match="data: must be a JSON object"):
+        RunConfig.from_dict({"data": [1, 2]})
+    with pytest.raises(ConfigError, match="config: must be a JSON object"):
+        RunConfig.from_dict([1])
+
+
+def test_invalid_json_is_a_config_error_with_position():
+    with pytest.raises(ConfigError, match=r"config: is not valid JSON .* line 1"):
+        RunConfig.from_json("{data: 1}")
+
+
+def test_with_changes_validates_again():
+    cfg = RunConfig().with_changes(train={"lr": 0.5}, model={"hidden": [4, 4]})
+    assert cfg.train.lr == 0.5 and cfg.model.hidden == (4, 4)
+    with pytest.raises(ConfigError, match="train.lr"):
+        RunConfig().with_changes(train={"lr": -1.0})
+
+
+def test_presets_change_only_the_hidden_layers():
+    base = RunConfig().with_changes(data={"name": "moons"}, train={"lr": 0.003, "seed": 4})
+    shallow, deep = preset("shallow", base), preset("deep", base)
+    assert shallow.model.hidden == (8,)
+    assert deep.model.hidden == (8,) * 6
+    for cfg in (shallow, deep):
+        assert cfg.data == base.data and cfg.train == base.train
+        assert cfg.model.activation == base.model.activation
+    with pytest.raises(ConfigError):
+        preset("medium")
+
+
+def test_integral_floats_are_accepted_for_float_fields():
+    cfg = TrainConfig(lr=1, weight_decay=0)
+    assert math.isclose(cfg.lr, 1.0)

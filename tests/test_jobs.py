@@ -1,0 +1,147 @@
+import json
+import time
+
+import pytest
+import torch
+
+from dlviz import jobs, runs
+from dlviz.config import RunConfig
+from dlviz.train import Control
+
+SMALL = RunConfig().with_changes(data={"n_samples": 200}, train={"epochs": 3, "device": "cpu"})
+LONG = SMALL.with_changes(train={"epochs": 100_000})
+
+
+@pytest.fixture(autouse=True)
+def fresh_slots(monkeypatch):
+    monkeypatch.setattr(jobs, "_slots", {})
+
+
+def wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_run_sends_its_events_and_is_saved(tmp_path):
+    handle = jobs.start(SMALL, runs_dir=tmp_path)
+    seen = []
+    while not handle.done:
+        while not handle.events.empty():
+            event = handle.events.get_nowait()
+            seen.append(event["type"])
+            handle.history.apply(event)
+        time.sleep(0.01)
+    assert seen[0] == "start" and seen[-1] == "end"
+    assert seen.count("epoch") == 3 and "snapshot" in seen
+    h = handle.history
+    assert h.status == "finished" and h.epoch == 3 and h.layers == ["hidden1", "hidden2", "hidden3", "output"]
+    folder = tmp_path / h.run_id
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["epochs"] == 3
+    assert json.loads((folder / "config.json").read_text()) == SMALL.to_dict()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["epoch"] == [1, 2, 3]
+    assert (folder / "weights.safetensors").stat().st_size > 0
+    assert runs.list_runs(tmp_path)[0]["run_id"] == h.run_id
+
+
+def test_two_runs_at_once_keep_to_themselves():
+    a = jobs.start(SMALL.with_changes(data={"name": "xor"}))
+    b = jobs.start(SMALL.with_changes(data={"name": "moons"}, model={"hidden": (4,)}))
+    ha, hb = a.wait(30), b.wait(30)
+    assert ha.config["data"]["name"] == "xor" and hb.config["data"]["name"] == "moons"
+    assert ha.params != hb.params
+    assert ha.status == hb.status == "finished"
+    # and each equals the same run done alone
+    solo = jobs.start(SMALL.with_changes(data={"name": "xor"})).wait(30)
+    assert solo.final == ha.final
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
+def test_a_missing_device_is_a_clear_error_not_a_fallback():
+    h = jobs.start(SMALL.with_changes(train={"device": "cuda"})).wait(10)
+    assert h.status == "error"
+    assert "no CUDA GPU" in h.message and "choose cpu or auto" in h.message
+    assert h.epochs.seen == 0
+
+
+def test_stop_ends_a_long_run_within_a_second():
+    handle = jobs.start(LONG)
+    wait_until(lambda: handle.poll() >= 0 and handle.history.epoch >= 1)
+    t = time.monotonic()
+    handle.stop()
+    h = handle.wait(5)
+    assert time.monotonic() - t < 1.0
+    assert h.status == "stopped" and "Stopped after" in h.message
+
+
+def test_pause_and_resume_reach_the_history():
+    handle = jobs.start(LONG)
+    wait_until(lambda: handle.poll() >= 0 and handle.history.epoch >= 1)
+    handle.pause()
+    wait_until(lambda: handle.poll() >= 0 and handle.history.status == "paused")
+    step = handle.history.step
+    time.sleep(0.4)
+    handle.poll()
+    assert handle.history.step == step
+    handle.resume()
+    wait_until(lambda: handle.poll() >= 0 and handle.history.step > step)
+    assert handle.history.status == "running"
+    handle.stop()
+    assert handle.wait(5).status == "stopped"
+
+
+def test_a_device_admits_a_limited_number_of_runs_and_queues_the_rest(monkeypatch):
+    monkeypatch.setenv("DLVIZ_RUNS_PER_DEVICE", "1")
+    first = jobs.start(LONG)
+    wait_until(lambda: first.poll() >= 0 and first.history.status == "running")
+    second = jobs.start(SMALL)
+    wait_until(lambda: second.poll() >= 0 and second.history.status == "queued")
+    assert "1 runs are already training" in second.history.message
+    first.stop()
+    assert second.wait(30).status == "finished"
+
+
+def test_stop_while_queued_never_starts_the_run(monkeypatch):
+    monkeypatch.setenv("DLVIZ_RUNS_PER_DEVICE", "1")
+    first = jobs.start(LONG)
+    wait_until(lambda: first.poll() >= 0 and first.history.status == "running")
+    second = jobs.start(SMALL)
+    wait_until(lambda: second.poll() >= 0 and second.history.status == "queued")
+    second.stop()
+    h = second.wait(5)
+    assert h.status == "stopped" and h.epoch == 0
+    first.stop()
+    first.wait(5)
+
+
+def test_a_run_after_another_waits_for_it():
+    first = jobs.start(SMALL.with_changes(train={"epochs": 5}))
+    second = jobs.start(SMALL, after=first)
+    h2 = second.wait(30)
+    h1 = first.wait(1)
+    assert h1.status == h2.status == "finished"
+    assert first.thread.ident != second.thread.ident
+
+
+def test_runs_nobody_watches_are_stopped_as_orphans():
+    handle = jobs.start(LONG, orphan_after_s=30)
+    wait_until(lambda: handle.poll() >= 0 and handle.history.status == "running")
+    assert jobs.reap_orphans(now=time.monotonic()) == 0  # just polled
+    assert jobs.reap_orphans(now=time.monotonic() + 31) == 1
+    h = handle.wait(5)
+    assert h.status == "stopped" and "No page had shown it for 30 s" in h.message
+
+
+def test_device_slot_gives_up_when_stopped_while_waiting():
+    sem_device = torch.device("cpu")
+    events = []
+    control = Control()
+    with jobs.device_slot(sem_device, control, events.append) as a, jobs.device_slot(sem_device, control, events.append) as b:
+        assert a and b  # two slots by default
+        control.stop()
+        with jobs.device_slot(sem_device, control, events.append) as c:
+            assert not c
+    assert events and events[0]["type"] == "queued"

@@ -1,0 +1,116 @@
+import pytest
+import torch
+from torch import nn
+
+from dlviz.config import ModelConfig
+from dlviz.models import (
+    SeededDropout,
+    build_model,
+    count_parameters,
+    layer_table,
+    set_dropout_generator,
+)
+
+
+def mlp(**kw):
+    return build_model(ModelConfig(**kw), (2,), 2, seed=0)
+
+
+@pytest.mark.parametrize(
+    "kw, expected",
+    [
+        # (in*out + out) per linear layer, counted by hand
+        ({"hidden": (8,)}, (2 * 8 + 8) + (8 * 2 + 2)),  # 42
+        ({"hidden": (8, 8)}, (2 * 8 + 8) + (8 * 8 + 8) + (8 * 2 + 2)),  # 114
+        ({"hidden": (8, 8, 8)}, 24 + 72 + 72 + 18),  # 186, the Playground default
+        ({"hidden": (16, 4)}, (2 * 16 + 16) + (16 * 4 + 4) + (4 * 2 + 2)),  # 126
+        # batch / layer norm: a scale and a shift per unit
+        ({"hidden": (8, 8), "norm": "batch"}, 114 + 2 * 8 * 2),
+        ({"hidden": (8, 8), "norm": "layer"}, 114 + 2 * 8 * 2),
+        # residual: identity shortcut when widths match (no parameters) ...
+        ({"hidden": (8, 8), "residual": True}, 114),
+        # ... a bias-free projection when they do not (16 * 4); never on the first layer
+        ({"hidden": (16, 4), "residual": True}, 126 + 16 * 4),
+        ({"hidden": (8,), "residual": True}, 42),
+        ({"hidden": (8, 8), "dropout": 0.5}, 114),
+    ],
+)
+def test_parameter_counts_match_a_hand_count(kw, expected):
+    assert count_parameters(mlp(**kw)) == expected
+
+
+def test_mlp_equals_the_same_network_written_in_plain_torch():
+    model = mlp(hidden=(8, 4), activation="tanh")
+    ref = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 4), nn.Tanh(), nn.Linear(4, 2))
+    with torch.no_grad():
+        for dst, src in zip(
+            [ref[0], ref[2], ref[4]], [model.blocks[0].linear, model.blocks[1].linear, model.head]
+        ):
+            dst.weight.copy_(src.weight)
+            dst.bias.copy_(src.bias)
+    x = torch.randn(17, 2)
+    torch.testing.assert_close(model(x), ref(x))
+
+
+def test_residual_block_adds_its_input_by_hand():
+    model = mlp(hidden=(4, 4, 3), residual=True)
+    x = torch.randn(5, 2)
+    b0, b1, b2 = model.blocks
+    with torch.no_grad():
+        h0 = torch.relu(x @ b0.linear.weight.T + b0.linear.bias)  # first layer: no shortcut
+        h1 = h0 + torch.relu(h0 @ b1.linear.weight.T + b1.linear.bias)  # identity shortcut
+        h2 = h1 @ b2.skip.weight.T + torch.relu(h1 @ b2.linear.weight.T + b2.linear.bias)
+        out = h2 @ model.head.weight.T + model.head.bias
+        torch.testing.assert_close(model(x), out)
+
+
+def test_output_shape_and_named_layers_input_to_output():
+    model = mlp(hidden=(8, 8, 8))
+    assert model(torch.randn(3, 2)).shape == (3, 2)
+    assert [n for n, _ in model.weight_layers()] == ["hidden1", "hidden2", "hidden3", "output"]
+    assert [n for n, _ in model.activation_points()] == ["hidden1", "hidden2", "hidden3"]
+    rows = layer_table(model)
+    assert [r["params"] for r in rows] == [24, 72, 72, 18]
+
+
+def test_seeded_build_is_reproducible_and_leaves_the_global_rng_alone():
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    a = build_model(ModelConfig(hidden=(8, 8)), (2,), 2, seed=5)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    b = build_model(ModelConfig(hidden=(8, 8)), (2,), 2, seed=5)
+    c = build_model(ModelConfig(hidden=(8, 8)), (2,), 2, seed=6)
+    for (_, pa), (_, pb), (_, pc) in zip(a.named_parameters(), b.named_parameters(), c.named_parameters()):
+        assert torch.equal(pa, pb)
+    assert not all(torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters()))
+
+
+def test_unknown_architecture_is_a_clear_error():
+    cfg = ModelConfig()
+    object.__setattr__(cfg, "arch", "transformer")
+    with pytest.raises(KeyError, match="unknown model 'transformer'; known models: mlp"):
+        build_model(cfg, (2,), 2)
+
+
+def test_seeded_dropout_masks_follow_their_generator():
+    drop = SeededDropout(0.5)
+    x = torch.ones(1000)
+    drop.generator = torch.Generator().manual_seed(0)
+    a = drop(x)
+    drop.generator = torch.Generator().manual_seed(0)
+    b = drop(x)
+    assert torch.equal(a, b)
+    assert set(a.unique().tolist()) == {0.0, 2.0}  # kept units are scaled by 1 / (1 - p)
+    assert 0.4 < (a == 0).float().mean() < 0.6
+    drop.eval()
+    assert torch.equal(drop(x), x)
+
+
+def test_dropout_generator_is_set_on_every_dropout_module():
+    model = mlp(hidden=(8, 8), dropout=0.3)
+    g = torch.Generator()
+    set_dropout_generator(model, g)
+    drops = [m for m in model.modules() if isinstance(m, SeededDropout)]
+    assert len(drops) == 2 and all(m.generator is g for m in drops)
+    set_dropout_generator(model, None)
+    assert all(m.generator is None for m in drops)

@@ -1,0 +1,442 @@
+"""AppTest tests for every page: Home and the Playground, driven by widget keys.
+
+A Playground run trains in a background thread; `wait_until_done` reruns the app every few
+tenths of a second (what the live fragment does in a browser) until the session's View has
+ended. The `app` fixture stops and joins every run a test started, so no thread outlives it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import streamlit.testing.v1.app_test as app_test_module
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+VIEW = "pg_view"
+RUN_DEADLINE_S = 60.0
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+class _NavigationPagesManager(PagesManager):
+    """AppTest resets `PagesManager.uses_pages_directory` before every run, and a fresh
+    PagesManager then sets it to True because a `pages/` folder sits next to app.py. From the
+    second run on, AppTest would then run the page file alone (Streamlit's old multipage mode):
+    no app.py, no shared sidebar. A real server runs app.py on every rerun once `st.navigation`
+    has been called, so this keeps AppTest doing the same."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        PagesManager.uses_pages_directory = False  # what st.navigation itself sets
+
+
+@pytest.fixture
+def app(monkeypatch):
+    """A factory of AppTest sessions; every run they started is stopped and joined at the end."""
+    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationPagesManager)
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
+    sessions: list[AppTest] = []
+
+    def make(page: str | None = None) -> AppTest:
+        at = AppTest.from_file(str(APP), default_timeout=60).run()
+        assert not at.exception, at.exception
+        if page:
+            at.switch_page(page).run()
+            assert not at.exception, at.exception
+        sessions.append(at)
+        return at
+
+    yield make
+
+    for at in sessions:
+        view = at.session_state[VIEW] if VIEW in at.session_state else None
+        if view is not None:
+            view.stop()
+            for h in view.handles:
+                h.thread.join(timeout=20)
+                assert not h.thread.is_alive(), "a run thread outlived its test"
+
+
+def playground(make, **values) -> AppTest:
+    """A Playground session with small, fast settings (`values` override them, by widget key)."""
+    at = make("pages/playground.py")
+    settings = {"pg_dataset": "xor", "pg_samples": 200, "pg_epochs": 30, **values}
+    for key, value in settings.items():
+        set_widget(at, key, value)
+    assert not at.exception, at.exception
+    return at
+
+
+def set_widget(at: AppTest, key: str, value) -> None:
+    if key == "pg_dataset":
+        at.segmented_control(key=key).set_value(value).run()
+    elif key in ("pg_samples", "pg_lr", "pg_batch", "pg_width", "pg_wd"):
+        at.select_slider(key=key).set_value(value).run()
+    elif key in ("pg_epochs", "pg_layers", "pg_seed", "pg_data_seed"):
+        at.number_input(key=key).set_value(value).run()
+    elif key in ("pg_noise", "pg_test_fraction", "pg_dropout"):
+        at.slider(key=key).set_value(value).run()
+    elif key in ("pg_activation", "pg_optimizer", "pg_norm", "pg_device"):
+        at.selectbox(key=key).set_value(value).run()
+    elif key == "pg_widths":
+        at.text_input(key=key).input(value).run()
+    else:
+        raise KeyError(key)
+    assert at.session_state[key] == value, (key, at.session_state[key])
+
+
+def view_of(at: AppTest):
+    return at.session_state[VIEW]
+
+
+def wait_until_done(*sessions: AppTest, deadline_s: float = RUN_DEADLINE_S) -> None:
+    """Rerun each session until its view has no live run left."""
+    end = time.monotonic() + deadline_s
+    while any(view_of(at).live for at in sessions):
+        assert time.monotonic() < end, "the run did not end in time"
+        time.sleep(0.2)
+        for at in sessions:
+            if view_of(at).live:
+                at.run()
+                assert not at.exception, at.exception
+
+
+def wait_for(at: AppTest, condition, what: str, deadline_s: float = 30.0) -> None:
+    end = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.1)
+        at.run()
+        assert not at.exception, at.exception
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """The page's Plotly charts by their key, each as its figure dict."""
+    out = {}
+    for el in at.get("plotly_chart"):
+        key = el.proto.id.rsplit("-", 1)[-1]
+        out[key] = json.loads(el.proto.spec)
+    return out
+
+
+def chart_title(fig: dict) -> str:
+    title = fig["layout"].get("title", "")
+    return title.get("text", "") if isinstance(title, dict) else str(title)
+
+
+def metric(at: AppTest, label: str) -> str:
+    values = [m.value for m in at.metric if m.label == label]
+    assert len(values) == 1, [m.label for m in at.metric]
+    return values[0]
+
+
+def percent(text: str) -> float:
+    assert text.endswith("%"), text
+    return float(text[:-1])
+
+
+def button(at: AppTest, key: str):
+    return at.button(key=key)
+
+
+def texts(elements) -> list[str]:
+    return [str(e.value) for e in elements]
+
+
+# --- Home -------------------------------------------------------------------------------------
+
+
+def test_home_renders_and_links_to_the_playground(app):
+    at = app()
+    assert not at.exception
+    assert not at.error
+    assert "dlviz" in at.title[0].value
+    assert any("Playground" in s for s in texts(at.subheader))
+    links = list(at.page_link)
+    assert [link.value for link in links] == ["Open the Playground"]
+    assert links[0].proto.page.endswith("playground") or "playground" in links[0].proto.page
+    # The shared sidebar is there on Home too.
+    assert at.sidebar.expander[0].label == "Devices"
+
+
+# --- Playground: rendering and settings --------------------------------------------------------
+
+
+def test_playground_renders_with_defaults(app):
+    at = app("pages/playground.py")
+    assert not at.exception
+    assert not at.error
+    assert at.title[0].value == "Playground"
+    assert at.segmented_control(key="pg_dataset").value == "spiral"
+    assert at.text_input(key="pg_widths").value == "8, 8, 8"
+    figs = charts(at)
+    assert set(figs) == {"pg_data_preview", "pg_network"}
+    assert chart_title(figs["pg_data_preview"]).startswith("Spiral: 700 train, 300 test")
+    assert chart_title(figs["pg_network"]).startswith("3 hidden layers")
+    assert not button(at, "pg_train").disabled
+    assert not button(at, "pg_train_pair").disabled
+    assert VIEW not in at.session_state  # nothing trains until asked
+    # Every rerun goes through app.py: the shared sidebar is there.
+    at.run()
+    assert not at.exception
+    assert [e.label for e in at.sidebar.expander] == ["Devices"]
+    assert at.title[0].value == "Playground"
+
+
+def test_presets_set_the_hidden_layers(app):
+    at = app("pages/playground.py")
+    set_widget(at, "pg_widths", "16, 4")
+
+    button(at, "pg_preset_deep").click().run()
+    assert not at.exception
+    assert at.session_state["pg_widths"] == "8, 8, 8, 8, 8, 8"
+    assert at.session_state["pg_layers"] == 6
+    assert at.text_input(key="pg_widths").value == "8, 8, 8, 8, 8, 8"
+    assert at.number_input(key="pg_layers").value == 6
+    assert chart_title(charts(at)["pg_network"]).startswith("6 hidden layers")
+
+    button(at, "pg_preset_shallow").click().run()
+    assert not at.exception
+    assert at.session_state["pg_widths"] == "8"
+    assert at.session_state["pg_layers"] == 1
+    title = chart_title(charts(at)["pg_network"])
+    assert title.startswith("1 hidden layer ") or title == "1 hidden layer", title
+
+
+def test_layer_count_rewrites_the_widths(app):
+    at = app("pages/playground.py")
+    set_widget(at, "pg_widths", "16, 8, 4")
+    assert at.session_state["pg_layers"] == 3
+
+    at.number_input(key="pg_layers").set_value(4).run()
+    assert not at.exception
+    widths = [int(w) for w in at.session_state["pg_widths"].split(",")]
+    assert len(widths) == 4
+    assert widths == [16, 8, 4, 4]  # the new layer repeats the last width
+    assert chart_title(charts(at)["pg_network"]).startswith("4 hidden layers")
+
+    at.number_input(key="pg_layers").set_value(2).run()
+    assert at.session_state["pg_widths"] == "16, 8"
+    assert chart_title(charts(at)["pg_network"]).startswith("2 hidden layers")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("8, x", "'x' is not a whole number"),
+        ("0", "got 0"),
+        ("2000", "got 2000"),
+        ("", "at least one width"),
+    ],
+)
+def test_invalid_widths_show_an_error_and_disable_train(app, text, problem):
+    at = app("pages/playground.py")
+    at.text_input(key="pg_widths").input(text).run()
+    assert not at.exception
+    errors = texts(at.error)
+    assert any(e.startswith("Widths per layer") and problem in e for e in errors), errors
+    assert button(at, "pg_train").disabled
+    assert button(at, "pg_train_pair").disabled
+    assert "pg_network" not in charts(at)  # no diagram of a network that cannot be built
+
+    at.text_input(key="pg_widths").input("8, 8").run()
+    assert not at.exception
+    assert not at.error
+    assert not button(at, "pg_train").disabled
+    assert not button(at, "pg_train_pair").disabled
+    assert at.session_state["pg_layers"] == 2
+    assert chart_title(charts(at)["pg_network"]).startswith("2 hidden layers")
+
+
+# --- Playground: training ----------------------------------------------------------------------
+
+
+def test_train_finishes_and_is_saved(app, _isolated_run_store):
+    at = playground(app, pg_epochs=60)
+    button(at, "pg_train").click().run()
+    assert not at.exception
+    view = view_of(at)
+    assert view.kind == "single" and len(view.handles) == 1
+    wait_until_done(at)
+
+    assert not at.exception
+    assert not at.error
+    assert any("finished 60 epochs" in s for s in texts(at.success)), texts(at.success)
+    assert metric(at, "Epoch") == "60 / 60"
+    assert percent(metric(at, "Test accuracy")) > 90.0
+    figs = charts(at)
+    for key in ("pg_view_boundary", "pg_view_curves", "pg_view_neurons", "pg_view_grads"):
+        assert key in figs, sorted(figs)
+    assert len(figs["pg_view_curves"]["data"]) > 0
+    # Polling is over: Train is enabled again and Pause/Stop are not.
+    assert not button(at, "pg_train").disabled
+    assert button(at, "pg_view_stop").disabled
+    assert button(at, "pg_view_pause").disabled
+
+    h = view.handles[0].history
+    assert h.status == "finished" and h.run_id
+    folders = [p for p in (_isolated_run_store / "runs").iterdir() if p.is_dir()]
+    assert [p.name for p in folders] == [h.run_id]
+    summary = json.loads((folders[0] / "summary.json").read_text())
+    assert summary["status"] == "finished"
+    assert summary["epochs"] == 60
+    assert summary["final"]["test_accuracy"] > 0.9
+    saved = json.loads((folders[0] / "config.json").read_text())
+    assert saved["data"]["name"] == "xor" and saved["train"]["epochs"] == 60
+
+
+def test_changing_settings_during_a_run_does_not_touch_it(app):
+    at = playground(app, pg_epochs=150)
+    button(at, "pg_train").click().run()
+    view = view_of(at)
+    handle = view.handles[0]
+    assert view.live
+    at.run()  # the next full rerun draws Train disabled (the click's own run drew it first)
+    assert button(at, "pg_train").disabled
+    assert button(at, "pg_train_pair").disabled
+
+    set_widget(at, "pg_dataset", "moons")
+    set_widget(at, "pg_noise", 0.4)
+    set_widget(at, "pg_widths", "4")
+    assert not at.exception
+    assert view.live, "the run should still be training (make it longer if this fails)"
+    assert view_of(at) is view
+    assert view_of(at).handles[0] is handle
+    assert any("Changing settings does not affect it" in c for c in texts(at.caption))
+    # The preview follows the widgets; the run keeps its own data.
+    assert chart_title(charts(at)["pg_data_preview"]).startswith("Moons")
+
+    wait_until_done(at)
+    assert view_of(at) is view and view.handles == [handle]
+    assert handle.history.status == "finished"
+    assert handle.config.data.name == "xor"
+    assert handle.config.data.noise == 0.1
+    assert handle.config.model.hidden == (8, 8, 8)
+    assert handle.history.config["data"]["name"] == "xor"
+    assert any("finished 150 epochs" in s for s in texts(at.success))
+
+
+def test_stop_keeps_what_was_drawn(app):
+    at = playground(app, pg_epochs=5000)
+    button(at, "pg_train").click().run()
+    view = view_of(at)
+    h = view.handles[0].history
+    wait_for(at, lambda: h.epoch >= 2 and h.snapshot is not None, "two epochs")
+    assert not button(at, "pg_view_stop").disabled
+    assert any("run:" in c for c in texts(at.sidebar.caption))  # the sidebar lists the live run
+
+    button(at, "pg_view_stop").click().run()
+    assert not at.exception
+    wait_until_done(at, deadline_s=20)
+
+    assert h.status == "stopped"
+    assert 2 <= h.epoch < 5000
+    warnings = texts(at.warning)
+    assert any("Stopped after" in w and "of 5000 epochs" in w for w in warnings), warnings
+    figs = charts(at)
+    for key in ("pg_view_boundary", "pg_view_curves", "pg_view_grads"):
+        assert key in figs, sorted(figs)
+    assert not button(at, "pg_train").disabled
+    assert not any("run:" in c for c in texts(at.sidebar.caption))
+
+
+def test_pause_and_resume(app):
+    at = playground(app, pg_epochs=5000)
+    button(at, "pg_train").click().run()
+    view = view_of(at)
+    h = view.handles[0].history
+    wait_for(at, lambda: h.step > 0, "the first step")
+    assert button(at, "pg_view_pause").label == "Pause"
+
+    button(at, "pg_view_pause").click().run()
+    assert not at.exception
+    wait_for(at, lambda: h.status == "paused", "the paused state")
+    assert button(at, "pg_view_pause").label == "Resume"
+    assert any("paused at epoch" in p.proto.text for p in at.get("progress"))
+    step = h.step
+    time.sleep(1.0)
+    at.run()
+    assert h.status == "paused"
+    assert h.step == step, "training went on while paused"
+    assert view.live
+
+    button(at, "pg_view_pause").click().run()
+    assert not at.exception
+    wait_for(at, lambda: h.step > step, "steps after resuming")
+    assert h.status == "running"
+    assert button(at, "pg_view_pause").label == "Pause"
+
+    button(at, "pg_view_stop").click().run()
+    wait_until_done(at, deadline_s=20)
+    assert h.status == "stopped"
+
+
+def test_divergence_is_explained(app):
+    at = playground(app, pg_optimizer="sgd", pg_lr=10.0, pg_epochs=50)
+    button(at, "pg_preset_deep").click().run()
+    assert at.session_state["pg_widths"] == "8, 8, 8, 8, 8, 8"
+    button(at, "pg_train").click().run()
+    wait_until_done(at)
+
+    h = view_of(at).handles[0].history
+    assert h.status == "diverged"
+    errors = texts(at.error)
+    assert any("diverged" in e and "learning rate" in e for e in errors), errors
+    assert not at.success
+    assert not button(at, "pg_train").disabled
+
+
+def test_train_shallow_vs_deep(app):
+    at = playground(app, pg_epochs=20)
+    button(at, "pg_train_pair").click().run()
+    assert not at.exception
+    view = view_of(at)
+    assert view.kind == "pair" and view.labels == ["shallow", "deep"]
+    assert [h.config.model.hidden for h in view.handles] == [(8,), (8,) * 6]
+    wait_until_done(at)
+
+    assert [h.history.status for h in view.handles] == ["finished", "finished"]
+    successes = texts(at.success)
+    assert any(s.startswith("**shallow**: finished 20 epochs") for s in successes), successes
+    assert any(s.startswith("**deep**: finished 20 epochs") for s in successes), successes
+    markdown = texts(at.markdown)
+    assert "#### What happened" in markdown
+    sentences = markdown[markdown.index("#### What happened") + 1 :]
+    sentences = [s for s in sentences if s.startswith("- ")]
+    assert sentences, markdown
+    joined = " ".join(sentences)
+    assert "shallow" in joined and "deep" in joined
+    assert "Test accuracy" in joined
+    figs = charts(at)
+    for key in ("pg_view_curves", "pg_view_boundary_0", "pg_view_boundary_1"):
+        assert key in figs, sorted(figs)
+
+
+def test_two_sessions_do_not_see_each_others_runs(app):
+    one = playground(app, pg_dataset="xor", pg_epochs=40)
+    two = playground(app, pg_dataset="circle", pg_epochs=25)
+    button(one, "pg_train").click().run()
+    button(two, "pg_train").click().run()
+    v1, v2 = view_of(one), view_of(two)
+    assert v1 is not v2
+    assert v1.handles[0] is not v2.handles[0]
+    wait_until_done(one, two)
+
+    assert v1.handles[0].config.data.name == "xor"
+    assert v2.handles[0].config.data.name == "circle"
+    assert v1.handles[0].history.config["data"]["name"] == "xor"
+    assert v2.handles[0].history.config["data"]["name"] == "circle"
+    assert v1.handles[0].history.run_id != v2.handles[0].history.run_id
+    assert any("finished 40 epochs" in s for s in texts(one.success)), texts(one.success)
+    assert any("finished 25 epochs" in s for s in texts(two.success)), texts(two.success)
+    assert not any("25 epochs" in s for s in texts(one.success))
+    assert not any("40 epochs" in s for s in texts(two.success))
+    # Each page draws its own run on its own data.
+    assert chart_title(charts(one)["pg_data_preview"]).startswith("XOR")
+    assert chart_title(charts(two)["pg_data_preview"]).startswith("Circle")

@@ -1,0 +1,114 @@
+import numpy as np
+import plotly.graph_objects as go
+
+from dlviz import jobs, plots
+from dlviz.config import RunConfig
+from dlviz.data import load_dataset
+from dlviz.history import RunHistory
+from dlviz.probes import Snapshot2D
+
+
+def long_history(epochs=3000, layers=6):
+    """A history as a long run leaves it: bounded series, many layers."""
+    h = RunHistory(layers=[f"hidden{i + 1}" for i in range(layers)] + ["output"], steps_per_epoch=22)
+    for e in range(1, epochs + 1):
+        for k in range(10):
+            h.steps.append(step=e * 22 + k, elapsed=e * 0.01, loss=1.0 / e)
+        h.epochs.append(epoch=e, step=e * 22, elapsed=e * 0.01, train_loss=1 / e, train_accuracy=0.9,
+                        test_loss=1.1 / e, test_accuracy=0.85)
+        h.grad_norms.append(epoch=e, norms=[10.0 ** -(layers - i) for i in range(layers + 1)])
+    return h
+
+
+def snapshot(layers=3, neurons=8, r=24):
+    rng = np.random.default_rng(0)
+    return Snapshot2D(
+        step=5, epoch=1, extent=1.25,
+        boundary=rng.random((48, 48), dtype=np.float32),
+        neurons={f"hidden{i + 1}": rng.standard_normal((neurons, r, r)).astype(np.float32) for i in range(layers)},
+    )
+
+
+def test_boundary_figure_has_the_heatmap_under_the_points():
+    ds = load_dataset(RunConfig().data)
+    fig = plots.boundary_figure(snapshot(), ds.x_train.numpy(), ds.y_train.numpy(), ds.x_test.numpy(), ds.y_test.numpy())
+    assert isinstance(fig, go.Figure)
+    assert fig.data[0].type == "heatmap" and fig.data[0].zmin == 0 and fig.data[0].zmax == 1
+    scatter_points = sum(len(t.x) for t in fig.data[1:])
+    assert scatter_points == len(ds)
+    assert "epoch 1, step 5" in fig.layout.title.text
+    assert fig.layout.yaxis.scaleanchor == "x"
+
+
+def test_curves_figure_has_train_and_test_for_each_run():
+    a, b = long_history(50), long_history(60)
+    fig = plots.curves_figure([("shallow", a), ("deep", b)])
+    names = [t.name for t in fig.data]
+    assert names.count("shallow: test") == 2 and names.count("deep: train") == 2  # loss + accuracy
+    assert "shallow: batch loss" in names
+    acc = [t for t in fig.data if t.yaxis == "y2"]
+    assert len(acc) == 4
+    assert fig.data[1].x[-1] == 50
+
+
+def test_grad_norm_figure_orders_layers_input_to_output():
+    h = long_history(20, layers=6)
+    fig = plots.grad_norm_figure(h)
+    bars = [t for t in fig.data if t.type == "bar"][0]
+    assert list(bars.x) == ["h1", "h2", "h3", "h4", "h5", "h6", "out"]
+    np.testing.assert_allclose(bars.y, [10.0 ** -(6 - i) for i in range(7)], rtol=1e-5)
+    assert fig.layout.yaxis.type == "log"
+
+
+def test_grad_norm_figure_thins_lines_for_deep_nets_but_keeps_first_and_last():
+    h = long_history(5, layers=31)
+    fig = plots.grad_norm_figure(h, max_lines=12)
+    lines = [t.name for t in fig.data if t.type == "scatter"]
+    assert len(lines) == 12 and lines[0] == "hidden1" and lines[-1] == "output"
+
+
+def test_neuron_maps_put_the_first_layer_on_top_and_scale_each_map():
+    snap = snapshot(layers=2, neurons=3, r=6)
+    fig = plots.neuron_maps_figure(snap)
+    z = np.asarray(fig.data[0].z)
+    assert z.dtype == np.int8
+    gap = 2
+    top_row = z[(6 + gap):, :6]  # y axis points up: the last rows are drawn on top
+    first = snap.neurons["hidden1"][0]
+    np.testing.assert_array_equal(top_row, np.round(first / np.abs(first).max() * 127).astype(np.int8))
+    assert list(fig.layout.yaxis.ticktext) == ["hidden1", "hidden2"]
+    assert fig.layout.yaxis.tickvals[0] > fig.layout.yaxis.tickvals[1]
+
+
+def test_network_figure_draws_every_node_and_shortcut():
+    fig = plots.network_figure(2, (8, 8, 8), 2, residual=True, params=186)
+    nodes = fig.data[1]
+    assert len(nodes.x) == 2 + 8 * 3 + 2
+    assert len(fig.layout.shapes) == 2  # shortcuts around hidden2 and hidden3
+    assert "186 parameters" in fig.layout.title.text
+    wide = plots.network_figure(2, (100,) * 32, 2)
+    assert len(wide.data[1].x) == 2 + 10 * 32 + 2 and "first 10 units drawn" in wide.layout.title.text
+
+
+def test_a_live_refresh_stays_under_300_kb_even_for_a_long_deep_run():
+    """DESIGN.md: one live refresh sends under 300 KB. These are all the figures the single-run
+    view draws, for a run much longer than the histories' point limit."""
+    cfg = RunConfig().with_changes(data={"n_samples": 5000})
+    ds = load_dataset(cfg.data)
+    h = long_history(5000, layers=31)
+    snap = snapshot(layers=3, neurons=16)
+    figs = [
+        plots.boundary_figure(snap, ds.x_train.numpy(), ds.y_train.numpy(), ds.x_test.numpy(), ds.y_test.numpy()),
+        plots.curves_figure([("", h)]),
+        plots.neuron_maps_figure(snap),
+        plots.grad_norm_figure(h),
+    ]
+    total = sum(plots.figure_bytes(f) for f in figs)
+    assert total < 300_000, total
+    print("refresh bytes", total)
+
+
+def test_a_real_run_history_draws():
+    h = jobs.start(RunConfig().with_changes(data={"n_samples": 200}, train={"epochs": 2})).wait(30)
+    for fig in (plots.curves_figure([("", h)]), plots.grad_norm_figure(h), plots.neuron_maps_figure(h.snapshot)):
+        assert fig.to_json()
