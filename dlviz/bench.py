@@ -150,6 +150,65 @@ def overhead(device: str = "cpu", repeats: int = 31, epochs: int | None = None) 
     }
 
 
+def refresh(repeats: int = 30, epochs: int = 200) -> dict[str, Any]:
+    """Server cost of one live refresh of the Playground's single-run view: building its four
+    figures from a real run's history and serialising them as Streamlit does. Streamlit's own
+    per-element work is not in it; the page shows the full figure under its charts."""
+    from dlviz import jobs, plots  # plots imports plotly: only this benchmark needs it
+
+    cases = {
+        "playground default (mlp 8x3, 1000 points)": RunConfig().with_changes(
+            train={"epochs": epochs, "device": "cpu"}
+        ),
+        "deep and wide (mlp 64x24, 5000 points)": RunConfig().with_changes(
+            data={"n_samples": 5000},
+            model={"hidden": (64,) * 24, "norm": "batch"},
+            train={"epochs": max(2, epochs // 20), "device": "cpu", "batch_size": 256},
+        ),
+    }
+    results = []
+    for name, cfg in cases.items():
+        h = jobs.start(cfg).wait()
+        data = load_dataset(cfg.data)
+        xtr, ytr, xte, yte = (t.numpy() for t in (data.x_train, data.y_train, data.x_test, data.y_test))
+
+        def draw() -> int:
+            figs = [
+                plots.boundary_figure(h.snapshot, xtr, ytr, xte, yte, data.class_names),
+                plots.curves_figure([("", h)]),
+                plots.neuron_maps_figure(h.snapshot),
+                plots.grad_norm_figure(h),
+            ]
+            return sum(len(f.to_json()) for f in figs)
+
+        draw()
+        times, size = [], 0
+        for _ in range(repeats):
+            start = time.perf_counter()
+            size = draw()
+            times.append((time.perf_counter() - start) * 1000)
+        results.append({"case": name, "epochs": h.epoch, "ms": spread(times), "bytes": size})
+    return {
+        "benchmark": "refresh",
+        "budget_ms": 50,
+        "budget_bytes": 300_000,
+        "machine": machine_info(),
+        "repeats": repeats,
+        "cases": results,
+    }
+
+
+def format_refresh(result: dict[str, Any]) -> str:
+    lines = [f"dlviz bench refresh ({result['machine']['cpu_model']}), median of {result['repeats']}:"]
+    for r in result["cases"]:
+        lines.append(
+            f"  {r['case']}, {r['epochs']} epochs: {r['ms']['median']:.1f} ms "
+            f"(IQR {r['ms']['iqr']:.1f} ms), {r['bytes'] / 1000:.0f} KB "
+            f"[budget {result['budget_ms']} ms, {result['budget_bytes'] // 1000} KB]"
+        )
+    return "\n".join(lines)
+
+
 def machine_info() -> dict[str, Any]:
     return {
         "cpu": platform.processor() or platform.machine(),

@@ -1,7 +1,8 @@
 """`dlviz train | bench | runs | ui` — the command line.
 
     dlviz train CONFIG.json [--runs-dir DIR] [--json]
-    dlviz bench overhead [--device cpu] [--repeats 5] [--json]
+    dlviz bench overhead [--device cpu] [--repeats 31] [--json]
+    dlviz bench refresh [--repeats 31] [--json]
     dlviz runs ls [--runs-dir DIR] [--json]
     dlviz ui [STREAMLIT ARGS...]
 """
@@ -145,9 +146,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from dlviz import bench
     from dlviz.devices import DeviceError
 
-    if args.what != "overhead":
-        _err(f"unknown benchmark {args.what!r}; available: overhead")
-        return EXIT_USAGE
+    if args.what == "refresh":
+        result = bench.refresh(repeats=args.repeats, epochs=args.epochs or 200)
+        print(json.dumps(result) if args.json else bench.format_refresh(result))
+        return EXIT_OK
     try:
         result = bench.overhead(device=args.device, repeats=args.repeats, epochs=args.epochs)
     except DeviceError as e:
@@ -195,7 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_train)
 
     b = sub.add_parser("bench", help="benchmarks")
-    b.add_argument("what", choices=["overhead"], help="overhead: dlviz's training vs a bare loop")
+    b.add_argument(
+        "what",
+        choices=["overhead", "refresh"],
+        help="overhead: dlviz's training vs a bare loop; refresh: cost of one live chart refresh",
+    )
     b.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default cpu)")
     b.add_argument("--repeats", type=int, default=31, help="timed pairs of runs (default 31)")
     b.add_argument("--epochs", type=int, default=None, help="epochs per timed run")

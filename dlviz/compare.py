@@ -1,5 +1,5 @@
-"""A plain-language reading of two finished runs: which generalised better, which overfits, how
-long each took. Pure: it reads two `RunHistory` objects and returns sentences."""
+"""Plain-language readings: of two finished runs (which generalised better, which overfits, how
+long each took) and of a gradient profile. Pure functions that return sentences."""
 
 from __future__ import annotations
 
@@ -90,3 +90,41 @@ def compare_runs(a_label: str, a: RunHistory, b_label: str, b: RunHistory) -> li
             f"{ratio:.1f}x as long as the {fast} one."
         )
     return out
+
+
+VANISHING, WEAKENING, EXPLODING = 1e-4, 1e-2, 100.0
+
+
+def gradient_reading(norms: list[float]) -> str:
+    """One sentence on a gradient profile (mean weight-gradient norm per layer, input to output):
+    vanishing, weakening, dead, exploding or healthy."""
+    if not norms:
+        return "Gradient norms appear after the first epoch."
+    if not all(math.isfinite(v) for v in norms):
+        return "The gradients became NaN or infinite: training diverged."
+    first, last, top = norms[0], norms[-1], max(norms)
+    if top == 0:
+        return (
+            "No gradient reaches any layer: the network is dead (every unit outputs a constant). "
+            "Try a lower learning rate, fewer layers, or batch norm."
+        )
+    if first == 0:
+        return (
+            "No gradient reaches the first layer: units in between output zero for every input "
+            "(dead ReLUs) and block it. Try a lower learning rate, residual connections or batch norm."
+        )
+    if top > EXPLODING:
+        return "Very large gradients: training may be unstable. Try a lower learning rate."
+    ratio = first / last if last > 0 else math.inf
+    if ratio < VANISHING:
+        return (
+            f"Vanishing gradients: the first layer's gradient is {1 / ratio:,.0f}x smaller than "
+            "the output layer's, so the layers near the input barely learn. Try relu, residual "
+            "connections or normalisation."
+        )
+    if ratio < WEAKENING:
+        return (
+            f"Gradients weaken toward the input: the first layer's is {1 / ratio:,.0f}x smaller "
+            "than the output layer's, so the early layers learn slowly."
+        )
+    return "Gradients reach every layer at similar strength: all layers are learning."

@@ -39,8 +39,9 @@ with right:
 1. **Depth:** on the spiral, train *Shallow*, then *Deep*. Which one can bend its boundary
    around the arms?
 2. **Vanishing gradients:** choose 12 hidden layers with *sigmoid* and watch the gradient
-   chart: the layers near the input get gradients hundreds of times smaller. Switch on
-   *residual connections* or *batch norm* and train again.
+   chart: the layers near the input get gradients millions of times smaller than the output
+   layer, and the network learns nothing. Switch on *batch norm* or *residual connections*
+   and train again.
 3. **Overfitting:** few samples, lots of noise, a wide deep net and many epochs - the test
    loss turns up while the train loss keeps falling.
 4. **Learning rate:** set it to 10 with plain SGD; the run stops as soon as the loss

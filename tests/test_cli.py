@@ -131,3 +131,10 @@ def test_usage_errors(capsys):
         main(["frobnicate"])
     assert e.value.code == 2
     assert main(["bench", "overhead", "--repeats", "0"]) == 2
+
+
+def test_bench_refresh_plumbing(capsys):
+    assert main(["bench", "refresh", "--repeats", "1", "--epochs", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["benchmark"] == "refresh" and len(result["cases"]) == 2
+    assert all(c["bytes"] > 10_000 and c["ms"]["median"] > 0 for c in result["cases"])

@@ -51,3 +51,16 @@ def test_a_diverged_run_is_reported_and_nothing_is_made_up():
     good = history([0.3], [0.3], depth=1, params=42, elapsed=1.0)
     text = compare_runs("shallow", good, "deep", bad)
     assert text == ["The deep run diverged: Training diverged in epoch 1"]
+
+
+def test_gradient_readings():
+    from dlviz.compare import gradient_reading
+
+    assert gradient_reading([1e-9, 1e-5, 1e-2]).startswith("Vanishing gradients: the first layer's gradient is 10,000,000x")
+    assert gradient_reading([5e-5, 1e-3, 1e-2]).startswith("Gradients weaken toward the input: the first layer's is 200x")
+    assert gradient_reading([0.1, 0.2, 0.1]).startswith("Gradients reach every layer at similar strength")
+    assert "dead" in gradient_reading([0.0, 0.0, 0.0])
+    assert "dead ReLUs" in gradient_reading([0.0, 0.01, 0.1])
+    assert "NaN" in gradient_reading([float("nan"), 0.1])
+    assert "Very large" in gradient_reading([500.0, 1.0])
+    assert gradient_reading([]).startswith("Gradient norms appear")

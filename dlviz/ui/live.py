@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from dlviz import jobs, plots, runs
-from dlviz.compare import compare_runs
+from dlviz.compare import compare_runs, gradient_reading
 from dlviz.config import RunConfig
 from dlviz.history import RunHistory
 from dlviz.ui.state import dataset
@@ -177,29 +177,8 @@ def _single(view: View, key: str) -> None:
         st.markdown("**Gradient health**: mean weight-gradient norm per layer")
         if h.layers:
             st.plotly_chart(plots.grad_norm_figure(h), key=f"{key}_grads", config=CHART_CONFIG)
-            st.caption(gradient_reading(h))
-
-
-def gradient_reading(h: RunHistory) -> str:
-    """One sentence on the latest gradient profile: vanishing, exploding or healthy."""
-    data = h.grad_norms.to_dict()["norms"]
-    if not data:
-        return "Gradient norms appear after the first epoch."
-    latest = data[-1]
-    first, last = latest[0], latest[-1]
-    if not all(v == v for v in latest):  # NaN
-        return "The gradients became NaN: training diverged."
-    if first > 0 and last > 0:
-        ratio = last / first
-        if ratio > 100:
-            return (
-                f"Vanishing gradients: the first layer's gradient is {ratio:,.0f}x smaller than the "
-                "output layer's, so the layers near the input barely learn. Try relu, residual "
-                "connections or normalisation."
-            )
-        if max(latest) > 100:
-            return "Very large gradients: training may be unstable. Try a lower learning rate."
-    return "Gradients reach every layer at similar strength: all layers are learning."
+            norms = h.grad_norms.column("norms")
+            st.caption(gradient_reading(norms[-1]) if norms else "Gradient norms appear after the first epoch.")
 
 
 def _pair(view: View, key: str) -> None:
