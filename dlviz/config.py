@@ -154,6 +154,12 @@ class RunConfig:
                 raise ConfigError(key, f"must be a {cls.__name__}")
         if not isinstance(self.name, str) or len(self.name) > 200:
             raise ConfigError("name", "must be text of at most 200 characters")
+        if self.model.norm == "batch" and self.train.batch_size < 2:
+            raise ConfigError(
+                "train.batch_size",
+                "batch norm needs at least 2 samples per batch; choose a batch size of 2 or "
+                "more, or layer norm",
+            )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

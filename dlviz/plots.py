@@ -283,7 +283,7 @@ def neuron_maps_figure(snapshot: Snapshot2D, width_px: int = 640) -> go.Figure:
     n_cols = max(m.shape[0] for m in snapshot.neurons.values())
     tile = np.zeros((len(layers) * (r + gap) - gap, n_cols * (r + gap) - gap), np.int8)
     for row, name in enumerate(layers):
-        maps = snapshot.neurons[name]
+        maps = np.nan_to_num(snapshot.neurons[name], nan=0.0, posinf=0.0, neginf=0.0)
         scale = np.abs(maps).reshape(len(maps), -1).max(axis=1)
         scale[scale == 0] = 1.0
         scaled = np.round(maps / scale[:, None, None] * 127).astype(np.int8)

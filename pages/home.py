@@ -44,8 +44,10 @@ with right:
    and train again.
 3. **Overfitting:** few samples, lots of noise, a wide deep net and many epochs - the test
    loss turns up while the train loss keeps falling.
-4. **Learning rate:** set it to 10 with plain SGD; the run stops as soon as the loss
-   becomes NaN and says why.
+4. **Learning rate:** set it to 10. On the default network the ReLUs die: every unit
+   outputs zero, accuracy stays at 50% and the gradient chart says no gradient gets
+   through. Make the layers 64 wide on XOR and the loss blows up instead: the run stops
+   as soon as it becomes NaN and says why.
 """
         )
 

@@ -36,7 +36,7 @@ else:
     try:
         config = RunConfig(data=data_cfg, model=model_cfg, train=train_cfg)
     except ConfigError as e:
-        problem = f"Setting {e}"
+        problem = f"These settings cannot train: {e}"
 
 with main:
     view = live.current_view(VIEW)
@@ -65,12 +65,14 @@ with main:
     elif busy:
         st.caption("A run is in progress: stop it to start another. Changing settings does not affect it.")
 
-    if config is not None and train:
-        view = live.start_view(VIEW, [config], ["run"], kind="single")
-    elif config is not None and pair:
-        view = live.start_view(
-            VIEW, [preset("shallow", config), preset("deep", config)], ["shallow", "deep"], kind="pair"
-        )
+    if config is not None and (train or pair):
+        if train:
+            live.start_view(VIEW, [config], ["run"], kind="single")
+        else:
+            live.start_view(
+                VIEW, [preset("shallow", config), preset("deep", config)], ["shallow", "deep"], kind="pair"
+            )
+        st.rerun()  # draw the page again with the run in place: buttons disabled, sidebar status
 
     ds = state.dataset(data_cfg)
     left, right = st.columns([2, 3])

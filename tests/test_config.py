@@ -139,3 +139,11 @@ def test_presets_change_only_the_hidden_layers():
 def test_integral_floats_are_accepted_for_float_fields():
     cfg = TrainConfig(lr=1, weight_decay=0)
     assert math.isclose(cfg.lr, 1.0)
+
+
+def test_batch_norm_with_single_sample_batches_is_refused_with_a_way_out():
+    with pytest.raises(ConfigError) as err:
+        RunConfig.from_dict({"model": {"norm": "batch"}, "train": {"batch_size": 1}})
+    assert err.value.field == "train.batch_size"
+    assert "batch size of 2 or more" in str(err.value)
+    RunConfig.from_dict({"model": {"norm": "layer"}, "train": {"batch_size": 1}})

@@ -112,3 +112,10 @@ def test_a_real_run_history_draws():
     h = jobs.start(RunConfig().with_changes(data={"n_samples": 200}, train={"epochs": 2})).wait(30)
     for fig in (plots.curves_figure([("", h)]), plots.grad_norm_figure(h), plots.neuron_maps_figure(h.snapshot)):
         assert fig.to_json()
+
+
+def test_neuron_maps_of_a_diverged_run_draw_blank_not_garbage():
+    snap = snapshot(layers=1, neurons=2, r=4)
+    snap.neurons["hidden1"][0] = np.nan
+    z = np.asarray(plots.neuron_maps_figure(snap).data[0].z)
+    assert (z[:, :4] == 0).all()
