@@ -8,7 +8,7 @@ import streamlit as st
 from dlviz.ui.sidebar import shared_sidebar
 from dlviz.ui.state import mark_app_ran, warm_up
 
-st.set_page_config(page_title="dlviz", page_icon=":material/neurology:", layout="wide")
+st.set_page_config(page_title="dlviz", page_icon="🧠", layout="wide")
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

@@ -58,6 +58,9 @@ case "$cmd" in
   test)
     setup "[test]"
     need_chromium
+    say "lint (ruff)"
+    "$VENV/bin/ruff" check --quiet . && "$VENV/bin/ruff" format --check --quiet .
+    say "tests (pytest)"
     exec "$PY" -m pytest -q "$@"
     ;;
   *)

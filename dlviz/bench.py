@@ -8,6 +8,7 @@ device. The ratio of their throughputs is the budget DESIGN.md sets (at least 0.
 
 from __future__ import annotations
 
+import functools
 import platform
 import statistics
 import time
@@ -113,9 +114,9 @@ def overhead(device: str = "cpu", repeats: int = 31, epochs: int | None = None) 
         bounds = batch_bounds(len(data.x_train), case.config.train.batch_size)
         samples = sum(hi - lo for lo, hi in bounds) * case.config.train.epochs
 
-        def fresh():
-            return build_model(case.config.model, data.input_shape, data.n_classes, seed=0)
-
+        fresh = functools.partial(
+            build_model, case.config.model, data.input_shape, data.n_classes, seed=0
+        )
         bare_loop(fresh(), data, case.config, dev)  # warm-up: allocator, kernels, lazy imports
         instrumented_loop(fresh(), data, case.config, dev)
         bare_s, inst_s = [], []
@@ -154,7 +155,7 @@ def refresh(repeats: int = 30, epochs: int = 200) -> dict[str, Any]:
     """Server cost of one live refresh of the Playground's single-run view: building its four
     figures from a real run's history and serialising them as Streamlit does. Streamlit's own
     per-element work is not in it; the page shows the full figure under its charts."""
-    from dlviz import jobs, plots  # plots imports plotly: only this benchmark needs it
+    from dlviz import jobs
 
     cases = {
         "playground default (mlp 8x3, 1000 points)": RunConfig().with_changes(
@@ -169,18 +170,7 @@ def refresh(repeats: int = 30, epochs: int = 200) -> dict[str, Any]:
     results = []
     for name, cfg in cases.items():
         h = jobs.start(cfg).wait()
-        data = load_dataset(cfg.data)
-        xtr, ytr, xte, yte = (t.numpy() for t in (data.x_train, data.y_train, data.x_test, data.y_test))
-
-        def draw() -> int:
-            figs = [
-                plots.boundary_figure(h.snapshot, xtr, ytr, xte, yte, data.class_names),
-                plots.curves_figure([("", h)]),
-                plots.neuron_maps_figure(h.snapshot),
-                plots.grad_norm_figure(h),
-            ]
-            return sum(len(f.to_json()) for f in figs)
-
+        draw = functools.partial(_draw_single_view, h, load_dataset(cfg.data))
         draw()
         times, size = [], 0
         for _ in range(repeats):
@@ -198,8 +188,26 @@ def refresh(repeats: int = 30, epochs: int = 200) -> dict[str, Any]:
     }
 
 
+def _draw_single_view(h: Any, data: Dataset) -> int:
+    """Build the single-run view's four figures as a refresh does; returns their JSON bytes."""
+    from dlviz import plots  # plots imports plotly: only this benchmark needs it
+
+    x_tr, y_tr, x_te, y_te = (
+        t.numpy() for t in (data.x_train, data.y_train, data.x_test, data.y_test)
+    )
+    figs = [
+        plots.boundary_figure(h.snapshot, x_tr, y_tr, x_te, y_te, data.class_names),
+        plots.curves_figure([("", h)]),
+        plots.neuron_maps_figure(h.snapshot),
+        plots.grad_norm_figure(h),
+    ]
+    return sum(len(f.to_json()) for f in figs)
+
+
 def format_refresh(result: dict[str, Any]) -> str:
-    lines = [f"dlviz bench refresh ({result['machine']['cpu_model']}), median of {result['repeats']}:"]
+    lines = [
+        f"dlviz bench refresh ({result['machine']['cpu_model']}), median of {result['repeats']}:"
+    ]
     for r in result["cases"]:
         lines.append(
             f"  {r['case']}, {r['epochs']} epochs: {r['ms']['median']:.1f} ms "

@@ -1,10 +1,10 @@
 """`dlviz train | bench | runs | ui` — the command line.
 
-    dlviz train CONFIG.json [--runs-dir DIR] [--json]
-    dlviz bench overhead [--device cpu] [--repeats 31] [--json]
-    dlviz bench refresh [--repeats 31] [--json]
-    dlviz runs ls [--runs-dir DIR] [--json]
-    dlviz ui [STREAMLIT ARGS...]
+dlviz train CONFIG.json [--runs-dir DIR] [--json]
+dlviz bench overhead [--device cpu] [--repeats 31] [--json]
+dlviz bench refresh [--repeats 31] [--json]
+dlviz runs ls [--runs-dir DIR] [--json]
+dlviz ui [STREAMLIT ARGS...]
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ def load_config(path: str):
     if not p.is_file():
         raise ConfigError("config", f"file {path!r} does not exist")
     if p.stat().st_size > 1_000_000:
-        raise ConfigError("config", f"file {path!r} is over 1 MB; a run config is a small JSON file")
+        raise ConfigError(
+            "config", f"file {path!r} is over 1 MB; a run config is a small JSON file"
+        )
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
@@ -87,8 +89,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         handle.stop()
         handle.thread.join()
         handle.poll()
-        end = {"status": handle.history.status, "message": handle.history.message,
-               "summary": handle.history.summary, "run_id": handle.history.run_id}
+        end = {
+            "status": handle.history.status,
+            "message": handle.history.message,
+            "summary": handle.history.summary,
+            "run_id": handle.history.run_id,
+        }
 
     status = end.get("status", "error")
     summary = {
@@ -122,7 +128,10 @@ def _epoch_line(event: dict[str, Any], total: int) -> str:
 def _human_summary(s: dict[str, Any]) -> str:
     if s["status"] == "error":
         return f"run failed: {s['message']}"
-    lines = [f"run {s['run_id'] or '(not saved)'}: {s['status']}" + (f" - {s['message']}" if s["message"] else "")]
+    lines = [
+        f"run {s['run_id'] or '(not saved)'}: {s['status']}"
+        + (f" - {s['message']}" if s["message"] else "")
+    ]
     if "params" in s:
         lines.append(
             f"  {s['params']:,} parameters on {s['device']}, {s['epochs']} epoch(s) in "
@@ -181,17 +190,29 @@ def cmd_ui(args: argparse.Namespace) -> int:
     if not app.is_file():
         _err("app.py was not found next to the dlviz package; run `dlviz ui` from a dlviz checkout")
         return EXIT_USAGE
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     return subprocess.call(cmd + args.streamlit_args)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dlviz", description="dlviz: a deep-learning lab in the browser.")
+    p = argparse.ArgumentParser(
+        prog="dlviz", description="dlviz: a deep-learning lab in the browser."
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a run config headless and save it to the run store")
     t.add_argument("config", help="run config JSON file (see README)")
-    t.add_argument("--runs-dir", help="run store folder (default: $DLVIZ_HOME/runs or ~/.dlviz/runs)")
+    t.add_argument(
+        "--runs-dir", help="run store folder (default: $DLVIZ_HOME/runs or ~/.dlviz/runs)"
+    )
     t.add_argument("--json", action="store_true", help="end with one JSON summary line on stdout")
     t.add_argument("--quiet", action="store_true", help="no per-epoch progress on stderr")
     t.set_defaults(func=cmd_train)

@@ -22,7 +22,9 @@ def _describe_net(label: str, h: RunHistory) -> str:
 def overfitting(h: RunHistory) -> str | None:
     """A sentence on how `h` overfits, or None when it does not."""
     final = h.final
-    if not final or not all(math.isfinite(final.get(k, math.nan)) for k in ("train_loss", "test_loss")):
+    if not final or not all(
+        math.isfinite(final.get(k, math.nan)) for k in ("train_loss", "test_loss")
+    ):
         return None
     train, test = final["train_loss"], final["test_loss"]
     tests = [v for v in h.epochs.column("test_loss") if v is not None and math.isfinite(v)]
@@ -67,7 +69,9 @@ def compare_runs(a_label: str, a: RunHistory, b_label: str, b: RunHistory) -> li
             f"on this data the difference between them did not matter. {acc}"
         )
     else:
-        (wl, wh, wv), (ll, lh, lv) = sorted(((a_label, a, la), (b_label, b, lb)), key=lambda t: t[2])
+        (wl, wh, wv), (ll, lh, lv) = sorted(
+            ((a_label, a, la), (b_label, b, lb)), key=lambda t: t[2]
+        )
         out.append(
             f"{_describe_net(wl, wh).capitalize()} reached the lower test loss: {wv:.3f} against "
             f"{lv:.3f} for {_describe_net(ll, lh)}. {acc}"
@@ -78,7 +82,9 @@ def compare_runs(a_label: str, a: RunHistory, b_label: str, b: RunHistory) -> li
     if flagged:
         out += [f"The {label} net: {note}." for label, note in flagged]
     else:
-        out.append("Neither overfits noticeably: each one's test loss stays close to its train loss.")
+        out.append(
+            "Neither overfits noticeably: each one's test loss stays close to its train loss."
+        )
 
     ta, tb = a.elapsed, b.elapsed
     if ta > 0 and tb > 0:

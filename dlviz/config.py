@@ -89,7 +89,9 @@ class ModelConfig:
     def __post_init__(self) -> None:
         _check_choice("model.arch", self.arch, ARCHS)
         if isinstance(self.hidden, (str, bytes)) or not hasattr(self.hidden, "__iter__"):
-            raise ConfigError("model.hidden", f"must be a list of layer widths, got {self.hidden!r}")
+            raise ConfigError(
+                "model.hidden", f"must be a list of layer widths, got {self.hidden!r}"
+            )
         hidden = tuple(self.hidden)
         if not 1 <= len(hidden) <= MAX_HIDDEN_LAYERS:
             raise ConfigError(

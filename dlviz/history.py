@@ -71,7 +71,9 @@ class RunHistory:
     """Everything a page draws about one run, updated by `apply(event)`."""
 
     label: str = ""
-    status: str = "starting"  # starting | queued | running | paused | finished | stopped | diverged | error
+    status: str = (
+        "starting"  # starting | queued | running | paused | finished | stopped | diverged | error
+    )
     message: str = ""
     config: dict[str, Any] = field(default_factory=dict)
     device: str = ""

@@ -195,7 +195,9 @@ def execute(
             if not admitted:
                 return end("stopped", "Stopped before it started.")
             data = load_dataset(config.data)
-            model = build_model(config.model, data.input_shape, data.n_classes, seed=config.train.seed)
+            model = build_model(
+                config.model, data.input_shape, data.n_classes, seed=config.train.seed
+            )
             layers = [name for name, _ in weight_layers(model)]
             emit_and_record(
                 {
@@ -205,7 +207,9 @@ def execute(
                     "params": sum(p.numel() for p in model.parameters()),
                     "layers": layers,
                     "total_epochs": config.train.epochs,
-                    "steps_per_epoch": len(batch_bounds(len(data.x_train), config.train.batch_size)),
+                    "steps_per_epoch": len(
+                        batch_bounds(len(data.x_train), config.train.batch_size)
+                    ),
                 }
             )
             extent = data.extent if (snapshots and data.kind == "points2d") else None
@@ -367,7 +371,9 @@ def reap_orphans(now: float | None = None) -> int:
     count = 0
     for h in list(_watched):
         if h.alive and not h.control.stop_requested and now - h.last_poll > (h.orphan_after_s or 0):
-            h.control.stop(f"No page had shown it for {h.orphan_after_s:.0f} s (its browser tab closed?).")
+            h.control.stop(
+                f"No page had shown it for {h.orphan_after_s:.0f} s (its browser tab closed?)."
+            )
             count += 1
     return count
 

@@ -24,6 +24,9 @@ RUN_COLORS = ("#0877bd", "#e8710a", "#1b9e77", "#d62728", "#7570b3", "#66a61e")
 
 
 def _fig(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
+    for name, axis in layout.items():
+        if name.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
+            axis.setdefault("automargin", True)  # room for tick labels and titles
     return go.Figure(data=traces, layout=layout, _validate=False)
 
 
@@ -31,7 +34,7 @@ def _layout(height: int, title: str | None = None, **kw: Any) -> dict[str, Any]:
     layout = {
         "height": height,
         "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-        "font": {"size": 12},
+        "font": {"size": 12, "family": '"Source Sans", "Source Sans Pro", sans-serif'},
         "uirevision": "keep",  # live refreshes keep the user's zoom and hidden traces
         # No plotly template (it is ~6 KB a figure); Streamlit's theme styles the charts.
         "template": {},
@@ -44,9 +47,11 @@ def _layout(height: int, title: str | None = None, **kw: Any) -> dict[str, Any]:
 
 def _f32(values: Any) -> np.ndarray:
     """A float32 array; None becomes NaN (a gap in a line)."""
-    return np.array([np.nan if v is None else v for v in values], dtype=np.float32) if isinstance(
-        values, list
-    ) else np.asarray(values, dtype=np.float32)
+    return (
+        np.array([np.nan if v is None else v for v in values], dtype=np.float32)
+        if isinstance(values, list)
+        else np.asarray(values, dtype=np.float32)
+    )
 
 
 MAX_LINE_POINTS = 400  # points per line sent to the browser; more does not show at chart width
@@ -62,7 +67,12 @@ def _thin(*arrays: np.ndarray, n: int = MAX_LINE_POINTS) -> list[np.ndarray]:
 
 
 def _square_axes(extent: float) -> dict[str, Any]:
-    common = {"range": [-extent, extent], "showgrid": False, "zeroline": False, "constrain": "domain"}
+    common = {
+        "range": [-extent, extent],
+        "showgrid": False,
+        "zeroline": False,
+        "constrain": "domain",
+    }
     return {"xaxis": dict(common), "yaxis": {**common, "scaleanchor": "x", "scaleratio": 1}}
 
 
@@ -87,7 +97,10 @@ def _point_traces(
                 "marker": {
                     "size": 6 if is_test else 5,
                     "color": "white" if is_test else color,
-                    "line": {"color": color if is_test else "white", "width": 1.5 if is_test else 0.5},
+                    "line": {
+                        "color": color if is_test else "white",
+                        "width": 1.5 if is_test else 0.5,
+                    },
                 },
                 "hovertemplate": f"{name} ({split})<br>x1 %{{x:.2f}}, x2 %{{y:.2f}}<extra></extra>",
             }
@@ -153,7 +166,11 @@ def boundary_figure(
     if title is None:
         title = f"Decision boundary - epoch {snapshot.epoch}, step {snapshot.step}"
     layout = _layout(
-        height, title.strip() or None, showlegend=False, plot_bgcolor="white", **_square_axes(snapshot.extent)
+        height,
+        title.strip() or None,
+        showlegend=False,
+        plot_bgcolor="white",
+        **_square_axes(snapshot.extent),
     )
     return _fig(traces, layout)
 
@@ -180,28 +197,49 @@ def curves_figure(
         xs = ep["epoch"] if x == "epoch" else ep["elapsed"]
         if show_batch_loss and len(h.steps):
             st = h.steps.to_dict()
-            bx = _f32(st["step"]) / max(h.steps_per_epoch, 1) if x == "epoch" else _f32(st["elapsed"])
+            bx = (
+                _f32(st["step"]) / max(h.steps_per_epoch, 1)
+                if x == "epoch"
+                else _f32(st["elapsed"])
+            )
             bx, by = _thin(bx, _f32(st["loss"]))
             traces.append(
                 {
-                    "type": "scatter", "x": bx, "y": by, "mode": "lines",
-                    "name": f"{prefix}batch loss", "line": {"color": color, "width": 1},
-                    "opacity": 0.35, "legendgroup": label,
+                    "type": "scatter",
+                    "x": bx,
+                    "y": by,
+                    "mode": "lines",
+                    "name": f"{prefix}batch loss",
+                    "line": {"color": color, "width": 1},
+                    "opacity": 0.35,
+                    "legendgroup": label,
                 }
             )
         for split, dash in (("train", "dash"), ("test", "solid")):
             line = {"color": color, "dash": dash, "width": 2}
             traces.append(
                 {
-                    "type": "scatter", "x": xs, "y": ep[f"{split}_loss"], "mode": "lines",
-                    "name": f"{prefix}{split}", "line": line, "legendgroup": label,
+                    "type": "scatter",
+                    "x": xs,
+                    "y": ep[f"{split}_loss"],
+                    "mode": "lines",
+                    "name": f"{prefix}{split}",
+                    "line": line,
+                    "legendgroup": label,
                 }
             )
             traces.append(
                 {
-                    "type": "scatter", "x": xs, "y": ep[f"{split}_accuracy"],
-                    "mode": "lines", "name": f"{prefix}{split}", "line": line,
-                    "legendgroup": label, "xaxis": "x2", "yaxis": "y2", "showlegend": False,
+                    "type": "scatter",
+                    "x": xs,
+                    "y": ep[f"{split}_accuracy"],
+                    "mode": "lines",
+                    "name": f"{prefix}{split}",
+                    "line": line,
+                    "legendgroup": label,
+                    "xaxis": "x2",
+                    "yaxis": "y2",
+                    "showlegend": False,
                 }
             )
     layout = _layout(
@@ -240,7 +278,11 @@ def grad_norm_figure(h: RunHistory, height: int = 340, max_lines: int = 12) -> g
     picks = np.linspace(0, len(layers) - 1, min(max_lines, len(layers))).round().astype(int)
     traces: list[dict[str, Any]] = [
         {
-            "type": "scatter", "x": epochs, "y": lines[:, i], "mode": "lines", "name": layers[i],
+            "type": "scatter",
+            "x": epochs,
+            "y": lines[:, i],
+            "mode": "lines",
+            "name": layers[i],
             "line": {"color": colors[i], "width": 2},
         }
         for i in sorted(set(picks.tolist()))
@@ -249,17 +291,30 @@ def grad_norm_figure(h: RunHistory, height: int = 340, max_lines: int = 12) -> g
     short = [name.replace("hidden", "h").replace("output", "out") for name in layers]
     traces.append(
         {
-            "type": "bar", "x": short, "y": latest, "marker": {"color": colors},
-            "customdata": list(layers), "xaxis": "x2", "yaxis": "y2", "showlegend": False,
+            "type": "bar",
+            "x": short,
+            "y": latest,
+            "marker": {"color": colors},
+            "customdata": list(layers),
+            "xaxis": "x2",
+            "yaxis": "y2",
+            "showlegend": False,
             "hovertemplate": "%{customdata}: %{y:.3g}<extra>latest epoch</extra>",
         }
     )
     layout = _layout(
         height,
         xaxis={"domain": [0.0, 0.5], "title": {"text": "epoch"}},
-        yaxis={"type": "log", "title": {"text": "mean |grad W|"}, "exponentformat": "power", "dtick": "D2"},
+        yaxis={
+            "type": "log",
+            "title": {"text": "mean |grad W|"},
+            "exponentformat": "power",
+            "dtick": "D2",
+        },
         xaxis2={
-            "domain": [0.66, 1.0], "anchor": "y2", "title": {"text": "layer, input to output"},
+            "domain": [0.66, 1.0],
+            "anchor": "y2",
+            "title": {"text": "layer"},
             "tickangle": -90 if len(layers) > 12 else 0,
         },
         yaxis2={"anchor": "x2", "type": "log", "exponentformat": "power", "dtick": "D2"},
@@ -294,8 +349,13 @@ def neuron_maps_figure(snapshot: Snapshot2D, width_px: int = 640) -> go.Figure:
     tile_px = min(90, max(28, width_px // n_cols))  # about square maps at `width_px` wide
     traces = [
         {
-            "type": "heatmap", "z": tile, "zmin": -127, "zmax": 127, "colorscale": DIVERGING,
-            "showscale": False, "hoverinfo": "skip",
+            "type": "heatmap",
+            "z": tile,
+            "zmin": -127,
+            "zmax": 127,
+            "colorscale": DIVERGING,
+            "showscale": False,
+            "hoverinfo": "skip",
         }
     ]
     layout = _layout(
@@ -347,15 +407,27 @@ def network_figure(
     node_t = [f"{names[i]}: {widths[i]} units" for i, c in enumerate(cols) for _ in c]
     traces = [
         {
-            "type": "scatter", "x": _f32(np.concatenate(seg_x)) if seg_x else [],
-            "y": _f32(np.concatenate(seg_y)) if seg_y else [], "mode": "lines",
-            "line": {"color": "rgba(120,120,120,0.25)", "width": 1}, "hoverinfo": "skip",
+            "type": "scatter",
+            "x": _f32(np.concatenate(seg_x)) if seg_x else [],
+            "y": _f32(np.concatenate(seg_y)) if seg_y else [],
+            "mode": "lines",
+            "line": {"color": "rgba(120,120,120,0.25)", "width": 1},
+            "hoverinfo": "skip",
             "showlegend": False,
         },
         {
-            "type": "scatter", "x": _f32(node_x), "y": _f32(node_y), "mode": "markers",
-            "marker": {"size": 9 if len(cols) < 16 else 6, "color": node_c, "line": {"color": "white", "width": 1}},
-            "text": node_t, "hoverinfo": "text", "showlegend": False,
+            "type": "scatter",
+            "x": _f32(node_x),
+            "y": _f32(node_y),
+            "mode": "markers",
+            "marker": {
+                "size": 9 if len(cols) < 16 else 6,
+                "color": node_c,
+                "line": {"color": "white", "width": 1},
+            },
+            "text": node_t,
+            "hoverinfo": "text",
+            "showlegend": False,
         },
     ]
     top = max(len(c) for c in cols) / 2
@@ -367,7 +439,14 @@ def network_figure(
             extras += [f"drop {dropout:g}"] if dropout > 0 else []
             label += "<br>" + " ".join(extras)
         annotations.append(
-            {"x": i, "y": -top - 0.4, "text": label, "showarrow": False, "yanchor": "top", "font": {"size": 10}}
+            {
+                "x": i,
+                "y": -top - 0.4,
+                "text": label,
+                "showarrow": False,
+                "yanchor": "top",
+                "font": {"size": 10},
+            }
         )
     shapes = []
     if residual:
@@ -375,7 +454,8 @@ def network_figure(
         # k-1 to column k above the nodes.
         shapes = [
             {
-                "type": "path", "path": f"M {k - 1},{top} Q {k - 0.5},{top + 1.2} {k},{top}",
+                "type": "path",
+                "path": f"M {k - 1},{top} Q {k - 0.5},{top + 1.2} {k},{top}",
                 "line": {"color": "#1b9e77", "width": 2},
             }
             for k in range(2, len(hidden) + 1)

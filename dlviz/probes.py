@@ -76,7 +76,9 @@ def evaluating(model: nn.Module) -> Iterator[nn.Module]:
 
 
 @contextmanager
-def capture(model: nn.Module, points: list[tuple[str, nn.Module]]) -> Iterator[dict[str, torch.Tensor]]:
+def capture(
+    model: nn.Module, points: list[tuple[str, nn.Module]]
+) -> Iterator[dict[str, torch.Tensor]]:
     """Record the output of each module in `points` into the yielded dict while inside."""
     store: dict[str, torch.Tensor] = {}
     handles = []

@@ -275,9 +275,7 @@ def fit(
             if control.stop_requested and state.step % state.steps_per_epoch != 0:
                 state.status = "stopped"  # a partial epoch: keep the last full epoch's metrics
                 break
-            (train_loss, train_acc), (test_loss, test_acc) = evaluate(
-                model, x_ev, y_ev, eval_parts
-            )
+            (train_loss, train_acc), (test_loss, test_acc) = evaluate(model, x_ev, y_ev, eval_parts)
             state.epoch = epoch + 1
             state.metrics = {
                 "train_loss": train_loss,

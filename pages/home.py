@@ -30,7 +30,9 @@ Two-dimensional data - circle, XOR, two blobs, spiral, moons - and a network you
   happened in plain words.
 """
         )
-        st.page_link("pages/playground.py", label="Open the Playground", icon=":material/arrow_forward:")
+        st.page_link(
+            "pages/playground.py", label="Open the Playground", icon=":material/arrow_forward:"
+        )
 with right:
     with st.container(border=True):
         st.subheader(":material/school: Things to try")

@@ -3,11 +3,29 @@
 import streamlit as st
 
 from dlviz import plots
-from dlviz.config import ConfigError, RunConfig, preset
+from dlviz.config import ConfigError, preset
 from dlviz.models import build_model, count_parameters
 from dlviz.ui import controls, live, state
 
 VIEW = "pg_view"
+PROBLEM = "pg_problem"
+
+
+def start(kind: str) -> None:
+    """Button callback: it runs before the page is drawn, so the page that follows already
+    shows the run, with Train disabled and the first loss point on the chart."""
+    try:
+        config = controls.run_config()
+    except ConfigError as e:
+        st.session_state[PROBLEM] = f"These settings cannot train: {e}"
+        return
+    if kind == "single":
+        view = live.start_view(VIEW, [config], ["run"], kind="single")
+    else:
+        pair = [preset("shallow", config), preset("deep", config)]
+        view = live.start_view(VIEW, pair, ["shallow", "deep"], kind="pair")
+    live.wait_first_point(view)
+
 
 state.ensure_app()
 controls.init()
@@ -26,15 +44,14 @@ with settings:
     with tab_net:
         model_cfg = controls.network_controls()
     with tab_train:
-        train_cfg = controls.training_controls()
+        controls.training_controls()
 
-config: RunConfig | None = None
-problem = ""
+problem = st.session_state.pop(PROBLEM, "")
 if model_cfg is None:
     problem = "Fix the hidden-layer widths (Network tab) to train."
 else:
     try:
-        config = RunConfig(data=data_cfg, model=model_cfg, train=train_cfg)
+        controls.run_config()
     except ConfigError as e:
         problem = f"These settings cannot train: {e}"
 
@@ -44,43 +61,45 @@ with main:
     b1, b2, b3 = st.columns([3, 2, 3], vertical_alignment="center")
     with b1:
         controls.preset_buttons()
-    train = b2.button(
+    b2.button(
         "Train",
         key="pg_train",
         type="primary",
         icon=":material/play_arrow:",
-        disabled=busy or config is None,
+        on_click=start,
+        args=("single",),
+        disabled=busy or bool(problem),
         width="stretch",
     )
-    pair = b3.button(
+    b3.button(
         "Train shallow vs deep",
         key="pg_train_pair",
         icon=":material/compare_arrows:",
-        disabled=busy or config is None,
+        on_click=start,
+        args=("pair",),
+        disabled=busy or bool(problem),
         help="Same data, split, seed and training settings; 1 hidden layer against 6.",
         width="stretch",
     )
     if problem:
         st.error(problem)
     elif busy:
-        st.caption("A run is in progress: stop it to start another. Changing settings does not affect it.")
-
-    if config is not None and (train or pair):
-        if train:
-            live.start_view(VIEW, [config], ["run"], kind="single")
-        else:
-            live.start_view(
-                VIEW, [preset("shallow", config), preset("deep", config)], ["shallow", "deep"], kind="pair"
-            )
-        st.rerun()  # draw the page again with the run in place: buttons disabled, sidebar status
+        st.caption(
+            "A run is in progress: stop it to start another. Changing settings does not affect it."
+        )
 
     ds = state.dataset(data_cfg)
     left, right = st.columns([2, 3])
     with left:
         st.plotly_chart(
             plots.points_figure(
-                ds.x_train.numpy(), ds.y_train.numpy(), ds.x_test.numpy(), ds.y_test.numpy(),
-                ds.extent, ds.class_names, height=280,
+                ds.x_train.numpy(),
+                ds.y_train.numpy(),
+                ds.x_test.numpy(),
+                ds.y_test.numpy(),
+                ds.extent,
+                ds.class_names,
+                height=280,
                 title=f"{controls.DATASET_LABELS[data_cfg.name]}: {len(ds.x_train)} train, {len(ds.x_test)} test",
             ),
             key="pg_data_preview",
@@ -91,8 +110,15 @@ with main:
             params = count_parameters(build_model(model_cfg, ds.input_shape, ds.n_classes))
             st.plotly_chart(
                 plots.network_figure(
-                    2, model_cfg.hidden, ds.n_classes, model_cfg.activation, model_cfg.norm,
-                    model_cfg.dropout, model_cfg.residual, params=params, height=280,
+                    2,
+                    model_cfg.hidden,
+                    ds.n_classes,
+                    model_cfg.activation,
+                    model_cfg.norm,
+                    model_cfg.dropout,
+                    model_cfg.residual,
+                    params=params,
+                    height=280,
                 ),
                 key="pg_network",
                 config=live.CHART_CONFIG,

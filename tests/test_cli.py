@@ -28,11 +28,28 @@ def write(tmp_path, obj, name="run.json"):
 
 
 def test_train_json_ends_with_the_summary_line(tmp_path):
-    cfg = write(tmp_path, {"name": "xor-2", "data": {"name": "xor", "n_samples": 300}, "model": {"hidden": [8, 6]}, "train": {"epochs": 40, "lr": 0.02}})
+    cfg = write(
+        tmp_path,
+        {
+            "name": "xor-2",
+            "data": {"name": "xor", "n_samples": 300},
+            "model": {"hidden": [8, 6]},
+            "train": {"epochs": 40, "lr": 0.02},
+        },
+    )
     out = dlviz("train", cfg, "--runs-dir", str(tmp_path / "store"), "--json")
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout.strip().splitlines()[-1])
-    for key in ("run_id", "device", "params", "epochs", "seconds", "samples_per_second", "final", "gradient_norms"):
+    for key in (
+        "run_id",
+        "device",
+        "params",
+        "epochs",
+        "seconds",
+        "samples_per_second",
+        "final",
+        "gradient_norms",
+    ):
         assert key in summary
     assert summary["device"] == "cpu" or summary["device"].startswith("cuda")
     assert summary["params"] == (2 * 8 + 8) + (8 * 6 + 6) + (6 * 2 + 2)
@@ -96,12 +113,20 @@ def test_asking_for_a_missing_gpu_fails_clearly(tmp_path):
 
 
 def test_divergence_exits_1_and_still_prints_json(tmp_path, capsys):
-    cfg = write(tmp_path, {"model": {"hidden": [32, 32, 32, 32]}, "train": {"optimizer": "sgd", "lr": 50, "epochs": 100}})
+    cfg = write(
+        tmp_path,
+        {
+            "model": {"hidden": [32, 32, 32, 32]},
+            "train": {"optimizer": "sgd", "lr": 50, "epochs": 100},
+        },
+    )
     assert main(["train", cfg, "--runs-dir", str(tmp_path), "--json", "--quiet"]) == 1
     captured = capsys.readouterr()
     summary = json.loads(captured.out.strip().splitlines()[-1])
     assert summary["status"] == "diverged"
-    assert summary["final"]["train_loss"] is None  # NaN is written as null, keeping the line valid JSON
+    assert (
+        summary["final"]["train_loss"] is None
+    )  # NaN is written as null, keeping the line valid JSON
     assert "lower" in captured.err
 
 

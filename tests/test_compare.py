@@ -7,18 +7,27 @@ def history(test_losses, train_losses, *, depth, params, elapsed, sps=1000.0, st
     h.elapsed, h.samples_per_second = elapsed, sps
     for i, (te, tr) in enumerate(zip(test_losses, train_losses), start=1):
         h.epochs.append(
-            epoch=i, step=i * 10, elapsed=i * 0.1, train_loss=tr, train_accuracy=1 - tr / 2,
-            test_loss=te, test_accuracy=1 - te / 2,
+            epoch=i,
+            step=i * 10,
+            elapsed=i * 0.1,
+            train_loss=tr,
+            train_accuracy=1 - tr / 2,
+            test_loss=te,
+            test_accuracy=1 - te / 2,
         )
     h.epoch = len(test_losses)
     return h
 
 
 def test_the_deep_net_that_reached_lower_test_loss_is_named_with_its_numbers():
-    shallow = history([0.6, 0.5, 0.48], [0.6, 0.5, 0.47], depth=1, params=42, elapsed=1.0, sps=20_000)
+    shallow = history(
+        [0.6, 0.5, 0.48], [0.6, 0.5, 0.47], depth=1, params=42, elapsed=1.0, sps=20_000
+    )
     deep = history([0.5, 0.3, 0.21], [0.5, 0.3, 0.2], depth=6, params=402, elapsed=2.5, sps=8_000)
     text = compare_runs("shallow", shallow, "deep", deep)
-    assert text[0].startswith("The deep net (6 hidden layers, 402 parameters) reached the lower test loss: 0.210 against 0.480")
+    assert text[0].startswith(
+        "The deep net (6 hidden layers, 402 parameters) reached the lower test loss: 0.210 against 0.480"
+    )
     assert "the shallow net (1 hidden layer, 42 parameters)" in text[0]
     assert "Neither overfits" in text[1]
     assert "the deep net took 2.5x as long as the shallow one" in text[2]
@@ -56,9 +65,15 @@ def test_a_diverged_run_is_reported_and_nothing_is_made_up():
 def test_gradient_readings():
     from dlviz.compare import gradient_reading
 
-    assert gradient_reading([1e-9, 1e-5, 1e-2]).startswith("Vanishing gradients: the first layer's gradient is 10,000,000x")
-    assert gradient_reading([5e-5, 1e-3, 1e-2]).startswith("Gradients weaken toward the input: the first layer's is 200x")
-    assert gradient_reading([0.1, 0.2, 0.1]).startswith("Gradients reach every layer at similar strength")
+    assert gradient_reading([1e-9, 1e-5, 1e-2]).startswith(
+        "Vanishing gradients: the first layer's gradient is 10,000,000x"
+    )
+    assert gradient_reading([5e-5, 1e-3, 1e-2]).startswith(
+        "Gradients weaken toward the input: the first layer's is 200x"
+    )
+    assert gradient_reading([0.1, 0.2, 0.1]).startswith(
+        "Gradients reach every layer at similar strength"
+    )
     assert "dead" in gradient_reading([0.0, 0.0, 0.0])
     assert "dead ReLUs" in gradient_reading([0.0, 0.01, 0.1])
     assert "NaN" in gradient_reading([float("nan"), 0.1])

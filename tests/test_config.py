@@ -36,9 +36,29 @@ def test_json_round_trip_keeps_every_value():
     cfg = RunConfig.from_dict(
         {
             "name": "deep sigmoid",
-            "data": {"name": "circle", "n_samples": 300, "noise": 0.25, "test_fraction": 0.5, "seed": 7},
-            "model": {"hidden": [16, 4], "activation": "sigmoid", "residual": True, "norm": "layer", "dropout": 0.2},
-            "train": {"optimizer": "momentum", "lr": 0.3, "batch_size": 8, "epochs": 3, "weight_decay": 0.001, "seed": 9, "device": "cpu"},
+            "data": {
+                "name": "circle",
+                "n_samples": 300,
+                "noise": 0.25,
+                "test_fraction": 0.5,
+                "seed": 7,
+            },
+            "model": {
+                "hidden": [16, 4],
+                "activation": "sigmoid",
+                "residual": True,
+                "norm": "layer",
+                "dropout": 0.2,
+            },
+            "train": {
+                "optimizer": "momentum",
+                "lr": 0.3,
+                "batch_size": 8,
+                "epochs": 3,
+                "weight_decay": 0.001,
+                "seed": 9,
+                "device": "cpu",
+            },
         }
     )
     again = RunConfig.from_json(cfg.to_json())

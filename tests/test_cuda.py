@@ -20,7 +20,11 @@ def test_cuda_is_offered_and_resolved():
 
 
 def test_a_run_trains_on_the_gpu_and_learns():
-    cfg = RunConfig().with_changes(data={"name": "xor", "n_samples": 600}, model={"hidden": (8, 8)}, train={"epochs": 40, "lr": 0.02, "device": "cuda"})
+    cfg = RunConfig().with_changes(
+        data={"name": "xor", "n_samples": 600},
+        model={"hidden": (8, 8)},
+        train={"epochs": 40, "lr": 0.02, "device": "cuda"},
+    )
     h = jobs.start(cfg).wait(120)
     assert h.status == "finished", h.message
     assert h.device.startswith("cuda:0")

@@ -89,11 +89,15 @@ def test_stratified_split_is_disjoint_complete_and_keeps_class_shares():
 
 
 def test_load_dataset_returns_tensors_and_metadata():
-    ds = load_dataset(DataConfig(name="moons", n_samples=400, noise=0.1, test_fraction=0.25, seed=2))
+    ds = load_dataset(
+        DataConfig(name="moons", n_samples=400, noise=0.1, test_fraction=0.25, seed=2)
+    )
     assert ds.kind == "points2d" and ds.n_classes == 2 and ds.input_shape == (2,)
     assert len(ds.x_train) == 300 and len(ds.x_test) == 100 and len(ds) == 400
     assert ds.x_train.dtype.is_floating_point and not ds.y_train.dtype.is_floating_point
-    again = load_dataset(DataConfig(name="moons", n_samples=400, noise=0.1, test_fraction=0.25, seed=2))
+    again = load_dataset(
+        DataConfig(name="moons", n_samples=400, noise=0.1, test_fraction=0.25, seed=2)
+    )
     assert (again.x_test == ds.x_test).all()
 
 

@@ -44,12 +44,28 @@ def test_history_follows_a_run_from_events():
         }
     )
     assert h.status == "running" and h.progress == 0.0
-    h.apply({"type": "report", "step": 3, "epoch": 0, "elapsed": 0.1, "samples_per_second": 100.0, "loss": 0.7})
+    h.apply(
+        {
+            "type": "report",
+            "step": 3,
+            "epoch": 0,
+            "elapsed": 0.1,
+            "samples_per_second": 100.0,
+            "loss": 0.7,
+        }
+    )
     assert h.progress == pytest.approx(0.3)
     h.apply(
         {
-            "type": "epoch", "epoch": 1, "step": 5, "elapsed": 0.2, "samples_per_second": 120.0,
-            "train_loss": 0.5, "train_accuracy": 0.8, "test_loss": 0.6, "test_accuracy": 0.7,
+            "type": "epoch",
+            "epoch": 1,
+            "step": 5,
+            "elapsed": 0.2,
+            "samples_per_second": 120.0,
+            "train_loss": 0.5,
+            "train_accuracy": 0.8,
+            "test_loss": 0.6,
+            "test_accuracy": 0.7,
             "grad_norms": {"output": 0.2, "hidden1": 0.1},
         }
     )
@@ -58,5 +74,13 @@ def test_history_follows_a_run_from_events():
     h.apply({"type": "paused"})
     assert h.status == "paused"
     h.apply({"type": "resumed"})
-    h.apply({"type": "end", "status": "finished", "message": "", "summary": {"seconds": 0.3, "samples_per_second": 99.0}, "run_id": "r1"})
+    h.apply(
+        {
+            "type": "end",
+            "status": "finished",
+            "message": "",
+            "summary": {"seconds": 0.3, "samples_per_second": 99.0},
+            "run_id": "r1",
+        }
+    )
     assert h.done and h.run_id == "r1" and h.elapsed == 0.3

@@ -36,7 +36,11 @@ def test_a_run_sends_its_events_and_is_saved(tmp_path):
     assert seen[0] == "start" and seen[-1] == "end"
     assert seen.count("epoch") == 3 and "snapshot" in seen
     h = handle.history
-    assert h.status == "finished" and h.epoch == 3 and h.layers == ["hidden1", "hidden2", "hidden3", "output"]
+    assert (
+        h.status == "finished"
+        and h.epoch == 3
+        and h.layers == ["hidden1", "hidden2", "hidden3", "output"]
+    )
     folder = tmp_path / h.run_id
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["status"] == "finished" and summary["epochs"] == 3
@@ -139,7 +143,10 @@ def test_device_slot_gives_up_when_stopped_while_waiting():
     sem_device = torch.device("cpu")
     events = []
     control = Control()
-    with jobs.device_slot(sem_device, control, events.append) as a, jobs.device_slot(sem_device, control, events.append) as b:
+    with (
+        jobs.device_slot(sem_device, control, events.append) as a,
+        jobs.device_slot(sem_device, control, events.append) as b,
+    ):
         assert a and b  # two slots by default
         control.stop()
         with jobs.device_slot(sem_device, control, events.append) as c:

@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE = [p for p in (ROOT / "dlviz").rglob("*.py") if "ui" not in p.relative_to(ROOT / "dlviz").parts]
+CORE = [
+    p for p in (ROOT / "dlviz").rglob("*.py") if "ui" not in p.relative_to(ROOT / "dlviz").parts
+]
 
 
 def imported_modules(path: Path) -> set[str]:

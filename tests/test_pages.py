@@ -117,11 +117,16 @@ def wait_for(at: AppTest, condition, what: str, deadline_s: float = 30.0) -> Non
 
 
 def charts(at: AppTest) -> dict[str, dict]:
-    """The page's Plotly charts by their key, each as its figure dict."""
+    """The page's Plotly charts by their key, each as its figure dict: static ones
+    (st.plotly_chart) and live ones (dlviz's live-chart component, which carries the figure
+    as its `spec` argument)."""
     out = {}
     for el in at.get("plotly_chart"):
         key = el.proto.id.rsplit("-", 1)[-1]
         out[key] = json.loads(el.proto.spec)
+    for el in at.get("component_instance"):
+        key = el.proto.id.rsplit("-", 1)[-1]
+        out[key] = json.loads(json.loads(el.proto.json_args)["spec"])
     return out
 
 
@@ -268,7 +273,7 @@ def test_train_finishes_and_is_saved(app, _isolated_run_store):
     assert not at.exception
     assert not at.error
     assert any("finished 60 epochs" in s for s in texts(at.success)), texts(at.success)
-    assert metric(at, "Epoch") == "60 / 60"
+    assert metric(at, "Epoch (of 60)") == "60"
     assert percent(metric(at, "Test accuracy")) > 90.0
     figs = charts(at)
     for key in ("pg_view_boundary", "pg_view_curves", "pg_view_neurons", "pg_view_grads"):

@@ -10,12 +10,21 @@ from dlviz.probes import Snapshot2D
 
 def long_history(epochs=3000, layers=6):
     """A history as a long run leaves it: bounded series, many layers."""
-    h = RunHistory(layers=[f"hidden{i + 1}" for i in range(layers)] + ["output"], steps_per_epoch=22)
+    h = RunHistory(
+        layers=[f"hidden{i + 1}" for i in range(layers)] + ["output"], steps_per_epoch=22
+    )
     for e in range(1, epochs + 1):
         for k in range(10):
             h.steps.append(step=e * 22 + k, elapsed=e * 0.01, loss=1.0 / e)
-        h.epochs.append(epoch=e, step=e * 22, elapsed=e * 0.01, train_loss=1 / e, train_accuracy=0.9,
-                        test_loss=1.1 / e, test_accuracy=0.85)
+        h.epochs.append(
+            epoch=e,
+            step=e * 22,
+            elapsed=e * 0.01,
+            train_loss=1 / e,
+            train_accuracy=0.9,
+            test_loss=1.1 / e,
+            test_accuracy=0.85,
+        )
         h.grad_norms.append(epoch=e, norms=[10.0 ** -(layers - i) for i in range(layers + 1)])
     return h
 
@@ -23,15 +32,22 @@ def long_history(epochs=3000, layers=6):
 def snapshot(layers=3, neurons=8, r=24):
     rng = np.random.default_rng(0)
     return Snapshot2D(
-        step=5, epoch=1, extent=1.25,
+        step=5,
+        epoch=1,
+        extent=1.25,
         boundary=rng.random((48, 48), dtype=np.float32),
-        neurons={f"hidden{i + 1}": rng.standard_normal((neurons, r, r)).astype(np.float32) for i in range(layers)},
+        neurons={
+            f"hidden{i + 1}": rng.standard_normal((neurons, r, r)).astype(np.float32)
+            for i in range(layers)
+        },
     )
 
 
 def test_boundary_figure_has_the_heatmap_under_the_points():
     ds = load_dataset(RunConfig().data)
-    fig = plots.boundary_figure(snapshot(), ds.x_train.numpy(), ds.y_train.numpy(), ds.x_test.numpy(), ds.y_test.numpy())
+    fig = plots.boundary_figure(
+        snapshot(), ds.x_train.numpy(), ds.y_train.numpy(), ds.x_test.numpy(), ds.y_test.numpy()
+    )
     assert isinstance(fig, go.Figure)
     assert fig.data[0].type == "heatmap" and fig.data[0].zmin == 0 and fig.data[0].zmax == 1
     scatter_points = sum(len(t.x) for t in fig.data[1:])
@@ -73,9 +89,11 @@ def test_neuron_maps_put_the_first_layer_on_top_and_scale_each_map():
     z = np.asarray(fig.data[0].z)
     assert z.dtype == np.int8
     gap = 2
-    top_row = z[(6 + gap):, :6]  # y axis points up: the last rows are drawn on top
+    top_row = z[(6 + gap) :, :6]  # y axis points up: the last rows are drawn on top
     first = snap.neurons["hidden1"][0]
-    np.testing.assert_array_equal(top_row, np.round(first / np.abs(first).max() * 127).astype(np.int8))
+    np.testing.assert_array_equal(
+        top_row, np.round(first / np.abs(first).max() * 127).astype(np.int8)
+    )
     assert list(fig.layout.yaxis.ticktext) == ["hidden1", "hidden2"]
     assert fig.layout.yaxis.tickvals[0] > fig.layout.yaxis.tickvals[1]
 
@@ -87,7 +105,9 @@ def test_network_figure_draws_every_node_and_shortcut():
     assert len(fig.layout.shapes) == 2  # shortcuts around hidden2 and hidden3
     assert "186 parameters" in fig.layout.title.text
     wide = plots.network_figure(2, (100,) * 32, 2)
-    assert len(wide.data[1].x) == 2 + 10 * 32 + 2 and "first 10 units drawn" in wide.layout.title.text
+    assert (
+        len(wide.data[1].x) == 2 + 10 * 32 + 2 and "first 10 units drawn" in wide.layout.title.text
+    )
 
 
 def test_a_live_refresh_stays_under_300_kb_even_for_a_long_deep_run():
@@ -98,7 +118,9 @@ def test_a_live_refresh_stays_under_300_kb_even_for_a_long_deep_run():
     h = long_history(5000, layers=31)
     snap = snapshot(layers=3, neurons=16)
     figs = [
-        plots.boundary_figure(snap, ds.x_train.numpy(), ds.y_train.numpy(), ds.x_test.numpy(), ds.y_test.numpy()),
+        plots.boundary_figure(
+            snap, ds.x_train.numpy(), ds.y_train.numpy(), ds.x_test.numpy(), ds.y_test.numpy()
+        ),
         plots.curves_figure([("", h)]),
         plots.neuron_maps_figure(snap),
         plots.grad_norm_figure(h),
@@ -110,7 +132,11 @@ def test_a_live_refresh_stays_under_300_kb_even_for_a_long_deep_run():
 
 def test_a_real_run_history_draws():
     h = jobs.start(RunConfig().with_changes(data={"n_samples": 200}, train={"epochs": 2})).wait(30)
-    for fig in (plots.curves_figure([("", h)]), plots.grad_norm_figure(h), plots.neuron_maps_figure(h.snapshot)):
+    for fig in (
+        plots.curves_figure([("", h)]),
+        plots.grad_norm_figure(h),
+        plots.neuron_maps_figure(h.snapshot),
+    ):
         assert fig.to_json()
 
 

@@ -37,11 +37,17 @@ def test_hooks_are_removed_even_when_the_forward_fails():
 def test_grid_points_cover_the_square_row_by_row():
     g = grid_points(1.0, 3)
     assert g.shape == (9, 2)
-    assert g[0].tolist() == [-1.0, -1.0] and g[2].tolist() == [1.0, -1.0] and g[-1].tolist() == [1.0, 1.0]
+    assert (
+        g[0].tolist() == [-1.0, -1.0]
+        and g[2].tolist() == [1.0, -1.0]
+        and g[-1].tolist() == [1.0, 1.0]
+    )
 
 
 def test_snapshot_boundary_is_the_models_probability_over_the_grid():
-    model = build_model(ModelConfig(hidden=(8, 8, 8, 8), norm="batch", dropout=0.2), (2,), 2, seed=0)
+    model = build_model(
+        ModelConfig(hidden=(8, 8, 8, 8), norm="batch", dropout=0.2), (2,), 2, seed=0
+    )
     model.train()
     snap = snapshot_2d(model, extent=1.25, step=7, epoch=2, resolution=10, neuron_resolution=6)
     assert snap.step == 7 and snap.epoch == 2 and snap.boundary.shape == (10, 10)

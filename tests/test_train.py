@@ -49,7 +49,9 @@ def test_same_config_twice_gives_the_same_final_loss():
 def test_runs_in_parallel_threads_stay_reproducible():
     """Dropout masks and initial weights come from per-run generators, so two runs training at
     once in one process do not change each other's results."""
-    cfg_a = RunConfig().with_changes(data={"n_samples": 300}, model={"dropout": 0.3}, train={"epochs": 6})
+    cfg_a = RunConfig().with_changes(
+        data={"n_samples": 300}, model={"dropout": 0.3}, train={"epochs": 6}
+    )
     cfg_b = cfg_a.with_changes(data={"name": "moons"}, train={"seed": 3})
     solo_a, _, _ = run(cfg_a)
     solo_b, _, _ = run(cfg_b)
@@ -58,7 +60,10 @@ def test_runs_in_parallel_threads_stay_reproducible():
     def go(key, cfg):
         results[key] = run(cfg)[0]
 
-    threads = [threading.Thread(target=go, args=("a", cfg_a)), threading.Thread(target=go, args=("b", cfg_b))]
+    threads = [
+        threading.Thread(target=go, args=("a", cfg_a)),
+        threading.Thread(target=go, args=("b", cfg_b)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -138,7 +143,9 @@ def test_gradient_norms_are_the_mean_of_each_layers_weight_gradient_norm():
     """One full-batch step per epoch: the tracked norm must equal the gradient norm that plain
     torch computes at the initial weights."""
     cfg = RunConfig().with_changes(
-        data={"n_samples": 200}, model={"hidden": (8, 8)}, train={"epochs": 1, "batch_size": 1000, "optimizer": "sgd"}
+        data={"n_samples": 200},
+        model={"hidden": (8, 8)},
+        train={"epochs": 1, "batch_size": 1000, "optimizer": "sgd"},
     )
     data = load_dataset(cfg.data)
     model = build_model(cfg.model, data.input_shape, data.n_classes, seed=0)
@@ -212,7 +219,9 @@ def test_callbacks_fire_in_order():
 
 def test_batch_norm_and_tiny_batches_train():
     cfg = RunConfig().with_changes(
-        data={"n_samples": 61, "test_fraction": 0.5}, model={"norm": "batch"}, train={"batch_size": 3, "epochs": 2}
+        data={"n_samples": 61, "test_fraction": 0.5},
+        model={"norm": "batch"},
+        train={"batch_size": 3, "epochs": 2},
     )
     state, _, _ = run(cfg)
     assert state.status == "finished"

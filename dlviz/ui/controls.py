@@ -20,6 +20,7 @@ from dlviz.config import (
     ConfigError,
     DataConfig,
     ModelConfig,
+    RunConfig,
     TrainConfig,
 )
 from dlviz.ui.state import devices, set_defaults
@@ -181,18 +182,12 @@ def data_controls() -> DataConfig:
     c1, c2 = st.columns(2)
     c1.select_slider("Samples", SAMPLE_COUNTS, key="pg_samples", persist_state=KEEP)
     c2.number_input("Data seed", 0, 2**31 - 1, key="pg_data_seed", persist_state=KEEP)
-    ss = st.session_state
-    return DataConfig(
-        name=ss["pg_dataset"],
-        n_samples=ss["pg_samples"],
-        noise=float(ss["pg_noise"]),
-        test_fraction=float(ss["pg_test_fraction"]),
-        seed=int(ss["pg_data_seed"]),
-    )
+    return data_config()
 
 
 def network_controls() -> ModelConfig | None:
-    """The network widgets; None (with the error shown) when the widths text is invalid."""
+    """The network widgets; None (with the error shown under them) when the widths text is
+    invalid."""
     c1, c2 = st.columns(2)
     c1.number_input(
         "Hidden layers",
@@ -212,9 +207,9 @@ def network_controls() -> ModelConfig | None:
         help="One width per hidden layer, input side first, e.g. 16, 8, 4.",
         persist_state=KEEP,
     )
-    hidden = None
+    model = None
     try:
-        hidden = parse_widths(st.session_state["pg_widths"])
+        model = model_config()
     except ConfigError as e:
         st.error(f"Widths per layer: {str(e).split(': ', 1)[1]}.")
     c1, c2 = st.columns(2)
@@ -237,17 +232,7 @@ def network_controls() -> ModelConfig | None:
         "giving gradients a short path back to the early layers.",
         persist_state=KEEP,
     )
-    if hidden is None:
-        return None
-    ss = st.session_state
-    return ModelConfig(
-        arch="mlp",
-        hidden=hidden,
-        activation=ss["pg_activation"],
-        residual=bool(ss["pg_residual"]),
-        norm=ss["pg_norm"],
-        dropout=float(ss["pg_dropout"]),
-    )
+    return model
 
 
 def _fmt_lr(v: float) -> str:
@@ -259,7 +244,12 @@ def training_controls() -> TrainConfig:
     c1.selectbox(
         "Optimizer",
         ("sgd", "momentum", "adam", "adamw"),
-        format_func={"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam", "adamw": "AdamW"}.get,
+        format_func={
+            "sgd": "SGD",
+            "momentum": "SGD + momentum",
+            "adam": "Adam",
+            "adamw": "AdamW",
+        }.get,
         key="pg_optimizer",
         persist_state=KEEP,
     )
@@ -282,6 +272,37 @@ def training_controls() -> TrainConfig:
         "Weight decay", WEIGHT_DECAYS, format_func=_fmt_lr, key="pg_wd", persist_state=KEEP
     )
     c2.number_input("Seed", 0, 2**31 - 1, key="pg_seed", persist_state=KEEP)
+    return train_config()
+
+
+# --- widget values -> config (also used by button callbacks, which run before the widgets) ---
+
+
+def data_config() -> DataConfig:
+    ss = st.session_state
+    return DataConfig(
+        name=ss["pg_dataset"],
+        n_samples=ss["pg_samples"],
+        noise=float(ss["pg_noise"]),
+        test_fraction=float(ss["pg_test_fraction"]),
+        seed=int(ss["pg_data_seed"]),
+    )
+
+
+def model_config() -> ModelConfig:
+    """Raises ConfigError when the widths text is not valid."""
+    ss = st.session_state
+    return ModelConfig(
+        arch="mlp",
+        hidden=parse_widths(ss["pg_widths"]),
+        activation=ss["pg_activation"],
+        residual=bool(ss["pg_residual"]),
+        norm=ss["pg_norm"],
+        dropout=float(ss["pg_dropout"]),
+    )
+
+
+def train_config() -> TrainConfig:
     ss = st.session_state
     return TrainConfig(
         optimizer=ss["pg_optimizer"],
@@ -292,3 +313,8 @@ def training_controls() -> TrainConfig:
         seed=int(ss["pg_seed"]),
         device=ss["pg_device"],
     )
+
+
+def run_config() -> RunConfig:
+    """The run the widgets describe now. Raises ConfigError naming what is wrong."""
+    return RunConfig(data=data_config(), model=model_config(), train=train_config())

@@ -13,6 +13,7 @@ from dlviz import jobs, plots, runs
 from dlviz.compare import compare_runs, gradient_reading
 from dlviz.config import RunConfig
 from dlviz.history import RunHistory
+from dlviz.ui.livechart import live_chart
 from dlviz.ui.state import dataset
 
 REFRESH_S = 0.5
@@ -28,7 +29,7 @@ class View:
     handles: list[jobs.RunHandle]
     labels: list[str]
     started: float = field(default_factory=time.time)
-    refresh_ms: deque[float] = field(default_factory=lambda: deque(maxlen=50))
+    refresh_ms: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=50))
 
     @property
     def live(self) -> bool:
@@ -77,6 +78,19 @@ def start_view(key: str, configs: list[RunConfig], labels: list[str], kind: str)
     return view
 
 
+def wait_first_point(view: View, timeout_s: float = 0.6) -> None:
+    """Hold the script briefly until the first run reports its first loss, so the first drawing
+    of the live view already has a point on the loss chart instead of waiting for the next
+    refresh (the first report comes about 0.1 s into training)."""
+    deadline = time.monotonic() + timeout_s
+    first = view.handles[0]
+    while time.monotonic() < deadline:
+        first.poll()
+        if first.history.steps.seen or first.history.done or first.history.status == "queued":
+            return
+        time.sleep(0.02)
+
+
 def current_view(key: str) -> View | None:
     view = st.session_state.get(key)
     return view if isinstance(view, View) else None
@@ -95,9 +109,15 @@ def _status_line(label: str, h: RunHistory) -> None:
     elif h.status == "paused":
         st.progress(h.progress, text=f"{prefix}paused at epoch {h.epoch}/{total} - press Resume")
     elif h.status == "finished":
-        st.success(f"{prefix}finished {h.epoch} epochs in {h.elapsed:.1f} s.", icon=":material/check_circle:")
+        st.success(
+            f"{prefix}finished {h.epoch} epochs in {h.elapsed:.1f} s.",
+            icon=":material/check_circle:",
+        )
     elif h.status == "stopped":
-        st.warning(f"{prefix}{h.message or 'Stopped.'} What was drawn is kept.", icon=":material/stop_circle:")
+        st.warning(
+            f"{prefix}{h.message or 'Stopped.'} What was drawn is kept.",
+            icon=":material/stop_circle:",
+        )
     elif h.status == "diverged":
         st.error(f"{prefix}{h.message}", icon=":material/trending_up:")
     elif h.status == "error":
@@ -107,7 +127,7 @@ def _status_line(label: str, h: RunHistory) -> None:
 def _metrics_row(h: RunHistory) -> None:
     c = st.columns(5)
     final = h.final
-    c[0].metric("Epoch", f"{h.epoch} / {h.total_epochs or '?'}")
+    c[0].metric(f"Epoch (of {h.total_epochs or '?'})", f"{h.epoch}")
     c[1].metric("Elapsed", f"{h.elapsed:.1f} s")
     c[2].metric("Samples / s", f"{h.samples_per_second:,.0f}")
     c[3].metric("Train accuracy", f"{final['train_accuracy']:.1%}" if final else "-")
@@ -149,7 +169,7 @@ def _boundary(h: RunHistory, cfg: RunConfig, key: str, title: str | None = None)
         ds.class_names,
         title=title,
     )
-    st.plotly_chart(fig, key=key, config=CHART_CONFIG)
+    live_chart(fig, key=key)
 
 
 def _single(view: View, key: str) -> None:
@@ -157,46 +177,51 @@ def _single(view: View, key: str) -> None:
     cfg = view.handles[0].config
     _status_line("", h)
     _metrics_row(h)
+    # What the network computes: its boundary, and what each neuron of it responds to.
     left, right = st.columns([2, 3])
     with left:
         _boundary(h, cfg, f"{key}_boundary")
     with right:
-        st.plotly_chart(plots.curves_figure([("", h)]), key=f"{key}_curves", config=CHART_CONFIG)
-    left, right = st.columns([3, 2])
-    with left:
         st.markdown("**What each neuron responds to** (first hidden layers)")
         if h.snapshot is not None and h.snapshot.neurons:
-            st.plotly_chart(
-                plots.neuron_maps_figure(h.snapshot), key=f"{key}_neurons", config=CHART_CONFIG
-            )
+            live_chart(plots.neuron_maps_figure(h.snapshot, width_px=560), key=f"{key}_neurons")
             st.caption(
-                "Each square is one neuron's output over the plane: blue positive, orange "
-                "negative, white zero; each scaled to its own largest value."
+                "Each square is one neuron's output over the same plane as the boundary: blue "
+                "positive, orange negative, white zero; each scaled to its own largest value."
             )
+    # How training goes: loss and accuracy, and whether gradients reach every layer.
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Loss and accuracy**: train dashed, test solid")
+        live_chart(plots.curves_figure([("", h)]), key=f"{key}_curves")
     with right:
         st.markdown("**Gradient health**: mean weight-gradient norm per layer")
         if h.layers:
-            st.plotly_chart(plots.grad_norm_figure(h), key=f"{key}_grads", config=CHART_CONFIG)
+            live_chart(plots.grad_norm_figure(h, height=300), key=f"{key}_grads")
             norms = h.grad_norms.column("norms")
-            st.caption(gradient_reading(norms[-1]) if norms else "Gradient norms appear after the first epoch.")
+            st.caption(
+                gradient_reading(norms[-1])
+                if norms
+                else "Gradient norms appear after the first epoch."
+            )
 
 
 def _pair(view: View, key: str) -> None:
     hs = [h.history for h in view.handles]
     for label, h in zip(view.labels, hs):
         _status_line(label, h)
-    st.plotly_chart(
-        plots.curves_figure(list(zip(view.labels, hs))), key=f"{key}_curves", config=CHART_CONFIG
-    )
+    live_chart(plots.curves_figure(list(zip(view.labels, hs))), key=f"{key}_curves")
     cols = st.columns(len(hs))
     for i, (col, label, handle) in enumerate(zip(cols, view.labels, view.handles)):
         with col:
             h = handle.history
             depth = len(handle.config.model.hidden)
-            st.markdown(f"**{label.capitalize()}** - {depth} hidden layer{'s' if depth != 1 else ''}, {h.params:,} parameters")
+            st.markdown(
+                f"**{label.capitalize()}** - {depth} hidden layer{'s' if depth != 1 else ''}, {h.params:,} parameters"
+            )
             _boundary(h, handle.config, f"{key}_boundary_{i}", title=" ")
             if h.layers:
-                st.plotly_chart(plots.grad_norm_figure(h, height=260), key=f"{key}_grads_{i}", config=CHART_CONFIG)
+                live_chart(plots.grad_norm_figure(h, height=260), key=f"{key}_grads_{i}")
     if all(h.done for h in hs):
         st.markdown("#### What happened")
         for sentence in compare_runs(view.labels[0], hs[0], view.labels[1], hs[1]):
@@ -212,7 +237,7 @@ def live_panel(key: str) -> None:
 
     @st.fragment(run_every=REFRESH_S if live else None)
     def panel() -> None:
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.thread_time()
         view.poll()
         _controls(view, key)
         if view.kind == "pair":
@@ -220,11 +245,16 @@ def live_panel(key: str) -> None:
         else:
             _single(view, key)
         if view.refresh_ms:
+            cpu_ms = sorted(c for c, _ in view.refresh_ms)[len(view.refresh_ms) // 2]
+            wall_ms = sorted(w for _, w in view.refresh_ms)[len(view.refresh_ms) // 2]
             st.caption(
-                f"Server time to draw this view: {view.refresh_ms[-1]:.0f} ms (median of the "
-                f"last {len(view.refresh_ms)}: {sorted(view.refresh_ms)[len(view.refresh_ms) // 2]:.0f} ms)."
+                f"Server time to draw this view (median of the last {len(view.refresh_ms)}): "
+                f"{cpu_ms:.0f} ms of CPU, {wall_ms:.0f} ms from start to end while sharing "
+                "the CPU with training."
             )
-        view.refresh_ms.append((time.perf_counter() - start) * 1000)
+        view.refresh_ms.append(
+            ((time.thread_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000)
+        )
         if live and not view.live:
             st.rerun()  # every run ended: one full rerun turns polling off and re-enables Train
 

@@ -15,7 +15,9 @@ from dlviz.ui.state import devices
 @st.cache_resource(show_spinner=False)
 def _device_lines() -> list[str]:
     info = machine_info()
-    lines = [f"**CPU** - {info['cpu_model']}, {os.cpu_count()} cores, torch uses {info['torch_threads']} threads"]
+    lines = [
+        f"**CPU** - {info['cpu_model']}, {os.cpu_count()} cores, torch uses {info['torch_threads']} threads"
+    ]
     names = devices()
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):

@@ -1,0 +1,401 @@
+"""Helpers for the browser tests (tests/test_browser.py): a real `streamlit run app.py` on
+127.0.0.1, Debian's Chromium driven by Playwright, and waits that understand a Streamlit page.
+
+Nothing here is a test; pytest only collects `test_*.py`.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image  # a dependency of streamlit
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+
+CHROMIUM = os.environ.get("DLVIZ_CHROMIUM", "/usr/bin/chromium")  # Debian's; never Playwright's
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# The app scrolls inside its own container, so a screenshot shows only the viewport: a tall one
+# holds the whole live panel.
+VIEWPORT = {"width": 1500, "height": 2000}
+
+# This machine may have two slow cores shared by the server, its training threads and Chromium:
+# waits are generous, and a test only waits as long as it has to.
+STARTUP_S = 60.0
+SLOW_MS = 60_000  # a first run, a page load, a pair of short runs
+UI_MS = 20_000  # a rerun after a click, a Stop taking effect
+
+
+def require_chromium() -> str:
+    """The Chromium to drive; fails (or skips, with DLVIZ_SKIP_BROWSER=1) when it is missing."""
+    if os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    message = (
+        f"Chromium not found at {CHROMIUM}: the browser tests drive Debian's Chromium. "
+        "Install it with `sudo apt-get install chromium` (./dev.sh test does), or set "
+        "DLVIZ_SKIP_BROWSER=1 to skip these tests."
+    )
+    if os.environ.get("DLVIZ_SKIP_BROWSER") == "1":
+        pytest.skip(message)
+    pytest.fail(message, pytrace=False)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StreamlitServer:
+    """`streamlit run app.py` in a child process, its output in a log file."""
+
+    def __init__(self, home: Path, log_path: Path, port: int | None = None):
+        self.home = home
+        self.log_path = log_path
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+
+    def start(self) -> StreamlitServer:
+        env = dict(os.environ)
+        env.update(DLVIZ_HOME=str(self.home), PYTHONUNBUFFERED="1")
+        cmd = [
+            sys.executable, "-m", "streamlit", "run", "app.py",
+            "--server.headless", "true",
+            "--server.address", "127.0.0.1",
+            "--server.port", str(self.port),
+            "--browser.gatherUsageStats", "false",
+        ]  # fmt: skip
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        return self
+
+    def wait_healthy(self, timeout: float = STARTUP_S) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(
+                    f"streamlit exited with code {self.proc.returncode} before answering "
+                    f"{self.url}/_stcore/health.\n--- server log ({self.log_path}) ---\n{self.log()}",
+                    pytrace=False,
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    body = r.read().decode(errors="replace").strip()
+                if body == "ok":
+                    return
+                last = f"answered {body!r}"
+            except (urllib.error.URLError, OSError) as e:
+                last = repr(e)
+            time.sleep(0.25)
+        self.stop()
+        pytest.fail(
+            f"streamlit did not answer 'ok' on {self.url}/_stcore/health within {timeout:.0f} s "
+            f"(last: {last}).\n--- server log ({self.log_path}) ---\n{self.log()}",
+            pytrace=False,
+        )
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log(self, tail_chars: int = 20_000) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError as e:
+            return f"(could not read the server log: {e})"
+        return text[-tail_chars:] if len(text) > tail_chars else text
+
+
+class PageFactory:
+    """Opens pages, each in a fresh browser context (its own cookies: its own Streamlit
+    session), and remembers them for failure screenshots and closing."""
+
+    def __init__(self, browser, viewport: dict, timeout_ms: float):
+        self.browser, self.viewport, self.timeout_ms = browser, viewport, timeout_ms
+        self.pages: list = []
+        self._contexts: list = []
+
+    def __call__(self):
+        ctx = self.browser.new_context(viewport=self.viewport)
+        ctx.set_default_timeout(self.timeout_ms)
+        self._contexts.append(ctx)
+        page = ctx.new_page()
+        self.pages.append(page)
+        return page
+
+    def close(self) -> None:
+        for ctx in self._contexts:
+            try:
+                ctx.close()
+            except Exception:  # the browser may already be gone
+                pass
+
+
+def report_failure(fn):
+    """On a failing test: save a screenshot of every page it opened (its `new_page` fixture)
+    into test-artifacts/ and print the server's log; pytest shows a failed test's output."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except BaseException:
+            factory = kwargs.get("new_page")
+            for i, page in enumerate(getattr(factory, "pages", [])):
+                try:
+                    print(f"failure screenshot: {screenshot(page, f'FAILED-{fn.__name__}-{i}')}")
+                except Exception as e:  # the page may be gone; the log matters more
+                    print(f"(no failure screenshot of page {i}: {e})")
+            server = kwargs.get("streamlit_server")
+            if server is not None:
+                print(f"--- server log ({server.log_path}) ---\n{server.log()}")
+            raise
+
+    return wrapper
+
+
+def screenshot(page, name: str) -> Path:
+    """The whole app as the person sees it, into test-artifacts/NAME.png. (The app scrolls inside
+    its own container: the page is exactly the tall viewport, so no `full_page` is needed.)"""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def live_screenshot(page, name: str, chart_keys: list[str], attempts: int = 5) -> Path:
+    """A screenshot of a live page in which the charts `chart_keys` (Streamlit keys) are drawn.
+
+    Live charts update in place, but a chart's frame loads plotly.js the first time it is
+    shown: look at the pixels, and take the picture again while a chart is still blank.
+    """
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    for attempt in range(attempts):
+        boxes = page.evaluate(_BOXES_JS, chart_keys)
+        png = page.screenshot()
+        image = Image.open(io.BytesIO(png)).convert("L")
+        inked = [_ink(image, box) for box in boxes]
+        if all(v > 0.01 for v in inked):
+            break
+        print(f"{name}: attempt {attempt + 1}: a chart was blank (inked share {inked}), again")
+        time.sleep(0.5)
+    path.write_bytes(png)
+    return path
+
+
+# A chart under a Streamlit key: a static Plotly chart in the page, or a live chart's frame.
+_BOXES_JS = """(keys) => keys.map(k => {
+    const e = Array.from(document.querySelectorAll(`.st-key-${k} .js-plotly-plot, .st-key-${k} iframe`))
+        .find(e => e.getBoundingClientRect().height > 0);
+    if (!e) return null;
+    const r = e.getBoundingClientRect();
+    return {x: r.x, y: r.y, width: r.width, height: r.height};
+})"""
+
+
+def _ink(image, box: dict | None) -> float:
+    """The share of non-white pixels of `image` inside `box` (a Playwright bounding box)."""
+    if not box or box["width"] < 1 or box["height"] < 1:
+        return 0.0
+    crop = image.crop(
+        (int(box["x"]), int(box["y"]), int(box["x"] + box["width"]), int(box["y"] + box["height"]))
+    )
+    histogram = crop.histogram()  # 256 grey levels
+    return sum(histogram[:230]) / max(1, sum(histogram))
+
+
+# --- charts: static ones in the page, live ones each in its own frame ---------------------------
+
+# Every drawn Plotly chart of one document: its title and its first training points.
+_CHARTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(e => {
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && e.querySelector('.main-svg');
+}).map(e => {
+    const t = e.querySelector('.gtitle');
+    const d = e._fullData && e._fullData.find(d => d.name === 'class 0 (train)');
+    return {title: t ? t.textContent : '',
+            points: d && d.x ? [Array.from(d.x).slice(0, 20), Array.from(d.y).slice(0, 20)] : null};
+})"""
+
+
+_ONE_CHART_JS = """(e) => { const t = e.querySelector('.gtitle');
+    const d = e._fullData && e._fullData.find(d => d.name === 'class 0 (train)');
+    return [{title: t ? t.textContent : '',
+             points: d && d.x ? [Array.from(d.x).slice(0, 20), Array.from(d.y).slice(0, 20)] : null}]; }"""
+
+
+def drawn_charts(page) -> list[dict]:
+    """The drawn charts of the page and of its live-chart frames, in that order."""
+    charts = []
+    for frame in page.frames:
+        try:
+            charts += frame.evaluate(_CHARTS_JS)
+        except Exception:  # a frame that went away while we looked
+            continue
+    return charts
+
+
+def keyed_chart(page, key: str) -> dict | None:
+    """The chart under Streamlit key `key`, static or live; None when it is not drawn."""
+    static = page.locator(f".st-key-{key} .js-plotly-plot")
+    frames = page.locator(f".st-key-{key} iframe")
+    try:
+        if frames.count():
+            frame = frames.first.element_handle().content_frame()
+            found = frame.evaluate(_CHARTS_JS) if frame else []
+        elif static.count():
+            found = static.first.evaluate(_ONE_CHART_JS)
+        else:
+            return None
+    except Exception:
+        return None
+    return found[0] if found else None
+
+
+def wait_for_charts(page, at_least: int, timeout: float = SLOW_MS) -> None:
+    deadline = time.monotonic() + timeout / 1000
+    while len(drawn_charts(page)) < at_least:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"fewer than {at_least} charts drawn: {chart_titles(page)}")
+        time.sleep(0.2)
+
+
+def chart_titles(page) -> list[str]:
+    return [c["title"] for c in drawn_charts(page)]
+
+
+def wait_for_chart_title(page, prefix: str, timeout: float = SLOW_MS) -> str:
+    """Wait until a drawn chart's title starts with `prefix`; returns that title."""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        found = [t for t in chart_titles(page) if t.startswith(prefix)]
+        if found:
+            return found[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no chart titled {prefix!r}…: {chart_titles(page)}")
+        time.sleep(0.2)
+
+
+def main_text(page) -> str:
+    return page.get_by_test_id("stMain").inner_text()
+
+
+def wait_for_main_text(page, pattern: str, timeout: float = UI_MS) -> str:
+    """Wait until the main area's text matches the JavaScript regex `pattern`; returns the match.
+
+    Text, not a locator: while Streamlit swaps a rerun's elements in, a message can briefly
+    be on the page twice.
+    """
+    handle = page.wait_for_function(
+        """(p) => { const main = document.querySelector('[data-testid="stMain"]');
+                    const m = main && main.innerText.match(new RegExp(p));
+                    return m ? m[0] : false; }""",
+        arg=pattern,
+        timeout=timeout,
+    )
+    return handle.json_value()
+
+
+_PROGRESS = re.compile(r"training - epoch (\d+)/(\d+)")
+
+
+def progress(page) -> tuple[int, int] | None:
+    """(epoch, total) from the live run's progress line, or None when there is none."""
+    m = _PROGRESS.search(main_text(page))
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def wait_for_progress(page, total: int, past_epoch: int = -1, timeout: float = SLOW_MS) -> int:
+    """Wait until the progress line reads `training - epoch N/total` with N > past_epoch."""
+    handle = page.wait_for_function(
+        """([total, past]) => {
+            const main = document.querySelector('[data-testid="stMain"]');
+            const m = main && main.innerText.match(/training - epoch (\\d+)\\/(\\d+)/);
+            return !!m && Number(m[2]) === total && Number(m[1]) > past && [Number(m[1])];
+        }""",
+        arg=[total, past_epoch],
+        timeout=timeout,
+    )
+    return handle.json_value()[0]
+
+
+def wait_idle(page, timeout: float = UI_MS) -> None:
+    """Wait until Streamlit reports no script run in progress for this page."""
+    page.wait_for_function(
+        """() => { const app = document.querySelector('[data-testid="stApp"]');
+                   return app && app.getAttribute('data-test-script-state') !== 'running'; }""",
+        timeout=timeout,
+    )
+
+
+def preview_title(page) -> str:
+    """The data preview's title, e.g. 'Spiral: 700 train, 300 test'."""
+    return (keyed_chart(page, "pg_data_preview") or {}).get("title", "")
+
+
+def page_state(page) -> dict:
+    """What a page shows: the main area's and the sidebar's text, the drawn charts' titles, and
+    the first training points of the data preview and of the decision boundary (None where
+    there is none)."""
+    texts = page.evaluate(
+        """() => { const text = (id) => { const e = document.querySelector(`[data-testid="${id}"]`);
+                                          return e ? e.innerText : ''; };
+                   return [text('stMain'), text('stSidebar')]; }"""
+    )
+    preview = keyed_chart(page, "pg_data_preview") or {}
+    boundary = keyed_chart(page, "pg_view_boundary") or {}
+    return {
+        "main": texts[0],
+        "sidebar": texts[1],
+        "titles": chart_titles(page),
+        "preview": preview.get("title", ""),
+        "preview_points": preview.get("points"),
+        "boundary_points": boundary.get("points"),
+    }
+
+
+class Steps:
+    """Prints each step of a test with the seconds since the test began (shown when it fails,
+    or with `pytest -s`), so a slow or stuck step is easy to find."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def __call__(self, what: str) -> None:
+        print(f"[{time.monotonic() - self.start:6.1f} s] {what}", flush=True)
