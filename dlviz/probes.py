@@ -39,27 +39,30 @@ class GradNormTracker:
         layers = weight_layers(model)
         self.names = [name for name, _ in layers]
         self._weights = [m.weight for _, m in layers]
-        self._sum: torch.Tensor | None = None
+        self._sums: list[torch.Tensor] | None = None
         self.count = 0
 
     def accumulate(self) -> None:
         grads = [w.grad for w in self._weights]
         try:
-            norms = torch.stack(torch._foreach_norm(grads))
+            norms = torch._foreach_norm(grads)
         except (TypeError, RuntimeError):  # a layer without a gradient (frozen): count it as 0
             grads = [torch.zeros_like(w) if g is None else g for w, g in zip(self._weights, grads)]
-            norms = torch.stack(torch._foreach_norm(grads))
-        self._sum = norms if self._sum is None else self._sum.add_(norms)
+            norms = torch._foreach_norm(grads)
+        if self._sums is None:
+            self._sums = [n.clone() for n in norms]
+        else:
+            torch._foreach_add_(self._sums, norms)  # one fused add for all layers
         self.count += 1
 
     def means(self) -> dict[str, float]:
-        if self._sum is None or self.count == 0:
+        if self._sums is None or self.count == 0:
             return {}
-        values = (self._sum / self.count).tolist()
+        values = (torch.stack(self._sums) / self.count).tolist()  # one sync
         return dict(zip(self.names, values))
 
     def reset(self) -> None:
-        self._sum = None
+        self._sums = None
         self.count = 0
 
 

@@ -81,12 +81,16 @@ with main:
         help="Same data, split, seed and training settings; 1 hidden layer against 6.",
         width="stretch",
     )
-    if problem:
-        st.error(problem)
-    elif busy:
-        st.caption(
-            "A run is in progress: stop it to start another. Changing settings does not affect it."
-        )
+    # One container whatever it holds: the elements after it keep their places from one rerun
+    # to the next, so the live charts below are updated, not rebuilt.
+    with st.container():
+        if problem:
+            st.error(problem)
+        elif busy:
+            st.caption(
+                "A run is in progress: stop it to start another. Changing settings does not "
+                "affect it."
+            )
 
     ds = state.dataset(data_cfg)
     left, right = st.columns([2, 3])
