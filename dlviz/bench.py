@@ -36,7 +36,7 @@ class Case:
 
 def overhead_cases(device: str = "cpu", epochs: int | None = None) -> list[Case]:
     """The models `dlviz bench overhead` measures: the Playground default and a larger deep MLP."""
-    toy = RunConfig().with_changes(train={"device": device, "epochs": epochs or 6})
+    toy = RunConfig().with_changes(train={"device": device, "epochs": epochs or 25})
     deep = RunConfig().with_changes(
         data={"n_samples": 4000},
         model={"hidden": (64,) * 8, "norm": "batch"},
@@ -101,7 +101,7 @@ def spread(values: list[float]) -> dict[str, float]:
     }
 
 
-def overhead(device: str = "cpu", repeats: int = 31, epochs: int | None = None) -> dict[str, Any]:
+def overhead(device: str = "cpu", repeats: int = 21, epochs: int | None = None) -> dict[str, Any]:
     """Throughput of instrumented training over a bare loop, per case. See module docstring.
 
     Each repeat times the two loops back to back (alternating which goes first); the ratio is the

@@ -224,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="overhead: dlviz's training vs a bare loop; refresh: cost of one live chart refresh",
     )
     b.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default cpu)")
-    b.add_argument("--repeats", type=int, default=31, help="timed pairs of runs (default 31)")
+    b.add_argument("--repeats", type=int, default=21, help="timed pairs of runs (default 21)")
     b.add_argument("--epochs", type=int, default=None, help="epochs per timed run")
     b.add_argument("--json", action="store_true", help="print the result as JSON")
     b.set_defaults(func=cmd_bench)

@@ -223,9 +223,8 @@ def network_controls() -> ModelConfig | None:
         key="pg_norm",
         persist_state=KEEP,
     )
-    c1, c2 = st.columns(2)
-    c1.slider("Dropout", 0.0, 0.9, step=0.05, key="pg_dropout", persist_state=KEEP)
-    c2.toggle(
+    st.slider("Dropout", 0.0, 0.9, step=0.05, key="pg_dropout", persist_state=KEEP)
+    st.toggle(
         "Residual connections",
         key="pg_residual",
         help="Each hidden layer after the first adds its input to its output (x + f(x)), "
