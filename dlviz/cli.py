@@ -190,16 +190,15 @@ def cmd_ui(args: argparse.Namespace) -> int:
     if not app.is_file():
         _err("app.py was not found next to the dlviz package; run `dlviz ui` from a dlviz checkout")
         return EXIT_USAGE
+    # Run from the checkout so .streamlit/config.toml applies; repeat its two settings that
+    # matter most for live charts in case it is missing.
     cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(app),
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    return subprocess.call(cmd + args.streamlit_args)
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+        "--runner.postScriptGC", "false",
+    ]  # fmt: skip
+    return subprocess.call(cmd + args.streamlit_args, cwd=app.parent)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -163,3 +163,35 @@ def test_bench_refresh_plumbing(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["benchmark"] == "refresh" and len(result["cases"]) == 2
     assert all(c["bytes"] > 10_000 and c["ms"]["median"] > 0 for c in result["cases"])
+
+
+def test_ui_starts_the_dashboard(tmp_path):
+    """`dlviz ui` serves the app: its health endpoint answers, and the app page loads."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dlviz.cli", "ui", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        body = ""
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/_stcore/health", timeout=2
+                ) as r:
+                    body = r.read().decode()
+                break
+            except OSError:
+                time.sleep(0.3)
+        assert body == "ok", proc.stdout.read().decode() if proc.poll() is not None else "no answer"
+    finally:
+        proc.terminate()
+        proc.wait(10)
