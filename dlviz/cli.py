@@ -234,14 +234,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_runs)
 
-    u = sub.add_parser("ui", help="open the dashboard (streamlit run app.py)")
-    u.add_argument("streamlit_args", nargs=argparse.REMAINDER)
+    u = sub.add_parser(
+        "ui", help="open the dashboard (streamlit run app.py); other options go to streamlit"
+    )
     u.set_defaults(func=cmd_ui)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "ui":
+        args.streamlit_args = extra  # e.g. --server.port 8502
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if getattr(args, "repeats", 1) is not None and getattr(args, "repeats", 1) < 1:
         _err("--repeats must be at least 1")
         return EXIT_USAGE
