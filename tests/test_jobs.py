@@ -97,28 +97,37 @@ def test_pause_and_resume_reach_the_history():
     assert handle.wait(5).status == "stopped"
 
 
-def test_a_device_admits_a_limited_number_of_runs_and_queues_the_rest(monkeypatch):
+def wait_for_status(handle, status):
+    wait_until(lambda: handle.poll() >= 0 and handle.history.status == status)
+
+
+@pytest.fixture
+def one_slot_busy(monkeypatch):
+    """One run slot per device, taken by a long run; yields (long run, a second, queued run)."""
     monkeypatch.setenv("DLVIZ_RUNS_PER_DEVICE", "1")
     first = jobs.start(LONG)
-    wait_until(lambda: first.poll() >= 0 and first.history.status == "running")
+    wait_for_status(first, "running")
     second = jobs.start(SMALL)
-    wait_until(lambda: second.poll() >= 0 and second.history.status == "queued")
+    wait_for_status(second, "queued")
+    yield first, second
+    first.stop()
+    second.stop()
+    first.wait(5)
+    second.wait(5)
+
+
+def test_a_device_admits_a_limited_number_of_runs_and_queues_the_rest(one_slot_busy):
+    first, second = one_slot_busy
     assert "1 runs are already training" in second.history.message
     first.stop()
     assert second.wait(30).status == "finished"
 
 
-def test_stop_while_queued_never_starts_the_run(monkeypatch):
-    monkeypatch.setenv("DLVIZ_RUNS_PER_DEVICE", "1")
-    first = jobs.start(LONG)
-    wait_until(lambda: first.poll() >= 0 and first.history.status == "running")
-    second = jobs.start(SMALL)
-    wait_until(lambda: second.poll() >= 0 and second.history.status == "queued")
+def test_stop_while_queued_never_starts_the_run(one_slot_busy):
+    _, second = one_slot_busy
     second.stop()
     h = second.wait(5)
     assert h.status == "stopped" and h.epoch == 0
-    first.stop()
-    first.wait(5)
 
 
 def test_a_run_after_another_waits_for_it():
