@@ -27,7 +27,7 @@ from dlviz.config import RunConfig
 from dlviz.data import load_dataset
 from dlviz.devices import DeviceError, describe, resolve_device
 from dlviz.history import RunHistory
-from dlviz.models import build_model
+from dlviz.models import build_model, count_parameters
 from dlviz.probes import snapshot_2d, weight_layers
 from dlviz.train import Callback, Control, FitState, batch_bounds, fit
 
@@ -204,7 +204,7 @@ def execute(
                     "type": "start",
                     "config": config.to_dict(),
                     "device": describe(device),
-                    "params": sum(p.numel() for p in model.parameters()),
+                    "params": count_parameters(model),
                     "layers": layers,
                     "total_epochs": config.train.epochs,
                     "steps_per_epoch": len(
@@ -232,6 +232,7 @@ def execute(
         )
 
     summary = {"device": describe(device), **state.summary()}
+    message = state.message
     run_id = ""
     if runs_dir is not None:
         run_id = runs.new_run_id(config.name or config.model.arch)
@@ -245,11 +246,10 @@ def execute(
                 model=model,
             )
         except OSError as e:
-            summary["message"] = (
-                state.message + f" The run could not be saved to {runs_dir}: {e}"
-            ).strip()
+            message = f"{message} The run could not be saved to {runs_dir}: {e}".strip()
+            summary["message"] = message
             run_id = ""
-    return end(state.status, state.message, summary, run_id)
+    return end(state.status, message, summary, run_id)
 
 
 # --- the background thread ------------------------------------------------------------------

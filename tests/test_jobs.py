@@ -161,3 +161,12 @@ def test_device_slot_gives_up_when_stopped_while_waiting():
         with jobs.device_slot(sem_device, control, events.append) as c:
             assert not c
     assert events and events[0]["type"] == "queued"
+
+
+def test_a_run_store_that_cannot_be_written_is_reported_and_the_run_kept(tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the store should be")
+    h = jobs.start(SMALL, runs_dir=blocked).wait(30)
+    assert h.status == "finished" and h.final  # the training itself is not lost
+    assert h.run_id == ""
+    assert f"could not be saved to {blocked}" in h.message

@@ -109,8 +109,9 @@ def _status_line(label: str, h: RunHistory) -> None:
     elif h.status == "paused":
         st.progress(h.progress, text=f"{prefix}paused at epoch {h.epoch}/{total} - press Resume")
     elif h.status == "finished":
+        note = f" {h.message}" if h.message else ""  # e.g. the run store could not be written
         st.success(
-            f"{prefix}finished {h.epoch} epochs in {h.elapsed:.1f} s.",
+            f"{prefix}finished {h.epoch} epochs in {h.elapsed:.1f} s.{note}",
             icon=":material/check_circle:",
         )
     elif h.status == "stopped":
