@@ -118,8 +118,12 @@ class EventEmitter(Callback):
             snap = snapshot_2d(state.model, self.extent, step=state.step, epoch=state.epoch)
             self.emit({"type": "snapshot", "snapshot": snap})
             done = time.perf_counter()
-            wait = max(self.snapshot_every_s, (done - now) / self.snapshot_budget)
-            self._next_snapshot = done + min(wait, MAX_SNAPSHOT_INTERVAL_S)
+            cost = done - now
+            # Within budget when snapshots are cheap; for a slow one (a huge network, or a
+            # cost inflated by other work on the CPU) wait no more than a few seconds, unless
+            # the snapshot itself is that slow: then it takes at most a fifth of the time.
+            wait = max(self.snapshot_every_s, cost / self.snapshot_budget)
+            self._next_snapshot = done + min(wait, max(MAX_SNAPSHOT_INTERVAL_S, 4 * cost))
 
     def on_fit_start(self, state: FitState) -> None:
         self._snapshot(state, force=True)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dlviz import plots
 from dlviz.config import ConfigError, preset
-from dlviz.models import build_model, count_parameters
+from dlviz.models import parameter_count
 from dlviz.ui import controls, live, state
 
 VIEW = "pg_view"
@@ -111,7 +111,7 @@ with main:
         )
     with right:
         if model_cfg is not None:
-            params = count_parameters(build_model(model_cfg, ds.input_shape, ds.n_classes))
+            params = parameter_count(model_cfg, ds.input_shape, ds.n_classes)
             st.plotly_chart(
                 plots.network_figure(
                     2,

@@ -8,6 +8,7 @@ from dlviz.models import (
     build_model,
     count_parameters,
     layer_table,
+    parameter_count,
     set_dropout_generator,
 )
 
@@ -114,3 +115,13 @@ def test_dropout_generator_is_set_on_every_dropout_module():
     assert len(drops) == 2 and all(m.generator is g for m in drops)
     set_dropout_generator(model, None)
     assert all(m.generator is None for m in drops)
+
+
+def test_parameter_count_without_building_matches_the_built_model():
+    for kw in ({"hidden": (8, 8, 8)}, {"hidden": (16, 4), "residual": True, "norm": "batch"}):
+        cfg = ModelConfig(**kw)
+        assert parameter_count(cfg, (2,), 2) == count_parameters(build_model(cfg, (2,), 2))
+    huge = ModelConfig(hidden=(1024,) * 32)
+    assert parameter_count(huge, (2,), 2) == (2 * 1024 + 1024) + 31 * (1024 * 1024 + 1024) + (
+        1024 * 2 + 2
+    )
