@@ -151,7 +151,9 @@ class EventEmitter(Callback):
         self.emit({"type": "resumed"})
 
     def on_fit_end(self, state: FitState) -> None:
-        self._snapshot(state, force=True)
+        # The final boundary, except after a Stop: keep what was drawn and end at once (on a
+        # huge network one more snapshot can take seconds).
+        self._snapshot(state, force=state.status != "stopped")
 
 
 # --- one run, start to end --------------------------------------------------------------------

@@ -432,7 +432,10 @@ def network_figure(
     ]
     top = max(len(c) for c in cols) / 2
     annotations = []
+    every = max(1, -(-len(widths) // 12))  # label at most about 12 columns
     for i, w in enumerate(widths):
+        if i % every and i != len(widths) - 1:
+            continue
         label = str(w) if w <= max_nodes else f"{w}*"
         if 0 < i < len(widths) - 1 and len(widths) <= 14:
             extras = [activation] + (["BN" if norm == "batch" else "LN"] if norm != "none" else [])
