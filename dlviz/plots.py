@@ -195,6 +195,7 @@ def curves_figure(
         cols = [c for c in ep if c != "step"]
         ep = dict(zip(cols, _thin(*(ep[c] for c in cols))))
         xs = ep["epoch"] if x == "epoch" else ep["elapsed"]
+        mode = "lines" if len(xs) > 2 else "lines+markers"  # one epoch is still visible
         if show_batch_loss and len(h.steps):
             st = h.steps.to_dict()
             bx = (
@@ -222,7 +223,7 @@ def curves_figure(
                     "type": "scatter",
                     "x": xs,
                     "y": ep[f"{split}_loss"],
-                    "mode": "lines",
+                    "mode": mode,
                     "name": f"{prefix}{split}",
                     "line": line,
                     "legendgroup": label,
@@ -233,7 +234,7 @@ def curves_figure(
                     "type": "scatter",
                     "x": xs,
                     "y": ep[f"{split}_accuracy"],
-                    "mode": "lines",
+                    "mode": mode,
                     "name": f"{prefix}{split}",
                     "line": line,
                     "legendgroup": label,
@@ -281,7 +282,7 @@ def grad_norm_figure(h: RunHistory, height: int = 340, max_lines: int = 12) -> g
             "type": "scatter",
             "x": epochs,
             "y": lines[:, i],
-            "mode": "lines",
+            "mode": "lines" if len(epochs) > 2 else "lines+markers",
             "name": layers[i],
             "line": {"color": colors[i], "width": 2},
         }
