@@ -13,7 +13,15 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 TOY_DATASETS = ("circle", "xor", "gauss", "spiral", "moons")
-ARCHS = ("mlp",)
+IMAGE_DATASETS = ("digits", "shapes")
+DATASETS = TOY_DATASETS + IMAGE_DATASETS
+IMAGE_SIZE_DEFAULT = {"digits": 8, "shapes": 32}
+DIGITS_COUNT = 1797
+MAX_IMAGE_VALUES = 60_000_000  # n_samples * channels * size^2: about 240 MB as float32
+ARCHS = ("mlp", "cnn")
+POOLS = ("none", "max", "avg")
+HEAD_POOLS = ("avg", "flatten")
+MAX_BLOCKS = 32
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu")
 NORMS = ("none", "batch", "layer")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
@@ -59,25 +67,104 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Which dataset, how many samples, how noisy, how it is split."""
+    """Which dataset, how many samples, how noisy, how it is split.
+
+    Image datasets also use `image_size` (0: the dataset's own, 8 for digits and 32 for
+    shapes), `channels` (1 grey or 3 RGB; shapes only) and `clutter` (faint distractor strokes
+    per shapes image). 2-D datasets ignore those three.
+    """
 
     name: str = "spiral"
     n_samples: int = 1000
     noise: float = 0.1
     test_fraction: float = 0.3
     seed: int = 0
+    image_size: int = 0
+    channels: int = 1
+    clutter: int = 0
 
     def __post_init__(self) -> None:
-        _check_choice("data.name", self.name, TOY_DATASETS)
+        _check_choice("data.name", self.name, DATASETS)
         _check_number("data.n_samples", self.n_samples, kind=int, lo=10, hi=200_000)
         _check_number("data.noise", self.noise, kind=float, lo=0.0, hi=1.0)
         _check_number("data.test_fraction", self.test_fraction, kind=float, lo=0.05, hi=0.95)
         _check_number("data.seed", self.seed, kind=int, lo=0, hi=2**31 - 1)
+        _check_number("data.image_size", self.image_size, kind=int, lo=0, hi=64)
+        _check_number("data.clutter", self.clutter, kind=int, lo=0, hi=20)
+        if self.channels not in (1, 3) or isinstance(self.channels, bool):
+            raise ConfigError("data.channels", f"must be 1 (grey) or 3 (RGB), got {self.channels!r}")
+        if self.name == "digits":
+            if self.n_samples > DIGITS_COUNT:
+                raise ConfigError(
+                    "data.n_samples", f"digits has {DIGITS_COUNT} images; choose at most {DIGITS_COUNT}"
+                )
+            if self.channels != 1:
+                raise ConfigError("data.channels", "digits are grey: channels must be 1")
+            if self.image_size and self.image_size < 8:
+                raise ConfigError("data.image_size", "digits are 8x8: choose 8 to 64 (0: 8)")
+        if self.name == "shapes":
+            if self.image_size and self.image_size < 16:
+                raise ConfigError("data.image_size", "shapes need 16 to 64 pixels (0: 32)")
+            values = self.n_samples * self.channels * self.size**2
+            if values > MAX_IMAGE_VALUES:
+                raise ConfigError(
+                    "data.n_samples",
+                    f"{self.n_samples:,} images of {self.channels}x{self.size}x{self.size} would "
+                    f"take {values * 4 / 1e9:.1f} GB; choose fewer or smaller images",
+                )
+
+    @property
+    def is_image(self) -> bool:
+        return self.name in IMAGE_DATASETS
+
+    @property
+    def size(self) -> int:
+        """The image side in pixels (image datasets only)."""
+        return self.image_size or IMAGE_SIZE_DEFAULT.get(self.name, 0)
+
+
+@dataclass(frozen=True)
+class ConvBlock:
+    """One convolutional block: conv (kernel, stride, 'same' padding) -> norm -> activation ->
+    dropout, plus its input when `residual`, then optional 2x2 pooling. Empty `norm` and
+    `activation`, and None `residual` and `dropout`, take the model's own setting."""
+
+    channels: int = 16
+    kernel: int = 3
+    stride: int = 1
+    pool: str = "none"
+    norm: str = ""
+    activation: str = ""
+    residual: bool | None = None
+    dropout: float | None = None
+
+    def validate(self, where: str) -> None:
+        _check_number(f"{where}.channels", self.channels, kind=int, lo=1, hi=512)
+        _check_number(f"{where}.kernel", self.kernel, kind=int, lo=1, hi=9)
+        if self.kernel % 2 == 0:
+            raise ConfigError(f"{where}.kernel", f"must be odd (1, 3, 5, 7 or 9), got {self.kernel}")
+        _check_number(f"{where}.stride", self.stride, kind=int, lo=1, hi=4)
+        _check_choice(f"{where}.pool", self.pool, POOLS)
+        if self.norm:
+            _check_choice(f"{where}.norm", self.norm, NORMS)
+        if self.activation:
+            _check_choice(f"{where}.activation", self.activation, ACTIVATIONS)
+        if self.residual is not None and not isinstance(self.residual, bool):
+            raise ConfigError(f"{where}.residual", f"must be true, false or null, got {self.residual!r}")
+        if self.dropout is not None:
+            _check_number(f"{where}.dropout", self.dropout, kind=float, lo=0.0, hi=0.9)
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The network. `hidden` is one width per hidden layer, input to output."""
+    """The network.
+
+    mlp: `hidden` is one width per hidden layer, input to output.
+    cnn: `blocks` are the convolutional blocks, input to output; then the feature maps are
+    averaged per channel (`head_pool` "avg") or flattened ("flatten"), go through the `head`
+    hidden layers (may be empty) and a linear layer to the classes. `activation`, `norm`,
+    `residual` and `dropout` apply to every layer, unless a block sets its own.
+    """
 
     arch: str = "mlp"
     hidden: tuple[int, ...] = (8, 8, 8)
@@ -85,31 +172,55 @@ class ModelConfig:
     residual: bool = False
     norm: str = "none"
     dropout: float = 0.0
+    blocks: tuple[ConvBlock, ...] = ()
+    head: tuple[int, ...] = ()
+    head_pool: str = "avg"
 
     def __post_init__(self) -> None:
         _check_choice("model.arch", self.arch, ARCHS)
-        if isinstance(self.hidden, (str, bytes)) or not hasattr(self.hidden, "__iter__"):
-            raise ConfigError(
-                "model.hidden", f"must be a list of layer widths, got {self.hidden!r}"
-            )
-        hidden = tuple(self.hidden)
-        if not 1 <= len(hidden) <= MAX_HIDDEN_LAYERS:
-            raise ConfigError(
-                "model.hidden",
-                f"must have 1 to {MAX_HIDDEN_LAYERS} layers, got {len(hidden)}",
-            )
-        for i, width in enumerate(hidden):
-            _check_number(f"model.hidden[{i}]", width, kind=int, lo=1, hi=MAX_WIDTH)
-        object.__setattr__(self, "hidden", hidden)
+        object.__setattr__(self, "hidden", _widths("model.hidden", self.hidden, 1, MAX_HIDDEN_LAYERS))
         _check_choice("model.activation", self.activation, ACTIVATIONS)
         if not isinstance(self.residual, bool):
             raise ConfigError("model.residual", f"must be true or false, got {self.residual!r}")
         _check_choice("model.norm", self.norm, NORMS)
         _check_number("model.dropout", self.dropout, kind=float, lo=0.0, hi=0.9)
+        if isinstance(self.blocks, (str, bytes)) or not hasattr(self.blocks, "__iter__"):
+            raise ConfigError("model.blocks", f"must be a list of blocks, got {self.blocks!r}")
+        blocks = []
+        for i, b in enumerate(self.blocks):
+            if isinstance(b, dict):
+                known = {f.name for f in fields(ConvBlock)}
+                extra = set(b) - known
+                if extra:
+                    raise ConfigError(
+                        f"model.blocks[{i}].{sorted(extra)[0]}",
+                        f"is not a known field (known: {', '.join(sorted(known))})",
+                    )
+                b = ConvBlock(**b)
+            if not isinstance(b, ConvBlock):
+                raise ConfigError(f"model.blocks[{i}]", f"must be a block object, got {b!r}")
+            b.validate(f"model.blocks[{i}]")
+            blocks.append(b)
+        object.__setattr__(self, "blocks", tuple(blocks))
+        if self.arch == "cnn" and not 1 <= len(blocks) <= MAX_BLOCKS:
+            raise ConfigError("model.blocks", f"a cnn needs 1 to {MAX_BLOCKS} blocks, got {len(blocks)}")
+        object.__setattr__(self, "head", _widths("model.head", self.head, 0, 4, hi=4096))
+        _check_choice("model.head_pool", self.head_pool, HEAD_POOLS)
 
     @property
     def depth(self) -> int:
-        return len(self.hidden)
+        return len(self.blocks) if self.arch == "cnn" else len(self.hidden)
+
+
+def _widths(name: str, value: Any, lo_count: int, hi_count: int, hi: int = MAX_WIDTH) -> tuple[int, ...]:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ConfigError(name, f"must be a list of layer widths, got {value!r}")
+    widths = tuple(value)
+    if not lo_count <= len(widths) <= hi_count:
+        raise ConfigError(name, f"must have {lo_count} to {hi_count} layers, got {len(widths)}")
+    for i, width in enumerate(widths):
+        _check_number(f"{name}[{i}]", width, kind=int, lo=1, hi=hi)
+    return widths
 
 
 @dataclass(frozen=True)
@@ -166,6 +277,8 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["model"]["hidden"] = list(self.model.hidden)
+        d["model"]["head"] = list(self.model.head)
+        d["model"]["blocks"] = [asdict(b) for b in self.model.blocks]
         if not self.name:
             del d["name"]
         return d

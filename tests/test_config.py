@@ -29,7 +29,13 @@ DESIGN_EXAMPLE = {
 
 
 def test_defaults_are_the_design_example_with_the_same_field_names():
-    assert RunConfig().to_dict() == DESIGN_EXAMPLE
+    d = RunConfig().to_dict()
+    for section, values in DESIGN_EXAMPLE.items():
+        assert {k: d[section][k] for k in values} == values  # every documented name and value
+    assert RunConfig.from_dict(DESIGN_EXAMPLE) == RunConfig()
+    # fields added since (image data, convolutional models) keep their defaults
+    assert d["data"]["image_size"] == 0 and d["data"]["channels"] == 1 and d["data"]["clutter"] == 0
+    assert d["model"]["blocks"] == [] and d["model"]["head"] == [] and d["model"]["head_pool"] == "avg"
 
 
 def test_json_round_trip_keeps_every_value():
@@ -167,3 +173,50 @@ def test_batch_norm_with_single_sample_batches_is_refused_with_a_way_out():
     assert err.value.field == "train.batch_size"
     assert "batch size of 2 or more" in str(err.value)
     RunConfig.from_dict({"model": {"norm": "layer"}, "train": {"batch_size": 1}})
+
+
+CNN = {
+    "data": {"name": "shapes", "n_samples": 600, "image_size": 32, "channels": 3, "clutter": 2},
+    "model": {
+        "arch": "cnn",
+        "blocks": [
+            {"channels": 8, "kernel": 5, "pool": "max"},
+            {"channels": 16, "stride": 2, "norm": "batch", "activation": "gelu", "residual": True, "dropout": 0.1},
+        ],
+        "head": [32],
+        "head_pool": "flatten",
+    },
+}
+
+
+def test_cnn_configs_round_trip_with_their_blocks():
+    cfg = RunConfig.from_dict(CNN)
+    assert cfg.model.blocks[0].kernel == 5 and cfg.model.blocks[1].residual is True
+    assert cfg.model.depth == 2 and cfg.data.size == 32 and cfg.data.is_image
+    assert RunConfig.from_json(cfg.to_json()) == cfg
+    assert json.loads(cfg.to_json())["model"]["blocks"][1]["norm"] == "batch"
+
+
+@pytest.mark.parametrize(
+    "patch, field",
+    [
+        ({"model": {"arch": "cnn", "blocks": []}}, "model.blocks"),
+        ({"model": {"arch": "cnn", "blocks": [{"kernel": 4}]}}, "model.blocks[0].kernel"),
+        ({"model": {"arch": "cnn", "blocks": [{"channels": 0}]}}, "model.blocks[0].channels"),
+        ({"model": {"arch": "cnn", "blocks": [{"pool": "median"}]}}, "model.blocks[0].pool"),
+        ({"model": {"arch": "cnn", "blocks": [{"activation": "swish"}]}}, "model.blocks[0].activation"),
+        ({"model": {"arch": "cnn", "blocks": [{"size": 3}]}}, "model.blocks[0].size"),
+        ({"model": {"arch": "cnn", "blocks": [{}], "head": [0]}}, "model.head[0]"),
+        ({"model": {"arch": "cnn", "blocks": [{}], "head_pool": "max"}}, "model.head_pool"),
+        ({"data": {"name": "digits", "n_samples": 5000}}, "data.n_samples"),
+        ({"data": {"name": "digits", "channels": 3}}, "data.channels"),
+        ({"data": {"name": "shapes", "channels": 2}}, "data.channels"),
+        ({"data": {"name": "shapes", "image_size": 8}}, "data.image_size"),
+        ({"data": {"name": "shapes", "image_size": 65}}, "data.image_size"),
+        ({"data": {"name": "shapes", "n_samples": 200000, "channels": 3, "image_size": 64}}, "data.n_samples"),
+    ],
+)
+def test_bad_image_and_cnn_values_name_their_field(patch, field):
+    with pytest.raises(ConfigError) as err:
+        RunConfig.from_dict(patch)
+    assert err.value.field == field

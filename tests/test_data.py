@@ -104,3 +104,18 @@ def test_load_dataset_returns_tensors_and_metadata():
 def test_unknown_generator_is_a_clear_error():
     with pytest.raises(KeyError, match="unknown 2-D dataset 'swirl'; choose one of circle"):
         toy2d.generate("swirl", 10, 0.0, 0)
+
+
+def test_image_datasets_load_as_nchw_tensors():
+    digits = load_dataset(DataConfig(name="digits", n_samples=500, noise=0.0, image_size=16))
+    assert digits.kind == "image" and digits.input_shape == (1, 16, 16)
+    assert len(digits) == 500 and digits.n_classes == 10
+    assert digits.class_names[3] == "3"
+    counts = np.bincount(digits.y_train.numpy(), minlength=10)
+    assert counts.min() >= 30  # the subset is stratified
+    shapes = load_dataset(DataConfig(name="shapes", n_samples=120, channels=3, clutter=1))
+    assert shapes.input_shape == (3, 32, 32) and shapes.n_classes == 6
+    assert shapes.class_names == ("circle", "square", "triangle", "star", "cross", "line")
+    assert float(shapes.x_train.min()) >= 0 and float(shapes.x_train.max()) <= 1
+    full = load_dataset(DataConfig(name="digits", n_samples=1797, noise=0.0))
+    assert len(full) == 1797 and full.input_shape == (1, 8, 8)

@@ -125,3 +125,106 @@ def test_parameter_count_without_building_matches_the_built_model():
     assert parameter_count(huge, (2,), 2) == (2 * 1024 + 1024) + 31 * (1024 * 1024 + 1024) + (
         1024 * 2 + 2
     )
+
+
+# --- convolutional networks ------------------------------------------------------------------
+
+from dlviz.config import ConvBlock  # noqa: E402
+from dlviz.models import CNN, cnn_layer_table  # noqa: E402
+
+
+def cnn(blocks, input_shape=(1, 32, 32), n_classes=6, **kw):
+    return build_model(
+        ModelConfig(arch="cnn", blocks=tuple(ConvBlock(**b) for b in blocks), **kw),
+        input_shape,
+        n_classes,
+        seed=0,
+    )
+
+
+def test_cnn_parameter_counts_match_a_hand_count():
+    m = cnn(
+        [{"channels": 8, "pool": "max"}, {"channels": 16, "pool": "max"}, {"channels": 16}],
+        residual=True,
+    )
+    # conv1 1->8 3x3: 8*1*9 + 8; conv2 8->16: 16*8*9 + 16 plus a 1x1 projection 8*16;
+    # conv3 16->16: 16*16*9 + 16, identity shortcut; output 16->6: 16*6 + 6
+    assert [r["params"] for r in cnn_layer_table(m, (1, 32, 32))] == [80, 1168 + 128, 2320, 0, 102]
+    assert count_parameters(m) == 80 + 1296 + 2320 + 102
+
+
+def test_cnn_output_shapes_and_flops_by_hand():
+    m = cnn(
+        [{"channels": 4, "kernel": 5, "stride": 2}, {"channels": 6, "pool": "avg"}],
+        input_shape=(3, 33, 33),
+        head=(10,),
+        head_pool="flatten",
+    )
+    assert m.block_shapes == [(4, 17, 17), (6, 8, 8)]
+    rows = cnn_layer_table(m, (3, 33, 33))
+    assert [r["output"] for r in rows] == ["4x17x17", "6x8x8", "384", "10", "6"]
+    assert (
+        rows[0]["flops"] == 2 * 4 * 17 * 17 * 3 * 25
+    )  # per output value: C_in * k * k multiply-adds
+    assert rows[1]["flops"] == 2 * 6 * 17 * 17 * 4 * 9  # before the pooling
+    assert rows[3]["flops"] == 2 * 384 * 10
+    x = torch.randn(2, 3, 33, 33)
+    assert m(x).shape == (2, 6)
+    assert m.features(x).shape == (2, 384)
+
+
+def test_cnn_block_equals_plain_torch():
+    m = cnn(
+        [{"channels": 5, "kernel": 3, "pool": "max"}],
+        input_shape=(2, 8, 8),
+        n_classes=3,
+        activation="tanh",
+    )
+    ref_conv = torch.nn.Conv2d(2, 5, 3, padding=1)
+    with torch.no_grad():
+        ref_conv.weight.copy_(m.blocks[0].conv.weight)
+        ref_conv.bias.copy_(m.blocks[0].conv.bias)
+        x = torch.randn(4, 2, 8, 8)
+        feats = torch.nn.functional.max_pool2d(torch.tanh(ref_conv(x)), 2).mean(dim=(2, 3))
+        torch.testing.assert_close(m(x), feats @ m.out.weight.T + m.out.bias)
+
+
+def test_block_settings_override_the_model_defaults():
+    m = cnn(
+        [
+            {"channels": 4},
+            {
+                "channels": 4,
+                "norm": "batch",
+                "activation": "gelu",
+                "residual": False,
+                "dropout": 0.2,
+            },
+            {"channels": 4},
+        ],
+        residual=True,
+        norm="layer",
+    )
+    b1, b2, b3 = m.blocks
+    assert b1.skip is None and isinstance(b1.norm, torch.nn.GroupNorm)  # the stem has no shortcut
+    assert (
+        b2.skip is None
+        and isinstance(b2.norm, torch.nn.BatchNorm2d)
+        and isinstance(b2.act, torch.nn.GELU)
+    )
+    assert isinstance(b3.skip, torch.nn.Identity)
+    assert [n for n, _ in m.weight_layers()] == ["conv1", "conv2", "conv3", "output"]
+
+
+def test_a_cnn_that_pools_its_input_away_is_a_clear_error():
+    with pytest.raises(ValueError, match="shrinks the 8x8 input to nothing"):
+        cnn([{"pool": "max"}] * 4, input_shape=(1, 8, 8))
+    with pytest.raises(ValueError, match="needs image input"):
+        build_model(ModelConfig(arch="cnn", blocks=(ConvBlock(),)), (2,), 2)
+    assert isinstance(cnn([{}]), CNN)
+
+
+def test_the_mlp_also_takes_images():
+    m = build_model(ModelConfig(hidden=(16,)), (1, 8, 8), 10)
+    assert m(torch.randn(3, 1, 8, 8)).shape == (3, 10)
+    assert count_parameters(m) == (64 * 16 + 16) + (16 * 10 + 10)

@@ -15,7 +15,8 @@ from dlviz.data import toy2d
 class Dataset:
     """A split classification dataset held as CPU tensors.
 
-    `kind` tells the pages how to draw it: ``"points2d"`` (x is (N, 2)).
+    `kind` tells the pages how to draw it: ``"points2d"`` (x is (N, 2)) or ``"image"`` (x is
+    (N, C, H, W) in [0, 1]).
     """
 
     name: str
@@ -56,14 +57,42 @@ def split(
 
 def load_dataset(cfg: DataConfig) -> Dataset:
     """Generate (or load) the dataset `cfg` names, split into train and test."""
+    if cfg.is_image:
+        return _load_images(cfg)
     x, y = toy2d.generate(cfg.name, cfg.n_samples, cfg.noise, cfg.seed)
     xtr, ytr, xte, yte = split(x, y, cfg.test_fraction, cfg.seed)
+    return _dataset(cfg.name, "points2d", xtr, ytr, xte, yte, ("class 0", "class 1"))
+
+
+def _dataset(name, kind, xtr, ytr, xte, yte, class_names) -> Dataset:
     return Dataset(
-        name=cfg.name,
-        kind="points2d",
-        x_train=torch.from_numpy(xtr),
+        name=name,
+        kind=kind,
+        x_train=torch.from_numpy(np.ascontiguousarray(xtr)),
         y_train=torch.from_numpy(ytr),
-        x_test=torch.from_numpy(xte),
+        x_test=torch.from_numpy(np.ascontiguousarray(xte)),
         y_test=torch.from_numpy(yte),
-        class_names=("class 0", "class 1"),
+        class_names=tuple(class_names),
     )
+
+
+def _load_images(cfg: DataConfig) -> Dataset:
+    from dlviz.data import images
+
+    if cfg.name == "digits":
+        x, y = images.load_digits()
+        if cfg.n_samples < len(x):  # a stratified subset, reproducible from the seed
+            keep, _, _, _ = split(np.arange(len(x)), y, 1 - cfg.n_samples / len(x), cfg.seed)
+            x, y = x[keep], y[keep]
+        if cfg.noise > 0:
+            rng = np.random.default_rng(cfg.seed)
+            x = np.clip(x + rng.normal(0, cfg.noise * 0.5, x.shape).astype(np.float32), 0, 1)
+        x = images.upscale(x, cfg.size)
+        names = tuple(str(d) for d in range(10))
+    else:
+        x, y, _ = images.generate_shapes(
+            cfg.n_samples, cfg.size, cfg.channels, cfg.noise, cfg.clutter, cfg.seed
+        )
+        names = images.SHAPES
+    xtr, ytr, xte, yte = split(x, y, cfg.test_fraction, cfg.seed)
+    return _dataset(cfg.name, "image", xtr, ytr, xte, yte, names)
