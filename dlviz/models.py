@@ -359,7 +359,7 @@ def cnn_layer_table(model: CNN, input_shape: tuple[int, ...]) -> list[dict[str, 
                 "flops": flops,
             }
         )
-        c_in = c
+        c_in, h_in, w_in = c, h, w
     d = model.out.in_features if not len(model.head) else model.head[0].in_features
     rows.append(
         {
