@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from dlviz.config import RunConfig
 from dlviz.data import Dataset, load_dataset
 from dlviz.devices import describe, resolve_device, synchronize
-from dlviz.jobs import EventEmitter
+from dlviz.jobs import EventEmitter, snapshotter_for
 from dlviz.models import build_model
 from dlviz.train import batch_bounds, fit, make_optimizer
 
@@ -75,7 +75,7 @@ def instrumented_loop(
 ) -> float:
     """`train.fit` with everything a live Playground run has switched on. Returns seconds."""
     events: list[dict[str, Any]] = []
-    emitter = EventEmitter(events.append, extent=data.extent if data.kind == "points2d" else None)
+    emitter = EventEmitter(events.append, snapshot=snapshotter_for(data))
     synchronize(device)
     start = time.perf_counter()
     state = fit(model, data, cfg.train, device, callbacks=[emitter])

@@ -92,11 +92,14 @@ class DataConfig:
         _check_number("data.image_size", self.image_size, kind=int, lo=0, hi=64)
         _check_number("data.clutter", self.clutter, kind=int, lo=0, hi=20)
         if self.channels not in (1, 3) or isinstance(self.channels, bool):
-            raise ConfigError("data.channels", f"must be 1 (grey) or 3 (RGB), got {self.channels!r}")
+            raise ConfigError(
+                "data.channels", f"must be 1 (grey) or 3 (RGB), got {self.channels!r}"
+            )
         if self.name == "digits":
             if self.n_samples > DIGITS_COUNT:
                 raise ConfigError(
-                    "data.n_samples", f"digits has {DIGITS_COUNT} images; choose at most {DIGITS_COUNT}"
+                    "data.n_samples",
+                    f"digits has {DIGITS_COUNT} images; choose at most {DIGITS_COUNT}",
                 )
             if self.channels != 1:
                 raise ConfigError("data.channels", "digits are grey: channels must be 1")
@@ -142,7 +145,9 @@ class ConvBlock:
         _check_number(f"{where}.channels", self.channels, kind=int, lo=1, hi=512)
         _check_number(f"{where}.kernel", self.kernel, kind=int, lo=1, hi=9)
         if self.kernel % 2 == 0:
-            raise ConfigError(f"{where}.kernel", f"must be odd (1, 3, 5, 7 or 9), got {self.kernel}")
+            raise ConfigError(
+                f"{where}.kernel", f"must be odd (1, 3, 5, 7 or 9), got {self.kernel}"
+            )
         _check_number(f"{where}.stride", self.stride, kind=int, lo=1, hi=4)
         _check_choice(f"{where}.pool", self.pool, POOLS)
         if self.norm:
@@ -150,7 +155,9 @@ class ConvBlock:
         if self.activation:
             _check_choice(f"{where}.activation", self.activation, ACTIVATIONS)
         if self.residual is not None and not isinstance(self.residual, bool):
-            raise ConfigError(f"{where}.residual", f"must be true, false or null, got {self.residual!r}")
+            raise ConfigError(
+                f"{where}.residual", f"must be true, false or null, got {self.residual!r}"
+            )
         if self.dropout is not None:
             _check_number(f"{where}.dropout", self.dropout, kind=float, lo=0.0, hi=0.9)
 
@@ -178,7 +185,9 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         _check_choice("model.arch", self.arch, ARCHS)
-        object.__setattr__(self, "hidden", _widths("model.hidden", self.hidden, 1, MAX_HIDDEN_LAYERS))
+        object.__setattr__(
+            self, "hidden", _widths("model.hidden", self.hidden, 1, MAX_HIDDEN_LAYERS)
+        )
         _check_choice("model.activation", self.activation, ACTIVATIONS)
         if not isinstance(self.residual, bool):
             raise ConfigError("model.residual", f"must be true or false, got {self.residual!r}")
@@ -203,7 +212,9 @@ class ModelConfig:
             blocks.append(b)
         object.__setattr__(self, "blocks", tuple(blocks))
         if self.arch == "cnn" and not 1 <= len(blocks) <= MAX_BLOCKS:
-            raise ConfigError("model.blocks", f"a cnn needs 1 to {MAX_BLOCKS} blocks, got {len(blocks)}")
+            raise ConfigError(
+                "model.blocks", f"a cnn needs 1 to {MAX_BLOCKS} blocks, got {len(blocks)}"
+            )
         object.__setattr__(self, "head", _widths("model.head", self.head, 0, 4, hi=4096))
         _check_choice("model.head_pool", self.head_pool, HEAD_POOLS)
 
@@ -212,7 +223,9 @@ class ModelConfig:
         return len(self.blocks) if self.arch == "cnn" else len(self.hidden)
 
 
-def _widths(name: str, value: Any, lo_count: int, hi_count: int, hi: int = MAX_WIDTH) -> tuple[int, ...]:
+def _widths(
+    name: str, value: Any, lo_count: int, hi_count: int, hi: int = MAX_WIDTH
+) -> tuple[int, ...]:
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise ConfigError(name, f"must be a list of layer widths, got {value!r}")
     widths = tuple(value)

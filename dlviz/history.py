@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dlviz.probes import Snapshot2D
+from dlviz.probes import FeatureSnapshot, Snapshot2D
 
 
 class Series:
@@ -55,6 +55,8 @@ class Series:
         return {c: self.column(c) for c in self.columns}
 
 
+MAX_FMAPS = 24
+
 EPOCH_COLUMNS = (
     "epoch",
     "step",
@@ -89,8 +91,15 @@ class RunHistory:
     epochs: Series = field(default_factory=lambda: Series(EPOCH_COLUMNS))
     grad_norms: Series = field(default_factory=lambda: Series(("epoch", "norms")))
     snapshot: Snapshot2D | None = None
+    # Images: feature-map snapshots to scrub through (at most MAX_FMAPS, evenly spread over
+    # the run, the latest always kept), dead-unit shares per layer, and the class report.
+    fmaps: list[FeatureSnapshot] = field(default_factory=list)
+    fmaps_seen: int = 0
+    dead: Series = field(default_factory=lambda: Series(("step", "epoch", "shares")))
+    classes: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     run_id: str = ""
+    model: Any = None  # the trained model (on the CPU) once the run has ended
 
     @property
     def progress(self) -> float:
@@ -127,6 +136,10 @@ class RunHistory:
             self.grad_norms.append(epoch=event["epoch"], norms=[norms[k] for k in self.layers])
         elif kind == "snapshot":
             self.snapshot = event["snapshot"]
+        elif kind == "fmaps":
+            self._add_fmaps(event["snapshot"])
+        elif kind == "classes":
+            self.classes = {k: v for k, v in event.items() if k != "type"}
         elif kind == "paused":
             self.status = "paused"
         elif kind == "resumed":
@@ -136,11 +149,20 @@ class RunHistory:
             self.message = event.get("message", "")
             self.summary = event.get("summary", {})
             self.run_id = event.get("run_id", "")
+            self.model = event.get("model")
             if self.summary:
                 self.elapsed = self.summary.get("seconds", self.elapsed)
                 self.samples_per_second = self.summary.get(
                     "samples_per_second", self.samples_per_second
                 )
+
+    def _add_fmaps(self, snap: FeatureSnapshot) -> None:
+        self.fmaps_seen += 1
+        if snap.dead:
+            self.dead.append(step=snap.step, epoch=snap.epoch, shares=dict(snap.dead))
+        self.fmaps.append(snap)
+        if len(self.fmaps) > MAX_FMAPS:  # drop every other one, keeping the first and last
+            self.fmaps = self.fmaps[:-1:2] + [self.fmaps[-1]]
 
     def _progress(self, event: dict[str, Any]) -> None:
         self.step = event["step"]

@@ -21,14 +21,15 @@ from contextlib import contextmanager
 from typing import Any
 
 import torch
+from torch import nn
 
 from dlviz import runs
 from dlviz.config import RunConfig
-from dlviz.data import load_dataset
+from dlviz.data import Dataset, load_dataset
 from dlviz.devices import DeviceError, describe, resolve_device
 from dlviz.history import RunHistory
 from dlviz.models import build_model, count_parameters
-from dlviz.probes import snapshot_2d, weight_layers
+from dlviz.probes import ImageProbe, class_report, snapshot_2d, weight_layers
 from dlviz.train import Callback, Control, FitState, batch_bounds, fit
 
 log = logging.getLogger(__name__)
@@ -79,27 +80,45 @@ def device_slot(device: torch.device, control: Control, emit: Emit):
 
 # --- events ---------------------------------------------------------------------------------
 
-MAX_SNAPSHOT_INTERVAL_S = 2.0
+
+Snapshotter = Callable[[nn.Module, int, int], dict[str, Any]]
+
+
+def snapshotter_for(data: Dataset, probe: ImageProbe | None = None) -> Snapshotter | None:
+    """What a live run samples of its model on a timer: the decision boundary and neuron maps
+    for 2-D points, feature maps and dead units for images (through `probe`)."""
+    if data.kind == "points2d":
+        return lambda model, step, epoch: {
+            "type": "snapshot",
+            "snapshot": snapshot_2d(model, data.extent, step=step, epoch=epoch),
+        }
+    if data.kind == "image":
+        probe = probe or ImageProbe(data.x_test)
+        return lambda model, step, epoch: {"type": "fmaps", "snapshot": probe(model, step, epoch)}
+    return None
 
 
 class EventEmitter(Callback):
-    """Turns the loop's callbacks into small event dicts; takes 2-D snapshots on a timer.
+    """Turns the loop's callbacks into small event dicts; takes snapshots on a timer.
 
     Snapshots come at most every `snapshot_every_s` seconds, and never more often than keeps
-    their cost under `snapshot_budget` of the training time (a big network's snapshot is slow).
+    their cost under `snapshot_budget` of the training time (a big network's snapshot is slow),
+    but at least every `max_interval_s` unless a snapshot costs more than a tenth of that.
     """
 
     def __init__(
         self,
         emit: Emit,
-        extent: float | None = None,
+        snapshot: Snapshotter | None = None,
         snapshot_every_s: float = 0.5,
-        snapshot_budget: float = 0.02,
+        snapshot_budget: float = 0.03,
+        max_interval_s: float = 8.0,
     ):
         self.emit = emit
-        self.extent = extent  # None: the data is not 2-D points, no snapshots
+        self.snapshot = snapshot
         self.snapshot_every_s = snapshot_every_s
         self.snapshot_budget = snapshot_budget
+        self.max_interval_s = max_interval_s
         self._next_snapshot = 0.0
 
     def _progress(self, state: FitState) -> dict[str, Any]:
@@ -111,19 +130,15 @@ class EventEmitter(Callback):
         }
 
     def _snapshot(self, state: FitState, force: bool = False) -> None:
-        if self.extent is None:
+        if self.snapshot is None:
             return
         now = time.perf_counter()
         if force or now >= self._next_snapshot:
-            snap = snapshot_2d(state.model, self.extent, step=state.step, epoch=state.epoch)
-            self.emit({"type": "snapshot", "snapshot": snap})
+            self.emit(self.snapshot(state.model, state.step, state.epoch))
             done = time.perf_counter()
             cost = done - now
-            # Within budget when snapshots are cheap; for a slow one (a huge network, or a
-            # cost inflated by other work on the CPU) wait no more than a few seconds, unless
-            # the snapshot itself is that slow: then it takes at most a fifth of the time.
             wait = max(self.snapshot_every_s, cost / self.snapshot_budget)
-            self._next_snapshot = done + min(wait, max(MAX_SNAPSHOT_INTERVAL_S, 4 * cost))
+            self._next_snapshot = done + min(wait, max(self.max_interval_s, 10 * cost))
 
     def on_fit_start(self, state: FitState) -> None:
         self._snapshot(state, force=True)
@@ -167,6 +182,7 @@ def execute(
     runs_dir: str | os.PathLike[str] | None = None,
     callbacks: tuple[Callback, ...] = (),
     snapshots: bool = True,
+    probe: ImageProbe | None = None,
 ) -> dict[str, Any]:
     """Load data, build the model, train, save to the run store; return the summary.
 
@@ -181,13 +197,20 @@ def execute(
         history.apply(event)
         emit(event)
 
-    def end(status: str, message: str, summary: dict[str, Any] | None = None, run_id: str = ""):
+    def end(
+        status: str,
+        message: str,
+        summary: dict[str, Any] | None = None,
+        run_id: str = "",
+        model: nn.Module | None = None,
+    ):
         event = {
             "type": "end",
             "status": status,
             "message": message,
             "summary": summary or {},
             "run_id": run_id,
+            "model": model,
         }
         emit(event)
         return {"status": status, "message": message, "run_id": run_id, **(summary or {})}
@@ -218,11 +241,16 @@ def execute(
                     ),
                 }
             )
-            extent = data.extent if (snapshots and data.kind == "points2d") else None
-            emitter = EventEmitter(emit_and_record, extent=extent)
+            if probe is not None:
+                probe.x_test = data.x_test
+            snap = snapshotter_for(data, probe) if snapshots else None
+            emitter = EventEmitter(emit_and_record, snapshot=snap)
             state = fit(
                 model, data, config.train, device, callbacks=(emitter, *callbacks), control=control
             )
+            if data.kind == "image" and state.epoch > 0 and state.status != "diverged":
+                report = class_report(model, data.x_test, data.y_test, data.n_classes)
+                emit_and_record({"type": "classes", **report})
     except torch.cuda.OutOfMemoryError:
         return end(
             "error",
@@ -255,7 +283,8 @@ def execute(
             message = f"{message} The run could not be saved to {runs_dir}: {e}".strip()
             summary["message"] = message
             run_id = ""
-    return end(state.status, message, summary, run_id)
+    model.to("cpu").eval()  # the trained model, for what pages compute on demand
+    return end(state.status, message, summary, run_id, model)
 
 
 # --- the background thread ------------------------------------------------------------------
@@ -284,6 +313,9 @@ class RunHandle:
         self.history = RunHistory(label=label or config.name)
         self.after = after
         self._runs_dir = runs_dir
+        # The test image whose feature maps live snapshots keep; the page may change
+        # `probe.sample_index` at any time (the data arrives when the run loads it).
+        self.probe = ImageProbe(torch.empty(0))
         self.thread = threading.Thread(target=self._main, name="dlviz-run", daemon=True)
 
     def _main(self) -> None:
@@ -296,7 +328,13 @@ class RunHandle:
                     {"type": "end", "status": "stopped", "message": "Stopped before it started."}
                 )
                 return
-        execute(self.config, emit=self.events.put, control=self.control, runs_dir=self._runs_dir)
+        execute(
+            self.config,
+            emit=self.events.put,
+            control=self.control,
+            runs_dir=self._runs_dir,
+            probe=self.probe,
+        )
 
     def poll(self, max_events: int = 10_000) -> int:
         """Fold waiting events into `history`; returns how many there were."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -186,3 +187,148 @@ def snapshot_2d(
         boundary=boundary.reshape(resolution, resolution).float().cpu().numpy(),
         neurons=neurons,
     )
+
+
+# --- images: feature maps, filters, dead units, class evaluation -------------------------------
+
+
+@dataclass(frozen=True)
+class FeatureSnapshot:
+    """What the Images page draws of one moment of training.
+
+    `maps`: layer -> (C, h, w) float16 activations of test image `sample_index` (the first
+    `max_channels` channels, pooled down to at most `max_side` pixels a side); `channels`: each
+    layer's real channel count; `dead`: layer -> share of ReLU channels (units, for dense
+    layers) that output zero for every image of the probe batch (ReLU layers only); `filters`:
+    the first convolution's weights (C_out, C_in, k, k), or None.
+    """
+
+    step: int
+    epoch: int
+    sample_index: int
+    maps: dict[str, np.ndarray]
+    channels: dict[str, int]
+    dead: dict[str, float]
+    filters: np.ndarray | None
+
+
+class ImageProbe:
+    """Takes FeatureSnapshots of a model training on images, in one forward pass of a fixed
+    probe batch of test images. `sample_index` (which test image's feature maps to keep) may be
+    changed from another thread at any time; the next snapshot uses it."""
+
+    def __init__(
+        self,
+        x_test: torch.Tensor,
+        sample_index: int = 0,
+        probe_batch: int = 16,
+        max_channels: int = 32,
+        max_side: int = 32,
+    ):
+        self.x_test = x_test
+        self.sample_index = sample_index
+        self.probe_batch = probe_batch
+        self.max_channels = max_channels
+        self.max_side = max_side
+
+    def __call__(self, model: nn.Module, step: int = 0, epoch: int = 0) -> FeatureSnapshot:
+        index = min(max(int(self.sample_index), 0), len(self.x_test) - 1)
+        device = next(model.parameters()).device
+        x = torch.cat([self.x_test[index : index + 1], self.x_test[: self.probe_batch]]).to(device)
+        points = activation_points(model)
+        relus = [(n, m.act) for n, m in _blocks_with_act(model) if isinstance(m.act, nn.ReLU)]
+        with evaluating(model), capture(model, points) as outs, capture(model, relus) as acts:
+            model(x)
+        maps, channels = {}, {}
+        for name, _ in points:
+            out = outs[name][0]  # the chosen sample
+            channels[name] = out.shape[0]
+            if out.dim() != 3:
+                continue  # dense layers have no maps
+            out = out[: self.max_channels].float()
+            if max(out.shape[-2:]) > self.max_side:
+                out = F.adaptive_avg_pool2d(out, self.max_side)
+            maps[name] = out.cpu().numpy().astype(np.float16)
+        dead = {}
+        for name, _ in relus:
+            a = acts[name][1:]  # the probe batch
+            alive = (a > 0).transpose(0, 1).reshape(a.shape[1], -1).any(dim=1)
+            dead[name] = 1.0 - alive.float().mean().item()
+        first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+        filters = first.weight.detach().float().cpu().numpy() if first is not None else None
+        return FeatureSnapshot(step, epoch, index, maps, channels, dead, filters)
+
+
+def _blocks_with_act(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """(layer name, block) for blocks with an `act` module, named as in weight_layers."""
+    blocks = getattr(model, "blocks", [])
+    prefix = (
+        "conv" if any(isinstance(getattr(b, "conv", None), nn.Conv2d) for b in blocks) else "hidden"
+    )
+    return [(f"{prefix}{i + 1}", b) for i, b in enumerate(blocks) if hasattr(b, "act")]
+
+
+def predict(
+    model: nn.Module, x: torch.Tensor, batch: int = 1024
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted class and its probability for every row of `x`, on the CPU."""
+    device = next(model.parameters()).device
+    preds, confs = [], []
+    with evaluating(model):
+        for i in range(0, len(x), batch):
+            probs = torch.softmax(model(x[i : i + batch].to(device)).float(), dim=1)
+            conf, pred = probs.max(dim=1)
+            preds.append(pred.cpu())
+            confs.append(conf.cpu())
+    return torch.cat(preds), torch.cat(confs)
+
+
+def confusion(true: torch.Tensor, pred: torch.Tensor, n_classes: int) -> np.ndarray:
+    """(n_classes, n_classes) counts: row = true class, column = predicted class."""
+    flat = true.long() * n_classes + pred.long()
+    return (
+        torch.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes).numpy()
+    )
+
+
+def class_report(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, n_classes: int, keep: int = 48
+) -> dict:
+    """Confusion matrix on (x, y) and the misclassified rows, most confidently wrong first."""
+    pred, conf = predict(model, x)
+    wrong = torch.nonzero(pred != y).flatten()
+    order = wrong[torch.argsort(conf[wrong], descending=True)][:keep]
+    return {
+        "confusion": confusion(y, pred, n_classes),
+        "misclassified": [
+            {"index": int(i), "true": int(y[i]), "pred": int(pred[i]), "confidence": float(conf[i])}
+            for i in order
+        ],
+        "accuracy": float((pred == y).float().mean()) if len(y) else float("nan"),
+    }
+
+
+def top_activating(
+    model: nn.Module, x: torch.Tensor, layer: str, channel: int, k: int = 8, batch: int = 256
+) -> tuple[list[int], list[float]]:
+    """The `k` rows of `x` whose mean activation of `channel` in `layer` is highest."""
+    points = [(n, m) for n, m in activation_points(model) if n == layer]
+    if not points:
+        raise KeyError(
+            f"no layer {layer!r}; layers: {', '.join(n for n, _ in activation_points(model))}"
+        )
+    device = next(model.parameters()).device
+    scores = []
+    with evaluating(model), capture(model, points) as store:
+        for i in range(0, len(x), batch):
+            model(x[i : i + batch].to(device))
+            out = store[layer]
+            if not 0 <= channel < out.shape[1]:
+                raise IndexError(
+                    f"{layer} has {out.shape[1]} channels; channel {channel} is not one"
+                )
+            a = out[:, channel]
+            scores.append((a.flatten(1).mean(dim=1) if a.dim() > 1 else a).float().cpu())
+    s = torch.cat(scores)
+    values, idx = torch.topk(s, min(k, len(s)))
+    return idx.tolist(), values.tolist()
