@@ -487,3 +487,304 @@ def network_figure(
 def figure_bytes(fig: go.Figure) -> int:
     """How many bytes the figure's JSON takes: what a refresh sends for it."""
     return len(fig.to_json())
+
+
+# --- images ---------------------------------------------------------------------------------------
+# Image-heavy figures are drawn as one PNG each (encoded here with zlib, no imaging library), laid
+# under an invisible axis with captions as annotations: a grid of 64 feature maps is one small
+# image, not 64 heatmaps.
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """PNG file bytes of a uint8 image: (H, W) grey or (H, W, 3) RGB."""
+    import struct
+    import zlib
+
+    img = np.ascontiguousarray(pixels, dtype=np.uint8)
+    h, w = img.shape[:2]
+    color_type = 2 if img.ndim == 3 else 0
+    raw = np.concatenate([np.zeros((h, 1), np.uint8), img.reshape(h, -1)], axis=1).tobytes()
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        body = tag + data
+        return (
+            struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", w, h, 8, color_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _data_uri(pixels: np.ndarray) -> str:
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(png_bytes(pixels)).decode()
+
+
+_VIRIDIS = np.array(
+    [[68, 1, 84], [72, 40, 120], [62, 74, 137], [49, 104, 142], [38, 130, 142],
+     [31, 158, 137], [53, 183, 121], [109, 205, 89], [180, 222, 44], [253, 231, 37]],
+    dtype=np.float32,
+)  # fmt: skip
+_DIVERGING = np.array([[245, 147, 34], [247, 247, 247], [8, 119, 189]], dtype=np.float32)
+
+
+def colorize(values: np.ndarray, lo: float, hi: float, diverging: bool = False) -> np.ndarray:
+    """Map `values` in [lo, hi] to RGB uint8 (viridis, or orange-white-blue when diverging)."""
+    stops = _DIVERGING if diverging else _VIRIDIS
+    t = np.clip((np.nan_to_num(values.astype(np.float32)) - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
+    pos = t * (len(stops) - 1)
+    i = np.minimum(pos.astype(int), len(stops) - 2)
+    frac = (pos - i)[..., None]
+    return (stops[i] * (1 - frac) + stops[i + 1] * frac).astype(np.uint8)
+
+
+def _to_rgb(img: np.ndarray) -> np.ndarray:
+    """(C, H, W) float in [0, 1] (C = 1 or 3) -> (H, W, 3) uint8."""
+    img = np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)
+    rgb = np.repeat(img, 3, axis=0) if img.shape[0] == 1 else img[:3]
+    return (rgb.transpose(1, 2, 0) * 255).round().astype(np.uint8)
+
+
+def _zoom(tile: np.ndarray, size: int) -> np.ndarray:
+    """Nearest-neighbour resize of an (H, W[, 3]) tile to (size, size[, 3])."""
+    h, w = tile.shape[:2]
+    rows = (np.arange(size) * h // size).clip(0, h - 1)
+    cols = (np.arange(size) * w // size).clip(0, w - 1)
+    return tile[rows][:, cols]
+
+
+def _mosaic(tiles: list[np.ndarray], cols: int, gap: int = 2, background: int = 255) -> np.ndarray:
+    """Equal-size (s, s, 3) tiles in rows of `cols`, `gap` pixels apart."""
+    s = tiles[0].shape[0]
+    rows = -(-len(tiles) // cols)
+    out = np.full((rows * (s + gap) - gap, cols * (s + gap) - gap, 3), background, np.uint8)
+    for k, tile in enumerate(tiles):
+        r, c = divmod(k, cols)
+        out[r * (s + gap) : r * (s + gap) + s, c * (s + gap) : c * (s + gap) + s] = tile
+    return out
+
+
+def _image_figure(
+    pixels: np.ndarray, annotations: list[dict], title: str | None, height: int | None
+) -> go.Figure:
+    h, w = pixels.shape[:2]
+    traces = [{"type": "image", "source": _data_uri(pixels), "hoverinfo": "skip"}]
+    layout = _layout(
+        height or int(h * min(1.0, 720 / max(w, 1))) + (40 if title else 10),
+        title,
+        xaxis={"visible": False, "range": [0, w], "constrain": "domain"},
+        yaxis={"visible": False, "range": [h, 0], "scaleanchor": "x", "constrain": "domain"},
+        annotations=annotations,
+        plot_bgcolor="white",
+    )
+    return _fig(traces, layout)
+
+
+def image_grid_figure(
+    images: np.ndarray,
+    captions: Sequence[str] = (),
+    cols: int = 8,
+    tile: int = 64,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Images (N, C, H, W) in [0, 1] as a grid, each with an optional caption under it."""
+    images = np.asarray(images)
+    if len(images) == 0:
+        return _fig([], _layout(60, title or "No images"))
+    cols = max(1, min(cols, len(images)))
+    caption_px = 16 if len(captions) else 0
+    gap = 4 + caption_px
+    tiles = [_zoom(_to_rgb(img), tile) for img in images]
+    mosaic = _mosaic(tiles, cols, gap=gap)
+    if caption_px:  # room under the last row too
+        mosaic = np.concatenate([mosaic, np.full((caption_px, mosaic.shape[1], 3), 255, np.uint8)])
+    notes = [
+        {
+            "x": (k % cols) * (tile + gap) + tile / 2,
+            "y": (k // cols) * (tile + gap) + tile + 2,
+            "text": text,
+            "showarrow": False,
+            "yanchor": "top",
+            "font": {"size": 10},
+        }
+        for k, text in enumerate(captions)
+    ]
+    return _image_figure(mosaic, notes, title, height)
+
+
+def feature_maps_figure(
+    snapshot: Any, layers: Sequence[str] | None = None, cols: int = 16, tile: int = 28
+) -> go.Figure:
+    """Every layer's activations for one image: a row of channel images per layer, each layer on
+    one colour scale (its own 0 to largest), so strong and weak channels compare at a glance."""
+    names = [n for n in (layers or list(snapshot.maps)) if n in snapshot.maps]
+    if not names:
+        return _fig([], _layout(60, "No feature maps yet"))
+    label_px = 18
+    blocks, notes, y = [], [], 0
+    width = cols * (tile + 2) - 2
+    for name in names:
+        maps = np.asarray(snapshot.maps[name], dtype=np.float32)  # (C, h, w)
+        lo, hi = float(min(maps.min(), 0.0)), float(max(maps.max(), 1e-6))
+        diverging = lo < 0
+        if diverging:
+            lo, hi = -max(-lo, hi), max(-lo, hi)
+        tiles = [_zoom(colorize(m, lo, hi, diverging), tile) for m in maps]
+        mosaic = _mosaic(tiles, cols)
+        if mosaic.shape[1] < width:
+            mosaic = np.pad(
+                mosaic, ((0, 0), (0, width - mosaic.shape[1]), (0, 0)), constant_values=255
+            )
+        real = snapshot.channels.get(name, len(maps))
+        shown = f"{len(maps)} of {real} channels" if real > len(maps) else f"{real} channels"
+        h, w = maps.shape[1:]
+        notes.append(
+            {"x": 0, "y": y + 2, "text": f"<b>{name}</b> - {shown}, {h}x{w}, scale 0 to {hi:.2g}"
+             if not diverging else f"<b>{name}</b> - {shown}, {h}x{w}, scale ±{hi:.2g}",
+             "showarrow": False, "xanchor": "left", "yanchor": "top", "font": {"size": 11}}
+        )  # fmt: skip
+        blocks += [
+            np.full((label_px, width, 3), 255, np.uint8),
+            mosaic,
+            np.full((6, width, 3), 255, np.uint8),
+        ]
+        y += label_px + mosaic.shape[0] + 6
+    return _image_figure(np.concatenate(blocks), notes, None, None)
+
+
+def filters_figure(weights: np.ndarray, tile: int = 40, cols: int = 16) -> go.Figure:
+    """First-layer filters (C_out, C_in, k, k) as images: RGB for 3 input channels (each filter
+    scaled to its own range), else a diverging map of the first input channel (orange negative,
+    blue positive)."""
+    w = np.asarray(weights, dtype=np.float32)
+    tiles = []
+    for f in w:
+        if f.shape[0] == 3:
+            lo, hi = f.min(), f.max()
+            tiles.append(_zoom(_to_rgb((f - lo) / max(hi - lo, 1e-12)), tile))
+        else:
+            m = float(np.abs(f[0]).max()) or 1.0
+            tiles.append(_zoom(colorize(f[0], -m, m, diverging=True), tile))
+    return _image_figure(_mosaic(tiles, min(cols, len(tiles))), [], None, None)
+
+
+def confusion_figure(cm: np.ndarray, class_names: Sequence[str], height: int = 380) -> go.Figure:
+    """Test-set confusion matrix: rows the true class, columns the prediction, counts written in."""
+    cm = np.asarray(cm)
+    names = list(class_names)
+    share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    traces = [
+        {
+            "type": "heatmap", "z": share.astype(np.float32), "x": names, "y": names, "zmin": 0, "zmax": 1,
+            "colorscale": "Blues", "showscale": False, "text": cm.astype(str).tolist(),
+            "texttemplate": "%{text}", "customdata": cm.tolist(),
+            "hovertemplate": "true %{y}, predicted %{x}: %{customdata}<extra></extra>",
+        }
+    ]  # fmt: skip
+    layout = _layout(
+        height,
+        xaxis={"title": {"text": "predicted"}, "side": "bottom", "tickangle": 0},
+        yaxis={"title": {"text": "true"}, "autorange": "reversed"},
+    )
+    return _fig(traces, layout)
+
+
+def dead_units_figure(h: RunHistory, height: int = 300) -> go.Figure:
+    """Share of ReLU channels that output zero for every probe image, per layer, over training."""
+    data = h.dead.to_dict()
+    if not data["shares"]:
+        return _fig([], _layout(60, "Dead-unit shares appear with the first snapshot"))
+    layers = list(data["shares"][-1])
+    colors = layer_colors(len(layers))
+    steps = _f32(data["step"])
+    traces = [
+        {
+            "type": "scatter", "x": steps, "y": _f32([s.get(name) for s in data["shares"]]),
+            "mode": "lines" if len(steps) > 2 else "lines+markers", "name": name,
+            "line": {"color": colors[i], "width": 2},
+        }
+        for i, name in enumerate(layers)
+    ]  # fmt: skip
+    layout = _layout(
+        height,
+        xaxis={"title": {"text": "step"}},
+        yaxis={"title": {"text": "dead ReLU channels"}, "range": [0, 1.02], "tickformat": ".0%"},
+        legend={"orientation": "h", "y": -0.3},
+    )
+    return _fig(traces, layout)
+
+
+def cnn_figure(
+    rows: Sequence[dict[str, Any]], input_shape: Sequence[int], height: int = 220
+) -> go.Figure:
+    """A CNN as a row of boxes, one per layer: height follows the feature maps' side, width the
+    number of channels (log scale), so the shrinking maps and growing channels show."""
+    shapes = [tuple(input_shape)]
+    labels = ["input"]
+    for r in rows:
+        if r["layer"].startswith("conv"):
+            shapes.append(tuple(int(v) for v in str(r["output"]).split("x")))
+            labels.append(r["layer"])
+    top = max(s[1] for s in shapes)
+    boxes, notes, x = [], [], 0.0
+    for label, (c, h, _w) in zip(labels, shapes):
+        width = 0.4 + 0.25 * np.log2(max(c, 1))
+        half = 0.5 + 2.0 * h / top
+        boxes.append(
+            {
+                "type": "rect",
+                "x0": x,
+                "x1": x + width,
+                "y0": -half,
+                "y1": half,
+                "line": {"color": "#0877bd"},
+                "fillcolor": "rgba(8,119,189,0.15)",
+            }
+        )
+        notes.append(
+            {
+                "x": x + width / 2,
+                "y": -2.9,
+                "text": f"{label}<br>{c}x{h}",
+                "showarrow": False,
+                "font": {"size": 10},
+                "yanchor": "top",
+            }
+        )
+        x += width + 0.35
+    head = [r for r in rows if not r["layer"].startswith("conv")]
+    for r in head:
+        boxes.append(
+            {
+                "type": "rect",
+                "x0": x,
+                "x1": x + 0.3,
+                "y0": -0.6,
+                "y1": 0.6,
+                "line": {"color": "#f59322"},
+                "fillcolor": "rgba(245,147,34,0.2)",
+            }
+        )
+        notes.append(
+            {
+                "x": x + 0.15,
+                "y": -2.9,
+                "text": f"{r['layer']}<br>{r['output']}",
+                "showarrow": False,
+                "font": {"size": 10},
+                "yanchor": "top",
+            }
+        )
+        x += 0.65
+    layout = _layout(
+        height, shapes=boxes, annotations=notes, plot_bgcolor="white",
+        xaxis={"visible": False, "range": [-0.2, x]}, yaxis={"visible": False, "range": [-3.8, 2.8]},
+    )  # fmt: skip
+    return _fig([], layout)
