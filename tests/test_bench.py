@@ -30,8 +30,9 @@ def test_bare_and_instrumented_loops_train_the_same_model_the_same_way():
 def test_overhead_result_reports_a_ratio_per_case():
     result = bench.overhead(device="cpu", repeats=3, epochs=1)
     assert [c["case"] for c in result["cases"]] == [c.name for c in bench.overhead_cases()]
-    # one epoch over every training sample: 700 of the Playground default, 2800 of the deep case
-    assert [c["samples_per_run"] for c in result["cases"]] == [700, 2800]
+    # one epoch over every training sample: 700 of the Playground default, 2800 of the deep
+    # case, 420 of the CNN's 600 shapes
+    assert [c["samples_per_run"] for c in result["cases"]] == [700, 2800, 420]
     for c in result["cases"]:
         s = c["ratio_spread"]
         assert s["min"] <= c["ratio"] <= s["max"] and c["ratio"] == s["median"]
@@ -39,3 +40,9 @@ def test_overhead_result_reports_a_ratio_per_case():
     assert result["within_budget"] == all(c["ratio"] >= 0.9 for c in result["cases"])
     text = bench.format_overhead(result)
     assert "ratio" in text and "budget 0.9" in text
+
+
+def test_the_feature_map_figure_of_an_8_layer_cnn_on_64px_images_stays_under_1_mb():
+    """The Images page's heaviest figure (its time is measured by `dlviz bench refresh`)."""
+    cost = bench.feature_map_figure_cost(repeats=1)
+    assert 10_000 < cost["bytes"] < 1_000_000, cost["bytes"]
