@@ -196,3 +196,24 @@ def test_ui_starts_the_dashboard(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_train_a_cnn_on_digits(tmp_path, capsys):
+    cfg = write(
+        tmp_path,
+        {
+            "data": {"name": "digits", "n_samples": 600, "noise": 0.0, "image_size": 16},
+            "model": {
+                "arch": "cnn",
+                "blocks": [{"channels": 8, "pool": "max"}, {"channels": 16}],
+                "head": [32],
+            },
+            "train": {"epochs": 8, "lr": 0.01},
+        },
+    )
+    assert main(["train", cfg, "--runs-dir", str(tmp_path / "s"), "--json", "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert list(summary["gradient_norms"]) == ["conv1", "conv2", "fc1", "output"]
+    # conv1 1->8, conv2 8->16 (3x3), flatten 16x8x8 = 1024 -> fc1 32 -> 10 classes
+    assert summary["params"] == (8 * 9 + 8) + (16 * 8 * 9 + 16) + (1024 * 32 + 32) + (32 * 10 + 10)
+    assert summary["final"]["test_accuracy"] > 0.8  # ten classes: chance is 0.1
