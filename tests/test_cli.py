@@ -207,6 +207,7 @@ def test_train_a_cnn_on_digits(tmp_path, capsys):
                 "arch": "cnn",
                 "blocks": [{"channels": 8, "pool": "max"}, {"channels": 16}],
                 "head": [32],
+                "head_pool": "flatten",
             },
             "train": {"epochs": 8, "lr": 0.01},
         },
