@@ -13,6 +13,7 @@ st.set_page_config(page_title="dlviz", page_icon="🧠", layout="wide")
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/playground.py", title="Playground", icon=":material/scatter_plot:"),
+    st.Page("pages/images.py", title="Images", icon=":material/image:"),
 ]
 page = st.navigation(PAGES)
 warm_up()

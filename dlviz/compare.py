@@ -14,8 +14,12 @@ SAME_REL = 0.05
 
 
 def _describe_net(label: str, h: RunHistory) -> str:
-    depth = len(h.config.get("model", {}).get("hidden", []))
-    layers = f"{depth} hidden layer{'s' if depth != 1 else ''}"
+    model = h.config.get("model", {})
+    if model.get("arch") == "cnn":  # its `hidden` is the unused mlp default
+        depth, kind = len(model.get("blocks", [])), "conv layer"
+    else:
+        depth, kind = len(model.get("hidden", [])), "hidden layer"
+    layers = f"{depth} {kind}{'s' if depth != 1 else ''}"
     return f"the {label} net ({layers}, {h.params:,} parameters)"
 
 

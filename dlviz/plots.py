@@ -675,6 +675,11 @@ def filters_figure(weights: np.ndarray, tile: int = 40, cols: int = 16) -> go.Fi
     return _image_figure(_mosaic(tiles, min(cols, len(tiles))), [], None, None)
 
 
+# White for none of a class to dark blue for all of it. (plotly.js's named "Blues" runs the other
+# way: dark at zero.)
+CONFUSION_SCALE = [[0.0, "#f7fbff"], [0.5, "#6baed6"], [1.0, "#08306b"]]
+
+
 def confusion_figure(cm: np.ndarray, class_names: Sequence[str], height: int = 380) -> go.Figure:
     """Test-set confusion matrix: rows the true class, columns the prediction, counts written in."""
     cm = np.asarray(cm)
@@ -683,7 +688,7 @@ def confusion_figure(cm: np.ndarray, class_names: Sequence[str], height: int = 3
     traces = [
         {
             "type": "heatmap", "z": share.astype(np.float32), "x": names, "y": names, "zmin": 0, "zmax": 1,
-            "colorscale": "Blues", "showscale": False, "text": cm.astype(str).tolist(),
+            "colorscale": CONFUSION_SCALE, "showscale": False, "text": cm.astype(str).tolist(),
             "texttemplate": "%{text}", "customdata": cm.tolist(),
             "hovertemplate": "true %{y}, predicted %{x}: %{customdata}<extra></extra>",
         }

@@ -15,7 +15,7 @@ and whether gradients still reach the first layers.
 """
 )
 
-left, right = st.columns(2, gap="large")
+left, middle, right = st.columns(3, gap="large")
 with left:
     with st.container(border=True):
         st.subheader(":material/scatter_plot: Playground")
@@ -32,6 +32,23 @@ Two-dimensional data - circle, XOR, two blobs, spiral, moons - and a network you
         )
         st.page_link(
             "pages/playground.py", label="Open the Playground", icon=":material/arrow_forward:"
+        )
+with middle:
+    with st.container(border=True):
+        st.subheader(":material/image: Images")
+        st.markdown(
+            """
+Generated shapes or real handwritten digits, and a convolutional network: one layer, eight,
+or your own blocks, with a table of every layer's shape, parameters and FLOPs.
+
+- watch every layer's **feature maps** of a test image as it learns, and scrub back in time;
+- see the first layer's **filters**, the **gradient health**, the **confusion matrix**, the
+  misclassified images and **what a channel looks for**;
+- press **Train shallow vs deep** and compare their feature maps side by side.
+"""
+        )
+        st.page_link(
+            "pages/images.py", label="Open the Images lab", icon=":material/arrow_forward:"
         )
 with right:
     with st.container(border=True):

@@ -34,6 +34,16 @@ def test_the_deep_net_that_reached_lower_test_loss_is_named_with_its_numbers():
     assert "shallow 1.0 s (20,000 samples/s)" in text[2]
 
 
+def test_a_cnn_is_described_by_its_conv_layers():
+    shallow = history([0.9], [0.5], depth=1, params=99, elapsed=1.0)
+    deep = history([0.3], [0.3], depth=1, params=147, elapsed=2.0)
+    shallow.config = {"model": {"arch": "cnn", "hidden": [8, 8, 8], "blocks": [{}]}}
+    deep.config = {"model": {"arch": "cnn", "hidden": [8, 8, 8], "blocks": [{}] * 8}}
+    text = compare_runs("shallow", shallow, "deep", deep)[0]
+    assert text.startswith("The deep net (8 conv layers, 147 parameters)"), text
+    assert "the shallow net (1 conv layer, 99 parameters)" in text
+
+
 def test_about_the_same_loss_is_said_so():
     a = history([0.300], [0.29], depth=1, params=42, elapsed=1.0)
     b = history([0.310], [0.30], depth=6, params=402, elapsed=1.0)

@@ -35,7 +35,9 @@ def test_defaults_are_the_design_example_with_the_same_field_names():
     assert RunConfig.from_dict(DESIGN_EXAMPLE) == RunConfig()
     # fields added since (image data, convolutional models) keep their defaults
     assert d["data"]["image_size"] == 0 and d["data"]["channels"] == 1 and d["data"]["clutter"] == 0
-    assert d["model"]["blocks"] == [] and d["model"]["head"] == [] and d["model"]["head_pool"] == "avg"
+    assert (
+        d["model"]["blocks"] == [] and d["model"]["head"] == [] and d["model"]["head_pool"] == "avg"
+    )
 
 
 def test_json_round_trip_keeps_every_value():
@@ -181,7 +183,14 @@ CNN = {
         "arch": "cnn",
         "blocks": [
             {"channels": 8, "kernel": 5, "pool": "max"},
-            {"channels": 16, "stride": 2, "norm": "batch", "activation": "gelu", "residual": True, "dropout": 0.1},
+            {
+                "channels": 16,
+                "stride": 2,
+                "norm": "batch",
+                "activation": "gelu",
+                "residual": True,
+                "dropout": 0.1,
+            },
         ],
         "head": [32],
         "head_pool": "flatten",
@@ -204,7 +213,10 @@ def test_cnn_configs_round_trip_with_their_blocks():
         ({"model": {"arch": "cnn", "blocks": [{"kernel": 4}]}}, "model.blocks[0].kernel"),
         ({"model": {"arch": "cnn", "blocks": [{"channels": 0}]}}, "model.blocks[0].channels"),
         ({"model": {"arch": "cnn", "blocks": [{"pool": "median"}]}}, "model.blocks[0].pool"),
-        ({"model": {"arch": "cnn", "blocks": [{"activation": "swish"}]}}, "model.blocks[0].activation"),
+        (
+            {"model": {"arch": "cnn", "blocks": [{"activation": "swish"}]}},
+            "model.blocks[0].activation",
+        ),
         ({"model": {"arch": "cnn", "blocks": [{"size": 3}]}}, "model.blocks[0].size"),
         ({"model": {"arch": "cnn", "blocks": [{}], "head": [0]}}, "model.head[0]"),
         ({"model": {"arch": "cnn", "blocks": [{}], "head_pool": "max"}}, "model.head_pool"),
@@ -213,7 +225,10 @@ def test_cnn_configs_round_trip_with_their_blocks():
         ({"data": {"name": "shapes", "channels": 2}}, "data.channels"),
         ({"data": {"name": "shapes", "image_size": 8}}, "data.image_size"),
         ({"data": {"name": "shapes", "image_size": 65}}, "data.image_size"),
-        ({"data": {"name": "shapes", "n_samples": 200000, "channels": 3, "image_size": 64}}, "data.n_samples"),
+        (
+            {"data": {"name": "shapes", "n_samples": 200000, "channels": 3, "image_size": 64}},
+            "data.n_samples",
+        ),
     ],
 )
 def test_bad_image_and_cnn_values_name_their_field(patch, field):

@@ -157,15 +157,17 @@ def texts(elements) -> list[str]:
 # --- Home -------------------------------------------------------------------------------------
 
 
-def test_home_renders_and_links_to_the_playground(app):
+def test_home_renders_and_links_to_the_pages(app):
     at = app()
     assert not at.exception
     assert not at.error
     assert "dlviz" in at.title[0].value
     assert any("Playground" in s for s in texts(at.subheader))
+    assert any("Images" in s for s in texts(at.subheader))
     links = list(at.page_link)
-    assert [link.value for link in links] == ["Open the Playground"]
+    assert [link.value for link in links] == ["Open the Playground", "Open the Images lab"]
     assert "playground" in links[0].proto.page
+    assert "images" in links[1].proto.page
     # The shared sidebar is there on Home too.
     assert at.sidebar.expander[0].label == "Devices"
 

@@ -1,6 +1,7 @@
 """The Playground's widgets. Each `*_controls()` draws its widgets and returns its config part.
 
 Every widget has an explicit key (prefix ``pg_``) and keeps its value across page switches.
+The training widgets take a key prefix, so the Images page shares them under its own keys.
 The hidden-layer widths are one list held as text (``"8, 8, 8"``); the layer-count and
 width-for-all widgets, and the Shallow / Deep presets, rewrite that text through callbacks.
 """
@@ -63,10 +64,11 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def init() -> None:
-    set_defaults(DEFAULTS)
-    if st.session_state["pg_device"] not in devices():
-        st.session_state["pg_device"] = "auto"
+def init(defaults: dict[str, Any] = DEFAULTS, prefix: str = "pg") -> None:
+    """Give this session the page's defaults; forget a device that is no longer here."""
+    set_defaults(defaults)
+    if st.session_state[f"{prefix}_device"] not in devices():
+        st.session_state[f"{prefix}_device"] = "auto"
 
 
 # --- hidden widths ----------------------------------------------------------------------------
@@ -238,7 +240,9 @@ def _fmt_lr(v: float) -> str:
     return f"{v:g}"
 
 
-def training_controls() -> TrainConfig:
+def training_controls(prefix: str = "pg") -> TrainConfig:
+    """Optimizer, device, learning rate, batch size, epochs, weight decay and seed, under the
+    keys ``{prefix}_optimizer`` ... (each page gives its own defaults for them)."""
     c1, c2 = st.columns(2)
     c1.selectbox(
         "Optimizer",
@@ -249,29 +253,37 @@ def training_controls() -> TrainConfig:
             "adam": "Adam",
             "adamw": "AdamW",
         }.get,
-        key="pg_optimizer",
+        key=f"{prefix}_optimizer",
         persist_state=KEEP,
     )
     c2.selectbox(
         "Device",
         devices(),
-        key="pg_device",
+        key=f"{prefix}_device",
         help="auto picks a CUDA GPU, then Apple MPS, then the CPU. Only devices found here are "
         "listed.",
         persist_state=KEEP,
     )
     st.select_slider(
-        "Learning rate", LEARNING_RATES, format_func=_fmt_lr, key="pg_lr", persist_state=KEEP
+        "Learning rate",
+        LEARNING_RATES,
+        format_func=_fmt_lr,
+        key=f"{prefix}_lr",
+        persist_state=KEEP,
     )
     c1, c2 = st.columns(2)
-    c1.select_slider("Batch size", BATCH_SIZES, key="pg_batch", persist_state=KEEP)
-    c2.number_input("Epochs", 1, 5000, key="pg_epochs", persist_state=KEEP)
+    c1.select_slider("Batch size", BATCH_SIZES, key=f"{prefix}_batch", persist_state=KEEP)
+    c2.number_input("Epochs", 1, 5000, key=f"{prefix}_epochs", persist_state=KEEP)
     c1, c2 = st.columns(2)
     c1.select_slider(
-        "Weight decay", WEIGHT_DECAYS, format_func=_fmt_lr, key="pg_wd", persist_state=KEEP
+        "Weight decay",
+        WEIGHT_DECAYS,
+        format_func=_fmt_lr,
+        key=f"{prefix}_wd",
+        persist_state=KEEP,
     )
-    c2.number_input("Seed", 0, 2**31 - 1, key="pg_seed", persist_state=KEEP)
-    return train_config()
+    c2.number_input("Seed", 0, 2**31 - 1, key=f"{prefix}_seed", persist_state=KEEP)
+    return train_config(prefix)
 
 
 # --- widget values -> config (also used by button callbacks, which run before the widgets) ---
@@ -301,16 +313,16 @@ def model_config() -> ModelConfig:
     )
 
 
-def train_config() -> TrainConfig:
+def train_config(prefix: str = "pg") -> TrainConfig:
     ss = st.session_state
     return TrainConfig(
-        optimizer=ss["pg_optimizer"],
-        lr=float(ss["pg_lr"]),
-        batch_size=int(ss["pg_batch"]),
-        epochs=int(ss["pg_epochs"]),
-        weight_decay=float(ss["pg_wd"]),
-        seed=int(ss["pg_seed"]),
-        device=ss["pg_device"],
+        optimizer=ss[f"{prefix}_optimizer"],
+        lr=float(ss[f"{prefix}_lr"]),
+        batch_size=int(ss[f"{prefix}_batch"]),
+        epochs=int(ss[f"{prefix}_epochs"]),
+        weight_decay=float(ss[f"{prefix}_wd"]),
+        seed=int(ss[f"{prefix}_seed"]),
+        device=ss[f"{prefix}_device"],
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -99,7 +100,7 @@ def current_view(key: str) -> View | None:
 # --- drawing ----------------------------------------------------------------------------------
 
 
-def _status_line(label: str, h: RunHistory) -> None:
+def status_line(label: str, h: RunHistory) -> None:
     prefix = f"**{label}**: " if label else ""
     total = h.total_epochs or "?"
     if h.status == "queued":
@@ -125,7 +126,7 @@ def _status_line(label: str, h: RunHistory) -> None:
         st.error(f"{prefix}{h.message}", icon=":material/error:")
 
 
-def _metrics_row(h: RunHistory) -> None:
+def metrics_row(h: RunHistory) -> None:
     c = st.columns(5)
     final = h.final
     c[0].metric(f"Epoch (of {h.total_epochs or '?'})", f"{h.epoch}")
@@ -135,7 +136,7 @@ def _metrics_row(h: RunHistory) -> None:
     c[4].metric("Test accuracy", f"{final['test_accuracy']:.1%}" if final else "-")
 
 
-def _controls(view: View, key: str) -> None:
+def run_controls(view: View, key: str) -> None:
     live = any(h.alive for h in view.handles)
     c1, c2, _ = st.columns([1, 1, 4])
     c1.button(
@@ -176,8 +177,8 @@ def _boundary(h: RunHistory, cfg: RunConfig, key: str, title: str | None = None)
 def _single(view: View, key: str) -> None:
     h = view.handles[0].history
     cfg = view.handles[0].config
-    _status_line("", h)
-    _metrics_row(h)
+    status_line("", h)
+    metrics_row(h)
     # What the network computes: its boundary, and what each neuron of it responds to.
     left, right = st.columns([2, 3])
     with left:
@@ -210,7 +211,7 @@ def _single(view: View, key: str) -> None:
 def _pair(view: View, key: str) -> None:
     hs = [h.history for h in view.handles]
     for label, h in zip(view.labels, hs):
-        _status_line(label, h)
+        status_line(label, h)
     live_chart(plots.curves_figure(list(zip(view.labels, hs))), key=f"{key}_curves")
     cols = st.columns(len(hs))
     for i, (col, label, handle) in enumerate(zip(cols, view.labels, view.handles)):
@@ -229,8 +230,15 @@ def _pair(view: View, key: str) -> None:
             st.markdown(f"- {sentence}")
 
 
-def live_panel(key: str) -> None:
-    """Draw the session's view under `key`, live while any of its runs is."""
+Drawer = Callable[[View, str], None]
+
+
+def live_panel(key: str, single: Drawer | None = None, pair: Drawer | None = None) -> None:
+    """Draw the session's view under `key`, live while any of its runs is.
+
+    `single` and `pair` draw a view's runs below the Pause / Stop buttons (default: the
+    Playground's 2-D charts); they are called inside the polling fragment.
+    """
     view = current_view(key)
     if view is None:
         return
@@ -240,11 +248,11 @@ def live_panel(key: str) -> None:
     def panel() -> None:
         wall, cpu = time.perf_counter(), time.thread_time()
         view.poll()
-        _controls(view, key)
+        run_controls(view, key)
         if view.kind == "pair":
-            _pair(view, key)
+            (pair or _pair)(view, key)
         else:
-            _single(view, key)
+            (single or _single)(view, key)
         if view.refresh_ms:
             cpu_ms = sorted(c for c, _ in view.refresh_ms)[len(view.refresh_ms) // 2]
             wall_ms = sorted(w for _, w in view.refresh_ms)[len(view.refresh_ms) // 2]

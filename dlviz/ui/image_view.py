@@ -1,0 +1,417 @@
+"""The Images page's live view: what each layer of a training CNN sees (feature maps of a
+chosen test image, scrubbable through the run), its first-layer filters, curves and gradient
+health; after the run, the confusion matrix, the misclassified test images and what a channel
+looks for. Shallow vs deep shows both runs' feature maps of the same image side by side.
+
+Everything here is drawn inside the live fragment (`live.live_panel`): the number and order of
+elements stay the same from one refresh to the next, so the live charts update in place.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+
+from dlviz import plots
+from dlviz.compare import compare_runs, gradient_reading
+from dlviz.data import Dataset
+from dlviz.history import RunHistory
+from dlviz.probes import FeatureSnapshot, ImageProbe, top_activating
+from dlviz.ui import live
+from dlviz.ui.livechart import live_chart
+from dlviz.ui.state import dataset
+
+KEEP = "session"  # widget values survive a page switch
+
+
+def _cached_figure(name: str, source: Any, build):
+    """The figure `build()` made for `source` the last time, if `source` is the same object:
+    a feature-map figure costs tens of ms, and a refresh has 50 ms for everything."""
+    cache = st.session_state.setdefault("_im_figures", {})
+    hit = cache.get(name)
+    if hit is not None and (hit[0] is source or (isinstance(source, tuple) and hit[0] == source)):
+        return hit[1]
+    fig = build()
+    cache[name] = (source, fig)
+    return fig
+
+
+def _final_snapshot(
+    h: RunHistory, x_test: torch.Tensor, index: int, slot: str = "single"
+) -> FeatureSnapshot | None:
+    """Feature maps of test image `index` through the trained model (ended runs only), so a
+    person can keep choosing images after training."""
+    if h.model is None:
+        return None
+    cache = st.session_state.setdefault("_im_final_snaps", {})
+    hit = cache.get(slot)
+    if hit is not None and hit[0] is h.model and hit[1] == index:
+        return hit[2]
+    snap = ImageProbe(x_test, sample_index=index)(h.model, h.step, h.epoch)
+    cache[slot] = (h.model, index, snap)
+    return snap
+
+
+def _random_sample(n: int) -> None:
+    st.session_state["im_sample"] = random.randrange(n)
+
+
+def _sample_chooser(view: live.View, ds: Dataset) -> int:
+    """Which test image the feature maps show (a number and a Random button, side by side);
+    every run of the view snapshots that one next."""
+    n = len(ds.x_test)
+    ss = st.session_state
+    ss["im_sample"] = min(max(int(ss.get("im_sample", 0)), 0), n - 1)
+    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+    c1.number_input(
+        f"Test image (0 to {n - 1})",
+        0,
+        n - 1,
+        key="im_sample",
+        help=f"Which of the {n} test images to look at.",
+        persist_state=KEEP,
+    )
+    c2.button(
+        "Random",
+        key="im_sample_random",
+        icon=":material/shuffle:",
+        on_click=_random_sample,
+        args=(n,),
+        help="Draw one of the test images at random.",
+        width="stretch",
+    )
+    index = int(ss["im_sample"])
+    for handle in view.handles:
+        handle.probe.sample_index = index  # the run's next snapshot takes this image
+    return index
+
+
+def _image_caption(ds: Dataset, index: int) -> str:
+    return f"test image {index}: {ds.class_names[int(ds.y_test[index])]}"
+
+
+def _pick_snapshot(h: RunHistory, key: str) -> int:
+    """The snapshot slider: which of `h.fmaps` to show. It follows the newest one unless the
+    person has moved it back; then it keeps the snapshot they chose (by its step) while new
+    ones arrive and the history thins itself.
+
+    The slider's key changes with the number of snapshots: a fresh widget starts at the
+    position given here (a browser moved a kept one back to its old value)."""
+    n = len(h.fmaps)
+    ss = st.session_state
+    track = f"_{key}_fmap_track"
+    last_n, last_steps, owner = ss.get(track, (0, [], None))
+    chosen = ss.get(f"{key}_fmap_{last_n}") if owner is h else None
+    if chosen is None or chosen >= last_n - 1 or chosen >= len(last_steps):
+        pos = n - 1  # a new run, or it was on the newest: follow
+    else:
+        step = last_steps[chosen]
+        pos = min(range(n), key=lambda i: abs(h.fmaps[i].step - step))
+    with st.container():
+        if n > 1:
+            pos = st.select_slider(
+                "Snapshot",
+                options=list(range(n)),
+                value=pos,
+                key=f"{key}_fmap_{n}",
+                format_func=lambda i: f"epoch {h.fmaps[i].epoch}, step {h.fmaps[i].step:,}",
+                help=f"Scrub back through the {n} snapshots kept so far (evenly spread over "
+                "the run; the newest is always kept).",
+            )
+    ss[track] = (n, [s.step for s in h.fmaps], h)
+    return int(pos)
+
+
+def _feature_maps(view: live.View, key: str) -> None:
+    """Which test image and which snapshot (top row); the image and the first layer's filters
+    (left); every layer's feature maps (right)."""
+    handle = view.handles[0]
+    h = handle.history
+    ds = dataset(handle.config.data)
+    st.markdown("#### What each layer sees")
+    choose, scrub = st.columns([2, 3], gap="medium", vertical_alignment="bottom")
+    with choose:
+        index = _sample_chooser(view, ds)
+    snap, note = None, ""
+    with scrub:
+        if h.fmaps:
+            pos = _pick_snapshot(h, key)
+            snap = h.fmaps[pos]
+            if h.done and pos == len(h.fmaps) - 1 and snap.sample_index != index:
+                snap = _final_snapshot(h, ds.x_test, index) or snap
+            elif not h.done and snap.sample_index != index:
+                note = f"Test image {index} shows from the next snapshot, in a second or so."
+    left, right = st.columns([1, 3], gap="medium")
+    with left:
+        shown = snap.sample_index if snap is not None else index
+        live_chart(
+            _cached_figure(
+                "sample",
+                (id(ds), shown),
+                lambda: plots.image_grid_figure(
+                    ds.x_test[shown : shown + 1].numpy(),
+                    [_image_caption(ds, shown)],
+                    cols=1,
+                    tile=160,
+                ),
+            ),
+            key=f"{key}_sample",
+        )
+        with st.container():
+            if note:
+                st.caption(note)
+        st.markdown("**Filters of the first layer**")
+        with st.container():
+            if snap is not None and snap.filters is not None:
+                cols = 4 if len(snap.filters) <= 16 else 8
+                live_chart(
+                    _cached_figure(
+                        "filters",
+                        snap,
+                        lambda: plots.filters_figure(snap.filters, tile=40, cols=cols),
+                    ),
+                    key=f"{key}_filters",
+                )
+                st.caption(
+                    "One square per filter: "
+                    + (
+                        "its weights on the red, green and blue inputs as one colour image."
+                        if snap.filters.shape[1] == 3
+                        else "blue weights add the pixel under them, orange ones subtract it."
+                    )
+                )
+    with right:
+        if snap is None:
+            st.caption(
+                "Feature maps appear with the first snapshot, a moment after training starts."
+            )
+            return
+        live_chart(
+            _cached_figure("fmaps", snap, lambda: plots.feature_maps_figure(snap)),
+            key=f"{key}_fmaps",
+        )
+        when = (
+            "the trained network"
+            if h.done and snap.step == h.step
+            else f"epoch {snap.epoch}, step {snap.step:,}"
+        )
+        st.caption(
+            f"Every layer's output for {_image_caption(ds, snap.sample_index)} ({when}). One "
+            "square per channel; each layer on one colour scale, from zero (dark) to its "
+            "largest value (yellow). Early layers respond to edges and strokes, later ones to "
+            "larger parts, on coarser maps."
+        )
+
+
+def _warnings(h: RunHistory) -> list[tuple[str, str]]:
+    """(kind, sentence) readings of the gradients and the dead ReLUs; kind "warn" or "ok"."""
+    out = []
+    norms = h.grad_norms.column("norms")
+    reading = gradient_reading(norms[-1] if norms else [])
+    bad = reading.startswith(("Vanishing", "Very large", "No gradient", "The gradients became"))
+    out.append(("warn" if bad else "ok", reading))
+    shares = h.dead.last["shares"] if h.dead.last else {}
+    if shares:
+        worst = max(shares, key=shares.get)
+        share = shares[worst]
+        if share > 0.5:
+            out.append(
+                (
+                    "warn",
+                    f"Most ReLU channels of {worst} are dead ({share:.0%} output zero for every "
+                    "probe image): they pass no gradient and learn nothing. Try a lower "
+                    "learning rate, batch norm or residual connections.",
+                )
+            )
+        else:
+            out.append(("ok", f"Dead ReLU channels: at most {share:.0%} in any layer ({worst})."))
+    return out
+
+
+def _grad_figure(h: RunHistory):
+    fig = plots.grad_norm_figure(h, height=320)
+    if len(h.layers) > 6:  # conv1 ... conv8, output: upright labels would run into each other
+        fig.update_layout(xaxis2={"tickangle": -90})
+    return fig
+
+
+def _health(h: RunHistory, key: str) -> None:
+    left, right = st.columns(2, gap="medium")
+    with left:
+        st.markdown("**Loss and accuracy**: train dashed, test solid")
+        live_chart(plots.curves_figure([("", h)], height=320), key=f"{key}_curves")
+    with right:
+        st.markdown("**Gradient health**: mean weight-gradient norm per layer")
+        if h.layers:
+            live_chart(_grad_figure(h), key=f"{key}_grads")
+    left, right = st.columns(2, gap="medium")
+    with left:
+        st.markdown("**Dead ReLUs**: channels that output zero for every probe image")
+        fig = plots.dead_units_figure(h, height=300)
+        fig.update_layout(legend={"y": -0.4})  # below the axis title
+        live_chart(fig, key=f"{key}_dead")
+    with right:
+        st.markdown("**What the gradients say**")
+        for kind, sentence in _warnings(h):
+            if kind == "warn":
+                st.warning(sentence, icon=":material/warning:")
+            else:
+                st.caption(sentence)
+
+
+def _results(view: live.View, key: str) -> None:
+    """After the run: the confusion matrix, what a chosen channel responds to most, and the
+    misclassified test images."""
+    handle = view.handles[0]
+    h = handle.history
+    if not h.done or not h.classes:
+        return
+    ds = dataset(handle.config.data)
+    st.divider()
+    left, right = st.columns(2, gap="medium")
+    with left:
+        st.markdown(f"#### Confusion matrix - test accuracy {h.classes['accuracy']:.1%}")
+        st.plotly_chart(
+            plots.confusion_figure(h.classes["confusion"], ds.class_names, height=380),
+            key=f"{key}_confusion",
+            config=live.CHART_CONFIG,
+        )
+        st.caption("Rows: the true class; columns: what the network said. The diagonal is right.")
+    with right:
+        if h.model is not None:
+            _channel_explorer(h, ds, key)
+    cm = np.asarray(h.classes["confusion"])
+    total = int(cm.sum() - np.trace(cm))
+    wrong = h.classes["misclassified"][:24]
+    st.markdown(f"#### Misclassified test images - {total} of {len(ds.x_test)}")
+    if wrong:
+        names = ds.class_names
+        st.plotly_chart(
+            plots.image_grid_figure(
+                ds.x_test[[w["index"] for w in wrong]].numpy(),
+                [f"{names[w['true']]} → {names[w['pred']]} ({w['confidence']:.0%})" for w in wrong],
+                cols=6,
+                tile=96,
+            ),
+            key=f"{key}_wrong",
+            config=live.CHART_CONFIG,
+        )
+        st.caption(
+            "true → predicted (confidence), most confidently wrong first"
+            + (f"; the first 24 of {total}." if total > 24 else ".")
+        )
+    else:
+        st.success("Every test image is classified correctly.", icon=":material/check:")
+
+
+def _channel_explorer(h: RunHistory, ds: Dataset, key: str) -> None:
+    st.markdown("#### What a channel looks for")
+    layers = [f"conv{i + 1}" for i in range(len(h.model.blocks))]
+    ss = st.session_state
+    if ss.get("im_explore_layer") not in layers:
+        ss["im_explore_layer"] = layers[-1]
+    c1, c2 = st.columns(2)
+    layer = c1.selectbox("Layer", layers, key="im_explore_layer")
+    channels = h.model.block_shapes[layers.index(layer)][0]
+    ss["im_explore_channel"] = min(max(int(ss.get("im_explore_channel", 0)), 0), channels - 1)
+    channel = c2.number_input(
+        f"Channel (0 to {channels - 1})", 0, channels - 1, key="im_explore_channel"
+    )
+    cache = ss.setdefault("_im_top", {})
+    hit = cache.get("top")
+    if hit is not None and hit[0] is h.model and hit[1] == (layer, channel):
+        idx, scores = hit[2]
+    else:
+        idx, scores = top_activating(h.model, ds.x_test, layer, int(channel), k=12)
+        cache["top"] = (h.model, (layer, channel), (idx, scores))
+    st.plotly_chart(
+        plots.image_grid_figure(
+            ds.x_test[idx].numpy(),
+            [f"{ds.class_names[int(ds.y_test[i])]} ({s:.2g})" for i, s in zip(idx, scores)],
+            cols=4,
+            tile=72,
+        ),
+        key=f"{key}_top",
+        config=live.CHART_CONFIG,
+    )
+    st.caption(
+        "The 12 test images that excite this channel most (its mean activation in brackets): "
+        "what it has learned to look for. Early layers pick edges and strokes; deeper ones, "
+        "corners and whole shapes."
+    )
+
+
+def draw_single(view: live.View, key: str) -> None:
+    h = view.handles[0].history
+    live.status_line("", h)
+    live.metrics_row(h)
+    _feature_maps(view, key)
+    _health(h, key)
+    _results(view, key)
+
+
+def draw_pair(view: live.View, key: str) -> None:
+    """Both runs' curves on one chart, then their feature maps of the same test image side by
+    side, and once both have ended, what happened in plain words."""
+    hs = [handle.history for handle in view.handles]
+    for label, h in zip(view.labels, hs):
+        live.status_line(label, h)
+    live_chart(plots.curves_figure(list(zip(view.labels, hs)), height=320), key=f"{key}_curves")
+    ds = dataset(view.handles[0].config.data)
+    st.markdown("#### What each layer sees")
+    choose, image, _ = st.columns([2, 1, 2], gap="medium", vertical_alignment="center")
+    with choose:
+        index = _sample_chooser(view, ds)
+    with image:
+        live_chart(
+            _cached_figure(
+                "sample",
+                (id(ds), index),
+                lambda: plots.image_grid_figure(
+                    ds.x_test[index : index + 1].numpy(),
+                    [_image_caption(ds, index)],
+                    cols=1,
+                    tile=110,
+                ),
+            ),
+            key=f"{key}_sample",
+        )
+    cols = st.columns(2, gap="medium")
+    for i, (col, label, handle) in enumerate(zip(cols, view.labels, view.handles)):
+        h = handle.history
+        with col:
+            depth = len(handle.config.model.blocks)
+            st.markdown(
+                f"**{label.capitalize()}** - {depth} conv layer{'s' if depth != 1 else ''}, "
+                f"{h.params:,} parameters"
+            )
+            snap = h.fmaps[-1] if h.fmaps else None
+            if h.done and (snap is None or snap.sample_index != index):
+                snap = _final_snapshot(h, ds.x_test, index, slot=f"pair{i}")
+            if snap is None:
+                st.caption("Its feature maps appear once it starts training.")
+                continue
+            live_chart(
+                _cached_figure(
+                    f"pair{i}",
+                    snap,
+                    # half the main column: small tiles, so the figure is not shrunk to fit
+                    lambda snap=snap: plots.feature_maps_figure(snap, tile=21),
+                ),
+                key=f"{key}_fmaps_{i}",
+            )
+            when = "trained" if h.done and snap.step == h.step else f"epoch {snap.epoch}"
+            st.caption(f"{_image_caption(ds, snap.sample_index)} ({when})")
+    if all(h.done for h in hs):
+        st.markdown("#### What happened")
+        for sentence in compare_runs(view.labels[0], hs[0], view.labels[1], hs[1]):
+            st.markdown(f"- {sentence}")
+
+
+def live_view(key: str) -> None:
+    """The session's image run(s) under `key`, live while any of them trains."""
+    live.live_panel(key, single=draw_single, pair=draw_pair)

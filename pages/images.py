@@ -1,0 +1,111 @@
+"""Images: a convolutional network on image data, and what each of its layers sees as it learns."""
+
+import streamlit as st
+
+from dlviz.ui import controls, image_view, images, live, state
+
+state.ensure_app()
+images.init()
+state.warm_up()
+
+st.title("Images")
+st.caption(
+    "Shapes or handwritten digits, a convolutional network you shape, and every layer's feature "
+    "maps as it learns: edges first, then parts, then whole shapes."
+)
+
+settings, main = st.columns([1, 3], gap="large")
+with settings:
+    tab_data, tab_net, tab_train = st.tabs(["Data", "Network", "Training"])
+    with tab_data:
+        images.data_controls()
+    with tab_net:
+        images.network_controls()
+    with tab_train:
+        controls.training_controls("im")
+
+ready = images.readiness()
+problem = ready.problem or st.session_state.pop(images.PROBLEM, "")
+
+with main:
+    view = live.current_view(images.VIEW)
+    busy = view is not None and view.live
+    b1, b2, b3 = st.columns([3, 2, 3], vertical_alignment="center")
+    with b1:
+        images.preset_buttons()
+    b2.button(
+        "Train",
+        key="im_train",
+        type="primary",
+        icon=":material/play_arrow:",
+        on_click=images.start,
+        args=("single",),
+        disabled=busy or bool(problem),
+        width="stretch",
+    )
+    b3.button(
+        "Train shallow vs deep",
+        key="im_train_pair",
+        icon=":material/compare_arrows:",
+        on_click=images.start,
+        args=("pair",),
+        disabled=busy or bool(ready.pair_problem),
+        help="The Shallow and Deep presets, one after the other, on the same data, seed and "
+        "training settings (Deep with the residual switch as it is).",
+        width="stretch",
+    )
+    # One container whatever it holds: the elements after it keep their places from one rerun
+    # to the next, so the live charts below are updated, not rebuilt.
+    with st.container():
+        if problem:
+            st.error(problem, icon=":material/error:")
+        elif busy:
+            st.caption(
+                "A run is in progress: stop it to start another. Changing settings does not "
+                "affect it."
+            )
+
+    left, right = st.columns([2, 3], gap="medium")
+    with left:
+        try:
+            ds = state.dataset(images.data_config())
+        except ValueError:
+            ds = None
+        with st.container():
+            if ds is not None:
+                st.markdown(f"**Samples**: {len(ds.x_train)} train, {len(ds.x_test)} test images")
+                st.plotly_chart(
+                    images.preview_figure(ds),
+                    key="im_data_preview",
+                    config=live.CHART_CONFIG,
+                )
+                st.caption(images.preview_caption(ds))
+    with right:
+        with st.container():
+            if ready.rows is not None:
+                st.markdown(images.summary_line(ready.rows))
+                st.plotly_chart(
+                    images.network_figure(ready.rows, ready.input_shape),
+                    key="im_network",
+                    config=live.CHART_CONFIG,
+                )
+    # Open before the first run; once a run is on, the live view below matters more.
+    with st.expander("Network: edit the blocks, see every layer", expanded=view is None):
+        tab_blocks, tab_layers = st.tabs(["Blocks", "Layers: shapes, parameters, FLOPs"])
+        with tab_blocks:
+            images.blocks_editor()
+            st.caption(
+                "Edit a cell, add a row at the bottom, or select rows and delete them. Each "
+                "block: convolution ('same' padding) -> norm -> activation -> dropout, plus its "
+                "input when residual, then 2x2 pooling. *default* takes the Network tab's setting."
+            )
+        with tab_layers:
+            with st.container():
+                if ready.rows is not None:
+                    images.layer_table(ready.rows)
+                else:
+                    st.caption("Fix the problem above to see the layers.")
+
+    if view is not None:
+        st.divider()
+        image_view.live_view(images.VIEW)
