@@ -643,7 +643,12 @@ def feature_maps_figure(
                 mosaic, ((0, 0), (0, width - mosaic.shape[1]), (0, 0)), constant_values=255
             )
         real = snapshot.channels.get(name, len(maps))
-        shown = f"{len(maps)} of {real} channels" if real > len(maps) else f"{real} channels"
+        first = getattr(snapshot, "first_channel", {}).get(name, 0)
+        shown = (
+            f"channels {first + 1}-{first + len(maps)} of {real}"
+            if real > len(maps)
+            else f"{real} channels"
+        )
         h, w = maps.shape[1:]
         notes.append(
             {"x": 0, "y": y + 2, "text": f"<b>{name}</b> - {shown}, {h}x{w}, scale 0 to {hi:.2g}"

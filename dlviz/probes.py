@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -196,9 +196,9 @@ def snapshot_2d(
 class FeatureSnapshot:
     """What the Images page draws of one moment of training.
 
-    `maps`: layer -> (C, h, w) float16 activations of test image `sample_index` (the first
-    `max_channels` channels, pooled down to at most `max_side` pixels a side); `channels`: each
-    layer's real channel count; `dead`: layer -> share of ReLU channels (units, for dense
+    `maps`: layer -> (C, h, w) float16 activations of test image `sample_index` (at most
+    `max_channels` channels from `first_channel[layer]` on, pooled down to at most `max_side`
+    pixels a side); `channels`: each layer's real channel count; `dead`: layer -> share of ReLU channels (units, for dense
     layers) that output zero for every image of the probe batch (ReLU layers only); `filters`:
     the first convolution's weights (C_out, C_in, k, k), or None.
     """
@@ -210,12 +210,15 @@ class FeatureSnapshot:
     channels: dict[str, int]
     dead: dict[str, float]
     filters: np.ndarray | None
+    first_channel: dict[str, int] = field(default_factory=dict)  # layer -> its first map's channel
 
 
 class ImageProbe:
     """Takes FeatureSnapshots of a model training on images, in one forward pass of a fixed
     probe batch of test images. `sample_index` (which test image's feature maps to keep) may be
-    changed from another thread at any time; the next snapshot uses it."""
+    changed from another thread at any time; the next snapshot uses it. So may `channel_start`:
+    layers with more than `max_channels` channels keep channels ``channel_start`` on (moved back
+    so a layer's last page is full; a layer with fewer channels keeps them all)."""
 
     def __init__(
         self,
@@ -227,6 +230,7 @@ class ImageProbe:
     ):
         self.x_test = x_test
         self.sample_index = sample_index
+        self.channel_start = 0
         self.probe_batch = probe_batch
         self.max_channels = max_channels
         self.max_side = max_side
@@ -239,13 +243,15 @@ class ImageProbe:
         relus = [(n, m.act) for n, m in _blocks_with_act(model) if isinstance(m.act, nn.ReLU)]
         with evaluating(model), capture(model, points) as outs, capture(model, relus) as acts:
             model(x)
-        maps, channels = {}, {}
+        maps, channels, starts = {}, {}, {}
         for name, _ in points:
             out = outs[name][0]  # the chosen sample
             channels[name] = out.shape[0]
             if out.dim() != 3:
                 continue  # dense layers have no maps
-            out = out[: self.max_channels].float()
+            start = min(max(int(self.channel_start), 0), max(out.shape[0] - self.max_channels, 0))
+            starts[name] = start
+            out = out[start : start + self.max_channels].float()
             if max(out.shape[-2:]) > self.max_side:
                 out = F.adaptive_avg_pool2d(out, self.max_side)
             maps[name] = out.cpu().numpy().astype(np.float16)
@@ -256,7 +262,7 @@ class ImageProbe:
             dead[name] = 1.0 - alive.float().mean().item()
         first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
         filters = first.weight.detach().float().cpu().numpy() if first is not None else None
-        return FeatureSnapshot(step, epoch, index, maps, channels, dead, filters)
+        return FeatureSnapshot(step, epoch, index, maps, channels, dead, filters, starts)
 
 
 def _blocks_with_act(model: nn.Module) -> list[tuple[str, nn.Module]]:

@@ -140,7 +140,7 @@ def test_train_a_cnn_and_watch_its_feature_maps(streamlit_server, new_page):
     assert progress(page) is not None, "the run ended before its feature maps were drawn"
     wait_for_trace(page, "im_view_filters", "image")
     labels = live_frame_notes(page, "im_view_fmaps")
-    assert len(labels) == 8 and "conv8</b> - 32 of 64 channels, 1x1" in labels[-1], labels
+    assert len(labels) == 8 and "conv8</b> - channels 1-32 of 64, 1x1" in labels[-1], labels
     live_screenshot(
         page, "browser-images-01-live", ["im_view_fmaps", "im_view_curves", "im_view_sample"]
     )

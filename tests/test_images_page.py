@@ -256,6 +256,7 @@ def test_a_short_run_shows_feature_maps_filters_confusion_and_mistakes(app):
     notes = [a["text"] for a in figs[f"{VIEW}_fmaps"]["layout"]["annotations"]]
     assert notes[0].startswith("<b>conv1</b> - 8 channels, 14x14")  # after its pooling
     assert notes[1].startswith("<b>conv2</b> - 16 channels, 7x7")
+    assert "im_channel_start" not in [s.key for s in at.selectbox]  # 16 channels: no pages
     assert len(image_traces(figs[f"{VIEW}_filters"])) == 1
     names = ["circle", "square", "triangle", "star", "cross", "line"]
     confusion = figs[f"{VIEW}_confusion"]["data"][0]
@@ -352,3 +353,13 @@ def test_train_shallow_vs_deep(app):
     assert not at.exception
     captions = [c for c in texts(at.caption) if c.startswith("test image 3:")]
     assert len(captions) == 2, texts(at.caption)
+    # Wide layers page through their channels: the deep net's 64-channel layers show 33 to 64.
+    assert "channels 1-32 of 64" in deep[-1] and "16 channels" in deep[0]
+    pager = at.selectbox(key="im_channel_start")
+    assert pager.options == ["1 to 32 of 64", "33 to 64 of 64"]
+    pager.set_value(32).run()
+    assert not at.exception
+    deep = [a["text"] for a in charts(at)[f"{VIEW}_fmaps_1"]["layout"]["annotations"]]
+    assert "channels 33-64 of 64" in deep[-1] and "16 channels" in deep[0], deep
+    shallow = [a["text"] for a in charts(at)[f"{VIEW}_fmaps_0"]["layout"]["annotations"]]
+    assert "16 channels" in shallow[0]

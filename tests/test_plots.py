@@ -156,3 +156,62 @@ def test_confusion_figure_is_light_where_nothing_is_and_dark_on_a_perfect_diagon
     scale = heat.colorscale  # low end light, high end dark, whatever plotly calls "Blues"
     lo, hi = (np.array([int(scale[i][1][k : k + 2], 16) for k in (1, 3, 5)]) for i in (0, -1))
     assert lo.mean() > 240 and hi.mean() < 80
+
+
+def _figure_pixels(fig) -> np.ndarray:
+    """The RGB pixels of an image figure's one PNG (decoded independently, with Pillow)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    source = fig.data[0].source
+    assert source.startswith("data:image/png;base64,")
+    png = base64.b64decode(source.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def test_feature_maps_are_scaled_per_layer_and_name_the_channels_shown():
+    from dlviz.probes import FeatureSnapshot
+
+    conv1 = np.zeros((2, 4, 4), np.float16)
+    conv1[1, 0, 0] = 2.0  # this layer's largest value
+    conv2 = np.full((32, 2, 2), 0.01, np.float16)
+    conv2[0, 1, 1] = 0.1  # ten times weaker than conv1's, yet its own layer's top colour
+    snap = FeatureSnapshot(
+        step=5, epoch=1, sample_index=0, maps={"conv1": conv1, "conv2": conv2},
+        channels={"conv1": 2, "conv2": 64}, dead={}, filters=None, first_channel={"conv2": 32},
+    )  # fmt: skip
+    fig = plots.feature_maps_figure(snap, cols=16, tile=8)
+    notes = [a.text for a in fig.layout.annotations]
+    assert notes == [
+        "<b>conv1</b> - 2 channels, 4x4, scale 0 to 2",
+        "<b>conv2</b> - channels 33-64 of 64, 2x2, scale 0 to 0.1",
+    ]
+    px = _figure_pixels(fig)
+    yellow, purple = [253, 231, 37], [68, 1, 84]  # viridis' ends
+    # conv1: label strip (18 px), then one row of 8-px tiles 2 px apart; a map pixel is 2x2 here
+    assert px[18, 10].tolist() == yellow and px[19, 11].tolist() == yellow  # channel 1, (0, 0)
+    assert px[18, 0].tolist() == purple and px[22, 12].tolist() == purple  # zeros
+    # conv2 starts after conv1's 8-px row and a 6-px gap, under its own 18-px label
+    top = 18 + 8 + 6 + 18
+    assert px[top + 4, 4].tolist() == yellow  # channel 33's (1, 1): 0.1, the top of its scale
+    assert px[top, 0].tolist() != yellow  # 0.01 is near the bottom
+    assert px.shape[1] == 16 * 10 - 2
+
+
+def test_an_8_layer_cnn_feature_map_figure_on_64px_rgb_stays_under_1_mb():
+    import torch
+
+    from dlviz.config import ConvBlock, ModelConfig
+    from dlviz.models import build_model
+    from dlviz.probes import ImageProbe
+
+    blocks = tuple(ConvBlock(channels=c, pool=p) for c, p in [(32, "none"), (32, "max")] * 2)
+    blocks += tuple(ConvBlock(channels=64, pool=p) for p in ("none", "max", "none", "none"))
+    model = build_model(ModelConfig(arch="cnn", blocks=blocks), (3, 64, 64), 6, seed=0)
+    snap = ImageProbe(torch.rand(20, 3, 64, 64))(model)
+    fig = plots.feature_maps_figure(snap)
+    assert len(fig.layout.annotations) == 8
+    assert "channels 1-32 of 64" in fig.layout.annotations[-1].text  # capped, and says so
+    assert plots.figure_bytes(fig) < 1_000_000

@@ -107,6 +107,23 @@ def test_image_probe_keeps_the_chosen_images_maps_capped_and_pooled():
     assert probe(model).sample_index == 29
 
 
+def test_image_probe_pages_through_channels_of_wide_layers():
+    model = small_cnn()
+    x = torch.rand(10, 1, 16, 16)
+    probe = ImageProbe(x, sample_index=2, max_channels=32, max_side=16)
+    assert probe(model).first_channel == {"conv1": 0, "conv2": 0, "conv3": 0}
+    probe.channel_start = 32  # the second page: 40 channels -> 8..39, a full last page
+    snap = probe(model)
+    assert snap.first_channel == {"conv1": 0, "conv2": 8, "conv3": 0}
+    model.eval()
+    with torch.no_grad():
+        conv2 = model.blocks[1](model.blocks[0](x[2:3]))[0]  # (40, 8, 8)
+    np.testing.assert_allclose(
+        snap.maps["conv2"].astype(np.float32), conv2[8:40].numpy(), atol=2e-3
+    )
+    assert snap.maps["conv1"].shape[0] == 4 and snap.maps["conv3"].shape[0] == 6  # all they have
+
+
 def test_dead_relu_share_counts_channels_that_never_fire():
     model = small_cnn()
     with torch.no_grad():

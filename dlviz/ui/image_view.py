@@ -41,19 +41,60 @@ def _cached_figure(name: str, source: Any, build):
 
 
 def _final_snapshot(
-    h: RunHistory, x_test: torch.Tensor, index: int, slot: str = "single"
+    h: RunHistory, x_test: torch.Tensor, index: int, start: int = 0, slot: str = "single"
 ) -> FeatureSnapshot | None:
-    """Feature maps of test image `index` through the trained model (ended runs only), so a
-    person can keep choosing images after training."""
+    """Feature maps of test image `index` (channels from `start` on) through the trained model
+    (ended runs only), so a person can keep choosing images after training."""
     if h.model is None:
         return None
     cache = st.session_state.setdefault("_im_final_snaps", {})
     hit = cache.get(slot)
-    if hit is not None and hit[0] is h.model and hit[1] == index:
+    if hit is not None and hit[0] is h.model and hit[1] == (index, start):
         return hit[2]
-    snap = ImageProbe(x_test, sample_index=index)(h.model, h.step, h.epoch)
-    cache[slot] = (h.model, index, snap)
+    probe = ImageProbe(x_test, sample_index=index)
+    probe.channel_start = start
+    snap = probe(h.model, h.step, h.epoch)
+    cache[slot] = (h.model, (index, start), snap)
     return snap
+
+
+def _shows(snap: FeatureSnapshot, index: int, start: int) -> bool:
+    """Whether `snap` is of test image `index` with the channels from `start` on."""
+    if snap.sample_index != index:
+        return False
+    per = max((len(m) for m in snap.maps.values()), default=0)
+    return all(
+        snap.first_channel.get(name, 0) == min(start, max(snap.channels[name] - per, 0))
+        for name in snap.maps
+    )
+
+
+def _channel_pager(view: live.View) -> int:
+    """Which channels the maps of wide layers show, 32 at a time (a select box, only for
+    networks with a layer wider than that); every run of the view snapshots those next."""
+    per = view.handles[0].probe.max_channels
+    widest = max(
+        (b.channels or 0 for handle in view.handles for b in handle.config.model.blocks),
+        default=0,
+    )
+    starts = list(range(0, widest, per))
+    ss = st.session_state
+    if ss.get("im_channel_start") not in starts:
+        ss["im_channel_start"] = 0
+    with st.container():
+        if widest > per:
+            st.selectbox(
+                "Channels shown",
+                starts,
+                key="im_channel_start",
+                format_func=lambda s: f"{s + 1} to {min(s + per, widest)} of {widest}",
+                help=f"Layers with more than {per} channels show {per} at a time: pick which. "
+                f"Layers with fewer show all of theirs.",
+            )
+    start = int(ss["im_channel_start"]) if widest > per else 0
+    for handle in view.handles:
+        handle.probe.channel_start = start  # the run's next snapshot takes these channels
+    return start
 
 
 def _random_sample(n: int) -> None:
@@ -136,15 +177,16 @@ def _feature_maps(view: live.View, key: str) -> None:
     choose, scrub = st.columns([2, 3], gap="medium", vertical_alignment="bottom")
     with choose:
         index = _sample_chooser(view, ds)
+        start = _channel_pager(view)
     snap, note = None, ""
     with scrub:
         if h.fmaps:
             pos = _pick_snapshot(h, key)
             snap = h.fmaps[pos]
-            if h.done and pos == len(h.fmaps) - 1 and snap.sample_index != index:
-                snap = _final_snapshot(h, ds.x_test, index) or snap
-            elif not h.done and snap.sample_index != index:
-                note = f"Test image {index} shows from the next snapshot, in a second or so."
+            if h.done and pos == len(h.fmaps) - 1 and not _shows(snap, index, start):
+                snap = _final_snapshot(h, ds.x_test, index, start) or snap
+            elif not h.done and not _shows(snap, index, start):
+                note = "Your choice shows from the next snapshot, in a second or so."
     left, right = st.columns([1, 3], gap="medium")
     with left:
         shown = snap.sample_index if snap is not None else index
@@ -366,6 +408,7 @@ def draw_pair(view: live.View, key: str) -> None:
     choose, image, _ = st.columns([2, 1, 2], gap="medium", vertical_alignment="center")
     with choose:
         index = _sample_chooser(view, ds)
+        start = _channel_pager(view)
     with image:
         live_chart(
             _cached_figure(
@@ -390,8 +433,8 @@ def draw_pair(view: live.View, key: str) -> None:
                 f"{h.params:,} parameters"
             )
             snap = h.fmaps[-1] if h.fmaps else None
-            if h.done and (snap is None or snap.sample_index != index):
-                snap = _final_snapshot(h, ds.x_test, index, slot=f"pair{i}")
+            if h.done and (snap is None or not _shows(snap, index, start)):
+                snap = _final_snapshot(h, ds.x_test, index, start, slot=f"pair{i}")
             if snap is None:
                 st.caption("Its feature maps appear once it starts training.")
                 continue
