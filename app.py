@@ -16,7 +16,8 @@ PAGES = [
     st.Page("pages/images.py", title="Images", icon=":material/image:"),
 ]
 page = st.navigation(PAGES)
-warm_up()
 mark_app_ran()
 shared_sidebar()
 page.run()
+# After the page is drawn, so a new visitor does not wait for it; once per server process.
+warm_up()

@@ -198,6 +198,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
         "--server.fileWatcherType", "none",
         "--runner.postScriptGC", "false",
     ]  # fmt: skip
+    if os.name == "posix":  # become streamlit, so a signal to `dlviz ui` reaches the server
+        os.chdir(app.parent)
+        os.execv(sys.executable, cmd + args.streamlit_args)
     return subprocess.call(cmd + args.streamlit_args, cwd=app.parent)
 
 

@@ -515,7 +515,7 @@ def png_bytes(pixels: np.ndarray) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IDAT", zlib.compress(raw, 1))  # fast: a live figure is rebuilt often
         + chunk(b"IEND", b"")
     )
 
@@ -534,14 +534,24 @@ _VIRIDIS = np.array(
 _DIVERGING = np.array([[245, 147, 34], [247, 247, 247], [8, 119, 189]], dtype=np.float32)
 
 
-def colorize(values: np.ndarray, lo: float, hi: float, diverging: bool = False) -> np.ndarray:
-    """Map `values` in [lo, hi] to RGB uint8 (viridis, or orange-white-blue when diverging)."""
-    stops = _DIVERGING if diverging else _VIRIDIS
-    t = np.clip((np.nan_to_num(values.astype(np.float32)) - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
-    pos = t * (len(stops) - 1)
+def _lut(stops: np.ndarray) -> np.ndarray:
+    """256 RGB colours interpolated evenly through `stops`."""
+    pos = np.linspace(0.0, len(stops) - 1, 256)
     i = np.minimum(pos.astype(int), len(stops) - 2)
-    frac = (pos - i)[..., None]
-    return (stops[i] * (1 - frac) + stops[i + 1] * frac).astype(np.uint8)
+    frac = (pos - i)[:, None]
+    return (stops[i] * (1 - frac) + stops[i + 1] * frac).round().astype(np.uint8)
+
+
+_LUTS = {False: _lut(_VIRIDIS), True: _lut(_DIVERGING)}
+
+
+def colorize(values: np.ndarray, lo: float, hi: float, diverging: bool = False) -> np.ndarray:
+    """Map `values` in [lo, hi] to RGB uint8 (viridis, or orange-white-blue when diverging),
+    through a 256-colour table; NaN counts as 0."""
+    v = np.asarray(values, dtype=np.float32)
+    t = (np.nan_to_num(v) - lo) * (255.0 / max(hi - lo, 1e-12))
+    index = np.clip(t + 0.5, 0, 255).astype(np.uint8)
+    return _LUTS[diverging][index]
 
 
 def _to_rgb(img: np.ndarray) -> np.ndarray:
@@ -552,22 +562,26 @@ def _to_rgb(img: np.ndarray) -> np.ndarray:
 
 
 def _zoom(tile: np.ndarray, size: int) -> np.ndarray:
-    """Nearest-neighbour resize of an (H, W[, 3]) tile to (size, size[, 3])."""
-    h, w = tile.shape[:2]
+    """Nearest-neighbour resize of an (H, W[, 3]) tile, or a stack (N, H, W[, 3]) of them, to
+    side `size`."""
+    stacked = tile.ndim == 4 or (tile.ndim == 3 and tile.shape[-1] != 3)
+    h, w = tile.shape[1:3] if stacked else tile.shape[:2]
     rows = (np.arange(size) * h // size).clip(0, h - 1)
     cols = (np.arange(size) * w // size).clip(0, w - 1)
-    return tile[rows][:, cols]
+    return tile[:, rows][:, :, cols] if stacked else tile[rows][:, cols]
 
 
-def _mosaic(tiles: list[np.ndarray], cols: int, gap: int = 2, background: int = 255) -> np.ndarray:
-    """Equal-size (s, s, 3) tiles in rows of `cols`, `gap` pixels apart."""
-    s = tiles[0].shape[0]
-    rows = -(-len(tiles) // cols)
-    out = np.full((rows * (s + gap) - gap, cols * (s + gap) - gap, 3), background, np.uint8)
-    for k, tile in enumerate(tiles):
-        r, c = divmod(k, cols)
-        out[r * (s + gap) : r * (s + gap) + s, c * (s + gap) : c * (s + gap) + s] = tile
-    return out
+def _mosaic(tiles: Any, cols: int, gap: int = 2, background: int = 255) -> np.ndarray:
+    """Equal-size (s, s, 3) tiles (a list, or one (N, s, s, 3) array) in rows of `cols`, `gap`
+    pixels apart."""
+    tiles = np.asarray(tiles, dtype=np.uint8)
+    n, s = len(tiles), tiles.shape[1]
+    rows = -(-n // cols)
+    grid = np.full((rows * cols, s + gap, s + gap, 3), background, np.uint8)
+    grid[:n, :s, :s] = tiles
+    grid = grid.reshape(rows, cols, s + gap, s + gap, 3).transpose(0, 2, 1, 3, 4)
+    out = grid.reshape(rows * (s + gap), cols * (s + gap), 3)
+    return np.ascontiguousarray(out[: rows * (s + gap) - gap, : cols * (s + gap) - gap])
 
 
 def _image_figure(
@@ -636,8 +650,7 @@ def feature_maps_figure(
         diverging = lo < 0
         if diverging:
             lo, hi = -max(-lo, hi), max(-lo, hi)
-        tiles = [_zoom(colorize(m, lo, hi, diverging), tile) for m in maps]
-        mosaic = _mosaic(tiles, cols)
+        mosaic = _mosaic(_zoom(colorize(maps, lo, hi, diverging), tile), cols)
         if mosaic.shape[1] < width:
             mosaic = np.pad(
                 mosaic, ((0, 0), (0, width - mosaic.shape[1]), (0, 0)), constant_values=255

@@ -6,7 +6,6 @@ from dlviz.ui import controls, image_view, images, live, state
 
 state.ensure_app()
 images.init()
-state.warm_up()
 
 st.title("Images")
 st.caption(

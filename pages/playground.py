@@ -29,7 +29,6 @@ def start(kind: str) -> None:
 
 state.ensure_app()
 controls.init()
-state.warm_up()
 
 st.title("Playground")
 st.caption(

@@ -196,6 +196,10 @@ def test_ui_starts_the_dashboard(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+    # Stopping `dlviz ui` stops the server: nothing is left answering on its port.
+    time.sleep(0.5)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
 
 
 def test_train_a_cnn_on_digits(tmp_path, capsys):

@@ -33,7 +33,7 @@ def devices() -> list[str]:
     return available_devices()
 
 
-@st.cache_resource(show_spinner="Warming up PyTorch...")
+@st.cache_resource(show_spinner=False)
 def warm_up() -> bool:
     """Pay torch's one-time start-up costs (lazy imports, first kernels) before the first Train,
     so the first point of a run's loss chart appears within a second of pressing it."""
