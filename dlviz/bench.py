@@ -23,7 +23,7 @@ from dlviz.data import Dataset, load_dataset
 from dlviz.devices import describe, resolve_device, synchronize
 from dlviz.jobs import EventEmitter, snapshotter_for
 from dlviz.models import build_model
-from dlviz.train import batch_bounds, fit, make_optimizer
+from dlviz.train import EVAL_TRAIN_SAMPLES, batch_bounds, evaluate, fit, make_optimizer
 
 OVERHEAD_BUDGET = 0.9
 
@@ -44,7 +44,7 @@ def overhead_cases(device: str = "cpu", epochs: int | None = None) -> list[Case]
     )
     cnn = RunConfig.from_dict(
         {
-            "data": {"name": "shapes", "n_samples": 600, "image_size": 32},
+            "data": {"name": "shapes", "n_samples": 1200, "image_size": 32},
             "model": {
                 "arch": "cnn",
                 "blocks": [
@@ -54,18 +54,20 @@ def overhead_cases(device: str = "cpu", epochs: int | None = None) -> list[Case]
                 ],
                 "norm": "batch",
             },
-            "train": {"device": device, "epochs": epochs or 3, "batch_size": 32},
+            "train": {"device": device, "epochs": epochs or 5, "batch_size": 32},
         }
-    )
+    )  # the Images page's default data: 840 training and 360 test images
     return [
         Case("playground default (mlp 8x3, batch 32)", toy),
         Case("deep mlp (64x8, batch norm, batch 64)", deep),
-        Case("cnn on shapes 32x32 (3 blocks, batch norm), feature maps on", cnn),
+        Case("cnn on 1,200 shapes 32x32 (3 blocks, batch norm), feature maps on", cnn),
     ]
 
 
 def bare_loop(model: torch.nn.Module, data: Dataset, cfg: RunConfig, device: torch.device) -> float:
-    """The plain PyTorch loop: same batches, same optimizer, nothing else. Returns seconds."""
+    """The plain PyTorch loop: same batches, same optimizer, and at the end one evaluation of
+    as many training samples as `fit` measures plus the test set (what any training script
+    ends with, and what `fit` does after its last epoch); nothing else. Returns seconds."""
     tc = cfg.train
     model.to(device).train()
     x, y = data.x_train.to(device), data.y_train.to(device)
@@ -82,6 +84,11 @@ def bare_loop(model: torch.nn.Module, data: Dataset, cfg: RunConfig, device: tor
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+    n_eval = min(len(x), EVAL_TRAIN_SAMPLES)
+    x_te, y_te = data.x_test.to(device), data.y_test.to(device)
+    evaluate(
+        model, torch.cat([x[:n_eval], x_te]), torch.cat([y[:n_eval], y_te]), (n_eval, len(x_te))
+    )
     synchronize(device)
     return time.perf_counter() - start
 
@@ -183,7 +190,7 @@ def refresh(repeats: int = 30, epochs: int = 200) -> dict[str, Any]:
             train={"epochs": max(2, epochs // 20), "device": "cpu", "batch_size": 256},
         ),
     }
-    results = [feature_map_figure_cost(repeats)]
+    results = [feature_map_figure_cost(repeats), image_view_cost(repeats, 2 if epochs >= 10 else 1)]
     for name, cfg in cases.items():
         h = jobs.start(cfg).wait()
         draw = functools.partial(_draw_single_view, h, load_dataset(cfg.data))
@@ -233,6 +240,50 @@ def feature_map_figure_cost(repeats: int = 30) -> dict[str, Any]:
         "case": "feature maps, 8-layer CNN on 64x64 RGB (32-64 channels a layer)",
         "epochs": 0,
         "ms": spread(times[1:]),
+        "bytes": size,
+    }
+
+
+def image_view_cost(repeats: int = 30, epochs: int = 2) -> dict[str, Any]:
+    """One refresh of the Images page's single-run view when a new snapshot has arrived (its
+    worst case; otherwise the feature-map and filter figures are reused): the feature maps,
+    filters, curves, gradient norms and dead-ReLU figures of the Deep preset on 32x32 shapes."""
+    from dlviz import jobs, plots
+
+    blocks = [
+        {"channels": c, "pool": p}
+        for c, p in [(16, "none"), (16, "max"), (32, "none"), (32, "max")]
+        + [(64, "none"), (64, "max"), (64, "none"), (64, "none")]
+    ]
+    cfg = RunConfig.from_dict(
+        {
+            "data": {"name": "shapes", "n_samples": 600, "image_size": 32},
+            "model": {"arch": "cnn", "blocks": blocks, "norm": "batch"},
+            "train": {"epochs": epochs, "device": "cpu", "lr": 0.003},
+        }
+    )
+    h = jobs.start(cfg).wait()
+    snap = h.fmaps[-1]
+
+    def draw() -> int:
+        figs = [
+            plots.feature_maps_figure(snap),
+            plots.filters_figure(snap.filters, tile=40, cols=8),
+            plots.curves_figure([("", h)], height=320),
+            plots.grad_norm_figure(h, height=320),
+            plots.dead_units_figure(h, height=300),
+        ]
+        return sum(len(f.to_json()) for f in figs)
+
+    times, size = [], draw()
+    for _ in range(repeats):
+        start = time.perf_counter()
+        size = draw()
+        times.append((time.perf_counter() - start) * 1000)
+    return {
+        "case": "Images view, new snapshot: Deep preset (8 convs) on 32x32 shapes",
+        "epochs": h.epoch,
+        "ms": spread(times),
         "bytes": size,
     }
 

@@ -82,6 +82,7 @@ class RunHistory:
     params: int = 0
     layers: list[str] = field(default_factory=list)
     total_epochs: int = 0
+    test_samples: int = 0  # test samples behind the last epoch's test metrics
     steps_per_epoch: int = 0
     epoch: int = 0
     step: int = 0
@@ -131,6 +132,7 @@ class RunHistory:
         elif kind == "epoch":
             self._progress(event)
             self.epoch = event["epoch"]
+            self.test_samples = event.get("test_samples", 0)
             self.epochs.append(**{c: event[c] for c in EPOCH_COLUMNS})
             norms = event["grad_norms"]
             self.grad_norms.append(epoch=event["epoch"], norms=[norms[k] for k in self.layers])

@@ -153,6 +153,7 @@ class EventEmitter(Callback):
                 "type": "epoch",
                 **self._progress(state),
                 **state.metrics,
+                "test_samples": state.test_samples,
                 "grad_norms": dict(state.grad_norms),
             }
         )

@@ -25,7 +25,14 @@ from dlviz.models import count_parameters, set_dropout_generator
 from dlviz.probes import GradNormTracker, evaluating
 
 EVAL_TRAIN_SAMPLES = 1024  # train metrics are measured on at most this many training samples
-EVAL_BATCH = 4096
+EVAL_BATCH = 4096  # rows per forward pass when evaluating 2-D points
+EVAL_BATCH_IMAGES = 128  # images: smaller batches run faster on a CPU (they stay in cache)
+# Per-epoch evaluation may cost at most this share of the epoch's training time; where the full
+# train subset and test set would cost more (CNNs), each epoch evaluates a fixed random part of
+# both, sized to the budget, and the last epoch evaluates them in full.
+EVAL_SHARE = 0.03
+EVAL_MIN_SAMPLES = 64  # never fewer test samples than this in an epoch's evaluation (train: half)
+EVAL_FIRST_IMAGES = 128  # the first epoch's image evaluation, before its cost is known
 
 
 class Control:
@@ -83,6 +90,7 @@ class FitState:
     elapsed: float = 0.0  # seconds of training, pauses excluded
     recent_loss: float = float("nan")  # mean batch loss since the previous report
     metrics: dict[str, float] = field(default_factory=dict)  # last epoch's evaluation
+    test_samples: int = 0  # how many test samples that evaluation used (see EvalBudget)
     grad_norms: dict[str, float] = field(default_factory=dict)  # last epoch's mean per layer
     status: str = "running"  # running | finished | stopped | diverged
     message: str = ""
@@ -163,10 +171,11 @@ def evaluate(
     """
     parts = parts or (len(x),)
     losses, hits = [], []
+    rows = EVAL_BATCH if x.dim() <= 2 else EVAL_BATCH_IMAGES
     with evaluating(model):
-        for i in range(0, len(x), EVAL_BATCH):
-            logits = model(x[i : i + EVAL_BATCH]).float()
-            yb = y[i : i + EVAL_BATCH]
+        for i in range(0, len(x), rows):
+            logits = model(x[i : i + rows]).float()
+            yb = y[i : i + rows]
             losses.append(F.cross_entropy(logits, yb, reduction="none"))
             hits.append(logits.argmax(dim=1) == yb)
     loss = losses[0] if len(losses) == 1 else torch.cat(losses)
@@ -184,6 +193,34 @@ def _group_matrix(parts: tuple[int, ...], device: torch.device) -> torch.Tensor:
     """(N, groups) 0/1 matrix: row r is 1 in the column of the group that row r belongs to."""
     groups = torch.repeat_interleave(torch.arange(len(parts)), torch.tensor(parts))
     return torch.nn.functional.one_hot(groups, len(parts)).float().to(device)
+
+
+class EvalBudget:
+    """How many train-subset and test samples an epoch's evaluation takes: all of them while
+    that costs at most EVAL_SHARE of the epoch's training time (or `first` samples in all for
+    the first epoch, when given), else a share sized from the last evaluation's cost per
+    sample, never below EVAL_MIN_SAMPLES test samples (and half as many train samples);
+    `full=True` (the last epoch) takes all."""
+
+    def __init__(self, n_train: int, n_test: int, first: int | None = None):
+        self.n_train, self.n_test = n_train, n_test
+        total = n_train + n_test
+        self.fraction = 1.0 if first is None or total == 0 else min(1.0, first / total)
+
+    def sizes(self, full: bool = False) -> tuple[int, int]:
+        if full or self.fraction >= 1.0:
+            return self.n_train, self.n_test
+
+        def part(n: int, floor: int) -> int:
+            return min(n, max(floor, round(n * self.fraction)))
+
+        return part(self.n_train, EVAL_MIN_SAMPLES // 2), part(self.n_test, EVAL_MIN_SAMPLES)
+
+    def update(self, eval_s: float, train_s: float, samples: int) -> None:
+        if samples <= 0 or eval_s <= 0:
+            return
+        affordable = EVAL_SHARE * max(train_s, 0.0) / (eval_s / samples)
+        self.fraction = min(1.0, affordable / max(self.n_train + self.n_test, 1))
 
 
 def _divergence_message(state: FitState, epoch: int, value: float) -> str:
@@ -215,10 +252,14 @@ def fit(
     # Train metrics on a fixed subset, so an epoch's evaluation costs little on large data.
     eval_gen = torch.Generator().manual_seed(cfg.seed + 2)
     eval_idx = torch.randperm(n, generator=eval_gen)[:EVAL_TRAIN_SAMPLES].sort().values.to(device)
-    # Train subset and test set, concatenated: one forward pass per epoch evaluates both.
-    x_ev = torch.cat([x_tr[eval_idx], x_te])
-    y_ev = torch.cat([y_tr[eval_idx], y_te])
-    eval_parts = (len(eval_idx), len(x_te))
+    # Train subset and test set (in a fixed random order), concatenated: one forward pass per
+    # epoch evaluates both, or the first `k` of each when the budget allows no more.
+    test_order = torch.randperm(len(x_te), generator=eval_gen).to(device)
+    x_ev = torch.cat([x_tr[eval_idx], x_te[test_order]])
+    y_ev = torch.cat([y_tr[eval_idx], y_te[test_order]])
+    budget = EvalBudget(
+        len(eval_idx), len(x_te), first=None if x_tr.dim() <= 2 else EVAL_FIRST_IMAGES
+    )
     dropout_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     set_dropout_generator(model, dropout_gen)
 
@@ -251,6 +292,7 @@ def fit(
     model.train()
     try:
         for epoch in range(cfg.epochs):
+            epoch_start = time.perf_counter() - start - paused_total
             perm = torch.randperm(n, generator=gen).to(device)
             grad_norms.reset()
             for lo, hi in bounds:
@@ -284,7 +326,20 @@ def fit(
             if control.stop_requested and state.step % state.steps_per_epoch != 0:
                 state.status = "stopped"  # a partial epoch: keep the last full epoch's metrics
                 break
-            (train_loss, train_acc), (test_loss, test_acc) = evaluate(model, x_ev, y_ev, eval_parts)
+            last = epoch == cfg.epochs - 1 or control.stop_requested
+            k_tr, k_te = budget.sizes(full=last)
+            rows = torch.cat([x_ev[:k_tr], x_ev[budget.n_train : budget.n_train + k_te]])
+            labels = torch.cat([y_ev[:k_tr], y_ev[budget.n_train : budget.n_train + k_te]])
+            eval_start = time.perf_counter()
+            (train_loss, train_acc), (test_loss, test_acc) = evaluate(
+                model, rows, labels, (k_tr, k_te)
+            )
+            budget.update(
+                eval_s=time.perf_counter() - eval_start,
+                train_s=state.elapsed - epoch_start,
+                samples=k_tr + k_te,
+            )
+            state.test_samples = k_te
             state.epoch = epoch + 1
             state.metrics = {
                 "train_loss": train_loss,

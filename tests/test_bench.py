@@ -31,8 +31,8 @@ def test_overhead_result_reports_a_ratio_per_case():
     result = bench.overhead(device="cpu", repeats=3, epochs=1)
     assert [c["case"] for c in result["cases"]] == [c.name for c in bench.overhead_cases()]
     # one epoch over every training sample: 700 of the Playground default, 2800 of the deep
-    # case, 420 of the CNN's 600 shapes
-    assert [c["samples_per_run"] for c in result["cases"]] == [700, 2800, 420]
+    # case, 840 of the CNN's 1,200 shapes
+    assert [c["samples_per_run"] for c in result["cases"]] == [700, 2800, 840]
     for c in result["cases"]:
         s = c["ratio_spread"]
         assert s["min"] <= c["ratio"] <= s["max"] and c["ratio"] == s["median"]

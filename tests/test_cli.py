@@ -163,7 +163,7 @@ def test_bench_refresh_plumbing(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["benchmark"] == "refresh"
     assert all(c["bytes"] > 10_000 and c["ms"]["median"] > 0 for c in result["cases"])
-    assert len(result["cases"]) == 3
+    assert len(result["cases"]) == 4
 
 
 def test_ui_starts_the_dashboard(tmp_path):

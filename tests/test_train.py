@@ -10,7 +10,7 @@ from dlviz.config import RunConfig
 from dlviz.data import load_dataset
 from dlviz.models import build_model
 from dlviz.probes import GradNormTracker
-from dlviz.train import Callback, Control, batch_bounds, evaluate, fit
+from dlviz.train import Callback, Control, EvalBudget, batch_bounds, evaluate, fit
 
 CPU = torch.device("cpu")
 
@@ -225,3 +225,45 @@ def test_batch_norm_and_tiny_batches_train():
     )
     state, _, _ = run(cfg)
     assert state.status == "finished"
+
+
+def test_eval_budget_sizes_the_evaluation_to_its_share_of_training_time():
+    from dlviz import train
+
+    budget = EvalBudget(1000, 400)  # 2-D points: all of it until its cost is known
+    assert budget.sizes() == (1000, 400)
+    # 1,400 samples took 0.14 s (0.1 ms each); an epoch trained 2 s: 3% of it is 0.06 s, 600
+    # samples, 3/7 of each part.
+    budget.update(eval_s=0.14, train_s=2.0, samples=1400)
+    assert budget.sizes() == (round(1000 * 600 / 1400), round(400 * 600 / 1400))
+    assert budget.sizes(full=True) == (1000, 400)
+    budget.update(eval_s=0.01, train_s=2.0, samples=1400)  # cheap: all again
+    assert budget.sizes() == (1000, 400)
+    budget.update(eval_s=10.0, train_s=1.0, samples=100)  # ruinous: the floor, not zero
+    assert budget.sizes() == (train.EVAL_MIN_SAMPLES // 2, train.EVAL_MIN_SAMPLES)
+    assert EvalBudget(40, 20, first=128).sizes() == (40, 20)  # small sets: all, floor or not
+    assert EvalBudget(1000, 400, first=140).sizes() == (100, 64)  # images: a first guess
+    assert EvalBudget(1000, 400, first=28).sizes() == (32, 64)  # ...never under the floors
+
+
+def test_an_image_run_measures_its_last_epoch_on_the_whole_test_set():
+    cfg = RunConfig.from_dict(
+        {
+            "data": {"name": "digits", "n_samples": 400, "image_size": 8},
+            "model": {"arch": "cnn", "blocks": [{"channels": 4}], "head_pool": "avg"},
+            "train": {"epochs": 3, "batch_size": 64, "device": "cpu"},
+        }
+    )
+    data = load_dataset(cfg.data)
+    model = build_model(cfg.model, data.input_shape, data.n_classes, seed=0)
+    seen = []
+
+    class Watch(Callback):
+        def on_epoch_end(self, state):
+            seen.append(state.test_samples)
+
+    state = fit(model, data, cfg.train, torch.device("cpu"), callbacks=[Watch()])
+    assert seen[0] == 64 and seen[-1] == len(data.x_test) == 120  # a first guess, then all
+    ((_, _), (test_loss, test_acc)) = evaluate(model, data.x_test, data.y_test, (0, 120))
+    assert math.isclose(state.metrics["test_loss"], test_loss, rel_tol=1e-5)
+    assert math.isclose(state.metrics["test_accuracy"], test_acc)

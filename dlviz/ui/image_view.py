@@ -281,11 +281,18 @@ def _grad_figure(h: RunHistory):
     return fig
 
 
-def _health(h: RunHistory, key: str) -> None:
+def _health(h: RunHistory, key: str, n_test: int) -> None:
     left, right = st.columns(2, gap="medium")
     with left:
         st.markdown("**Loss and accuracy**: train dashed, test solid")
         live_chart(plots.curves_figure([("", h)], height=320), key=f"{key}_curves")
+        with st.container():
+            if 0 < h.test_samples < n_test:
+                st.caption(
+                    f"While training, each epoch's metrics use a random {h.test_samples} of the "
+                    f"{n_test} test images (and a like share of the training images), so measuring costs "
+                    "under 3% of the training time; the last epoch uses all of them."
+                )
     with right:
         st.markdown("**Gradient health**: mean weight-gradient norm per layer")
         if h.layers:
@@ -392,7 +399,7 @@ def draw_single(view: live.View, key: str) -> None:
     live.status_line("", h)
     live.metrics_row(h)
     _feature_maps(view, key)
-    _health(h, key)
+    _health(h, key, len(dataset(view.handles[0].config.data).x_test))
     _results(view, key)
 
 
