@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 TOY_DATASETS = ("circle", "xor", "gauss", "spiral", "moons")
-IMAGE_DATASETS = ("digits", "shapes")
+IMAGE_DATASETS = ("digits", "shapes", "folder", "zip")  # folder, zip: a person's own images
 DATASETS = TOY_DATASETS + IMAGE_DATASETS
-IMAGE_SIZE_DEFAULT = {"digits": 8, "shapes": 32}
+IMAGE_SIZE_DEFAULT = {"digits": 8, "shapes": 32, "folder": 32, "zip": 32}
 DIGITS_COUNT = 1797
 MAX_IMAGE_VALUES = 60_000_000  # n_samples * channels * size^2: about 240 MB as float32
 ARCHS = ("mlp", "cnn")
@@ -82,6 +82,7 @@ class DataConfig:
     image_size: int = 0
     channels: int = 1
     clutter: int = 0
+    path: str = ""  # folder / zip: a folder of class folders, or a ZIP of them
 
     def __post_init__(self) -> None:
         _check_choice("data.name", self.name, DATASETS)
@@ -105,6 +106,16 @@ class DataConfig:
                 raise ConfigError("data.channels", "digits are grey: channels must be 1")
             if self.image_size and self.image_size < 8:
                 raise ConfigError("data.image_size", "digits are 8x8: choose 8 to 64 (0: 8)")
+        if self.name in ("folder", "zip"):
+            if not isinstance(self.path, str) or not self.path:
+                raise ConfigError(
+                    "data.path",
+                    f"{self.name} needs a path: "
+                    + ("a folder with one sub-folder of images per class" if self.name == "folder"
+                       else "a ZIP file whose top-level folders are the classes"),
+                )  # fmt: skip
+            if self.image_size and self.image_size < 8:
+                raise ConfigError("data.image_size", "choose 8 to 64 pixels (0: 32)")
         if self.name == "shapes":
             if self.image_size and self.image_size < 16:
                 raise ConfigError("data.image_size", "shapes need 16 to 64 pixels (0: 32)")

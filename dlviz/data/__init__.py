@@ -89,6 +89,8 @@ def _load_images(cfg: DataConfig) -> Dataset:
             x = np.clip(x + rng.normal(0, cfg.noise * 0.5, x.shape).astype(np.float32), 0, 1)
         x = images.upscale(x, cfg.size)
         names = tuple(str(d) for d in range(10))
+    elif cfg.name in ("folder", "zip"):
+        x, y, names = _load_own_images(cfg)
     else:
         x, y, _ = images.generate_shapes(
             cfg.n_samples, cfg.size, cfg.channels, cfg.noise, cfg.clutter, cfg.seed
@@ -96,3 +98,39 @@ def _load_images(cfg: DataConfig) -> Dataset:
         names = images.SHAPES
     xtr, ytr, xte, yte = split(x, y, cfg.test_fraction, cfg.seed)
     return _dataset(cfg.name, "image", xtr, ytr, xte, yte, names)
+
+
+def _load_own_images(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """A folder of class folders, or a ZIP of them, through the same checks as an upload.
+    Files that cannot be used are skipped with a warning each; a set that cannot train is a
+    ValueError saying why."""
+    import logging
+    from pathlib import Path
+
+    from dlviz.data.uploads import EXTENSIONS, ImageSet
+
+    root = Path(cfg.path).expanduser()
+    found = ImageSet()
+    if cfg.name == "zip":
+        if not root.is_file():
+            raise ValueError(f"data.path: no ZIP file at {root}")
+        found.add_zip(root.read_bytes())
+    else:
+        if not root.is_dir():
+            raise ValueError(f"data.path: no folder at {root}")
+        for folder in sorted(
+            p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+        ):
+            files = sorted(
+                f for f in folder.rglob("*")
+                if f.is_file() and not f.is_symlink() and f.suffix.lower() in EXTENSIONS
+            )  # fmt: skip
+            found.add_files(
+                folder.name, [(str(f.relative_to(root)), f.read_bytes()) for f in files]
+            )
+    for problem in found.problems:
+        logging.getLogger("dlviz").warning("skipped %s", problem)
+    if found.blocking():
+        raise ValueError(f"data.path: {found.blocking()} (in {root})")
+    x, y, names = found.to_arrays(cfg.size, cfg.channels)
+    return x, y, names

@@ -1,0 +1,358 @@
+"""A person's own images: bytes in, a validated in-memory image set out, with no Streamlit.
+
+Every file is checked on its own: one that is not an image, damaged, too large or unsafe becomes
+a `Problem` naming the file, and the rest of the upload still loads. Nothing is written to disk.
+
+- `decode_image(name, data)`: one file's bytes -> (H, W, 3) uint8 RGB, upright (EXIF), any of
+  PNG, JPEG, WebP, BMP, GIF (first frame) and TIFF, in any mode (16-bit, CMYK, palette, RGBA,
+  grey); a pixel limit stops decompression bombs before any pixel is decoded.
+- `read_zip(data)`: a ZIP whose top-level folders are the classes -> files per class. Entries
+  that would escape the folder (``../``, absolute paths), symlinks, nested ZIPs and files outside
+  a class folder are refused by name; the entry count and the uncompressed size are capped, by
+  what the ZIP declares and by what is actually read (a lying header does not get through).
+- `ImageSet`: the classes with their decoded images, `warnings()` for what will hurt training
+  and `to_dataset(size, ...)` for the trainer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+import numpy as np
+
+FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "BMP", "GIF", "TIFF")
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """What one upload may hold. Shown to the user; each is a setting."""
+
+    max_file_bytes: int = 25 * 2**20  # one image file
+    max_pixels: int = 40_000_000  # one image's width x height (about 6300 x 6300)
+    max_files: int = 5_000  # images in one upload (or one ZIP)
+    max_total_bytes: int = 1 * 2**30  # all of a ZIP's files, uncompressed
+
+    def describe(self) -> str:
+        return (
+            f"up to {self.max_files:,} images, {self.max_file_bytes / 2**20:.0f} MB and "
+            f"{self.max_pixels / 1e6:.0f} megapixels each, {self.max_total_bytes / 2**30:.0f} GB "
+            "in all"
+        )
+
+
+DEFAULT_LIMITS = UploadLimits()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file that was not loaded, and why (one sentence for a person)."""
+
+    name: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.message}"
+
+
+class UploadError(ValueError):
+    """Raised for a whole upload that cannot be used (e.g. a file that is not a ZIP)."""
+
+
+def _pil():
+    from PIL import Image, ImageOps  # Pillow comes with Streamlit; only uploads need it
+
+    return Image, ImageOps
+
+
+def decode_image(
+    name: str, data: bytes, limits: UploadLimits = DEFAULT_LIMITS
+) -> np.ndarray | Problem:
+    """The image in `data` as (H, W, 3) uint8 RGB, upright; or a Problem saying why not."""
+    Image, ImageOps = _pil()
+    if len(data) > limits.max_file_bytes:
+        return Problem(
+            name,
+            f"is {len(data) / 2**20:.1f} MB; the limit is {limits.max_file_bytes / 2**20:.0f} MB "
+            "per image",
+        )
+    if not data:
+        return Problem(name, "is empty")
+    try:
+        img = Image.open(io.BytesIO(data))  # reads the header only
+    except Exception:  # Pillow raises several kinds for what it cannot identify
+        return Problem(name, "is not an image dlviz can read (PNG, JPEG, WebP, BMP, GIF, TIFF)")
+    if img.format not in FORMATS:
+        return Problem(name, f"is a {img.format} image; use PNG, JPEG, WebP, BMP, GIF or TIFF")
+    w, h = img.size
+    if w * h > limits.max_pixels:
+        return Problem(
+            name,
+            f"is {w} x {h} pixels ({w * h / 1e6:.0f} megapixels); the limit is "
+            f"{limits.max_pixels / 1e6:.0f} megapixels, which also guards against "
+            "decompression bombs",
+        )
+    try:
+        img.seek(0)  # a GIF's (or TIFF's) first frame
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        return _to_rgb(img)
+    except Exception:
+        return Problem(name, "is damaged or truncated: its pixels could not be decoded")
+
+
+def _to_rgb(img) -> np.ndarray:
+    """Any Pillow mode -> (H, W, 3) uint8; transparency is laid on white."""
+    Image, _ = _pil()
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit or wider grey: scale to 8 bits
+        a = np.asarray(img, dtype=np.float64)
+        hi = 65535.0 if mode.startswith("I;16") or a.max() > 255 else 255.0
+        grey = np.clip(a / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if mode == "P" or mode == "PA":
+        img = img.convert("RGBA")
+    elif mode == "LA":
+        img = img.convert("RGBA")
+    if img.mode == "RGBA":
+        white = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, img)
+    return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+
+
+# --- ZIP files --------------------------------------------------------------------------------
+
+
+def _unsafe_path(name: str) -> str:
+    """Why a ZIP entry's path is refused, or "" when it is fine."""
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        return "has an absolute path; only paths inside the ZIP's own folders are read"
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if ".." in parts:
+        return "has a path that leads outside the ZIP's folder ('..'); it was not read"
+    return ""
+
+
+def _is_symlink(info: zipfile.ZipInfo) -> bool:
+    return stat.S_ISLNK(info.external_attr >> 16)
+
+
+def read_zip(
+    data: bytes, limits: UploadLimits = DEFAULT_LIMITS
+) -> tuple[dict[str, list[tuple[str, bytes]]], list[Problem]]:
+    """Files per class from a ZIP whose top-level folders are the classes, and the entries that
+    were refused. Raises UploadError when `data` is not a ZIP or the ZIP as a whole is over a
+    limit (too many files, too large uncompressed)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError) as e:
+        raise UploadError(f"this file is not a ZIP archive ({e})") from None
+    problems: list[Problem] = []
+    files: dict[str, list[tuple[str, bytes]]] = {}
+    entries = [i for i in archive.infolist() if not i.is_dir()]
+    if len(entries) > limits.max_files:
+        raise UploadError(
+            f"the ZIP holds {len(entries):,} files; the limit is {limits.max_files:,}"
+        )
+    declared = sum(i.file_size for i in entries)
+    if declared > limits.max_total_bytes:
+        raise UploadError(
+            f"the ZIP unpacks to {declared / 2**20:,.0f} MB; the limit is "
+            f"{limits.max_total_bytes / 2**20:,.0f} MB (a ZIP bomb, or too much data)"
+        )
+    budget = limits.max_total_bytes
+    for info in entries:
+        name = info.filename
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        why = _unsafe_path(name)
+        hidden = any((p.startswith(".") and p not in (".", "..")) or p == "__MACOSX" for p in parts)
+        if hidden and not why:
+            continue  # hidden files and macOS resource forks: not the person's images
+        if not why and _is_symlink(info):
+            why = "is a symbolic link; links are not followed"
+        if not why and name.lower().endswith(".zip"):
+            why = "is a ZIP inside the ZIP; unpack it and upload its folders instead"
+        if not why and len(parts) < 2:
+            why = "is not inside a class folder; put each class's images in a folder named after it"
+        if not why and info.file_size > limits.max_file_bytes:
+            why = (
+                f"unpacks to {info.file_size / 2**20:.1f} MB; the limit is "
+                f"{limits.max_file_bytes / 2**20:.0f} MB per image"
+            )
+        if why:
+            problems.append(Problem(name, why))
+            continue
+        try:
+            with archive.open(info) as f:  # read at most the limit: sizes in headers can lie
+                body = f.read(min(limits.max_file_bytes, budget) + 1)
+        except Exception as e:  # a damaged entry, an unsupported compression, encryption
+            problems.append(Problem(name, f"could not be unpacked ({e})"))
+            continue
+        if len(body) > min(limits.max_file_bytes, budget):
+            raise UploadError(
+                f"{name} unpacks to more than its ZIP header says; the upload was stopped (a "
+                "ZIP bomb?)"
+            )
+        if body[:4] == b"PK\x03\x04":
+            problems.append(Problem(name, "is a ZIP inside the ZIP; upload its folders instead"))
+            continue
+        budget -= len(body)
+        files.setdefault(parts[0], []).append(("/".join(parts[1:]), body))
+    return files, problems
+
+
+# --- the image set ----------------------------------------------------------------------------
+
+
+@dataclass
+class Picture:
+    name: str
+    pixels: np.ndarray  # (H, W, 3) uint8, upright
+    digest: str  # of the decoded pixels: the same picture in two files is a duplicate
+
+
+@dataclass
+class ImageSet:
+    """Classes (in the order they were made) and their decoded pictures, plus what was refused."""
+
+    classes: dict[str, list[Picture]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def add_class(self, name: str) -> None:
+        name = name.strip()
+        if not name:
+            raise UploadError("a class needs a name")
+        self.classes.setdefault(name, [])
+
+    def add_files(
+        self, cls: str, files: list[tuple[str, bytes]], limits: UploadLimits = DEFAULT_LIMITS
+    ) -> int:
+        """Decode `files` into class `cls`; returns how many were added. Problems are kept."""
+        self.add_class(cls)
+        added = 0
+        for name, data in files:
+            if self.count() >= limits.max_files:
+                self.problems.append(
+                    Problem(name, f"was not added: the limit is {limits.max_files:,} images")
+                )
+                continue
+            result = decode_image(name, data, limits)
+            if isinstance(result, Problem):
+                self.problems.append(result)
+                continue
+            digest = hashlib.sha1(result.tobytes() + bytes(str(result.shape), "ascii")).hexdigest()
+            self.classes[cls.strip()].append(Picture(name, result, digest))
+            added += 1
+        return added
+
+    def add_zip(self, data: bytes, limits: UploadLimits = DEFAULT_LIMITS) -> int:
+        files, problems = read_zip(data, limits)
+        self.problems += problems
+        return sum(self.add_files(cls, items, limits) for cls, items in files.items())
+
+    def count(self) -> int:
+        return sum(len(v) for v in self.classes.values())
+
+    def sizes(self) -> dict[tuple[int, int], int]:
+        """(width, height) -> how many pictures have it."""
+        out: dict[tuple[int, int], int] = {}
+        for pics in self.classes.values():
+            for p in pics:
+                key = (p.pixels.shape[1], p.pixels.shape[0])
+                out[key] = out.get(key, 0) + 1
+        return out
+
+    def duplicates(self) -> list[tuple[str, str]]:
+        """Pairs (first file, its repeat) of identical pictures, across classes too."""
+        seen: dict[str, str] = {}
+        pairs = []
+        for cls, pics in self.classes.items():
+            for p in pics:
+                label = f"{cls}/{p.name}"
+                if p.digest in seen:
+                    pairs.append((seen[p.digest], label))
+                else:
+                    seen[p.digest] = label
+        return pairs
+
+    def blocking(self) -> str:
+        """Why this set cannot train yet ("" when it can)."""
+        if len(self.classes) < 2:
+            return "Training needs at least two classes."
+        empty = [c for c, pics in self.classes.items() if not pics]
+        if empty:
+            return f"Class {', '.join(empty)} has no images yet; add some or remove the class."
+        return ""
+
+    def warnings(self) -> list[str]:
+        """What will hurt training, in plain words."""
+        out = []
+        counts = {c: len(p) for c, p in self.classes.items() if p}
+        few = [c for c, n in counts.items() if n < 5]
+        if few:
+            out.append(
+                f"Few images in {', '.join(few)} (under 5): the network can hardly learn a class "
+                "from so few, and the test split will hold at most one of them."
+            )
+        if len(counts) >= 2 and max(counts.values()) >= 3 * min(counts.values()):
+            big = max(counts, key=counts.get)
+            small = min(counts, key=counts.get)
+            out.append(
+                f"Strong imbalance: {big} has {counts[big]} images, {small} only "
+                f"{counts[small]}; the network may learn to answer {big} most of the time."
+            )
+        dup = self.duplicates()
+        if dup:
+            shown = "; ".join(f"{a} = {b}" for a, b in dup[:3])
+            out.append(
+                f"{len(dup)} exact duplicate image{'s' if len(dup) != 1 else ''} ({shown}"
+                + (", ..." if len(dup) > 3 else "")
+                + "): a duplicate in both train and test makes the test look better than it is."
+            )
+        if len(self.sizes()) > 1:
+            out.append(
+                f"{len(self.sizes())} different image sizes: every image will be resized to "
+                "the input size you choose (squares are stretched, not cropped)."
+            )
+        return out
+
+    def to_arrays(self, size: int, channels: int = 3) -> tuple[np.ndarray, np.ndarray, tuple]:
+        """All pictures resized to `size` x `size`: x (N, C, size, size) float32 in [0, 1],
+        y (N,) int64, class names."""
+        Image, _ = _pil()
+        names = tuple(self.classes)
+        xs, ys = [], []
+        for label, cls in enumerate(names):
+            for p in self.classes[cls]:
+                img = Image.fromarray(p.pixels).resize((size, size), Image.Resampling.BILINEAR)
+                if channels == 1:
+                    img = img.convert("L")
+                a = np.asarray(img, dtype=np.float32) / 255.0
+                xs.append(a[None] if channels == 1 else a.transpose(2, 0, 1))
+                ys.append(label)
+        x = np.stack(xs) if xs else np.zeros((0, channels, size, size), np.float32)
+        return x, np.asarray(ys, dtype=np.int64), names
+
+    def to_zip(self) -> bytes:
+        """The labelled set as a ZIP of PNGs, one top-level folder per class (re-loadable)."""
+        Image, _ = _pil()
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for cls, pics in self.classes.items():
+                used: set[str] = set()
+                for p in pics:
+                    stem = PurePosixPath(p.name).stem or "image"
+                    name, k = f"{stem}.png", 1
+                    while name in used:
+                        k += 1
+                        name = f"{stem}-{k}.png"
+                    used.add(name)
+                    png = io.BytesIO()
+                    Image.fromarray(p.pixels).save(png, format="PNG")
+                    z.writestr(f"{cls}/{name}", png.getvalue())
+        return buf.getvalue()
