@@ -155,6 +155,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from dlviz import bench
     from dlviz.devices import DeviceError
 
+    if args.what == "ingest":
+        result = bench.ingest(n_files=args.files, megabytes=args.megabytes)
+        print(json.dumps(result) if args.json else bench.format_ingest(result))
+        return EXIT_OK
     if args.what == "refresh":
         result = bench.refresh(repeats=args.repeats, epochs=args.epochs or 200)
         print(json.dumps(result) if args.json else bench.format_refresh(result))
@@ -222,12 +226,15 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="benchmarks")
     b.add_argument(
         "what",
-        choices=["overhead", "refresh"],
-        help="overhead: dlviz's training vs a bare loop; refresh: cost of one live chart refresh",
+        choices=["overhead", "refresh", "ingest"],
+        help="overhead: dlviz's training vs a bare loop; refresh: cost of one live chart "
+        "refresh; ingest: reading an upload of photos",
     )
     b.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default cpu)")
     b.add_argument("--repeats", type=int, default=21, help="timed pairs of runs (default 21)")
     b.add_argument("--epochs", type=int, default=None, help="epochs per timed run")
+    b.add_argument("--files", type=int, default=500, help="ingest: photos (default 500)")
+    b.add_argument("--megabytes", type=float, default=1.0, help="ingest: MB a photo (default 1)")
     b.add_argument("--json", action="store_true", help="print the result as JSON")
     b.set_defaults(func=cmd_bench)
 

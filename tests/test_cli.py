@@ -222,3 +222,10 @@ def test_train_a_cnn_on_digits(tmp_path, capsys):
     # conv1 1->8, conv2 8->16 (3x3), flatten 16x8x8 = 1024 -> fc1 32 -> 10 classes
     assert summary["params"] == (8 * 9 + 8) + (16 * 8 * 9 + 16) + (1024 * 32 + 32) + (32 * 10 + 10)
     assert summary["final"]["test_accuracy"] > 0.8  # ten classes: chance is 0.1
+
+
+def test_bench_ingest_plumbing(capsys):
+    assert main(["bench", "ingest", "--files", "4", "--megabytes", "0.05", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["benchmark"] == "ingest" and result["files"] == 4
+    assert result["input"] == [4, 3, 64, 64] and result["total_s"] > 0
