@@ -418,7 +418,8 @@ def ingest(n_files: int = 500, megabytes: float = 1.0, size: int = 64) -> dict[s
         "machine": machine_info(),
         "files": n_files,
         "megabytes": round(mb, 1),
-        "pixels_per_image": list(images.classes["a"][0].pixels.shape[:2]),
+        "photo_size": list(images.classes["a"][0].size),  # (width, height)
+        "kept_size": list(images.classes["a"][0].pixels.shape[1::-1]),
         "decode_s": decoded,
         "resize_s": total - decoded,
         "total_s": total,
@@ -428,10 +429,10 @@ def ingest(n_files: int = 500, megabytes: float = 1.0, size: int = 64) -> dict[s
 
 
 def format_ingest(r: dict[str, Any]) -> str:
-    h, w = r["pixels_per_image"]
+    (w, h), (kw, kh) = r["photo_size"], r["kept_size"]
     return (
         f"dlviz bench ingest ({r['machine']['cpu_model']}): {r['files']} JPEG photos, "
-        f"{r['megabytes']:.0f} MB, {w}x{h} each -> {r['total_s']:.1f} s "
+        f"{r['megabytes']:.0f} MB, {w}x{h} each, kept at {kw}x{kh} -> {r['total_s']:.1f} s "
         f"({r['ms_per_file']:.0f} ms a file: decode and check {r['decode_s']:.1f} s, resize to "
         f"{r['input'][-1]} px {r['resize_s']:.1f} s)"
     )

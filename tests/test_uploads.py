@@ -253,3 +253,16 @@ def test_dlviz_train_learns_a_folder_and_a_zip_of_class_folders(tmp_path, capsys
     assert main(["train", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--json", "--quiet"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["final"]["test_accuracy"] == 1.0  # red against blue
+
+
+def test_big_photos_are_kept_small_but_their_own_size_is_reported():
+    big = np.random.default_rng(1).integers(0, 256, (600, 900, 3), dtype=np.uint8)
+    s = ImageSet()
+    s.add_files("a", [("wide.jpg", encode(Image.fromarray(big), "JPEG")), ("p.png", png())])
+    kept = s.classes["a"][0].pixels
+    assert max(kept.shape[:2]) <= 256 and kept.shape[1] > kept.shape[0]  # still wide
+    assert s.sizes() == {(900, 600): 1, (6, 6): 1}
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    s.add_files("a", [("tall.jpg", encode(Image.fromarray(big), "JPEG", exif=exif.tobytes()))])
+    assert s.classes["a"][-1].size == (600, 900)  # upright: the file's own size, turned

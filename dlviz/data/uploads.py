@@ -37,6 +37,7 @@ class UploadLimits:
     max_pixels: int = 40_000_000  # one image's width x height (about 6300 x 6300)
     max_files: int = 5_000  # images in one upload (or one ZIP)
     max_total_bytes: int = 1 * 2**30  # all of a ZIP's files, uncompressed
+    keep_side: int = 256  # pictures are kept at most this many pixels a side (inputs are <= 64)
 
     def describe(self) -> str:
         return (
@@ -71,9 +72,18 @@ def _pil():
 
 
 def decode_image(
-    name: str, data: bytes, limits: UploadLimits = DEFAULT_LIMITS
+    name: str, data: bytes, limits: UploadLimits = DEFAULT_LIMITS, max_side: int | None = None
 ) -> np.ndarray | Problem:
-    """The image in `data` as (H, W, 3) uint8 RGB, upright; or a Problem saying why not."""
+    """The image in `data` as (H, W, 3) uint8 RGB, upright (at most `max_side` pixels a side
+    when given); or a Problem saying why not."""
+    out = _decode(name, data, limits, max_side)
+    return out if isinstance(out, Problem) else out[0]
+
+
+def _decode(
+    name: str, data: bytes, limits: UploadLimits, max_side: int | None
+) -> tuple[np.ndarray, tuple[int, int]] | Problem:
+    """(pixels, the upright image's original (width, height)), or a Problem."""
     Image, ImageOps = _pil()
     if len(data) > limits.max_file_bytes:
         return Problem(
@@ -99,9 +109,16 @@ def decode_image(
         )
     try:
         img.seek(0)  # a GIF's (or TIFF's) first frame
+        if max_side and img.format in ("JPEG", "MPO"):
+            img.draft("RGB", (max_side, max_side))  # decode at 1/2, 1/4 or 1/8 scale: faster
         img.load()
+        orientation = img.getexif().get(0x0112, 1)
         img = ImageOps.exif_transpose(img)
-        return _to_rgb(img)
+        if orientation in (5, 6, 7, 8):
+            w, h = h, w
+        if max_side and max(img.size) > max_side:
+            img.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+        return _to_rgb(img), (w, h)
     except Exception:
         return Problem(name, "is damaged or truncated: its pixels could not be decoded")
 
@@ -212,8 +229,9 @@ def read_zip(
 @dataclass
 class Picture:
     name: str
-    pixels: np.ndarray  # (H, W, 3) uint8, upright
+    pixels: np.ndarray  # (H, W, 3) uint8, upright, at most `keep_side` a side
     digest: str  # of the decoded pixels: the same picture in two files is a duplicate
+    size: tuple[int, int] = (0, 0)  # the upright file's own (width, height)
 
 
 @dataclass
@@ -241,12 +259,13 @@ class ImageSet:
                     Problem(name, f"was not added: the limit is {limits.max_files:,} images")
                 )
                 continue
-            result = decode_image(name, data, limits)
+            result = _decode(name, data, limits, limits.keep_side)
             if isinstance(result, Problem):
                 self.problems.append(result)
                 continue
-            digest = hashlib.sha1(result.tobytes() + bytes(str(result.shape), "ascii")).hexdigest()
-            self.classes[cls.strip()].append(Picture(name, result, digest))
+            pixels, size = result
+            digest = hashlib.sha1(pixels.tobytes() + bytes(str(pixels.shape), "ascii")).hexdigest()
+            self.classes[cls.strip()].append(Picture(name, pixels, digest, size))
             added += 1
         return added
 
@@ -263,7 +282,7 @@ class ImageSet:
         out: dict[tuple[int, int], int] = {}
         for pics in self.classes.values():
             for p in pics:
-                key = (p.pixels.shape[1], p.pixels.shape[0])
+                key = p.size if p.size != (0, 0) else (p.pixels.shape[1], p.pixels.shape[0])
                 out[key] = out.get(key, 0) + 1
         return out
 
