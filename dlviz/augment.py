@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from dlviz.config import AugmentConfig
+
 
 @dataclass(frozen=True)
 class Augment:
@@ -18,6 +20,10 @@ class Augment:
     crop: float = 0.0  # shift by up to this share of the side (zero padding), e.g. 0.1
     rotate: float = 0.0  # rotate by up to this many degrees either way, e.g. 15
     jitter: float = 0.0  # brightness and contrast change of up to this share, e.g. 0.2
+
+    @classmethod
+    def from_config(cls, cfg: AugmentConfig) -> Augment:
+        return cls(flip=cfg.flip, crop=cfg.crop, rotate=cfg.rotate, jitter=cfg.jitter)
 
     @property
     def active(self) -> bool:

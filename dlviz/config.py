@@ -13,9 +13,11 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 TOY_DATASETS = ("circle", "xor", "gauss", "spiral", "moons")
-IMAGE_DATASETS = ("digits", "shapes", "folder", "zip")  # folder, zip: a person's own images
+# folder, zip: a person's own images on disk; upload: images uploaded in a browser session (they
+# live in that session only, so a run store's copy of such a config cannot be loaded again)
+IMAGE_DATASETS = ("digits", "shapes", "folder", "zip", "upload")
 DATASETS = TOY_DATASETS + IMAGE_DATASETS
-IMAGE_SIZE_DEFAULT = {"digits": 8, "shapes": 32, "folder": 32, "zip": 32}
+IMAGE_SIZE_DEFAULT = {"digits": 8, "shapes": 32, "folder": 32, "zip": 32, "upload": 32}
 DIGITS_COUNT = 1797
 MAX_IMAGE_VALUES = 60_000_000  # n_samples * channels * size^2: about 240 MB as float32
 ARCHS = ("mlp", "cnn")
@@ -86,7 +88,9 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         _check_choice("data.name", self.name, DATASETS)
-        _check_number("data.n_samples", self.n_samples, kind=int, lo=10, hi=200_000)
+        # An upload may be tiny (a few photos of two classes); generated sets have at least 10.
+        low = 2 if self.name == "upload" else 10
+        _check_number("data.n_samples", self.n_samples, kind=int, lo=low, hi=200_000)
         _check_number("data.noise", self.noise, kind=float, lo=0.0, hi=1.0)
         _check_number("data.test_fraction", self.test_fraction, kind=float, lo=0.05, hi=0.95)
         _check_number("data.seed", self.seed, kind=int, lo=0, hi=2**31 - 1)
@@ -106,6 +110,8 @@ class DataConfig:
                 raise ConfigError("data.channels", "digits are grey: channels must be 1")
             if self.image_size and self.image_size < 8:
                 raise ConfigError("data.image_size", "digits are 8x8: choose 8 to 64 (0: 8)")
+        if self.name in ("folder", "zip", "upload") and self.image_size and self.image_size < 8:
+            raise ConfigError("data.image_size", "choose 8 to 64 pixels (0: 32)")
         if self.name in ("folder", "zip"):
             if not isinstance(self.path, str) or not self.path:
                 raise ConfigError(
@@ -114,8 +120,6 @@ class DataConfig:
                     + ("a folder with one sub-folder of images per class" if self.name == "folder"
                        else "a ZIP file whose top-level folders are the classes"),
                 )  # fmt: skip
-            if self.image_size and self.image_size < 8:
-                raise ConfigError("data.image_size", "choose 8 to 64 pixels (0: 32)")
         if self.name == "shapes":
             if self.image_size and self.image_size < 16:
                 raise ConfigError("data.image_size", "shapes need 16 to 64 pixels (0: 32)")
@@ -248,8 +252,31 @@ def _widths(
 
 
 @dataclass(frozen=True)
+class AugmentConfig:
+    """Random changes to each training image, drawn afresh every time it is used (images only;
+    test images are never changed). All off by default."""
+
+    flip: bool = False  # mirror left-right, half of the images
+    crop: float = 0.0  # shift by up to this share of the side, e.g. 0.1 (a random crop)
+    rotate: float = 0.0  # rotate by up to this many degrees either way, e.g. 15
+    jitter: float = 0.0  # brightness and contrast change by up to this share, e.g. 0.2
+
+    def validate(self) -> None:
+        if not isinstance(self.flip, bool):
+            raise ConfigError("train.augment.flip", f"must be true or false, got {self.flip!r}")
+        _check_number("train.augment.crop", self.crop, kind=float, lo=0.0, hi=0.5)
+        _check_number("train.augment.rotate", self.rotate, kind=float, lo=0.0, hi=180.0)
+        _check_number("train.augment.jitter", self.jitter, kind=float, lo=0.0, hi=1.0)
+
+    @property
+    def active(self) -> bool:
+        return self.flip or self.crop > 0 or self.rotate > 0 or self.jitter > 0
+
+
+@dataclass(frozen=True)
 class TrainConfig:
-    """How to train: optimizer, learning rate, batches, epochs, seed, device."""
+    """How to train: optimizer, learning rate, batches, epochs, seed, device, and (for images)
+    augmentation."""
 
     optimizer: str = "adam"
     lr: float = 0.01
@@ -258,8 +285,21 @@ class TrainConfig:
     weight_decay: float = 0.0
     seed: int = 0
     device: str = "auto"
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
+        if isinstance(self.augment, dict):
+            known = {f.name for f in fields(AugmentConfig)}
+            extra = set(self.augment) - known
+            if extra:
+                raise ConfigError(
+                    f"train.augment.{sorted(extra)[0]}",
+                    f"is not a known field (known: {', '.join(sorted(known))})",
+                )
+            object.__setattr__(self, "augment", AugmentConfig(**self.augment))
+        if not isinstance(self.augment, AugmentConfig):
+            raise ConfigError("train.augment", f"must be an object, got {self.augment!r}")
+        self.augment.validate()
         _check_choice("train.optimizer", self.optimizer, OPTIMIZERS)
         _check_number("train.lr", self.lr, kind=float, lo=0.0, hi=100.0, lo_open=True)
         _check_number("train.batch_size", self.batch_size, kind=int, lo=1, hi=65_536)

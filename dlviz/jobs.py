@@ -184,8 +184,10 @@ def execute(
     callbacks: tuple[Callback, ...] = (),
     snapshots: bool = True,
     probe: ImageProbe | None = None,
+    data: Dataset | None = None,
 ) -> dict[str, Any]:
-    """Load data, build the model, train, save to the run store; return the summary.
+    """Load data (or take `data`, already loaded: a person's uploaded images), build the model,
+    train, save to the run store; return the summary.
 
     Everything the run has to say goes through `emit`, ending with one ``end`` event. A device
     that is not present, a divergence or an unexpected error end the run with a message; this
@@ -224,7 +226,7 @@ def execute(
         with device_slot(device, control, emit_and_record) as admitted:
             if not admitted:
                 return end("stopped", "Stopped before it started.")
-            data = load_dataset(config.data)
+            data = data if data is not None else load_dataset(config.data)
             model = build_model(
                 config.model, data.input_shape, data.n_classes, seed=config.train.seed
             )
@@ -305,8 +307,10 @@ class RunHandle:
         after: RunHandle | None = None,
         label: str = "",
         orphan_after_s: float | None = None,
+        data: Dataset | None = None,
     ):
         self.config = config
+        self.data = data  # given: the run trains on it instead of loading `config.data`
         self.orphan_after_s = orphan_after_s
         self.last_poll = time.monotonic()
         self.control = Control()
@@ -335,6 +339,7 @@ class RunHandle:
             control=self.control,
             runs_dir=self._runs_dir,
             probe=self.probe,
+            data=self.data,
         )
 
     def poll(self, max_events: int = 10_000) -> int:
@@ -382,10 +387,17 @@ def start(
     after: RunHandle | None = None,
     label: str = "",
     orphan_after_s: float | None = None,
+    data: Dataset | None = None,
 ) -> RunHandle:
-    """Start `config` in a background thread (after `after` ends, if given)."""
+    """Start `config` in a background thread (after `after` ends, if given), on `data` when
+    given instead of the data `config` names."""
     handle = RunHandle(
-        config, runs_dir=runs_dir, after=after, label=label, orphan_after_s=orphan_after_s
+        config,
+        runs_dir=runs_dir,
+        after=after,
+        label=label,
+        orphan_after_s=orphan_after_s,
+        data=data,
     )
     if orphan_after_s is not None:
         _watch(handle)

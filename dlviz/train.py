@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dlviz.augment import Augment
 from dlviz.config import TrainConfig
 from dlviz.data import Dataset
 from dlviz.models import count_parameters, set_dropout_generator
@@ -260,6 +261,10 @@ def fit(
     budget = EvalBudget(
         len(eval_idx), len(x_te), first=None if x_tr.dim() <= 2 else EVAL_FIRST_IMAGES
     )
+    # Augmentation (images only) draws its random numbers from its own seeded generator, so a
+    # run with it is as reproducible as one without.
+    augment = Augment.from_config(cfg.augment) if x_tr.dim() == 4 else Augment()
+    augment_gen = torch.Generator().manual_seed(cfg.seed + 3)
     dropout_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     set_dropout_generator(model, dropout_gen)
 
@@ -297,7 +302,8 @@ def fit(
             grad_norms.reset()
             for lo, hi in bounds:
                 idx = perm[lo:hi]
-                logits = model(x_tr[idx])
+                xb = augment(x_tr[idx], augment_gen) if augment.active else x_tr[idx]
+                logits = model(xb)
                 loss = F.cross_entropy(logits, y_tr[idx])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()

@@ -120,6 +120,14 @@ def test_configs_are_frozen():
         ("train", {"device": "gpu"}, "train.device"),
         ("train", {"device": "cuda:x"}, "train.device"),
         ("train", {"seed": -3}, "train.seed"),
+        ("train", {"augment": {"crop": 0.9}}, "train.augment.crop"),
+        ("train", {"augment": {"rotate": -5}}, "train.augment.rotate"),
+        ("train", {"augment": {"flip": "yes"}}, "train.augment.flip"),
+        ("train", {"augment": {"jitter": 2}}, "train.augment.jitter"),
+        ("train", {"augment": {"mixup": 0.2}}, "train.augment.mixup"),
+        ("train", {"augment": [1]}, "train.augment"),
+        ("data", {"name": "upload", "n_samples": 1}, "data.n_samples"),
+        ("data", {"name": "upload", "n_samples": 20, "image_size": 4}, "data.image_size"),
     ],
 )
 def test_a_bad_value_names_its_field(section, values, field):
@@ -235,3 +243,23 @@ def test_bad_image_and_cnn_values_name_their_field(patch, field):
     with pytest.raises(ConfigError) as err:
         RunConfig.from_dict(patch)
     assert err.value.field == field
+
+
+def test_augmentation_round_trips_and_is_off_by_default():
+    assert not RunConfig().train.augment.active
+    d = {"train": {"augment": {"flip": True, "crop": 0.1, "rotate": 15, "jitter": 0.2}}}
+    cfg = RunConfig.from_dict(d)
+    assert cfg.train.augment.active and cfg.train.augment.rotate == 15
+    assert RunConfig.from_json(cfg.to_json()) == cfg
+    assert cfg.to_dict()["train"]["augment"] == {
+        "flip": True, "crop": 0.1, "rotate": 15, "jitter": 0.2
+    }  # fmt: skip
+
+
+def test_an_upload_config_describes_the_data_but_cannot_be_loaded_outside_its_session():
+    from dlviz.data import load_dataset
+
+    cfg = RunConfig.from_dict({"data": {"name": "upload", "n_samples": 6, "image_size": 32}})
+    assert cfg.data.is_image and cfg.data.size == 32
+    with pytest.raises(ValueError, match="Download as ZIP"):
+        load_dataset(cfg.data)

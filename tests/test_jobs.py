@@ -170,3 +170,26 @@ def test_a_run_store_that_cannot_be_written_is_reported_and_the_run_kept(tmp_pat
     assert h.status == "finished" and h.final  # the training itself is not lost
     assert h.run_id == ""
     assert f"could not be saved to {blocked}" in h.message
+
+
+def test_a_run_given_its_data_trains_on_it_not_on_its_config():
+    import numpy as np
+
+    from dlviz.data import image_dataset
+
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 3, 16, 16), dtype=np.float32)
+    y = np.repeat(np.arange(2), 20)
+    x[y == 1] *= 0.3  # dark against bright: learnable
+    data = image_dataset("upload", x, y, ("bright", "dark"), 0.25, 0)
+    cfg = RunConfig.from_dict(
+        {
+            "data": {"name": "upload", "n_samples": 40, "image_size": 16, "channels": 3},
+            "model": {"arch": "cnn", "blocks": [{"channels": 4}]},
+            "train": {"epochs": 3, "device": "cpu", "lr": 0.01},
+        }
+    )
+    h = jobs.start(cfg, data=data).wait(30)
+    assert h.status == "finished", h.message
+    assert h.classes["confusion"].sum() == len(data.x_test) == 10
+    assert h.model is not None and h.model.blocks[0].conv.in_channels == 3

@@ -267,3 +267,35 @@ def test_an_image_run_measures_its_last_epoch_on_the_whole_test_set():
     ((_, _), (test_loss, test_acc)) = evaluate(model, data.x_test, data.y_test, (0, 120))
     assert math.isclose(state.metrics["test_loss"], test_loss, rel_tol=1e-5)
     assert math.isclose(state.metrics["test_accuracy"], test_acc)
+
+
+def _tiny_image_run(augment):
+    cfg = RunConfig.from_dict(
+        {
+            "data": {"name": "shapes", "n_samples": 120, "image_size": 16},
+            "model": {"arch": "cnn", "blocks": [{"channels": 4}]},
+            "train": {"epochs": 2, "batch_size": 32, "device": "cpu", "augment": augment},
+        }
+    )
+    data = load_dataset(cfg.data)
+    model = build_model(cfg.model, data.input_shape, data.n_classes, seed=0)
+    seen = []
+    model.register_forward_pre_hook(lambda m, args: seen.append((m.training, args[0].clone())))
+    state = fit(model, data, cfg.train, torch.device("cpu"))
+    return data, seen, state
+
+
+def test_augmentation_changes_training_batches_only_and_is_reproducible():
+    data, plain, _ = _tiny_image_run({})
+    _, augmented, state = _tiny_image_run({"flip": True, "rotate": 20, "jitter": 0.3})
+    _, again, state2 = _tiny_image_run({"flip": True, "rotate": 20, "jitter": 0.3})
+    train = [x for training, x in augmented if training]
+    # the training batches were changed, and stay images in [0, 1]
+    assert not torch.equal(train[0], next(x for t, x in plain if t))
+    assert 0 <= train[0].min() <= train[0].max() <= 1
+    evals = [x for training, x in augmented if not training]
+    assert evals and all(  # evaluation inputs are the real images
+        torch.equal(a, b) for a, b in zip(evals, [x for t, x in plain if not t])
+    )
+    assert all(torch.equal(a[1], b[1]) for a, b in zip(augmented, again))
+    assert state.metrics == state2.metrics

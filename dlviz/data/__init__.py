@@ -64,6 +64,19 @@ def load_dataset(cfg: DataConfig) -> Dataset:
     return _dataset(cfg.name, "points2d", xtr, ytr, xte, yte, ("class 0", "class 1"))
 
 
+def image_dataset(
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    class_names: tuple[str, ...],
+    test_fraction: float,
+    seed: int,
+) -> Dataset:
+    """Images x (N, C, H, W) in [0, 1] with labels y, split as every image dataset is."""
+    xtr, ytr, xte, yte = split(x, y, test_fraction, seed)
+    return _dataset(name, "image", xtr, ytr, xte, yte, class_names)
+
+
 def _dataset(name, kind, xtr, ytr, xte, yte, class_names) -> Dataset:
     return Dataset(
         name=name,
@@ -91,13 +104,18 @@ def _load_images(cfg: DataConfig) -> Dataset:
         names = tuple(str(d) for d in range(10))
     elif cfg.name in ("folder", "zip"):
         x, y, names = _load_own_images(cfg)
+    elif cfg.name == "upload":
+        raise ValueError(
+            "data.name: 'upload' images live only in the browser session that uploaded them. "
+            "Save them there as a ZIP (Your images, 'Download as ZIP') and train on "
+            '{"name": "zip", "path": "that.zip"}'
+        )
     else:
         x, y, _ = images.generate_shapes(
             cfg.n_samples, cfg.size, cfg.channels, cfg.noise, cfg.clutter, cfg.seed
         )
         names = images.SHAPES
-    xtr, ytr, xte, yte = split(x, y, cfg.test_fraction, cfg.seed)
-    return _dataset(cfg.name, "image", xtr, ytr, xte, yte, names)
+    return image_dataset(cfg.name, x, y, names, cfg.test_fraction, cfg.seed)
 
 
 def _load_own_images(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:

@@ -23,7 +23,6 @@ from dlviz.history import RunHistory
 from dlviz.probes import FeatureSnapshot, ImageProbe, top_activating
 from dlviz.ui import live
 from dlviz.ui.livechart import live_chart
-from dlviz.ui.state import dataset
 
 KEEP = "session"  # widget values survive a page switch
 
@@ -135,6 +134,20 @@ def _image_caption(ds: Dataset, index: int) -> str:
     return f"test image {index}: {ds.class_names[int(ds.y_test[index])]}"
 
 
+def _sample_chart(ds: Dataset, index: int, key: str, tile: int) -> None:
+    """Test image `index`, captioned with its class."""
+    live_chart(
+        _cached_figure(
+            "sample",
+            (id(ds), index, tile),
+            lambda: plots.image_grid_figure(
+                ds.x_test[index : index + 1].numpy(), [_image_caption(ds, index)], cols=1, tile=tile
+            ),
+        ),
+        key=f"{key}_sample",
+    )
+
+
 def _pick_snapshot(h: RunHistory, key: str) -> int:
     """The snapshot slider: which of `h.fmaps` to show. It follows the newest one unless the
     person has moved it back; then it keeps the snapshot they chose (by its step) while new
@@ -172,7 +185,7 @@ def _feature_maps(view: live.View, key: str) -> None:
     (left); every layer's feature maps (right)."""
     handle = view.handles[0]
     h = handle.history
-    ds = dataset(handle.config.data)
+    ds = live.view_dataset(handle)
     st.markdown("#### What each layer sees")
     choose, scrub = st.columns([2, 3], gap="medium", vertical_alignment="bottom")
     with choose:
@@ -189,20 +202,7 @@ def _feature_maps(view: live.View, key: str) -> None:
                 note = "Your choice shows from the next snapshot, in a second or so."
     left, right = st.columns([1, 3], gap="medium")
     with left:
-        shown = snap.sample_index if snap is not None else index
-        live_chart(
-            _cached_figure(
-                "sample",
-                (id(ds), shown),
-                lambda: plots.image_grid_figure(
-                    ds.x_test[shown : shown + 1].numpy(),
-                    [_image_caption(ds, shown)],
-                    cols=1,
-                    tile=160,
-                ),
-            ),
-            key=f"{key}_sample",
-        )
+        _sample_chart(ds, snap.sample_index if snap is not None else index, key, tile=160)
         with st.container():
             if note:
                 st.caption(note)
@@ -319,7 +319,7 @@ def _results(view: live.View, key: str) -> None:
     h = handle.history
     if not h.done or not h.classes:
         return
-    ds = dataset(handle.config.data)
+    ds = live.view_dataset(handle)
     st.divider()
     left, right = st.columns(2, gap="medium")
     with left:
@@ -399,7 +399,7 @@ def draw_single(view: live.View, key: str) -> None:
     live.status_line("", h)
     live.metrics_row(h)
     _feature_maps(view, key)
-    _health(h, key, len(dataset(view.handles[0].config.data).x_test))
+    _health(h, key, len(live.view_dataset(view.handles[0]).x_test))
     _results(view, key)
 
 
@@ -410,26 +410,14 @@ def draw_pair(view: live.View, key: str) -> None:
     for label, h in zip(view.labels, hs):
         live.status_line(label, h)
     live_chart(plots.curves_figure(list(zip(view.labels, hs)), height=320), key=f"{key}_curves")
-    ds = dataset(view.handles[0].config.data)
+    ds = live.view_dataset(view.handles[0])
     st.markdown("#### What each layer sees")
     choose, image, _ = st.columns([2, 1, 2], gap="medium", vertical_alignment="center")
     with choose:
         index = _sample_chooser(view, ds)
         start = _channel_pager(view)
     with image:
-        live_chart(
-            _cached_figure(
-                "sample",
-                (id(ds), index),
-                lambda: plots.image_grid_figure(
-                    ds.x_test[index : index + 1].numpy(),
-                    [_image_caption(ds, index)],
-                    cols=1,
-                    tile=110,
-                ),
-            ),
-            key=f"{key}_sample",
-        )
+        _sample_chart(ds, index, key, tile=110)
     cols = st.columns(2, gap="medium")
     for i, (col, label, handle) in enumerate(zip(cols, view.labels, view.handles)):
         h = handle.history

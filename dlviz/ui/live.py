@@ -13,6 +13,7 @@ import streamlit as st
 from dlviz import jobs, plots, runs
 from dlviz.compare import compare_runs, gradient_reading
 from dlviz.config import RunConfig
+from dlviz.data import Dataset
 from dlviz.history import RunHistory
 from dlviz.ui.livechart import live_chart
 from dlviz.ui.state import dataset
@@ -57,8 +58,15 @@ class View:
                 h.pause()
 
 
-def start_view(key: str, configs: list[RunConfig], labels: list[str], kind: str) -> View:
-    """Start `configs` one after the other and keep them in session state under `key`."""
+def start_view(
+    key: str,
+    configs: list[RunConfig],
+    labels: list[str],
+    kind: str,
+    data: Dataset | None = None,
+) -> View:
+    """Start `configs` one after the other and keep them in session state under `key`; on
+    `data` when given (uploaded images), else on the data each config names."""
     old = st.session_state.get(key)
     if isinstance(old, View):
         old.stop()
@@ -72,6 +80,7 @@ def start_view(key: str, configs: list[RunConfig], labels: list[str], kind: str)
                 after=after,
                 label=label,
                 orphan_after_s=ORPHAN_AFTER_S,
+                data=data,
             )
         )
     view = View(kind=kind, handles=handles, labels=labels)
@@ -90,6 +99,11 @@ def wait_first_point(view: View, timeout_s: float = 0.6) -> None:
         if first.history.steps.seen or first.history.done or first.history.status == "queued":
             return
         time.sleep(0.02)
+
+
+def view_dataset(handle: jobs.RunHandle) -> Dataset:
+    """The data a run trains on: the one it was given, else the one its config names."""
+    return handle.data if handle.data is not None else dataset(handle.config.data)
 
 
 def current_view(key: str) -> View | None:
