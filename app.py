@@ -14,6 +14,7 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/playground.py", title="Playground", icon=":material/scatter_plot:"),
     st.Page("pages/images.py", title="Images", icon=":material/image:"),
+    st.Page("pages/uploads.py", title="Your images", icon=":material/photo_library:"),
 ]
 page = st.navigation(PAGES)
 mark_app_ran()

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import stat
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -38,6 +40,27 @@ class UploadLimits:
     max_files: int = 5_000  # images in one upload (or one ZIP)
     max_total_bytes: int = 1 * 2**30  # all of a ZIP's files, uncompressed
     keep_side: int = 256  # pictures are kept at most this many pixels a side (inputs are <= 64)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> UploadLimits:
+        """The defaults, changed by ``DLVIZ_MAX_FILE_MB``, ``DLVIZ_MAX_MEGAPIXELS``,
+        ``DLVIZ_MAX_FILES`` and ``DLVIZ_MAX_UPLOAD_MB`` where set (whole positive numbers;
+        anything else raises ValueError naming the variable)."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for var, name, scale in (
+            ("DLVIZ_MAX_FILE_MB", "max_file_bytes", 2**20),
+            ("DLVIZ_MAX_MEGAPIXELS", "max_pixels", 1_000_000),
+            ("DLVIZ_MAX_FILES", "max_files", 1),
+            ("DLVIZ_MAX_UPLOAD_MB", "max_total_bytes", 2**20),
+        ):
+            text = environ.get(var, "").strip()
+            if not text:
+                continue
+            if not text.isdigit() or int(text) < 1:
+                raise ValueError(f"{var} must be a whole number of at least 1, got {text!r}")
+            values[name] = int(text) * scale
+        return cls(**values)
 
     def describe(self) -> str:
         return (
@@ -223,6 +246,17 @@ def read_zip(
     return files, problems
 
 
+def picture_array(pixels: np.ndarray, size: int, channels: int = 3) -> np.ndarray:
+    """One (H, W, 3) uint8 picture as a network input: (channels, size, size) float32 in [0, 1],
+    stretched to the square (not cropped), grey when `channels` is 1."""
+    Image, _ = _pil()
+    img = Image.fromarray(pixels).resize((size, size), Image.Resampling.BILINEAR)
+    if channels == 1:
+        img = img.convert("L")
+    a = np.asarray(img, dtype=np.float32) / 255.0
+    return a[None] if channels == 1 else a.transpose(2, 0, 1)
+
+
 # --- the image set ----------------------------------------------------------------------------
 
 
@@ -274,6 +308,9 @@ class ImageSet:
         self.problems += problems
         return sum(self.add_files(cls, items, limits) for cls, items in files.items())
 
+    def remove_class(self, name: str) -> None:
+        self.classes.pop(name, None)
+
     def count(self) -> int:
         return sum(len(v) for v in self.classes.values())
 
@@ -305,7 +342,9 @@ class ImageSet:
             return "Training needs at least two classes."
         empty = [c for c, pics in self.classes.items() if not pics]
         if empty:
-            return f"Class {', '.join(empty)} has no images yet; add some or remove the class."
+            if len(empty) == 1:
+                return f"Class {empty[0]} has no images yet; add some or remove the class."
+            return f"Classes {', '.join(empty)} have no images yet; add some or remove them."
         return ""
 
     def warnings(self) -> list[str]:
@@ -343,17 +382,9 @@ class ImageSet:
     def to_arrays(self, size: int, channels: int = 3) -> tuple[np.ndarray, np.ndarray, tuple]:
         """All pictures resized to `size` x `size`: x (N, C, size, size) float32 in [0, 1],
         y (N,) int64, class names."""
-        Image, _ = _pil()
         names = tuple(self.classes)
-        xs, ys = [], []
-        for label, cls in enumerate(names):
-            for p in self.classes[cls]:
-                img = Image.fromarray(p.pixels).resize((size, size), Image.Resampling.BILINEAR)
-                if channels == 1:
-                    img = img.convert("L")
-                a = np.asarray(img, dtype=np.float32) / 255.0
-                xs.append(a[None] if channels == 1 else a.transpose(2, 0, 1))
-                ys.append(label)
+        xs = [picture_array(p.pixels, size, channels) for c in names for p in self.classes[c]]
+        ys = [label for label, c in enumerate(names) for _ in self.classes[c]]
         x = np.stack(xs) if xs else np.zeros((0, channels, size, size), np.float32)
         return x, np.asarray(ys, dtype=np.int64), names
 

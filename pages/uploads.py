@@ -1,0 +1,132 @@
+"""Your images: make classes from your own pictures, train a CNN on them, and ask it about a
+new picture - what it says, and where it looked."""
+
+import streamlit as st
+
+from dlviz.ui import controls, image_view, images, live, state, uploads
+
+state.ensure_app()
+uploads.init()
+lim, limit_problem = uploads.limits()
+
+st.title("Your images")
+st.caption(
+    "Make a class for each kind of picture, add a few dozen photos to each, and train a "
+    "convolutional network on them: watch its feature maps of your own pictures, then show it "
+    "a new one and see where it looked."
+)
+
+settings, main = st.columns([1, 3], gap="large")
+with settings:
+    tab_data, tab_net, tab_train = st.tabs(["Data", "Network", "Training"])
+    with tab_data:
+        uploads.data_controls()
+    with tab_net:
+        images.preset_buttons()
+        images.network_controls()
+        st.caption(
+            "The network is the Image lab's: its blocks table and these settings are shared "
+            "with the Images page."
+        )
+    with tab_train:
+        controls.training_controls("up")
+
+with main:
+    st.subheader("Classes")
+    uploads.add_class_row()
+    with st.container():
+        if limit_problem:
+            st.error(limit_problem, icon=":material/error:")
+        uploads.report()
+    names = list(uploads.image_set().classes)
+    for row in range(0, len(names), 2):
+        cols = st.columns(2, gap="small")
+        for col, name in zip(cols, names[row : row + 2]):
+            with col:
+                uploads.class_panel(name, lim)
+    c1, c2 = st.columns(2, gap="medium")
+    with c1:
+        uploads.zip_uploader(lim)
+    with c2:
+        uploads.camera(lim)
+    st.caption(
+        f"Accepted: {uploads.accepted_types()}; any size, colour mode or orientation (photos "
+        f"are turned upright). Limits: {lim.describe()}. Pictures stay in this browser session "
+        "only, and are gone when it ends."
+    )
+
+    ds = uploads.dataset()
+    with st.container():
+        if uploads.image_set().classes:
+            st.divider()
+            s1, s2 = st.columns([4, 1], vertical_alignment="top")
+            with s1:
+                uploads.summary()
+            with s2:
+                uploads.download_button()
+                with st.popover("Remove all", icon=":material/delete_sweep:", width="stretch"):
+                    st.markdown("Remove every class and image?")
+                    st.button(
+                        "Remove all",
+                        key="up_remove_all",
+                        type="primary",
+                        on_click=uploads.remove_all,
+                    )
+    with st.container():
+        if ds is not None:
+            uploads.augment_preview(ds)
+
+    st.divider()
+    st.subheader("Train")
+    rows, problem, pair_problem = uploads.readiness(ds)
+    problem = problem or st.session_state.pop(uploads.PROBLEM, "")
+    view = live.current_view(uploads.VIEW)
+    busy = view is not None and view.live
+    b1, b2 = st.columns(2)
+    b1.button(
+        "Train",
+        key="up_train",
+        type="primary",
+        icon=":material/play_arrow:",
+        on_click=uploads.start,
+        args=("single",),
+        disabled=busy or bool(problem),
+        width="stretch",
+    )
+    b2.button(
+        "Train shallow vs deep",
+        key="up_train_pair",
+        icon=":material/compare_arrows:",
+        on_click=uploads.start,
+        args=("pair",),
+        disabled=busy or bool(pair_problem),
+        help="The Image lab's Shallow and Deep presets, one after the other, on your images.",
+        width="stretch",
+    )
+    with st.container():
+        if problem and problem == uploads.image_set().blocking():
+            st.caption("Train is ready once the classes above are.")
+        elif problem:
+            st.info(problem, icon=":material/info:")
+        elif busy:
+            st.caption("A run is in progress: stop it to start another.")
+    with st.container():
+        if rows is not None and ds is not None:
+            st.markdown(
+                f"{images.summary_line(rows)}, on {len(ds.x_train)} training and "
+                f"{len(ds.x_test)} test images of {ds.input_shape[1]}x{ds.input_shape[2]}"
+            )
+            with st.expander("Network: edit the blocks, see every layer", expanded=False):
+                st.plotly_chart(
+                    images.network_figure(rows, ds.input_shape),
+                    key="up_network",
+                    config=live.CHART_CONFIG,
+                )
+                images.blocks_editor()
+                images.layer_table(rows)
+
+    if view is not None:
+        st.divider()
+        image_view.live_view(uploads.VIEW)
+        st.divider()
+        uploads.predict_panel(view, lim)
