@@ -59,19 +59,15 @@ with main:
     with st.container():
         if uploads.image_set().classes:
             st.divider()
-            s1, s2 = st.columns([4, 1], vertical_alignment="top")
-            with s1:
-                uploads.summary()
-            with s2:
+            uploads.summary()
+            c1, c2, _ = st.columns([1, 1, 2])
+            with c1:
                 uploads.download_button()
-                with st.popover("Remove all", icon=":material/delete_sweep:", width="stretch"):
-                    st.markdown("Remove every class and image?")
-                    st.button(
-                        "Remove all",
-                        key="up_remove_all",
-                        type="primary",
-                        on_click=uploads.remove_all,
-                    )
+            with c2.popover("Remove all", icon=":material/delete_sweep:", width="stretch"):
+                st.markdown("Remove every class and image?")
+                st.button(
+                    "Remove all", key="up_remove_all", type="primary", on_click=uploads.remove_all
+                )
     with st.container():
         if ds is not None:
             uploads.augment_preview(ds)
@@ -110,6 +106,12 @@ with main:
             st.info(problem, icon=":material/info:")
         elif busy:
             st.caption("A run is in progress: stop it to start another.")
+        elif ds is not None and len(ds.x_train) < 200:
+            st.caption(
+                f"{len(ds.x_train)} training images: a small set. The Shallow preset (Network "
+                "tab) has far fewer weights to fit and often does as well; augmentation helps "
+                "either one."
+            )
     with st.container():
         if rows is not None and ds is not None:
             st.markdown(

@@ -183,6 +183,10 @@ def report() -> None:
         st.info(text, icon=icon)
 
 
+def _mb(n_bytes: int) -> int:
+    return max(1, -(-n_bytes // 2**20))
+
+
 def _key(name: str) -> str:
     return hashlib.sha1(name.encode()).hexdigest()[:10]
 
@@ -213,6 +217,7 @@ def zip_uploader(lim: UploadLimits) -> None:
         accept_multiple_files=True,
         help="For example cat/1.jpg, cat/2.jpg, dog/1.jpg: the folders become classes (new ones "
         "are made, existing ones get more images).",
+        max_upload_size=_mb(lim.max_total_bytes),
     )
     if files:
         ingest(None, files, lim)
@@ -258,6 +263,7 @@ def class_panel(cls: str, lim: UploadLimits) -> None:
             accept_multiple_files=True,
             label_visibility="collapsed",
             help=f"PNG, JPEG, WebP, BMP, GIF (first frame) or TIFF; {lim.describe()}.",
+            max_upload_size=_mb(lim.max_file_bytes),
         )
         if files:
             ingest(cls, files, lim)
@@ -335,6 +341,7 @@ def download_button() -> None:
         key="up_download",
         icon=":material/download:",
         disabled=s.count() == 0,
+        width="stretch",
         help="Every class as a folder of PNGs (as kept here: at most 256 px a side). Upload "
         "the ZIP again later to carry on, or train on it with dlviz train "
         '({"data": {"name": "zip", "path": ...}}).',
@@ -570,7 +577,11 @@ def predict_panel(view: live.View | None, lim: UploadLimits) -> None:
         name, x = f"test image {i} ({ds.class_names[int(ds.y_test[i])]})", ds.x_test[int(i)]
     else:
         f = (
-            st.file_uploader("An image to classify", key="up_predict_file")
+            st.file_uploader(
+                "An image to classify",
+                key="up_predict_file",
+                max_upload_size=_mb(lim.max_file_bytes),
+            )
             if source == "upload"
             else st.camera_input("A photo to classify", key="up_predict_shot")
         )
