@@ -19,6 +19,7 @@ from dlviz.data.uploads import (  # noqa: E402
     UploadError,
     UploadLimits,
     decode_image,
+    picture_array,
     read_zip,
 )
 
@@ -266,3 +267,45 @@ def test_big_photos_are_kept_small_but_their_own_size_is_reported():
     exif[0x0112] = 6
     s.add_files("a", [("tall.jpg", encode(Image.fromarray(big), "JPEG", exif=exif.tobytes()))])
     assert s.classes["a"][-1].size == (600, 900)  # upright: the file's own size, turned
+
+
+def test_limits_are_settings_from_the_environment_with_clear_errors():
+    lim = UploadLimits.from_env(
+        {"DLVIZ_MAX_FILE_MB": "5", "DLVIZ_MAX_MEGAPIXELS": "12", "DLVIZ_MAX_FILES": "300"}
+    )
+    assert lim.max_file_bytes == 5 * 2**20 and lim.max_pixels == 12_000_000
+    assert lim.max_files == 300 and lim.max_total_bytes == UploadLimits().max_total_bytes
+    assert "up to 300 images, 5 MB and 12 megapixels each" in lim.describe()
+    assert UploadLimits.from_env({}) == UploadLimits()
+    with pytest.raises(ValueError, match="DLVIZ_MAX_FILES must be a whole number"):
+        UploadLimits.from_env({"DLVIZ_MAX_FILES": "lots"})
+    with pytest.raises(ValueError, match="DLVIZ_MAX_UPLOAD_MB"):
+        UploadLimits.from_env({"DLVIZ_MAX_UPLOAD_MB": "0"})
+
+
+def test_a_picture_becomes_a_network_input_as_pillow_resizes_it():
+    pixels = np.zeros((20, 40, 3), np.uint8)
+    pixels[:, 20:] = (255, 0, 0)  # right half red
+    rgb = picture_array(pixels, 8, 3)
+    assert rgb.shape == (3, 8, 8) and rgb.dtype == np.float32
+    assert rgb[0, :, :3].max() == 0 and rgb[0, :, 5:].min() == 1.0  # stretched, not cropped
+    assert np.allclose(rgb[1:], 0)
+    grey = picture_array(pixels, 8, 1)
+    expected = (
+        np.asarray(
+            Image.fromarray(pixels).resize((8, 8), Image.Resampling.BILINEAR).convert("L"),
+            np.float32,
+        )
+        / 255
+    )
+    assert grey.shape == (1, 8, 8) and np.allclose(grey[0], expected)
+
+
+def test_removing_a_class_and_one_message_for_several_empty_classes():
+    s = ImageSet()
+    for name in ("a", "b", "c"):
+        s.add_class(name)
+    assert s.blocking() == "Classes a, b, c have no images yet; add some or remove them."
+    s.remove_class("b")
+    s.remove_class("b")  # twice: nothing to remove
+    assert list(s.classes) == ["a", "c"]
