@@ -50,6 +50,16 @@ or your own blocks, with a table of every layer's shape, parameters and FLOPs.
         st.page_link(
             "pages/images.py", label="Open the Images lab", icon=":material/arrow_forward:"
         )
+    with st.container(border=True):
+        st.subheader(":material/photo_library: Your images")
+        st.markdown(
+            """
+Make classes from your own photos - files, a ZIP of folders, or the camera - and train the
+same networks on them. Then show it a new picture: its **probabilities**, its **feature
+maps**, and **saliency** and **Grad-CAM** maps of where it looked.
+"""
+        )
+        st.page_link("pages/uploads.py", label="Open Your images", icon=":material/arrow_forward:")
 with right:
     with st.container(border=True):
         st.subheader(":material/school: Things to try")
