@@ -222,3 +222,38 @@ def test_train_on_uploads_then_predict_an_upload_and_a_test_image(page):
     assert not at.exception, at.exception
     said = [m.value for m in at.markdown if "the network says" in m.value]
     assert len(said) == 1 and said[0].startswith("**test image 0 (")
+
+
+def test_camera_photos_go_into_the_chosen_class(page):
+    at = page
+    add_class(at, "disc")
+    add_class(at, "square")
+    at.toggle(key="up_camera").set_value(True).run()
+    at.selectbox(key="up_camera_class").set_value("square").run()
+    for k in range(2):
+        cams = [c for c in at.camera_input if c.proto.id.split("-")[-1].startswith("up_shot_")]
+        assert len(cams) == 1
+        cams[0].set_value(("image.jpg", picture("square", k, "JPEG"), "image/jpeg")).run()
+        assert not at.exception, at.exception
+    pics = at.session_state["up_set"].classes["square"]
+    assert [p.name for p in pics] == ["photo-1.jpg", "photo-2.jpg"]
+    assert at.session_state["up_set"].classes["disc"] == []
+    assert "Added 1 image to square." in messages(at)
+
+
+def test_train_shallow_vs_deep_on_uploads(page):
+    at = page
+    at.number_input(key="up_epochs").set_value(2).run()
+    two_classes(at, 8)
+    at.button(key="up_train_pair").click().run()
+    assert not at.exception, at.exception
+    view = at.session_state["up_view"]
+    assert view.kind == "pair" and view.labels == ["shallow", "deep"]
+    wait_for(at, lambda: not view.live, "both runs to end")
+    at.run()
+    assert [h.history.status for h in view.handles] == ["finished", "finished"]
+    assert all(h.data is view.handles[0].data for h in view.handles)  # the same uploaded set
+    figs = charts(at)
+    assert "up_view_fmaps_0" in figs and "up_view_fmaps_1" in figs
+    # predict offers both trained networks
+    assert at.segmented_control(key="up_predict_model").options == ["shallow", "deep"]
