@@ -159,6 +159,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         result = bench.ingest(n_files=args.files, megabytes=args.megabytes)
         print(json.dumps(result) if args.json else bench.format_ingest(result))
         return EXIT_OK
+    if args.what == "augment":
+        try:
+            result = bench.augment(device=args.device, repeats=args.repeats)
+        except DeviceError as e:
+            _err(str(e))
+            return EXIT_USAGE
+        print(json.dumps(result) if args.json else bench.format_augment(result))
+        return EXIT_OK
     if args.what == "refresh":
         result = bench.refresh(repeats=args.repeats, epochs=args.epochs or 200)
         print(json.dumps(result) if args.json else bench.format_refresh(result))
@@ -226,9 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="benchmarks")
     b.add_argument(
         "what",
-        choices=["overhead", "refresh", "ingest"],
+        choices=["overhead", "refresh", "ingest", "augment"],
         help="overhead: dlviz's training vs a bare loop; refresh: cost of one live chart "
-        "refresh; ingest: reading an upload of photos",
+        "refresh; ingest: reading an upload of photos; augment: batched augmentation vs one "
+        "image at a time",
     )
     b.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default cpu)")
     b.add_argument("--repeats", type=int, default=21, help="timed pairs of runs (default 21)")

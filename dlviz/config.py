@@ -392,6 +392,15 @@ class RunConfig:
         return replace(self, **parts)
 
 
+# The Image lab's CNN presets: one 5x5 conv (Shallow); eight 3x3 convs with three poolings (Deep).
+SHALLOW_BLOCKS = (ConvBlock(channels=16, kernel=5),)
+DEEP_BLOCKS = tuple(
+    ConvBlock(channels=c, kernel=3, pool=p)
+    for c, p in (
+        (16, "none"), (16, "max"), (32, "none"), (32, "max"),
+        (64, "none"), (64, "max"), (64, "none"), (64, "none"),
+    )
+)  # fmt: skip
 SHALLOW_HIDDEN = (8,)
 DEEP_HIDDEN = (8, 8, 8, 8, 8, 8)
 

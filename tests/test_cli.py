@@ -229,3 +229,25 @@ def test_bench_ingest_plumbing(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["benchmark"] == "ingest" and result["files"] == 4
     assert result["input"] == [4, 3, 64, 64] and result["total_s"] > 0
+
+
+def test_bench_augment_plumbing():
+    from dlviz import bench
+
+    r = bench.augment(batch=4, sizes=(16,), repeats=3)
+    assert r["benchmark"] == "augment" and r["device"] == "cpu" and r["batch"] == 4
+    (row,) = r["rows"]
+    assert row["size"] == 16
+    for k in ("batched_ms", "per_image_ms", "train_step_ms"):
+        assert row[k]["min"] <= row[k]["median"] <= row[k]["max"]
+    text = bench.format_augment(r)
+    assert "16x16: batched" in text and "one image at a time" in text
+
+
+def test_bench_augment_names_a_missing_device(capsys):
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    assert main(["bench", "augment", "--device", "cuda:7"]) == 2
+    assert "cuda" in capsys.readouterr().err

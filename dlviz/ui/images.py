@@ -22,9 +22,11 @@ import torch
 from dlviz import plots
 from dlviz.config import (
     ACTIVATIONS,
+    DEEP_BLOCKS,
     DIGITS_COUNT,
     NORMS,
     POOLS,
+    SHALLOW_BLOCKS,
     ConfigError,
     ConvBlock,
     DataConfig,
@@ -40,14 +42,6 @@ KEEP = "session"  # widget values survive a page switch
 VIEW = "im_view"
 PROBLEM = "im_problem"
 
-SHALLOW_BLOCKS = (ConvBlock(channels=16, kernel=5),)
-DEEP_BLOCKS = tuple(
-    ConvBlock(channels=c, kernel=3, pool=p)
-    for c, p in (
-        (16, "none"), (16, "max"), (32, "none"), (32, "max"),
-        (64, "none"), (64, "max"), (64, "none"), (64, "none"),
-    )
-)  # fmt: skip
 # What each preset sets besides its blocks; activation, dropout and the residual switch stay.
 PRESETS: dict[str, dict[str, Any]] = {
     "shallow": {"blocks": SHALLOW_BLOCKS, "head": (), "head_pool": "flatten", "norm": "none"},
