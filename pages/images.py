@@ -32,26 +32,14 @@ with main:
     b1, b2, b3 = st.columns([3, 2, 3], vertical_alignment="center")
     with b1:
         images.preset_buttons()
-    b2.button(
-        "Train",
-        key="im_train",
-        type="primary",
-        icon=":material/play_arrow:",
-        on_click=images.start,
-        args=("single",),
+    live.train_buttons(
+        "im",
+        images.start,
+        (b2, b3),
         disabled=busy or bool(problem),
-        width="stretch",
-    )
-    b3.button(
-        "Train shallow vs deep",
-        key="im_train_pair",
-        icon=":material/compare_arrows:",
-        on_click=images.start,
-        args=("pair",),
-        disabled=busy or bool(ready.pair_problem),
-        help="The Shallow and Deep presets, one after the other, on the same data, seed and "
+        pair_disabled=busy or bool(ready.pair_problem),
+        pair_help="The Shallow and Deep presets, one after the other, on the same data, seed and "
         "training settings (Deep with the residual switch as it is).",
-        width="stretch",
     )
     # One container whatever it holds: the elements after it keep their places from one rerun
     # to the next, so the live charts below are updated, not rebuilt.

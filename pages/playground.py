@@ -60,25 +60,13 @@ with main:
     b1, b2, b3 = st.columns([3, 2, 3], vertical_alignment="center")
     with b1:
         controls.preset_buttons()
-    b2.button(
-        "Train",
-        key="pg_train",
-        type="primary",
-        icon=":material/play_arrow:",
-        on_click=start,
-        args=("single",),
+    live.train_buttons(
+        "pg",
+        start,
+        (b2, b3),
         disabled=busy or bool(problem),
-        width="stretch",
-    )
-    b3.button(
-        "Train shallow vs deep",
-        key="pg_train_pair",
-        icon=":material/compare_arrows:",
-        on_click=start,
-        args=("pair",),
-        disabled=busy or bool(problem),
-        help="Same data, split, seed and training settings; 1 hidden layer against 6.",
-        width="stretch",
+        pair_disabled=busy or bool(problem),
+        pair_help="Same data, split, seed and training settings; 1 hidden layer against 6.",
     )
     # One container whatever it holds: the elements after it keep their places from one rerun
     # to the next, so the live charts below are updated, not rebuilt.

@@ -79,25 +79,13 @@ with main:
     view = live.current_view(uploads.VIEW)
     busy = view is not None and view.live
     b1, b2 = st.columns(2)
-    b1.button(
-        "Train",
-        key="up_train",
-        type="primary",
-        icon=":material/play_arrow:",
-        on_click=uploads.start,
-        args=("single",),
+    live.train_buttons(
+        "up",
+        uploads.start,
+        (b1, b2),
         disabled=busy or bool(problem),
-        width="stretch",
-    )
-    b2.button(
-        "Train shallow vs deep",
-        key="up_train_pair",
-        icon=":material/compare_arrows:",
-        on_click=uploads.start,
-        args=("pair",),
-        disabled=busy or bool(pair_problem),
-        help="The Image lab's Shallow and Deep presets, one after the other, on your images.",
-        width="stretch",
+        pair_disabled=busy or bool(pair_problem),
+        pair_help="The Image lab's Shallow and Deep presets, one after the other, on your images.",
     )
     with st.container():
         if problem and problem == uploads.image_set().blocking():

@@ -492,31 +492,33 @@ class Readiness:
     pair_problem: str
 
 
-def readiness() -> Readiness:
-    rows, shape, problem, pair_problem = None, None, "", ""
+def checked(kind: str) -> tuple[list[RunConfig], str]:
+    """The configs Train ("single") or Train shallow vs deep ("pair") would start, and why they
+    cannot ("" when they can)."""
     try:
-        cfg = run_config()
-        rows = check(cfg)
-        shape = dataset(cfg.data).input_shape
-    except ValueError as e:  # ConfigError too
-        problem = describe_problem(e)
-    try:
-        for cfg in pair_configs():
+        configs = [run_config()] if kind == "single" else pair_configs()
+        for cfg in configs:
             check(cfg)
-    except ValueError as e:
-        pair_problem = describe_problem(e)
-    return Readiness(rows, shape, problem, pair_problem)
+    except ValueError as e:  # ConfigError too
+        return [], describe_problem(e)
+    return configs, ""
+
+
+def readiness() -> Readiness:
+    rows, shape = None, None
+    configs, problem = checked("single")
+    if configs:
+        rows = check(configs[0])
+        shape = dataset(configs[0].data).input_shape
+    return Readiness(rows, shape, problem, checked("pair")[1])
 
 
 def start(kind: str) -> None:
     """Button callback: it runs before the page is drawn, so the page that follows already
     shows the run, with Train disabled and the first loss point on the chart."""
-    try:
-        configs = [run_config()] if kind == "single" else pair_configs()
-        for cfg in configs:
-            check(cfg)
-    except ValueError as e:
-        st.session_state[PROBLEM] = f"These settings cannot train: {describe_problem(e)}"
+    configs, problem = checked(kind)
+    if problem:
+        st.session_state[PROBLEM] = f"These settings cannot train: {problem}"
         return
     labels = ["run"] if kind == "single" else ["shallow", "deep"]
     view = live.start_view(VIEW, configs, labels, kind=kind)

@@ -101,6 +101,39 @@ def wait_first_point(view: View, timeout_s: float = 0.6) -> None:
         time.sleep(0.02)
 
 
+def train_buttons(
+    prefix: str,
+    start: Callable[[str], None],
+    columns: tuple,
+    disabled: bool,
+    pair_disabled: bool,
+    pair_help: str,
+) -> None:
+    """The Train and Train shallow vs deep buttons (keys ``{prefix}_train`` and
+    ``{prefix}_train_pair``) in the two `columns`; each calls `start("single" | "pair")`."""
+    single_col, pair_col = columns
+    single_col.button(
+        "Train",
+        key=f"{prefix}_train",
+        type="primary",
+        icon=":material/play_arrow:",
+        on_click=start,
+        args=("single",),
+        disabled=disabled,
+        width="stretch",
+    )
+    pair_col.button(
+        "Train shallow vs deep",
+        key=f"{prefix}_train_pair",
+        icon=":material/compare_arrows:",
+        on_click=start,
+        args=("pair",),
+        disabled=pair_disabled,
+        help=pair_help,
+        width="stretch",
+    )
+
+
 def view_dataset(handle: jobs.RunHandle) -> Dataset:
     """The data a run trains on: the one it was given, else the one its config names."""
     return handle.data if handle.data is not None else dataset(handle.config.data)
