@@ -94,11 +94,10 @@ with main:
             st.info(problem, icon=":material/info:")
         elif busy:
             st.caption("A run is in progress: stop it to start another.")
-        elif ds is not None and len(ds.x_train) < 200 and len(st.session_state["im_blocks"]) > 2:
+        elif ds is not None and len(ds.x_train) < 200:
             st.caption(
-                f"{len(ds.x_train)} training images: a small set. The Shallow preset (Network "
-                "tab) has far fewer weights to fit and often does as well; augmentation helps "
-                "either one."
+                f"{len(ds.x_train)} training images: a small set. Augmentation helps, and so do "
+                "more epochs; Train shallow vs deep shows whether depth pays off on it."
             )
     with st.container():
         if rows is not None and ds is not None:

@@ -57,7 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "up_optimizer": "adam",
     "up_lr": 0.003,
     "up_batch": 16,
-    "up_epochs": 20,
+    "up_epochs": 30,
     "up_wd": 0.0,
     "up_seed": 0,
     "up_device": "auto",
