@@ -94,10 +94,19 @@ def test_the_page_opens_empty_with_its_limits_and_train_off(page):
     assert at.button(key="up_train").disabled
     text = "\n".join(c.value for c in at.caption)
     assert "Limits: up to 5,000 images, 25 MB and 40 megapixels each" in text
-    assert (
-        "Training needs at least two classes" in messages(at)
-        or not at.session_state["up_set"].classes
-    )
+    assert not at.session_state["up_set"].classes and not messages(at)
+
+
+def test_one_class_cannot_train_and_says_why(page):
+    at = page
+    add_class(at, "disc")
+    upload(at, "disc", files("disc", 6))
+    assert "Training needs at least two classes." in messages(at)
+    assert at.button(key="up_train").disabled and at.button(key="up_train_pair").disabled
+    add_class(at, "square")
+    upload(at, "square", files("square", 6))
+    assert "Training needs" not in messages(at)
+    assert not at.button(key="up_train").disabled
 
 
 def test_classes_uploads_summary_and_refused_files_by_name(page):
