@@ -1,11 +1,15 @@
-"""Helpers for the browser tests (tests/test_browser.py): a real `streamlit run app.py` on
+"""Helpers for the browser tests (tests/test_browser*.py): a real `streamlit run app.py` on
 127.0.0.1, Debian's Chromium driven by Playwright, and waits that understand a Streamlit page.
+
+The fixtures built on these (`streamlit_server`, `browser`, `new_page`, and `streamlit_args` /
+`streamlit_env` to configure a module's server) are in tests/conftest.py.
 
 Nothing here is a test; pytest only collects `test_*.py`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
@@ -17,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -68,11 +73,29 @@ def free_port() -> int:
 
 
 class StreamlitServer:
-    """`streamlit run app.py` in a child process, its output in a log file."""
+    """`streamlit run app.py` in a child process, its output in a log file.
 
-    def __init__(self, home: Path, log_path: Path, port: int | None = None):
+    Its environment is this process's, with DLVIZ_HOME=`home`, PYTHONUNBUFFERED=1 and, when
+    `tmpdir` is given, TMPDIR=`tmpdir`; then `env` on top (a None value removes a variable).
+    `extra_args` go after the standard options of `streamlit run` (the last of a repeated
+    option wins), e.g. `["--server.disconnectedSessionTTL", "2"]`.
+    """
+
+    def __init__(
+        self,
+        home: Path,
+        log_path: Path,
+        port: int | None = None,
+        *,
+        tmpdir: Path | None = None,
+        extra_args: Sequence[str] = (),
+        env: Mapping[str, str | None] | None = None,
+    ):
         self.home = home
         self.log_path = log_path
+        self.tmpdir = tmpdir
+        self.extra_args = list(extra_args)
+        self.extra_env = dict(env or {})
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -81,12 +104,20 @@ class StreamlitServer:
     def start(self) -> StreamlitServer:
         env = dict(os.environ)
         env.update(DLVIZ_HOME=str(self.home), PYTHONUNBUFFERED="1")
+        if self.tmpdir is not None:
+            env["TMPDIR"] = str(self.tmpdir)
+        for name, value in self.extra_env.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = str(value)
         cmd = [
             sys.executable, "-m", "streamlit", "run", "app.py",
             "--server.headless", "true",
             "--server.address", "127.0.0.1",
             "--server.port", str(self.port),
             "--browser.gatherUsageStats", "false",
+            *self.extra_args,
         ]  # fmt: skip
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
@@ -139,6 +170,31 @@ class StreamlitServer:
         except OSError as e:
             return f"(could not read the server log: {e})"
         return text[-tail_chars:] if len(text) > tail_chars else text
+
+
+@contextlib.contextmanager
+def running_streamlit(
+    tmp: Path,
+    *,
+    extra_args: Sequence[str] = (),
+    env: Mapping[str, str | None] | None = None,
+) -> Iterator[StreamlitServer]:
+    """A started, healthy StreamlitServer whose files all live under the folder `tmp`:
+    run store `tmp/dlviz-home` (DLVIZ_HOME), temporary files `tmp/tmp` (TMPDIR), log
+    `tmp/streamlit.log`; stopped on leaving. The `streamlit_server` fixture is one of these per
+    test module; a test that needs a server of its own can use this directly."""
+    home = tmp / "dlviz-home"
+    tmpdir = tmp / "tmp"
+    home.mkdir()
+    tmpdir.mkdir()
+    server = StreamlitServer(
+        home=home, log_path=tmp / "streamlit.log", tmpdir=tmpdir, extra_args=extra_args, env=env
+    ).start()
+    try:
+        server.wait_healthy()
+        yield server
+    finally:
+        server.stop()
 
 
 class PageFactory:

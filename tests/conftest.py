@@ -1,12 +1,36 @@
-"""Shared test setup: every test gets its own empty run store, and runs use one torch thread
-(tiny models are fastest that way, and timings do not matter in tests)."""
+"""Shared test setup.
+
+- Every test gets its own empty run store (DLVIZ_HOME), and runs use one torch thread (tiny
+  models are fastest that way, and timings do not matter in tests).
+- `apptest`: AppTest sessions of app.py, on Home or on any page (tests/test_pages.py,
+  tests/test_images_page.py).
+- `streamlit_server`, `browser`, `new_page`: a real `streamlit run app.py` and Debian's Chromium
+  driven by Playwright (tests/test_browser*.py; the helpers are in tests/browser_support.py).
+  A test module chooses extra `streamlit run` options and environment variables for its server
+  by defining its own `streamlit_args` / `streamlit_env` fixtures.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import streamlit.testing.v1.app_test as app_test_module
 import torch
+from browser_support import (
+    CHROMIUM_ARGS,
+    UI_MS,
+    VIEWPORT,
+    PageFactory,
+    require_chromium,
+    running_streamlit,
+)
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
 
 torch.set_num_threads(1)
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +38,123 @@ def _isolated_run_store(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("dlviz-home")
     monkeypatch.setenv("DLVIZ_HOME", str(home))
     yield home
+
+
+# --- AppTest ----------------------------------------------------------------------------------
+
+
+class _NavigationPagesManager(PagesManager):
+    """AppTest resets `PagesManager.uses_pages_directory` before every run, and a fresh
+    PagesManager then sets it to True because a `pages/` folder sits next to app.py. From the
+    second run on, AppTest would then run the page file alone (Streamlit's old multipage mode):
+    no app.py, no shared sidebar. A real server runs app.py on every rerun once `st.navigation`
+    has been called, so this keeps AppTest doing the same."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        PagesManager.uses_pages_directory = False  # what st.navigation itself sets
+
+
+def _is_view(value) -> bool:
+    """A live-run view of dlviz.ui.live (`pg_view`, `im_view`, ...): it has run handles and stops."""
+    return isinstance(getattr(value, "handles", None), list) and callable(
+        getattr(value, "stop", None)
+    )
+
+
+@pytest.fixture
+def apptest(monkeypatch):
+    """A factory of AppTest sessions of app.py: `apptest()` opens Home, `apptest("pages/x.py")`
+    opens that page (through `st.switch_page`, as a click in the navigation does). Each first run
+    must end without an exception. At the end, every live run a session holds in its session
+    state (any dlviz View, whatever its key) is stopped and its threads joined: no run thread
+    outlives its test."""
+    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationPagesManager)
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
+    sessions: list[AppTest] = []
+
+    def make(page: str | None = None, *, timeout: float = 60) -> AppTest:
+        at = AppTest.from_file(str(APP), default_timeout=timeout)
+        sessions.append(at)
+        at.run()
+        assert not at.exception, at.exception
+        if page:
+            at.switch_page(page).run()
+            assert not at.exception, at.exception
+        return at
+
+    yield make
+
+    for at in sessions:
+        views = [v for _, v in at.session_state.items() if _is_view(v)]
+        for view in views:
+            view.stop()
+        for view in views:
+            for h in view.handles:
+                h.thread.join(timeout=20)
+                assert not h.thread.is_alive(), "a run thread outlived its test"
+
+
+# --- browser: a real server, Debian's Chromium ---------------------------------------------------
+
+BROWSER_FIXTURES = {"streamlit_server", "browser", "new_page"}
+
+
+def pytest_collection_modifyitems(items):
+    """A test that uses a browser fixture is a `browser` test (`-m browser` / `-m "not browser"`)
+    even where its module forgot `pytestmark = pytest.mark.browser`."""
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            if item.get_closest_marker("browser") is None:
+                item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium; fails when it is missing (skips with DLVIZ_SKIP_BROWSER=1)."""
+    return require_chromium()
+
+
+@pytest.fixture(scope="module")
+def streamlit_args() -> list[str]:
+    """Extra `streamlit run` options for this module's server, e.g.
+    `["--server.disconnectedSessionTTL", "2"]`: override this fixture in a test module."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def streamlit_env() -> dict[str, str | None]:
+    """Extra environment variables for this module's server (None removes one): override this
+    fixture in a test module. They are applied last, so they win over DLVIZ_HOME and TMPDIR."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def streamlit_server(chromium_path, streamlit_args, streamlit_env, tmp_path_factory, request):
+    """`streamlit run app.py` on a free port of 127.0.0.1, one per test module, with its own
+    empty run store (DLVIZ_HOME = `server.home`) and temporary folder (TMPDIR = `server.tmpdir`);
+    its log is `server.log_path`. Open a page with `page.goto(streamlit_server.url + "/images")`."""
+    tmp = tmp_path_factory.mktemp(f"browser-{request.module.__name__}")
+    with running_streamlit(tmp, extra_args=streamlit_args, env=streamlit_env) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    """Debian's Chromium through Playwright, one per test module (each page gets its own
+    context: see `new_page`)."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    """`new_page()` opens a page in a fresh browser context: each is its own Streamlit session."""
+    factory = PageFactory(browser, VIEWPORT, UI_MS)
+    yield factory
+    factory.close()

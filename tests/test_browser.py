@@ -8,7 +8,8 @@
 Screenshots go to test-artifacts/ (gitignored). Needs /usr/bin/chromium; set
 DLVIZ_SKIP_BROWSER=1 to skip these tests where it is missing. Only these: `pytest -m browser`;
 all but these: `pytest -m "not browser"`. Each test prints its steps with timings (shown when
-it fails, or with `-s`).
+it fails, or with `-s`). The fixtures `streamlit_server` (one server for this module) and
+`new_page` are in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -17,13 +18,9 @@ import re
 
 import pytest
 from browser_support import (
-    CHROMIUM_ARGS,
     SLOW_MS,
     UI_MS,
-    VIEWPORT,
-    PageFactory,
     Steps,
-    StreamlitServer,
     chart_titles,
     live_screenshot,
     main_text,
@@ -31,7 +28,6 @@ from browser_support import (
     preview_title,
     progress,
     report_failure,
-    require_chromium,
     screenshot,
     wait_for_chart_title,
     wait_for_charts,
@@ -46,46 +42,6 @@ pytestmark = pytest.mark.browser
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
-
-
-# --- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def chromium_path() -> str:
-    return require_chromium()
-
-
-@pytest.fixture(scope="module")
-def streamlit_server(chromium_path, tmp_path_factory):
-    """`streamlit run app.py` on a free port of 127.0.0.1, with its own empty run store."""
-    tmp = tmp_path_factory.mktemp("browser")
-    home = tmp / "dlviz-home"
-    home.mkdir()
-    server = StreamlitServer(home=home, log_path=tmp / "streamlit.log").start()
-    try:
-        server.wait_healthy()
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@pytest.fixture
-def new_page(browser):
-    """`new_page()` opens a page in a fresh browser context: each is its own Streamlit session."""
-    factory = PageFactory(browser, VIEWPORT, UI_MS)
-    yield factory
-    factory.close()
 
 
 # --- steps a person takes ------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 a person picks the digits, trains the Deep CNN, watches every layer's feature maps render while
 it trains, stops it, and sees the confusion matrix of what it learned so far.
 
-Screenshots go to test-artifacts/. Needs /usr/bin/chromium (DLVIZ_SKIP_BROWSER=1 skips).
+Screenshots go to test-artifacts/. Needs /usr/bin/chromium (DLVIZ_SKIP_BROWSER=1 skips). The
+fixtures `streamlit_server` (one server for this module) and `new_page` are in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -12,19 +13,13 @@ import time
 
 import pytest
 from browser_support import (
-    CHROMIUM_ARGS,
     SLOW_MS,
-    UI_MS,
-    VIEWPORT,
-    PageFactory,
     Steps,
-    StreamlitServer,
     drawn_charts,
     keyed_chart,
     live_screenshot,
     progress,
     report_failure,
-    require_chromium,
     screenshot,
     wait_for_charts,
     wait_for_main_text,
@@ -36,41 +31,6 @@ pytestmark = pytest.mark.browser
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
-
-
-@pytest.fixture(scope="module")
-def chromium_path() -> str:
-    return require_chromium()
-
-
-@pytest.fixture(scope="module")
-def streamlit_server(chromium_path, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("browser-images")
-    home = tmp / "dlviz-home"
-    home.mkdir()
-    server = StreamlitServer(home=home, log_path=tmp / "streamlit.log").start()
-    try:
-        server.wait_healthy()
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@pytest.fixture
-def new_page(browser):
-    factory = PageFactory(browser, VIEWPORT, UI_MS)
-    yield factory
-    factory.close()
 
 
 # The trace types of the Plotly chart under a Streamlit key: a static chart in the page, or a

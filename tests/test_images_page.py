@@ -1,5 +1,5 @@
-"""AppTest tests for the Images page, driven by widget keys (see tests/test_pages.py for how
-AppTest is made to run app.py on every rerun, as a real server does).
+"""AppTest tests for the Images page, driven by widget keys (see tests/conftest.py's `apptest`
+for how AppTest is made to run app.py on every rerun, as a real server does).
 
 Runs are small (a few hundred images, a two-block CNN, two or three epochs) so each trains in
 about a second; `wait_until_done` reruns the page, as the live fragment does in a browser.
@@ -10,10 +10,8 @@ from __future__ import annotations
 import time
 
 import pytest
-import streamlit.testing.v1.app_test as app_test_module
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
-from test_pages import APP, _NavigationPagesManager, button, charts, texts
+from test_pages import button, charts, texts
 
 from dlviz.config import ConvBlock
 from dlviz.ui.images import DEEP_BLOCKS, SHALLOW_BLOCKS, apply_edits, blocks_frame
@@ -25,30 +23,17 @@ DEADLINE_S = 60.0
 
 
 @pytest.fixture
-def app(monkeypatch):
-    """Images-page sessions; every run they started is stopped and joined at the end."""
-    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationPagesManager)
-    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
-    sessions: list[AppTest] = []
+def app(apptest):
+    """`app(**settings)`: an Images-page session (tests/conftest.py's `apptest`), its widgets set
+    to `settings` (by widget key). Every run it starts is stopped and joined at the end."""
 
     def make(**settings) -> AppTest:
-        at = AppTest.from_file(str(APP), default_timeout=60).run()
-        at.switch_page(PAGE).run()
-        assert not at.exception, at.exception
-        sessions.append(at)
+        at = apptest(PAGE)
         for key, value in settings.items():
             set_widget(at, key, value)
         return at
 
-    yield make
-
-    for at in sessions:
-        view = at.session_state[VIEW] if VIEW in at.session_state else None
-        if view is not None:
-            view.stop()
-            for h in view.handles:
-                h.thread.join(timeout=20)
-                assert not h.thread.is_alive(), "a run thread outlived its test"
+    return make
 
 
 def set_widget(at: AppTest, key: str, value) -> None:

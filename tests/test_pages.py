@@ -2,65 +2,24 @@
 
 A Playground run trains in a background thread; `wait_until_done` reruns the app every few
 tenths of a second (what the live fragment does in a browser) until the session's View has
-ended. The `app` fixture stops and joins every run a test started, so no thread outlives it.
+ended. The `apptest` fixture (tests/conftest.py) makes the sessions, `apptest()` on Home or
+`apptest("pages/playground.py")`, and stops and joins every run they started, so no thread
+outlives its test.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
-import streamlit.testing.v1.app_test as app_test_module
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
 VIEW = "pg_view"
 RUN_DEADLINE_S = 60.0
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-class _NavigationPagesManager(PagesManager):
-    """AppTest resets `PagesManager.uses_pages_directory` before every run, and a fresh
-    PagesManager then sets it to True because a `pages/` folder sits next to app.py. From the
-    second run on, AppTest would then run the page file alone (Streamlit's old multipage mode):
-    no app.py, no shared sidebar. A real server runs app.py on every rerun once `st.navigation`
-    has been called, so this keeps AppTest doing the same."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False  # what st.navigation itself sets
-
-
-@pytest.fixture
-def app(monkeypatch):
-    """A factory of AppTest sessions; every run they started is stopped and joined at the end."""
-    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationPagesManager)
-    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
-    sessions: list[AppTest] = []
-
-    def make(page: str | None = None) -> AppTest:
-        at = AppTest.from_file(str(APP), default_timeout=60).run()
-        assert not at.exception, at.exception
-        if page:
-            at.switch_page(page).run()
-            assert not at.exception, at.exception
-        sessions.append(at)
-        return at
-
-    yield make
-
-    for at in sessions:
-        view = at.session_state[VIEW] if VIEW in at.session_state else None
-        if view is not None:
-            view.stop()
-            for h in view.handles:
-                h.thread.join(timeout=20)
-                assert not h.thread.is_alive(), "a run thread outlived its test"
 
 
 def playground(make, **values) -> AppTest:
@@ -157,17 +116,22 @@ def texts(elements) -> list[str]:
 # --- Home -------------------------------------------------------------------------------------
 
 
-def test_home_renders_and_links_to_the_pages(app):
-    at = app()
+def test_home_renders_and_links_to_the_pages(apptest):
+    at = apptest()
     assert not at.exception
     assert not at.error
     assert "dlviz" in at.title[0].value
     assert any("Playground" in s for s in texts(at.subheader))
     assert any("Images" in s for s in texts(at.subheader))
     links = list(at.page_link)
-    assert [link.value for link in links] == ["Open the Playground", "Open the Images lab"]
+    assert [link.value for link in links] == [
+        "Open the Playground",
+        "Open the Images lab",
+        "Open Your images",
+    ]
     assert "playground" in links[0].proto.page
     assert "images" in links[1].proto.page
+    assert "uploads" in links[2].proto.page
     # The shared sidebar is there on Home too.
     assert at.sidebar.expander[0].label == "Devices"
 
@@ -175,8 +139,8 @@ def test_home_renders_and_links_to_the_pages(app):
 # --- Playground: rendering and settings --------------------------------------------------------
 
 
-def test_playground_renders_with_defaults(app):
-    at = app("pages/playground.py")
+def test_playground_renders_with_defaults(apptest):
+    at = apptest("pages/playground.py")
     assert not at.exception
     assert not at.error
     assert at.title[0].value == "Playground"
@@ -196,8 +160,8 @@ def test_playground_renders_with_defaults(app):
     assert at.title[0].value == "Playground"
 
 
-def test_presets_set_the_hidden_layers(app):
-    at = app("pages/playground.py")
+def test_presets_set_the_hidden_layers(apptest):
+    at = apptest("pages/playground.py")
     set_widget(at, "pg_widths", "16, 4")
 
     button(at, "pg_preset_deep").click().run()
@@ -216,8 +180,8 @@ def test_presets_set_the_hidden_layers(app):
     assert title.startswith("1 hidden layer ") or title == "1 hidden layer", title
 
 
-def test_layer_count_rewrites_the_widths(app):
-    at = app("pages/playground.py")
+def test_layer_count_rewrites_the_widths(apptest):
+    at = apptest("pages/playground.py")
     set_widget(at, "pg_widths", "16, 8, 4")
     assert at.session_state["pg_layers"] == 3
 
@@ -242,8 +206,8 @@ def test_layer_count_rewrites_the_widths(app):
         ("", "at least one width"),
     ],
 )
-def test_invalid_widths_show_an_error_and_disable_train(app, text, problem):
-    at = app("pages/playground.py")
+def test_invalid_widths_show_an_error_and_disable_train(apptest, text, problem):
+    at = apptest("pages/playground.py")
     at.text_input(key="pg_widths").input(text).run()
     assert not at.exception
     errors = texts(at.error)
@@ -264,8 +228,8 @@ def test_invalid_widths_show_an_error_and_disable_train(app, text, problem):
 # --- Playground: training ----------------------------------------------------------------------
 
 
-def test_train_finishes_and_is_saved(app, _isolated_run_store):
-    at = playground(app, pg_epochs=60)
+def test_train_finishes_and_is_saved(apptest, _isolated_run_store):
+    at = playground(apptest, pg_epochs=60)
     button(at, "pg_train").click().run()
     assert not at.exception
     view = view_of(at)
@@ -298,8 +262,8 @@ def test_train_finishes_and_is_saved(app, _isolated_run_store):
     assert saved["data"]["name"] == "xor" and saved["train"]["epochs"] == 60
 
 
-def test_changing_settings_during_a_run_does_not_touch_it(app):
-    at = playground(app, pg_epochs=300)
+def test_changing_settings_during_a_run_does_not_touch_it(apptest):
+    at = playground(apptest, pg_epochs=300)
     button(at, "pg_train").click().run()
     view = view_of(at)
     handle = view.handles[0]
@@ -329,8 +293,8 @@ def test_changing_settings_during_a_run_does_not_touch_it(app):
     assert any("finished 300 epochs" in s for s in texts(at.success))
 
 
-def test_stop_keeps_what_was_drawn(app):
-    at = playground(app, pg_epochs=5000)
+def test_stop_keeps_what_was_drawn(apptest):
+    at = playground(apptest, pg_epochs=5000)
     button(at, "pg_train").click().run()
     view = view_of(at)
     h = view.handles[0].history
@@ -353,8 +317,8 @@ def test_stop_keeps_what_was_drawn(app):
     assert not any("run:" in c for c in texts(at.sidebar.caption))
 
 
-def test_pause_and_resume(app):
-    at = playground(app, pg_epochs=5000)
+def test_pause_and_resume(apptest):
+    at = playground(apptest, pg_epochs=5000)
     button(at, "pg_train").click().run()
     view = view_of(at)
     h = view.handles[0].history
@@ -384,10 +348,10 @@ def test_pause_and_resume(app):
     assert h.status == "stopped"
 
 
-def test_divergence_is_explained(app):
+def test_divergence_is_explained(apptest):
     # Plain SGD at lr 10 on a deep, wide ReLU net: the loss becomes NaN within two epochs.
     # (With the 8-wide Deep preset it does not: the net collapses to chance and "finishes".)
-    at = playground(app, pg_optimizer="sgd", pg_lr=10.0, pg_epochs=50)
+    at = playground(apptest, pg_optimizer="sgd", pg_lr=10.0, pg_epochs=50)
     button(at, "pg_preset_deep").click().run()
     set_widget(at, "pg_width", 64)  # "Width (all layers)" rewrites every layer's width
     assert at.session_state["pg_widths"] == "64, 64, 64, 64, 64, 64"
@@ -403,8 +367,8 @@ def test_divergence_is_explained(app):
     assert not button(at, "pg_train").disabled
 
 
-def test_train_shallow_vs_deep(app):
-    at = playground(app, pg_epochs=20)
+def test_train_shallow_vs_deep(apptest):
+    at = playground(apptest, pg_epochs=20)
     button(at, "pg_train_pair").click().run()
     assert not at.exception
     view = view_of(at)
@@ -429,9 +393,9 @@ def test_train_shallow_vs_deep(app):
         assert key in figs, sorted(figs)
 
 
-def test_two_sessions_do_not_see_each_others_runs(app):
-    one = playground(app, pg_dataset="xor", pg_epochs=40)
-    two = playground(app, pg_dataset="circle", pg_epochs=25)
+def test_two_sessions_do_not_see_each_others_runs(apptest):
+    one = playground(apptest, pg_dataset="xor", pg_epochs=40)
+    two = playground(apptest, pg_dataset="circle", pg_epochs=25)
     button(one, "pg_train").click().run()
     button(two, "pg_train").click().run()
     v1, v2 = view_of(one), view_of(two)
