@@ -3,7 +3,9 @@
 dlviz train CONFIG.json [--runs-dir DIR] [--json]
 dlviz bench overhead [--device cpu] [--repeats 31] [--json]
 dlviz bench refresh [--repeats 31] [--json]
-dlviz runs ls [--runs-dir DIR] [--json]
+dlviz bench runs [--count 1000] [--repeats 5] [--json]
+dlviz runs [ls] [--runs-dir DIR] [--json]
+dlviz runs show ID [--json] | rm ID [--yes] | export ID [-o FILE] | import FILE
 dlviz ui [STREAMLIT ARGS...]
 """
 
@@ -155,6 +157,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from dlviz import bench
     from dlviz.devices import DeviceError
 
+    if args.what == "runs":
+        if args.count < 1:
+            _err("--count must be at least 1")
+            return EXIT_USAGE
+        result = bench.runs_listing(count=args.count, repeats=args.repeats)
+        print(json.dumps(result) if args.json else bench.format_runs_listing(result))
+        return EXIT_OK
     if args.what == "ingest":
         result = bench.ingest(n_files=args.files, megabytes=args.megabytes)
         print(json.dumps(result) if args.json else bench.format_ingest(result))
@@ -180,20 +189,176 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_runs(args: argparse.Namespace) -> int:
+def _fmt(value: Any, spec: str = "") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    try:
+        return format(value, spec) if spec else str(value)
+    except (TypeError, ValueError):  # a foreign summary's odd value: show it as it is
+        return str(value)
+
+
+def _runs_table(rows: list[dict[str, Any]]) -> str:
+    header = ("ID", "STATUS", "NAME", "DATA", "ARCH", "DEPTH", "PARAMS", "BEST", "FINAL", "TIME",
+              "DATE", "TAGS")  # fmt: skip
+    table = [header]
+    for r in rows:
+        table.append(
+            (
+                r["run_id"],
+                r["status"],
+                (r["name"] or "")[:24],
+                _fmt(r["dataset"]),
+                _fmt(r["arch"]),
+                _fmt(r["depth"]),
+                _fmt(r["params"], ","),
+                _fmt(r["best_test_accuracy"], ".3f"),
+                _fmt(r["final_test_accuracy"], ".3f"),
+                _fmt(r["seconds"], ".1f") + ("s" if r["seconds"] is not None else ""),
+                r["date"] or "-",
+                ",".join(r["tags"]) or "-",
+            )
+        )
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    lines = ["  ".join(f"{c:<{w}}" for c, w in zip(row, widths)).rstrip() for row in table]
+    for r in rows:
+        if r["status"] in ("unreadable", "interrupted", "error") and r["message"]:
+            lines.append(f"{r['run_id']}: {r['status']}: {r['message']}")
+    return "\n".join(lines)
+
+
+def _runs_root(args: argparse.Namespace) -> Path:
     from dlviz import runs
 
-    rows = runs.list_runs(args.runs_dir)
-    if args.json:
+    return Path(args.runs_dir) if getattr(args, "runs_dir", None) else runs.default_root()
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """`dlviz runs [ls]`: the run store as a table, newest first."""
+    from dlviz import runs
+
+    root = _runs_root(args)
+    try:
+        rows = runs.list_runs(root)
+    except runs.RunStoreError as e:
+        _err(str(e))
+        return EXIT_FAILED
+    if getattr(args, "json", False):
         print(json.dumps(_json_safe(rows)))
+    elif not rows:
+        print(f"no runs in {root}")
+    else:
+        print(_runs_table(rows))
+    return EXIT_OK
+
+
+def cmd_runs_show(args: argparse.Namespace) -> int:
+    from dlviz import runs
+
+    try:
+        run = runs.load_run(_runs_root(args), args.id)
+    except runs.RunStoreError as e:
+        _err(str(e))
+        return EXIT_FAILED
+    if args.json:
+        out = {
+            "run": run.row,
+            "config": run.config,
+            "summary": run.summary,
+            "metrics": run.metrics,
+            "has_weights": run.has_weights,
+        }
+        print(json.dumps(_json_safe(out)))
         return EXIT_OK
-    if not rows:
-        print(f"no runs in {args.runs_dir or runs.default_root()}")
+    r = run.row
+    lines = [
+        f"run {r['run_id']}: {r['status']}" + (f" - {r['message']}" if r["message"] else ""),
+        f"  name: {r['name'] or '-'}   tags: {', '.join(r['tags']) or '-'}   date: {r['date'] or '-'}",
+        f"  data {_fmt(r['dataset'])}, {_fmt(r['arch'])} of depth {_fmt(r['depth'])}, "
+        f"{_fmt(r['params'], ',')} parameters on {_fmt(r['device'])}",
+    ]
+    if run.summary:
+        lines.append(
+            f"  {_fmt(run.summary.get('epochs'))} epoch(s) in {_fmt(r['seconds'], '.2f')} s; "
+            f"test accuracy best {_fmt(r['best_test_accuracy'], '.3f')}, "
+            f"final {_fmt(r['final_test_accuracy'], '.3f')}"
+        )
+    n = len(run.metrics.get("epoch", []))
+    lines.append(f"  metrics: {n} epoch row(s); weights: {'saved' if run.has_weights else 'none'}")
+    lines.append(f"  folder: {run.path}")
+    lines.append("  config: " + json.dumps(run.config, indent=2).replace("\n", "\n  "))
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_runs_rm(args: argparse.Namespace) -> int:
+    from dlviz import runs
+
+    root = _runs_root(args)
+    try:
+        row = runs.run_row(root, args.id)
+    except runs.RunStoreError as e:
+        _err(str(e))
+        return EXIT_FAILED
+    if not args.yes:
+        if not sys.stdin.isatty():
+            _err(f"not deleting run {args.id} without confirmation: add --yes to delete it")
+            return EXIT_USAGE
+        label = f" ({row['name']})" if row["name"] else ""
+        answer = input(f"Delete run {args.id}{label}, {row['status']}, in {root}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("not deleted")
+            return EXIT_FAILED
+    try:
+        runs.delete_run(root, args.id)
+    except runs.RunStoreError as e:
+        _err(str(e))
+        return EXIT_FAILED
+    print(f"deleted run {args.id}")
+    return EXIT_OK
+
+
+def cmd_runs_export(args: argparse.Namespace) -> int:
+    from dlviz import runs
+
+    try:
+        data = runs.export_run(_runs_root(args), args.id)
+    except runs.RunStoreError as e:
+        _err(str(e))
+        return EXIT_FAILED
+    if args.output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
         return EXIT_OK
-    for r in rows:
-        acc = (r.get("final") or {}).get("test_accuracy")
-        acc_s = f"test acc {acc:.3f}" if isinstance(acc, (int, float)) else ""
-        print(f"{r['run_id']:<40} {r.get('status', ''):<10} {acc_s}  {r.get('message', '')}")
+    out = Path(args.output or f"{args.id}.zip")
+    try:
+        runs.atomic_write_bytes(out, data)
+    except OSError as e:
+        _err(f"cannot write {out}: {e}")
+        return EXIT_FAILED
+    print(f"exported run {args.id} to {out} ({len(data):,} bytes)")
+    return EXIT_OK
+
+
+def cmd_runs_import(args: argparse.Namespace) -> int:
+    from dlviz import runs
+
+    path = Path(args.file)
+    try:
+        if path.stat().st_size > runs.MAX_IMPORT_BYTES:
+            _err(f"{path} is over {runs.MAX_IMPORT_BYTES >> 20} MB; it is not a run ZIP")
+            return EXIT_FAILED
+        data = path.read_bytes()
+    except OSError as e:
+        _err(f"cannot read {path}: {e.strerror or e}")
+        return EXIT_FAILED
+    root = _runs_root(args)
+    try:
+        run_id = runs.import_run(root, data)
+    except runs.RunStoreError as e:
+        _err(f"{path}: {e}")
+        return EXIT_FAILED
+    print(f"imported run {run_id} into {root}")
     return EXIT_OK
 
 
@@ -234,24 +399,46 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="benchmarks")
     b.add_argument(
         "what",
-        choices=["overhead", "refresh", "ingest", "augment"],
+        choices=["overhead", "refresh", "ingest", "augment", "runs"],
         help="overhead: dlviz's training vs a bare loop; refresh: cost of one live chart "
         "refresh; ingest: reading an upload of photos; augment: batched augmentation vs one "
-        "image at a time",
+        "image at a time; runs: listing a run store of --count runs",
     )
     b.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default cpu)")
     b.add_argument("--repeats", type=int, default=21, help="timed pairs of runs (default 21)")
     b.add_argument("--epochs", type=int, default=None, help="epochs per timed run")
     b.add_argument("--files", type=int, default=500, help="ingest: photos (default 500)")
     b.add_argument("--megabytes", type=float, default=1.0, help="ingest: MB a photo (default 1)")
+    b.add_argument("--count", type=int, default=1000, help="runs: runs in the store (default 1000)")
     b.add_argument("--json", action="store_true", help="print the result as JSON")
     b.set_defaults(func=cmd_bench)
 
-    r = sub.add_parser("runs", help="the run store")
-    r.add_argument("action", choices=["ls"], help="ls: list runs, newest first")
-    r.add_argument("--runs-dir", help="run store folder")
-    r.add_argument("--json", action="store_true")
+    store_help = "run store folder (default: $DLVIZ_HOME/runs or ~/.dlviz/runs)"
+    r = sub.add_parser("runs", help="the run store: ls, show, rm, export, import")
+    r.add_argument("--runs-dir", help=store_help)
+    r.add_argument("--json", action="store_true", help="ls: print the runs as JSON")
     r.set_defaults(func=cmd_runs)
+    rsub = r.add_subparsers(dest="action", metavar="{ls,show,rm,export,import}")
+
+    def runs_command(name: str, func, help: str, with_id: bool = True) -> argparse.ArgumentParser:
+        c = rsub.add_parser(name, help=help)
+        if with_id:
+            c.add_argument("id", help="run id (`dlviz runs ls` lists them)")
+        # SUPPRESS: `dlviz runs --runs-dir D ls` keeps D
+        c.add_argument("--runs-dir", default=argparse.SUPPRESS, help=store_help)
+        c.set_defaults(func=func)
+        return c
+
+    c = runs_command("ls", cmd_runs, "list runs, newest first (the default)", with_id=False)
+    c.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    c = runs_command("show", cmd_runs_show, "a run's config, summary and metrics")
+    c.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    c = runs_command("rm", cmd_runs_rm, "delete a run (asks first)")
+    c.add_argument("--yes", "-y", action="store_true", help="delete without asking")
+    c = runs_command("export", cmd_runs_export, "write a run as a ZIP another dlviz can import")
+    c.add_argument("-o", "--output", help="ZIP file to write (default ID.zip; - for stdout)")
+    c = runs_command("import", cmd_runs_import, "add a run from an exported ZIP", with_id=False)
+    c.add_argument("file", help="a ZIP that `dlviz runs export` wrote")
 
     u = sub.add_parser(
         "ui", help="open the dashboard (streamlit run app.py); other options go to streamlit"

@@ -195,6 +195,8 @@ def execute(
     """
     control = control or Control()
     history = RunHistory()
+    run_id = ""  # in the run store from the start (when `runs_dir` is given)
+    start_error: OSError | None = None
 
     def emit_and_record(event: dict[str, Any]) -> None:
         history.apply(event)
@@ -218,6 +220,25 @@ def execute(
         emit(event)
         return {"status": status, "message": message, "run_id": run_id, **(summary or {})}
 
+    def fail(message: str):
+        """End with an error; a run already in the store is marked failed, not left running."""
+        if not run_id:
+            return end("error", message)
+        summary = {
+            "status": "error",
+            "message": message,
+            "device": history.device,
+            "params": history.params,
+            "epochs": history.epoch,
+            "seconds": round(history.elapsed, 4),
+            "final": history.final,
+        }
+        try:
+            runs.save_run(runs_dir, run_id, config.to_dict(), summary, history.epochs.to_dict())
+        except OSError:
+            log.exception("the failed run %s could not be saved", run_id)
+        return end("error", message, run_id=run_id)
+
     try:
         device = resolve_device(config.train.device)
     except DeviceError as e:
@@ -231,9 +252,21 @@ def execute(
                 config.model, data.input_shape, data.n_classes, seed=config.train.seed
             )
             layers = [name for name, _ in weight_layers(model)]
+            if runs_dir is not None:
+                run_id = runs.new_run_id(config.name or config.model.arch)
+                try:
+                    runs.start_run(
+                        runs_dir,
+                        run_id,
+                        config.to_dict(),
+                        {"device": describe(device), "params": count_parameters(model)},
+                    )
+                except OSError as e:  # train anyway; saving is tried again at the end
+                    start_error, run_id = e, ""
             emit_and_record(
                 {
                     "type": "start",
+                    "run_id": run_id,
                     "config": config.to_dict(),
                     "device": describe(device),
                     "params": count_parameters(model),
@@ -255,24 +288,19 @@ def execute(
                 report = class_report(model, data.x_test, data.y_test, data.n_classes)
                 emit_and_record({"type": "classes", **report})
     except torch.cuda.OutOfMemoryError:
-        return end(
-            "error",
-            "The GPU ran out of memory. Try a smaller batch size or a narrower network.",
-        )
+        return fail("The GPU ran out of memory. Try a smaller batch size or a narrower network.")
     except Exception as e:  # the page must survive anything a run does
         log.exception("run failed")
         where = traceback.extract_tb(e.__traceback__)[-1]
-        return end(
-            "error",
+        return fail(
             f"The run failed unexpectedly: {type(e).__name__}: {e} "
-            f"(at {os.path.basename(where.filename)}:{where.lineno}).",
+            f"(at {os.path.basename(where.filename)}:{where.lineno})."
         )
 
     summary = {"device": describe(device), **state.summary()}
     message = state.message
-    run_id = ""
     if runs_dir is not None:
-        run_id = runs.new_run_id(config.name or config.model.arch)
+        run_id = run_id or runs.new_run_id(config.name or config.model.arch)
         try:
             runs.save_run(
                 runs_dir,
@@ -283,6 +311,7 @@ def execute(
                 model=model,
             )
         except OSError as e:
+            e = start_error or e
             message = f"{message} The run could not be saved to {runs_dir}: {e}".strip()
             summary["message"] = message
             run_id = ""

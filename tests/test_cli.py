@@ -251,3 +251,144 @@ def test_bench_augment_names_a_missing_device(capsys):
         pytest.skip("this machine has a cuda:7")
     assert main(["bench", "augment", "--device", "cuda:7"]) == 2
     assert "cuda" in capsys.readouterr().err
+
+
+# --- dlviz runs ls | show | rm | export | import ------------------------------------------------
+
+
+def saved_runs(store, names=("older", "newer")):
+    """Runs saved straight into the store (no training): oldest first."""
+    import time
+
+    from dlviz import runs
+    from dlviz.config import RunConfig
+
+    ids = []
+    for i, name in enumerate(names):
+        run_id = f"2024010{i + 1}-000000-{name}-abcdef"
+        config = RunConfig().with_changes(name=name, model={"hidden": (8,) * (i + 1)}).to_dict()
+        runs.start_run(store, run_id, config, {"device": "cpu", "params": 100 + i})
+        runs.save_run(
+            store,
+            run_id,
+            config,
+            {"status": "finished", "device": "cpu", "params": 100 + i, "seconds": 1.5,
+             "epochs": 2, "final": {"test_accuracy": 0.5 + i / 10}},
+            {"epoch": [1, 2], "test_accuracy": [0.4, 0.5 + i / 10]},
+        )  # fmt: skip
+        ids.append(run_id)
+        time.sleep(0.01)  # distinct start times
+    return ids
+
+
+def test_runs_ls_prints_a_table_newest_first(tmp_path, capsys):
+    store = tmp_path / "s"
+    older, newer = saved_runs(store)
+    (store / "stray").mkdir()
+    assert main(["runs", "ls", "--runs-dir", str(store)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:3] == ["ID", "STATUS", "NAME"]
+    ids = [line.split()[0] for line in out[1:4]]
+    assert ids.index(newer) < ids.index(older) and "stray" in ids
+    assert any(line.startswith("stray: unreadable: no config.json") for line in out)
+    (line,) = [line for line in out if line.startswith(newer)]
+    assert "finished" in line and "0.600" in line and "1.5s" in line
+    # `dlviz runs` alone lists too, and --runs-dir may come before the sub-command
+    assert main(["runs", "--runs-dir", str(store)]) == 0
+    assert newer in capsys.readouterr().out
+    assert main(["runs", "--runs-dir", str(store), "ls", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["run_id"] for r in rows if r["status"] == "finished"] == [newer, older]
+    assert main(["runs", "ls", "--runs-dir", str(tmp_path / "empty")]) == 0
+    assert "no runs in" in capsys.readouterr().out
+
+
+def test_runs_show(tmp_path, capsys):
+    store = tmp_path / "s"
+    older, _ = saved_runs(store)
+    assert main(["runs", "show", older, "--runs-dir", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert f"run {older}: finished" in out and "metrics: 2 epoch row(s)" in out
+    assert '"hidden": [' in out
+    assert main(["runs", "show", older, "--runs-dir", str(store), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["run"]["run_id"] == older and shown["run"]["name"] == "older"
+    assert shown["config"]["model"]["hidden"] == [8] and shown["metrics"]["epoch"] == [1, 2]
+    assert shown["has_weights"] is False and shown["summary"]["status"] == "finished"
+
+
+def test_runs_unknown_id_is_a_clear_error(tmp_path, capsys):
+    store = str(tmp_path / "s")
+    saved_runs(tmp_path / "s", names=("only",))
+    for cmd in (["show", "nope"], ["rm", "nope", "--yes"], ["export", "nope"], ["show", "../x"]):
+        assert main(["runs", *cmd, "--runs-dir", store]) == 1, cmd
+        err = capsys.readouterr().err
+        assert err.startswith("dlviz: ") and "dlviz runs ls" in err, err
+
+
+def test_runs_rm_asks_first(tmp_path, capsys, monkeypatch):
+    import io
+
+    store = tmp_path / "s"
+    keep, gone = saved_runs(store)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # not a terminal
+    assert main(["runs", "rm", gone, "--runs-dir", str(store)]) == 2
+    assert "add --yes" in capsys.readouterr().err and (store / gone).is_dir()
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    monkeypatch.setattr("builtins.input", lambda prompt: "n")
+    assert main(["runs", "rm", gone, "--runs-dir", str(store)]) == 1
+    assert "not deleted" in capsys.readouterr().out and (store / gone).is_dir()
+    monkeypatch.setattr("builtins.input", lambda prompt: "y")
+    assert main(["runs", "rm", gone, "--runs-dir", str(store)]) == 0
+    assert not (store / gone).exists()
+    assert main(["runs", "rm", keep, "--yes", "--runs-dir", str(store)]) == 0
+    assert f"deleted run {keep}" in capsys.readouterr().out and not list(store.iterdir())
+
+
+def test_runs_export_then_import(tmp_path, capsys, monkeypatch):
+    a, b = tmp_path / "a", tmp_path / "b"
+    (run_id,) = saved_runs(a, names=("traveller",))
+    zip_path = tmp_path / "out.zip"
+    assert main(["runs", "export", run_id, "-o", str(zip_path), "--runs-dir", str(a)]) == 0
+    assert f"exported run {run_id} to {zip_path}" in capsys.readouterr().out
+    assert dlviz("runs", "import", str(zip_path), "--runs-dir", str(b)).returncode == 0
+    assert main(["runs", "import", str(zip_path), "--runs-dir", str(b)]) == 0  # again: new id
+    out = capsys.readouterr().out
+    assert out.startswith("imported run ") and run_id in out
+    assert main(["runs", "ls", "--json", "--runs-dir", str(b)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 2 and {r["name"] for r in rows} == {"traveller"}
+    monkeypatch.chdir(tmp_path)  # the default file name is ID.zip
+    assert main(["runs", "export", run_id, "--runs-dir", str(a)]) == 0
+    assert (tmp_path / f"{run_id}.zip").stat().st_size == zip_path.stat().st_size
+
+
+def test_runs_import_refuses_bad_files(tmp_path, capsys):
+    import zipfile
+
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../../config.json", "{}")
+    assert main(["runs", "import", str(evil), "--runs-dir", str(tmp_path / "s")]) == 1
+    assert "unsafe path" in capsys.readouterr().err
+    (tmp_path / "notes.txt").write_text("hello")
+    assert main(["runs", "import", str(tmp_path / "notes.txt")]) == 1
+    assert "not a ZIP file" in capsys.readouterr().err
+    assert main(["runs", "import", str(tmp_path / "missing.zip")]) == 1
+    assert "cannot read" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists() or not list((tmp_path / "s").iterdir())
+
+
+def test_bench_runs_plumbing(capsys):
+    assert main(["bench", "runs", "--count", "60", "--repeats", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["benchmark"] == "runs" and result["count"] == 60 and result["budget_s"] == 1.0
+    assert 0 < result["list_s"]["min"] <= result["list_s"]["median"]
+    assert main(["bench", "runs", "--count", "10", "--repeats", "1"]) == 0
+    assert "listing 10 runs takes" in capsys.readouterr().out
+    assert main(["bench", "runs", "--count", "0"]) == 2
