@@ -1,9 +1,12 @@
 """Plain-language readings: of two finished runs (which generalised better, which overfits, how
-long each took) and of a gradient profile. Pure functions that return sentences."""
+long each took) and of a gradient profile. Pure functions that return sentences. And, for the
+Runs page, labels, filters and the config diff of many stored runs."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 from dlviz.history import RunHistory
 
@@ -138,3 +141,88 @@ def gradient_reading(norms: list[float]) -> str:
             "than the output layer's, so the early layers learn slowly."
         )
     return "Gradients reach every layer at similar strength: all layers are learning."
+
+
+# --- many stored runs: labels, filters and the config diff of the Runs page -------------------
+
+
+def run_labels(rows: list[dict[str, Any]]) -> list[str]:
+    """A short, unique label per run (listing rows): its name, else its id; a name that several
+    runs share gets the last 6 characters of each one's id, e.g. ``cnn (·a1b2c3)``."""
+    names = [str(r.get("name") or r.get("run_id") or "?") for r in rows]
+    counts: dict[str, int] = {}
+    for n in names:
+        counts[n] = counts.get(n, 0) + 1
+    labels = [
+        f"{n} (·{str(r.get('run_id', ''))[-6:]})" if counts[n] > 1 else n
+        for n, r in zip(names, rows)
+    ]
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:  # two runs with the same name and id suffix: number them
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
+    return out
+
+
+def filter_runs(
+    rows: list[dict[str, Any]],
+    text: str = "",
+    datasets: Sequence[str] = (),
+    statuses: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """The listing rows that match: every word of `text` found (case-insensitive) in the run's
+    name, id or tags; its dataset among `datasets` and status among `statuses` (empty: any)."""
+    words = text.lower().split()
+    out = []
+    for r in rows:
+        if datasets and r.get("dataset") not in datasets:
+            continue
+        if statuses and r.get("status") not in statuses:
+            continue
+        tags = r.get("tags") if isinstance(r.get("tags"), list) else []
+        haystack = " ".join(
+            [str(r.get("name") or ""), str(r.get("run_id") or ""), *map(str, tags)]
+        ).lower()
+        if all(w in haystack for w in words):
+            out.append(r)
+    return out
+
+
+def flatten_config(config: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested config as ``{"model.hidden": [8, 8], "model.blocks[1]": {...}, ...}``: dicts by
+    dotted key; a list of dicts (a CNN's blocks) one entry per item, by 1-based index, each item
+    kept whole (one row a block, not one a block's field); other values as they are."""
+    if isinstance(config, dict):
+        out: dict[str, Any] = {}
+        for key, value in config.items():
+            out.update(flatten_config(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(config, list) and config and all(isinstance(v, dict) for v in config):
+        return {f"{prefix}[{i}]": value for i, value in enumerate(config, start=1)}
+    return {prefix: config}
+
+
+_MISSING = object()
+
+
+def config_diff(configs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per config field of any of `configs`, in the order the fields first appear:
+    ``{"field": "train.lr", "values": [0.01, 0.1], "differs": True}``. A field a config lacks
+    (an older run, a shallower CNN) has the value None there, and differs from one that has it."""
+    flat = [flatten_config(c) if isinstance(c, dict) else {} for c in configs]
+    fields: dict[str, None] = {}
+    for f in flat:
+        fields.update(dict.fromkeys(f))
+    rows = []
+    for field in fields:
+        raw = [f.get(field, _MISSING) for f in flat]
+        differs = any(v is _MISSING for v in raw) or any(v != raw[0] for v in raw[1:])
+        rows.append(
+            {
+                "field": field,
+                "values": [None if v is _MISSING else v for v in raw],
+                "differs": differs,
+            }
+        )
+    return rows

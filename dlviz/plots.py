@@ -859,3 +859,108 @@ def explain_figure(
     stack = np.stack([t.transpose(2, 0, 1) / 255.0 for t in tiles])
     captions = ["the image", "saliency", f"Grad-CAM ({layer})" if layer else "Grad-CAM"]
     return image_grid_figure(stack, captions, cols=3, tile=tile)
+
+
+# --- stored runs side by side (the Runs page) -----------------------------------------------------
+
+# Ten runs, ten colours (Tableau 10): the Compare view takes up to ten.
+COMPARE_COLORS = (
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+)  # fmt: skip
+
+
+def compare_curves_figure(
+    runs: Sequence[tuple[str, dict[str, Sequence[Any]]]], x: str = "epoch", height: int = 380
+) -> go.Figure:
+    """Loss (left) and accuracy (right) of stored runs overlaid, one colour a run; test solid,
+    train dashed. `runs` is (label, metrics columns: epoch, elapsed, train_loss, ...); `x` is
+    ``"epoch"`` or ``"elapsed"`` (seconds of training). Each line has at most MAX_LINE_POINTS."""
+    traces: list[dict[str, Any]] = []
+    xlabel = "epoch" if x == "epoch" else "seconds of training"
+    for i, (label, metrics) in enumerate(runs):
+        color = COMPARE_COLORS[i % len(COMPARE_COLORS)]
+        n = len(metrics.get("epoch") or [])
+        cols = {}
+        for c in ("epoch", "elapsed", "train_loss", "train_accuracy", "test_loss", "test_accuracy"):
+            values = metrics.get(c)
+            cols[c] = _f32(list(values)) if values is not None and len(values) == n else None
+        if cols[x] is None:
+            continue
+        names = [c for c in cols if cols[c] is not None]
+        thinned = dict(zip(names, _thin(*(cols[c] for c in names))))
+        xs = thinned[x]
+        mode = "lines" if len(xs) > 2 else "lines+markers"
+        for split, dash in (("test", "solid"), ("train", "dash")):
+            for metric, axes in (("loss", {}), ("accuracy", {"xaxis": "x2", "yaxis": "y2"})):
+                ys = thinned.get(f"{split}_{metric}")
+                if ys is None:
+                    continue
+                traces.append(
+                    {
+                        "type": "scatter",
+                        "x": xs,
+                        "y": ys,
+                        "mode": mode,
+                        "name": label,
+                        "line": {"color": color, "dash": dash, "width": 2},
+                        "legendgroup": label,
+                        # one legend entry a run (its test loss); clicking it hides all four
+                        "showlegend": split == "test" and metric == "loss",
+                        "hovertemplate": f"{split} {metric}: %{{y:.3g}}<extra>{label}</extra>",
+                        **axes,
+                    }
+                )
+    layout = _layout(
+        height,
+        xaxis={"domain": [0.0, 0.43], "title": {"text": xlabel}},
+        yaxis={"title": {"text": "loss (cross-entropy)"}, "rangemode": "tozero"},
+        xaxis2={"domain": [0.57, 1.0], "anchor": "y2", "title": {"text": xlabel}},
+        yaxis2={"anchor": "x2", "title": {"text": "accuracy"}, "range": [0, 1.02]},
+        legend={"orientation": "h", "y": -0.22},
+    )
+    return _fig(traces, layout)
+
+
+def grad_profiles_figure(
+    profiles: Sequence[tuple[str, dict[str, float]]], height: int = 340
+) -> go.Figure:
+    """Each run's gradient profile (mean weight-gradient norm per layer, input to output, log
+    scale) as one line, layers numbered from the input: runs of any depth side by side, and a
+    line that falls toward layer 1 is a vanishing gradient."""
+    traces: list[dict[str, Any]] = []
+    most = 0
+    for i, (label, norms) in enumerate(profiles):
+        if not norms:
+            continue
+        names = list(norms)
+        ys = _f32([norms[n] if isinstance(norms[n], (int, float)) else None for n in names])
+        ys[~(ys > 0)] = np.nan  # a zero or broken norm has no place on a log axis: a gap
+        most = max(most, len(names))
+        traces.append(
+            {
+                "type": "scatter",
+                "x": np.arange(1, len(names) + 1, dtype=np.int32),
+                "y": ys,
+                "mode": "lines+markers",
+                "name": label,
+                "line": {"color": COMPARE_COLORS[i % len(COMPARE_COLORS)], "width": 2},
+                "customdata": names,
+                "hovertemplate": "%{customdata}: %{y:.3g}<extra>" + label + "</extra>",
+            }
+        )
+    layout = _layout(
+        height,
+        xaxis={
+            "title": {"text": "layer (1 = next to the input; the last is the output layer)"},
+            **({"dtick": 1} if most <= 20 else {}),
+        },
+        yaxis={
+            "type": "log",
+            "title": {"text": "mean |grad W|, last epoch"},
+            "exponentformat": "power",
+            "dtick": "D2",
+        },
+        legend={"orientation": "h", "y": -0.3},
+    )
+    return _fig(traces, layout)

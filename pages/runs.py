@@ -1,0 +1,31 @@
+"""Runs: every run ever trained here, in one table; reopen one, or compare 2 to 10 side by side."""
+
+import streamlit as st
+
+from dlviz.ui import runs_page, state
+
+state.ensure_app()
+
+st.title("Runs")
+st.caption(
+    "Every run from any page or from `dlviz train` is kept. Select one row to rename, tag, "
+    "download or delete it and see its charts; select 2 to 10 to compare them."
+)
+runs_page.show_flash()
+runs_page.import_box()
+rows = runs_page.list_rows()
+if rows is not None and not rows:
+    runs_page.empty_message()
+elif rows:
+    shown = runs_page.filters(rows)
+    selected = runs_page.table(shown)
+    st.caption(
+        f"{len(shown)} of {len(rows)} runs shown; click the column headers to sort, the boxes "
+        "on the left to select."
+    )
+    if len(selected) == 1:
+        st.divider()
+        runs_page.run_details(selected[0])
+    elif len(selected) > 1:
+        st.divider()
+        runs_page.compare(selected)
