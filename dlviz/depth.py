@@ -1,0 +1,148 @@
+"""The depth experiment: one network at a ladder of depths, plain and residual, on the same
+data, split and seed; what each depth reached and how much gradient reached its first layer.
+
+On its defaults (the spiral, 16 units a layer, ReLU, no normalisation, Adam at 0.003, 40 epochs)
+it shows on a CPU, in about a minute, what He et al. (2016) reported: past a few layers the plain
+network's *training* accuracy falls (depth 4: about 85%, 16 and 32: 50%, chance), while the
+residual one's stays high. With sigmoid units it shows what Glorot and Bengio (2010) reported:
+the first layer's gradient shrinks by orders of magnitude as layers are added.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from dlviz.config import ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig
+
+DEFAULT_DEPTHS = (1, 2, 4, 8, 16, 32)
+VARIANTS = ("plain", "residual")
+
+
+@dataclass(frozen=True)
+class DepthExperiment:
+    """Which depths, how wide, which activation, on which data and training settings."""
+
+    depths: tuple[int, ...] = DEFAULT_DEPTHS
+    width: int = 16
+    activation: str = "relu"
+    data: DataConfig = DataConfig(name="spiral", n_samples=1000, noise=0.1)
+    train: TrainConfig = TrainConfig(lr=0.003, epochs=40, batch_size=32)
+    variants: tuple[str, ...] = VARIANTS
+
+    def __post_init__(self) -> None:
+        if not self.depths:
+            raise ConfigError("depths", "choose at least one depth")
+        if len(set(self.depths)) != len(self.depths):
+            raise ConfigError("depths", "each depth once")
+        for v in self.variants:
+            if v not in VARIANTS:
+                raise ConfigError("variants", f"must be plain or residual, got {v!r}")
+        if not self.variants:
+            raise ConfigError("variants", "choose plain, residual or both")
+        for d in self.depths:  # ModelConfig checks each depth and width
+            ModelConfig(hidden=(self.width,) * d, activation=self.activation)
+
+    def configs(self) -> list[tuple[str, int, RunConfig]]:
+        """(variant, depth, config) in the order they run: each variant from shallow to deep."""
+        out = []
+        for variant in self.variants:
+            for depth in sorted(self.depths):
+                model = ModelConfig(
+                    hidden=(self.width,) * depth,
+                    activation=self.activation,
+                    residual=variant == "residual",
+                )
+                name = f"depth {depth} {variant}"
+                out.append((variant, depth, RunConfig(self.data, model, self.train, name=name)))
+        return out
+
+
+@dataclass(frozen=True)
+class DepthResult:
+    """What one rung of the ladder reached (NaN where it has not ended, or diverged)."""
+
+    variant: str
+    depth: int
+    status: str
+    train_accuracy: float
+    test_accuracy: float
+    first_grad: float  # mean L2 norm of the first layer's weight gradient, last epoch
+    last_grad: float  # the same for the output layer
+    seconds: float
+
+
+def result_of(variant: str, depth: int, history: Any) -> DepthResult:
+    """A DepthResult from a run's `RunHistory` (or anything with the same fields)."""
+    final = history.final if history.done else {}
+    norms = history.grad_norms.last["norms"] if history.done and history.grad_norms.last else []
+    nan = math.nan
+    return DepthResult(
+        variant=variant,
+        depth=depth,
+        status=history.status,
+        train_accuracy=final.get("train_accuracy", nan),
+        test_accuracy=final.get("test_accuracy", nan),
+        first_grad=norms[0] if norms else nan,
+        last_grad=norms[-1] if norms else nan,
+        seconds=history.elapsed if history.done else nan,
+    )
+
+
+def _peak(rows: list[DepthResult]) -> DepthResult | None:
+    done = [r for r in rows if not math.isnan(r.train_accuracy)]
+    return max(done, key=lambda r: (r.train_accuracy, -r.depth)) if done else None
+
+
+def reading(results: list[DepthResult], chance: float = 0.5) -> list[str]:
+    """What the finished ladder shows, in plain sentences (empty until something has ended)."""
+    out = []
+    by = {
+        v: sorted((r for r in results if r.variant == v), key=lambda r: r.depth) for v in VARIANTS
+    }
+    for variant, rows in by.items():
+        peak = _peak(rows)
+        if peak is None:
+            continue
+        deepest = [r for r in rows if not math.isnan(r.train_accuracy)][-1]
+        if deepest.depth > peak.depth and deepest.train_accuracy < peak.train_accuracy - 0.05:
+            near_chance = deepest.train_accuracy <= chance + 0.05
+            out.append(
+                f"{variant.capitalize()}: training accuracy is highest at depth {peak.depth} "
+                f"({peak.train_accuracy:.0%}) and falls to {deepest.train_accuracy:.0%} at depth "
+                f"{deepest.depth}"
+                + (" - no better than guessing" if near_chance else "")
+                + ". A deeper network can represent everything a shallower one can (its extra "
+                "layers could pass their input through), yet it fits its own training data "
+                "worse: it is harder to optimise, not overfitting (He et al., 2016)."
+            )
+        else:
+            out.append(
+                f"{variant.capitalize()}: training accuracy {deepest.train_accuracy:.0%} at "
+                f"depth {deepest.depth}, within 5 points of its best ({peak.train_accuracy:.0%} "
+                f"at depth {peak.depth}): "
+                + (
+                    "the identity shortcuts keep even the deepest network trainable."
+                    if variant == "residual"
+                    else "no degradation at these depths."
+                )
+            )
+    plain = [r for r in by["plain"] if not math.isnan(r.first_grad)]
+    if len(plain) >= 2 and plain[0].first_grad > 0:
+        ratio = plain[-1].first_grad / plain[0].first_grad
+        if ratio < 0.01:
+            out.append(
+                f"The plain network's first-layer gradient is {_times(ratio)} smaller at depth "
+                f"{plain[-1].depth} than at depth {plain[0].depth}, while its output layer's "
+                "stays about the same: each layer multiplies the gradient on its way back by "
+                "its weights and its activation's slope, and with many layers the product "
+                "vanishes (Glorot and Bengio, 2010). The first layers then barely learn."
+            )
+    return out
+
+
+def _times(ratio: float) -> str:
+    if ratio <= 0:
+        return "infinitely (it is exactly zero)"
+    return f"{1 / ratio:,.0f} times" if 1 / ratio < 1e6 else f"10^{-math.log10(ratio):.0f} times"
