@@ -25,6 +25,7 @@ from dlviz.ui.state import dataset
 
 MAX_COMPARE = 10
 FLASH = "rs_flash"
+SELECTED = "rs_selected"  # the ids of the selected runs, kept when the table changes
 DETAIL_OF = "rs_detail_of"  # the run whose name and tags the edit boxes hold
 CHART_CONFIG = {"displayModeBar": False}
 DIFF_COLOR = "background-color: rgba(255, 196, 0, 0.25)"
@@ -128,15 +129,19 @@ def table_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The runs table with row selection; returns the selected rows (in table order).
 
-    The table's key changes with the set of runs it shows: a selection is rows by position, so
-    after a filter, a delete or an import it starts afresh rather than pointing at other runs."""
-    ids = "\n".join(str(r["run_id"]) for r in rows)
-    key = "rs_table_" + hashlib.sha1(ids.encode()).hexdigest()[:10]
+    A selection is rows by position, so the table's key changes with the set of runs it shows
+    (after a filter, a delete or an import) and the new table starts with the runs that were
+    selected before and are still in it (`SELECTED`): it never points at other runs."""
+    ids = [str(r["run_id"]) for r in rows]
+    key = "rs_table_" + hashlib.sha1("\n".join(ids).encode()).hexdigest()[:10]
+    before = set(st.session_state.get(SELECTED) or [])
+    default = [i for i, run_id in enumerate(ids) if run_id in before]
     event = st.dataframe(
         table_frame(rows),
         key=key,
         on_select="rerun",
         selection_mode="multi-row",
+        selection_default={"selection": {"rows": default, "columns": []}} if default else None,
         hide_index=True,
         width="stretch",
         height=min(36 + 35 * len(rows), 420),
@@ -151,7 +156,9 @@ def table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         },
     )
     picked = sorted(set(event.selection.rows)) if event and event.selection else []
-    return [rows[i] for i in picked if 0 <= i < len(rows)]
+    selected = [rows[i] for i in picked if 0 <= i < len(rows)]
+    st.session_state[SELECTED] = [str(r["run_id"]) for r in selected]
+    return selected
 
 
 # --- import -----------------------------------------------------------------------------------
