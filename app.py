@@ -15,6 +15,7 @@ PAGES = [
     st.Page("pages/playground.py", title="Playground", icon=":material/scatter_plot:"),
     st.Page("pages/images.py", title="Images", icon=":material/image:"),
     st.Page("pages/uploads.py", title="Your images", icon=":material/photo_library:"),
+    st.Page("pages/depth.py", title="Depth", icon=":material/stacked_line_chart:"),
     st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
 ]
 page = st.navigation(PAGES)

@@ -14,7 +14,7 @@ from dlviz.history import RunHistory
 
 
 def test_the_ladder_runs_each_variant_from_shallow_to_deep_on_the_same_data():
-    exp = DepthExperiment(depths=(4, 1, 2), width=8)
+    exp = DepthExperiment(depths=(4, 1, 2), width=8, variants=("plain", "residual"))
     ladder = exp.configs()
     assert [(v, d) for v, d, _ in ladder] == [
         ("plain", 1), ("plain", 2), ("plain", 4), ("residual", 1), ("residual", 2), ("residual", 4)
@@ -22,8 +22,13 @@ def test_the_ladder_runs_each_variant_from_shallow_to_deep_on_the_same_data():
     for variant, depth, cfg in ladder:
         assert cfg.model.hidden == (8,) * depth
         assert cfg.model.residual is (variant == "residual")
+        assert cfg.model.activation == "relu"
         assert cfg.data == exp.data and cfg.train == exp.train
         assert cfg.name == f"depth {depth} {variant}"
+    sig = DepthExperiment(depths=(2,), activation="tanh").configs()
+    assert [(v, c.model.activation, c.model.residual) for v, _, c in sig] == [
+        ("plain", "tanh", False), ("residual", "tanh", True), ("sigmoid", "sigmoid", False)
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -34,6 +39,7 @@ def test_the_ladder_runs_each_variant_from_shallow_to_deep_on_the_same_data():
         ({"depths": (64,)}, "model.hidden"),
         ({"width": 0}, "model.hidden[0]"),
         ({"variants": ("wide",)}, "variants"),
+        ({"variants": ()}, "variants"),
         ({"activation": "swish"}, "model.activation"),
     ],
 )
@@ -43,8 +49,8 @@ def test_bad_settings_name_their_field(kwargs, field):
     assert err.value.field == field
 
 
-def r(variant, depth, train, first=math.nan):
-    return DepthResult(variant, depth, "finished", train, train, first, 0.2, 1.0)
+def r(variant, depth, train, first=math.nan, last=0.2):
+    return DepthResult(variant, depth, "finished", train, train, first, last, 1.0)
 
 
 def test_the_reading_names_degradation_and_vanishing_gradients():
@@ -53,6 +59,7 @@ def test_the_reading_names_degradation_and_vanishing_gradients():
         r("plain", 32, 0.50, 4e-17),
         r("residual", 1, 0.63), r("residual", 4, 0.84), r("residual", 16, 0.97),
         r("residual", 32, 0.95),
+        r("sigmoid", 1, 0.6, 1e-2), r("sigmoid", 32, 0.5, 0.0),
     ]  # fmt: skip
     text = reading(results)
     assert text[0].startswith(
@@ -62,7 +69,15 @@ def test_the_reading_names_degradation_and_vanishing_gradients():
     assert text[1].startswith(
         "Residual: training accuracy 95% at depth 32, within 5 points of its best (97% at depth 16)"
     )
-    assert "10^15 times smaller at depth 32 than at depth 1" in text[2]
+    assert text[2].startswith(
+        "The plain network's first-layer gradient is 10^15 times smaller at depth 32 than at "
+        "depth 1. Within that network the gradient shrinks layer by layer toward the input: the "
+        "first layer gets 10^16 times less than the output layer."
+    )
+    assert text[3].startswith(
+        "The sigmoid network's first-layer gradient is infinitely (it is exactly zero) smaller"
+    )
+    assert len(text) == 4
     assert reading([]) == []
 
 
@@ -93,10 +108,12 @@ def test_a_tiny_ladder_runs_one_after_another():
     for _, _, cfg in exp.configs():
         handles.append(jobs.start(cfg, after=handles[-1] if handles else None, label=cfg.name))
     results = [result_of(v, d, h.wait(60)) for (v, d, _), h in zip(exp.configs(), handles)]
-    assert [x.status for x in results] == ["finished"] * 4
+    assert [x.status for x in results] == ["finished"] * 6
     assert all(0 <= x.train_accuracy <= 1 and x.first_grad >= 0 for x in results)
     assert [h.history.label for h in handles] == [
-        "depth 1 plain", "depth 3 plain", "depth 1 residual", "depth 3 residual"
+        "depth 1 plain", "depth 3 plain", "depth 1 residual", "depth 3 residual",
+        "depth 1 sigmoid", "depth 3 sigmoid",
     ]  # fmt: skip
+    assert [len(x.profile) for x in results] == [2, 4, 2, 4, 2, 4]
     text = reading(results)
     assert text[0].startswith("Plain: ") and text[1].startswith("Residual: ")
