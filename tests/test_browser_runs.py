@@ -5,6 +5,7 @@ chart. Screenshots go to test-artifacts/. The fixtures are in tests/conftest.py.
 from __future__ import annotations
 
 import re
+import zipfile
 
 import pytest
 from browser_support import (
@@ -70,6 +71,13 @@ def test_train_two_runs_then_compare_them_on_the_runs_page(streamlit_server, new
     wait_for_main_text(page, r"Final test accuracy")
     one = chart_traces(page, "rs_curves")
     assert {t["name"] for t in one} == {"deep"}, one  # the newest first
+    with page.expect_download(timeout=UI_MS) as download:
+        page.get_by_role("button", name="Download ZIP").click()
+    with zipfile.ZipFile(download.value.path()) as zf:
+        names = sorted(n.split("/", 1)[1] for n in zf.namelist())
+    assert names == sorted(
+        ["config.json", "metrics.json", "status.json", "summary.json", "weights.safetensors"]
+    ), names
 
     step("select the second: the Compare view, both curves in one chart")
     tick_row(page, 1)

@@ -437,7 +437,7 @@ def feature_maps(labels: list[str], stored: list[runs.StoredRun]) -> None:
     if not images:
         return
     st.markdown("#### Feature maps of the same test image")
-    index = st.number_input(
+    index = st.columns([1, 3])[0].number_input(
         "Test image",
         min_value=0,
         max_value=100_000,
@@ -565,7 +565,7 @@ def compare(rows: list[dict[str, Any]]) -> None:
     else:
         st.caption("Their configs are the same.")
     n_rows = len(styler.data)
-    st.dataframe(styler, key="rs_cmp_configs", width="stretch", height=min(38 + 35 * n_rows, 900))
+    st.dataframe(styler, key="rs_cmp_configs", width="stretch", height=min(38 + 35 * n_rows, 1400))
 
     profiles = [
         (label, s.summary["gradient_norms"])
