@@ -152,3 +152,11 @@ def test_grad_profiles_number_layers_from_the_input_and_gap_zeros():
     assert np.isnan(y[1]) and np.isclose(y[0], 1e-6) and np.isclose(y[3], 0.3)
     assert fig.layout.yaxis.type == "log"
     assert fig.data[0].line.color != fig.data[1].line.color
+
+
+def test_ten_long_runs_compared_stay_under_the_refresh_budget():
+    runs = [(f"run{k}", metrics(20_000, k / 10)) for k in range(10)]
+    sizes = [
+        plots.figure_bytes(plots.compare_curves_figure(runs, x=x)) for x in ("epoch", "elapsed")
+    ]
+    assert max(sizes) < 300_000, sizes  # DESIGN.md: a refresh sends under 300 KB

@@ -238,7 +238,17 @@ def test_image_runs_show_feature_maps_of_the_same_test_image(apptest, store, tra
     config["data"]["name"] = "upload"
     (store / upload_id / "config.json").write_text(json.dumps(config))
 
-    at = select(apptest(PAGE), trained["digits cnn"], upload_id, trained["deep"])
+    # and one whose weights do not fit its config (edited by hand)
+    misfit_id = "misfit-run"
+    shutil.copytree(store / trained["digits cnn"], store / misfit_id)
+    config = json.loads((store / misfit_id / "config.json").read_text())
+    config["model"]["blocks"][0]["channels"] = 6
+    (store / misfit_id / "config.json").write_text(json.dumps(config))
+
+    at = select(apptest(PAGE), trained["digits cnn"], upload_id, misfit_id, trained["deep"])
+    assert "Its feature maps cannot be drawn: the weights of run misfit-run do not fit" in (
+        messages(at)
+    )
     figs = charts(at)
     maps = [k for k in figs if k.startswith("rs_cmp_fmaps_")]
     assert len(maps) == 1  # the digits run's; the upload run's data is gone

@@ -18,7 +18,7 @@ import streamlit as st
 
 from dlviz import plots, runs
 from dlviz.compare import config_diff, filter_runs, gradient_reading, run_labels
-from dlviz.config import IMAGE_DATASETS, ConfigError, RunConfig
+from dlviz.config import IMAGE_DATASETS, RunConfig
 from dlviz.models import build_model
 from dlviz.probes import FeatureSnapshot, ImageProbe
 from dlviz.ui.state import dataset
@@ -468,7 +468,8 @@ def feature_maps(labels: list[str], stored: list[runs.StoredRun]) -> None:
                     snap, image, caption = _feature_snapshot(
                         str(root()), s.run_id, stamp, json.dumps(s.config), int(index)
                     )
-                except (runs.RunStoreError, ConfigError, OSError, ValueError, KeyError) as e:
+                except Exception as e:  # a stored run is data from disk: whatever is wrong
+                    # with it (config, data, weights, model) is a message, never a broken page
                     st.warning(f"Its feature maps cannot be drawn: {e}", icon=":material/warning:")
                     continue
                 st.plotly_chart(
