@@ -133,29 +133,36 @@ def reading(results: list[DepthResult], chance: float = 0.5) -> list[str]:
                     else "no degradation at these depths."
                 )
             )
+    explained = False
     for variant in ("plain", "sigmoid"):
         rows = [r for r in by[variant] if not math.isnan(r.first_grad)]
         if len(rows) < 2 or rows[0].first_grad <= 0:
             continue
-        ratio = rows[-1].first_grad / rows[0].first_grad
-        if ratio >= 0.01:
+        first, deepest = rows[0], rows[-1]
+        if deepest.first_grad >= first.first_grad * 0.01:
             continue
-        deepest = rows[-1]
+        change = (
+            f"falls from {first.first_grad:.1e} at depth {first.depth} to exactly zero at "
+            f"depth {deepest.depth} (too small for a 32-bit float)"
+            if deepest.first_grad == 0
+            else f"is {_times(deepest.first_grad / first.first_grad)} smaller at depth "
+            f"{deepest.depth} than at depth {first.depth}"
+        )
         along = (
-            f" Within that network the gradient shrinks layer by layer toward the input: the "
-            f"first layer gets {_times(deepest.first_grad / deepest.last_grad)} less than the "
-            "output layer."
+            f" Along that network it shrinks layer by layer toward the input: the output layer "
+            f"gets {deepest.last_grad:.1e}."
             if deepest.last_grad > 0 and deepest.first_grad < deepest.last_grad / 100
             else ""
         )
-        name = "sigmoid" if variant == "sigmoid" else "plain"
-        out.append(
-            f"The {name} network's first-layer gradient is {_times(ratio)} smaller at depth "
-            f"{deepest.depth} than at depth {rows[0].depth}.{along} On its way back each layer "
-            "multiplies the gradient by its weights and its activation's slope (at most 0.25 "
-            "for a sigmoid), and over many layers the product vanishes (Glorot and Bengio, "
-            "2010): the first layers barely learn."
+        why = (
+            " On its way back each layer multiplies the gradient by its weights and its "
+            "activation's slope (at most 0.25 for a sigmoid), and over many layers the product "
+            "vanishes (Glorot and Bengio, 2010): the first layers barely learn."
+            if not explained
+            else ""
         )
+        explained = True
+        out.append(f"The {variant} network's first-layer gradient {change}.{along}{why}")
     return out
 
 

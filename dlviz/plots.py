@@ -998,7 +998,7 @@ def depth_accuracy_figure(results: Sequence[Any], height: int = 340) -> go.Figur
         height,
         xaxis=_depth_axis(),
         yaxis={"title": {"text": "accuracy"}, "tickformat": ".0%", "range": [0, 1.02]},
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
     )
     return _fig(traces, layout)
 
@@ -1030,7 +1030,7 @@ def depth_gradient_figure(results: Sequence[Any], height: int = 340) -> go.Figur
         height,
         xaxis=_depth_axis(),
         yaxis={"type": "log", "title": {"text": "gradient norm"}, "exponentformat": "power"},
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
     )
     return _fig(traces, layout)
 
@@ -1062,6 +1062,6 @@ def depth_profile_figure(results: Sequence[Any], height: int = 340) -> go.Figure
         height,
         xaxis={"title": {"text": "layer (1 = first hidden layer, last = output)"}},
         yaxis={"type": "log", "title": {"text": "gradient norm"}, "exponentformat": "power"},
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
     )
     return _fig(traces, layout)
