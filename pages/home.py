@@ -33,6 +33,18 @@ Two-dimensional data - circle, XOR, two blobs, spiral, moons - and a network you
         st.page_link(
             "pages/playground.py", label="Open the Playground", icon=":material/arrow_forward:"
         )
+    with st.container(border=True):
+        st.subheader(":material/stacked_line_chart: Depth experiment")
+        st.markdown(
+            """
+One click trains the same network at 1 to 32 layers - plain, residual and sigmoid - and
+shows why depth alone stops helping: the plain network's **training** accuracy falls, the
+gradient reaching its first layer **vanishes**, and residual connections fix both.
+"""
+        )
+        st.page_link(
+            "pages/depth.py", label="Open the Depth experiment", icon=":material/arrow_forward:"
+        )
 with middle:
     with st.container(border=True):
         st.subheader(":material/image: Images")

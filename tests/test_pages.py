@@ -126,12 +126,13 @@ def test_home_renders_and_links_to_the_pages(apptest):
     links = list(at.page_link)
     assert [link.value for link in links] == [
         "Open the Playground",
+        "Open the Depth experiment",
         "Open the Images lab",
         "Open Your images",
     ]
-    assert "playground" in links[0].proto.page
-    assert "images" in links[1].proto.page
-    assert "uploads" in links[2].proto.page
+    pages = [link.proto.page for link in links]
+    assert "playground" in pages[0] and "depth" in pages[1]
+    assert "images" in pages[2] and "uploads" in pages[3]
     # The shared sidebar is there on Home too.
     assert at.sidebar.expander[0].label == "Devices"
 
