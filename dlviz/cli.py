@@ -458,7 +458,12 @@ def main(argv: list[str] | None = None) -> int:
         _err("--repeats must be at least 1")
         return EXIT_USAGE
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # e.g. `dlviz runs ls | head`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

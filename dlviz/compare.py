@@ -131,13 +131,13 @@ def gradient_reading(norms: list[float]) -> str:
     ratio = first / last if last > 0 else math.inf
     if ratio < VANISHING:
         return (
-            f"Vanishing gradients: the first layer's gradient is {1 / ratio:,.0f}x smaller than "
+            f"Vanishing gradients: the first layer's gradient is {_factor(1 / ratio)} smaller than "
             "the output layer's, so the layers near the input barely learn. Try relu, residual "
             "connections or normalisation."
         )
     if ratio < WEAKENING:
         return (
-            f"Gradients weaken toward the input: the first layer's is {1 / ratio:,.0f}x smaller "
+            f"Gradients weaken toward the input: the first layer's is {_factor(1 / ratio)} smaller "
             "than the output layer's, so the early layers learn slowly."
         )
     return "Gradients reach every layer at similar strength: all layers are learning."
@@ -226,3 +226,10 @@ def config_diff(configs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _factor(x: float) -> str:
+    """A ratio for a person: "40x", "12,500x", or "10^15 times" once the digits stop helping."""
+    if not math.isfinite(x):
+        return "infinitely"
+    return f"{x:,.0f}x" if x < 1e6 else f"10^{math.log10(x):.0f} times"

@@ -960,7 +960,6 @@ def grad_profiles_figure(
             "type": "log",
             "title": {"text": "mean |grad W|, last epoch"},
             "exponentformat": "power",
-            "dtick": "D2",
         },
         legend={"orientation": "h", "y": -0.3},
     )
