@@ -882,10 +882,21 @@ def compare_curves_figure(
     for i, (label, metrics) in enumerate(runs):
         color = COMPARE_COLORS[i % len(COMPARE_COLORS)]
         n = len(metrics.get("epoch") or [])
+        # Long runs: pick evenly spread epochs before converting (a stored run's columns are
+        # Python lists; converting 20,000 epochs of ten runs would cost more than the drawing).
+        pick = (
+            np.unique(np.linspace(0, n - 1, 2 * MAX_LINE_POINTS).round().astype(np.int64))
+            if n > 2 * MAX_LINE_POINTS
+            else None
+        )
         cols = {}
         for c in ("epoch", "elapsed", "train_loss", "train_accuracy", "test_loss", "test_accuracy"):
             values = metrics.get(c)
-            cols[c] = _f32(list(values)) if values is not None and len(values) == n else None
+            if values is None or len(values) != n:
+                cols[c] = None
+                continue
+            values = list(values) if pick is None else [values[k] for k in pick]
+            cols[c] = _f32(values)
         if cols[x] is None:
             continue
         names = [c for c in cols if cols[c] is not None]
