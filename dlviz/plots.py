@@ -1040,7 +1040,7 @@ def depth_gradient_figure(results: Sequence[Any], height: int = 340) -> go.Figur
         height,
         xaxis=_depth_axis(),
         yaxis={"type": "log", "title": {"text": "gradient norm"}, "exponentformat": "power"},
-        legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
+        legend={"orientation": "h", "y": -0.38, "yanchor": "top"},
     )
     return _fig(traces, layout)
 

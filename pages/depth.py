@@ -52,7 +52,7 @@ ones (Glorot and Bengio, 2010) - see the chart of the gradient along the deepest
             st.caption("The experiment is running: stop it to start another.")
         else:
             st.caption(
-                "On the defaults it takes about two and a half minutes on a 2-core CPU; the deepest "
+                "On the defaults it takes about two minutes on a 2-core CPU; the deepest "
                 "networks take longest. Every run is also saved to the run store."
             )
     if view is not None:
