@@ -176,6 +176,18 @@ def boundary_figure(
     return _fig(traces, layout)
 
 
+def _curves_layout(height: int, xlabel: str, legend_y: float) -> dict[str, Any]:
+    """Loss on the left, accuracy on the right, one x axis each."""
+    return _layout(
+        height,
+        xaxis={"domain": [0.0, 0.43], "title": {"text": xlabel}},
+        yaxis={"title": {"text": "loss (cross-entropy)"}, "rangemode": "tozero"},
+        xaxis2={"domain": [0.57, 1.0], "anchor": "y2", "title": {"text": xlabel}},
+        yaxis2={"anchor": "x2", "title": {"text": "accuracy"}, "range": [0, 1.02]},
+        legend={"orientation": "h", "y": legend_y},
+    )
+
+
 def curves_figure(
     runs: Sequence[tuple[str, RunHistory]],
     x: str = "epoch",
@@ -244,15 +256,7 @@ def curves_figure(
                     "showlegend": False,
                 }
             )
-    layout = _layout(
-        height,
-        xaxis={"domain": [0.0, 0.43], "title": {"text": xlabel}},
-        yaxis={"title": {"text": "loss (cross-entropy)"}, "rangemode": "tozero"},
-        xaxis2={"domain": [0.57, 1.0], "anchor": "y2", "title": {"text": xlabel}},
-        yaxis2={"anchor": "x2", "title": {"text": "accuracy"}, "range": [0, 1.02]},
-        legend={"orientation": "h", "y": -0.25},
-    )
-    return _fig(traces, layout)
+    return _fig(traces, _curves_layout(height, xlabel, legend_y=-0.25))
 
 
 def layer_colors(n: int) -> list[str]:
@@ -923,15 +927,7 @@ def compare_curves_figure(
                         **axes,
                     }
                 )
-    layout = _layout(
-        height,
-        xaxis={"domain": [0.0, 0.43], "title": {"text": xlabel}},
-        yaxis={"title": {"text": "loss (cross-entropy)"}, "rangemode": "tozero"},
-        xaxis2={"domain": [0.57, 1.0], "anchor": "y2", "title": {"text": xlabel}},
-        yaxis2={"anchor": "x2", "title": {"text": "accuracy"}, "range": [0, 1.02]},
-        legend={"orientation": "h", "y": -0.22},
-    )
-    return _fig(traces, layout)
+    return _fig(traces, _curves_layout(height, xlabel, legend_y=-0.22))
 
 
 def grad_profiles_figure(

@@ -347,6 +347,17 @@ def _date(t: Any) -> str:
         return ""
 
 
+def _read_config(folder: str) -> tuple[dict[str, Any], str]:
+    """A run folder's config, or ({}, why it cannot be read)."""
+    try:
+        config = _read_json(os.path.join(folder, CONFIG))
+    except (OSError, ValueError) as e:
+        return {}, f"config.json cannot be read: {e}"
+    if not isinstance(config, dict):
+        return {}, "config.json is not a JSON object"
+    return config, ""
+
+
 def _unreadable(row: dict[str, Any], reason: str) -> dict[str, Any]:
     row.update(status="unreadable", message=reason)
     return row
@@ -379,12 +390,9 @@ def _row(folder: str | os.PathLike[str]) -> dict[str, Any]:
         if problem := _version_problem("summary.json", summary):
             return _unreadable(row, problem)
         if "arch" not in summary:  # written before the listing fields were kept in it
-            try:
-                config = _read_json(join(folder, CONFIG))
-            except (OSError, ValueError) as e:
-                return _unreadable(row, f"config.json cannot be read: {e}")
-            if not isinstance(config, dict):
-                return _unreadable(row, "config.json is not a JSON object")
+            config, problem = _read_config(folder)
+            if problem:
+                return _unreadable(row, problem)
             summary = {**describe_config(config), **summary}
         final = summary.get("final") if isinstance(summary.get("final"), dict) else {}
         row.update({k: summary.get(k) for k in ROW_FIELDS if k in summary})
@@ -408,12 +416,9 @@ def _row(folder: str | os.PathLike[str]) -> dict[str, Any]:
         if problem := _version_problem("status.json", status):
             return _unreadable(row, problem)
         if not status:  # config but neither status nor summary: a save killed half-way
-            try:
-                config = _read_json(join(folder, CONFIG))
-            except (OSError, ValueError) as e:
-                return _unreadable(row, f"config.json cannot be read: {e}")
-            if not isinstance(config, dict):
-                return _unreadable(row, "config.json is not a JSON object")
+            config, problem = _read_config(folder)
+            if problem:
+                return _unreadable(row, problem)
             status = describe_config(config)
         row.update({k: status.get(k) for k in ROW_FIELDS if k in status})
         row.update(run_id=run_id, path=folder, tags=[])
