@@ -157,6 +157,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from dlviz import bench
     from dlviz.devices import DeviceError
 
+    if args.what == "devices":
+        from dlviz import speed
+
+        try:
+            report = speed.run_all(args.device or "all", quick=args.quick)
+        except DeviceError as e:
+            _err(str(e))
+            return EXIT_USAGE
+        if args.csv:
+            Path(args.csv).write_text(speed.to_csv(report["rows"]))
+        print(json.dumps(_json_safe(report)) if args.json else speed.format_report(report))
+        return EXIT_OK
+    args.device = args.device or "cpu"
     if args.what == "runs":
         if args.count < 1:
             _err("--count must be at least 1")
@@ -399,12 +412,19 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="benchmarks")
     b.add_argument(
         "what",
-        choices=["overhead", "refresh", "ingest", "augment", "runs"],
+        choices=["overhead", "refresh", "ingest", "augment", "runs", "devices"],
         help="overhead: dlviz's training vs a bare loop; refresh: cost of one live chart "
         "refresh; ingest: reading an upload of photos; augment: batched augmentation vs one "
-        "image at a time; runs: listing a run store of --count runs",
+        "image at a time; runs: listing a run store of --count runs; devices: matmul, conv, "
+        "copies and a training step on each device",
     )
-    b.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default cpu)")
+    b.add_argument(
+        "--device",
+        default=None,
+        help="auto, cpu, cuda, cuda:N or mps (default cpu; devices: all, the CPU and every GPU)",
+    )
+    b.add_argument("--quick", action="store_true", help="devices: small sizes, a first look")
+    b.add_argument("--csv", default=None, help="devices: also write every measurement as CSV")
     b.add_argument("--repeats", type=int, default=21, help="timed pairs of runs (default 21)")
     b.add_argument("--epochs", type=int, default=None, help="epochs per timed run")
     b.add_argument("--files", type=int, default=500, help="ingest: photos (default 500)")
