@@ -17,6 +17,7 @@ PAGES = [
     st.Page("pages/uploads.py", title="Your images", icon=":material/photo_library:"),
     st.Page("pages/depth.py", title="Depth", icon=":material/stacked_line_chart:"),
     st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
+    st.Page("pages/devices.py", title="Devices", icon=":material/speed:"),
 ]
 page = st.navigation(PAGES)
 mark_app_ran()

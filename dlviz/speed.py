@@ -323,6 +323,7 @@ def copies(
                 t = time_call(fn, device, repeats)
                 row = {"bench": "copy", "device": str(device), "direction": direction}
                 row.update(pinned=pinned, megabytes=mb, median_s=t.median, iqr_s=t.iqr)
+                row["what"] = f"{direction}, {'pinned' if pinned else 'pageable'}, {mb} MB"
                 row.update(repeats=t.n, gb_per_s=mb * 2**20 / t.median / 1e9)
                 rows.append(row)
                 if progress:
@@ -338,6 +339,7 @@ def train_step(
     batch_sizes: Iterable[int] = (16, 64, 256, 1024),
     repeats: int = 10,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    max_seconds: float = 5.0,
 ) -> list[dict[str, Any]]:
     """One training step of a fresh model per batch size: forward, backward and the optimizer
     step timed separately (the device synchronised between them), and samples a second."""
@@ -349,7 +351,10 @@ def train_step(
         x = torch.randn(batch, *input_shape).to(device)
         y = torch.randint(0, n_classes, (batch,)).to(device)
         parts: dict[str, list[float]] = {"forward": [], "backward": [], "step": []}
-        for i in range(3 + repeats):  # 3 untimed
+        spent = 0.0
+        for i in range(3 + repeats):  # 3 untimed; at least 3 timed, more while time allows
+            if i >= 6 and spent > max_seconds:
+                break
             synchronize(device)
             t0 = time.perf_counter()
             loss = F.cross_entropy(model(x), y)
@@ -363,6 +368,7 @@ def train_step(
             synchronize(device)
             t3 = time.perf_counter()
             if i >= 3:
+                spent += t3 - t0
                 parts["forward"].append(t1 - t0)
                 parts["backward"].append(t2 - t1)
                 parts["step"].append(t3 - t2)

@@ -1,0 +1,88 @@
+"""Devices: what this machine has, and how fast each of its devices really is - matrix
+multiply, convolution, copies, and a training step of a real network."""
+
+import json
+
+import streamlit as st
+
+from dlviz import speed
+from dlviz.ui import devices_page as dp
+from dlviz.ui import state
+
+state.ensure_app()
+
+st.title("Devices")
+st.caption(
+    "How much faster is a GPU, and when? Measured here, on this machine, not quoted from a "
+    "data sheet."
+)
+m = speed.machine()
+st.dataframe(dp.machine_table(m), hide_index=True, key="dv_machine")
+if not m["gpus"] and not m["mps"]:
+    st.info(
+        "No GPU found: the benchmarks measure the CPU alone. On a machine with a CUDA GPU "
+        "(and torch built for it) they measure both, side by side.",
+        icon=":material/info:",
+    )
+st.caption(f"**How it is measured.** {speed.METHOD}")
+
+c1, c2, c3 = st.columns([2, 2, 3], vertical_alignment="bottom")
+names = ["all"] + [str(d) for d in speed.devices_to_measure("all")]
+which = c1.selectbox("Devices", names, key="dv_which")
+quick = c2.toggle(
+    "Quick look",
+    key="dv_quick",
+    value=True,
+    help="Small sizes: seconds instead of minutes. Off: matrices up to 8192 on a GPU (2048 on "
+    "the CPU), batches up to 1024.",
+)
+go = c3.button("Measure", key="dv_measure", type="primary", icon=":material/speed:")
+
+if go:
+    report = dp.measure(which, quick)
+    st.session_state[dp.RESULT] = report
+    path = dp.save(report)
+    st.session_state["dv_saved"] = str(path) if path else ""
+
+report = st.session_state.get(dp.RESULT)
+past = dp.earlier()
+if past:
+    with st.expander(f"Earlier measurements ({len(past)})"):
+        choice = st.selectbox("Show", [p.name for p in past], key="dv_past")
+        if st.button("Show it", key="dv_show_past"):
+            loaded = dp.load(past[[p.name for p in past].index(choice)])
+            if loaded is None:
+                st.error(f"{choice} cannot be read: it is damaged or not a dlviz report.")
+            else:
+                st.session_state[dp.RESULT] = report = loaded
+
+if report is not None:
+    st.divider()
+    machine = report.get("machine", {})
+    st.markdown(
+        f"**Measured on** {machine.get('cpu', '?')}"
+        + "".join(f"; {g['name']}" for g in machine.get("gpus", []))
+        + f" - torch {machine.get('torch', '?')}, {machine.get('torch_threads', '?')} CPU threads"
+    )
+    for line in dp.speedup_lines(report["rows"]):
+        st.success(line, icon=":material/speed:")
+    dp.draw(report["rows"])
+    d1, d2, _ = st.columns([1, 1, 3])
+    d1.download_button(
+        "JSON",
+        data=json.dumps(report, indent=1, default=str),
+        file_name="dlviz-devices.json",
+        mime="application/json",
+        key="dv_json",
+        icon=":material/download:",
+    )
+    d2.download_button(
+        "CSV",
+        data=speed.to_csv(report["rows"]),
+        file_name="dlviz-devices.csv",
+        mime="text/csv",
+        key="dv_csv",
+        icon=":material/download:",
+    )
+    if st.session_state.get("dv_saved") == "":
+        st.caption("These results could not be kept: the benchmark folder is not writable.")
