@@ -1109,7 +1109,7 @@ def matmul_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.Figur
             "title": {"text": "matrix side n (n x n times n x n)"},
             "dtick": 0.30103,
         },
-        yaxis={"type": "log", "title": {"text": "TFLOP/s"}},
+        yaxis={"type": "log", "title": {"text": "TFLOP/s"}, "dtick": 1, "exponentformat": "power"},
         legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
     )
     return _fig(traces, layout)
@@ -1141,7 +1141,7 @@ def train_step_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.F
     layout = _layout(
         height,
         xaxis={"type": "log", "title": {"text": "batch size"}, "dtick": 0.30103},
-        yaxis={"type": "log", "title": {"text": "training samples / s"}},
+        yaxis={"type": "log", "title": {"text": "training samples / s"}, "dtick": 1},
         legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
     )
     return _fig(traces, layout)
