@@ -233,3 +233,27 @@ def _factor(x: float) -> str:
     if not math.isfinite(x):
         return "infinitely"
     return f"{x:,.0f}x" if x < 1e6 else f"10^{math.log10(x):.0f} times"
+
+
+def race_reading(labels: list[str], histories: list[Any]) -> list[str]:
+    """The outcome of the same run on several devices at once, in plain sentences: who finished
+    first and how much faster, in time and in samples a second."""
+    done = [(lab, h) for lab, h in zip(labels, histories) if h.status == "finished"]
+    if len(done) < 2:
+        return []
+    done.sort(key=lambda lh: lh[1].elapsed)
+    (fast, hf), (slow, hs) = done[0], done[-1]
+    out = [
+        f"{fast} finished {hf.epoch} epochs in {hf.elapsed:.1f} s, {slow} in {hs.elapsed:.1f} s: "
+        f"{fast} was {hs.elapsed / max(hf.elapsed, 1e-9):.1f}x faster "
+        f"({hf.samples_per_second:,.0f} against {hs.samples_per_second:,.0f} samples a second)."
+    ]
+    af, as_ = hf.final.get("test_accuracy"), hs.final.get("test_accuracy")
+    if af is not None and as_ is not None:
+        out.append(
+            f"Both trained the same network on the same data and seed: test accuracy {af:.1%} "
+            f"and {as_:.1%}"
+            + (" - the same result, sooner." if abs(af - as_) < 0.02 else
+               " (floating-point order differs between devices, so results drift slightly).")
+        )  # fmt: skip
+    return out

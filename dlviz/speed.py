@@ -403,14 +403,21 @@ def run_all(
     which: str = "all",
     quick: bool = False,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    network: tuple[Any, tuple[int, ...], int] | None = None,
 ) -> dict[str, Any]:
-    """Every benchmark on every device asked for; `quick` uses small sizes (tests, a first look)."""
+    """Every benchmark on every device asked for; `quick` uses small sizes (tests, a first look).
+    `network` is (ModelConfig, input shape, classes) for the training-step benchmark; default
+    the Image lab's Deep CNN on 32x32 RGB images of 6 classes."""
     from dlviz.config import DEEP_BLOCKS, ModelConfig
     from dlviz.models import build_model
 
     devices = devices_to_measure(which)
     rows: list[dict[str, Any]] = []
-    cnn = ModelConfig(arch="cnn", blocks=DEEP_BLOCKS, norm="batch")
+    model_cfg, shape, classes = network or (
+        ModelConfig(arch="cnn", blocks=DEEP_BLOCKS, norm="batch"),
+        (3, 32, 32),
+        6,
+    )
     for dev in devices:
         gpu = dev.type != "cpu"
         sizes = (64, 128) if quick else ((128, 256, 512, 1024, 2048, 4096, 8192) if gpu
@@ -421,15 +428,26 @@ def run_all(
         rows += conv2d(dev, shapes if quick else CONV_SHAPES, repeats=repeats, progress=progress)
         rows += copies(dev, (1,) if quick else (1, 16, 256), repeats=repeats, progress=progress)
         rows += train_step(
-            lambda: build_model(cnn, (3, 32, 32), 6),
-            (3, 32, 32),
-            6,
+            lambda: build_model(model_cfg, shape, classes),
+            shape,
+            classes,
             dev,
             (4, 8) if quick else (16, 64, 256, 1024),
             repeats=repeats,
             progress=progress,
         )
-    return {"benchmark": "devices", "machine": machine(), "method": METHOD, "rows": rows}
+    network_text = (
+        f"{model_cfg.arch} with {model_cfg.depth} "
+        f"{'conv blocks' if model_cfg.arch == 'cnn' else 'hidden layers'} on inputs of "
+        f"{'x'.join(map(str, shape))}, {classes} classes"
+    )
+    return {
+        "benchmark": "devices",
+        "machine": machine(),
+        "method": METHOD,
+        "network": network_text,
+        "rows": rows,
+    }
 
 
 def speedups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

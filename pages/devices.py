@@ -7,7 +7,7 @@ import streamlit as st
 
 from dlviz import speed
 from dlviz.ui import devices_page as dp
-from dlviz.ui import state
+from dlviz.ui import live, state
 
 state.ensure_app()
 
@@ -26,20 +26,27 @@ if not m["gpus"] and not m["mps"]:
     )
 st.caption(f"**How it is measured.** {speed.METHOD}")
 
-c1, c2, c3 = st.columns([2, 2, 3], vertical_alignment="bottom")
+c1, c2, c3, c4 = st.columns([2, 3, 2, 2], vertical_alignment="bottom")
 names = ["all"] + [str(d) for d in speed.devices_to_measure("all")]
 which = c1.selectbox("Devices", names, key="dv_which")
-quick = c2.toggle(
+bench_net = c2.selectbox(
+    "Training step of",
+    list(dp.SOURCES),
+    format_func=dp.SOURCES.get,
+    key="dv_network",
+    help="Whose network the training-step benchmark times: the one you set on that page.",
+)
+quick = c3.toggle(
     "Quick look",
     key="dv_quick",
     value=True,
     help="Small sizes: seconds instead of minutes. Off: matrices up to 8192 on a GPU (2048 on "
     "the CPU), batches up to 1024.",
 )
-go = c3.button("Measure", key="dv_measure", type="primary", icon=":material/speed:")
+go = c4.button("Measure", key="dv_measure", type="primary", icon=":material/speed:")
 
 if go:
-    report = dp.measure(which, quick)
+    report = dp.measure(which, quick, bench_net)
     st.session_state[dp.RESULT] = report
     path = dp.save(report)
     st.session_state["dv_saved"] = str(path) if path else ""
@@ -63,6 +70,7 @@ if report is not None:
         f"**Measured on** {machine.get('cpu', '?')}"
         + "".join(f"; {g['name']}" for g in machine.get("gpus", []))
         + f" - torch {machine.get('torch', '?')}, {machine.get('torch_threads', '?')} CPU threads"
+        + (f". Training step: {report['network']}." if report.get("network") else "")
     )
     for line in dp.speedup_lines(report["rows"]):
         st.success(line, icon=":material/speed:")
@@ -86,3 +94,33 @@ if report is not None:
     )
     if st.session_state.get("dv_saved") == "":
         st.caption("These results could not be kept: the benchmark folder is not writable.")
+
+st.divider()
+st.subheader("Race: the same training on each device, side by side")
+devices = dp.race_devices()
+r1, r2, r3 = st.columns([2, 2, 2], vertical_alignment="bottom")
+source = r1.selectbox("Train", list(dp.SOURCES), format_func=dp.SOURCES.get, key="dv_source")
+racers = r2.multiselect("On", devices, default=devices[:2], key="dv_racers")
+race_view = live.current_view(dp.RACE)
+racing = race_view is not None and race_view.live
+problem = st.session_state.pop("dv_race_problem", "")
+if len(devices) < 2:
+    problem = problem or (
+        "A race needs two devices, and this machine has only its CPU. On a machine with a GPU, "
+        "the same network trains on both at once here, and the page reads out the speed-up."
+    )
+elif len(racers) < 2:
+    problem = problem or "Choose two devices or more to race."
+r3.button(
+    "Start the race",
+    key="dv_race_start",
+    type="primary",
+    icon=":material/sports_score:",
+    on_click=dp.start_race,
+    args=(source, racers),
+    disabled=racing or len(racers) < 2 or len(devices) < 2,
+)
+if problem:
+    st.info(problem, icon=":material/info:")
+if race_view is not None:
+    live.live_panel(dp.RACE, single=dp.draw_race)

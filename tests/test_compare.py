@@ -92,3 +92,23 @@ def test_gradient_readings():
     assert "NaN" in gradient_reading([float("nan"), 0.1])
     assert "Very large" in gradient_reading([500.0, 1.0])
     assert gradient_reading([]).startswith("Gradient norms appear")
+
+
+def test_race_reading_names_the_faster_device_and_the_factor():
+    from types import SimpleNamespace
+
+    from dlviz.compare import race_reading
+
+    def h(elapsed, sps, acc):
+        return SimpleNamespace(
+            status="finished", epoch=10, elapsed=elapsed, samples_per_second=sps,
+            final={"test_accuracy": acc},
+        )  # fmt: skip
+
+    text = race_reading(["on cpu", "on cuda:0"], [h(40.0, 500, 0.91), h(4.0, 5000, 0.912)])
+    assert text[0] == (
+        "on cuda:0 finished 10 epochs in 4.0 s, on cpu in 40.0 s: on cuda:0 was 10.0x faster "
+        "(5,000 against 500 samples a second)."
+    )
+    assert text[1].endswith("- the same result, sooner.")
+    assert race_reading(["a", "b"], [h(1, 1, 0.5), SimpleNamespace(status="stopped")]) == []

@@ -25,6 +25,11 @@ def test_devices_page_measures_the_cpu_and_keeps_the_result(apptest, monkeypatch
     assert [t["name"] for t in matmul] == ["cpu float32", "cpu bfloat16"]
     assert all(y > 0 for t in matmul for y in t["y"])
     assert [t["name"] for t in figs["dv_parts"]["data"]] == ["forward", "backward", "step"]
+    # the training step is the Image lab's network as set (its default: the 8-block Deep CNN
+    # on 32x32 grey shapes)
+    assert at.session_state["dv_result"]["network"] == (
+        "cnn with 8 conv blocks on inputs of 1x32x32, 6 classes"
+    )
 
     kept = list((tmp_path / "bench").glob("devices-*.json"))
     assert len(kept) == 1
@@ -38,3 +43,49 @@ def test_devices_page_measures_the_cpu_and_keeps_the_result(apptest, monkeypatch
     at.button(key="dv_show_past").click().run()
     assert not at.exception, at.exception
     assert "cannot be read" in " ".join(e.value for e in at.error)
+
+
+def test_without_a_gpu_the_race_says_it_needs_two_devices(apptest, monkeypatch, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        import pytest
+
+        pytest.skip("this machine has a GPU")
+    monkeypatch.setenv("DLVIZ_HOME", str(tmp_path))
+    at = apptest("pages/devices.py")
+    assert at.button(key="dv_race_start").disabled
+    assert any("A race needs two devices" in i.value for i in at.info)
+
+
+def test_a_race_trains_the_playground_run_on_two_devices_at_once(apptest, monkeypatch, tmp_path):
+    import time
+
+    from dlviz.ui import devices_page
+
+    monkeypatch.setenv("DLVIZ_HOME", str(tmp_path))
+    monkeypatch.setattr(devices_page, "race_devices", lambda: ["cpu", "auto"])
+    at = apptest("pages/playground.py")  # the Playground's settings: a short run
+    at.number_input(key="pg_epochs").set_value(5).run()
+    at.switch_page("pages/devices.py").run()
+    at.selectbox(key="dv_source").set_value("playground").run()
+    assert at.multiselect(key="dv_racers").value == ["cpu", "auto"]
+    at.button(key="dv_race_start").click().run()
+    assert not at.exception, at.exception
+    view = at.session_state["dv_race"]
+    assert view.kind == "race" and [h.after for h in view.handles] == [None, None]
+    assert [h.config.train.device for h in view.handles] == ["cpu", "auto"]
+    assert all(h.config.train.epochs == 5 for h in view.handles)
+    end = time.monotonic() + 60
+    while view.live:
+        assert time.monotonic() < end
+        time.sleep(0.2)
+        at.run()
+    at.run()
+    text = "\n".join(m.value for m in at.markdown)
+    assert "finished 5 epochs in" in text and "x faster" in text
+    curves = charts(at)["dv_race_curves"]
+    names = {t["name"] for t in curves["data"]}
+    assert any(n.startswith("on cpu") for n in names) and any(
+        n.startswith("on auto") for n in names
+    )

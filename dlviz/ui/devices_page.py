@@ -71,7 +71,25 @@ def load(path: Path) -> dict[str, Any] | None:
     return report if isinstance(report, dict) and "rows" in report else None
 
 
-def measure(which: str, quick: bool) -> dict[str, Any]:
+def network(source: str):
+    """(model config, input shape, classes) of the network a page's settings describe, for
+    the training-step benchmark; the Image lab's default if its settings cannot build one."""
+    from dlviz.ui import controls, images
+    from dlviz.ui.state import dataset
+
+    if source == "images":
+        images.init()
+        cfg = images.run_config()
+    else:
+        controls.init()
+        cfg = controls.run_config()
+    ds = dataset(cfg.data)
+    if cfg.model.arch == "cnn":  # raises ValueError when its blocks shrink the input to nothing
+        images.layer_rows(cfg.model, ds.input_shape, ds.n_classes)
+    return cfg.model, ds.input_shape, ds.n_classes
+
+
+def measure(which: str, quick: bool, source: str = "images") -> dict[str, Any]:
     """Run the benchmarks with a progress line and the charts redrawn as each result arrives."""
     bar = st.progress(0.0, text="Starting...")
     charts = st.empty()
@@ -90,7 +108,12 @@ def measure(which: str, quick: bool) -> dict[str, Any]:
         with charts.container():
             draw(rows, key_prefix=f"dv_live{len(rows)}")  # keys must differ within a run
 
-    report = speed.run_all(which, quick=quick, progress=progress)
+    try:
+        net = network(source)
+    except ValueError as e:  # ConfigError too: the page's settings cannot build a network
+        st.warning(f"That page's network cannot be built ({e}); the Deep CNN is used instead.")
+        net = None
+    report = speed.run_all(which, quick=quick, progress=progress, network=net)
     bar.empty()
     charts.empty()
     return report
@@ -104,7 +127,7 @@ def draw(rows: list[dict[str, Any]], key_prefix: str = "dv") -> None:
             plots.matmul_figure(rows), key=f"{key_prefix}_matmul", config=live.CHART_CONFIG
         )
     with c2:
-        st.markdown("**Your kind of network** (the Image lab's Deep CNN): samples/s by batch")
+        st.markdown("**Your network**: training samples/s by batch size")
         st.plotly_chart(
             plots.train_step_figure(rows), key=f"{key_prefix}_train", config=live.CHART_CONFIG
         )
@@ -139,3 +162,56 @@ def speedup_lines(rows: list[dict[str, Any]]) -> list[str]:
             f"Training step, batch {s['batch']}: {s['device']} is {factor:.1f}x {word} than the CPU."
         )
     return out
+
+
+# --- the race -----------------------------------------------------------------------------------
+
+RACE = "dv_race"
+SOURCES = {"images": "the Image lab's network, as you set it", "playground": "the Playground's"}
+
+
+def race_devices() -> list[str]:
+    """The devices a race can use: the CPU and each GPU (named, never auto)."""
+    return [str(d) for d in speed.devices_to_measure("all")]
+
+
+def race_config(source: str):
+    """The run the race trains, from the Image lab's or the Playground's current settings
+    (their defaults if that page was never opened in this session)."""
+    from dlviz.ui import controls, images
+
+    if source == "images":
+        images.init()
+        return images.run_config()
+    controls.init()
+    return controls.run_config()
+
+
+def start_race(source: str, devices: list[str]) -> None:
+    from dataclasses import replace
+
+    from dlviz.config import ConfigError
+
+    try:
+        base = race_config(source)
+    except (ConfigError, ValueError) as e:
+        st.session_state["dv_race_problem"] = f"That page's settings cannot train: {e}."
+        return
+    configs = [replace(base, train=replace(base.train, device=d), name=f"on {d}") for d in devices]
+    live.start_view(RACE, configs, [f"on {d}" for d in devices], kind="race", parallel=True)
+
+
+def draw_race(view: live.View, key: str) -> None:
+    from dlviz.compare import race_reading
+
+    hs = [h.history for h in view.handles]
+    for label, h in zip(view.labels, hs):
+        live.status_line(label, h)
+    live.live_chart(
+        plots.curves_figure(list(zip(view.labels, hs)), x="elapsed", height=320),
+        key=f"{key}_curves",
+    )
+    st.caption("Both runs train at the same time; the x axis is seconds of training.")
+    if all(h.done for h in hs):
+        for sentence in race_reading(view.labels, hs):
+            st.markdown(f"- {sentence}")

@@ -64,15 +64,17 @@ def start_view(
     labels: list[str],
     kind: str,
     data: Dataset | None = None,
+    parallel: bool = False,
 ) -> View:
-    """Start `configs` one after the other and keep them in session state under `key`; on
-    `data` when given (uploaded images), else on the data each config names."""
+    """Start `configs` one after the other (all at once when `parallel`: a race between
+    devices) and keep them in session state under `key`; on `data` when given (uploaded
+    images), else on the data each config names."""
     old = st.session_state.get(key)
     if isinstance(old, View):
         old.stop()
     handles: list[jobs.RunHandle] = []
     for cfg, label in zip(configs, labels):
-        after = handles[-1] if handles else None
+        after = handles[-1] if handles and not parallel else None
         handles.append(
             jobs.start(
                 cfg,
