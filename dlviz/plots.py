@@ -1086,7 +1086,9 @@ def matmul_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.Figur
     for i, (dev, dtype) in enumerate(keys):
         line = [r for r in done if (r["device"], r["dtype"]) == (dev, dtype)]
         peak = [
-            f"{r['percent_of_peak']:.0f}% of peak" if r.get("percent_of_peak") else "peak unknown"
+            f"{r['percent_of_peak']:.0f}% of its {r.get('peak_source', 'data sheet')} peak"
+            if r.get("percent_of_peak")
+            else "peak unknown"
             for r in line
         ]
         traces.append(

@@ -436,6 +436,7 @@ def run_all(
             repeats=repeats,
             progress=progress,
         )
+    with_measured_peaks(rows)
     network_text = (
         f"{model_cfg.arch} with {model_cfg.depth} "
         f"{'conv blocks' if model_cfg.arch == 'cnn' else 'hidden layers'} on inputs of "
@@ -448,6 +449,32 @@ def run_all(
         "network": network_text,
         "rows": rows,
     }
+
+
+def with_measured_peaks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give each matmul row of a device without a data-sheet peak (a CPU) the best rate
+    measured on that device in that dtype as its peak, so every row has a percentage."""
+    best: dict[tuple[str, str], float] = {}
+    for r in rows:
+        if r["bench"] == "matmul" and r.get("tflops") and not r.get("peak_tflops"):
+            key = (r["device"], r["dtype"])
+            best[key] = max(best.get(key, 0.0), r["tflops"])
+    for r in rows:
+        if r["bench"] != "matmul" or not r.get("tflops"):
+            continue
+        if r.get("peak_tflops"):
+            r["peak_source"] = "data sheet"
+        elif (r["device"], r["dtype"]) in best:
+            r["peak_tflops"] = best[(r["device"], r["dtype"])]
+            r["percent_of_peak"] = 100 * r["tflops"] / r["peak_tflops"]
+            r["peak_source"] = "best measured"
+    return rows
+
+
+def relabel(report: dict[str, Any], label: str) -> list[dict[str, Any]]:
+    """A report's rows with each device named `label` + device, to draw several machines'
+    reports on one chart."""
+    return [{**r, "device": f"{label} {r['device']}"} for r in report.get("rows", [])]
 
 
 def speedups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -465,7 +492,8 @@ def speedups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 CSV_FIELDS = (
     "bench", "device", "dtype", "size", "shape", "batch", "direction", "pinned", "megabytes",
-    "median_s", "iqr_s", "repeats", "tflops", "peak_tflops", "percent_of_peak", "gb_per_s",
+    "median_s", "iqr_s", "repeats", "tflops", "peak_tflops", "percent_of_peak", "peak_source",
+    "gb_per_s",
     "forward_s", "backward_s", "step_s", "samples_per_s", "skipped",
 )  # fmt: skip
 

@@ -54,7 +54,7 @@ if go:
 report = st.session_state.get(dp.RESULT)
 past = dp.earlier()
 if past:
-    with st.expander(f"Earlier measurements ({len(past)})"):
+    with st.expander(f"Earlier measurements ({len(past)}): show one, or compare machines"):
         choice = st.selectbox("Show", [p.name for p in past], key="dv_past")
         if st.button("Show it", key="dv_show_past"):
             loaded = dp.load(past[[p.name for p in past].index(choice)])
@@ -62,6 +62,16 @@ if past:
                 st.error(f"{choice} cannot be read: it is damaged or not a dlviz report.")
             else:
                 st.session_state[dp.RESULT] = report = loaded
+        picked = st.multiselect(
+            "Compare on one chart",
+            [p.name for p in past],
+            key="dv_compare",
+            max_selections=5,
+            help="Reports from this machine at different times, or copied here from others "
+            "(into the bench folder of the dlviz home).",
+        )
+        if picked:
+            dp.compare_reports([past[[p.name for p in past].index(n)] for n in picked])
 
 if report is not None:
     st.divider()

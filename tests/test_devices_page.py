@@ -36,6 +36,15 @@ def test_devices_page_measures_the_cpu_and_keeps_the_result(apptest, monkeypatch
     saved = json.loads(kept[0].read_text())
     assert saved["rows"] == at.session_state["dv_result"]["rows"]
 
+    # two kept reports on one chart
+    (tmp_path / "bench" / "devices-20260101-120000.json").write_text(kept[0].read_text())
+    at.run()
+    names = [p.name for p in sorted((tmp_path / "bench").glob("devices-*.json"), reverse=True)]
+    at.multiselect(key="dv_compare").set_value(names[:2]).run()
+    assert not at.exception, at.exception
+    traces = [t["name"] for t in charts(at)["dv_cmp_matmul"]["data"]]
+    assert len(traces) == 4 and any("(01-01 12:00) cpu float32" in t for t in traces)
+
     # a damaged earlier report is named, not a crash
     (tmp_path / "bench" / "devices-00000000-000000.json").write_text("{not json")
     at.run()

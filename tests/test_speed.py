@@ -108,3 +108,32 @@ def test_gpu_matmul_copies_and_speedup():
     }  # fmt: skip
     report = speed.run_all("all", quick=True)
     assert speed.speedups(report["rows"])
+
+
+def test_a_cpu_gets_its_best_measured_rate_as_its_peak():
+    rows = [
+        {"bench": "matmul", "device": "cpu", "dtype": "float32", "size": 128, "tflops": 0.05},
+        {"bench": "matmul", "device": "cpu", "dtype": "float32", "size": 256, "tflops": 0.10},
+        {"bench": "matmul", "device": "cpu", "dtype": "bfloat16", "size": 128, "tflops": 0.002},
+        {"bench": "matmul", "device": "cpu", "dtype": "bfloat16", "size": 1024, "skipped": "x"},
+        {"bench": "matmul", "device": "cuda:0", "dtype": "bfloat16", "size": 8192,
+         "tflops": 790.0, "peak_tflops": 989.4, "percent_of_peak": 79.8},
+    ]  # fmt: skip
+    speed.with_measured_peaks(rows)
+    assert rows[0]["percent_of_peak"] == 50.0 and rows[1]["percent_of_peak"] == 100.0
+    assert rows[0]["peak_source"] == "best measured" and rows[2]["peak_tflops"] == 0.002
+    assert "percent_of_peak" not in rows[3]
+    assert rows[4]["peak_source"] == "data sheet" and rows[4]["percent_of_peak"] == 79.8
+
+
+def test_reports_from_two_machines_draw_on_one_chart():
+    from dlviz import plots
+
+    a = {"rows": [{"bench": "matmul", "device": "cpu", "dtype": "float32", "size": 64,
+                   "tflops": 0.01}]}  # fmt: skip
+    b = {"rows": [{"bench": "matmul", "device": "cuda:0", "dtype": "float32", "size": 64,
+                   "tflops": 1.0}]}  # fmt: skip
+    rows = speed.relabel(a, "laptop") + speed.relabel(b, "server")
+    fig = plots.matmul_figure(rows)
+    assert [t.name for t in fig.data] == ["laptop cpu float32", "server cuda:0 float32"]
+    assert a["rows"][0]["device"] == "cpu"  # the reports themselves are unchanged

@@ -89,6 +89,30 @@ def network(source: str):
     return cfg.model, ds.input_shape, ds.n_classes
 
 
+def report_label(report: dict[str, Any], path: Path) -> str:
+    """A short name for a kept report: its GPU (or CPU) and the time it was taken."""
+    m = report.get("machine", {})
+    gpus = [g.get("name", "?") for g in m.get("gpus", [])]
+    what = gpus[0] if gpus else str(m.get("cpu", "?"))
+    stamp = path.stem.removeprefix("devices-")
+    return f"{what} ({stamp[4:6]}-{stamp[6:8]} {stamp[9:11]}:{stamp[11:13]})"
+
+
+def compare_reports(paths: list[Path]) -> None:
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        report = load(path)
+        if report is None:
+            st.error(f"{path.name} cannot be read: it is damaged or not a dlviz report.")
+            continue
+        rows += speed.relabel(report, report_label(report, path))
+    if not rows:
+        return
+    c1, c2 = st.columns(2, gap="medium")
+    c1.plotly_chart(plots.matmul_figure(rows), key="dv_cmp_matmul", config=live.CHART_CONFIG)
+    c2.plotly_chart(plots.train_step_figure(rows), key="dv_cmp_train", config=live.CHART_CONFIG)
+
+
 def measure(which: str, quick: bool, source: str = "images") -> dict[str, Any]:
     """Run the benchmarks with a progress line and the charts redrawn as each result arrives."""
     bar = st.progress(0.0, text="Starting...")
