@@ -354,14 +354,9 @@ def machine_info() -> dict[str, Any]:
 
 
 def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    from dlviz.devices import cpu_model
+
+    return cpu_model()
 
 
 def format_overhead(result: dict[str, Any]) -> str:

@@ -973,11 +973,12 @@ def grad_profiles_figure(
     return _fig(traces, layout)
 
 
+LOG_DTICK_2X = math.log10(2)  # a log axis ticked at 1, 2, 4, 8, ...
 VARIANT_COLORS = {"plain": RUN_COLORS[1], "residual": RUN_COLORS[0], "sigmoid": RUN_COLORS[2]}
 
 
 def _depth_axis() -> dict[str, Any]:
-    return {"type": "log", "title": {"text": "hidden layers"}, "dtick": math.log10(2)}
+    return {"type": "log", "title": {"text": "hidden layers"}, "dtick": LOG_DTICK_2X}
 
 
 def depth_accuracy_figure(results: Sequence[Any], height: int = 340) -> go.Figure:
@@ -1109,7 +1110,7 @@ def matmul_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.Figur
         xaxis={
             "type": "log",
             "title": {"text": "matrix side n (n x n times n x n)"},
-            "dtick": 0.30103,
+            "dtick": LOG_DTICK_2X,
         },
         yaxis={"type": "log", "title": {"text": "TFLOP/s"}, "dtick": 1, "exponentformat": "power"},
         legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
@@ -1142,7 +1143,7 @@ def train_step_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.F
         )
     layout = _layout(
         height,
-        xaxis={"type": "log", "title": {"text": "batch size"}, "dtick": 0.30103},
+        xaxis={"type": "log", "title": {"text": "batch size"}, "dtick": LOG_DTICK_2X},
         yaxis={"type": "log", "title": {"text": "training samples / s"}, "dtick": 1},
         legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
     )

@@ -13,18 +13,17 @@ from __future__ import annotations
 import csv
 import io
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from dlviz.devices import resolve_device, synchronize
+from dlviz.devices import cpu_model, resolve_device, synchronize
 
 METHOD = (
     "Each operation runs untimed a few times first (warm-up), then is timed repeatedly with the "
@@ -127,17 +126,6 @@ def time_call(
 # --- what the machine has --------------------------------------------------------------------
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _memory_gb() -> float | None:
     try:
         with open("/proc/meminfo") as f:
@@ -174,7 +162,7 @@ def machine() -> dict[str, Any]:
     mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
     memory = _memory_gb()
     return {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "memory_gb": round(memory, 1) if memory else None,
@@ -223,7 +211,7 @@ def matmul(
     """TFLOP/s of an n x n by n x n matrix product (2 n^3 operations) for each size and dtype.
     A size whose single call would take longer than `max_call_s` (judged from the size before
     it) is skipped, and said so."""
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_model()
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model()
     rows = []
     for dtype in dtypes or dtypes_for(device):
         last_rate = None
@@ -240,7 +228,7 @@ def matmul(
             gen = torch.Generator(device="cpu").manual_seed(n)
             a = torch.randn(n, n, generator=gen).to(device, _torch_dtype(dtype))
             b = torch.randn(n, n, generator=gen).to(device, _torch_dtype(dtype))
-            with _tf32(dtype == "tf32") if device.type == "cuda" else _nothing():
+            with _tf32(dtype == "tf32") if device.type == "cuda" else nullcontext():
                 t = time_call(lambda a=a, b=b: torch.mm(a, b), device, repeats=repeats)
             rate = flops / t.median
             last_rate = rate
@@ -258,11 +246,6 @@ def matmul(
                 progress(row)
             del a, b
     return rows
-
-
-@contextmanager
-def _nothing():
-    yield
 
 
 # Typical layer shapes: (name, batch, in channels, side, out channels, kernel)

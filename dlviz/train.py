@@ -264,6 +264,7 @@ def fit(
     # Augmentation (images only) draws its random numbers from its own seeded generator, so a
     # run with it is as reproducible as one without.
     augment = Augment.from_config(cfg.augment) if x_tr.dim() == 4 else Augment()
+    augmenting = augment.active
     augment_gen = torch.Generator().manual_seed(cfg.seed + 3)
     dropout_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     set_dropout_generator(model, dropout_gen)
@@ -302,7 +303,7 @@ def fit(
             grad_norms.reset()
             for lo, hi in bounds:
                 idx = perm[lo:hi]
-                xb = augment(x_tr[idx], augment_gen) if augment.active else x_tr[idx]
+                xb = augment(x_tr[idx], augment_gen) if augmenting else x_tr[idx]
                 logits = model(xb)
                 loss = F.cross_entropy(logits, y_tr[idx])
                 optimizer.zero_grad(set_to_none=True)

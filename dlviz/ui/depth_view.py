@@ -107,17 +107,16 @@ def start() -> None:
     except ConfigError as e:
         st.session_state[PROBLEM] = str(e)
         return
-    view = live.start_view(
+    live.start_view(
         VIEW, [cfg for _, _, cfg in ladder], [cfg.name for _, _, cfg in ladder], kind="ladder"
     )
-    view.rungs = [(v, d) for v, d, _ in ladder]  # which variant and depth each run is
 
 
 def results(view: live.View) -> list:
-    rungs = getattr(view, "rungs", None) or [
-        (h.config.name.split()[-1], h.config.model.depth) for h in view.handles
+    # each run's name is "depth D VARIANT" (DepthExperiment.configs)
+    return [
+        result_of(h.config.name.split()[-1], h.config.model.depth, h.history) for h in view.handles
     ]
-    return [result_of(v, d, h.history) for (v, d), h in zip(rungs, view.handles)]
 
 
 def draw(view: live.View, key: str) -> None:

@@ -228,7 +228,8 @@ def _thumbs(cls: str, pics: list) -> Any:
     cache = st.session_state.setdefault("_up_thumbs", {})
     key = (cls, st.session_state["up_version"])
     if key not in cache:
-        cache.clear() if len(cache) > 64 else None
+        if len(cache) > 64:
+            cache.clear()
         shown = pics[:THUMBS]
         cache[key] = plots.image_grid_figure(
             np.stack([picture_array(p.pixels, 48) for p in shown]), cols=THUMBS, tile=48
