@@ -16,6 +16,7 @@ PAGES = [
     st.Page("pages/images.py", title="Images", icon=":material/image:"),
     st.Page("pages/uploads.py", title="Your images", icon=":material/photo_library:"),
     st.Page("pages/depth.py", title="Depth", icon=":material/stacked_line_chart:"),
+    st.Page("pages/transfer.py", title="Transfer", icon=":material/move_up:"),
     st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
     st.Page("pages/devices.py", title="Devices", icon=":material/speed:"),
 ]

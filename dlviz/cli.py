@@ -6,6 +6,7 @@ dlviz bench refresh [--repeats 31] [--json]
 dlviz bench runs [--count 1000] [--repeats 5] [--json]
 dlviz runs [ls] [--runs-dir DIR] [--json]
 dlviz runs show ID [--json] | rm ID [--yes] | export ID [-o FILE] | import FILE
+dlviz pretrain [--name NAME] [--samples N] [--epochs N] [--size PX] [--seed S] [--out DIR] | --list
 dlviz ui [STREAMLIT ARGS...]
 """
 
@@ -375,6 +376,58 @@ def cmd_runs_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from dlviz import transfer
+
+    if args.list:
+        for name in transfer.shipped_backbones():
+            try:
+                b = transfer.load_backbone(name)
+            except transfer.BackboneError as e:
+                print(f"{name}\tcannot be read: {e}")
+                continue
+            acc = b.card.get("accuracy", {}).get("test")
+            shape = "x".join(str(v) for v in b.input_shape)
+            print(
+                f"{name}\t{shape}\t{b.n_blocks} blocks\t"
+                + (f"source test accuracy {acc:.1%}" if isinstance(acc, float) else "")
+            )
+        return EXIT_OK
+    from dlviz.config import ConfigError
+    from dlviz.devices import DeviceError
+    from dlviz.pretrain import PretrainSettings, pretrain
+
+    checks = [
+        ("--samples", args.samples, 48, 200_000),
+        ("--epochs", args.epochs, 1, 1000),
+        ("--size", args.size, 16, 64),
+        ("--seed", args.seed, 0, 2**31 - 1),
+    ]
+    for flag, value, lo, hi in checks:
+        if not lo <= value <= hi:
+            _err(f"{flag} must be {lo} to {hi}, got {value}")
+            return EXIT_USAGE
+    if not args.name or not all(c.isalnum() or c in "-_." for c in args.name):
+        _err(f"--name must be letters, digits, '-', '_' or '.', got {args.name!r}")
+        return EXIT_USAGE
+    settings = PretrainSettings(
+        name=args.name,
+        samples=args.samples,
+        epochs=args.epochs,
+        size=args.size,
+        seed=args.seed,
+        device=args.device,
+    )
+    out = args.out or transfer.BACKBONE_DIR
+    try:
+        path = pretrain(settings, out, report=lambda line: print(line, file=sys.stderr))
+    except (ConfigError, DeviceError, RuntimeError, OSError) as e:
+        _err(str(e))
+        return EXIT_FAILED
+    print(path)
+    return EXIT_OK
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     app = Path(__file__).resolve().parent.parent / "app.py"
     if not app.is_file():
@@ -459,6 +512,22 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", help="ZIP file to write (default ID.zip; - for stdout)")
     c = runs_command("import", cmd_runs_import, "add a run from an exported ZIP", with_id=False)
     c.add_argument("file", help="a ZIP that `dlviz runs export` wrote")
+
+    from dlviz.pretrain import PretrainSettings
+
+    d = PretrainSettings()
+    pt = sub.add_parser(
+        "pretrain", help="pretrain a backbone for the Transfer page (reproducible from its seed)"
+    )
+    pt.add_argument("--name", default=d.name, help=f"file name without extension ({d.name})")
+    pt.add_argument("--samples", type=int, default=d.samples, help=f"source images ({d.samples})")
+    pt.add_argument("--epochs", type=int, default=d.epochs, help=f"epochs ({d.epochs})")
+    pt.add_argument("--size", type=int, default=d.size, help=f"image side in pixels ({d.size})")
+    pt.add_argument("--seed", type=int, default=d.seed, help=f"seed ({d.seed})")
+    pt.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    pt.add_argument("--out", default=None, help="folder to write into (default assets/backbones)")
+    pt.add_argument("--list", action="store_true", help="list the installed backbones")
+    pt.set_defaults(func=cmd_pretrain)
 
     u = sub.add_parser(
         "ui", help="open the dashboard (streamlit run app.py); other options go to streamlit"

@@ -85,6 +85,9 @@ class DataConfig:
     channels: int = 1
     clutter: int = 0
     path: str = ""  # folder / zip: a folder of class folders, or a ZIP of them
+    # keep at most this many training samples per class (0: all); the test set stays whole.
+    # Which ones is fixed by `seed`: the data-efficiency experiment of the Transfer page.
+    per_class: int = 0
 
     def __post_init__(self) -> None:
         _check_choice("data.name", self.name, DATASETS)
@@ -96,6 +99,7 @@ class DataConfig:
         _check_number("data.seed", self.seed, kind=int, lo=0, hi=2**31 - 1)
         _check_number("data.image_size", self.image_size, kind=int, lo=0, hi=64)
         _check_number("data.clutter", self.clutter, kind=int, lo=0, hi=20)
+        _check_number("data.per_class", self.per_class, kind=int, lo=0, hi=200_000)
         if self.channels not in (1, 3) or isinstance(self.channels, bool):
             raise ConfigError(
                 "data.channels", f"must be 1 (grey) or 3 (RGB), got {self.channels!r}"
@@ -286,6 +290,9 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    # evaluate (and report an epoch's metrics) every this many epochs, and after the last: a
+    # run of many one-step epochs (a few images) would otherwise spend its time evaluating
+    eval_every: int = 1
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):
@@ -306,6 +313,7 @@ class TrainConfig:
         _check_number("train.epochs", self.epochs, kind=int, lo=1, hi=100_000)
         _check_number("train.weight_decay", self.weight_decay, kind=float, lo=0.0, hi=1.0)
         _check_number("train.seed", self.seed, kind=int, lo=0, hi=2**31 - 1)
+        _check_number("train.eval_every", self.eval_every, kind=int, lo=1, hi=100_000)
         if not isinstance(self.device, str) or not _DEVICE_RE.match(self.device):
             raise ConfigError(
                 "train.device",
@@ -313,7 +321,65 @@ class TrainConfig:
             )
 
 
-_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+STRATEGIES = ("scratch", "frozen", "finetune_top", "finetune_all")
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """Start from a pretrained backbone (dlviz.transfer). With `backbone` set, the network is
+    the backbone's convolutional blocks with a new output layer for the run's classes, and the
+    run config's `model` section is replaced by the backbone's.
+
+    `backbone`: the name of one of dlviz's own backbones (``dlviz pretrain --list``) or the path
+    of a checkpoint (safetensors, or a PyTorch state dict). `strategy`: ``scratch`` (the same
+    network, randomly initialised), ``frozen`` (feature extraction: only the new output layer
+    trains), ``finetune_top`` (the last `top_blocks` blocks train too) or ``finetune_all``.
+    Fine-tuned blocks learn at `backbone_lr_factor` times the learning rate.
+    """
+
+    backbone: str = ""
+    strategy: str = "frozen"
+    top_blocks: int = 2
+    backbone_lr_factor: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.backbone, str) or len(self.backbone) > 1000:
+            raise ConfigError(
+                "transfer.backbone", "must be a backbone's name or a checkpoint's path"
+            )
+        _check_choice("transfer.strategy", self.strategy, STRATEGIES)
+        _check_number("transfer.top_blocks", self.top_blocks, kind=int, lo=1, hi=MAX_BLOCKS)
+        _check_number(
+            "transfer.backbone_lr_factor",
+            self.backbone_lr_factor,
+            kind=float,
+            lo=0.0,
+            hi=1.0,
+            lo_open=True,
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.backbone)
+
+
+_SECTIONS = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "train": TrainConfig,
+    "transfer": TransferConfig,
+}
+
+
+def _section(key: str, cls: type, values: dict[str, Any]) -> Any:
+    """A config section from a dict; an unknown field is a ConfigError naming it."""
+    known = {f.name for f in fields(cls)}
+    extra = set(values) - known
+    if extra:
+        raise ConfigError(
+            f"{key}.{sorted(extra)[0]}", f"is not a known field (known: {', '.join(sorted(known))})"
+        )
+    return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -324,9 +390,12 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     name: str = ""
+    transfer: TransferConfig = field(default_factory=TransferConfig)
 
     def __post_init__(self) -> None:
         for key, cls in _SECTIONS.items():
+            if isinstance(getattr(self, key), dict):  # e.g. RunConfig(transfer={...})
+                object.__setattr__(self, key, _section(key, cls, getattr(self, key)))
             if not isinstance(getattr(self, key), cls):
                 raise ConfigError(key, f"must be a {cls.__name__}")
         if not isinstance(self.name, str) or len(self.name) > 200:
@@ -345,6 +414,8 @@ class RunConfig:
         d["model"]["blocks"] = [asdict(b) for b in self.model.blocks]
         if not self.name:
             del d["name"]
+        if not self.transfer.active:  # most runs: keep their config as it always was
+            del d["transfer"]
         return d
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -358,22 +429,15 @@ class RunConfig:
         unknown = set(d) - set(_SECTIONS) - {"name"}
         if unknown:
             raise ConfigError(
-                sorted(unknown)[0], "is not a config section (expected data, model, train, name)"
+                sorted(unknown)[0],
+                "is not a config section (expected data, model, train, transfer, name)",
             )
         parts: dict[str, Any] = {}
         for key, section_cls in _SECTIONS.items():
             section = d.get(key, {})
             if not isinstance(section, dict):
                 raise ConfigError(key, f"must be a JSON object, got {section!r}")
-            known = {f.name for f in fields(section_cls)}
-            extra = set(section) - known
-            if extra:
-                name = sorted(extra)[0]
-                raise ConfigError(
-                    f"{key}.{name}",
-                    f"is not a known field (known: {', '.join(sorted(known))})",
-                )
-            parts[key] = section_cls(**section)
+            parts[key] = _section(key, section_cls, section)
         return cls(**parts, name=d.get("name", ""))
 
     @classmethod

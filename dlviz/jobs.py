@@ -23,9 +23,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from dlviz import runs
+from dlviz import runs, transfer
 from dlviz.config import RunConfig
-from dlviz.data import Dataset, load_dataset
+from dlviz.data import Dataset, limit_per_class, load_dataset
 from dlviz.devices import DeviceError, describe, resolve_device
 from dlviz.history import RunHistory
 from dlviz.models import build_model, count_parameters
@@ -247,10 +247,22 @@ def execute(
         with device_slot(device, control, emit_and_record) as admitted:
             if not admitted:
                 return end("stopped", "Stopped before it started.")
-            data = data if data is not None else load_dataset(config.data)
-            model = build_model(
-                config.model, data.input_shape, data.n_classes, seed=config.train.seed
-            )
+            if data is None:
+                data = load_dataset(config.data)
+            elif config.data.per_class:
+                data = limit_per_class(data, config.data.per_class, config.data.seed)
+            backbone = None
+            if config.transfer.active:
+                backbone = transfer.load_backbone(config.transfer.backbone, runs_dir)
+                config = transfer.resolve(config, backbone)
+                data = transfer.adapt_data(data, backbone.input_shape)
+                model = transfer.build(
+                    backbone, config.transfer, data.n_classes, seed=config.train.seed
+                )
+            else:
+                model = build_model(
+                    config.model, data.input_shape, data.n_classes, seed=config.train.seed
+                )
             layers = [name for name, _ in weight_layers(model)]
             if runs_dir is not None:
                 run_id = runs.new_run_id(config.name or config.model.arch)
@@ -270,6 +282,7 @@ def execute(
                     "config": config.to_dict(),
                     "device": describe(device),
                     "params": count_parameters(model),
+                    "trainable_params": count_parameters(model, trainable_only=True),
                     "layers": layers,
                     "total_epochs": config.train.epochs,
                     "steps_per_epoch": len(
@@ -287,6 +300,8 @@ def execute(
             if data.kind == "image" and state.epoch > 0 and state.status != "diverged":
                 report = class_report(model, data.x_test, data.y_test, data.n_classes)
                 emit_and_record({"type": "classes", **report})
+    except transfer.BackboneError as e:
+        return fail(str(e))
     except torch.cuda.OutOfMemoryError:
         return fail("The GPU ran out of memory. Try a smaller batch size or a narrower network.")
     except Exception as e:  # the page must survive anything a run does
@@ -298,6 +313,8 @@ def execute(
         )
 
     summary = {"device": describe(device), **state.summary()}
+    if backbone is not None and config.transfer.strategy != "scratch":
+        summary["weight_change"] = transfer.weight_change(model, backbone)
     message = state.message
     if runs_dir is not None:
         run_id = run_id or runs.new_run_id(config.name or config.model.arch)

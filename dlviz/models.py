@@ -277,6 +277,37 @@ class CNN(nn.Module):
             d = width
         self.head = nn.Sequential(*head)
         self.out = nn.Linear(d, n_classes)
+        # Transfer learning (dlviz.transfer): the first `frozen_blocks` blocks do not train and
+        # stay in eval mode (their batch-norm statistics stay fixed); the other blocks learn at
+        # `backbone_lr_factor` times the learning rate of the head and output layer.
+        self.frozen_blocks = 0
+        self.backbone_lr_factor = 1.0
+
+    def freeze(self, blocks: int, backbone_lr_factor: float = 1.0) -> None:
+        """Freeze the first `blocks` blocks (no gradient, not in the optimizer, eval mode)."""
+        self.frozen_blocks = blocks
+        self.backbone_lr_factor = backbone_lr_factor
+        for i, block in enumerate(self.blocks):
+            block.requires_grad_(i >= blocks)
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> CNN:
+        super().train(mode)
+        for block in self.blocks[: self.frozen_blocks]:
+            block.eval()  # frozen batch norm keeps its pretrained statistics
+        return self
+
+    def param_groups(self, lr: float) -> list[dict[str, object]]:
+        """Optimizer groups of the trainable parameters: blocks at `lr` times
+        `backbone_lr_factor`, head and output at `lr`."""
+        backbone = [p for p in self.blocks.parameters() if p.requires_grad]
+        rest = [p for p in [*self.head.parameters(), *self.out.parameters()] if p.requires_grad]
+        if self.backbone_lr_factor == 1.0:
+            return [{"params": backbone + rest, "lr": lr}]
+        groups = [{"params": rest, "lr": lr}]
+        if backbone:
+            groups.append({"params": backbone, "lr": lr * self.backbone_lr_factor})
+        return groups
 
     def features(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, D)
         for block in self.blocks:

@@ -200,7 +200,8 @@ def save_run(
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights.", suffix=".tmp")
         os.close(fd)
         try:
-            save_file(tensors, tmp)
+            # the config travels with the weights, so the file alone can be a Transfer backbone
+            save_file(tensors, tmp, metadata={"dlviz_config": json.dumps(config)})
             os.replace(tmp, folder / WEIGHTS)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -85,6 +85,7 @@ class FitState:
     steps_per_epoch: int
     total_epochs: int
     params: int
+    trainable_params: int = 0  # fewer than `params` when layers are frozen (transfer learning)
     epoch: int = 0  # epochs completed
     step: int = 0  # optimizer steps taken
     samples_seen: int = 0
@@ -109,6 +110,7 @@ class FitState:
             "status": self.status,
             "message": self.message,
             "params": self.params,
+            "trainable_params": self.trainable_params,
             "epochs": self.epoch,
             "steps": self.step,
             "seconds": round(self.elapsed, 4),
@@ -140,7 +142,12 @@ class Diverged(Exception):
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
+    """The optimizer `cfg` names, over the trainable parameters only (frozen ones get no
+    gradient and no optimizer state); a model with `param_groups(lr)` sets its own groups."""
+    if hasattr(model, "param_groups"):
+        params = model.param_groups(cfg.lr)
+    else:
+        params = [p for p in model.parameters() if p.requires_grad]
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "momentum":
@@ -280,6 +287,7 @@ def fit(
         steps_per_epoch=len(bounds),
         total_epochs=cfg.epochs,
         params=count_parameters(model),
+        trainable_params=count_parameters(model, trainable_only=True),
     )
 
     def fire(event: str) -> None:
@@ -334,6 +342,8 @@ def fit(
                 state.status = "stopped"  # a partial epoch: keep the last full epoch's metrics
                 break
             last = epoch == cfg.epochs - 1 or control.stop_requested
+            if not last and (epoch + 1) % cfg.eval_every:
+                continue  # no evaluation this epoch (train.eval_every)
             k_tr, k_te = budget.sizes(full=last)
             rows = torch.cat([x_ev[:k_tr], x_ev[budget.n_train : budget.n_train + k_te]])
             labels = torch.cat([y_ev[:k_tr], y_ev[budget.n_train : budget.n_train + k_te]])

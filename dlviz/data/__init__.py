@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -55,8 +55,28 @@ def split(
     return x[~test_mask], y[~test_mask], x[test_mask], y[test_mask]
 
 
+def limit_per_class(data: Dataset, k: int, seed: int) -> Dataset:
+    """At most `k` training samples of each class (the test set stays whole); which ones is
+    fixed by `seed`, and a larger `k` keeps every sample a smaller one kept."""
+    if k <= 0:
+        return data
+    gen = torch.Generator().manual_seed(seed + 7)
+    order = torch.randperm(len(data.y_train), generator=gen)
+    keep = []
+    for c in range(data.n_classes):
+        keep.append(order[data.y_train[order] == c][:k])
+    idx = torch.cat(keep).sort().values
+    return replace(data, x_train=data.x_train[idx].contiguous(), y_train=data.y_train[idx])
+
+
 def load_dataset(cfg: DataConfig) -> Dataset:
-    """Generate (or load) the dataset `cfg` names, split into train and test."""
+    """Generate (or load) the dataset `cfg` names, split into train and test, limited to
+    `cfg.per_class` training samples a class when set."""
+    data = _load(cfg)
+    return limit_per_class(data, cfg.per_class, cfg.seed) if cfg.per_class else data
+
+
+def _load(cfg: DataConfig) -> Dataset:
     if cfg.is_image:
         return _load_images(cfg)
     x, y = toy2d.generate(cfg.name, cfg.n_samples, cfg.noise, cfg.seed)

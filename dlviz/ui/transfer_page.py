@@ -1,0 +1,513 @@
+"""The Transfer page's widgets and drawing: backbone, target, strategy; the network's frozen and
+trainable layers; the four strategies side by side; the data-efficiency experiment."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from dlviz import plots, runs, transfer
+from dlviz.config import STRATEGIES, ConfigError, DataConfig, RunConfig, TrainConfig
+from dlviz.data import Dataset
+from dlviz.ui import live
+from dlviz.ui import uploads as uploads_ui
+from dlviz.ui.session_folder import session_folder
+from dlviz.ui.state import dataset, devices, set_defaults
+
+VIEW = "tl_view"  # one strategy, or all four
+EFF_VIEW = "tl_eff_view"  # the data-efficiency experiment
+PROBLEM = "tl_problem"
+AVAILABLE = "tl_eff_available"  # training images of the smallest class, for the "all" level
+UPLOAD, FROM_RUN = "upload", "run"
+PER_CLASS = (1, 2, 5, 10, 25, 50, 100, 0)  # 0: all
+LR_FACTORS = (0.01, 0.03, 0.1, 0.3, 1.0)
+TARGETS = {
+    "shapes": "Shapes it never saw (6 classes)",
+    "digits": "Handwritten digits (10 classes)",
+    "upload": "Your images (from the Your images page)",
+}
+DEFAULTS: dict[str, Any] = {
+    "tl_backbone": transfer.DEFAULT_BACKBONE,
+    "tl_target": "shapes",
+    "tl_per_class": 10,
+    "tl_strategy": "frozen",
+    "tl_top": 2,
+    "tl_factor": 0.1,
+    "tl_lr": 0.003,
+    "tl_epochs": 15,
+    "tl_batch": 32,
+    "tl_seed": 0,
+    "tl_device": "auto",
+    "tl_levels": [1, 2, 5, 10, 25, 0],
+    "tl_steps": 150,
+}
+
+
+def init() -> None:
+    set_defaults(DEFAULTS)
+    uploads_ui.init()  # the Your images page's set, as a target
+    if st.session_state["tl_device"] not in devices():
+        st.session_state["tl_device"] = "auto"
+    choices = backbone_choices()
+    if st.session_state["tl_backbone"] not in choices:
+        st.session_state["tl_backbone"] = choices[0]
+
+
+# --- the backbone ---------------------------------------------------------------------------------
+
+
+def backbone_choices() -> list[str]:
+    return [*transfer.shipped_backbones(), UPLOAD, FROM_RUN]
+
+
+def _backbone_label(choice: str) -> str:
+    if choice == UPLOAD:
+        return "Upload a checkpoint..."
+    if choice == FROM_RUN:
+        return "A CNN from the run store..."
+    return f"{choice} (dlviz's own)"
+
+
+def _cnn_runs() -> list[dict[str, Any]]:
+    return [
+        r
+        for r in runs.list_runs(runs.default_root())
+        if r.get("arch") == "cnn"
+        and r.get("status") == "finished"
+        and r.get("dataset") in ("digits", "shapes", "folder", "zip", "upload")
+    ]
+
+
+def _checkpoint_upload() -> None:
+    """Read an uploaded checkpoint; keep it in the session's folder when it fits."""
+    file = st.session_state.get("tl_ckpt")
+    if file is None:
+        return
+    data = file.getvalue()
+    try:
+        b = transfer.read_backbone(data, file.name)
+    except transfer.BackboneError as e:
+        st.session_state["tl_ckpt_error"] = str(e)
+        return
+    suffix = Path(file.name).suffix.lower() or ".bin"
+    path = session_folder() / f"checkpoint-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    path.write_bytes(data)
+    st.session_state["tl_ckpt_path"] = str(path)
+    st.session_state["tl_ckpt_name"] = file.name
+    st.session_state.pop("tl_ckpt_error", None)
+    st.session_state["tl_ckpt_blocks"] = b.n_blocks
+
+
+def backbone_spec() -> tuple[str, str]:
+    """(the `transfer.backbone` value, why there is none yet)."""
+    choice = st.session_state["tl_backbone"]
+    if choice == UPLOAD:
+        path = st.session_state.get("tl_ckpt_path", "")
+        if path and Path(path).is_file():
+            return path, ""
+        return "", "Upload a checkpoint (or choose another backbone)."
+    if choice == FROM_RUN:
+        run_id = st.session_state.get("tl_run")
+        if not run_id:
+            return "", "Choose a CNN run (train one on the Images page first)."
+        return f"run:{run_id}", ""
+    return choice, ""
+
+
+def load_backbone() -> tuple[transfer.Backbone | None, str]:
+    spec, why = backbone_spec()
+    if not spec:
+        return None, why
+    try:
+        return transfer.load_backbone(spec, runs.default_root()), ""
+    except transfer.BackboneError as e:
+        return None, str(e)
+
+
+def backbone_settings() -> None:
+    st.selectbox(
+        "Pretrained backbone",
+        backbone_choices(),
+        key="tl_backbone",
+        format_func=_backbone_label,
+        help="The convolutional layers to start from. dlviz's own were pretrained on 24 classes "
+        "of textured shapes (`dlviz pretrain` makes them again from a seed).",
+    )
+    choice = st.session_state["tl_backbone"]
+    if choice == UPLOAD:
+        st.file_uploader(
+            "Checkpoint: safetensors or a PyTorch state dict",
+            type=["safetensors", "pt", "pth", "bin"],
+            key="tl_ckpt",
+            on_change=_checkpoint_upload,
+            help="The weights of a dlviz CNN (weights.safetensors from a run's ZIP, or a "
+            "backbone). State dicts load with weights_only=True: no code in them runs.",
+        )
+        if err := st.session_state.get("tl_ckpt_error"):
+            st.error(err, icon=":material/error:")
+        elif name := st.session_state.get("tl_ckpt_name"):
+            st.caption(f"Using {name}.")
+    elif choice == FROM_RUN:
+        found = _cnn_runs()
+        if not found:
+            st.info(
+                "No finished CNN runs in the run store yet: train one on the Images page.",
+                icon=":material/info:",
+            )
+        else:
+            labels = {r["run_id"]: f"{r.get('name') or r['run_id']} ({r['dataset']})" for r in found}
+            if st.session_state.get("tl_run") not in labels:
+                st.session_state["tl_run"] = found[0]["run_id"]
+            st.selectbox("Run", list(labels), key="tl_run", format_func=labels.get)
+    with st.expander("ImageNet models (torchvision, timm)"):
+        for text in transfer.optional_model_zoos().values():
+            st.caption(text)
+
+
+def card(b: transfer.Backbone) -> None:
+    """The backbone's model card, in short."""
+    c = b.card
+    src = c.get("source", {})
+    lines = [
+        f"**{b.name}**: {b.n_blocks} conv blocks, input "
+        + "x".join(str(v) for v in b.input_shape),
+    ]
+    if src.get("description"):
+        lines.append(f"Pretrained on {src['description']}.")
+    if c.get("classes"):
+        lines.append(f"{len(c['classes'])} source classes.")
+    if isinstance(c.get("accuracy"), dict):
+        t = c.get("train", {})
+        lines.append(
+            f"{t.get('epochs', '?')} epochs; source test accuracy {c['accuracy']['test']:.1%}."
+        )
+    if c.get("command"):
+        lines.append(f"Made by `{c['command']}`.")
+    st.caption(" ".join(lines))
+
+
+# --- the target and the run configs ---------------------------------------------------------------
+
+
+def target_data(b: transfer.Backbone) -> tuple[DataConfig | None, Dataset | None, str]:
+    """(the target's data config, its loaded data (uploads only), why it cannot train)."""
+    size = b.input_shape[1]
+    target = st.session_state["tl_target"]
+    if target == "upload":
+        ds = uploads_ui.dataset()
+        if ds is None:
+            why = uploads_ui.image_set().blocking() or "Add images on the Your images page."
+            return None, None, f"Your images: {why}"
+        return uploads_ui.data_config(ds), ds, ""
+    if target == "digits":
+        return DataConfig(name="digits", n_samples=1797, image_size=max(size, 8)), None, ""
+    return transfer.default_target(size), None, ""
+
+
+def train_config() -> TrainConfig:
+    ss = st.session_state
+    return TrainConfig(
+        optimizer="adam",
+        lr=float(ss["tl_lr"]),
+        batch_size=int(ss["tl_batch"]),
+        epochs=int(ss["tl_epochs"]),
+        seed=int(ss["tl_seed"]),
+        device=ss["tl_device"],
+    )
+
+
+def base_config(b: transfer.Backbone, data: DataConfig) -> RunConfig:
+    ss = st.session_state
+    return RunConfig(
+        data=data,
+        model=b.model,
+        train=train_config(),
+        transfer={
+            "backbone": backbone_spec()[0],
+            "strategy": ss["tl_strategy"],
+            "top_blocks": min(int(ss["tl_top"]), b.n_blocks),
+            "backbone_lr_factor": float(ss["tl_factor"]),
+        },
+    )
+
+
+def per_class_available(data_cfg: DataConfig, ds: Dataset | None) -> tuple[int, int]:
+    """(training images in the smallest class, classes) of the whole target."""
+    full = ds if ds is not None else dataset(data_cfg)
+    counts = torch.bincount(full.y_train, minlength=full.n_classes)
+    return int(counts.min()), full.n_classes
+
+
+def strategy_settings(b: transfer.Backbone | None) -> None:
+    st.selectbox("Target task", list(TARGETS), key="tl_target", format_func=TARGETS.get)
+    st.select_slider(
+        "Labelled training images per class",
+        PER_CLASS,
+        key="tl_per_class",
+        format_func=lambda k: "all" if k == 0 else str(k),
+        help="For Train and Compare: each class's first k training images (the same ones for "
+        "every strategy). The test set is always whole.",
+    )
+    st.segmented_control(
+        "Strategy",
+        STRATEGIES,
+        key="tl_strategy",
+        format_func=transfer.STRATEGY_LABELS.get,
+        required=True,
+        help="\n\n".join(
+            f"**{transfer.STRATEGY_LABELS[s]}**: {transfer.STRATEGY_HELP[s]}" for s in STRATEGIES
+        ),
+    )
+    n = b.n_blocks if b is not None else 6
+    if st.session_state["tl_top"] > n:
+        st.session_state["tl_top"] = n
+    st.slider(
+        "Top blocks to fine-tune",
+        1,
+        max(n, 2),
+        key="tl_top",
+        disabled=st.session_state["tl_strategy"] != "finetune_top",
+        help="Fine-tune top blocks: how many of the last conv blocks train.",
+    )
+    st.select_slider(
+        "Backbone learning rate (times the head's)",
+        LR_FACTORS,
+        key="tl_factor",
+        disabled=st.session_state["tl_strategy"] not in ("finetune_top", "finetune_all"),
+        help="Fine-tuned pretrained layers learn slower, so they keep what they learned.",
+    )
+    with st.expander("Training"):
+        st.select_slider("Learning rate", (0.0003, 0.001, 0.003, 0.01, 0.03), key="tl_lr")
+        st.number_input("Epochs", 1, 500, key="tl_epochs")
+        st.select_slider("Batch size", (8, 16, 32, 64, 128), key="tl_batch")
+        st.number_input("Seed", 0, 2**31 - 1, key="tl_seed")
+        st.selectbox("Device", devices(), key="tl_device")
+
+
+# --- starting runs --------------------------------------------------------------------------------
+
+
+def _context() -> tuple[RunConfig, Dataset | None, int, int]:
+    """The base config, given data, smallest class and classes; ConfigError or
+    BackboneError say what is wrong."""
+    b, why = load_backbone()
+    if b is None:
+        raise ConfigError("transfer.backbone", why)
+    data_cfg, ds, why = target_data(b)
+    if data_cfg is None:
+        raise ConfigError("data", why)
+    available, n_classes = per_class_available(data_cfg, ds)
+    return base_config(b, data_cfg), ds, available, n_classes
+
+
+def start(kind: str) -> None:
+    """Start one strategy ("single"), all four ("compare") or the data-efficiency experiment."""
+    st.session_state.pop(PROBLEM, None)
+    try:
+        base, ds, available, n_classes = _context()
+        if kind == "efficiency":
+            exp = transfer.EfficiencyExperiment(
+                base,
+                levels=tuple(int(k) for k in st.session_state["tl_levels"]),
+                steps=int(st.session_state["tl_steps"]),
+            )
+            ladder = exp.configs(available, n_classes)
+            st.session_state[AVAILABLE] = available
+            live.start_view(
+                EFF_VIEW,
+                [c for _, _, c in ladder],
+                [c.name for _, _, c in ladder],
+                kind="efficiency",
+                data=ds,
+            )
+            return
+        base = base.with_changes(data={"per_class": int(st.session_state["tl_per_class"])})
+        if kind == "single":
+            s = base.transfer.strategy
+            configs = [base.with_changes(name=transfer.STRATEGY_LABELS[s])]
+        else:
+            configs = transfer.strategy_configs(base)
+        live.start_view(VIEW, configs, [c.name for c in configs], kind="strategies", data=ds)
+    except (ConfigError, transfer.BackboneError, ValueError) as e:
+        st.session_state[PROBLEM] = str(e)
+
+
+# --- drawing --------------------------------------------------------------------------------------
+
+
+def plan_chart(b: transfer.Backbone) -> None:
+    ss = st.session_state
+    cfg = RunConfig(
+        transfer={
+            "backbone": "x",
+            "strategy": ss["tl_strategy"],
+            "top_blocks": min(int(ss["tl_top"]), b.n_blocks),
+            "backbone_lr_factor": float(ss["tl_factor"]),
+        }
+    ).transfer
+    data_cfg, ds, _ = target_data(b)
+    n_classes = (ds.n_classes if ds is not None else None) or (
+        10 if ss["tl_target"] == "digits" else 6
+    )
+    rows = transfer.plan(b, cfg, n_classes)
+    trainable = sum(r["params"] for r in rows if r["role"] != "frozen")
+    total = sum(r["params"] for r in rows)
+    st.markdown(
+        f"**The network for {transfer.STRATEGY_LABELS[cfg.strategy].lower()}**: "
+        f"{trainable:,} of {total:,} parameters train ({trainable / total:.1%})"
+    )
+    st.plotly_chart(plots.transfer_plan_figure(rows), key="tl_plan", config=live.CHART_CONFIG)
+
+
+def _strategy_rows(view: live.View) -> list[dict[str, Any]]:
+    rows = []
+    for handle in view.handles:
+        h = handle.history
+        final = h.final if h.done else {}
+        trainable = h.summary.get("trainable_params") if h.summary else None
+        rows.append(
+            {
+                "strategy": handle.config.transfer.strategy,
+                "label": handle.history.label,
+                "params": h.params,
+                "trainable": trainable if isinstance(trainable, int) else h.params,
+                "seconds_per_epoch": h.elapsed / h.epoch if h.epoch else 0.0,
+                "test_accuracy": final.get("test_accuracy", math.nan),
+                "best": max((v for v in h.epochs.column("test_accuracy") if v is not None),
+                            default=math.nan),
+                "status": h.status,
+            }
+        )  # fmt: skip
+    return rows
+
+
+def draw_strategies(view: live.View, key: str) -> None:
+    hs = [h.history for h in view.handles]
+    for label, h in zip(view.labels, hs):
+        live.status_line(label, h)
+    st.markdown("**Loss and accuracy of each strategy**: train dashed, test solid")
+    live.live_chart(
+        plots.curves_figure(list(zip(view.labels, hs)), show_batch_loss=False),
+        key=f"{key}_curves",
+    )
+    rows = _strategy_rows(view)
+    table = pd.DataFrame(
+        {
+            "strategy": [r["label"] for r in rows],
+            "trainable parameters": [f"{r['trainable']:,}" for r in rows],
+            "of": [f"{r['params']:,}" for r in rows],
+            "s / epoch": [f"{r['seconds_per_epoch']:.2f}" if r["seconds_per_epoch"] else "-"
+                          for r in rows],
+            "final test accuracy": [f"{r['test_accuracy']:.1%}"
+                                    if math.isfinite(r["test_accuracy"]) else "-" for r in rows],
+            "best test accuracy": [f"{r['best']:.1%}" if math.isfinite(r["best"]) else "-"
+                                   for r in rows],
+        }
+    )  # fmt: skip
+    st.dataframe(table, hide_index=True, key=f"{key}_table")
+    if any(h.done for h in hs):
+        for sentence in transfer.strategies_reading(rows):
+            st.markdown(f"- {sentence}")
+    moved = [
+        (h.label, handle.config.transfer.strategy, h.summary["weight_change"])
+        for handle, h in zip(view.handles, hs)
+        if h.done and isinstance(h.summary.get("weight_change"), dict)
+    ]
+    if moved:
+        _weights_moved(view, moved, key)
+
+
+def _weights_moved(view: live.View, moved: list, key: str) -> None:
+    st.markdown("#### How far each layer moved from its pretrained weights")
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        live.live_chart(plots.weight_change_figure(moved), key=f"{key}_moved")
+        st.caption(
+            "Relative change of each conv layer's weights, ||W - W0|| / ||W0||, after training. "
+            "Frozen layers stay at zero. Fine-tuned, the last layers usually move most: early "
+            "layers hold general edges and colours, later ones the source task's own features."
+        )
+    with right:
+        tuned = [
+            (i, h.history)
+            for i, h in enumerate(view.handles)
+            if h.history.model is not None and h.config.transfer.strategy != "frozen"
+            and h.config.transfer.strategy != "scratch"
+        ]  # fmt: skip
+        if not tuned:
+            return
+        labels = {i: h.label for i, h in tuned}
+        pick = st.selectbox(
+            "First-layer filters of", list(labels), format_func=labels.get, key=f"{key}_pick"
+        )
+        b, _ = load_backbone()
+        h = dict(tuned)[pick]
+        if b is None or not hasattr(h.model, "blocks"):
+            return
+        before = b.first_filters().numpy()
+        after = h.model.blocks[0].conv.weight.detach().cpu().numpy()
+        st.markdown("**Before** (pretrained)")
+        st.plotly_chart(
+            plots.filters_figure(before, tile=28, cols=8), key=f"{key}_before",
+            config=live.CHART_CONFIG,
+        )  # fmt: skip
+        st.markdown("**After** fine-tuning")
+        st.plotly_chart(
+            plots.filters_figure(after, tile=28, cols=8), key=f"{key}_after",
+            config=live.CHART_CONFIG,
+        )  # fmt: skip
+
+
+def efficiency_rows(view: live.View) -> list[dict[str, Any]]:
+    """One row per run: strategy, examples per class it used, test accuracy (NaN until done)."""
+    rows = []
+    available = int(st.session_state.get(AVAILABLE, 0))
+    for handle in view.handles:
+        h = handle.history
+        cfg = handle.config
+        used = cfg.data.per_class or available  # 0: all of the smallest class's images
+        final = h.final if h.done and h.status == "finished" else {}
+        rows.append(
+            {
+                "strategy": cfg.transfer.strategy,
+                "label": transfer.STRATEGY_LABELS[cfg.transfer.strategy],
+                "per_class": used,
+                "test_accuracy": final.get("test_accuracy", math.nan),
+            }
+        )
+    return rows
+
+
+def draw_efficiency(view: live.View, key: str) -> None:
+    hs = [h.history for h in view.handles]
+    done = sum(h.done for h in hs)
+    current = next((h for h in hs if not h.done), None)
+    if current is not None:
+        text = f"Run {done + 1} of {len(hs)}: {current.label}"
+        if current.status in ("running", "paused"):
+            text += f" - epoch {current.epoch}/{current.total_epochs}"
+        st.progress(done / len(hs), text=text)
+    else:
+        failed = [h for h in hs if h.status != "finished"]
+        if failed:
+            st.warning(
+                f"{len(failed)} of {len(hs)} runs did not finish: {failed[0].message}",
+                icon=":material/warning:",
+            )
+        else:
+            st.success(
+                f"All {len(hs)} runs ended in {sum(h.elapsed for h in hs):.0f} s of training.",
+                icon=":material/check_circle:",
+            )
+    rows = efficiency_rows(view)
+    st.markdown("**Test accuracy against labelled training images per class**")
+    live.live_chart(plots.efficiency_figure(rows), key=f"{key}_chart")
+    if current is None:
+        for sentence in transfer.efficiency_reading(rows):
+            st.markdown(f"- {sentence}")

@@ -1,0 +1,111 @@
+"""Transfer: start from a pretrained backbone - frozen feature extraction, fine-tuning or from
+scratch - and see which wins, and how it depends on how many labelled images there are."""
+
+import streamlit as st
+
+from dlviz import transfer
+from dlviz.ui import live, state
+from dlviz.ui import transfer_page as tp
+
+state.ensure_app()
+tp.init()
+
+st.title("Transfer learning")
+st.caption(
+    "Start from a network pretrained on another task: freeze it and train a new output layer, "
+    "fine-tune some or all of it, or train the same network from scratch, on the same data."
+)
+
+settings, main = st.columns([1, 3], gap="large")
+with settings:
+    tp.backbone_settings()
+    backbone, backbone_problem = tp.load_backbone()
+    if backbone is not None:
+        tp.card(backbone)
+    elif st.session_state["tl_backbone"] not in (tp.UPLOAD, tp.FROM_RUN):
+        st.error(backbone_problem, icon=":material/error:")
+    tp.strategy_settings(backbone)
+
+with main:
+    st.markdown(
+        """
+**What you are looking at.** The backbone's convolutional blocks learned general features -
+colour, edges, stripes, corners - on its source task. A new output layer maps them to the
+target's classes. *Feature extraction* freezes the blocks: they get no gradient, are not in the
+optimizer, and their batch-norm statistics stay as pretrained (the blocks run in eval mode).
+*Fine-tuning* lets the last blocks, or all of them, learn too, at a lower learning rate so they
+keep what they know. *From scratch* trains the same network from random weights. With few
+labelled images, pretrained features win clearly; with many, fine-tuning matches or beats the rest.
+"""
+    )
+    if backbone is not None:
+        tp.plan_chart(backbone)
+    view = live.current_view(tp.VIEW)
+    eff = live.current_view(tp.EFF_VIEW)
+    busy = any(v is not None and v.live for v in (view, eff))
+    blocked = backbone is None
+    n_eff = len(st.session_state["tl_levels"]) * len(transfer.EFFICIENCY_STRATEGIES)
+    c1, c2, c3 = st.columns(3)
+    label = transfer.STRATEGY_LABELS[st.session_state["tl_strategy"]]
+    c1.button(
+        f"Train: {label.lower()}",
+        key="tl_train",
+        icon=":material/play_arrow:",
+        on_click=tp.start,
+        args=("single",),
+        disabled=busy or blocked,
+        width="stretch",
+    )
+    c2.button(
+        "Compare all four strategies",
+        key="tl_compare",
+        type="primary",
+        icon=":material/compare_arrows:",
+        on_click=tp.start,
+        args=("compare",),
+        disabled=busy or blocked,
+        width="stretch",
+    )
+    c3.button(
+        f"Data-efficiency experiment ({n_eff} runs)",
+        key="tl_efficiency",
+        icon=":material/query_stats:",
+        on_click=tp.start,
+        args=("efficiency",),
+        disabled=busy or blocked,
+        width="stretch",
+    )
+    with st.expander("Data-efficiency settings"):
+        st.multiselect(
+            "Labelled images per class",
+            list(tp.PER_CLASS),
+            key="tl_levels",
+            format_func=lambda k: "all" if k == 0 else str(k),
+        )
+        st.number_input(
+            "Optimizer steps per run",
+            10,
+            5000,
+            key="tl_steps",
+            help="Every run takes the same number of steps, however few images it has, so a "
+            "run on 1 image a class is not cut short.",
+        )
+        st.caption(
+            "From scratch, feature extraction and fine-tune all, each on the first k training "
+            "images of every class (the same ones for each strategy), tested on the whole "
+            "test set. Levels above the smallest class's count are skipped."
+        )
+    if problem := st.session_state.get(tp.PROBLEM):
+        st.error(problem, icon=":material/error:")
+    elif blocked:
+        st.info(backbone_problem, icon=":material/info:")
+    elif busy:
+        st.caption("Runs are going: stop them to start others. Every run is saved to the run store.")
+    if eff is not None:
+        st.divider()
+        st.markdown("### Data efficiency")
+        live.live_panel(tp.EFF_VIEW, single=tp.draw_efficiency)
+    if view is not None:
+        st.divider()
+        st.markdown("### Strategies")
+        live.live_panel(tp.VIEW, single=tp.draw_strategies)
