@@ -143,7 +143,6 @@ def pretrain(
             "augment": "mirror",
             "seed": s.seed,
             "device": str(device),
-            "seconds": round(state.elapsed, 1),
         },
         "accuracy": {
             "train": round(state.metrics["train_accuracy"], 4),
@@ -158,13 +157,16 @@ def pretrain(
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(tensors, weights, metadata={METADATA_KEY: json.dumps(card)})
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()
-    (out / f"{s.name}.md").write_text(model_card(card, weights.stat().st_size, digest))
+    (out / f"{s.name}.md").write_text(
+        model_card(card, weights.stat().st_size, digest, round(state.elapsed, 1))
+    )
     report(f"wrote {weights} ({weights.stat().st_size / 1e6:.2f} MB, sha256 {digest[:16]}...)")
     return weights
 
 
-def model_card(card: dict[str, Any], size_bytes: int, sha256: str) -> str:
-    """The model card, as Markdown."""
+def model_card(card: dict[str, Any], size_bytes: int, sha256: str, seconds: float) -> str:
+    """The model card, as Markdown. (The training time is here, not in the weights file's
+    metadata, so that the file repeats byte for byte.)"""
     blocks = ", ".join(
         f"{b['channels']}" + (" + pool" if b["pool"] != "none" else "")
         for b in card["model"]["blocks"]
@@ -181,13 +183,14 @@ A small convolutional backbone that dlviz trains itself, for the Transfer page.
   fillings: {", ".join(src["fillings"])}. None of them is a class of the target `shapes` dataset
   (circle, square, triangle, star, cross, line). {src["samples"]:,} images, {src["test_fraction"]:.0%} held out.
 - **Training:** Adam, learning rate {t["lr"]}, batch {t["batch_size"]}, {t["epochs"]} epochs,
-  mirrored images, seed {t["seed"]}, on {t["device"]} in {t["seconds"]} s (torch {card["torch"]}).
+  mirrored images, seed {t["seed"]}, on {t["device"]} in {seconds} s (torch {card["torch"]}).
 - **Accuracy on the source task:** train {card["accuracy"]["train"]:.1%}, held-out test {card["accuracy"]["test"]:.1%}
   (24 classes; chance is 4.2%).
 - **File:** {size_bytes / 1e6:.2f} MB, sha256 `{sha256}`.
 
-Make it again: `{card["command"]}` (writes into assets/backbones). The source data and the
-initial weights come from the seed; on the same machine and torch version the run repeats.
+Make it again: `{card["command"]}` (writes into assets/backbones). The source data, the
+initial weights and the batch order come from the seed: on the same machine and torch version
+the file repeats byte for byte (same sha256).
 """
 
 

@@ -100,7 +100,9 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
     elif blocked:
         st.info(backbone_problem, icon=":material/info:")
     elif busy:
-        st.caption("Runs are going: stop them to start others. Every run is saved to the run store.")
+        st.caption(
+            "Runs are going: stop them to start others. Every run is saved to the run store."
+        )
     if eff is not None:
         st.divider()
         st.markdown("### Data efficiency")

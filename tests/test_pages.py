@@ -89,6 +89,17 @@ def charts(at: AppTest) -> dict[str, dict]:
     return out
 
 
+def values(array) -> list[float]:
+    """A figure array as a list: plotly sends numpy arrays as {"dtype", "bdata"} (base64)."""
+    if isinstance(array, dict) and "bdata" in array:
+        import base64
+
+        import numpy as np
+
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)
+
+
 def chart_title(fig: dict) -> str:
     title = fig["layout"].get("title", "")
     return title.get("text", "") if isinstance(title, dict) else str(title)

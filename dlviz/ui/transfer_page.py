@@ -161,7 +161,9 @@ def backbone_settings() -> None:
                 icon=":material/info:",
             )
         else:
-            labels = {r["run_id"]: f"{r.get('name') or r['run_id']} ({r['dataset']})" for r in found}
+            labels = {
+                r["run_id"]: f"{r.get('name') or r['run_id']} ({r['dataset']})" for r in found
+            }
             if st.session_state.get("tl_run") not in labels:
                 st.session_state["tl_run"] = found[0]["run_id"]
             st.selectbox("Run", list(labels), key="tl_run", format_func=labels.get)
@@ -175,8 +177,7 @@ def card(b: transfer.Backbone) -> None:
     c = b.card
     src = c.get("source", {})
     lines = [
-        f"**{b.name}**: {b.n_blocks} conv blocks, input "
-        + "x".join(str(v) for v in b.input_shape),
+        f"**{b.name}**: {b.n_blocks} conv blocks, input " + "x".join(str(v) for v in b.input_shape),
     ]
     if src.get("description"):
         lines.append(f"Pretrained on {src['description']}.")
