@@ -80,6 +80,7 @@ class RunHistory:
     config: dict[str, Any] = field(default_factory=dict)
     device: str = ""
     params: int = 0
+    trainable_params: int = 0  # fewer than `params` when layers are frozen
     layers: list[str] = field(default_factory=list)
     total_epochs: int = 0
     test_samples: int = 0  # test samples behind the last epoch's test metrics
@@ -126,6 +127,7 @@ class RunHistory:
             self.message = ""
             for key in ("config", "device", "params", "layers", "total_epochs", "steps_per_epoch"):
                 setattr(self, key, event[key])
+            self.trainable_params = event.get("trainable_params", self.params)
         elif kind == "report":
             self._progress(event)
             self.steps.append(step=event["step"], elapsed=event["elapsed"], loss=event["loss"])

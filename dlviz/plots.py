@@ -1212,11 +1212,11 @@ ROLE_LABELS = {
     "trained": "trained from random weights",
     "new": "new layer (random, trains)",
 }
-STRATEGY_COLORS = {
-    "scratch": "#7f7f7f",
-    "frozen": "#0877bd",
-    "finetune_top": "#1b9e77",
-    "finetune_all": "#e8710a",
+STRATEGY_COLORS = {  # the run colours, in the order a comparison runs them
+    "scratch": RUN_COLORS[0],
+    "frozen": RUN_COLORS[1],
+    "finetune_top": RUN_COLORS[2],
+    "finetune_all": RUN_COLORS[3],
 }
 
 

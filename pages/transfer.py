@@ -67,7 +67,7 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
         width="stretch",
     )
     c3.button(
-        f"Data-efficiency experiment ({n_eff} runs)",
+        f"Data efficiency ({n_eff} runs)",
         key="tl_efficiency",
         icon=":material/query_stats:",
         on_click=tp.start,

@@ -41,10 +41,10 @@ def test_the_plan_shows_what_each_strategy_freezes(apptest, monkeypatch, tmp_pat
     assert plan_roles(at) == {"frozen": convs, "new": ["output"]}
     text = "\n".join(m.value for m in at.markdown)
     assert "390 of 75,478 parameters train (0.5%)" in text  # blocks 75,088 + 64 * 6 + 6
-    at.segmented_control(key="tl_strategy").set_value("finetune_top").run()
+    at.radio(key="tl_strategy").set_value("finetune_top").run()
     at.slider(key="tl_top").set_value(3).run()
     assert plan_roles(at) == {"frozen": convs[:3], "fine-tuned": convs[3:], "new": ["output"]}
-    at.segmented_control(key="tl_strategy").set_value("scratch").run()
+    at.radio(key="tl_strategy").set_value("scratch").run()
     assert plan_roles(at) == {"trained": convs, "new": ["output"]}
     assert at.slider(key="tl_top").disabled and at.select_slider(key="tl_factor").disabled
     at.selectbox(key="tl_target").set_value("digits").run()
@@ -100,7 +100,7 @@ def test_the_data_efficiency_experiment_draws_a_line_per_strategy(apptest, monke
     at = apptest("pages/transfer.py")
     at.multiselect(key="tl_levels").set_value([1, 0]).run()
     at.number_input(key="tl_steps").set_value(10).run()
-    assert at.button(key="tl_efficiency").label == "Data-efficiency experiment (6 runs)"
+    assert at.button(key="tl_efficiency").label == "Data efficiency (6 runs)"
     at.button(key="tl_efficiency").click().run()
     wait(at, "tl_eff_view")
     fig = charts(at)["tl_eff_view_chart"]

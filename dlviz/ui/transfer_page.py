@@ -35,17 +35,17 @@ TARGETS = {
 DEFAULTS: dict[str, Any] = {
     "tl_backbone": transfer.DEFAULT_BACKBONE,
     "tl_target": "shapes",
-    "tl_per_class": 10,
+    "tl_per_class": 25,
     "tl_strategy": "frozen",
     "tl_top": 2,
     "tl_factor": 0.1,
     "tl_lr": 0.003,
-    "tl_epochs": 15,
+    "tl_epochs": 20,
     "tl_batch": 32,
     "tl_seed": 0,
     "tl_device": "auto",
     "tl_levels": [1, 2, 5, 10, 25, 0],
-    "tl_steps": 150,
+    "tl_steps": 100,
 }
 
 
@@ -255,12 +255,11 @@ def strategy_settings(b: transfer.Backbone | None) -> None:
         help="For Train and Compare: each class's first k training images (the same ones for "
         "every strategy). The test set is always whole.",
     )
-    st.segmented_control(
+    st.radio(
         "Strategy",
         STRATEGIES,
         key="tl_strategy",
         format_func=transfer.STRATEGY_LABELS.get,
-        required=True,
         help="\n\n".join(
             f"**{transfer.STRATEGY_LABELS[s]}**: {transfer.STRATEGY_HELP[s]}" for s in STRATEGIES
         ),
@@ -371,20 +370,19 @@ def _strategy_rows(view: live.View) -> list[dict[str, Any]]:
     for handle in view.handles:
         h = handle.history
         final = h.final if h.done else {}
-        trainable = h.summary.get("trainable_params") if h.summary else None
+        tests = [v for v in h.epochs.column("test_accuracy") if v is not None]
         rows.append(
             {
                 "strategy": handle.config.transfer.strategy,
-                "label": handle.history.label,
-                "params": h.params,
-                "trainable": trainable if isinstance(trainable, int) else h.params,
+                "label": h.label,
+                "params": h.params,  # 0 until the run starts
+                "trainable": h.trainable_params,
                 "seconds_per_epoch": h.elapsed / h.epoch if h.epoch else 0.0,
                 "test_accuracy": final.get("test_accuracy", math.nan),
-                "best": max((v for v in h.epochs.column("test_accuracy") if v is not None),
-                            default=math.nan),
+                "best": max(tests, default=math.nan),
                 "status": h.status,
             }
-        )  # fmt: skip
+        )
     return rows
 
 
@@ -401,8 +399,9 @@ def draw_strategies(view: live.View, key: str) -> None:
     table = pd.DataFrame(
         {
             "strategy": [r["label"] for r in rows],
-            "trainable parameters": [f"{r['trainable']:,}" for r in rows],
-            "of": [f"{r['params']:,}" for r in rows],
+            "trainable parameters": [f"{r['trainable']:,}" if r["params"] else "-"
+                                     for r in rows],
+            "of": [f"{r['params']:,}" if r["params"] else "-" for r in rows],
             "s / epoch": [f"{r['seconds_per_epoch']:.2f}" if r["seconds_per_epoch"] else "-"
                           for r in rows],
             "final test accuracy": [f"{r['test_accuracy']:.1%}"
@@ -435,17 +434,23 @@ def _weights_moved(view: live.View, moved: list, key: str) -> None:
             "layers hold general edges and colours, later ones the source task's own features."
         )
     with right:
+        # the runs whose first layer learned (fine-tune all, or the top N with N = all)
         tuned = [
             (i, h.history)
             for i, h in enumerate(view.handles)
-            if h.history.model is not None and h.config.transfer.strategy != "frozen"
-            and h.config.transfer.strategy != "scratch"
-        ]  # fmt: skip
+            if h.history.model is not None
+            and h.history.summary.get("weight_change", {}).get("conv1", 0) > 0
+        ]
         if not tuned:
+            st.caption("No run fine-tuned the first layer, so its filters did not change.")
             return
         labels = {i: h.label for i, h in tuned}
         pick = st.selectbox(
-            "First-layer filters of", list(labels), format_func=labels.get, key=f"{key}_pick"
+            "First-layer filters of",
+            list(labels),
+            index=len(labels) - 1,
+            format_func=labels.get,
+            key=f"{key}_pick",
         )
         b, _ = load_backbone()
         h = dict(tuned)[pick]
@@ -455,12 +460,14 @@ def _weights_moved(view: live.View, moved: list, key: str) -> None:
         after = h.model.blocks[0].conv.weight.detach().cpu().numpy()
         st.markdown("**Before** (pretrained)")
         st.plotly_chart(
-            plots.filters_figure(before, tile=28, cols=8), key=f"{key}_before",
+            plots.filters_figure(before, tile=44, cols=8), key=f"{key}_before",
             config=live.CHART_CONFIG,
         )  # fmt: skip
         st.markdown("**After** fine-tuning")
+        # (each filter scaled to its own range, as RGB: a small change barely shows, which is
+        # the point - see the chart of how far each layer moved)
         st.plotly_chart(
-            plots.filters_figure(after, tile=28, cols=8), key=f"{key}_after",
+            plots.filters_figure(after, tile=44, cols=8), key=f"{key}_after",
             config=live.CHART_CONFIG,
         )  # fmt: skip
 
