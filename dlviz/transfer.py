@@ -301,23 +301,22 @@ def load_backbone(spec: str, runs_dir: str | Path | None = None) -> Backbone:
 
 
 def optional_model_zoos() -> dict[str, str]:
-    """For torchvision and timm: whether their ImageNet models could be offered here, and if
-    not, how to make them available (a sentence each)."""
+    """For torchvision and timm: a sentence each on whether their ImageNet models can be used
+    here. (dlviz does not load them yet: its strategies work on dlviz CNN blocks.)"""
     import importlib.util
 
     out = {}
-    for package, models_ in (("torchvision", "ResNet-18, MobileNet V3"), ("timm", "ResNet-18")):
-        if importlib.util.find_spec(package) is None:
-            out[package] = (
-                f"{package} is not installed. To use its ImageNet models ({models_}), install "
-                f"it into this environment (pip install {package}) and put their weights in "
-                "the torch cache (~/.cache/torch/hub/checkpoints): dlviz never downloads."
-            )
-        else:
-            out[package] = (
-                f"{package} is installed, but dlviz's strategies work on its own CNN blocks; "
-                f"export a model's convolutional stages as a dlviz checkpoint to use them."
-            )
+    for package in ("torchvision", "timm"):
+        where = (
+            "is installed"
+            if importlib.util.find_spec(package) is not None
+            else "is not installed here"
+        )
+        out[package] = (
+            f"{package} {where}. dlviz does not load {package}'s ImageNet models (ResNet-18, "
+            "MobileNet) yet, and never downloads weights: use dlviz's own backbone, a dlviz "
+            "checkpoint, or a CNN from the run store."
+        )
     return out
 
 

@@ -392,3 +392,42 @@ def test_bench_runs_plumbing(capsys):
     assert main(["bench", "runs", "--count", "10", "--repeats", "1"]) == 0
     assert "listing 10 runs takes" in capsys.readouterr().out
     assert main(["bench", "runs", "--count", "0"]) == 2
+
+
+def test_train_with_a_transfer_section_reports_what_trained_and_moved(tmp_path):
+    cfg = write(
+        tmp_path,
+        {
+            "data": {"name": "shapes", "n_samples": 120, "channels": 3, "per_class": 4},
+            "train": {"epochs": 2, "lr": 0.003},
+            "transfer": {"backbone": "dlviz-shapes32", "strategy": "finetune_top",
+                         "top_blocks": 2},
+        },
+    )  # fmt: skip
+    out = dlviz("train", cfg, "--runs-dir", str(tmp_path / "store"), "--json", "--quiet")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    # conv5 and conv6 (20,672 + 37,056) and the output layer (64 * 6 + 6) train
+    assert summary["trainable_params"] == 20_672 + 37_056 + 390
+    assert summary["params"] == 75_088 + 390
+    moved = summary["weight_change"]
+    assert [moved[f"conv{i}"] for i in range(1, 5)] == [0.0] * 4
+    assert moved["conv5"] > 0 and moved["conv6"] > 0
+    stored = json.loads((tmp_path / "store" / summary["run_id"] / "config.json").read_text())
+    assert stored["model"]["arch"] == "cnn" and len(stored["model"]["blocks"]) == 6
+    assert stored["transfer"]["backbone"] == "dlviz-shapes32"
+
+
+def test_pretrain_lists_backbones_and_refuses_bad_settings(tmp_path, capsys):
+    assert main(["pretrain", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("dlviz-shapes32\t3x32x32\t6 blocks\tsource test accuracy")
+    assert main(["pretrain", "--samples", "5"]) == 2
+    assert "--samples must be 48 to 200000, got 5" in capsys.readouterr().err
+    assert main(["pretrain", "--name", "../evil"]) == 2
+    assert "--name must be letters" in capsys.readouterr().err
+    out = dlviz("pretrain", "--samples", "48", "--epochs", "1", "--size", "16",
+                "--out", str(tmp_path), "--name", "t")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(tmp_path / "t.safetensors")
+    assert "epoch 1/1" in out.stderr and (tmp_path / "t.md").is_file()

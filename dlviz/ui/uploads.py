@@ -10,6 +10,8 @@ starts with ``up_``; the network is the Image lab's own (its ``im_`` settings).
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 import zipfile
 from dataclasses import replace
 from typing import Any
@@ -321,14 +323,23 @@ def summary() -> None:
         st.warning(w, icon=":material/warning:")
 
 
+_EXPORT_LOCK = threading.Lock()
+
+
 def _export(s: ImageSet, version: int) -> bytes:
     """The set as a ZIP, written once per version in this session's folder (and only there)."""
     path = session_folder() / f"dlviz-images-{version}.zip"
-    if not path.exists():
-        for old in path.parent.glob("dlviz-images-*.zip"):
-            old.unlink(missing_ok=True)
-        path.write_bytes(s.to_zip())
-    return path.read_bytes()
+    # The browser may ask for the file twice at once: one request must not remove, or read
+    # half-written, the file the other is writing.
+    with _EXPORT_LOCK:
+        if not path.exists():
+            for old in path.parent.glob("dlviz-images-*.zip"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+            tmp = path.with_suffix(".zip.tmp")
+            tmp.write_bytes(s.to_zip())
+            os.replace(tmp, path)
+        return path.read_bytes()
 
 
 def download_button() -> None:
