@@ -177,7 +177,9 @@ def card(b: transfer.Backbone) -> None:
     c = b.card
     src = c.get("source", {})
     lines = [
-        f"**{b.name}**: {b.n_blocks} conv blocks, input " + "x".join(str(v) for v in b.input_shape),
+        f"**{b.name}**: {b.n_blocks} conv blocks, input "
+        + "x".join(str(v) for v in b.input_shape)
+        + ".",
     ]
     if src.get("description"):
         lines.append(f"Pretrained on {src['description']}.")
