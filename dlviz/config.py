@@ -20,7 +20,10 @@ DATASETS = TOY_DATASETS + IMAGE_DATASETS
 IMAGE_SIZE_DEFAULT = {"digits": 8, "shapes": 32, "folder": 32, "zip": 32, "upload": 32}
 DIGITS_COUNT = 1797
 MAX_IMAGE_VALUES = 60_000_000  # n_samples * channels * size^2: about 240 MB as float32
-ARCHS = ("mlp", "cnn")
+ARCHS = ("mlp", "cnn", "zoo")
+# zoo: ImageNet models of torchvision, used as Transfer backbones where torchvision and their
+# weights file are installed (dlviz.zoo)
+ZOO_MODELS = ("torchvision:resnet18", "torchvision:mobilenet_v3_small")
 POOLS = ("none", "max", "avg")
 HEAD_POOLS = ("avg", "flatten")
 MAX_BLOCKS = 32
@@ -201,9 +204,12 @@ class ModelConfig:
     blocks: tuple[ConvBlock, ...] = ()
     head: tuple[int, ...] = ()
     head_pool: str = "avg"
+    zoo: str = ""  # arch "zoo": which ImageNet model (ZOO_MODELS)
 
     def __post_init__(self) -> None:
         _check_choice("model.arch", self.arch, ARCHS)
+        if self.arch == "zoo":
+            _check_choice("model.zoo", self.zoo, ZOO_MODELS)
         object.__setattr__(
             self, "hidden", _widths("model.hidden", self.hidden, 1, MAX_HIDDEN_LAYERS)
         )

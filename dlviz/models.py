@@ -46,6 +46,7 @@ def build_model(
     cfg: ModelConfig, input_shape: tuple[int, ...], n_classes: int, seed: int | None = None
 ) -> nn.Module:
     """Build the model `cfg.arch` names. With `seed`, its initial weights are reproducible."""
+    _load_zoo(cfg)
     if cfg.arch not in _REGISTRY:
         raise KeyError(f"unknown model {cfg.arch!r}; known models: {', '.join(model_names())}")
     with _SEED_LOCK:
@@ -59,6 +60,11 @@ def build_model(
                 torch.random.set_rng_state(state)
 
 
+def _load_zoo(cfg: ModelConfig) -> None:
+    if cfg.arch == "zoo":
+        import dlviz.zoo  # noqa: F401  (registers "zoo"; it imports this module)
+
+
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
@@ -66,6 +72,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 def parameter_count(cfg: ModelConfig, input_shape: tuple[int, ...], n_classes: int) -> int:
     """Parameters of the model `cfg` describes, without allocating or initialising it (built
     on the meta device: instant even for 32 layers of 1024)."""
+    _load_zoo(cfg)
     if cfg.arch not in _REGISTRY:
         raise KeyError(f"unknown model {cfg.arch!r}; known models: {', '.join(model_names())}")
     with torch.device("meta"):
@@ -230,7 +237,52 @@ def conv_output_hw(h: int, w: int, spec: ConvBlock) -> tuple[int, int]:
     return h, w
 
 
-class CNN(nn.Module):
+class Freezable:
+    """Transfer learning (dlviz.transfer) for a network of `blocks`, `head` and `out`: the first
+    `frozen_blocks` blocks do not train and stay in eval mode (their batch-norm statistics stay
+    fixed); the other blocks learn at `backbone_lr_factor` times the head's learning rate."""
+
+    blocks: nn.ModuleList
+    head: nn.Module
+    out: nn.Module
+    frozen_blocks: int
+    backbone_lr_factor: float
+
+    def freeze(self, blocks: int, backbone_lr_factor: float = 1.0) -> None:
+        """Freeze the first `blocks` blocks (no gradient, not in the optimizer, eval mode)."""
+        self.frozen_blocks = blocks
+        self.backbone_lr_factor = backbone_lr_factor
+        for i, block in enumerate(self.blocks):
+            block.requires_grad_(i >= blocks)
+        self.train(self.training)  # type: ignore[attr-defined]
+
+    def train(self, mode: bool = True):
+        nn.Module.train(self, mode)  # type: ignore[arg-type]
+        for block in self.blocks[: self.frozen_blocks]:
+            block.eval()  # frozen batch norm keeps its pretrained statistics
+        return self
+
+    def param_groups(self, lr: float) -> list[dict[str, object]]:
+        """Optimizer groups of the trainable parameters: blocks at `lr` times
+        `backbone_lr_factor`, head and output at `lr`."""
+        backbone = [p for p in self.blocks.parameters() if p.requires_grad]
+        rest = [p for p in [*self.head.parameters(), *self.out.parameters()] if p.requires_grad]
+        if self.backbone_lr_factor == 1.0:
+            return [{"params": backbone + rest, "lr": lr}]
+        groups = [{"params": rest, "lr": lr}]
+        if backbone:
+            groups.append({"params": backbone, "lr": lr * self.backbone_lr_factor})
+        return groups
+
+    def block_name(self, i: int) -> str:
+        return f"conv{i + 1}"
+
+    def block_conv(self, i: int) -> nn.Conv2d:
+        """The first convolution of block `i` (whose weight change and filters are shown)."""
+        return next(m for m in self.blocks[i].modules() if isinstance(m, nn.Conv2d))
+
+
+class CNN(Freezable, nn.Module):
     """Convolutional blocks, then average pooling or flattening, head layers, and the output.
 
     With `residual`, every block after the first gets a shortcut (the first is the stem); a
@@ -277,37 +329,8 @@ class CNN(nn.Module):
             d = width
         self.head = nn.Sequential(*head)
         self.out = nn.Linear(d, n_classes)
-        # Transfer learning (dlviz.transfer): the first `frozen_blocks` blocks do not train and
-        # stay in eval mode (their batch-norm statistics stay fixed); the other blocks learn at
-        # `backbone_lr_factor` times the learning rate of the head and output layer.
         self.frozen_blocks = 0
         self.backbone_lr_factor = 1.0
-
-    def freeze(self, blocks: int, backbone_lr_factor: float = 1.0) -> None:
-        """Freeze the first `blocks` blocks (no gradient, not in the optimizer, eval mode)."""
-        self.frozen_blocks = blocks
-        self.backbone_lr_factor = backbone_lr_factor
-        for i, block in enumerate(self.blocks):
-            block.requires_grad_(i >= blocks)
-        self.train(self.training)
-
-    def train(self, mode: bool = True) -> CNN:
-        super().train(mode)
-        for block in self.blocks[: self.frozen_blocks]:
-            block.eval()  # frozen batch norm keeps its pretrained statistics
-        return self
-
-    def param_groups(self, lr: float) -> list[dict[str, object]]:
-        """Optimizer groups of the trainable parameters: blocks at `lr` times
-        `backbone_lr_factor`, head and output at `lr`."""
-        backbone = [p for p in self.blocks.parameters() if p.requires_grad]
-        rest = [p for p in [*self.head.parameters(), *self.out.parameters()] if p.requires_grad]
-        if self.backbone_lr_factor == 1.0:
-            return [{"params": backbone + rest, "lr": lr}]
-        groups = [{"params": rest, "lr": lr}]
-        if backbone:
-            groups.append({"params": backbone, "lr": lr * self.backbone_lr_factor})
-        return groups
 
     def features(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, D)
         for block in self.blocks:

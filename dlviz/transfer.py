@@ -77,11 +77,13 @@ class Backbone:
 
     @property
     def n_blocks(self) -> int:
-        return len(self.model.blocks)
+        return len({k.split(".")[1] for k in self.weights})  # keys are "blocks.I...."
 
     def first_filters(self) -> torch.Tensor:
         """The first conv layer's pretrained filters (out, in, k, k)."""
-        return self.weights["blocks.0.conv.weight"]
+        return next(
+            v for k, v in self.weights.items() if k.startswith("blocks.0.") and v.dim() == 4
+        )
 
 
 # --- finding and reading backbones ----------------------------------------------------------------
@@ -257,6 +259,7 @@ def _run_architecture(config_json: str, name: str) -> tuple[ModelConfig, tuple[i
 
 
 _cache: dict[tuple[str, float, int], Backbone] = {}
+_cache_zoo: dict[str, Backbone] = {}
 
 
 def load_backbone(spec: str, runs_dir: str | Path | None = None) -> Backbone:
@@ -264,6 +267,10 @@ def load_backbone(spec: str, runs_dir: str | Path | None = None) -> Backbone:
     store at `runs_dir`), or a checkpoint file's path. Read once per file version."""
     if not spec:
         raise BackboneError("no backbone given")
+    if spec.startswith("torchvision:"):
+        if spec not in _cache_zoo:
+            _cache_zoo[spec] = _zoo_backbone(spec)
+        return _cache_zoo[spec]
     if spec.startswith("run:"):
         from dlviz import runs
 
@@ -300,24 +307,26 @@ def load_backbone(spec: str, runs_dir: str | Path | None = None) -> Backbone:
     return _cache[key]
 
 
-def optional_model_zoos() -> dict[str, str]:
-    """For torchvision and timm: a sentence each on whether their ImageNet models can be used
-    here. (dlviz does not load them yet: its strategies work on dlviz CNN blocks.)"""
-    import importlib.util
+def _zoo_backbone(spec: str) -> Backbone:
+    from dlviz import zoo
 
-    out = {}
-    for package in ("torchvision", "timm"):
-        where = (
-            "is installed"
-            if importlib.util.find_spec(package) is not None
-            else "is not installed here"
-        )
-        out[package] = (
-            f"{package} {where}. dlviz does not load {package}'s ImageNet models (ResNet-18, "
-            "MobileNet) yet, and never downloads weights: use dlviz's own backbone, a dlviz "
-            "checkpoint, or a CNN from the run store."
-        )
-    return out
+    try:
+        weights = zoo.pretrained_blocks(spec)
+    except ValueError as e:
+        raise BackboneError(str(e)) from e
+    m = zoo.MODELS[spec]
+    return Backbone(
+        name=spec,
+        model=ModelConfig(arch="zoo", zoo=spec),
+        input_shape=(3, zoo.INPUT_SIZE, zoo.INPUT_SIZE),
+        weights=weights,
+        card={
+            "source": {
+                "description": f"ImageNet ({m.label}: torchvision's {m.weights_file}, "
+                f"1,000 classes; images resized to {zoo.INPUT_SIZE}x{zoo.INPUT_SIZE} here)"
+            }
+        },
+    )
 
 
 # --- building the network -------------------------------------------------------------------------
@@ -371,13 +380,21 @@ def adapt_data(data: Dataset, input_shape: tuple[int, ...]) -> Dataset:
     return replace(data, x_train=fit(data.x_train), x_test=fit(data.x_test))
 
 
+def conv_key(model: nn.Module, i: int) -> str:
+    """The state-dict key of the weight of block `i`'s first convolution."""
+    conv = model.block_conv(i)  # type: ignore[attr-defined]
+    name = next(n for n, m in model.blocks[i].named_modules() if m is conv)  # type: ignore[index]
+    return f"blocks.{i}.{name}.weight" if name else f"blocks.{i}.weight"
+
+
 def weight_change(model: nn.Module, backbone: Backbone) -> dict[str, float]:
-    """How far each conv layer moved from its pretrained weights: ||W - W0|| / ||W0||."""
+    """How far each block's first conv layer moved from its pretrained weights:
+    ||W - W0|| / ||W0||."""
     out = {}
-    for i, block in enumerate(model.blocks):  # type: ignore[attr-defined]
-        w0 = backbone.weights[f"blocks.{i}.conv.weight"]
-        w = block.conv.weight.detach().to("cpu", torch.float32)
-        out[f"conv{i + 1}"] = float((w - w0).norm() / w0.norm().clamp_min(1e-12))
+    for i in range(len(model.blocks)):  # type: ignore[arg-type]
+        w0 = backbone.weights[conv_key(model, i)]
+        w = model.block_conv(i).weight.detach().to("cpu", torch.float32)  # type: ignore[attr-defined]
+        out[model.block_name(i)] = float((w - w0).norm() / w0.norm().clamp_min(1e-12))  # type: ignore[attr-defined]
     return out
 
 
@@ -396,12 +413,17 @@ def plan(backbone: Backbone, cfg: TransferConfig, n_classes: int) -> list[dict[s
             role = "frozen"
         else:
             role = "fine-tuned"
-        spec = block.spec
+        spec = getattr(block, "spec", None)
+        if spec is not None:
+            what = f"{spec.kernel}x{spec.kernel} conv, {spec.channels} ch" + (
+                f", {spec.pool} pool" if spec.pool != "none" else ""
+            )
+        else:
+            what = type(block).__name__
         rows.append(
             {
-                "layer": f"conv{i + 1}",
-                "what": f"{spec.kernel}x{spec.kernel} conv, {spec.channels} ch"
-                + (f", {spec.pool} pool" if spec.pool != "none" else ""),
+                "layer": model.block_name(i),
+                "what": what,
                 "params": models.count_parameters(block),
                 "role": role,
                 "lr": 0.0 if role == "frozen" else (factor if role == "fine-tuned" else 1.0),

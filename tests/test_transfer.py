@@ -462,15 +462,3 @@ def test_few_labels_favour_pretrained_features_and_many_let_fine_tuning_lead():
     assert acc["frozen", 2] > acc["scratch", 2] + 0.25, acc
     assert acc["finetune_all", 2] > acc["scratch", 2] + 0.15, acc
     assert acc["finetune_all", 0] >= max(acc["scratch", 0], acc["frozen", 0]) - 0.03, acc
-
-
-def test_the_model_zoo_note_says_whether_each_package_is_here(monkeypatch):
-    import importlib.util
-
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    notes = transfer.optional_model_zoos()
-    assert list(notes) == ["torchvision", "timm"]
-    assert notes["torchvision"].startswith("torchvision is not installed here.")
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
-    assert transfer.optional_model_zoos()["timm"].startswith("timm is installed.")
-    assert "never downloads weights" in transfer.optional_model_zoos()["timm"]

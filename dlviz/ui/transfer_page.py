@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from dlviz import plots, runs, transfer
+from dlviz import plots, runs, transfer, zoo
 from dlviz.config import STRATEGIES, ConfigError, DataConfig, RunConfig, TrainConfig
 from dlviz.data import Dataset
 from dlviz.ui import live
@@ -63,10 +63,12 @@ def init() -> None:
 
 
 def backbone_choices() -> list[str]:
-    return [*transfer.shipped_backbones(), UPLOAD, FROM_RUN]
+    return [*transfer.shipped_backbones(), *zoo.available(), UPLOAD, FROM_RUN]
 
 
 def _backbone_label(choice: str) -> str:
+    if choice in zoo.MODELS:
+        return f"{zoo.MODELS[choice].label} (ImageNet, torchvision)"
     if choice == UPLOAD:
         return "Upload a checkpoint..."
     if choice == FROM_RUN:
@@ -167,9 +169,12 @@ def backbone_settings() -> None:
             if st.session_state.get("tl_run") not in labels:
                 st.session_state["tl_run"] = found[0]["run_id"]
             st.selectbox("Run", list(labels), key="tl_run", format_func=labels.get)
-    with st.expander("ImageNet models (torchvision, timm)"):
-        for text in transfer.optional_model_zoos().values():
-            st.caption(text)
+    missing = {name: why for name, why in zoo.status().items() if why}
+    if missing:
+        with st.expander("ImageNet models (torchvision)"):
+            for name, why in missing.items():
+                st.caption(f"**{zoo.MODELS[name].label}**: {why}.")
+            st.caption("timm's models are not supported.")
 
 
 def card(b: transfer.Backbone) -> None:
@@ -441,7 +446,7 @@ def _weights_moved(view: live.View, moved: list, key: str) -> None:
             (i, h.history)
             for i, h in enumerate(view.handles)
             if h.history.model is not None
-            and h.history.summary.get("weight_change", {}).get("conv1", 0) > 0
+            and next(iter(h.history.summary.get("weight_change", {}).values()), 0) > 0
         ]
         if not tuned:
             st.caption("No run fine-tuned the first layer, so its filters did not change.")
@@ -459,7 +464,7 @@ def _weights_moved(view: live.View, moved: list, key: str) -> None:
         if b is None or not hasattr(h.model, "blocks"):
             return
         before = b.first_filters().numpy()
-        after = h.model.blocks[0].conv.weight.detach().cpu().numpy()
+        after = h.model.block_conv(0).weight.detach().cpu().numpy()
         st.markdown("**Before** (pretrained)")
         st.plotly_chart(
             plots.filters_figure(before, tile=44, cols=8), key=f"{key}_before",
