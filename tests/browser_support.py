@@ -344,6 +344,40 @@ def keyed_chart(page, key: str) -> dict | None:
     return found[0] if found else None
 
 
+# One field (type, name, ...) of every trace of the Plotly chart under an element: a static chart
+# in the page, or a live chart in its own frame. [] while it is not drawn.
+_TRACE_FIELD_JS = """([e, field]) => { const p = e.classList.contains('js-plotly-plot') ? e
+        : e.querySelector('.js-plotly-plot');
+    return p && p._fullData && p.querySelector('.main-svg') ? p._fullData.map(d => d[field]) : []; }"""
+
+
+def trace_field(page, key: str, field: str) -> list:
+    """`field` of each trace of the chart under Streamlit key `key` ([] until it is drawn)."""
+    frames = page.locator(f".st-key-{key} iframe")
+    try:
+        if frames.count():
+            frame = frames.first.element_handle().content_frame()
+            if frame is None:
+                return []
+            return frame.evaluate(f"(field) => ({_TRACE_FIELD_JS})([document.body, field])", field)
+        static = page.locator(f".st-key-{key} .js-plotly-plot")
+        if not static.count():
+            return []
+        return static.first.evaluate(f"(e, field) => ({_TRACE_FIELD_JS})([e, field])", field)
+    except Exception:  # a frame or element that went away while we looked
+        return []
+
+
+def wait_for_traces(page, key: str, field: str, check, timeout: float = SLOW_MS) -> list:
+    """Wait until `check` holds for `trace_field(page, key, field)`; returns the values."""
+    deadline = time.monotonic() + timeout / 1000
+    while not check(values := trace_field(page, key, field)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"chart {key}: {field}s {values}")
+        time.sleep(0.2)
+    return values
+
+
 def wait_for_charts(page, at_least: int, timeout: float = SLOW_MS) -> None:
     deadline = time.monotonic() + timeout / 1000
     while len(drawn_charts(page)) < at_least:

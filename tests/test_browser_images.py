@@ -21,6 +21,7 @@ from browser_support import (
     progress,
     report_failure,
     screenshot,
+    trace_field,
     wait_for_charts,
     wait_for_main_text,
     wait_for_progress,
@@ -33,23 +34,8 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 
-# The trace types of the Plotly chart under a Streamlit key: a static chart in the page, or a
-# live chart in its own frame. [] while it is not drawn.
-_TRACE_TYPES_JS = """(e) => { const p = e.classList.contains('js-plotly-plot') ? e
-        : e.querySelector('.js-plotly-plot');
-    return p && p._fullData && p.querySelector('.main-svg') ? p._fullData.map(d => d.type) : []; }"""
-
-
 def trace_types(page, key: str) -> list[str]:
-    frames = page.locator(f".st-key-{key} iframe")
-    try:
-        if frames.count():
-            frame = frames.first.element_handle().content_frame()
-            return frame.evaluate(f"() => ({_TRACE_TYPES_JS})(document.body)") if frame else []
-        static = page.locator(f".st-key-{key} .js-plotly-plot")
-        return static.first.evaluate(_TRACE_TYPES_JS) if static.count() else []
-    except Exception:  # a frame or element that went away while we looked
-        return []
+    return trace_field(page, key, "type")
 
 
 def live_frame_notes(page, key: str) -> list[str]:

@@ -6,41 +6,21 @@ test-artifacts/. The fixtures are in tests/conftest.py."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
-from browser_support import SLOW_MS, UI_MS, Steps, report_failure, screenshot, wait_for_main_text
+from browser_support import (
+    SLOW_MS,
+    Steps,
+    report_failure,
+    screenshot,
+    wait_for_main_text,
+    wait_for_traces,
+)
 
 pytestmark = pytest.mark.browser
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
-
-_NAMES_JS = """(e) => { const p = e.classList.contains('js-plotly-plot') ? e
-        : e.querySelector('.js-plotly-plot');
-    return p && p._fullData && p.querySelector('.main-svg') ? p._fullData.map(d => d.name) : []; }"""
-
-
-def trace_names(page, key: str) -> list[str]:
-    """The trace names of the chart under a Streamlit key, static or live ([] until drawn)."""
-    try:
-        frames = page.locator(f".st-key-{key} iframe")
-        if frames.count():
-            frame = frames.first.element_handle().content_frame()
-            return frame.evaluate(f"() => ({_NAMES_JS})(document.body)") if frame else []
-        static = page.locator(f".st-key-{key} .js-plotly-plot")
-        return static.first.evaluate(_NAMES_JS) if static.count() else []
-    except Exception:  # an element that went away while we looked
-        return []
-
-
-def wait_for_names(page, key: str, check, timeout: float = UI_MS) -> list[str]:
-    deadline = time.monotonic() + timeout / 1000
-    while not check(names := trace_names(page, key)):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"chart {key}: {names}")
-        time.sleep(0.2)
-    return names
 
 
 @report_failure
@@ -50,15 +30,14 @@ def test_compare_the_four_strategies_in_one_click(streamlit_server, new_page):
     step("open the Transfer page: the plan shows six frozen blocks and a new output layer")
     page.goto(streamlit_server.url + "/transfer")
     expect(page.get_by_role("heading", name="Transfer learning")).to_be_visible(timeout=SLOW_MS)
-    wait_for_names(
-        page, "tl_plan", lambda n: n == ["frozen (pretrained, not trained)",
+    wait_for_traces(page, "tl_plan", "name", lambda n: n == ["frozen (pretrained, not trained)",
                                          "new layer (random, trains)"], SLOW_MS
     )  # fmt: skip
     expect(page.get_by_text("390 of 75,478 parameters train")).to_be_visible()
 
     step("choose Fine-tune all: every block is fine-tuned")
     page.get_by_text("Fine-tune all", exact=True).click()
-    wait_for_names(page, "tl_plan", lambda n: n and n[0].startswith("fine-tuned"))
+    wait_for_traces(page, "tl_plan", "name", lambda n: n and n[0].startswith("fine-tuned"))
     expect(page.get_by_text("75,478 of 75,478 parameters train")).to_be_visible()
 
     step("two epochs a run, then Compare all four strategies")
@@ -74,15 +53,15 @@ def test_compare_the_four_strategies_in_one_click(streamlit_server, new_page):
         expect(page.get_by_text(re.compile(f"{label}: finished 2 epochs")).first).to_be_visible()
 
     step("the curves of all four, the reading, the layers moved and the filters")
-    names = wait_for_names(
-        page, "tl_view_curves", lambda n: len(n) == 16
+    names = wait_for_traces(
+        page, "tl_view_curves", "name", lambda n: len(n) == 16
     )  # loss and accuracy, train and test
     assert {n.split(":")[0] for n in names} == {
         "From scratch", "Feature extraction", "Fine-tune top blocks", "Fine-tune all"
     }  # fmt: skip
     wait_for_main_text(page, r"reached the best test accuracy, \d+")
     wait_for_main_text(page, r"Feature extraction trained 390 parameters")
-    moved = wait_for_names(page, "tl_view_moved", lambda n: len(n) == 3)
+    moved = wait_for_traces(page, "tl_view_moved", "name", lambda n: len(n) == 3)
     assert moved == ["Feature extraction", "Fine-tune top blocks", "Fine-tune all"]
     for key in ("tl_view_before", "tl_view_after"):
         expect(page.locator(f".st-key-{key} .js-plotly-plot")).to_be_visible()

@@ -123,20 +123,7 @@ def draw(view: live.View, key: str) -> None:
     """Progress through the ladder, then the two charts, the reading and the table."""
     hs = [h.history for h in view.handles]
     done = sum(h.done for h in hs)
-    current = next((h for h in hs if not h.done), None)
-    if current is not None:
-        text = f"Run {done + 1} of {len(hs)}: {current.label}"
-        if current.status in ("running", "paused"):
-            text += f" - epoch {current.epoch}/{current.total_epochs}"
-        st.progress(done / len(hs), text=text)
-    else:
-        stopped = [h for h in hs if h.status != "finished"]
-        note = f" ({len(stopped)} did not finish)" if stopped else ""
-        elapsed = sum(h.elapsed for h in hs)
-        st.success(
-            f"All {len(hs)} runs ended in {elapsed:.0f} s of training{note}.",
-            icon=":material/check_circle:",
-        )
+    current = live.ladder_progress(hs)
     rows = results(view)
     left, right = st.columns(2, gap="medium")
     with left:

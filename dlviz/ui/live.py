@@ -175,6 +175,27 @@ def status_line(label: str, h: RunHistory) -> None:
         st.error(f"{prefix}{h.message}", icon=":material/error:")
 
 
+def ladder_progress(hs: list[RunHistory]) -> RunHistory | None:
+    """Progress through runs made one after another (an experiment): the run going now, or
+    once all have ended how long they took. Returns the run going now (None when all ended)."""
+    done = sum(h.done for h in hs)
+    current = next((h for h in hs if not h.done), None)
+    if current is not None:
+        text = f"Run {done + 1} of {len(hs)}: {current.label}"
+        if current.status in ("running", "paused"):
+            text += f" - epoch {current.epoch}/{current.total_epochs}"
+        st.progress(done / len(hs), text=text)
+    else:
+        stopped = [h for h in hs if h.status != "finished"]
+        note = f" ({len(stopped)} did not finish)" if stopped else ""
+        elapsed = sum(h.elapsed for h in hs)
+        st.success(
+            f"All {len(hs)} runs ended in {elapsed:.0f} s of training{note}.",
+            icon=":material/check_circle:",
+        )
+    return current
+
+
 def metrics_row(h: RunHistory) -> None:
     c = st.columns(5)
     final = h.final

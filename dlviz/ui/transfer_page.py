@@ -500,26 +500,7 @@ def efficiency_rows(view: live.View) -> list[dict[str, Any]]:
 
 
 def draw_efficiency(view: live.View, key: str) -> None:
-    hs = [h.history for h in view.handles]
-    done = sum(h.done for h in hs)
-    current = next((h for h in hs if not h.done), None)
-    if current is not None:
-        text = f"Run {done + 1} of {len(hs)}: {current.label}"
-        if current.status in ("running", "paused"):
-            text += f" - epoch {current.epoch}/{current.total_epochs}"
-        st.progress(done / len(hs), text=text)
-    else:
-        failed = [h for h in hs if h.status != "finished"]
-        if failed:
-            st.warning(
-                f"{len(failed)} of {len(hs)} runs did not finish: {failed[0].message}",
-                icon=":material/warning:",
-            )
-        else:
-            st.success(
-                f"All {len(hs)} runs ended in {sum(h.elapsed for h in hs):.0f} s of training.",
-                icon=":material/check_circle:",
-            )
+    current = live.ladder_progress([h.history for h in view.handles])
     rows = efficiency_rows(view)
     st.markdown("**Test accuracy against labelled training images per class**")
     live.live_chart(plots.efficiency_figure(rows), key=f"{key}_chart")
