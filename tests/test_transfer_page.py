@@ -98,6 +98,10 @@ def test_compare_all_four_strategies_to_the_end(apptest, monkeypatch, tmp_path):
 def test_the_data_efficiency_experiment_draws_a_line_per_strategy(apptest, monkeypatch, tmp_path):
     monkeypatch.setenv("DLVIZ_HOME", str(tmp_path))
     at = apptest("pages/transfer.py")
+    at.multiselect(key="tl_levels").set_value([]).run()
+    at.button(key="tl_efficiency").click().run()
+    assert "levels: choose at least one number of examples per class" in [e.value for e in at.error]
+    assert "tl_eff_view" not in at.session_state
     at.multiselect(key="tl_levels").set_value([1, 0]).run()
     at.number_input(key="tl_steps").set_value(10).run()
     assert at.button(key="tl_efficiency").label == "Data efficiency (6 runs)"
