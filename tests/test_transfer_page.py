@@ -175,3 +175,27 @@ def test_a_cnn_run_from_the_run_store_as_the_backbone(apptest, monkeypatch, tmp_
     at.button(key="tl_train").click().run()
     wait(at, "tl_view")
     assert at.session_state["tl_view"].handles[0].history.status == "finished"
+
+
+def test_a_few_uploaded_images_per_class_compare_all_four_strategies(
+    apptest, monkeypatch, tmp_path
+):
+    """The issue's journey: a few images of each class on Your images, then one click here."""
+    from test_uploads_page import two_classes
+
+    monkeypatch.setenv("DLVIZ_HOME", str(tmp_path))
+    at = apptest("pages/uploads.py")
+    two_classes(at, n=8)
+    at.switch_page("pages/transfer.py").run()
+    at.selectbox(key="tl_target").set_value("upload").run()
+    assert not at.error
+    assert "390" not in "\n".join(m.value for m in at.markdown)  # 2 classes: 64 * 2 + 2
+    assert "130 of 75,218 parameters train" in "\n".join(m.value for m in at.markdown)
+    at.number_input(key="tl_epochs").set_value(2).run()
+    at.button(key="tl_compare").click().run()
+    wait(at, "tl_view")
+    view = at.session_state["tl_view"]
+    assert [h.history.status for h in view.handles] == ["finished"] * 4
+    assert all(h.config.data.name == "upload" for h in view.handles)
+    assert all(h.history.model.out.out_features == 2 for h in view.handles)
+    assert len(at.dataframe[0].value) == 4
