@@ -95,7 +95,7 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
             "images of every class (the same ones for each strategy), tested on the whole "
             "test set. Levels above the smallest class's count are skipped."
         )
-    if problem := st.session_state.get(tp.PROBLEM):
+    if problem := st.session_state.pop(tp.PROBLEM, ""):  # shown once, after its click
         st.error(problem, icon=":material/error:")
     elif blocked:
         st.info(backbone_problem, icon=":material/info:")

@@ -103,6 +103,7 @@ def test_the_data_efficiency_experiment_draws_a_line_per_strategy(apptest, monke
     assert "levels: choose at least one number of examples per class" in [e.value for e in at.error]
     assert "tl_eff_view" not in at.session_state
     at.multiselect(key="tl_levels").set_value([1, 0]).run()
+    assert not at.error  # the message went with the next change
     at.number_input(key="tl_steps").set_value(10).run()
     assert at.button(key="tl_efficiency").label == "Data efficiency (6 runs)"
     at.button(key="tl_efficiency").click().run()
