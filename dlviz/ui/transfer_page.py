@@ -402,6 +402,12 @@ def draw_strategies(view: live.View, key: str) -> None:
         plots.curves_figure(list(zip(view.labels, hs)), show_batch_loss=False),
         key=f"{key}_curves",
     )
+    st.caption(
+        "Accuracies are measured in eval mode, with each batch-norm layer's running statistics. "
+        "From scratch on few images those statistics lag behind fast-changing weights, so its "
+        "curves can be rough or fall; more epochs let them settle. The pretrained blocks start "
+        "with settled statistics."
+    )
     rows = _strategy_rows(view)
     table = pd.DataFrame(
         {
