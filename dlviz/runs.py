@@ -317,6 +317,11 @@ def _folder(root: Path | str | None, run_id: Any) -> Path:
     return folder
 
 
+def run_folder(root: Path | str | None, run_id: str) -> Path:
+    """The folder of run `run_id` (the id checked: no path tricks)."""
+    return _folder(root, run_id)
+
+
 def _read_json(path: str | os.PathLike[str], limit: int | None = None) -> Any:
     """Parse a small JSON file; raises OSError (FileNotFoundError) or ValueError."""
     limit = limit or MAX_JSON_BYTES.get(os.path.basename(path), 1 << 20)

@@ -324,3 +324,26 @@ def test_import_refuses_a_bad_file_and_takes_an_exported_run(apptest, store, tra
     assert not at.exception, at.exception
     assert f"Imported deep.zip as run {trained['deep']}." in messages(at)
     assert trained["deep"] in table_ids(at)
+
+
+def test_a_transfer_run_shows_feature_maps_of_its_images_as_the_backbone_took_them(
+    apptest, store, trained
+):
+    """Grey digits went into dlviz-shapes32 as three channels; the maps are drawn the same way."""
+    cfg = RunConfig.from_dict(
+        {
+            "name": "digits transfer",
+            "data": {"name": "digits", "n_samples": 150, "image_size": 32, "per_class": 3},
+            "train": {"epochs": 1, "device": "cpu"},
+            "transfer": {"backbone": "dlviz-shapes32"},
+        }
+    )
+    end = jobs.start(cfg, runs_dir=store).wait()
+    assert end.status == "finished", end.message
+    at = select(apptest(PAGE), trained["digits cnn"], end.run_id)
+    assert "cannot be drawn" not in messages(at)
+    figs = charts(at)
+    maps = sorted(k for k in figs if k.startswith("rs_cmp_fmaps_"))
+    assert len(maps) == 2
+    notes = [[a["text"] for a in figs[k]["layout"]["annotations"]] for k in maps]
+    assert any(n[0].startswith("<b>conv1</b> - 16 channels, 32x32") for n in notes), notes

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dlviz import plots, runs
+from dlviz import plots, runs, transfer
 from dlviz.compare import config_diff, filter_runs, gradient_reading, run_labels
 from dlviz.config import IMAGE_DATASETS, RunConfig
 from dlviz.models import build_model
@@ -403,6 +403,8 @@ def _feature_snapshot(
     its caption. Cached read-only per (run, weights file time, image)."""
     cfg = RunConfig.from_dict(json.loads(config))
     ds = dataset(cfg.data)
+    if cfg.transfer.active:  # its images went in as the backbone takes them
+        ds = transfer.adapt_data(ds, _backbone_input(store, run_id, cfg, ds))
     model = build_model(cfg.model, ds.input_shape, ds.n_classes)
     runs.load_weights(store, run_id, model)
     model.eval()
@@ -410,6 +412,22 @@ def _feature_snapshot(
     snap = ImageProbe(ds.x_test, sample_index=i, max_channels=16)(model)
     caption = f"test image {i}: {ds.class_names[int(ds.y_test[i])]}"
     return snap, ds.x_test[i : i + 1].numpy(), caption
+
+
+def _backbone_input(store: str, run_id: str, cfg: RunConfig, ds: Any) -> tuple[int, int, int]:
+    """The input shape a transfer run's network took: the channels of its first convolution,
+    and the side its backbone resizes to (torchvision models: 64; dlviz's: the data's own)."""
+    from safetensors import safe_open
+
+    with safe_open(str(runs.run_folder(store, run_id) / runs.WEIGHTS), "pt") as f:
+        key = next(
+            k
+            for k in f.keys()
+            if k.startswith("blocks.0.") and len(f.get_slice(k).get_shape()) == 4
+        )
+        channels = f.get_slice(key).get_shape()[1]
+    side = 64 if cfg.model.arch == "zoo" else ds.input_shape[1]
+    return channels, side, side
 
 
 def _why_no_maps(s: runs.StoredRun) -> str:
