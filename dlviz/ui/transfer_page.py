@@ -13,7 +13,14 @@ import streamlit as st
 import torch
 
 from dlviz import plots, runs, transfer, zoo
-from dlviz.config import STRATEGIES, ConfigError, DataConfig, RunConfig, TrainConfig
+from dlviz.config import (
+    STRATEGIES,
+    ConfigError,
+    DataConfig,
+    RunConfig,
+    TrainConfig,
+    TransferConfig,
+)
 from dlviz.data import Dataset
 from dlviz.ui import live
 from dlviz.ui import uploads as uploads_ui
@@ -230,19 +237,19 @@ def train_config() -> TrainConfig:
     )
 
 
-def base_config(b: transfer.Backbone, data: DataConfig) -> RunConfig:
+def transfer_settings(b: transfer.Backbone) -> TransferConfig:
+    """The strategy settings the widgets describe, for backbone `b`."""
     ss = st.session_state
-    return RunConfig(
-        data=data,
-        model=b.model,
-        train=train_config(),
-        transfer={
-            "backbone": backbone_spec()[0],
-            "strategy": ss["tl_strategy"],
-            "top_blocks": min(int(ss["tl_top"]), b.n_blocks),
-            "backbone_lr_factor": float(ss["tl_factor"]),
-        },
+    return TransferConfig(
+        backbone=backbone_spec()[0],
+        strategy=ss["tl_strategy"],
+        top_blocks=min(int(ss["tl_top"]), b.n_blocks),
+        backbone_lr_factor=float(ss["tl_factor"]),
     )
+
+
+def base_config(b: transfer.Backbone, data: DataConfig) -> RunConfig:
+    return RunConfig(data=data, model=b.model, train=train_config(), transfer=transfer_settings(b))
 
 
 def per_class_available(data_cfg: DataConfig, ds: Dataset | None) -> tuple[int, int]:
@@ -349,19 +356,10 @@ def start(kind: str) -> None:
 
 
 def plan_chart(b: transfer.Backbone) -> None:
-    ss = st.session_state
-    cfg = RunConfig(
-        transfer={
-            "backbone": "x",
-            "strategy": ss["tl_strategy"],
-            "top_blocks": min(int(ss["tl_top"]), b.n_blocks),
-            "backbone_lr_factor": float(ss["tl_factor"]),
-        }
-    ).transfer
+    cfg = transfer_settings(b)
     data_cfg, ds, _ = target_data(b)
-    n_classes = (ds.n_classes if ds is not None else None) or (
-        10 if ss["tl_target"] == "digits" else 6
-    )
+    # the target's classes set the output layer; a target that cannot load yet: two
+    n_classes = per_class_available(data_cfg, ds)[1] if data_cfg is not None else 2
     rows = transfer.plan(b, cfg, n_classes)
     trainable = sum(r["params"] for r in rows if r["role"] != "frozen")
     total = sum(r["params"] for r in rows)
@@ -465,10 +463,15 @@ def _weights_moved(view: live.View, moved: list, key: str) -> None:
             format_func=labels.get,
             key=f"{key}_pick",
         )
-        b, _ = load_backbone()
-        h = dict(tuned)[pick]
-        if b is None or not hasattr(h.model, "blocks"):
+        # the backbone that run started from, whatever is chosen on the page now
+        try:
+            b = transfer.load_backbone(
+                view.handles[pick].config.transfer.backbone, runs.default_root()
+            )
+        except transfer.BackboneError as e:
+            st.caption(f"Its pretrained filters cannot be shown: {e}")
             return
+        h = dict(tuned)[pick]
         before = b.first_filters().numpy()
         after = h.model.block_conv(0).weight.detach().cpu().numpy()
         st.markdown("**Before** (pretrained)")
