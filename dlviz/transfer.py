@@ -124,9 +124,11 @@ def _read_tensors(data: bytes, name: str) -> tuple[dict[str, torch.Tensor], dict
     try:
         obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as e:
+        # (torch's own message suggests weights_only=False: running a stranger's code; no)
         raise BackboneError(
             f"{name} is neither a safetensors file nor a PyTorch state dict that loads with "
-            f"weights_only=True ({type(e).__name__}: {str(e).splitlines()[0][:200]})"
+            "weights_only=True: it is damaged, not a checkpoint, or holds objects that would "
+            "run code to load, which dlviz refuses. Save its state_dict(), or use safetensors."
         ) from e
     for key in ("state_dict", "model_state_dict", "model"):  # common training checkpoints
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
