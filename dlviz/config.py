@@ -21,9 +21,14 @@ IMAGE_SIZE_DEFAULT = {"digits": 8, "shapes": 32, "folder": 32, "zip": 32, "uploa
 DIGITS_COUNT = 1797
 MAX_IMAGE_VALUES = 60_000_000  # n_samples * channels * size^2: about 240 MB as float32
 ARCHS = ("mlp", "cnn", "zoo")
-# zoo: ImageNet models of torchvision, used as Transfer backbones where torchvision and their
-# weights file are installed (dlviz.zoo)
-ZOO_MODELS = ("torchvision:resnet18", "torchvision:mobilenet_v3_small")
+# zoo: ImageNet models of torchvision and timm, used as Transfer backbones where the library and
+# the model's weights are installed (dlviz.zoo)
+ZOO_MODELS = (
+    "torchvision:resnet18",
+    "torchvision:mobilenet_v3_small",
+    "timm:resnet18",
+    "timm:mobilenetv3_small_100",
+)
 POOLS = ("none", "max", "avg")
 HEAD_POOLS = ("avg", "flatten")
 MAX_BLOCKS = 32

@@ -269,7 +269,7 @@ def load_backbone(spec: str, runs_dir: str | Path | None = None) -> Backbone:
     store at `runs_dir`), or a checkpoint file's path. Read once per file version."""
     if not spec:
         raise BackboneError("no backbone given")
-    if spec.startswith("torchvision:"):
+    if spec.startswith(("torchvision:", "timm:")):
         if spec not in _cache_zoo:
             _cache_zoo[spec] = _zoo_backbone(spec)
         return _cache_zoo[spec]
@@ -324,7 +324,7 @@ def _zoo_backbone(spec: str) -> Backbone:
         weights=weights,
         card={
             "source": {
-                "description": f"ImageNet ({m.label}: torchvision's {m.weights_file}, "
+                "description": f"ImageNet ({m.label}: {m.library}'s {m.weights}, "
                 f"1,000 classes; images resized to {zoo.INPUT_SIZE}x{zoo.INPUT_SIZE} here)"
             }
         },

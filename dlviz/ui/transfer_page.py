@@ -75,7 +75,7 @@ def backbone_choices() -> list[str]:
 
 def _backbone_label(choice: str) -> str:
     if choice in zoo.MODELS:
-        return f"{zoo.MODELS[choice].label} (ImageNet, torchvision)"
+        return f"{zoo.MODELS[choice].label} (ImageNet, {zoo.MODELS[choice].library})"
     if choice == UPLOAD:
         return "Upload a checkpoint..."
     if choice == FROM_RUN:
@@ -178,10 +178,10 @@ def backbone_settings() -> None:
             st.selectbox("Run", list(labels), key="tl_run", format_func=labels.get)
     missing = {name: why for name, why in zoo.status().items() if why}
     if missing:
-        with st.expander("ImageNet models (torchvision)"):
+        with st.expander("ImageNet models (torchvision, timm)"):
             for name, why in missing.items():
-                st.caption(f"**{zoo.MODELS[name].label}**: {why}.")
-            st.caption("timm's models are not supported.")
+                m = zoo.MODELS[name]
+                st.caption(f"**{m.label}** ({m.library}): {why}.")
 
 
 def card(b: transfer.Backbone) -> None:
