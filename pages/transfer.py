@@ -44,7 +44,7 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
     eff = live.current_view(tp.EFF_VIEW)
     busy = any(v is not None and v.live for v in (view, eff))
     blocked = backbone is None
-    n_eff = len(st.session_state["tl_levels"]) * len(transfer.EFFICIENCY_STRATEGIES)
+    n_eff = tp.efficiency_run_count(tp.target_counts(backbone))
     c1, c2, c3 = st.columns(3)
     label = transfer.STRATEGY_LABELS[st.session_state["tl_strategy"]]
     c1.button(

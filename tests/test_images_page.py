@@ -150,7 +150,7 @@ def test_images_page_renders_with_defaults(app):
     # The sidebar and the page survive a rerun, and the Home page links here.
     at.run()
     assert not at.exception and at.title[0].value == "Images"
-    assert [e.label for e in at.sidebar.expander] == ["Devices"]
+    assert [e.label for e in at.sidebar.expander] == ["This machine"]
 
 
 def test_presets_change_the_blocks_and_the_layer_table(app):

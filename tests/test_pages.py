@@ -144,8 +144,36 @@ def test_home_renders_and_links_to_the_pages(apptest):
     pages = [link.proto.page for link in links]
     assert "playground" in pages[0] and "depth" in pages[1]
     assert "images" in pages[2] and "uploads" in pages[3]
-    # The shared sidebar is there on Home too.
-    assert at.sidebar.expander[0].label == "Devices"
+    # The shared sidebar is there on Home too, with this machine's devices.
+    assert at.sidebar.expander[0].label == "This machine"
+    lines = texts(at.sidebar.caption)
+    assert any(line.startswith("**CPU** - ") and "torch uses" in line for line in lines)
+
+
+def test_the_sidebar_names_each_gpu_with_its_memory_capability_and_driver(monkeypatch):
+    from dlviz import speed
+    from dlviz.ui import sidebar
+
+    gpu = {"device": "cuda:0", "name": "NVIDIA H100 80GB HBM3", "memory_gb": 79.2,
+           "capability": "9.0", "multiprocessors": 132, "cuda_driver": "12.8"}  # fmt: skip
+    fake = {"cpu": "Some CPU", "cores": 16, "torch_threads": 8, "memory_gb": 125.6,
+            "torch": "2.13.0", "torch_cuda": "12.8", "gpus": [gpu], "mps": False}  # fmt: skip
+    monkeypatch.setattr(speed, "machine", lambda: fake)
+    sidebar._device_lines.clear()
+    try:
+        assert sidebar._device_lines() == [
+            "**CPU** - Some CPU, 16 cores, torch uses 8 threads, 126 GiB memory",
+            "**cuda:0** - NVIDIA H100 80GB HBM3, 79 GiB, compute capability 9.0, driver 12.8, "
+            "torch CUDA 12.8",
+        ]
+        monkeypatch.setattr(speed, "machine", lambda: {**fake, "gpus": [], "memory_gb": None})
+        sidebar._device_lines.clear()
+        assert sidebar._device_lines() == [
+            "**CPU** - Some CPU, 16 cores, torch uses 8 threads",
+            "No GPU found: runs train on the CPU.",
+        ]
+    finally:
+        sidebar._device_lines.clear()
 
 
 # --- Playground: rendering and settings --------------------------------------------------------
@@ -168,7 +196,7 @@ def test_playground_renders_with_defaults(apptest):
     # Every rerun goes through app.py: the shared sidebar is there.
     at.run()
     assert not at.exception
-    assert [e.label for e in at.sidebar.expander] == ["Devices"]
+    assert [e.label for e in at.sidebar.expander] == ["This machine"]
     assert at.title[0].value == "Playground"
 
 

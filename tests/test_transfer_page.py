@@ -5,6 +5,7 @@ the run store as the backbone, and a target without images."""
 from __future__ import annotations
 
 import io
+import re
 import time
 
 import torch
@@ -192,6 +193,12 @@ def test_a_few_uploaded_images_per_class_compare_all_four_strategies(
     assert not at.error
     assert "390" not in "\n".join(m.value for m in at.markdown)  # 2 classes: 64 * 2 + 2
     assert "130 of 75,218 parameters train" in "\n".join(m.value for m in at.markdown)
+    # 25 a class asked for, fewer there: the page says so, and counts only the levels that fit
+    note = next(c.value for c in at.caption if c.value.startswith("The smallest class has only"))
+    n = int(re.search(r"only (\d+) training images", note).group(1))
+    assert 4 <= n <= 7 and note.endswith("other classes on at most 25.")
+    levels = [k for k in (1, 2, 5, 10, 25) if k < n] + ["all"]
+    assert at.button(key="tl_efficiency").label == f"Data efficiency ({3 * len(levels)} runs)"
     at.number_input(key="tl_epochs").set_value(2).run()
     at.button(key="tl_compare").click().run()
     wait(at, "tl_view")
@@ -200,3 +207,10 @@ def test_a_few_uploaded_images_per_class_compare_all_four_strategies(
     assert all(h.config.data.name == "upload" for h in view.handles)
     assert all(h.history.model.out.out_features == 2 for h in view.handles)
     assert len(at.dataframe[0].value) == 4
+    n_test = view.handles[0].history.test_samples
+    assert 0 < n_test < 10  # 16 images, a quarter of them for testing
+    assert any(
+        f"The test set has only {n_test} images, so one image is worth {100 / n_test:.0f} points"
+        in c.value
+        for c in at.caption
+    )

@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
-import torch
 
-from dlviz.bench import machine_info
+from dlviz import speed
 from dlviz.ui.live import View
-from dlviz.ui.state import devices
 
 
 @st.cache_resource(show_spinner=False)
 def _device_lines() -> list[str]:
-    info = machine_info()
+    """The devices found, from the same facts the Devices page shows (`speed.machine`)."""
+    m = speed.machine()
+    memory = f", {m['memory_gb']:.0f} GiB memory" if m["memory_gb"] else ""
     lines = [
-        f"**CPU** - {info['cpu_model']}, {os.cpu_count()} cores, torch uses {info['torch_threads']} threads"
+        f"**CPU** - {m['cpu']}, {m['cores']} cores, torch uses {m['torch_threads']} threads"
+        + memory
     ]
-    names = devices()
-    if torch.cuda.is_available():
-        for i in range(torch.cuda.device_count()):
-            p = torch.cuda.get_device_properties(i)
-            lines.append(f"**cuda:{i}** - {p.name}, {p.total_memory / 2**30:.0f} GiB")
-    if "mps" in names:
+    for g in m["gpus"]:
+        driver = f", driver {g['cuda_driver']}" if g["cuda_driver"] else ""
+        lines.append(
+            f"**{g['device']}** - {g['name']}, {g['memory_gb']:.0f} GiB, compute capability "
+            f"{g['capability']}{driver}, torch CUDA {m['torch_cuda']}"
+        )
+    if m["mps"]:
         lines.append("**mps** - Apple GPU")
-    if len(names) == 2:
+    if not m["gpus"] and not m["mps"]:
         lines.append("No GPU found: runs train on the CPU.")
     return lines
 
@@ -58,7 +58,7 @@ def _run_status() -> None:
 
 def shared_sidebar() -> None:
     with st.sidebar:
-        with st.expander("Devices", expanded=False, icon=":material/memory:"):
+        with st.expander("This machine", expanded=False, icon=":material/memory:"):
             for line in _device_lines():
                 st.caption(line)
         _run_status()

@@ -259,6 +259,26 @@ def per_class_available(data_cfg: DataConfig, ds: Dataset | None) -> tuple[int, 
     return int(counts.min()), full.n_classes
 
 
+def target_counts(b: transfer.Backbone | None) -> tuple[int, int] | None:
+    """(training images in the smallest class, classes) of the chosen target, None where it
+    cannot load yet."""
+    if b is None:
+        return None
+    data_cfg, ds, _ = target_data(b)
+    return per_class_available(data_cfg, ds) if data_cfg is not None else None
+
+
+def efficiency_run_count(counts: tuple[int, int] | None) -> int:
+    """How many runs the data-efficiency experiment will make on the chosen target."""
+    levels = tuple(int(k) for k in st.session_state["tl_levels"])
+    if not levels:
+        return 0
+    if counts is not None:
+        exp = transfer.EfficiencyExperiment(RunConfig(transfer={"backbone": "x"}), levels=levels)
+        levels = tuple(exp.levels_for(counts[0]))
+    return len(levels) * len(transfer.EFFICIENCY_STRATEGIES)
+
+
 def strategy_settings(b: transfer.Backbone | None) -> None:
     st.selectbox("Target task", list(TARGETS), key="tl_target", format_func=TARGETS.get)
     st.select_slider(
@@ -269,6 +289,13 @@ def strategy_settings(b: transfer.Backbone | None) -> None:
         help="For Train and Compare: each class's first k training images (the same ones for "
         "every strategy). The test set is always whole.",
     )
+    counts = target_counts(b)
+    k = int(st.session_state["tl_per_class"])
+    if counts is not None and k and k > counts[0]:
+        st.caption(
+            f"The smallest class has only {counts[0]} training images, so it trains on all of "
+            f"them; other classes on at most {k}."
+        )
     st.radio(
         "Strategy",
         STRATEGIES,
@@ -391,6 +418,20 @@ def _strategy_rows(view: live.View) -> list[dict[str, Any]]:
     return rows
 
 
+SMALL_TEST_SET = 60
+
+
+def small_test_set_note(histories: list) -> None:
+    """A caption where the test set is so small that one image moves the accuracy a lot."""
+    n = max((h.test_samples for h in histories if h.done), default=0)
+    if 0 < n < SMALL_TEST_SET:
+        st.caption(
+            f":material/info: The test set has only {n} images, so one image is worth "
+            f"{100 / n:.0f} points of accuracy: add pictures (or raise the test share on Your "
+            "images) for a steadier comparison."
+        )
+
+
 def draw_strategies(view: live.View, key: str) -> None:
     hs = [h.history for h in view.handles]
     for label, h in zip(view.labels, hs):
@@ -425,6 +466,7 @@ def draw_strategies(view: live.View, key: str) -> None:
     if any(h.done for h in hs):
         for sentence in transfer.strategies_reading(rows):
             st.markdown(f"- {sentence}")
+        small_test_set_note(hs)
     moved = [
         (h.label, handle.config.transfer.strategy, h.summary["weight_change"])
         for handle, h in zip(view.handles, hs)
@@ -516,3 +558,4 @@ def draw_efficiency(view: live.View, key: str) -> None:
     if current is None:
         for sentence in transfer.efficiency_reading(rows):
             st.markdown(f"- {sentence}")
+        small_test_set_note([h.history for h in view.handles])
