@@ -137,6 +137,16 @@ def _memory_gb() -> float | None:
     return None
 
 
+def threads_phrase(m: dict[str, Any]) -> str:
+    """ "torch uses 1 thread" / "torch uses 8 threads", from `machine()`'s facts."""
+    return f"torch uses {threads(m)}"
+
+
+def threads(m: dict[str, Any]) -> str:
+    n = m.get("torch_threads", "?")
+    return f"{n} thread{'' if n == 1 else 's'}"
+
+
 def machine() -> dict[str, Any]:
     """The CPU (model, cores, torch threads, memory) and each GPU torch can use."""
     gpus = []
@@ -495,7 +505,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 def format_report(report: dict[str, Any]) -> str:
     m = report["machine"]
     lines = [
-        f"CPU: {m['cpu']}, {m['cores']} cores, torch uses {m['torch_threads']} threads"
+        f"CPU: {m['cpu']}, {m['cores']} cores, {threads_phrase(m)}"
         + (f", {m['memory_gb']} GB" if m["memory_gb"] else ""),
     ]
     for g in m["gpus"]:

@@ -79,7 +79,7 @@ if report is not None:
     st.markdown(
         f"**Measured on** {machine.get('cpu', '?')}"
         + "".join(f"; {g['name']}" for g in machine.get("gpus", []))
-        + f" - torch {machine.get('torch', '?')}, {machine.get('torch_threads', '?')} CPU threads"
+        + f" - torch {machine.get('torch', '?')}, {speed.threads(machine)} on the CPU"
         + (f". Training step: {report['network']}." if report.get("network") else "")
     )
     for line in dp.speedup_lines(report["rows"]):

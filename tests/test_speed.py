@@ -137,3 +137,9 @@ def test_reports_from_two_machines_draw_on_one_chart():
     fig = plots.matmul_figure(rows)
     assert [t.name for t in fig.data] == ["laptop cpu float32", "server cuda:0 float32"]
     assert a["rows"][0]["device"] == "cpu"  # the reports themselves are unchanged
+
+
+def test_the_thread_count_reads_in_the_singular_and_the_plural():
+    assert speed.threads_phrase({"torch_threads": 1}) == "torch uses 1 thread"
+    assert speed.threads_phrase({"torch_threads": 8}) == "torch uses 8 threads"
+    assert speed.threads({}) == "? threads"

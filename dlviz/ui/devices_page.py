@@ -28,7 +28,7 @@ def machine_table(m: dict[str, Any]) -> pd.DataFrame:
             "device": "cpu",
             "name": m["cpu"],
             "memory": f"{m['memory_gb']} GB" if m["memory_gb"] else "?",
-            "details": f"{m['cores']} cores; torch uses {m['torch_threads']} threads",
+            "details": f"{m['cores']} cores; {speed.threads_phrase(m)}",
         }
     ]
     for g in m["gpus"]:

@@ -13,10 +13,7 @@ def _device_lines() -> list[str]:
     """The devices found, from the same facts the Devices page shows (`speed.machine`)."""
     m = speed.machine()
     memory = f", {m['memory_gb']:.0f} GiB memory" if m["memory_gb"] else ""
-    lines = [
-        f"**CPU** - {m['cpu']}, {m['cores']} cores, torch uses {m['torch_threads']} threads"
-        + memory
-    ]
+    lines = [f"**CPU** - {m['cpu']}, {m['cores']} cores, {speed.threads_phrase(m)}" + memory]
     for g in m["gpus"]:
         driver = f", driver {g['cuda_driver']}" if g["cuda_driver"] else ""
         lines.append(
