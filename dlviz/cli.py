@@ -110,7 +110,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     summary["status"] = status
     if end.get("run_id"):
         summary["run_dir"] = str(runs_dir / end["run_id"])
-    if status in ("error", "diverged"):
+    if status in ("error", "diverged") and args.json:  # stdout holds JSON: say it on stderr too
         _err(summary["message"])
     if args.json:
         print(json.dumps(_json_safe(summary)))
