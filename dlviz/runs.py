@@ -455,6 +455,44 @@ def _row(folder: str | os.PathLike[str]) -> dict[str, Any]:
     return row
 
 
+# Listing rows of ended runs, by folder: a row is read again only when its folder (a file
+# renamed into it), summary.json or meta.json changed. Running and interrupted rows depend on
+# whether a process lives, so they are never kept. Shared by every session: it holds only what
+# is on disk.
+_ROWS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+_ROWS_MAX = 50_000
+_UNCACHED = ("running", "interrupted")
+
+
+def _stamp(folder: str, folder_mtime_ns: int) -> tuple[Any, ...]:
+    parts: list[Any] = [folder_mtime_ns]
+    for name in (SUMMARY, META):
+        try:
+            st = os.stat(os.path.join(folder, name))
+            parts += [st.st_mtime_ns, st.st_size]
+        except OSError:
+            parts += [None, None]
+    return tuple(parts)
+
+
+def _listed_row(entry: os.DirEntry[str]) -> dict[str, Any]:
+    try:
+        stamp = _stamp(entry.path, entry.stat(follow_symlinks=False).st_mtime_ns)
+    except OSError:
+        return _row(entry.path)
+    hit = _ROWS.get(entry.path)
+    if hit is not None and hit[0] == stamp:
+        row = hit[1]
+    else:
+        row = _row(entry.path)
+        if row["status"] in _UNCACHED:
+            return row
+        if len(_ROWS) >= _ROWS_MAX:
+            _ROWS.clear()
+        _ROWS[entry.path] = (stamp, row)
+    return {**row, "tags": list(row["tags"])}  # the caller's copy
+
+
 def list_runs(root: Path | str | None = None) -> list[dict[str, Any]]:
     """Every run folder under `root`, newest first: one dict per run with `ROW_FIELDS`.
 
@@ -477,7 +515,7 @@ def list_runs(root: Path | str | None = None) -> list[dict[str, Any]]:
                 continue
         except OSError:
             continue
-        row = _row(entry.path)
+        row = _listed_row(entry)
         when = row.get("started") or row.get("finished")
         if not isinstance(when, (int, float)) or not math.isfinite(when):
             try:

@@ -264,6 +264,36 @@ def test_a_thousand_runs_list_correctly(tmp_path):
     assert sum(r["status"] == "interrupted" for r in rows) == 20
 
 
+def test_listing_again_reads_only_what_changed_and_sees_every_change(tmp_path, monkeypatch):
+    ids = bench.fake_run_store(tmp_path, 60)
+    first = runs.list_runs(tmp_path)
+    reads = []
+    real_row = runs._row
+    monkeypatch.setattr(runs, "_row", lambda folder: reads.append(folder) or real_row(folder))
+    assert runs.list_runs(tmp_path) == first
+    assert len(reads) == 1  # only the interrupted run (bench-000049): it depends on a process
+    # what a listing returns is the caller's to change
+    first[0]["tags"].append("mine")
+    first[0]["name"] = "changed by the caller"
+    # a rename (meta.json), a damaged summary written in place, a run that ends
+    runs.rename_run(tmp_path, ids[3], "renamed")
+    (tmp_path / ids[5] / "summary.json").write_text("{damaged")
+    ended = finished_run(tmp_path, "20990101-000000-new-aaaaaa")
+    reads.clear()
+    again = {r["run_id"]: r for r in runs.list_runs(tmp_path)}
+    assert sorted(os.path.basename(f) for f in reads) == sorted([ids[3], ids[5], ids[49], ended])
+    assert again[ids[3]]["name"] == "renamed"
+    assert again[ids[5]]["status"] == "unreadable"
+    assert again[ended]["status"] == "finished"
+    assert again[first[0]["run_id"]]["tags"] == [] and again[first[0]["run_id"]]["name"] != (
+        "changed by the caller"
+    )
+    # and every row is what reading the folder afresh gives
+    assert [r for r in again.values()] == [
+        real_row(tmp_path / r["run_id"]) | {"path": r["path"]} for r in again.values()
+    ]
+
+
 # --- rename, tag, delete --------------------------------------------------------------------------
 
 
