@@ -172,6 +172,29 @@ class EventEmitter(Callback):
         self._snapshot(state, force=state.status != "stopped")
 
 
+METRICS_EVERY_S = 10.0  # how often a training run's curves are saved to the run store
+
+
+class MetricsSaver(Callback):
+    """Saves the curves so far to the run store at most every `every_s` seconds, at the end of
+    an epoch, so that a run cut off (a server stop, a killed process) keeps them."""
+
+    def __init__(self, save: Callable[[], None], every_s: float):
+        self.save = save
+        self.every_s = every_s
+        self._next = time.monotonic() + every_s
+
+    def on_epoch_end(self, state: FitState) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            return
+        try:
+            self.save()
+        except OSError:  # the store filled up or went away: training goes on, the end says so
+            log.warning("the curves of a running run could not be saved", exc_info=True)
+        self._next = time.monotonic() + max(self.every_s, 20 * (time.monotonic() - now))
+
+
 # --- one run, start to end --------------------------------------------------------------------
 
 
@@ -294,8 +317,21 @@ def execute(
                 probe.x_test = data.x_test
             snap = snapshotter_for(data, probe) if snapshots else None
             emitter = EventEmitter(emit_and_record, snapshot=snap)
+            saving: tuple[Callback, ...] = ()
+            if run_id:
+                saving = (
+                    MetricsSaver(
+                        lambda: runs.save_metrics(runs_dir, run_id, history.epochs.to_dict()),
+                        METRICS_EVERY_S,
+                    ),
+                )
             state = fit(
-                model, data, config.train, device, callbacks=(emitter, *callbacks), control=control
+                model,
+                data,
+                config.train,
+                device,
+                callbacks=(emitter, *saving, *callbacks),
+                control=control,
             )
             if data.kind == "image" and state.epoch > 0 and state.status != "diverged":
                 report = class_report(model, data.x_test, data.y_test, data.n_classes)

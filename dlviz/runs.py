@@ -5,9 +5,11 @@ A run folder (its name is the run id) holds:
 - ``config.json`` and ``status.json`` (who trains it: pid, host, start time), written when the
   run starts (`start_run`): both are written into a hidden folder that is then renamed into place,
   so a run folder never exists without them;
-- ``metrics.json`` (per-epoch history), ``weights.safetensors`` and, last, ``summary.json``,
-  written when the run ends (`save_run`). A folder without ``summary.json`` is a run that did not
-  finish: *running* while its process lives, *interrupted* once it is gone;
+- ``metrics.json`` (per-epoch history), saved every few seconds while the run trains
+  (`save_metrics`), so a run cut off keeps its curves;
+- ``weights.safetensors`` and, last, ``summary.json``, written when the run ends (`save_run`).
+  A folder without ``summary.json`` is a run that did not finish: *running* while its process
+  lives, *interrupted* once it is gone;
 - ``meta.json``: what a person changed afterwards (name, tags).
 
 Every file is written atomically (temp file, then rename). ``summary.json`` and ``status.json``
@@ -177,6 +179,14 @@ def start_run(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return folder
+
+
+def save_metrics(root: Path | str, run_id: str, metrics: dict[str, list[Any]]) -> None:
+    """The curves of a run still training, so a run cut off keeps them (written atomically
+    into the folder `start_run` made; a folder that is gone is not made again)."""
+    folder = Path(root) / _check_id(run_id)
+    if folder.is_dir() and not (folder / SUMMARY).exists():
+        atomic_write_json(folder / METRICS, metrics)
 
 
 def save_run(
@@ -434,7 +444,8 @@ def _row(folder: str | os.PathLike[str]) -> dict[str, Any]:
             row.update(
                 status="interrupted",
                 message="The run ended before it finished (its process stopped or the "
-                "machine restarted); its config is kept, its metrics and weights are not.",
+                "machine restarted); its config and its curves up to the last save are "
+                "kept, its weights are not.",
             )
 
     row["date"] = _date(row.get("started") or row.get("finished"))

@@ -140,6 +140,49 @@ runs.save_run(root, run_id, config, {"status": "finished"}, {"epoch": [1]})
 """
 
 
+KILLED_IN_EPOCH_3 = """
+import os, signal, sys, time
+from dlviz import jobs
+from dlviz.config import RunConfig
+from dlviz.train import Callback
+
+class Killer(Callback):
+    def on_epoch_end(self, state):
+        if state.epoch == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.3)  # longer than a save takes: the saver saves again at the next epoch
+
+jobs.METRICS_EVERY_S = 0.0
+config = RunConfig().with_changes(data={"n_samples": 200}, train={"epochs": 50, "device": "cpu"})
+jobs.execute(config, emit=lambda e: None, runs_dir=sys.argv[1], callbacks=(Killer(),))
+"""
+
+
+def test_a_run_killed_while_training_keeps_its_curves_up_to_the_last_save(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(KILLED_IN_EPOCH_3), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == -9, proc.stderr
+    (r,) = runs.list_runs(tmp_path)
+    assert r["status"] == "interrupted" and "its curves up to the last save" in r["message"]
+    run = runs.load_run(tmp_path, r["run_id"])
+    assert run.summary == {} and not run.has_weights
+    assert run.metrics["epoch"] == [1, 2, 3]
+    assert all(0 <= a <= 1 for a in run.metrics["test_accuracy"])
+    assert runs.metrics_csv(tmp_path, [r["run_id"]]).count("\n") == 4  # header and 3 epochs
+
+
+def test_curves_are_not_saved_into_a_run_that_ended_or_a_folder_that_is_gone(tmp_path):
+    run_id = finished_run(tmp_path)
+    runs.save_metrics(tmp_path, run_id, {"epoch": [1]})
+    assert runs.load_run(tmp_path, run_id).metrics["epoch"] == METRICS["epoch"]
+    runs.save_metrics(tmp_path, "20240101-000000-gone-abcdef", {"epoch": [1]})
+    assert not (tmp_path / "20240101-000000-gone-abcdef").exists()
+
+
 @pytest.mark.parametrize("where", ["training", "saving"])
 def test_a_run_whose_process_was_killed_lists_as_interrupted(tmp_path, where):
     run_id = f"20240101-000000-{where}-abcdef"
