@@ -16,27 +16,30 @@ import torch
 from dlviz import jobs, transfer, zoo
 from dlviz.config import DataConfig, RunConfig, TrainConfig
 
-FAKE_MODELS = textwrap.dedent(
+# What both stand-ins share: a stage, and ResNet-18's layout (the activation's name and the
+# last stage's width differ between torchvision and timm)
+COMMON = """
+from torch import nn
+
+def _stage(c_in, c_out, stride):
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1), nn.BatchNorm2d(c_out), nn.ReLU())
+
+class ResNet(nn.Module):
+    def __init__(self, act, width):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 7, 2, 3)
+        self.bn1 = nn.BatchNorm2d(4)
+        setattr(self, act, nn.ReLU())
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        self.layer1 = _stage(4, 4, 1)
+        self.layer2 = _stage(4, 6, 2)
+        self.layer3 = _stage(6, 8, 2)
+        self.layer4 = _stage(8, width, 2)
+        self.fc = nn.Linear(width, 1000)
+"""
+
+FAKE_MODELS = COMMON + textwrap.dedent(
     """
-    from torch import nn
-
-    def _stage(c_in, c_out, stride):
-        return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1), nn.BatchNorm2d(c_out), nn.ReLU())
-
-    class ResNet(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(3, 4, 7, 2, 3)
-            self.bn1 = nn.BatchNorm2d(4)
-            self.relu = nn.ReLU()
-            self.maxpool = nn.MaxPool2d(3, 2, 1)
-            self.layer1 = _stage(4, 4, 1)
-            self.layer2 = _stage(4, 6, 2)
-            self.layer3 = _stage(6, 8, 2)
-            self.layer4 = _stage(8, 8, 2)
-            self.avgpool = nn.AdaptiveAvgPool2d(1)
-            self.fc = nn.Linear(8, 1000)
-
     class MobileNetV3(nn.Module):
         def __init__(self):
             super().__init__()
@@ -46,7 +49,7 @@ FAKE_MODELS = textwrap.dedent(
 
     def resnet18(weights=None):
         assert weights is None
-        return ResNet()
+        return ResNet("relu", 8)
 
     def mobilenet_v3_small(weights=None):
         assert weights is None
@@ -54,28 +57,8 @@ FAKE_MODELS = textwrap.dedent(
     """
 )
 
-
-FAKE_TIMM = textwrap.dedent(
+FAKE_TIMM = COMMON + textwrap.dedent(
     """
-    from torch import nn
-
-    def _stage(c_in, c_out, stride):
-        return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1), nn.BatchNorm2d(c_out), nn.ReLU())
-
-    class ResNet(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(3, 4, 7, 2, 3)
-            self.bn1 = nn.BatchNorm2d(4)
-            self.act1 = nn.ReLU()
-            self.maxpool = nn.MaxPool2d(3, 2, 1)
-            self.layer1 = _stage(4, 4, 1)
-            self.layer2 = _stage(4, 6, 2)
-            self.layer3 = _stage(6, 8, 2)
-            self.layer4 = _stage(8, 12, 2)
-            self.global_pool = nn.AdaptiveAvgPool2d(1)
-            self.fc = nn.Linear(12, 1000)
-
     class MobileNetV3(nn.Module):
         def __init__(self):
             super().__init__()
@@ -90,7 +73,7 @@ FAKE_TIMM = textwrap.dedent(
 
     def create_model(name, pretrained=False):
         assert not pretrained
-        return {"resnet18": ResNet, "mobilenetv3_small_100": MobileNetV3}[name]()
+        return {"resnet18": lambda: ResNet("act1", 12), "mobilenetv3_small_100": MobileNetV3}[name]()
     """
 )
 
