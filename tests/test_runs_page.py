@@ -296,6 +296,17 @@ def test_damaged_and_interrupted_runs_are_listed_and_never_break_the_page(apptes
     assert "This run cannot be read: summary.json cannot be read" in messages(at)
     select(at, "cut-short")
     assert "No epoch finished" in captions(at)
+    # cut short after its curves were saved: they are drawn, with what they reached
+    runs.save_metrics(store, "cut-short", {"epoch": [1, 2], "elapsed": [0.5, 1.0],
+                                            "train_loss": [0.7, 0.6], "test_loss": [0.72, 0.65],
+                                            "train_accuracy": [0.5, 0.6],
+                                            "test_accuracy": [0.625, 0.5]})  # fmt: skip
+    select(at, "cut-short")
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Last test accuracy"] == "50.0%" and shown["Best test accuracy"] == "62.5%"
+    assert shown["Epochs"] == "2"
+    assert len(charts(at)["rs_curves"]["data"]) == 4
+    runs.save_metrics(store, "cut-short", {})
     select(at, "broken", "cut-short", trained["deep"], trained["shallow"])
     text = messages(at)
     assert "**broken** is left out" in text

@@ -308,9 +308,13 @@ def run_details(row: dict[str, Any]) -> None:
         st.caption("No epoch finished, so there are no curves to show.")
         return
     summary = stored.summary
+    final, best = row.get("final_test_accuracy"), row.get("best_test_accuracy")
+    if not summary:  # running or interrupted: what its saved curves reached so far
+        tests = [v for v in stored.metrics.get("test_accuracy", []) if _num(v) is not None]
+        final, best = (tests[-1], max(tests)) if tests else (None, None)
     m = st.columns(5)
-    m[0].metric("Final test accuracy", _pct(row.get("final_test_accuracy")))
-    m[1].metric("Best test accuracy", _pct(row.get("best_test_accuracy")))
+    m[0].metric("Final test accuracy" if summary else "Last test accuracy", _pct(final))
+    m[1].metric("Best test accuracy", _pct(best))
     m[2].metric("Epochs", summary.get("epochs", len(stored.metrics["epoch"])))
     m[3].metric("Parameters", f"{row['params']:,}" if isinstance(row.get("params"), int) else "—")
     seconds = _num(summary.get("seconds"))
