@@ -974,6 +974,41 @@ def grad_profiles_figure(
 
 
 LOG_DTICK_2X = math.log10(2)  # a log axis ticked at 1, 2, 4, 8, ...
+
+
+def _tick_text(t: float) -> str:
+    return f"{t:,.0f}" if t >= 1000 else f"{t:g}"
+
+
+def log_value_axis(values: Sequence[float], title: str) -> dict[str, Any]:
+    """A log axis for measured values with labelled ticks however narrow their range: 1, 2, 5
+    in each decade where they span under 2.5 decades, the powers of ten where wider (a plain
+    log axis labels only the powers of ten, and none at all inside one decade). The range runs
+    from the tick at or below the smallest value to the one at or above the largest, so at
+    least two labels always show."""
+    vs = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v) and v > 0]
+    axis: dict[str, Any] = {"type": "log", "title": {"text": title}}
+    if not vs:
+        return axis
+    lo, hi = min(vs), max(vs)
+    steps = (1,) if hi / lo > 10**2.5 else (1, 2, 5)
+    first, last = math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1
+    candidates = [m * 10.0**k for k in range(first, last + 1) for m in steps]
+    bottom = max(t for t in candidates if t <= lo * (1 + 1e-9))
+    top = min(t for t in candidates if t >= hi * (1 - 1e-9))
+    if top == bottom:  # one value, on a tick: the ticks either side
+        i = candidates.index(bottom)
+        bottom, top = candidates[i - 1], candidates[i + 1]
+    ticks = [t for t in candidates if bottom <= t <= top]
+    pad = 0.04 * max(math.log10(top / bottom), 0.3)
+    axis.update(
+        tickvals=ticks,
+        ticktext=[_tick_text(t) for t in ticks],
+        range=[math.log10(bottom) - pad, math.log10(top) + pad],
+    )
+    return axis
+
+
 VARIANT_COLORS = {"plain": RUN_COLORS[1], "residual": RUN_COLORS[0], "sigmoid": RUN_COLORS[2]}
 
 
@@ -1112,7 +1147,7 @@ def matmul_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.Figur
             "title": {"text": "matrix side n (n x n times n x n)"},
             "dtick": LOG_DTICK_2X,
         },
-        yaxis={"type": "log", "title": {"text": "TFLOP/s"}, "dtick": 1, "exponentformat": "power"},
+        yaxis=log_value_axis([r["tflops"] for r in done], "TFLOP/s"),
         legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
     )
     return _fig(traces, layout)
@@ -1144,7 +1179,7 @@ def train_step_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.F
     layout = _layout(
         height,
         xaxis={"type": "log", "title": {"text": "batch size"}, "dtick": LOG_DTICK_2X},
-        yaxis={"type": "log", "title": {"text": "training samples / s"}, "dtick": 1},
+        yaxis=log_value_axis([r["samples_per_s"] for r in done], "training samples / s"),
         legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
     )
     return _fig(traces, layout)

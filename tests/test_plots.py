@@ -1,5 +1,8 @@
+import math
+
 import numpy as np
 import plotly.graph_objects as go
+import pytest
 
 from dlviz import jobs, plots
 from dlviz.config import RunConfig
@@ -238,3 +241,32 @@ def test_explain_figure_lays_the_grad_cam_heat_over_the_image():
     hot, cold = plots.colorize(np.array([1.0, 0.0]), 0, 1)
     assert np.allclose(overlay[0, 0], 0.55 * hot, atol=1.5)  # black image: only the heat shows
     assert np.allclose(overlay[3, 3], 0.55 * cold, atol=1.5)
+
+
+def test_log_value_axes_label_narrow_ranges_at_1_2_5_and_wide_ones_at_powers_of_ten():
+    narrow = plots.log_value_axis([0.03, 0.08, 0.2], "TFLOP/s")
+    assert narrow["type"] == "log" and narrow["title"]["text"] == "TFLOP/s"
+    assert narrow["tickvals"] == pytest.approx([0.02, 0.05, 0.1, 0.2])
+    assert narrow["ticktext"] == ["0.02", "0.05", "0.1", "0.2"]
+    assert narrow["range"] == pytest.approx([math.log10(0.02) - 0.04, math.log10(0.2) + 0.04])
+    assert plots.log_value_axis([400, 1600], "s")["ticktext"] == ["200", "500", "1,000", "2,000"]
+    wide = plots.log_value_axis([0.002, 790.0], "TFLOP/s")
+    assert wide["ticktext"] == ["0.001", "0.01", "0.1", "1", "10", "100", "1,000"]
+    assert plots.log_value_axis([5.0], "x")["ticktext"] == ["2", "5", "10"]  # one value
+    assert "tickvals" not in plots.log_value_axis([], "x")  # nothing measured: plotly's own
+
+
+def test_device_charts_label_their_value_axes_inside_one_decade():
+    rows = [
+        {"bench": "matmul", "device": "cpu", "dtype": "float32", "size": n, "tflops": t}
+        for n, t in ((128, 0.12), (256, 0.19))
+    ] + [
+        {"bench": "train_step", "device": "cpu", "batch": b, "samples_per_s": v,
+         "forward_s": 0.01, "backward_s": 0.01, "step_s": 0.001}
+        for b, v in ((16, 1100.0), (64, 1500.0))
+    ]  # fmt: skip
+    y = plots.matmul_figure(rows).layout.yaxis
+    assert list(y.ticktext) == ["0.1", "0.2"]  # 0.12 to 0.19: the range runs from 0.1 to 0.2
+    assert y.range[0] < math.log10(0.1) and y.range[1] > math.log10(0.2)
+    y = plots.train_step_figure(rows).layout.yaxis
+    assert list(y.ticktext) == ["1,000", "2,000"]
