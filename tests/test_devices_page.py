@@ -24,6 +24,9 @@ def test_devices_page_measures_the_cpu_and_keeps_the_result(apptest, monkeypatch
     matmul = figs["dv_matmul"]["data"]
     assert [t["name"] for t in matmul] == ["cpu float32", "cpu bfloat16"]
     assert all(y > 0 for t in matmul for y in t["y"])
+    notes = [c.value for c in at.caption if c.value.startswith("**cpu float32**: best ")]
+    assert len(notes) == 1 and "No data-sheet peak is known for a CPU" in notes[0]
+    assert f"best {max(matmul[0]['y']):.3g} TFLOP/s" in notes[0]  # matmul[0]: cpu float32
     assert [t["name"] for t in figs["dv_parts"]["data"]] == ["forward", "backward", "step"]
     # the training step is the Image lab's network as set (its default: the 8-block Deep CNN
     # on 32x32 grey shapes)
@@ -98,3 +101,31 @@ def test_a_race_trains_the_playground_run_on_two_devices_at_once(apptest, monkey
     assert any(n.startswith("on cpu") for n in names) and any(
         n.startswith("on auto") for n in names
     )
+
+
+def test_peak_lines_give_the_best_rate_and_its_share_of_the_data_sheet_peak():
+    from dlviz.ui.devices_page import peak_lines
+
+    def row(dev, dtype, n, tflops, **peak):
+        return {"bench": "matmul", "device": dev, "dtype": dtype, "size": n, "tflops": tflops,
+                **peak}  # fmt: skip
+
+    rows = [
+        row("cuda:0", "bfloat16", 4096, 600.0, peak_tflops=989.4, percent_of_peak=60.6,
+            peak_source="data sheet"),
+        row("cuda:0", "bfloat16", 8192, 791.5, peak_tflops=989.4, percent_of_peak=80.0,
+            peak_source="data sheet"),
+        row("cpu", "float32", 1024, 0.25, peak_tflops=0.25, percent_of_peak=100.0,
+            peak_source="best measured"),
+        {"bench": "matmul", "device": "cpu", "dtype": "float32", "size": 8192,
+         "skipped": "one call would take about 4 s"},
+        row("cuda:1", "float16", 2048, 50.0),  # a GPU the table does not know
+    ]  # fmt: skip
+    assert peak_lines(rows) == [
+        "**cuda:0 bfloat16**: best 792 TFLOP/s, at n = 8,192: 80% of the data sheet's dense "
+        "peak (989.4 TFLOP/s).",
+        "**cpu float32**: best 0.25 TFLOP/s, at n = 1,024. No data-sheet peak is known for a "
+        "CPU: the chart's hover gives each size as a share of this best.",
+        "**cuda:1 float16**: best 50 TFLOP/s, at n = 2,048. No data-sheet peak is known for "
+        "this GPU: the chart's hover gives each size as a share of this best.",
+    ]

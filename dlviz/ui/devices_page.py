@@ -150,6 +150,8 @@ def draw(rows: list[dict[str, Any]], key_prefix: str = "dv") -> None:
         st.plotly_chart(
             plots.matmul_figure(rows), key=f"{key_prefix}_matmul", config=live.CHART_CONFIG
         )
+        for line in peak_lines(rows):
+            st.caption(line)
     with c2:
         st.markdown("**Your network**: training samples/s by batch size")
         st.plotly_chart(
@@ -175,6 +177,32 @@ def draw(rows: list[dict[str, Any]], key_prefix: str = "dv") -> None:
             key=f"{key_prefix}_copy",
             config=live.CHART_CONFIG,
         )
+
+
+def peak_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Each device and dtype's best matrix-multiply rate, and what share of the device's peak
+    it is: the data sheet's for a known GPU, else the best measured is the reference."""
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        if r.get("bench") == "matmul" and r.get("tflops"):
+            key = (r["device"], r["dtype"])
+            if key not in best or r["tflops"] > best[key]["tflops"]:
+                best[key] = r
+    out = []
+    for (dev, dtype), r in best.items():
+        rate = f"**{dev} {dtype}**: best {r['tflops']:.3g} TFLOP/s, at n = {r['size']:,}"
+        if r.get("peak_source", "data sheet") == "data sheet" and r.get("percent_of_peak"):
+            out.append(
+                f"{rate}: {r['percent_of_peak']:.0f}% of the data sheet's dense peak "
+                f"({r['peak_tflops']:.4g} TFLOP/s)."
+            )
+        else:
+            what = "a CPU" if dev.split()[-1] == "cpu" else "this GPU"
+            out.append(
+                f"{rate}. No data-sheet peak is known for {what}: the chart's hover gives each "
+                "size as a share of this best."
+            )
+    return out
 
 
 def speedup_lines(rows: list[dict[str, Any]]) -> list[str]:
