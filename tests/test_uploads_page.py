@@ -97,6 +97,21 @@ def test_the_page_opens_empty_with_its_limits_and_train_off(page):
     assert not at.session_state["up_set"].classes and not messages(at)
 
 
+def test_files_given_to_two_classes_at_once_are_all_taken_in(page):
+    """A person drops files on a second class while the first one's are still being read: the
+    rerun that empties the first uploader must not replace (and empty) the second."""
+    at = page
+    add_class(at, "disc")
+    add_class(at, "square")
+    class_uploader(at, "disc").set_value(files("disc", 5))
+    class_uploader(at, "square").set_value(files("square", 4))
+    at.run()
+    assert not at.exception, at.exception
+    classes = at.session_state["up_set"].classes
+    assert {c: len(pics) for c, pics in classes.items()} == {"disc": 5, "square": 4}
+    assert "9 images in 2 classes" in "\n".join(m.value for m in at.markdown)
+
+
 def test_one_class_cannot_train_and_says_why(page):
     at = page
     add_class(at, "disc")

@@ -45,7 +45,7 @@ SIZES = (16, 24, 32, 48, 64)
 THUMBS = 8  # thumbnails per class in the summary
 
 DEFAULTS: dict[str, Any] = {
-    "up_version": 0,  # bumped on every change to the set: caches and uploaders follow it
+    "up_version": 0,  # bumped on every change to the set: caches follow it
     "up_size": 32,
     "up_channels": 3,
     "up_test_fraction": 0.25,
@@ -89,6 +89,18 @@ def limits() -> tuple[UploadLimits, str]:
 
 def _changed() -> None:
     st.session_state["up_version"] += 1
+
+
+def _uploader_key(name: str) -> str:
+    """An uploader's key. Each uploader gets a new key (so it empties) only after its own
+    files were taken in: files dropped on another uploader during that rerun are not lost with
+    a replaced widget."""
+    return f"{name}_{st.session_state.setdefault('up_uploader_gen', {}).get(name, 0)}"
+
+
+def _taken_in(name: str) -> None:
+    gen = st.session_state.setdefault("up_uploader_gen", {})
+    gen[name] = gen.get(name, 0) + 1
 
 
 # --- classes and uploads ---------------------------------------------------------------------
@@ -215,7 +227,7 @@ def add_class_row() -> None:
 def zip_uploader(lim: UploadLimits) -> None:
     files = st.file_uploader(
         "Or a ZIP whose top-level folders are the classes",
-        key=f"up_zip_{st.session_state['up_version']}",
+        key=_uploader_key("up_zip"),
         accept_multiple_files=True,
         help="For example cat/1.jpg, cat/2.jpg, dog/1.jpg: the folders become classes (new ones "
         "are made, existing ones get more images).",
@@ -223,6 +235,7 @@ def zip_uploader(lim: UploadLimits) -> None:
     )
     if files:
         ingest(None, files, lim)
+        _taken_in("up_zip")
         st.rerun()
 
 
@@ -262,7 +275,7 @@ def class_panel(cls: str, lim: UploadLimits) -> None:
                 st.caption(f"The first {THUMBS} of {len(pics)}.")
         files = st.file_uploader(
             f"Add images to {cls}",
-            key=f"up_files_{_key(cls)}_{st.session_state['up_version']}",
+            key=_uploader_key(f"up_files_{_key(cls)}"),
             accept_multiple_files=True,
             label_visibility="collapsed",
             help=f"PNG, JPEG, WebP, BMP, GIF (first frame) or TIFF; {lim.describe()}.",
@@ -270,6 +283,7 @@ def class_panel(cls: str, lim: UploadLimits) -> None:
         )
         if files:
             ingest(cls, files, lim)
+            _taken_in(f"up_files_{_key(cls)}")
             st.rerun()
 
 
@@ -288,7 +302,7 @@ def camera(lim: UploadLimits) -> None:
     st.selectbox("Photos go into", names, key="up_camera_class")
     shot = st.camera_input(
         "Take a photo",
-        key=f"up_shot_{st.session_state['up_version']}",
+        key=_uploader_key("up_shot"),
         label_visibility="collapsed",
     )
     if shot is not None:
@@ -296,6 +310,7 @@ def camera(lim: UploadLimits) -> None:
         n = len(image_set().classes[cls]) + 1
         shot.name = f"photo-{n}.jpg"
         ingest(cls, [shot], lim)
+        _taken_in("up_shot")
         st.rerun()
 
 
