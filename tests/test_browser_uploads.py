@@ -94,9 +94,7 @@ def test_upload_two_classes_train_predict_download(streamlit_server, new_page, t
     dropzones.nth(0).set_input_files([*discs, str(notes)])
     wait_for_main_text(page, "Added 14 images to disc. 1 file could not be used:", SLOW_MS)
     wait_for_main_text(page, "notes.txt: is not an image")
-    # the first upload's rerun must end first: it lays the class cards out again, and files
-    # given to an uploader that is being replaced are lost (seen on a loaded machine)
-    wait_idle(page)
+    # (at once, as a person would: the first upload's rerun must not lose these)
     page.get_by_test_id("stFileUploaderDropzoneInput").nth(1).set_input_files(squares)
     wait_for_main_text(page, "Added 14 images to square.", SLOW_MS)
     wait_for_main_text(page, "28 images in 2 classes")
