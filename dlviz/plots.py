@@ -1187,7 +1187,9 @@ def train_step_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.F
 
 def step_parts_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.Figure:
     """Where one training step's time goes - forward, backward, optimizer step - per device and
-    batch size (stacked bars, milliseconds)."""
+    batch size: stacked bars of microseconds per training sample, so that every batch size
+    reads on one scale (per step, the largest batch dwarfs the rest); the hover gives the
+    milliseconds of the whole step's part."""
     done = [r for r in rows if r.get("bench") == "train_step"]
     labels = [f"{r['device']} b{r['batch']}" for r in done]
     parts = (("forward", "#0877bd"), ("backward", "#e8710a"), ("step", "#1b9e77"))
@@ -1196,16 +1198,18 @@ def step_parts_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.F
             "type": "bar",
             "name": part,
             "x": labels,
-            "y": [r[f"{part}_s"] * 1e3 for r in done],
+            "y": [r[f"{part}_s"] * 1e6 / r["batch"] for r in done],
+            "customdata": [r[f"{part}_s"] * 1e3 for r in done],
             "marker": {"color": color},
-            "hovertemplate": f"%{{x}}: {part} %{{y:.2f}} ms<extra></extra>",
+            "hovertemplate": f"%{{x}}: {part} %{{y:.3g}} µs a sample "
+            "(%{customdata:.2f} ms a step)<extra></extra>",
         }
         for part, color in parts
     ]
     layout = _layout(
         height,
         barmode="stack",
-        yaxis={"title": {"text": "ms per step"}},
+        yaxis={"title": {"text": "µs per training sample"}},
         legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
     )
     return _fig(traces, layout)

@@ -270,3 +270,19 @@ def test_device_charts_label_their_value_axes_inside_one_decade():
     assert y.range[0] < math.log10(0.1) and y.range[1] > math.log10(0.2)
     y = plots.train_step_figure(rows).layout.yaxis
     assert list(y.ticktext) == ["1,000", "2,000"]
+
+
+def test_step_parts_are_microseconds_per_sample_with_the_step_in_the_hover():
+    rows = [
+        {"bench": "train_step", "device": "cpu", "batch": b, "samples_per_s": 1.0,
+         "forward_s": f, "backward_s": 2 * f, "step_s": 0.002}
+        for b, f in ((16, 0.008), (1024, 0.512))
+    ]  # fmt: skip
+    fig = plots.step_parts_figure(rows)
+    forward, backward, step = fig.data
+    assert list(forward.x) == ["cpu b16", "cpu b1024"]
+    assert list(forward.y) == pytest.approx([500.0, 500.0])  # 8 ms / 16, 512 ms / 1024
+    assert list(backward.y) == pytest.approx([1000.0, 1000.0])
+    assert list(step.y) == pytest.approx([125.0, 2000 / 1024])  # a fixed cost, spread thinner
+    assert list(step.customdata) == pytest.approx([2.0, 2.0])
+    assert fig.layout.yaxis.title.text == "µs per training sample"

@@ -166,7 +166,7 @@ def draw(rows: list[dict[str, Any]], key_prefix: str = "dv") -> None:
             config=live.CHART_CONFIG,
         )
     with c2:
-        st.markdown("**One training step**, split: forward, backward, optimizer step")
+        st.markdown("**One training step**, split: forward, backward, optimizer step, per sample")
         st.plotly_chart(
             plots.step_parts_figure(rows), key=f"{key_prefix}_parts", config=live.CHART_CONFIG
         )
