@@ -13,6 +13,7 @@ dlviz ui [STREAMLIT ARGS...]
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -247,16 +248,30 @@ def _runs_root(args: argparse.Namespace) -> Path:
     return Path(args.runs_dir) if getattr(args, "runs_dir", None) else runs.default_root()
 
 
+def _store_errors(cmd):
+    """A `dlviz runs` sub-command whose run-store errors (no such run, a damaged one, a store
+    that cannot be read) end it with the message and exit status 1."""
+
+    @functools.wraps(cmd)
+    def run(args: argparse.Namespace) -> int:
+        from dlviz import runs
+
+        try:
+            return cmd(args)
+        except runs.RunStoreError as e:
+            _err(str(e))
+            return EXIT_FAILED
+
+    return run
+
+
+@_store_errors
 def cmd_runs(args: argparse.Namespace) -> int:
     """`dlviz runs [ls]`: the run store as a table, newest first."""
     from dlviz import runs
 
     root = _runs_root(args)
-    try:
-        rows = runs.list_runs(root)
-    except runs.RunStoreError as e:
-        _err(str(e))
-        return EXIT_FAILED
+    rows = runs.list_runs(root)
     if getattr(args, "json", False):
         print(json.dumps(_json_safe(rows)))
     elif not rows:
@@ -266,14 +281,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@_store_errors
 def cmd_runs_show(args: argparse.Namespace) -> int:
     from dlviz import runs
 
-    try:
-        run = runs.load_run(_runs_root(args), args.id)
-    except runs.RunStoreError as e:
-        _err(str(e))
-        return EXIT_FAILED
+    run = runs.load_run(_runs_root(args), args.id)
     if args.json:
         out = {
             "run": run.row,
@@ -305,15 +317,12 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@_store_errors
 def cmd_runs_rm(args: argparse.Namespace) -> int:
     from dlviz import runs
 
     root = _runs_root(args)
-    try:
-        row = runs.run_row(root, args.id)
-    except runs.RunStoreError as e:
-        _err(str(e))
-        return EXIT_FAILED
+    row = runs.run_row(root, args.id)
     if not args.yes:
         if not sys.stdin.isatty():
             _err(f"not deleting run {args.id} without confirmation: add --yes to delete it")
@@ -323,23 +332,16 @@ def cmd_runs_rm(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("not deleted")
             return EXIT_FAILED
-    try:
-        runs.delete_run(root, args.id)
-    except runs.RunStoreError as e:
-        _err(str(e))
-        return EXIT_FAILED
+    runs.delete_run(root, args.id)
     print(f"deleted run {args.id}")
     return EXIT_OK
 
 
+@_store_errors
 def cmd_runs_export(args: argparse.Namespace) -> int:
     from dlviz import runs
 
-    try:
-        data = runs.export_run(_runs_root(args), args.id)
-    except runs.RunStoreError as e:
-        _err(str(e))
-        return EXIT_FAILED
+    data = runs.export_run(_runs_root(args), args.id)
     if args.output == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
