@@ -24,7 +24,8 @@ with settings:
         tp.card(backbone)
     elif st.session_state["tl_backbone"] not in (tp.UPLOAD, tp.FROM_RUN):
         st.error(backbone_problem, icon=":material/error:")
-    tp.strategy_settings(backbone)
+    counts = tp.target_counts(backbone)  # (smallest class's training images, classes) or None
+    tp.strategy_settings(backbone, counts)
 
 with main:
     st.markdown(
@@ -39,12 +40,12 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
 """
     )
     if backbone is not None:
-        tp.plan_chart(backbone)
+        tp.plan_chart(backbone, counts)
     view = live.current_view(tp.VIEW)
     eff = live.current_view(tp.EFF_VIEW)
     busy = any(v is not None and v.live for v in (view, eff))
     blocked = backbone is None
-    n_eff = tp.efficiency_run_count(tp.target_counts(backbone))
+    n_eff = tp.efficiency_run_count(counts)
     c1, c2, c3 = st.columns(3)
     label = transfer.STRATEGY_LABELS[st.session_state["tl_strategy"]]
     c1.button(

@@ -279,7 +279,9 @@ def efficiency_run_count(counts: tuple[int, int] | None) -> int:
     return len(levels) * len(transfer.EFFICIENCY_STRATEGIES)
 
 
-def strategy_settings(b: transfer.Backbone | None) -> None:
+def strategy_settings(b: transfer.Backbone | None, counts: tuple[int, int] | None) -> None:
+    """The target, the strategy and the training settings; `counts` are the chosen target's
+    (`target_counts`: the selectbox's value is in session state before the page runs)."""
     st.selectbox("Target task", list(TARGETS), key="tl_target", format_func=TARGETS.get)
     st.select_slider(
         "Labelled training images per class",
@@ -289,7 +291,6 @@ def strategy_settings(b: transfer.Backbone | None) -> None:
         help="For Train and Compare: each class's first k training images (the same ones for "
         "every strategy). The test set is always whole.",
     )
-    counts = target_counts(b)
     k = int(st.session_state["tl_per_class"])
     if counts is not None and k and k > counts[0]:
         st.caption(
@@ -382,11 +383,10 @@ def start(kind: str) -> None:
 # --- drawing --------------------------------------------------------------------------------------
 
 
-def plan_chart(b: transfer.Backbone) -> None:
+def plan_chart(b: transfer.Backbone, counts: tuple[int, int] | None) -> None:
     cfg = transfer_settings(b)
-    data_cfg, ds, _ = target_data(b)
     # the target's classes set the output layer; a target that cannot load yet: two
-    n_classes = per_class_available(data_cfg, ds)[1] if data_cfg is not None else 2
+    n_classes = counts[1] if counts is not None else 2
     rows = transfer.plan(b, cfg, n_classes)
     trainable = sum(r["params"] for r in rows if r["role"] != "frozen")
     total = sum(r["params"] for r in rows)
