@@ -445,14 +445,22 @@ def run_all(
     }
 
 
+def best_matmul(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(device, dtype) -> the matmul row of the highest measured rate."""
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        if r.get("bench") == "matmul" and r.get("tflops"):
+            key = (r["device"], r["dtype"])
+            if key not in best or r["tflops"] > best[key]["tflops"]:
+                best[key] = r
+    return best
+
+
 def with_measured_peaks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Give each matmul row of a device without a data-sheet peak (a CPU) the best rate
     measured on that device in that dtype as its peak, so every row has a percentage."""
-    best: dict[tuple[str, str], float] = {}
-    for r in rows:
-        if r["bench"] == "matmul" and r.get("tflops") and not r.get("peak_tflops"):
-            key = (r["device"], r["dtype"])
-            best[key] = max(best.get(key, 0.0), r["tflops"])
+    unknown = [r for r in rows if not r.get("peak_tflops")]
+    best = {key: r["tflops"] for key, r in best_matmul(unknown).items()}
     for r in rows:
         if r["bench"] != "matmul" or not r.get("tflops"):
             continue

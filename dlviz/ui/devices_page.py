@@ -182,14 +182,8 @@ def draw(rows: list[dict[str, Any]], key_prefix: str = "dv") -> None:
 def peak_lines(rows: list[dict[str, Any]]) -> list[str]:
     """Each device and dtype's best matrix-multiply rate, and what share of the device's peak
     it is: the data sheet's for a known GPU, else the best measured is the reference."""
-    best: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in rows:
-        if r.get("bench") == "matmul" and r.get("tflops"):
-            key = (r["device"], r["dtype"])
-            if key not in best or r["tflops"] > best[key]["tflops"]:
-                best[key] = r
     out = []
-    for (dev, dtype), r in best.items():
+    for (dev, dtype), r in speed.best_matmul(rows).items():
         rate = f"**{dev} {dtype}**: best {r['tflops']:.3g} TFLOP/s, at n = {r['size']:,}"
         if r.get("peak_source", "data sheet") == "data sheet" and r.get("percent_of_peak"):
             out.append(
