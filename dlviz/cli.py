@@ -68,6 +68,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         _err(f"bad config: {e}")
         return EXIT_USAGE
     runs_dir = Path(args.runs_dir) if args.runs_dir else runs.default_root()
+    if config.train.until_stopped and not args.quiet:
+        print("Training until stopped: press Ctrl+C to stop and save.", file=sys.stderr)
     handle = jobs.start(config, runs_dir=runs_dir)
     last_print = 0.0
     end: dict[str, Any] = {}
@@ -83,9 +85,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                     print(event["message"], file=sys.stderr)
                 elif event["type"] == "epoch" and not args.quiet:
                     now = time.monotonic()
-                    if now - last_print >= 0.5 or event["epoch"] == config.train.epochs:
+                    total = 0 if config.train.until_stopped else config.train.epochs
+                    if now - last_print >= 0.5 or event["epoch"] == total:
                         last_print = now
-                        print(_epoch_line(event, config.train.epochs), file=sys.stderr)
+                        print(_epoch_line(event, total), file=sys.stderr)
             if not handle.alive and handle.events.empty():
                 break
     except KeyboardInterrupt:
@@ -121,8 +124,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _epoch_line(event: dict[str, Any], total: int) -> str:
+    """One epoch's progress; `total` 0 is a run until stopped (Ctrl+C)."""
+    of = f"{event['epoch']:>{len(str(total))}}/{total}" if total else f"{event['epoch']}"
     return (
-        f"epoch {event['epoch']:>{len(str(total))}}/{total}  "
+        f"epoch {of}  "
         f"train loss {event['train_loss']:.4f} acc {event['train_accuracy']:.3f}  "
         f"test loss {event['test_loss']:.4f} acc {event['test_accuracy']:.3f}  "
         f"{event['samples_per_second']:,.0f} samples/s"
@@ -170,6 +175,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.csv:
             Path(args.csv).write_text(speed.to_csv(report["rows"]))
         print(json.dumps(_json_safe(report)) if args.json else speed.format_report(report))
+        return EXIT_OK
+    if args.what == "browser":
+        from dlviz import bench_browser
+
+        try:
+            result = bench_browser.browser(repeats=min(args.repeats, 50), width=args.width)
+        except RuntimeError as e:
+            _err(str(e))
+            return EXIT_FAILED
+        print(json.dumps(result) if args.json else bench_browser.format_browser(result))
         return EXIT_OK
     args.device = args.device or "cpu"
     if args.what == "runs":
@@ -467,11 +482,12 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="benchmarks")
     b.add_argument(
         "what",
-        choices=["overhead", "refresh", "ingest", "augment", "runs", "devices"],
+        choices=["overhead", "refresh", "ingest", "augment", "runs", "devices", "browser"],
         help="overhead: dlviz's training vs a bare loop; refresh: cost of one live chart "
         "refresh; ingest: reading an upload of photos; augment: batched augmentation vs one "
         "image at a time; runs: listing a run store of --count runs; devices: matmul, conv, "
-        "copies and a training step on each device",
+        "copies and a training step on each device; browser: first paint and the first Train's "
+        "first point in Chromium against a fresh dashboard",
     )
     b.add_argument(
         "--device",
@@ -485,6 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--files", type=int, default=500, help="ingest: photos (default 500)")
     b.add_argument("--megabytes", type=float, default=1.0, help="ingest: MB a photo (default 1)")
     b.add_argument("--count", type=int, default=1000, help="runs: runs in the store (default 1000)")
+    b.add_argument("--width", type=int, default=1400, help="browser: window width (1400)")
     b.add_argument("--json", action="store_true", help="print the result as JSON")
     b.set_defaults(func=cmd_bench)
 

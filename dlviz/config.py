@@ -304,6 +304,9 @@ class TrainConfig:
     # evaluate (and report an epoch's metrics) every this many epochs, and after the last: a
     # run of many one-step epochs (a few images) would otherwise spend its time evaluating
     eval_every: int = 1
+    # train until stopped (the Playground's default, as TensorFlow Playground does); `epochs` is
+    # then not a limit
+    until_stopped: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):
@@ -325,6 +328,10 @@ class TrainConfig:
         _check_number("train.weight_decay", self.weight_decay, kind=float, lo=0.0, hi=1.0)
         _check_number("train.seed", self.seed, kind=int, lo=0, hi=2**31 - 1)
         _check_number("train.eval_every", self.eval_every, kind=int, lo=1, hi=100_000)
+        if not isinstance(self.until_stopped, bool):
+            raise ConfigError(
+                "train.until_stopped", f"must be true or false, got {self.until_stopped!r}"
+            )
         if not isinstance(self.device, str) or not _DEVICE_RE.match(self.device):
             raise ConfigError(
                 "train.device",

@@ -109,6 +109,16 @@ class RunHistory:
         return min(1.0, self.step / total) if total else 0.0
 
     @property
+    def open_ended(self) -> bool:
+        """The run trains until stopped (no epoch limit)."""
+        return bool(self.config.get("train", {}).get("until_stopped"))
+
+    @property
+    def stop_reason(self) -> str:
+        """Why the run was stopped when the person who started it did not stop it ("" else)."""
+        return self.summary.get("stop_reason", "")
+
+    @property
     def done(self) -> bool:
         return self.status in ("finished", "stopped", "diverged", "error")
 

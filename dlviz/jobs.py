@@ -9,6 +9,7 @@ runs wait in line and say so.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
@@ -208,13 +209,15 @@ def execute(
     snapshots: bool = True,
     probe: ImageProbe | None = None,
     data: Dataset | None = None,
+    owner: str = "",
 ) -> dict[str, Any]:
     """Load data (or take `data`, already loaded: a person's uploaded images), build the model,
     train, save to the run store; return the summary.
 
     Everything the run has to say goes through `emit`, ending with one ``end`` event. A device
     that is not present, a divergence or an unexpected error end the run with a message; this
-    function does not raise for them.
+    function does not raise for them. `owner` (an opaque id of the person who started it, or "")
+    is kept in the run store with the run.
     """
     control = control or Control()
     history = RunHistory()
@@ -294,7 +297,11 @@ def execute(
                         runs_dir,
                         run_id,
                         config.to_dict(),
-                        {"device": describe(device), "params": count_parameters(model)},
+                        {
+                            "device": describe(device),
+                            "params": count_parameters(model),
+                            **({"owner": owner} if owner else {}),
+                        },
                     )
                 except OSError as e:  # train anyway; saving is tried again at the end
                     start_error, run_id = e, ""
@@ -307,7 +314,7 @@ def execute(
                     "params": count_parameters(model),
                     "trainable_params": count_parameters(model, trainable_only=True),
                     "layers": layers,
-                    "total_epochs": config.train.epochs,
+                    "total_epochs": 0 if config.train.until_stopped else config.train.epochs,
                     "steps_per_epoch": len(
                         batch_bounds(len(data.x_train), config.train.batch_size)
                     ),
@@ -348,7 +355,7 @@ def execute(
             f"(at {os.path.basename(where.filename)}:{where.lineno})."
         )
 
-    summary = {"device": describe(device), **state.summary()}
+    summary = {"device": describe(device), **state.summary(), **({"owner": owner} if owner else {})}
     if backbone is not None and config.transfer.strategy != "scratch":
         summary["weight_change"] = transfer.weight_change(model, backbone)
     message = state.message
@@ -390,8 +397,10 @@ class RunHandle:
         label: str = "",
         orphan_after_s: float | None = None,
         data: Dataset | None = None,
+        owner: str = "",
     ):
         self.config = config
+        self.owner = owner
         self.data = data  # given: the run trains on it instead of loading `config.data`
         self.orphan_after_s = orphan_after_s
         self.last_poll = time.monotonic()
@@ -404,6 +413,7 @@ class RunHandle:
         # `probe.sample_index` at any time (the data arrives when the run loads it).
         self.probe = ImageProbe(torch.empty(0))
         self.thread = threading.Thread(target=self._main, name="dlviz-run", daemon=True)
+        self._poll_lock = threading.Lock()  # two tabs of one person may poll the same run
 
     def _main(self) -> None:
         if self.after is not None:
@@ -422,19 +432,21 @@ class RunHandle:
             runs_dir=self._runs_dir,
             probe=self.probe,
             data=self.data,
+            owner=self.owner,
         )
 
     def poll(self, max_events: int = 10_000) -> int:
         """Fold waiting events into `history`; returns how many there were."""
         self.last_poll = time.monotonic()
         count = 0
-        while count < max_events:
-            try:
-                event = self.events.get_nowait()
-            except queue.Empty:
-                break
-            self.history.apply(event)
-            count += 1
+        with self._poll_lock:
+            while count < max_events:
+                try:
+                    event = self.events.get_nowait()
+                except queue.Empty:
+                    break
+                self.history.apply(event)
+                count += 1
         return count
 
     @property
@@ -470,9 +482,10 @@ def start(
     label: str = "",
     orphan_after_s: float | None = None,
     data: Dataset | None = None,
+    owner: str = "",
 ) -> RunHandle:
     """Start `config` in a background thread (after `after` ends, if given), on `data` when
-    given instead of the data `config` names."""
+    given instead of the data `config` names; `owner` is kept with the run in the store."""
     handle = RunHandle(
         config,
         runs_dir=runs_dir,
@@ -480,11 +493,50 @@ def start(
         label=label,
         orphan_after_s=orphan_after_s,
         data=data,
+        owner=owner,
     )
     if orphan_after_s is not None:
         _watch(handle)
+    _started.add(handle)
+    _ensure_shutdown_hook()
     handle.thread.start()
     return handle
+
+
+# --- stopping every run when the process ends -------------------------------------------------
+
+SERVER_STOP_REASON = "The dlviz server was stopped."
+SHUTDOWN_WAIT_S = 20.0  # how long the process waits, in all, for its runs to save and end
+
+_started: weakref.WeakSet[RunHandle] = weakref.WeakSet()
+_hook_lock = threading.Lock()
+_hooked = False
+
+
+def _ensure_shutdown_hook() -> None:
+    global _hooked
+    with _hook_lock:
+        if not _hooked:
+            atexit.register(stop_all, SERVER_STOP_REASON, SHUTDOWN_WAIT_S)
+            _hooked = True
+
+
+def stop_all(reason: str = SERVER_STOP_REASON, wait_s: float = SHUTDOWN_WAIT_S) -> int:
+    """Stop every run of this process and wait (up to `wait_s` in all) until each has saved its
+    curves and weights and ended; returns how many were still training.
+
+    Runs on the process's way out (atexit: after a SIGTERM or Ctrl+C, Streamlit stops its server
+    and the interpreter exits). Without it the run threads, daemons, would be killed wherever
+    they are: in the middle of a torch operation (C++ then aborts with "terminate called without
+    an active exception") and before the end of the run is saved.
+    """
+    alive = [h for h in list(_started) if h.alive]
+    for h in alive:
+        h.control.stop(reason)
+    deadline = time.monotonic() + wait_s
+    for h in alive:
+        h.thread.join(max(0.0, deadline - time.monotonic()))
+    return len(alive)
 
 
 # --- stopping runs whose page went away ---------------------------------------------------------

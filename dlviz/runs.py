@@ -88,6 +88,10 @@ ROW_FIELDS = (
     "status",
     "message",
     "path",
+    "owner",  # an opaque id of the browser that started it (dashboard runs only)
+    "stop_reason",  # why it was stopped, when not by the person who started it
+    "saved_so_far",  # True: a running or interrupted run's figures, from its last saved curves
+    "owner_told",  # True: the browser that started it was told the server's end cut it off
 )
 METRICS_COLUMNS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "elapsed")
 
@@ -438,6 +442,7 @@ def _row(folder: str | os.PathLike[str]) -> dict[str, Any]:
             status = describe_config(config)
         row.update({k: status.get(k) for k in ROW_FIELDS if k in status})
         row.update(run_id=run_id, path=folder, tags=[])
+        row.update(_saved_so_far(join(folder, METRICS)))
         if _alive(status):
             row.update(status="running", message=f"training in process {status['pid']}")
         else:
@@ -461,9 +466,43 @@ def _row(folder: str | os.PathLike[str]) -> dict[str, Any]:
             row["name"] = meta["name"]
         if isinstance(meta.get("tags"), list):
             row["tags"] = [t for t in meta["tags"] if isinstance(t, str)]
+        row["owner_told"] = meta.get("owner_told") is True
     if not isinstance(row["name"], str):
         row["name"] = str(row["name"])
     return row
+
+
+def _saved_so_far(path: str) -> dict[str, Any]:
+    """A running or interrupted run's epochs, last and best test accuracy and training time,
+    from the curves it saved last ({} when it saved none or they cannot be read)."""
+    try:
+        metrics = _read_json(path, MAX_JSON_BYTES[METRICS])
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("epoch"), list):
+        return {}
+    epochs = [e for e in metrics["epoch"] if isinstance(e, int)]
+    tests = metrics.get("test_accuracy")
+    good = (
+        [v for v in tests if isinstance(v, (int, float)) and math.isfinite(v)]
+        if isinstance(tests, list)
+        else []
+    )
+    elapsed = metrics.get("elapsed")
+    seconds = (
+        elapsed[-1]
+        if isinstance(elapsed, list) and elapsed and isinstance(elapsed[-1], (int, float))
+        else None
+    )
+    if not epochs:
+        return {}
+    return {
+        "epochs": epochs[-1],
+        "final_test_accuracy": good[-1] if good else None,
+        "best_test_accuracy": max(good) if good else None,
+        "seconds": seconds,
+        "saved_so_far": True,
+    }
 
 
 # Listing rows of ended runs, by folder: a row is read again only when its folder (a file
@@ -644,6 +683,11 @@ def _update_meta(root: Path | str | None, run_id: str, **changes: Any) -> dict[s
         meta = {k: v for k, v in meta.items() if v not in (None, "")}
         atomic_write_json(folder / META, meta)
     return meta
+
+
+def mark_owner_told(root: Path | str | None, run_id: str) -> None:
+    """Note that the person whose run this is was told that a server's end cut it off."""
+    _update_meta(root, run_id, owner_told=True)
 
 
 def rename_run(root: Path | str | None, run_id: str, name: str) -> None:

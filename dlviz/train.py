@@ -9,6 +9,7 @@ the instrumentation costs little (see `dlviz bench overhead`).
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import threading
 import time
@@ -83,7 +84,7 @@ class FitState:
     device: torch.device
     n_train: int
     steps_per_epoch: int
-    total_epochs: int
+    total_epochs: int  # 0: until stopped
     params: int
     trainable_params: int = 0  # fewer than `params` when layers are frozen (transfer learning)
     epoch: int = 0  # epochs completed
@@ -96,6 +97,7 @@ class FitState:
     grad_norms: dict[str, float] = field(default_factory=dict)  # last epoch's mean per layer
     status: str = "running"  # running | finished | stopped | diverged
     message: str = ""
+    stop_reason: str = ""  # why it was stopped, when not by the person who started it
 
     @property
     def total_steps(self) -> int:
@@ -117,6 +119,7 @@ class FitState:
             "samples_per_second": round(self.samples_per_second, 1),
             "final": dict(self.metrics),
             "gradient_norms": dict(self.grad_norms),
+            **({"stop_reason": self.stop_reason} if self.stop_reason else {}),
         }
 
 
@@ -285,7 +288,7 @@ def fit(
         device=device,
         n_train=n,
         steps_per_epoch=len(bounds),
-        total_epochs=cfg.epochs,
+        total_epochs=0 if cfg.until_stopped else cfg.epochs,
         params=count_parameters(model),
         trainable_params=count_parameters(model, trainable_only=True),
     )
@@ -305,7 +308,7 @@ def fit(
     recent: list[torch.Tensor] = []
     model.train()
     try:
-        for epoch in range(cfg.epochs):
+        for epoch in itertools.count() if cfg.until_stopped else range(cfg.epochs):
             epoch_start = time.perf_counter() - start - paused_total
             perm = torch.randperm(n, generator=gen).to(device)
             grad_norms.reset()
@@ -341,7 +344,7 @@ def fit(
             if control.stop_requested and state.step % state.steps_per_epoch != 0:
                 state.status = "stopped"  # a partial epoch: keep the last full epoch's metrics
                 break
-            last = epoch == cfg.epochs - 1 or control.stop_requested
+            last = control.stop_requested or (not cfg.until_stopped and epoch == cfg.epochs - 1)
             if not last and (epoch + 1) % cfg.eval_every:
                 continue  # no evaluation this epoch (train.eval_every)
             k_tr, k_te = budget.sizes(full=last)
@@ -383,9 +386,12 @@ def fit(
         set_dropout_generator(model, None)
     state.elapsed = time.perf_counter() - start - paused_total
     if state.status == "stopped":
-        state.message = f"Stopped after {state.epoch} of {cfg.epochs} epochs."
+        total = state.epoch if cfg.until_stopped else cfg.epochs
+        of = "" if cfg.until_stopped else f" of {cfg.epochs}"
+        state.message = f"Stopped after {state.epoch}{of} epoch{'' if total == 1 else 's'}."
         if control.reason:
             state.message += f" {control.reason}"
+            state.stop_reason = control.reason
     fire("on_fit_end")
     return state
 

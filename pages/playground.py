@@ -21,7 +21,8 @@ def start(kind: str) -> None:
         return
     if kind == "single":
         view = live.start_view(VIEW, [config], ["run"], kind="single")
-    else:
+    else:  # one after the other: each trains the epoch limit, even when Train would not stop
+        config = config.with_changes(train={"until_stopped": False})
         pair = [preset("shallow", config), preset("deep", config)]
         view = live.start_view(VIEW, pair, ["shallow", "deep"], kind="pair")
     live.wait_first_point(view)
@@ -66,7 +67,8 @@ with main:
         (b2, b3),
         disabled=busy or bool(problem),
         pair_disabled=busy or bool(problem),
-        pair_help="Same data, split, seed and training settings; 1 hidden layer against 6.",
+        pair_help="Same data, split, seed and training settings; 1 hidden layer against 6, "
+        f"{st.session_state['pg_epochs']} epochs each (Training tab).",
     )
     # One container whatever it holds: the elements after it keep their places from one rerun
     # to the next, so the live charts below are updated, not rebuilt.
@@ -78,6 +80,14 @@ with main:
                 "A run is in progress: stop it to start another. Changing settings does not "
                 "affect it."
             )
+        elif st.session_state["pg_until_stopped"]:
+            st.caption(
+                "Train keeps training until you press Stop (or Pause): watch the boundary "
+                "take shape. For a fixed number of epochs, turn off *Train until I press Stop* "
+                "in the Training tab."
+            )
+        else:
+            st.caption(f"Train trains {st.session_state['pg_epochs']} epochs.")
 
     ds = state.dataset(data_cfg)
     left, right = st.columns([2, 3])

@@ -80,9 +80,14 @@ def apptest(monkeypatch):
     monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
     sessions: list[AppTest] = []
 
-    def make(page: str | None = None, *, timeout: float = 60) -> AppTest:
+    def make(page: str | None = None, *, timeout: float = 60, token: str = "") -> AppTest:
+        """`token`: the browser's dlviz token (its cookie), for a second session of one browser."""
         at = AppTest.from_file(str(APP), default_timeout=timeout)
         sessions.append(at)
+        if token:
+            from dlviz.ui import owner
+
+            at.session_state[owner.TOKEN_KEY] = token
         at.run()
         assert not at.exception, at.exception
         if page:
@@ -100,6 +105,9 @@ def apptest(monkeypatch):
             for h in view.handles:
                 h.thread.join(timeout=20)
                 assert not h.thread.is_alive(), "a run thread outlived its test"
+    from dlviz.ui import owner
+
+    owner.forget_all()  # the browsers' registry of Views is process-wide
 
 
 # --- browser: a real server, Debian's Chromium ---------------------------------------------------

@@ -193,3 +193,60 @@ def test_a_run_given_its_data_trains_on_it_not_on_its_config():
     assert h.status == "finished", h.message
     assert h.classes["confusion"].sum() == len(data.x_test) == 10
     assert h.model is not None and h.model.blocks[0].conv.in_channels == 3
+
+
+# A process that trains in a background thread (as the dashboard does) and is told to end by a
+# signal while the run is going: as Streamlit does on SIGTERM, the signal ends the main thread.
+ENDED_BY_SIGTERM = """
+import os, signal, sys, time
+import torch
+from dlviz import jobs
+from dlviz.config import RunConfig
+from dlviz.train import Callback
+
+torch.set_num_threads(2)  # intra-op worker threads, as on any multi-core machine
+
+class SignalAtEpoch3(Callback):
+    def on_epoch_end(self, state):
+        if state.epoch == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+jobs.METRICS_EVERY_S = 3600.0  # no timed save: whatever is saved comes from the end of the run
+config = RunConfig.from_dict({
+    "data": {"name": "shapes", "n_samples": 400},
+    "model": {"arch": "cnn", "blocks": [{"channels": 32}, {"channels": 32, "pool": "max"}]},
+    "train": {"until_stopped": True, "device": "cpu"},
+})
+original = jobs.execute
+jobs.execute = lambda *a, **k: original(*a, callbacks=(SignalAtEpoch3(),), **k)
+jobs.start(config, runs_dir=sys.argv[1])
+while True:
+    time.sleep(0.05)
+"""
+
+
+def test_a_server_ended_by_sigterm_saves_every_epoch_of_its_runs_and_exits_cleanly(tmp_path):
+    """Before `jobs.stop_all` ran at exit, the interpreter ended with the run's daemon thread
+    inside a torch operation: torch's intra-op thread pool was torn down under it and C++ aborted
+    ("terminate called without an active exception"), and the run kept only its last timed
+    save. (Seen every time on a 2-core machine with this script and no exit hook.)"""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", ENDED_BY_SIGTERM, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    rows = runs.list_runs(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "terminate called" not in proc.stderr
+    (r,) = rows
+    assert r["status"] == "stopped" and r["stop_reason"] == jobs.SERVER_STOP_REASON
+    run = runs.load_run(tmp_path, r["run_id"])
+    # Every epoch up to the stop is saved, though no timed save ran, and the weights too.
+    assert run.summary["epochs"] >= 3
+    assert run.metrics["epoch"] == list(range(1, run.summary["epochs"] + 1))
+    assert run.has_weights

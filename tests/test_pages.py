@@ -25,7 +25,13 @@ RUN_DEADLINE_S = 60.0
 def playground(make, **values) -> AppTest:
     """A Playground session with small, fast settings (`values` override them, by widget key)."""
     at = make("pages/playground.py")
-    settings = {"pg_dataset": "xor", "pg_samples": 200, "pg_epochs": 30, **values}
+    settings = {
+        "pg_dataset": "xor",
+        "pg_samples": 200,
+        "pg_epochs": 30,
+        "pg_until_stopped": False,
+        **values,
+    }
     for key, value in settings.items():
         set_widget(at, key, value)
     assert not at.exception, at.exception
@@ -43,6 +49,8 @@ def set_widget(at: AppTest, key: str, value) -> None:
         at.slider(key=key).set_value(value).run()
     elif key in ("pg_activation", "pg_optimizer", "pg_norm", "pg_device"):
         at.selectbox(key=key).set_value(value).run()
+    elif key in ("pg_until_stopped", "pg_residual"):
+        at.toggle(key=key).set_value(value).run()
     elif key == "pg_widths":
         at.text_input(key=key).input(value).run()
     else:
@@ -83,9 +91,11 @@ def charts(at: AppTest) -> dict[str, dict]:
     for el in at.get("plotly_chart"):
         key = el.proto.id.rsplit("-", 1)[-1]
         out[key] = json.loads(el.proto.spec)
-    for el in at.get("component_instance"):
-        key = el.proto.id.rsplit("-", 1)[-1]
-        out[key] = json.loads(json.loads(el.proto.json_args)["spec"])
+    for el in at.get("bidi_component"):
+        data = json.loads(el.proto.json)
+        if "spec" in data:  # not the plotly.js preloader
+            key = el.proto.id.rsplit("-", 1)[-1]
+            out[key] = json.loads(data["spec"])
     return out
 
 

@@ -88,6 +88,42 @@ def test_stop_from_another_thread_ends_the_run_and_keeps_its_metrics():
     assert set(state.metrics) == {"train_loss", "train_accuracy", "test_loss", "test_accuracy"}
 
 
+def test_a_run_until_stopped_goes_past_its_epoch_count_and_ends_when_stopped():
+    # epochs=2 is not a limit here: the run must still be going at epoch 5.
+    cfg = RunConfig().with_changes(
+        data={"n_samples": 200}, train={"epochs": 2, "until_stopped": True}
+    )
+    control = Control()
+    seen = []
+
+    class StopAtEpochFive(Callback):
+        def on_epoch_end(self, state):
+            seen.append((state.epoch, state.total_epochs))
+            if state.epoch == 5:
+                control.stop()
+
+    state, _, _ = run(cfg, callbacks=[StopAtEpochFive()], control=control)
+    assert state.status == "stopped"
+    assert state.epoch == 5
+    assert seen == [(e, 0) for e in range(1, 6)]  # total 0: no limit
+    assert state.message == "Stopped after 5 epochs."
+    assert "stop_reason" not in state.summary()
+    assert set(state.metrics) == {"train_loss", "train_accuracy", "test_loss", "test_accuracy"}
+
+
+def test_a_stop_with_a_reason_keeps_the_reason_in_the_summary():
+    cfg = RunConfig().with_changes(data={"n_samples": 200}, train={"until_stopped": True})
+    control = Control()
+
+    class Reap(Callback):
+        def on_epoch_end(self, state):
+            control.stop("The server was shutting down.")
+
+    state, _, _ = run(cfg, callbacks=[Reap()], control=control)
+    assert state.summary()["stop_reason"] == "The server was shutting down."
+    assert state.message == "Stopped after 1 epoch. The server was shutting down."
+
+
 def test_pause_holds_the_loop_and_resume_continues_it():
     cfg = RunConfig().with_changes(data={"n_samples": 300}, train={"epochs": 10_000})
     control = Control()

@@ -57,7 +57,8 @@ DEFAULTS: dict[str, Any] = {
     "pg_optimizer": "adam",
     "pg_lr": 0.01,
     "pg_batch": 32,
-    "pg_epochs": 100,
+    "pg_until_stopped": True,
+    "pg_epochs": 200,
     "pg_wd": 0.0,
     "pg_seed": 0,
     "pg_device": "auto",
@@ -273,7 +274,28 @@ def training_controls(prefix: str = "pg") -> TrainConfig:
     )
     c1, c2 = st.columns(2)
     c1.select_slider("Batch size", BATCH_SIZES, key=f"{prefix}_batch", persist_state=KEEP)
-    c2.number_input("Epochs", 1, 5000, key=f"{prefix}_epochs", persist_state=KEEP)
+    open_ended = f"{prefix}_until_stopped" in st.session_state  # the pages that offer it
+    c2.number_input(
+        "Epochs",
+        1,
+        5000,
+        key=f"{prefix}_epochs",
+        help="How many passes over the training data a run makes"
+        + (
+            " when it does not train until stopped; Train shallow vs deep always trains this many."
+            if open_ended
+            else "."
+        ),
+        persist_state=KEEP,
+    )
+    if open_ended:
+        st.toggle(
+            "Train until I press Stop",
+            key=f"{prefix}_until_stopped",
+            help="Training goes on, epoch after epoch, until you press Pause or Stop, as in "
+            "TensorFlow Playground. Turn it off to train the number of epochs above.",
+            persist_state=KEEP,
+        )
     c1, c2 = st.columns(2)
     c1.select_slider(
         "Weight decay",
@@ -323,6 +345,7 @@ def train_config(prefix: str = "pg") -> TrainConfig:
         weight_decay=float(ss[f"{prefix}_wd"]),
         seed=int(ss[f"{prefix}_seed"]),
         device=ss[f"{prefix}_device"],
+        until_stopped=bool(ss.get(f"{prefix}_until_stopped", False)),
     )
 
 

@@ -230,7 +230,9 @@ def race_config(source: str):
         images.init()
         return images.run_config()
     controls.init()
-    return controls.run_config()
+    # A race ends when both runs have trained the same epochs, even where the Playground's
+    # Train would go on until stopped.
+    return controls.run_config().with_changes(train={"until_stopped": False})
 
 
 def start_race(source: str, devices: list[str]) -> None:

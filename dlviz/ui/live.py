@@ -15,12 +15,30 @@ from dlviz.compare import compare_runs, gradient_reading
 from dlviz.config import RunConfig
 from dlviz.data import Dataset
 from dlviz.history import RunHistory
+from dlviz.ui import owner
 from dlviz.ui.livechart import live_chart
 from dlviz.ui.state import dataset
 
 REFRESH_S = 0.5
 ORPHAN_AFTER_S = 60.0  # a run no page has polled for this long is stopped (its tab is gone)
 CHART_CONFIG = {"displayModeBar": False}
+
+
+# Which page shows the View a session keeps under a key, by the key's prefix: the sidebar links
+# a person's runs to their pages.
+VIEW_PAGES = {
+    "pg": ("pages/playground.py", "Playground"),
+    "im": ("pages/images.py", "Images"),
+    "up": ("pages/uploads.py", "Your images"),
+    "dp": ("pages/depth.py", "Depth"),
+    "tl": ("pages/transfer.py", "Transfer"),
+    "dv": ("pages/devices.py", "Devices"),
+}
+
+
+def view_page(key: str) -> tuple[str, str] | None:
+    """(page file, title) of the page that shows the View kept under `key`."""
+    return VIEW_PAGES.get(key.split("_", 1)[0])
 
 
 @dataclass
@@ -73,6 +91,7 @@ def start_view(
     if isinstance(old, View):
         old.stop()
     handles: list[jobs.RunHandle] = []
+    who = owner.owner_id()
     for cfg, label in zip(configs, labels):
         after = handles[-1] if handles and not parallel else None
         handles.append(
@@ -83,10 +102,12 @@ def start_view(
                 label=label,
                 orphan_after_s=ORPHAN_AFTER_S,
                 data=data,
+                owner=who,
             )
         )
     view = View(kind=kind, handles=handles, labels=labels)
     st.session_state[key] = view
+    owner.register(key, view)  # found again after a reload or in a second tab
     return view
 
 
@@ -151,13 +172,26 @@ def current_view(key: str) -> View | None:
 
 def status_line(label: str, h: RunHistory) -> None:
     prefix = f"**{label}**: " if label else ""
-    total = h.total_epochs or "?"
+    total = h.total_epochs
     if h.status == "queued":
         st.info(f"{prefix}{h.message or 'Waiting to start.'}", icon=":material/hourglass_top:")
+    elif h.status in ("starting", "running") and h.open_ended:
+        st.info(
+            f"{prefix}training - epoch {h.epoch}, step {h.step:,} - until you press Stop",
+            icon=":material/autorenew:",
+        )
+    elif h.status == "paused" and h.open_ended:
+        st.info(f"{prefix}paused at epoch {h.epoch} - press Resume", icon=":material/pause:")
     elif h.status in ("starting", "running"):
         st.progress(h.progress, text=f"{prefix}training - epoch {h.epoch}/{total}, step {h.step:,}")
     elif h.status == "paused":
         st.progress(h.progress, text=f"{prefix}paused at epoch {h.epoch}/{total} - press Resume")
+    elif h.status == "stopped" and h.open_ended and not h.stop_reason:
+        st.info(
+            f"{prefix}trained {h.epoch} epochs in {h.elapsed:.1f} s, until you stopped it. "
+            "What was drawn is kept.",
+            icon=":material/stop_circle:",
+        )
     elif h.status == "finished":
         note = f" {h.message}" if h.message else ""  # e.g. the run store could not be written
         st.success(
@@ -199,7 +233,7 @@ def ladder_progress(hs: list[RunHistory]) -> RunHistory | None:
 def metrics_row(h: RunHistory) -> None:
     c = st.columns(5)
     final = h.final
-    c[0].metric(f"Epoch (of {h.total_epochs or '?'})", f"{h.epoch}")
+    c[0].metric(f"Epoch (of {h.total_epochs})" if h.total_epochs else "Epoch", f"{h.epoch}")
     c[1].metric("Elapsed", f"{h.elapsed:.1f} s")
     c[2].metric("Samples / s", f"{h.samples_per_second:,.0f}")
     c[3].metric("Train accuracy", f"{final['train_accuracy']:.1%}" if final else "-")

@@ -104,12 +104,20 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
 
 
+def _status_cell(row: dict[str, Any]) -> str:
+    """A run's status; for one still running or cut off, that its figures are the last saved."""
+    status = str(row.get("status") or "")
+    if row.get("saved_so_far"):
+        return f"{status} (last saved: epoch {row.get('epochs')})"
+    return status
+
+
 def table_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """The table's columns, one row per run, in `rows` order."""
     return pd.DataFrame(
         {
             "name": run_labels(rows),
-            "status": [str(r.get("status") or "") for r in rows],
+            "status": [_status_cell(r) for r in rows],
             "dataset": [str(r.get("dataset") or "") for r in rows],
             "architecture": [str(r.get("arch") or "") for r in rows],
             "depth": [r["depth"] if isinstance(r.get("depth"), int) else None for r in rows],
@@ -149,8 +157,14 @@ def table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "name": st.column_config.TextColumn(width="medium"),
             "depth": st.column_config.NumberColumn(help="hidden layers or conv blocks"),
             "parameters": st.column_config.NumberColumn(format="localized"),
-            "best test acc": st.column_config.NumberColumn(format="percent"),
-            "final test acc": st.column_config.NumberColumn(format="percent"),
+            "best test acc": st.column_config.NumberColumn(
+                format="percent",
+                help="For a run still training or cut off: the best of the curves it saved last.",
+            ),
+            "final test acc": st.column_config.NumberColumn(
+                format="percent",
+                help="For a run still training or cut off: its last saved epoch's.",
+            ),
             "time (s)": st.column_config.NumberColumn(format="%.1f"),
             "note": st.column_config.TextColumn(width="large"),
         },

@@ -5,7 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dlviz import speed
-from dlviz.ui.live import View
+from dlviz.ui import owner
+from dlviz.ui.live import View, view_page
+from dlviz.ui.livechart import preload
 
 
 @st.cache_resource(show_spinner=False)
@@ -27,35 +29,63 @@ def _device_lines() -> list[str]:
     return lines
 
 
-def _session_views() -> list[View]:
-    return [v for v in st.session_state.values() if isinstance(v, View)]
+def _session_views() -> dict[str, View]:
+    return {k: v for k, v in st.session_state.items() if isinstance(v, View)}
 
 
 def _run_status() -> None:
-    """This session's runs, polled every 2 s from whatever page is open, which also keeps them
-    from being stopped as abandoned while the person looks at another page."""
-    live = any(v.live for v in _session_views())
+    """This person's runs, polled every 2 s from whatever page is open (which also keeps them
+    from being stopped as abandoned while the person looks at another page), each with Stop
+    and a link to the page that shows it live."""
+    live = any(v.live for v in _session_views().values())
 
     @st.fragment(run_every=2.0 if live else None)
     def status() -> None:
         views = _session_views()
-        for view in views:
+        going = {k: v for k, v in sorted(views.items()) if v.live}
+        if going:
+            st.markdown("**Your runs**")
+        for key, view in going.items():
             view.poll()
+            lines = []
             for label, handle in zip(view.labels, view.handles):
                 h = handle.history
                 if not h.done:
-                    st.caption(
-                        f":material/model_training: {label}: {h.status}, epoch {h.epoch}/{h.total_epochs}"
-                    )
-        if live and not any(v.live for v in views):
+                    of = f"/{h.total_epochs}" if h.total_epochs else ""
+                    lines.append(f"{label}: {h.status}, epoch {h.epoch}{of}")
+            page = view_page(key)
+            c1, c2 = st.columns([3, 2], vertical_alignment="center")
+            with c1:
+                if page:
+                    st.page_link(page[0], label=page[1], icon=":material/model_training:")
+                st.caption(
+                    "; ".join(lines[:2]) + (f" (+{len(lines) - 2} more)" if len(lines) > 2 else "")
+                )
+            c2.button(
+                "Stop",
+                key=f"sb_stop_{key}",
+                icon=":material/stop:",
+                on_click=view.stop,
+                width="stretch",
+                help="Stop this run; what it has drawn so far is kept.",
+            )
+        if live and not any(v.live for v in views.values()):
             st.rerun()
 
     status()
 
 
 def shared_sidebar() -> None:
+    # A reload or a second tab is a new session: it takes over this browser's runs first, so
+    # the page it draws already shows them. After a restart, say what became of them.
+    owner.adopt()
+    owner.restart_notice()
     with st.sidebar:
+        owner.remember_browser()
         with st.expander("This machine", expanded=False, icon=":material/memory:"):
             for line in _device_lines():
                 st.caption(line)
         _run_status()
+        # plotly.js for the live charts, fetched while the person reads the page, so the first
+        # Train draws its charts at once.
+        preload()
