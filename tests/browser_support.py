@@ -257,8 +257,8 @@ def screenshot(page, name: str) -> Path:
 def live_screenshot(page, name: str, chart_keys: list[str], attempts: int = 5) -> Path:
     """A screenshot of a live page in which the charts `chart_keys` (Streamlit keys) are drawn.
 
-    Live charts update in place, but a chart's frame loads plotly.js the first time it is
-    shown: look at the pixels, and take the picture again while a chart is still blank.
+    Live charts update in place, but the first drawing of one can lag behind the page: look at
+    the pixels, and take the picture again while a chart is still blank.
     """
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
@@ -275,7 +275,8 @@ def live_screenshot(page, name: str, chart_keys: list[str], attempts: int = 5) -
     return path
 
 
-# A chart under a Streamlit key: a static Plotly chart in the page, or a live chart's frame.
+# A chart under a Streamlit key: a static Plotly chart in the page, a live chart (in the page
+# too), or a chart in a frame.
 _BOXES_JS = """(keys) => keys.map(k => {
     const e = Array.from(document.querySelectorAll(`.st-key-${k} .js-plotly-plot, .st-key-${k} iframe`))
         .find(e => e.getBoundingClientRect().height > 0);
@@ -422,22 +423,24 @@ def wait_for_main_text(page, pattern: str, timeout: float = UI_MS) -> str:
     return handle.json_value()
 
 
-_PROGRESS = re.compile(r"training - epoch (\d+)/(\d+)")
+_PROGRESS = re.compile(r"training - epoch (\d+)(?:/(\d+))?")
 
 
 def progress(page) -> tuple[int, int] | None:
-    """(epoch, total) from the live run's progress line, or None when there is none."""
+    """(epoch, total) from the live run's progress line (total 0: until stopped), or None when
+    there is none."""
     m = _PROGRESS.search(main_text(page))
-    return (int(m.group(1)), int(m.group(2))) if m else None
+    return (int(m.group(1)), int(m.group(2) or 0)) if m else None
 
 
 def wait_for_progress(page, total: int, past_epoch: int = -1, timeout: float = SLOW_MS) -> int:
-    """Wait until the progress line reads `training - epoch N/total` with N > past_epoch."""
+    """Wait until the progress line reads `training - epoch N/total` (for `total` 0, a run until
+    stopped: `training - epoch N, ... until you press Stop`) with N > past_epoch."""
     handle = page.wait_for_function(
         """([total, past]) => {
             const main = document.querySelector('[data-testid="stMain"]');
-            const m = main && main.innerText.match(/training - epoch (\\d+)\\/(\\d+)/);
-            return !!m && Number(m[2]) === total && Number(m[1]) > past && [Number(m[1])];
+            const m = main && main.innerText.match(/training - epoch (\\d+)(?:\\/(\\d+))?/);
+            return !!m && Number(m[2] || 0) === total && Number(m[1]) > past && [Number(m[1])];
         }""",
         arg=[total, past_epoch],
         timeout=timeout,

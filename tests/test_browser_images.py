@@ -93,7 +93,7 @@ def test_train_a_cnn_and_watch_its_feature_maps(streamlit_server, new_page):
 
     step("Stop: the feature maps stay, the confusion matrix and the mistakes appear")
     wait_for_progress(page, total=60, past_epoch=0)  # a whole epoch to report on
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_test_id("stMain").get_by_role("button", name="Stop").click()
     wait_for_main_text(page, r"What was drawn is kept\.", timeout=SLOW_MS)
     wait_for_trace(page, "im_view_confusion", "heatmap")
     wait_for_main_text(page, r"Confusion matrix - test accuracy [\d.]+%")

@@ -173,25 +173,24 @@ def cut_off_runs(rows: list[dict[str, Any]], owner: str) -> list[dict[str, Any]]
 
 
 def describe_cut_off(r: dict[str, Any]) -> str:
-    name = r.get("name") or r.get("run_id")
+    """One line on what a server's end did to run `r` (a listing row) and what it kept."""
+    what = f"{r.get('dataset')}, {r.get('arch')}"
+    when = f", started {r['date']}" if r.get("date") else ""
+    name = f"**{r['name']}** ({what}{when})" if r.get("name") else f"Your **{what}** run{when}"
     epochs = r.get("epochs")
     acc = r.get("final_test_accuracy")
     reached = f", test accuracy {acc:.1%}" if isinstance(acc, (int, float)) else ""
     if r.get("status") == "stopped":
         return (
-            f"**{name}** ({r.get('dataset')}, {r.get('arch')}) was stopped at epoch {epochs}"
-            f"{reached} when the server stopped; its curves and weights are saved."
+            f"{name} was stopped at epoch {epochs}{reached} when the server stopped; its "
+            "curves and weights are saved."
         )
     if epochs:
         return (
-            f"**{name}** ({r.get('dataset')}, {r.get('arch')}) was cut off: the server's process "
-            f"ended without warning. Its curves are kept up to epoch {epochs}{reached}, the last "
-            "save; its weights are not."
+            f"{name} was cut off: the server's process ended without warning. Its curves are "
+            f"kept up to epoch {epochs}{reached}, the last save; its weights are not."
         )
-    return (
-        f"**{name}** ({r.get('dataset')}, {r.get('arch')}) was cut off before its first save: "
-        "only its settings are kept."
-    )
+    return f"{name} was cut off before its first save: only its settings are kept."
 
 
 def _find_cut_off() -> str:
