@@ -124,9 +124,11 @@ def test_divergence_exits_1_and_still_prints_json(tmp_path, capsys):
     captured = capsys.readouterr()
     summary = json.loads(captured.out.strip().splitlines()[-1])
     assert summary["status"] == "diverged"
-    assert (
-        summary["final"]["train_loss"] is None
-    )  # NaN is written as null, keeping the line valid JSON
+    # NaN is written as null, keeping the line valid JSON. (Where the loss became NaN before
+    # the first epoch's end, which a slow machine's report timing allows, there is no epoch's
+    # metrics to write at all.)
+    final = summary["final"]
+    assert final.get("train_loss") is None and final.get("test_loss") is None, final
     assert "lower" in captured.err
 
 
