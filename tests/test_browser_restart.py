@@ -17,8 +17,8 @@ import pytest
 from browser_support import (
     SLOW_MS,
     UI_MS,
-    StreamlitServer,
     Steps,
+    StreamlitServer,
     free_port,
     main_text,
     report_failure,

@@ -343,6 +343,33 @@ def test_changing_settings_during_a_run_does_not_touch_it(apptest):
     assert any("finished 300 epochs" in s for s in texts(at.success))
 
 
+def test_by_default_train_goes_on_past_the_epoch_limit_until_stopped_and_says_so(apptest):
+    at = apptest("pages/playground.py")
+    assert at.toggle(key="pg_until_stopped").value is True  # the default
+    assert any("keeps training until you press Stop" in c for c in texts(at.caption))
+    set_widget(at, "pg_samples", 200)
+    set_widget(at, "pg_epochs", 3)  # not a limit while Train trains until stopped
+    button(at, "pg_train").click().run()
+    h = view_of(at).handles[0].history
+    wait_for(at, lambda: h.epoch >= 6, "six epochs")
+    assert h.status == "running" and h.total_epochs == 0
+    assert any("until you press Stop" in i for i in texts(at.info)), texts(at.info)
+    assert metric(at, "Epoch") != ""  # no "of N" where there is no N
+    button(at, "pg_view_stop").click().run()
+    wait_until_done(at, deadline_s=20)
+    assert h.status == "stopped" and h.epoch >= 6
+    infos = texts(at.info)
+    assert any(f"trained {h.epoch} epochs" in i and "until you stopped it" in i for i in infos)
+    assert not at.warning  # the person's own Stop is how such a run ends: no warning box
+    # Turned off, Train trains the epoch limit and finishes.
+    set_widget(at, "pg_until_stopped", False)
+    assert any("Train trains 3 epochs" in c for c in texts(at.caption))
+    button(at, "pg_train").click().run()
+    wait_until_done(at)
+    assert view_of(at).handles[0].history.status == "finished"
+    assert view_of(at).handles[0].history.epoch == 3
+
+
 def test_stop_keeps_what_was_drawn(apptest):
     at = playground(apptest, pg_epochs=5000)
     button(at, "pg_train").click().run()

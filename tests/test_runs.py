@@ -172,6 +172,11 @@ def test_a_run_killed_while_training_keeps_its_curves_up_to_the_last_save(tmp_pa
     assert run.summary == {} and not run.has_weights
     assert run.metrics["epoch"] == [1, 2, 3]
     assert all(0 <= a <= 1 for a in run.metrics["test_accuracy"])
+    # The listing shows what it reached by its last save, marked as such (not None).
+    tests = run.metrics["test_accuracy"]
+    assert r["saved_so_far"] is True and r["epochs"] == 3
+    assert r["final_test_accuracy"] == tests[-1] and r["best_test_accuracy"] == max(tests)
+    assert r["seconds"] == run.metrics["elapsed"][-1]
     assert runs.metrics_csv(tmp_path, [r["run_id"]]).count("\n") == 4  # header and 3 epochs
 
 

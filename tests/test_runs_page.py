@@ -306,6 +306,10 @@ def test_damaged_and_interrupted_runs_are_listed_and_never_break_the_page(apptes
     assert shown["Last test accuracy"] == "50.0%" and shown["Best test accuracy"] == "62.5%"
     assert shown["Epochs"] == "2"
     assert len(charts(at)["rs_curves"]["data"]) == 4
+    # ... and the table shows them too, marked as the last saved (it showed None before)
+    row = table(at).value.set_index("run id").loc["cut-short"]
+    assert row["status"] == "interrupted (last saved: epoch 2)"
+    assert row["final test acc"] == 0.5 and row["best test acc"] == 0.625
     runs.save_metrics(store, "cut-short", {})
     select(at, "broken", "cut-short", trained["deep"], trained["shallow"])
     text = messages(at)
