@@ -133,3 +133,34 @@ def test_an_interrupted_run_is_described_with_what_was_kept():
          "epochs": 57, "final_test_accuracy": 0.9}  # fmt: skip
     text = owner.describe_cut_off(r)
     assert "kept up to epoch 57, test accuracy 90.0%" in text and "weights are not" in text
+
+
+@pytest.mark.parametrize(
+    "page, button, view_key",
+    [
+        ("pages/images.py", "im_train", "im_view"),
+        ("pages/depth.py", "dp_run", "dp_view"),
+        ("pages/transfer.py", "tl_compare", "tl_view"),
+        ("pages/transfer.py", "tl_efficiency", "tl_eff_view"),
+        ("pages/devices.py", "dv_race_start", "dv_race"),
+    ],
+)
+def test_every_lab_shows_its_run_again_after_a_reload(apptest, monkeypatch, page, button, view_key):
+    from dlviz.ui import devices_page
+
+    monkeypatch.setattr(devices_page, "race_devices", lambda: ["cpu", "auto"])  # a race of two
+    first = apptest(page, token=TOKEN)
+    first.button(key=button).click().run()
+    assert not first.exception, first.exception
+    view = first.session_state[view_key]
+    # The reload: the page draws the adopted run (its panel, with Stop) without failing.
+    again = apptest(page, token=TOKEN)
+    assert again.session_state[view_key] is view
+    assert not again.exception, again.exception
+    stop = [b for b in again.button if b.key and b.key.startswith(view_key) and "stop" in b.key]
+    assert stop, [b.key for b in again.button]
+    view.stop()
+    for h in view.handles:
+        h.thread.join(30)
+    again.run()
+    assert not again.exception, again.exception
