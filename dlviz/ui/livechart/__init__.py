@@ -67,7 +67,7 @@ def live_chart(fig: go.Figure, key: str, height: int | None = None) -> None:
     """Draw `fig` under `key`; later calls with the same key update the same chart."""
     h = int(height or fig.layout.height or 350)
     _component()(
-        data={"spec": fig.to_json(), "height": h, "plotly_url": _plotly_url()},
+        data={"spec": fig.to_json(), "height": h, "plotly_url": _plotly_url(), "key": key},
         key=key,
     )
 

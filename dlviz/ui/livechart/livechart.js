@@ -20,6 +20,70 @@ function loadPlotly(url) {
   return window.__dlvizPlotly;
 }
 
+// Drawings wait in one queue for the whole page and are made one per task, smallest figure
+// first: a refresh that updates a loss curve and a big decision boundary shows the curve at
+// once instead of after the boundary (a few hundred points of SVG take far longer to draw).
+const queue = (window.__dlvizQueue = window.__dlvizQueue || new Map());
+
+function drawNext(Plotly) {
+  if (!queue.size) return;
+  let best = null;
+  for (const chart of queue.keys()) {
+    if (best === null || queue.get(chart).spec.length < queue.get(best).spec.length) best = chart;
+  }
+  const job = queue.get(best);
+  queue.delete(best);
+  try {
+    if (best.isConnected && job.spec !== best.__drawn) {
+      best.__drawn = job.spec;
+      const fig = JSON.parse(job.spec);
+      const layout = Object.assign({}, fig.layout, { autosize: true });
+      const t0 = performance.now();
+      Plotly.react(best, fig.data, layout, { displayModeBar: false, responsive: true });
+      // How long each drawing took, for `dlviz bench browser` (the last 200).
+      const log = (window.__dlvizDraws = window.__dlvizDraws || []);
+      log.push([job.key, Math.round(performance.now() - t0), Math.round(t0)]);
+      if (log.length > 200) log.splice(0, log.length - 200);
+      job.msg.textContent = "";
+    }
+  } catch (err) {
+    job.msg.textContent = "Chart error: " + err.message;
+  }
+  schedule(Plotly); // the next one in a new task: the browser paints in between
+}
+
+function schedule(Plotly) {
+  if (window.__dlvizScheduled || !queue.size) return;
+  window.__dlvizScheduled = true;
+  setTimeout(() => {
+    window.__dlvizScheduled = false;
+    drawNext(Plotly);
+  }, 0);
+}
+
+function warmUp(Plotly, root) {
+  if (window.__dlvizWarm) return;
+  window.__dlvizWarm = true;
+  const div = document.createElement("div");
+  div.style.cssText = "position:absolute;left:-10000px;top:0;width:400px;height:300px;";
+  root.appendChild(div);
+  const data = [
+    { type: "scatter", x: [0, 1, 2], y: [1, 0, 2], mode: "lines" },
+    { type: "scatter", x: [0, 1], y: [0, 1], mode: "markers", xaxis: "x2", yaxis: "y2" },
+    { type: "heatmap", z: [[0, 1], [1, 0]], zsmooth: "best", xaxis: "x2", yaxis: "y2" },
+  ];
+  const layout = {
+    xaxis: { domain: [0, 0.45] },
+    xaxis2: { domain: [0.55, 1], anchor: "y2" },
+    yaxis2: { anchor: "x2", type: "log" },
+    legend: { orientation: "h" },
+    title: { text: "warm-up" },
+  };
+  Plotly.newPlot(div, data, layout, { displayModeBar: false })
+    .then(() => Plotly.purge(div))
+    .finally(() => div.remove());
+}
+
 export default function (component) {
   const { data, parentElement } = component;
   const root = parentElement;
@@ -34,24 +98,21 @@ export default function (component) {
     root.appendChild(msg);
   }
   const plotly = loadPlotly(data.plotly_url);
-  if (data.preload) return;
+  if (data.preload) {
+    // Also draw a small chart of the kinds the live views use, off screen, once: a browser
+    // compiles most of plotly.js on its first drawing, which would otherwise delay the first
+    // live chart by as long again.
+    plotly.then((Plotly) => warmUp(Plotly, root)).catch(() => {});
+    return;
+  }
   chart.style.height = data.height + "px";
   chart.style.width = "100%";
-  // The newest figure wins: a figure that arrives while plotly.js is still loading replaces an
-  // older one that was waiting.
-  chart.__pending = data.spec;
+  // The newest figure of a chart replaces one still waiting to be drawn.
+  queue.set(chart, { spec: data.spec, key: data.key, msg });
   plotly
-    .then((Plotly) => {
-      const spec = chart.__pending;
-      if (spec === chart.__drawn) return;
-      chart.__drawn = spec;
-      const fig = JSON.parse(spec);
-      const layout = Object.assign({}, fig.layout, { autosize: true });
-      const config = { displayModeBar: false, responsive: true };
-      msg.textContent = "";
-      return Plotly.react(chart, fig.data, layout, config);
-    })
+    .then((Plotly) => schedule(Plotly))
     .catch((err) => {
+      queue.delete(chart);
       msg.textContent = "Chart error: " + err.message + ". Reload the page to try again.";
     });
 }
