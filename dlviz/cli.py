@@ -527,7 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--size", type=int, default=d.size, help=f"image side in pixels ({d.size})")
     pt.add_argument("--seed", type=int, default=d.seed, help=f"seed ({d.seed})")
     pt.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    pt.add_argument("--out", default=None, help="folder to write into (default assets/backbones)")
+    pt.add_argument("--out", default=None, help="folder to write into (default dlviz/backbones)")
     pt.add_argument("--list", action="store_true", help="list the installed backbones")
     pt.set_defaults(func=cmd_pretrain)
 
