@@ -186,12 +186,15 @@ def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 
 def expected_wheel_files() -> set[str]:
-    """Every file of dlviz/, and the dashboard (app.py, pages/, .streamlit/config.toml) under
+    """Every file of dlviz/ (a data file package-data misses fails here), and the dashboard (app.py, pages/, .streamlit/config.toml) under
     dlviz/dashboard/."""
     files = {
         p.relative_to(REPO).as_posix()
         for p in (REPO / "dlviz").rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and p.suffix != ".pyc"
+        and not p.name.startswith(".")  # an editor's or a file manager's
     }
     dashboard = [
         "app.py",
