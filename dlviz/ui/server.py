@@ -52,8 +52,16 @@ def serve(streamlit_args: Sequence[str] = ()) -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        from streamlit.web import cli
+    except ImportError as e:
+        print(
+            f"dlviz: the dashboard needs Streamlit, which does not import here ({e}). Install "
+            "it with `pip install 'streamlit>=1.67'`, or reinstall dlviz with its dependencies.",
+            file=sys.stderr,
+        )
+        return 2
     use_app_navigation()
-    from streamlit.web import cli
 
     try:
         cli.main(["run", str(app), *streamlit_args], prog_name="streamlit", standalone_mode=True)
