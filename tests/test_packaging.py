@@ -173,6 +173,16 @@ def test_the_license_file_matches_pyproject():
     assert PYPROJECT["project"]["license-files"] == ["LICENSE"]
 
 
+def test_dlviz_ui_finds_the_app_and_says_when_it_is_missing(tmp_path, monkeypatch, capsys):
+    from dlviz.ui import server
+
+    assert server.app_script() == REPO / "app.py"  # a checkout; the wheel's is tested below
+    monkeypatch.setattr(server, "_PACKAGE", tmp_path / "dlviz")
+    assert server.app_script() is None
+    assert server.serve(["--server.port", "1"]) == 2
+    assert "the dashboard (app.py and pages/) is missing" in capsys.readouterr().err
+
+
 # --- an installed wheel, outside the checkout -----------------------------------------------
 
 BUILD_INPUTS = ["pyproject.toml", "README.md", "LICENSE", "app.py", "pages", ".streamlit", "dlviz"]
