@@ -236,28 +236,53 @@ print(json.dumps({"dlviz": dlviz.__file__, "app": str(app),
 """
 
 
-@pytest.mark.slow
-@report_failure
-def test_the_installed_wheel_serves_the_whole_dashboard(tmp_path, new_page):
-    # Build from a copy: a build in the checkout would leave build/ and egg-info behind.
-    src = tmp_path / "src"
-    src.mkdir()
+def copy_of_the_checkout(dest: Path) -> Path:
+    """What the wheel is built from, copied: a build in the checkout would leave build/ and
+    egg-info behind."""
+    dest.mkdir()
     for name in BUILD_INPUTS:
         if (REPO / name).is_dir():
-            shutil.copytree(REPO / name, src / name, ignore=IGNORE)
+            shutil.copytree(REPO / name, dest / name, ignore=IGNORE)
         else:
-            shutil.copy2(REPO / name, src / name)
-    py = sys.executable
+            shutil.copy2(REPO / name, dest / name)
+    return dest
+
+
+def build_wheel(src: Path, out: Path) -> Path:
+    """The wheel of the project at `src`, built here without downloading anything."""
     setuptools = importlib.metadata.version("setuptools")
     assert int(setuptools.split(".")[0]) >= 77, (
         f"building the wheel without downloading needs setuptools >= 77 here, found {setuptools}: "
         "run ./dev.sh test, or pip install -e '.[test]'"
     )
-    _run([py, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "--no-index",
-          "--quiet", "-w", str(tmp_path / "dist"), str(src)])  # fmt: skip
-    (wheel,) = (tmp_path / "dist").glob("dlviz-*.whl")
-    names = {n for n in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in n}
-    assert names == expected_wheel_files()
+    _run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps",
+          "--no-index", "--quiet", "-w", str(out), str(src)])  # fmt: skip
+    (wheel,) = out.glob("dlviz-*.whl")
+    return wheel
+
+
+def wheel_files(wheel: Path) -> set[str]:
+    return {n for n in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in n}
+
+
+@pytest.mark.slow
+def test_the_source_distribution_builds_the_same_wheel(tmp_path):
+    """`pip install dlviz` from an sdist builds the wheel from it: it must hold everything."""
+    src = copy_of_the_checkout(tmp_path / "src")
+    code = "from setuptools import build_meta as b; print(b.build_sdist(__import__('sys').argv[1]))"
+    out = _run([sys.executable, "-c", code, str(tmp_path / "sdist")], cwd=src)
+    sdist = tmp_path / "sdist" / out.stdout.strip().splitlines()[-1]
+    shutil.unpack_archive(sdist, tmp_path / "unpacked")
+    (unpacked,) = (tmp_path / "unpacked").iterdir()
+    assert wheel_files(build_wheel(unpacked, tmp_path / "dist")) == expected_wheel_files()
+
+
+@pytest.mark.slow
+@report_failure
+def test_the_installed_wheel_serves_the_whole_dashboard(tmp_path, new_page):
+    wheel = build_wheel(copy_of_the_checkout(tmp_path / "src"), tmp_path / "dist")
+    assert wheel_files(wheel) == expected_wheel_files()
+    py = sys.executable
 
     # A fresh venv that sees this environment's packages (torch, streamlit, ...) after its own.
     venv = tmp_path / "venv"
