@@ -1,9 +1,10 @@
 """dlviz installs like a real package: what it imports is declared, the wheel carries the whole
 dashboard and the shipped files, and an installed wheel works outside any checkout.
 
-The slow test builds the wheel from a copy of the checkout, installs it into a throwaway venv
-that sees this environment's packages (torch included) through a `.pth` file, so nothing is
-downloaded, and runs `dlviz pretrain --list` and `dlviz ui` from a folder outside the checkout.
+The slow tests build the wheel from a copy of the checkout (and from its sdist), install it
+into a throwaway venv that sees this environment's packages (torch included) through a `.pth`
+file, so nothing is downloaded, and run `dlviz pretrain --list` and `dlviz ui` from a folder
+outside the checkout.
 """
 
 from __future__ import annotations
