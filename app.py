@@ -1,6 +1,8 @@
 """dlviz's Streamlit entry: page config, navigation and the sidebar every page shares.
 
-Run it with `./dev.sh dashboard` (or `streamlit run app.py`).
+Run it with `./dev.sh dashboard` or `dlviz ui`. An installed wheel carries this file, pages/
+and .streamlit/ as dlviz/dashboard/ (see pyproject.toml). A plain `streamlit run app.py` works
+too, but its first visitor briefly sees pages/' file names as the menu (dlviz.ui.server).
 """
 
 import streamlit as st

@@ -4,7 +4,7 @@
 #   ./dev.sh dashboard   create .venv, install dlviz, open the dashboard (http://localhost:8501)
 #   ./dev.sh test        create .venv, install dlviz with its test tools and Chromium, run the tests
 #
-# Extra arguments go to `streamlit run` or to pytest. Environment:
+# Extra arguments go to `dlviz ui` (`streamlit run` options) or to pytest. Environment:
 #   PYTHON=python3.12   the interpreter that creates .venv (default: python3)
 #   DLVIZ_VENV=path     where the virtual environment lives (default: .venv)
 set -euo pipefail
@@ -52,8 +52,10 @@ shift || true
 case "$cmd" in
   dashboard)
     setup ""
-    say "opening the dashboard on http://localhost:8501 (Ctrl+C stops it)"
-    exec "$VENV/bin/streamlit" run app.py --browser.gatherUsageStats false "$@"
+    # Streamlit prints the address it listens on once it does: the port of --server.port, or
+    # 8501, or the next free one when 8501 is taken.
+    say "starting the dashboard (Ctrl+C stops it); Streamlit prints its address below"
+    exec "$PY" -m dlviz.cli ui "$@"
     ;;
   test)
     setup "[test]"

@@ -17,7 +17,6 @@ import functools
 import json
 import math
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -446,22 +445,9 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    app = Path(__file__).resolve().parent.parent / "app.py"
-    if not app.is_file():
-        _err("app.py was not found next to the dlviz package; run `dlviz ui` from a dlviz checkout")
-        return EXIT_USAGE
-    # Run from the checkout so .streamlit/config.toml applies; repeat its two settings that
-    # matter most for live charts in case it is missing.
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(app),
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-        "--runner.postScriptGC", "false",
-    ]  # fmt: skip
-    if os.name == "posix":  # become streamlit, so a signal to `dlviz ui` reaches the server
-        os.chdir(app.parent)
-        os.execv(sys.executable, cmd + args.streamlit_args)
-    return subprocess.call(cmd + args.streamlit_args, cwd=app.parent)
+    from dlviz.ui.server import serve
+
+    return serve(args.streamlit_args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -544,12 +530,12 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--size", type=int, default=d.size, help=f"image side in pixels ({d.size})")
     pt.add_argument("--seed", type=int, default=d.seed, help=f"seed ({d.seed})")
     pt.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    pt.add_argument("--out", default=None, help="folder to write into (default assets/backbones)")
+    pt.add_argument("--out", default=None, help="folder to write into (default dlviz/backbones)")
     pt.add_argument("--list", action="store_true", help="list the installed backbones")
     pt.set_defaults(func=cmd_pretrain)
 
     u = sub.add_parser(
-        "ui", help="open the dashboard (streamlit run app.py); other options go to streamlit"
+        "ui", help="open the dashboard; other options go to `streamlit run` (--server.port 8502)"
     )
     u.set_defaults(func=cmd_ui)
     return p

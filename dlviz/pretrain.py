@@ -6,7 +6,8 @@
 It generates the source task (`dlviz.data.source`: 24 classes of textured shapes in RGB), trains
 the backbone architecture on it with dlviz's own training loop, and writes
 ``NAME.safetensors`` (the weights, with the card as metadata) and ``NAME.md`` (the model card)
-into `--out` (default: assets/backbones, where the Transfer page finds them).
+into `--out` (default: dlviz/backbones, inside the package, where the Transfer page and
+`dlviz pretrain --list` find them).
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ A small convolutional backbone that dlviz trains itself, for the Transfer page.
   (24 classes; chance is 4.2%).
 - **File:** {size_bytes / 1e6:.2f} MB, sha256 `{sha256}`.
 
-Make it again: `{card["command"]}` (writes into assets/backbones). The source data, the
+Make it again: `{card["command"]}` (writes into dlviz/backbones). The source data, the
 initial weights and the batch order come from the seed: on the same machine and torch version
 the file repeats byte for byte (same sha256).
 """

@@ -11,7 +11,7 @@ expects, and a card saying how it was made. Four strategies (`config.STRATEGIES`
 Frozen blocks get no gradient, are not in the optimizer, and stay in eval mode, so their
 batch-norm statistics keep their pretrained values (`models.CNN.freeze`).
 
-Backbones come from dlviz's own pretrained files in ``assets/backbones`` (made by
+Backbones come from dlviz's own pretrained files in ``dlviz/backbones`` (made by
 ``dlviz pretrain``), from a CNN run in the run store (``run:ID``), or from a checkpoint file:
 safetensors, or a PyTorch state dict read with ``torch.load(weights_only=True)``.
 """
@@ -42,7 +42,7 @@ from dlviz.config import (
 )
 from dlviz.data import Dataset
 
-BACKBONE_DIR = Path(__file__).resolve().parents[1] / "assets" / "backbones"
+BACKBONE_DIR = Path(__file__).resolve().parent / "backbones"  # shipped inside the package
 DEFAULT_BACKBONE = "dlviz-shapes32"
 METADATA_KEY = "dlviz_backbone"  # safetensors metadata: the backbone's card, as JSON
 MAX_CHECKPOINT_MB = 200
@@ -90,7 +90,7 @@ class Backbone:
 
 
 def shipped_backbones() -> list[str]:
-    """Names of dlviz's own pretrained backbones (files in assets/backbones)."""
+    """Names of dlviz's own pretrained backbones (the files in dlviz/backbones)."""
     if not BACKBONE_DIR.is_dir():
         return []
     return sorted(p.stem for p in BACKBONE_DIR.glob("*.safetensors"))

@@ -1,5 +1,5 @@
-"""Helpers for the browser tests (tests/test_browser*.py): a real `streamlit run app.py` on
-127.0.0.1, Debian's Chromium driven by Playwright, and waits that understand a Streamlit page.
+"""Helpers for the browser tests (tests/test_browser*.py): a real dashboard server (`dlviz ui`,
+what `./dev.sh dashboard` runs) on 127.0.0.1, Debian's Chromium driven by Playwright, and waits that understand a Streamlit page.
 
 The fixtures built on these (`streamlit_server`, `browser`, `new_page`, and `streamlit_args` /
 `streamlit_env` to configure a module's server) are in tests/conftest.py.
@@ -9,6 +9,7 @@ Nothing here is a test; pytest only collects `test_*.py`.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import io
@@ -52,6 +53,16 @@ SLOW_MS = 60_000  # a first run, a page load, a pair of short runs
 UI_MS = 20_000  # a rerun after a click, a Stop taking effect
 
 
+def app_titles() -> list[str]:
+    """The titles of app.py's pages, in its order (the `title=` of each `st.Page`): what the
+    sidebar's navigation lists."""
+    titles = []
+    for node in ast.walk(ast.parse((REPO / "app.py").read_text())):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page":
+            titles += [k.value.value for k in node.keywords if k.arg == "title"]
+    return titles
+
+
 def require_chromium() -> str:
     """The Chromium to drive; fails (or skips, with DLVIZ_SKIP_BROWSER=1) when it is missing."""
     if os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
@@ -72,13 +83,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class StreamlitServer:
-    """`streamlit run app.py` in a child process, its output in a log file.
+def dashboard_command(python: str = sys.executable) -> list[str]:
+    """`dlviz ui` of this checkout, as `./dev.sh dashboard` runs it."""
+    return [python, "-m", "dlviz.cli", "ui"]
 
-    Its environment is this process's, with DLVIZ_HOME=`home`, PYTHONUNBUFFERED=1 and, when
-    `tmpdir` is given, TMPDIR=`tmpdir`; then `env` on top (a None value removes a variable).
-    `extra_args` go after the standard options of `streamlit run` (the last of a repeated
-    option wins), e.g. `["--server.disconnectedSessionTTL", "2"]`.
+
+class StreamlitServer:
+    """The dashboard's server in a child process, its output in a log file.
+
+    `command` starts it (default `dashboard_command()`: `dlviz ui`, which runs app.py the way
+    `./dev.sh dashboard` and an installed dlviz do), from the folder `cwd` (default the
+    checkout). Its environment is this process's, with DLVIZ_HOME=`home`, PYTHONUNBUFFERED=1
+    and, when `tmpdir` is given, TMPDIR=`tmpdir`; then `env` on top (a None value removes a
+    variable). `extra_args` go after the standard `streamlit run` options (the last of a
+    repeated option wins), e.g. `["--server.disconnectedSessionTTL", "2"]`.
     """
 
     def __init__(
@@ -90,12 +108,16 @@ class StreamlitServer:
         tmpdir: Path | None = None,
         extra_args: Sequence[str] = (),
         env: Mapping[str, str | None] | None = None,
+        command: Sequence[str] | None = None,
+        cwd: Path = REPO,
     ):
         self.home = home
         self.log_path = log_path
         self.tmpdir = tmpdir
         self.extra_args = list(extra_args)
         self.extra_env = dict(env or {})
+        self.command = list(command or dashboard_command())
+        self.cwd = cwd
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -112,7 +134,7 @@ class StreamlitServer:
             else:
                 env[name] = str(value)
         cmd = [
-            sys.executable, "-m", "streamlit", "run", "app.py",
+            *self.command,
             "--server.headless", "true",
             "--server.address", "127.0.0.1",
             "--server.port", str(self.port),
@@ -121,7 +143,7 @@ class StreamlitServer:
         ]  # fmt: skip
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            cmd, cwd=self.cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )  # fmt: skip
         return self
@@ -132,7 +154,7 @@ class StreamlitServer:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 pytest.fail(
-                    f"streamlit exited with code {self.proc.returncode} before answering "
+                    f"the dashboard's server exited with code {self.proc.returncode} before answering "
                     f"{self.url}/_stcore/health.\n--- server log ({self.log_path}) ---\n{self.log()}",
                     pytrace=False,
                 )
@@ -178,17 +200,26 @@ def running_streamlit(
     *,
     extra_args: Sequence[str] = (),
     env: Mapping[str, str | None] | None = None,
+    command: Sequence[str] | None = None,
+    cwd: Path = REPO,
 ) -> Iterator[StreamlitServer]:
     """A started, healthy StreamlitServer whose files all live under the folder `tmp`:
     run store `tmp/dlviz-home` (DLVIZ_HOME), temporary files `tmp/tmp` (TMPDIR), log
     `tmp/streamlit.log`; stopped on leaving. The `streamlit_server` fixture is one of these per
-    test module; a test that needs a server of its own can use this directly."""
+    test module; a test that needs a server of its own (a brand-new one, or an installed
+    dlviz's: `command`, `cwd`) can use this directly."""
     home = tmp / "dlviz-home"
     tmpdir = tmp / "tmp"
     home.mkdir()
     tmpdir.mkdir()
     server = StreamlitServer(
-        home=home, log_path=tmp / "streamlit.log", tmpdir=tmpdir, extra_args=extra_args, env=env
+        home=home,
+        log_path=tmp / "streamlit.log",
+        tmpdir=tmpdir,
+        extra_args=extra_args,
+        env=env,
+        command=command,
+        cwd=cwd,
     ).start()
     try:
         server.wait_healthy()

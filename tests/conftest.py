@@ -4,8 +4,8 @@
   models are fastest that way, and timings do not matter in tests).
 - `apptest`: AppTest sessions of app.py, on Home or on any page (tests/test_pages.py,
   tests/test_images_page.py).
-- `streamlit_server`, `browser`, `new_page`: a real `streamlit run app.py` and Debian's Chromium
-  driven by Playwright (tests/test_browser*.py; the helpers are in tests/browser_support.py).
+- `streamlit_server`, `browser`, `new_page`: a real dashboard server (`dlviz ui`, as
+  `./dev.sh dashboard` starts it) and Debian's Chromium driven by Playwright (tests/test_browser*.py; the helpers are in tests/browser_support.py).
   A test module chooses extra `streamlit run` options and environment variables for its server
   by defining its own `streamlit_args` / `streamlit_env` fixtures.
 """
@@ -146,7 +146,7 @@ def streamlit_env() -> dict[str, str | None]:
 
 @pytest.fixture(scope="module")
 def streamlit_server(chromium_path, streamlit_args, streamlit_env, tmp_path_factory, request):
-    """`streamlit run app.py` on a free port of 127.0.0.1, one per test module, with its own
+    """The dashboard (`dlviz ui`) on a free port of 127.0.0.1, one per test module, with its own
     empty run store (DLVIZ_HOME = `server.home`) and temporary folder (TMPDIR = `server.tmpdir`);
     its log is `server.log_path`. Open a page with `page.goto(streamlit_server.url + "/images")`."""
     tmp = tmp_path_factory.mktemp(f"browser-{request.module.__name__}")

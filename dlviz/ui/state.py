@@ -13,6 +13,7 @@ import streamlit as st
 from dlviz.config import DataConfig
 from dlviz.data import Dataset, load_dataset
 from dlviz.devices import available_devices
+from dlviz.ui.server import use_app_navigation
 
 
 def set_defaults(defaults: dict[str, Any]) -> None:
@@ -56,19 +57,15 @@ def mark_app_ran() -> None:
 def ensure_app() -> None:
     """Make a page that was started on its own run through app.py (navigation, sidebar).
 
-    Streamlit treats a `pages/` folder next to the entry script as old-style pages until the
-    entry script has called `st.navigation` once in this server process. A fresh server whose
-    very first visit is a deep link (``/playground``) would run the page file alone: no
-    navigation, no shared sidebar, no wide layout. Then: switch to the app's own navigation
-    and rerun once, which runs app.py and lands on the same page.
+    Under a plain `streamlit run app.py`, Streamlit treats the `pages/` folder next to app.py
+    as old-style pages until app.py has called `st.navigation` once in this server process. A
+    fresh server whose very first visit is a deep link (``/playground``) would run the page
+    file alone: no navigation, no shared sidebar, no wide layout. Then: switch to the app's own
+    navigation and rerun once, which runs app.py and lands on the same page. (`dlviz ui` and
+    `./dev.sh dashboard` switch before the server starts: `dlviz.ui.server.use_app_navigation`.)
     """
     if st.session_state.get(APP_FLAG) or st.session_state.get("_dlviz_rerouted"):
         return
     st.session_state["_dlviz_rerouted"] = True
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-
-        PagesManager.uses_pages_directory = False  # what st.navigation itself sets
-    except (ImportError, AttributeError):  # a Streamlit without it: render the page as it is
-        return
+    use_app_navigation()
     st.rerun()
