@@ -132,6 +132,8 @@ def test_train_live_and_stop(streamlit_server, new_page):
 
     step("the defaults: Train trains until stopped, and says so")
     expect(page.get_by_text("Train keeps training until you press Stop")).to_be_visible()
+    step("plotly.js for the live charts is loaded before Train is pressed")
+    page.wait_for_function("() => typeof window.Plotly === 'object'", timeout=SLOW_MS)
     train_button(page).click()
 
     step("live: progress line, decision boundary, loss/accuracy curves")
@@ -152,6 +154,9 @@ def test_train_live_and_stop(streamlit_server, new_page):
     later = wait_for_progress(page, total=0, past_epoch=first)
     assert later > first
     wait_for_charts(page, 6)  # neuron maps and gradient health too
+    # The live charts are drawn in the page, by the one copy of plotly.js the tab loaded.
+    assert page.locator('script[src*="plotly.min.js"]').count() == 1
+    assert page.locator("[data-testid=stMain] iframe").count() == 0
     live_screenshot(page, "browser-01-live", LIVE_CHARTS)
     live_epoch = wait_for_progress(page, total=0, past_epoch=max(later, 200))
 
