@@ -69,9 +69,9 @@ def set_epochs(page, epochs: int, until_stopped: bool | None = None) -> None:
     press Stop* off, so Train trains that many epochs."""
     page.get_by_role("tab", name="Training").click()
     if until_stopped is not None:
-        toggle = page.get_by_role("checkbox", name="Train until I press Stop")
+        toggle = page.get_by_role("switch", name="Train until I press Stop")
         if toggle.is_checked() != until_stopped:
-            page.get_by_text("Train until I press Stop", exact=True).click()
+            page.locator(".st-key-pg_until_stopped label").click()
             expect(toggle).to_be_checked(checked=until_stopped)
             wait_idle(page)
     box = page.get_by_label("Epochs", exact=True)
