@@ -31,6 +31,7 @@ from dlviz.data.uploads import (
     UploadLimits,
     decode_image,
     picture_array,
+    thumbnail_array,
 )
 from dlviz.probes import ImageProbe
 from dlviz.ui import controls, images, live
@@ -247,7 +248,7 @@ def _thumbs(cls: str, pics: list) -> Any:
             cache.clear()
         shown = pics[:THUMBS]
         cache[key] = plots.image_grid_figure(
-            np.stack([picture_array(p.pixels, 48) for p in shown]), cols=THUMBS, tile=48
+            np.stack([thumbnail_array(p.pixels, 48) for p in shown]), cols=THUMBS, tile=48
         )
     return cache[key]
 
