@@ -130,6 +130,8 @@ def _epoch_line(event: dict[str, Any], total: int) -> str:
 
 
 def _human_summary(s: dict[str, Any]) -> str:
+    from dlviz.text import plural
+
     if s["status"] == "error":
         return f"run failed: {s['message']}"
     lines = [
@@ -138,7 +140,8 @@ def _human_summary(s: dict[str, Any]) -> str:
     ]
     if "params" in s:
         lines.append(
-            f"  {s['params']:,} parameters on {s['device']}, {s['epochs']} epoch(s) in "
+            f"  {plural(s['params'], 'parameter')} on {s['device']}, "
+            f"{plural(s['epochs'], 'epoch')} in "
             f"{s['seconds']:.2f} s ({s['samples_per_second']:,.0f} samples/s)"
         )
     final = s.get("final") or {}
@@ -150,6 +153,9 @@ def _human_summary(s: dict[str, Any]) -> str:
     if s.get("gradient_norms"):
         norms = ", ".join(f"{k} {v:.2e}" for k, v in s["gradient_norms"].items())
         lines.append(f"  gradient norms (input to output): {norms}")
+    verdict = s.get("outcome") or {}
+    if verdict.get("kind") not in (None, "ok"):
+        lines.append(f"  warning: {verdict.get('message', '')}")
     if s.get("run_dir"):
         lines.append(f"  saved in {s['run_dir']}")
     return "\n".join(lines)

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from dlviz import runs, transfer
+from dlviz import outcome, runs, transfer
 from dlviz.config import RunConfig
 from dlviz.data import Dataset, limit_per_class, load_dataset
 from dlviz.devices import DeviceError, describe, resolve_device
@@ -349,6 +349,8 @@ def execute(
         )
 
     summary = {"device": describe(device), **state.summary()}
+    if state.epoch > 0 and state.status in ("finished", "stopped"):  # learned, at chance, dead
+        summary["outcome"] = outcome.of_run(state, data, config, history).to_dict()
     if backbone is not None and config.transfer.strategy != "scratch":
         summary["weight_change"] = transfer.weight_change(model, backbone)
     message = state.message
