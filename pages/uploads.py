@@ -3,7 +3,7 @@ new picture - what it says, and where it looked."""
 
 import streamlit as st
 
-from dlviz.ui import controls, image_view, images, live, state, uploads
+from dlviz.ui import controls, fields, image_view, images, live, state, uploads
 
 state.ensure_app()
 uploads.init()
@@ -90,6 +90,8 @@ with main:
     with st.container():
         if problem and problem == uploads.image_set().blocking():
             st.caption("Train is ready once the classes above are.")
+        elif problem and problem == fields.first_problem(uploads.NUMBER_KEYS):
+            st.error(problem, icon=":material/error:")
         elif problem:
             st.info(problem, icon=":material/info:")
         elif busy:

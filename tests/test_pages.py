@@ -240,10 +240,10 @@ def test_layer_count_rewrites_the_widths(apptest):
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("8, x", "'x' is not a whole number"),
-        ("0", "got 0"),
-        ("2000", "got 2000"),
-        ("", "at least one width"),
+        ("8, x", "'x' is not a whole number from 1 to 1,024"),
+        ("0", "'0' is not a whole number from 1 to 1,024"),
+        ("2000", "'2000' is not a whole number from 1 to 1,024"),
+        ("", "no widths given; enter one whole number from 1 to 1,024 for each layer"),
     ],
 )
 def test_invalid_widths_show_an_error_and_disable_train(apptest, text, problem):

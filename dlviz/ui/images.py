@@ -35,7 +35,7 @@ from dlviz.config import (
 )
 from dlviz.data import Dataset
 from dlviz.models import build_model, cnn_layer_table
-from dlviz.ui import controls, live
+from dlviz.ui import controls, fields, live
 from dlviz.ui.state import dataset
 
 KEEP = "session"  # widget values survive a page switch
@@ -311,7 +311,7 @@ def data_controls() -> None:
         help="The share of images held out to measure how well the network generalises.",
         persist_state=KEEP,
     )
-    st.number_input("Data seed", 0, 2**31 - 1, key="im_data_seed", persist_state=KEEP)
+    fields.number_input(st, "im_data_seed")
 
 
 def network_controls() -> None:
@@ -385,7 +385,7 @@ def data_config() -> DataConfig:
             n_samples=int(ss["im_shapes_samples"]),
             noise=float(ss["im_noise"]),
             test_fraction=float(ss["im_test_fraction"]),
-            seed=int(ss["im_data_seed"]),
+            seed=fields.value("im_data_seed"),
             image_size=int(ss["im_shapes_size"]),
             channels=int(ss["im_channels"]),
             clutter=int(ss["im_clutter"]),
@@ -395,18 +395,15 @@ def data_config() -> DataConfig:
         n_samples=int(ss["im_digits_samples"]),
         noise=0.0,
         test_fraction=float(ss["im_test_fraction"]),
-        seed=int(ss["im_data_seed"]),
+        seed=fields.value("im_data_seed"),
         image_size=int(ss["im_digits_size"]),
     )
 
 
 def parse_head(text: str) -> tuple[int, ...]:
-    """``"128, 64"`` -> (128, 64); empty -> (). Raises ConfigError naming what is wrong."""
-    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
-    for p in parts:
-        if not p.isdigit():
-            raise ConfigError("model.head", f"{p!r} is not a whole number")
-    return tuple(int(p) for p in parts)
+    """``"128, 64"`` -> (128, 64); empty -> (). Raises ConfigError giving the rule and the bad
+    entries."""
+    return controls.parse_width_list(text, "model.head", 4096, 4, least=0, example="128, 64")
 
 
 def model_config(blocks: tuple[ConvBlock, ...] | None = None) -> ModelConfig:

@@ -6,11 +6,14 @@ import streamlit as st
 
 from dlviz import speed
 from dlviz.ui.live import View
+from dlviz.ui.state import torch_threads
 
 
 @st.cache_resource(show_spinner=False)
 def _device_lines() -> list[str]:
-    """The devices found, from the same facts the Devices page shows (`speed.machine`)."""
+    """The devices found, from the same facts the Devices page shows (`speed.machine`), once
+    torch has the dashboard's thread count (before, it would report its own default)."""
+    torch_threads()
     m = speed.machine()
     memory = f", {m['memory_gb']:.0f} GiB memory" if m["memory_gb"] else ""
     lines = [f"**CPU** - {m['cpu']}, {m['cores']} cores, {speed.threads_phrase(m)}" + memory]

@@ -22,7 +22,7 @@ from dlviz.config import (
     TransferConfig,
 )
 from dlviz.data import Dataset
-from dlviz.ui import live
+from dlviz.ui import fields, live
 from dlviz.ui import uploads as uploads_ui
 from dlviz.ui.session_folder import session_folder
 from dlviz.ui.state import dataset, devices, set_defaults
@@ -54,6 +54,12 @@ DEFAULTS: dict[str, Any] = {
     "tl_levels": [1, 2, 5, 10, 25, 0],
     "tl_steps": 100,
 }
+
+
+def typed_problem(kind: str) -> str:
+    """A refused typed number that blocks `kind` ("single", "compare" or "efficiency")."""
+    keys = ("tl_epochs", "tl_seed") + (("tl_steps",) if kind == "efficiency" else ())
+    return fields.first_problem(keys)
 
 
 def init() -> None:
@@ -231,8 +237,8 @@ def train_config() -> TrainConfig:
         optimizer="adam",
         lr=float(ss["tl_lr"]),
         batch_size=int(ss["tl_batch"]),
-        epochs=int(ss["tl_epochs"]),
-        seed=int(ss["tl_seed"]),
+        epochs=fields.value("tl_epochs"),
+        seed=fields.value("tl_seed"),
         device=ss["tl_device"],
     )
 
@@ -326,9 +332,9 @@ def strategy_settings(b: transfer.Backbone | None, counts: tuple[int, int] | Non
     )
     with st.expander("Training"):
         st.select_slider("Learning rate", (0.0003, 0.001, 0.003, 0.01, 0.03), key="tl_lr")
-        st.number_input("Epochs", 1, 500, key="tl_epochs")
+        fields.number_input(st, "tl_epochs", persist=False)
         st.select_slider("Batch size", (8, 16, 32, 64, 128), key="tl_batch")
-        st.number_input("Seed", 0, 2**31 - 1, key="tl_seed")
+        fields.number_input(st, "tl_seed", persist=False)
         st.selectbox("Device", devices(), key="tl_device")
 
 
@@ -357,7 +363,7 @@ def start(kind: str) -> None:
             exp = transfer.EfficiencyExperiment(
                 base,
                 levels=tuple(int(k) for k in st.session_state["tl_levels"]),
-                steps=int(st.session_state["tl_steps"]),
+                steps=fields.value("tl_steps"),
             )
             ladder = exp.configs(available, n_classes)
             st.session_state[AVAILABLE] = available
@@ -401,7 +407,7 @@ def _strategy_rows(view: live.View) -> list[dict[str, Any]]:
     rows = []
     for handle in view.handles:
         h = handle.history
-        final = h.final if h.done else {}
+        final = h.final if h.status == "finished" else {}  # a stopped run is not compared
         tests = [v for v in h.epochs.column("test_accuracy") if v is not None]
         rows.append(
             {
@@ -464,6 +470,13 @@ def draw_strategies(view: live.View, key: str) -> None:
     )  # fmt: skip
     st.dataframe(table, hide_index=True, key=f"{key}_table")
     if any(h.done for h in hs):
+        unfinished = [h.label for h in hs if h.done and h.status != "finished"]
+        if unfinished and all(h.done for h in hs):
+            st.caption(
+                f"{', '.join(unfinished)} did not finish, so "
+                f"{'it is' if len(unfinished) == 1 else 'they are'} left out of the reading "
+                "and of the final accuracies."
+            )
         for sentence in transfer.strategies_reading(rows):
             st.markdown(f"- {sentence}")
         small_test_set_note(hs)
