@@ -194,7 +194,7 @@ def gradient_verdict(
     which = "first trainable layer" if frozen else "first layer"
     if top == 0:
         return "bad", (
-            f"No gradient reaches any layer: the network is dead. {_DEAD_ALL[act].capitalize()}, "
+            f"No gradient reaches any layer: the network is dead. {_upper_first(_DEAD_ALL[act])}, "
             "so it gives the same answer for every input and cannot recover. Try a lower "
             f"learning rate, fewer layers, or batch norm.{frozen_note}"
         )
@@ -222,6 +222,10 @@ def gradient_verdict(
         f"Gradients reach every {'trainable ' if frozen else ''}layer at similar strength: all "
         f"of them are learning.{frozen_note}"
     )
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def gradient_reading(norms: list[float], activation: str = "relu", frozen: int = 0) -> str:
