@@ -358,7 +358,8 @@ def race_reading(labels: list[str], histories: list[Any]) -> list[str]:
     done.sort(key=lambda lh: lh[1].elapsed)
     (fast, hf), (slow, hs) = done[0], done[-1]
     out = [
-        f"{fast} finished {hf.epoch} epochs in {hf.elapsed:.1f} s, {slow} in {hs.elapsed:.1f} s: "
+        f"{fast} finished {plural(hf.epoch, 'epoch')} in {hf.elapsed:.1f} s, {slow} in "
+        f"{hs.elapsed:.1f} s: "
         f"{fast} was {hs.elapsed / max(hf.elapsed, 1e-9):.1f}x faster "
         f"({hf.samples_per_second:,.0f} against {hs.samples_per_second:,.0f} samples a second)."
     ]

@@ -30,6 +30,7 @@ from dlviz.devices import DeviceError, describe, resolve_device
 from dlviz.history import RunHistory
 from dlviz.models import build_model, count_parameters
 from dlviz.probes import ImageProbe, class_report, snapshot_2d, weight_layers
+from dlviz.text import counted, plural
 from dlviz.train import Callback, Control, FitState, batch_bounds, fit
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ def device_slot(device: torch.device, control: Control, emit: Emit):
         emit(
             {
                 "type": "queued",
-                "message": f"Waiting for {device}: {runs_per_device()} runs are already "
+                "message": f"Waiting for {device}: {plural(runs_per_device(), 'run')} "
+                f"{counted(runs_per_device(), 'is', 'are')} already "
                 "training on it. This run starts when one of them ends.",
             }
         )

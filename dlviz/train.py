@@ -24,6 +24,7 @@ from dlviz.config import TrainConfig
 from dlviz.data import Dataset
 from dlviz.models import count_parameters, set_dropout_generator
 from dlviz.probes import GradNormTracker, evaluating
+from dlviz.text import plural
 
 EVAL_TRAIN_SAMPLES = 1024  # train metrics are measured on at most this many training samples
 EVAL_BATCH = 4096  # rows per forward pass when evaluating 2-D points
@@ -383,7 +384,7 @@ def fit(
         set_dropout_generator(model, None)
     state.elapsed = time.perf_counter() - start - paused_total
     if state.status == "stopped":
-        state.message = f"Stopped after {state.epoch} of {cfg.epochs} epochs."
+        state.message = f"Stopped after {state.epoch} of {plural(cfg.epochs, 'epoch')}."
         if control.reason:
             state.message += f" {control.reason}"
     fire("on_fit_end")

@@ -41,6 +41,7 @@ from dlviz.config import (
     TransferConfig,
 )
 from dlviz.data import Dataset
+from dlviz.text import plural
 
 BACKBONE_DIR = Path(__file__).resolve().parents[1] / "assets" / "backbones"
 DEFAULT_BACKBONE = "dlviz-shapes32"
@@ -609,7 +610,7 @@ def efficiency_reading(rows: list[dict[str, Any]]) -> list[str]:
         if len(many) > 1:
             best = max(many, key=lambda s: many[s])
             out.append(
-                f"With {levels[-1]} per class, {STRATEGY_LABELS[best].lower()} is best at "
+                f"With {plural(levels[-1], 'image')} per class, {STRATEGY_LABELS[best].lower()} is best at "
                 f"{_pct(many[best])}"
                 + (f"; from scratch reaches {_pct(many['scratch'])}." if "scratch" in many else ".")
             )
@@ -619,7 +620,7 @@ def efficiency_reading(rows: list[dict[str, Any]]) -> list[str]:
             if "scratch" in row and transfer_best is not None:
                 if row["scratch"] >= transfer_best - 0.02:
                     out.append(
-                        f"From scratch catches up (within 2 points) at {k} images per class: "
+                        f"From scratch catches up (within 2 points) at {plural(k, 'image')} per class: "
                         "pretrained features matter most when labels are few."
                     )
                     break

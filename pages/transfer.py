@@ -4,6 +4,7 @@ scratch - and see which wins, and how it depends on how many labelled images the
 import streamlit as st
 
 from dlviz import transfer
+from dlviz.text import plural
 from dlviz.ui import fields, live, state
 from dlviz.ui import transfer_page as tp
 
@@ -68,7 +69,7 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
         width="stretch",
     )
     c3.button(
-        f"Data efficiency ({n_eff} runs)",
+        f"Data efficiency ({plural(n_eff, 'run')})",
         key="tl_efficiency",
         icon=":material/query_stats:",
         on_click=tp.start,

@@ -3,6 +3,7 @@ new picture - what it says, and where it looked."""
 
 import streamlit as st
 
+from dlviz.text import plural
 from dlviz.ui import controls, fields, image_view, images, live, state, uploads
 
 state.ensure_app()
@@ -98,14 +99,14 @@ with main:
             st.caption("A run is in progress: stop it to start another.")
         elif ds is not None and len(ds.x_train) < 200:
             st.caption(
-                f"{len(ds.x_train)} training images: a small set. Augmentation helps, and so do "
+                f"{plural(len(ds.x_train), 'training image')}: a small set. Augmentation helps, and so do "
                 "more epochs; Train shallow vs deep shows whether depth pays off on it."
             )
     with st.container():
         if rows is not None and ds is not None:
             st.markdown(
                 f"{images.summary_line(rows)}, on {len(ds.x_train)} training and "
-                f"{len(ds.x_test)} test images of {ds.input_shape[1]}x{ds.input_shape[2]}"
+                f"{plural(len(ds.x_test), 'test image')} of {ds.input_shape[1]}x{ds.input_shape[2]}"
             )
             with st.expander("Network: edit the blocks, see every layer", expanded=False):
                 st.plotly_chart(

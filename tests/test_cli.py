@@ -345,7 +345,7 @@ def test_runs_show(tmp_path, capsys):
     older, _ = saved_runs(store)
     assert main(["runs", "show", older, "--runs-dir", str(store)]) == 0
     out = capsys.readouterr().out
-    assert f"run {older}: finished" in out and "metrics: 2 epoch row(s)" in out
+    assert f"run {older}: finished" in out and "metrics: 2 epoch rows" in out
     assert '"hidden": [' in out
     assert main(["runs", "show", older, "--runs-dir", str(store), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)

@@ -27,6 +27,8 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
+from dlviz.text import plural
+
 FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "BMP", "GIF", "TIFF")
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
@@ -405,7 +407,7 @@ class ImageSet:
             big = max(counts, key=counts.get)
             small = min(counts, key=counts.get)
             out.append(
-                f"Strong imbalance: {big} has {counts[big]} images, {small} only "
+                f"Strong imbalance: {big} has {plural(counts[big], 'image')}, {small} only "
                 f"{counts[small]}; the network may learn to answer {big} most of the time."
             )
         dup = self.duplicates()

@@ -35,6 +35,7 @@ from dlviz.config import (
 )
 from dlviz.data import Dataset
 from dlviz.models import build_model, cnn_layer_table
+from dlviz.text import plural
 from dlviz.ui import controls, fields, live
 from dlviz.ui.state import dataset
 
@@ -584,7 +585,7 @@ def summary_line(rows: list[dict[str, object]]) -> str:
     params = sum(int(r["params"]) for r in rows)
     flops = sum(int(r["flops"]) for r in rows)
     return (
-        f"**{convs} conv layer{'s' if convs != 1 else ''}**, {params:,} parameters, "
+        f"**{plural(convs, 'conv layer')}**, {plural(params, 'parameter')}, "
         f"{_si(flops)}FLOPs per image"
     )
 

@@ -28,6 +28,7 @@ from dlviz.compare import (
 from dlviz.config import IMAGE_DATASETS, RunConfig
 from dlviz.models import build_model
 from dlviz.probes import FeatureSnapshot, ImageProbe
+from dlviz.text import counted, plural
 from dlviz.ui import fields
 from dlviz.ui.state import dataset
 
@@ -539,7 +540,7 @@ def compare(rows: list[dict[str, Any]]) -> None:
         )
         rows = rows[:MAX_COMPARE]
     labels = run_labels(rows)
-    st.subheader(f"Compare {len(rows)} runs")
+    st.subheader(f"Compare {plural(len(rows), 'run')}")
     loaded: list[tuple[str, runs.StoredRun]] = []
     for label, row in zip(labels, rows):
         stored, problem = _load(str(row["run_id"]))
@@ -607,7 +608,10 @@ def compare(rows: list[dict[str, Any]]) -> None:
         names = ", ".join(differing[:8]) + (
             f" and {len(differing) - 8} more" if len(differing) > 8 else ""
         )
-        st.caption(f"{len(differing)} field(s) differ, highlighted: {names}.")
+        st.caption(
+            f"{plural(len(differing), 'field')} {counted(len(differing), 'differs', 'differ')}, "
+            f"highlighted: {names}."
+        )
     else:
         st.caption("Their configs are the same.")
     n_rows = len(styler.data)

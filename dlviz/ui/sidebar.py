@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dlviz import speed
+from dlviz.text import plural
 from dlviz.ui.live import View
 from dlviz.ui.state import torch_threads
 
@@ -16,7 +17,8 @@ def _device_lines() -> list[str]:
     torch_threads()
     m = speed.machine()
     memory = f", {m['memory_gb']:.0f} GiB memory" if m["memory_gb"] else ""
-    lines = [f"**CPU** - {m['cpu']}, {m['cores']} cores, {speed.threads_phrase(m)}" + memory]
+    cores = plural(m["cores"] or 0, "core")
+    lines = [f"**CPU** - {m['cpu']}, {cores}, {speed.threads_phrase(m)}" + memory]
     for g in m["gpus"]:
         driver = f", driver {g['cuda_driver']}" if g["cuda_driver"] else ""
         lines.append(

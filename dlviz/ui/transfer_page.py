@@ -22,6 +22,7 @@ from dlviz.config import (
     TransferConfig,
 )
 from dlviz.data import Dataset
+from dlviz.text import counted, plural
 from dlviz.ui import fields, live
 from dlviz.ui import uploads as uploads_ui
 from dlviz.ui.session_folder import session_folder
@@ -195,18 +196,19 @@ def card(b: transfer.Backbone) -> None:
     c = b.card
     src = c.get("source", {})
     lines = [
-        f"**{b.name}**: {b.n_blocks} conv blocks, input "
+        f"**{b.name}**: {plural(b.n_blocks, 'conv block')}, input "
         + "x".join(str(v) for v in b.input_shape)
         + ".",
     ]
     if src.get("description"):
         lines.append(f"Pretrained on {src['description']}.")
     if c.get("classes"):
-        lines.append(f"{len(c['classes'])} source classes.")
+        lines.append(f"{plural(len(c['classes']), 'source class')}.")
     if isinstance(c.get("accuracy"), dict):
         t = c.get("train", {})
         lines.append(
-            f"{t.get('epochs', '?')} epochs; source test accuracy {c['accuracy']['test']:.1%}."
+            f"{t.get('epochs', '?')} {counted(t.get('epochs'), 'epoch')}; source test accuracy "
+            f"{c['accuracy']['test']:.1%}."
         )
     if c.get("command"):
         lines.append(f"Made by `{c['command']}`.")
@@ -300,8 +302,8 @@ def strategy_settings(b: transfer.Backbone | None, counts: tuple[int, int] | Non
     k = int(st.session_state["tl_per_class"])
     if counts is not None and k and k > counts[0]:
         st.caption(
-            f"The smallest class has only {counts[0]} training images, so it trains on all of "
-            f"them; other classes on at most {k}."
+            f"The smallest class has only {plural(counts[0], 'training image')}, so it trains on "
+            f"{'it' if counts[0] == 1 else 'all of them'}; other classes on at most {k}."
         )
     st.radio(
         "Strategy",
@@ -432,7 +434,7 @@ def small_test_set_note(histories: list) -> None:
     n = max((h.test_samples for h in histories if h.done), default=0)
     if 0 < n < SMALL_TEST_SET:
         st.caption(
-            f":material/info: The test set has only {n} images, so one image is worth "
+            f":material/info: The test set has only {plural(n, 'image')}, so one image is worth "
             f"{100 / n:.0f} points of accuracy: add pictures (or raise the test share on Your "
             "images) for a steadier comparison."
         )
@@ -474,7 +476,7 @@ def draw_strategies(view: live.View, key: str) -> None:
         if unfinished and all(h.done for h in hs):
             st.caption(
                 f"{', '.join(unfinished)} did not finish, so "
-                f"{'it is' if len(unfinished) == 1 else 'they are'} left out of the reading "
+                f"{counted(len(unfinished), 'it is', 'they are')} left out of the reading "
                 "and of the final accuracies."
             )
         for sentence in transfer.strategies_reading(rows):

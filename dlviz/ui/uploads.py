@@ -34,6 +34,7 @@ from dlviz.data.uploads import (
     thumbnail_array,
 )
 from dlviz.probes import ImageProbe
+from dlviz.text import plural
 from dlviz.ui import controls, fields, images, live
 from dlviz.ui.session_folder import session_folder
 
@@ -164,7 +165,9 @@ def ingest(target: str | None, files: list[Any], lim: UploadLimits) -> None:
                 s.problems.append(Problem(f.name, str(e)))
         else:
             added += s.add_files(target, [(f.name, data)], lim)
-        bar.progress((k + 1) / len(files), text=f"Reading {k + 1} of {len(files)} files...")
+        bar.progress(
+            (k + 1) / len(files), text=f"Reading {k + 1} of {plural(len(files), 'file')}..."
+        )
     bar.empty()
     new = [str(p) for p in s.problems[before:]]
     del s.problems[:]  # shown once, with this upload; not kept for the session
@@ -261,7 +264,11 @@ def class_panel(cls: str, lim: UploadLimits) -> None:
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
         c1.markdown(f"**{cls}** - {len(pics)} image{'s' if len(pics) != 1 else ''}")
         with c2.popover("Remove", icon=":material/delete:", width="stretch"):
-            st.markdown(f"Remove **{cls}** and its {len(pics)} images?")
+            st.markdown(
+                f"Remove **{cls}** and its {plural(len(pics), 'image')}?"
+                if pics
+                else f"Remove **{cls}**?"
+            )
             st.button(
                 "Remove",
                 key=f"up_remove_{_key(cls)}",
@@ -329,7 +336,7 @@ def summary() -> None:
     if len(sizes) > 6:
         size_text += f" and {len(sizes) - 6} more"
     st.markdown(
-        f"**{s.count()} images in {len(counts)} classes**: "
+        f"**{plural(s.count(), 'image')} in {plural(len(counts), 'class')}**: "
         + ", ".join(f"{c} {n}" for c, n in counts.items())
         + (f". Sizes found: {size_text}." if sizes else ".")
     )
