@@ -1094,7 +1094,7 @@ def depth_profile_figure(results: Sequence[Any], height: int = 340) -> go.Figure
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": f"{variant}, {deepest.depth} hidden layers",
+                "name": f"{variant}, {plural(deepest.depth, 'hidden layer')}",
                 "x": list(range(1, n + 1)),
                 "y": _f32([max(v, floor) for v in deepest.profile]),
                 "line": {"color": color},

@@ -565,7 +565,7 @@ def strategies_reading(rows: list[dict[str, Any]]) -> list[str]:
         gap = f["test_accuracy"] - s["test_accuracy"]
         ratio = s["trainable"] / max(f["trainable"], 1)
         verdict = (
-            f"{abs(gap) * 100:.0f} points {'above' if gap > 0 else 'below'}"
+            f"{plural(round(abs(gap) * 100), 'point')} {'above' if gap > 0 else 'below'}"
             if abs(gap) >= 0.01
             else "the same as"
         )

@@ -190,3 +190,22 @@ def test_the_sidebar_and_the_devices_page_give_the_same_true_thread_count(apptes
     finally:
         sidebar._device_lines.clear()
         torch.set_num_threads(before)
+
+
+def test_one_class_of_one_image_is_said_in_the_singular(apptest):
+    import io
+
+    from PIL import Image
+
+    at = apptest("pages/uploads.py")
+    at.text_input(key="up_new_class").input("cat").run()
+    at.button(key="up_add_class").click().run()
+    buf = io.BytesIO()
+    Image.new("RGB", (10, 10), (200, 100, 0)).save(buf, format="PNG")
+    at.session_state["up_set"].add_files("cat", [("cat.png", buf.getvalue())])
+    at.session_state["up_version"] += 1
+    at.run()
+    assert not at.exception, at.exception
+    text = "\n".join(m.value for m in at.markdown)
+    assert "**1 image in 1 class**" in text and "1 classes" not in text and "1 images" not in text
+    assert "**cat** - 1 image" in text

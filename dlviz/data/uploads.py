@@ -66,7 +66,7 @@ class UploadLimits:
 
     def describe(self) -> str:
         return (
-            f"up to {self.max_files:,} images, {self.max_file_bytes / 2**20:.0f} MB and "
+            f"up to {plural(self.max_files, 'image')}, {self.max_file_bytes / 2**20:.0f} MB and "
             f"{self.max_pixels / 1e6:.0f} megapixels each, {self.max_total_bytes / 2**30:.0f} GB "
             "in all"
         )
@@ -336,7 +336,9 @@ class ImageSet:
         for name, data in files:
             if self.count() >= limits.max_files:
                 self.problems.append(
-                    Problem(name, f"was not added: the limit is {limits.max_files:,} images")
+                    Problem(
+                        name, f"was not added: the limit is {plural(limits.max_files, 'image')}"
+                    )
                 )
                 continue
             result = _decode(name, data, limits, limits.keep_side)
