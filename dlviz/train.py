@@ -384,7 +384,7 @@ def fit(
         set_dropout_generator(model, None)
     state.elapsed = time.perf_counter() - start - paused_total
     if state.status == "stopped":
-        state.message = f"Stopped after {state.epoch} of {plural(cfg.epochs, 'epoch')}."
+        state.message = f"Stopped after {state.epoch} of {plural(cfg.epochs, 'epoch', sep='')}."
         if control.reason:
             state.message += f" {control.reason}"
     fire("on_fit_end")
