@@ -209,3 +209,16 @@ def test_one_class_of_one_image_is_said_in_the_singular(apptest):
     text = "\n".join(m.value for m in at.markdown)
     assert "**1 image in 1 class**" in text and "1 classes" not in text and "1 images" not in text
     assert "**cat** - 1 image" in text
+
+
+def test_the_run_store_listing_says_when_a_finished_run_learned_nothing(tmp_path):
+    from dlviz import jobs, runs
+    from dlviz.config import RunConfig
+
+    cfg = RunConfig.from_dict(
+        {"data": {"n_samples": 200}, "train": {"lr": 10, "epochs": 3, "device": "cpu"}}
+    )
+    jobs.execute(cfg, emit=lambda e: None, runs_dir=tmp_path)
+    (row,) = runs.list_runs(tmp_path)
+    assert row["status"] == "finished"
+    assert row["message"].startswith("The network is dead and learned nothing")
