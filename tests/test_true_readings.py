@@ -222,3 +222,31 @@ def test_the_run_store_listing_says_when_a_finished_run_learned_nothing(tmp_path
     (row,) = runs.list_runs(tmp_path)
     assert row["status"] == "finished"
     assert row["message"].startswith("The network is dead and learned nothing")
+
+
+def test_a_sigmoid_cnn_is_not_read_for_dead_relus(apptest):
+    from dlviz.config import ConvBlock
+
+    at = apptest("pages/images.py")
+    at.select_slider(key="im_shapes_samples").set_value(300).run()
+    at.number_input(key="im_epochs").set_value(1).run()
+    at.selectbox(key="im_activation").set_value("sigmoid").run()
+    at.session_state["im_blocks"] = (ConvBlock(8, 3, pool="max"),)
+    at.session_state["im_blocks_version"] += 1
+    at.run()
+    at.button(key="im_train").click().run()
+    view = at.session_state["im_view"]
+    end = time.monotonic() + 60
+    while view.live:
+        assert time.monotonic() < end, "the run did not end"
+        time.sleep(0.2)
+        at.run()
+    at.run()
+    assert not at.exception, at.exception
+    from test_pages import charts
+
+    assert "im_view_dead" not in charts(at)
+    text = "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
+    assert "none in this network, which has no ReLU layers" in text
+    assert "No ReLU layers here (sigmoid units), so none can die" in text
+    assert "Dead ReLU channels: at most" not in text

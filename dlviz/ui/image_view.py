@@ -327,9 +327,11 @@ def _health(h: RunHistory, key: str, n_test: int) -> None:
             if _has_relu(h)
             else "**Dead ReLUs**: none in this network, which has no ReLU layers"
         )
-        fig = plots.dead_units_figure(h, height=300)
-        fig.update_layout(legend={"y": -0.4})  # below the axis title
-        live_chart(fig, key=f"{key}_dead")
+        with st.container():  # (no chart of what cannot happen: no ReLU, no dead units)
+            if _has_relu(h):
+                fig = plots.dead_units_figure(h, height=300)
+                fig.update_layout(legend={"y": -0.4})  # below the axis title
+                live_chart(fig, key=f"{key}_dead")
     with right:
         st.markdown("**What the gradients say**")
         for kind, sentence in _warnings(h):
