@@ -250,3 +250,53 @@ def test_a_sigmoid_cnn_is_not_read_for_dead_relus(apptest):
     assert "none in this network, which has no ReLU layers" in text
     assert "No ReLU layers here (sigmoid units), so none can die" in text
     assert "Dead ReLU channels: at most" not in text
+
+
+def playground_config(**changes):
+    """The run config the Playground builds on its defaults, with `changes` by section."""
+    from dlviz.config import RunConfig
+
+    base = {
+        "data": {"name": "spiral", "n_samples": 1000, "noise": 0.1, "test_fraction": 0.3},
+        "model": {"hidden": [8, 8, 8]},
+        "train": {"optimizer": "adam", "lr": 0.01, "batch_size": 32, "epochs": 100},
+    }
+    for section, values in changes.items():
+        base[section] = {**base[section], **values}
+    base["train"]["device"] = "cpu"
+    return RunConfig.from_dict(base)
+
+
+def test_homes_suggestions_on_learning_rate_and_overfitting_come_true():
+    """Home's "Things to try" 3 and 4, trained as the Playground would (1 and 2 take minutes:
+    they were run by hand, see the commit)."""
+    from dlviz import jobs
+    from dlviz.compare import overfitting
+
+    # 4: learning rate 10 with Adam on the default network: dead, and the run says so
+    end = jobs.execute(playground_config(train={"lr": 10}), emit=lambda e: None)
+    assert end["status"] == "finished" and end["outcome"]["kind"] == "dead"
+    assert end["final"]["test_accuracy"] == pytest.approx(0.5, abs=0.03)
+    assert all(v == 0 for v in end["gradient_norms"].values())
+    # ... and with SGD on XOR, 64 wide: the loss blows up, the run stops and says why
+    xor = playground_config(
+        data={"name": "xor"}, model={"hidden": [64] * 3}, train={"optimizer": "sgd", "lr": 10}
+    )
+    end = jobs.execute(xor, emit=lambda e: None)
+    assert end["status"] == "diverged" and "the loss became NaN" in end["message"]
+    # 3: moons, noise 0.4, 100 samples, width 64, 300 epochs: the test loss turns up
+    moons = playground_config(
+        data={"name": "moons", "noise": 0.4, "n_samples": 100},
+        model={"hidden": [64] * 3},
+        train={"epochs": 300},
+    )
+    h = RunHistory()
+    jobs.execute(moons, emit=h.apply)
+    assert h.status == "finished" and h.summary["outcome"]["kind"] == "ok"
+    note = overfitting(h)
+    assert note and "it overfits" in note
+    tests = h.epochs.column("test_loss")
+    best = min(range(len(tests)), key=tests.__getitem__)
+    assert 10 <= h.epochs.column("epoch")[best] <= 40  # "after about 25 epochs"
+    assert h.final["train_accuracy"] == 1.0
+    assert max(h.epochs.column("test_accuracy")) - h.final["test_accuracy"] >= 0.05
