@@ -179,3 +179,20 @@ def test_the_image_views_numbers_say_when_they_are_out_of_range(apptest):
     at.number_input(key="im_explore_channel").set_value(8).run()  # conv1 has 8 channels
     assert not at.exception, at.exception
     assert "Channel: 8 is out of range; enter a whole number from 0 to 7" in "\n".join(errors(at))
+
+
+def test_a_block_typed_out_of_range_in_the_blocks_table_is_named_and_blocks_train(apptest):
+    from dlviz.config import DEEP_BLOCKS
+    from dlviz.ui.images import apply_edits
+
+    # what the table hands over when a person types 9999 into conv3's channels (the grid has
+    # no bounds of its own now: it would refuse the entry without a word)
+    blocks = apply_edits(DEEP_BLOCKS, {"edited_rows": {2: {"channels": 9999}}})
+    assert blocks[2].channels == 9999
+    at = apptest("pages/images.py")
+    at.session_state["im_blocks"] = blocks
+    at.session_state["im_blocks_version"] += 1
+    at.run()
+    assert not at.exception, at.exception
+    assert "Block 3 (conv3) channels: must be at most 512, got 9999." in "\n".join(errors(at))
+    assert at.button(key="im_train").disabled

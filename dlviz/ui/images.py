@@ -195,21 +195,27 @@ def blocks_editor() -> None:
         placeholder=DEFAULT,
         column_config={
             "layer": st.column_config.TextColumn("layer", disabled=True, width=58),
+            # No min / max on the number columns: the grid would refuse an entry out of range
+            # without a word. What is typed reaches the config, whose check names the block,
+            # the field and its range, and Train stays off until it is fixed.
             "channels": st.column_config.NumberColumn(
-                "channels", width=88, min_value=1, max_value=512, step=1, default=16, required=True
+                "channels",
+                width=88,
+                step=1,
+                default=16,
+                required=True,
+                help="Output channels of the block: 1 to 512.",
             ),
             "kernel": st.column_config.NumberColumn(
                 "kernel",
                 width=72,
-                min_value=1,
-                max_value=9,
                 step=1,
                 default=3,
                 required=True,
                 help="Side of the square filter: 1, 3, 5, 7 or 9 (odd, so it has a centre).",
             ),
             "stride": st.column_config.NumberColumn(
-                "stride", width=68, min_value=1, max_value=4, step=1, default=1, required=True
+                "stride", width=68, step=1, default=1, required=True, help="1 to 4."
             ),
             "pool": st.column_config.SelectboxColumn(
                 "pool",
@@ -239,7 +245,7 @@ def blocks_editor() -> None:
                 "switch, for every block after the first.",
             ),
             "dropout": st.column_config.NumberColumn(
-                "dropout", width=80, min_value=0.0, max_value=0.9, step=0.05, format="%.2f"
+                "dropout", width=80, step=0.05, format="%.2f", help="0 to 0.9; empty: default."
             ),
         },
     )
