@@ -352,7 +352,10 @@ def execute(
 
     summary = {"device": describe(device), **state.summary()}
     if state.epoch > 0 and state.status in ("finished", "stopped"):  # learned, at chance, dead
-        summary["outcome"] = outcome.of_run(state, data, config, history).to_dict()
+        try:
+            summary["outcome"] = outcome.of_run(state, data, config, history).to_dict()
+        except Exception:  # a reading must never cost the run its end
+            log.exception("the outcome of a run could not be judged")
     if backbone is not None and config.transfer.strategy != "scratch":
         summary["weight_change"] = transfer.weight_change(model, backbone)
     message = state.message
