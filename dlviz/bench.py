@@ -23,6 +23,7 @@ from dlviz.data import Dataset, load_dataset
 from dlviz.devices import describe, resolve_device, synchronize
 from dlviz.jobs import EventEmitter, snapshotter_for
 from dlviz.models import build_model
+from dlviz.text import plural
 from dlviz.train import EVAL_TRAIN_SAMPLES, batch_bounds, evaluate, fit, make_optimizer
 
 OVERHEAD_BUDGET = 0.9
@@ -335,7 +336,7 @@ def format_refresh(result: dict[str, Any]) -> str:
     for r in result["cases"]:
         lines.append(
             f"  {r['case']}"
-            + (f", {r['epochs']} epochs" if r["epochs"] else "")
+            + (f", {plural(r['epochs'], 'epoch')}" if r["epochs"] else "")
             + f": {r['ms']['median']:.1f} ms "
             f"(IQR {r['ms']['iqr']:.1f} ms), {r['bytes'] / 1000:.0f} KB "
             f"[budget {result['budget_ms']} ms, {result['budget_bytes'] // 1000} KB]"
@@ -494,7 +495,7 @@ def augment(
 def format_augment(r: dict[str, Any]) -> str:
     lines = [
         f"dlviz bench augment ({r['machine']['cpu_model']}, {r['device']}, batch {r['batch']}, "
-        f"{r['threads']} threads): median ms per batch"
+        f"{plural(r['threads'], 'thread')}): median ms per batch"
     ]
     for row in r["rows"]:
         b, p, s = (row[k]["median"] for k in ("batched_ms", "per_image_ms", "train_step_ms"))

@@ -133,7 +133,18 @@ def _epoch_line(event: dict[str, Any], total: int) -> str:
     )
 
 
+def _plural(n: Any, noun: str) -> str:
+    from dlviz.text import plural
+
+    return plural(n, noun) if isinstance(n, int) else f"{_fmt(n)} {noun}s"
+
+
+def _epochs(n: Any) -> str:
+    return _plural(n, "epoch")
+
+
 def _human_summary(s: dict[str, Any]) -> str:
+    plural = _plural
     if s["status"] == "error":
         return f"run failed: {s['message']}"
     lines = [
@@ -142,7 +153,8 @@ def _human_summary(s: dict[str, Any]) -> str:
     ]
     if "params" in s:
         lines.append(
-            f"  {s['params']:,} parameters on {s['device']}, {s['epochs']} epoch(s) in "
+            f"  {plural(s['params'], 'parameter')} on {s['device']}, "
+            f"{plural(s['epochs'], 'epoch')} in "
             f"{s['seconds']:.2f} s ({s['samples_per_second']:,.0f} samples/s)"
         )
     final = s.get("final") or {}
@@ -154,6 +166,9 @@ def _human_summary(s: dict[str, Any]) -> str:
     if s.get("gradient_norms"):
         norms = ", ".join(f"{k} {v:.2e}" for k, v in s["gradient_norms"].items())
         lines.append(f"  gradient norms (input to output): {norms}")
+    verdict = s.get("outcome") or {}
+    if verdict.get("kind") not in (None, "ok"):
+        lines.append(f"  warning: {verdict.get('message', '')}")
     if s.get("run_dir"):
         lines.append(f"  saved in {s['run_dir']}")
     return "\n".join(lines)
@@ -319,12 +334,14 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
     ]
     if run.summary:
         lines.append(
-            f"  {_fmt(run.summary.get('epochs'))} epoch(s) in {_fmt(r['seconds'], '.2f')} s; "
+            f"  {_epochs(run.summary.get('epochs'))} in {_fmt(r['seconds'], '.2f')} s; "
             f"test accuracy best {_fmt(r['best_test_accuracy'], '.3f')}, "
             f"final {_fmt(r['final_test_accuracy'], '.3f')}"
         )
     n = len(run.metrics.get("epoch", []))
-    lines.append(f"  metrics: {n} epoch row(s); weights: {'saved' if run.has_weights else 'none'}")
+    lines.append(
+        f"  metrics: {_plural(n, 'epoch row')}; weights: {'saved' if run.has_weights else 'none'}"
+    )
     lines.append(f"  folder: {run.path}")
     lines.append("  config: " + json.dumps(run.config, indent=2).replace("\n", "\n  "))
     print("\n".join(lines))
@@ -405,7 +422,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
             acc = b.card.get("accuracy", {}).get("test")
             shape = "x".join(str(v) for v in b.input_shape)
             print(
-                f"{name}\t{shape}\t{b.n_blocks} blocks\t"
+                f"{name}\t{shape}\t{_plural(b.n_blocks, 'block')}\t"
                 + (f"source test accuracy {acc:.1%}" if isinstance(acc, float) else "")
             )
         return EXIT_OK

@@ -9,10 +9,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from dlviz.history import RunHistory
+from dlviz.text import counted, plural
 
-# A run overfits when its test loss ends well above its train loss, or well above its own best.
-GAP_ABS, GAP_REL = 0.1, 0.5
-RISE_ABS, RISE_REL = 0.02, 0.10
+# A run overfits when it fits its training data clearly better than its test data: train
+# accuracy at least ACC_GAP above test accuracy, or a test loss that rose well above its own
+# minimum (by RISE_ABS and by RISE_REL of it) while the train loss kept falling, and that shows
+# in the accuracies too (train accuracy at least ACC_SIGN above test accuracy). A point or two
+# between train and test at 97% is the ordinary cost of a test set, not overfitting.
+ACC_GAP = 0.05
+RISE_ABS, RISE_REL = 0.05, 0.25
+ACC_SIGN = 0.03
 SAME_REL = 0.05
 
 
@@ -22,34 +28,50 @@ def _describe_net(label: str, h: RunHistory) -> str:
         depth, kind = len(model.get("blocks", [])), "conv layer"
     else:
         depth, kind = len(model.get("hidden", [])), "hidden layer"
-    layers = f"{depth} {kind}{'s' if depth != 1 else ''}"
-    return f"the {label} net ({layers}, {h.params:,} parameters)"
+    return f"the {label} net ({plural(depth, kind)}, {plural(h.params, 'parameter')})"
+
+
+def _acc(v: float) -> str:
+    """An accuracy for a sentence: whole percent, one decimal near 100% (99.5% is not 100%)."""
+    return f"{v:.1%}" if 0.99 <= v < 1 else f"{v:.0%}"
 
 
 def overfitting(h: RunHistory) -> str | None:
-    """A sentence on how `h` overfits, or None when it does not."""
+    """A sentence on how `h` overfits, or None when it does not (see ACC_GAP, RISE_ABS)."""
     final = h.final
-    if not final or not all(
-        math.isfinite(final.get(k, math.nan)) for k in ("train_loss", "test_loss")
-    ):
+    keys = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")
+    if not final or not all(math.isfinite(final.get(k, math.nan)) for k in keys):
         return None
     train, test = final["train_loss"], final["test_loss"]
-    tests = [v for v in h.epochs.column("test_loss") if v is not None and math.isfinite(v)]
-    epochs = h.epochs.column("epoch")
-    best_i = min(range(len(tests)), key=tests.__getitem__) if tests else None
-    if best_i is not None:
-        best = tests[best_i]
-        if test - best > max(RISE_ABS, RISE_REL * best) and best_i < len(tests) - 1:
+    train_acc, test_acc = final["train_accuracy"], final["test_accuracy"]
+    gap = train_acc - test_acc
+    rows = [
+        (e, te, tr, acc)
+        for e, te, tr, acc in zip(
+            h.epochs.column("epoch"),
+            h.epochs.column("test_loss"),
+            h.epochs.column("train_loss"),
+            h.epochs.column("test_accuracy"),
+        )
+        if all(v is not None and math.isfinite(v) for v in (te, tr, acc))
+    ]
+    if rows:
+        best_epoch, best, train_then, _ = min(rows, key=lambda r: r[1])
+        rose = test - best > max(RISE_ABS, RISE_REL * best) and best_epoch != rows[-1][0]
+        # the rise must show as a gap between train and test accuracy at the end: a test
+        # accuracy a few points under its own best is the noise of (sampled) evaluations
+        if rose and train < train_then and gap >= ACC_SIGN:
             return (
-                f"its test loss was lowest at epoch {epochs[best_i]} ({best:.3f}) and rose to "
-                f"{test:.3f} by the end while it kept fitting the training data "
-                f"(train loss {train:.3f}): it overfits"
+                f"its test loss was lowest at epoch {best_epoch} ({best:.3f}) and rose to "
+                f"{test:.3f} by the end while its train loss kept falling ({train_then:.3f} to "
+                f"{train:.3f}); train accuracy {_acc(train_acc)}, test accuracy {_acc(test_acc)}: "
+                "it overfits"
             )
-    gap = test - train
-    if gap > max(GAP_ABS, GAP_REL * train):
+    if gap >= ACC_GAP:
         return (
-            f"its test loss ({test:.3f}) is far above its train loss ({train:.3f}): it fits the "
-            "training points better than it generalises"
+            f"it is right on {_acc(train_acc)} of its training data but {_acc(test_acc)} of the test "
+            f"data ({gap * 100:.0f} points less; test loss {test:.3f} against {train:.3f}): it "
+            "fits the training points better than it generalises"
         )
     return None
 
@@ -61,10 +83,16 @@ def compare_runs(a_label: str, a: RunHistory, b_label: str, b: RunHistory) -> li
         if h.status in ("diverged", "error"):
             out.append(f"The {label} run {h.status}: {h.message}")
         elif h.status == "stopped":
-            out.append(f"The {label} run was stopped after {h.epoch} epochs, so compare with care.")
+            total = f" of {h.total_epochs}" if h.total_epochs else ""
+            out.append(
+                f"The {label} run was stopped after {h.epoch}{total} {counted(h.epoch, 'epoch')}."
+            )
+    if out:  # only finished runs are compared: a stopped one had fewer epochs to learn in
+        stopped = any(h.status == "stopped" for h in (a, b))
+        return out + (["Train both to the end to compare them."] if stopped else [])
     fa, fb = a.final, b.final
     if not fa or not fb:
-        return out or ["Neither run finished an epoch, so there is nothing to compare yet."]
+        return ["Neither run finished an epoch, so there is nothing to compare yet."]
 
     la, lb = fa["test_loss"], fb["test_loss"]
     if not (math.isfinite(la) and math.isfinite(lb)):
@@ -90,7 +118,9 @@ def compare_runs(a_label: str, a: RunHistory, b_label: str, b: RunHistory) -> li
         out += [f"The {label} net: {note}." for label, note in flagged]
     else:
         out.append(
-            "Neither overfits noticeably: each one's test loss stays close to its train loss."
+            "Neither overfits noticeably: each one's test accuracy is within "
+            f"{ACC_GAP * 100:.0f} points of its train accuracy, and its test loss did not climb "
+            "back up."
         )
 
     ta, tb = a.elapsed, b.elapsed
@@ -107,40 +137,129 @@ def compare_runs(a_label: str, a: RunHistory, b_label: str, b: RunHistory) -> li
 
 VANISHING, WEAKENING, EXPLODING = 1e-4, 1e-2, 100.0
 
+# Why a gradient stops or shrinks on its way back, for each activation: what is true of it.
+_DEAD_ALL = {
+    "relu": "its ReLUs are dead: each outputs zero for every input (its input is always "
+    "negative), and a ReLU that outputs zero passes no gradient back",
+    "sigmoid": "its sigmoid units are saturated: pinned at 0 or 1, where their slope is zero "
+    "to float precision",
+    "tanh": "its tanh units are saturated: pinned at -1 or 1, where their slope is zero to "
+    "float precision",
+    "gelu": "its GELU units get inputs so negative that they output zero with no slope",
+}
+_ZERO_FIRST = {
+    "relu": "a layer in between has ReLUs that output zero for every input (dead ReLUs), and "
+    "they pass no gradient back",
+    "sigmoid": "each sigmoid layer multiplied it on its way back by its slope (at most 0.25) "
+    "until it fell below the smallest 32-bit float",
+    "tanh": "each tanh layer multiplied it on its way back by its slope (at most 1, near 0 "
+    "where units saturate) until it fell below the smallest 32-bit float",
+    "gelu": "the units in between pass (almost) no gradient back",
+}
+_SHRINKS = {
+    "sigmoid": "Each sigmoid layer multiplies the gradient on its way back by its slope, at "
+    "most 0.25, so it shrinks layer by layer.",
+    "tanh": "Each tanh layer multiplies the gradient on its way back by its slope, at most 1 "
+    "and near 0 where units saturate, so it shrinks layer by layer.",
+    "relu": "A ReLU passes the gradient back only where it is active, and each layer scales it "
+    "by its weights: over many layers that can shrink it.",
+    "gelu": "A GELU passes the gradient back mostly where it is active, and each layer scales "
+    "it by its weights: over many layers that can shrink it.",
+}
+_FIX = {
+    "relu": "Try residual connections or normalisation.",
+    "gelu": "Try residual connections or normalisation.",
+    "sigmoid": "Try relu, residual connections or normalisation.",
+    "tanh": "Try relu, residual connections or normalisation.",
+}
 
-def gradient_reading(norms: list[float]) -> str:
-    """One sentence on a gradient profile (mean weight-gradient norm per layer, input to output):
-    vanishing, weakening, dead, exploding or healthy."""
+
+def gradient_verdict(
+    norms: list[float], activation: str = "relu", frozen: int = 0
+) -> tuple[str, str]:
+    """(kind, sentence) on a gradient profile: the mean weight-gradient norm per layer, input to
+    output, of a network of `activation` units whose first `frozen` layers are frozen (they get
+    no gradient by design). kind: "none" (nothing yet), "ok", "weak" (weakening) or "bad"
+    (vanishing, stopped, dead, exploding, NaN)."""
+    act = activation if activation in _FIX else "relu"
+    frozen_note = (
+        f" (The first {plural(frozen, 'layer')} {counted(frozen, 'is')} frozen: "
+        f"{counted(frozen, 'it gets', 'they get')} no gradient, by design.)"
+        if frozen
+        else ""
+    )
+    norms = list(norms)[frozen:] if frozen < len(norms) else []
     if not norms:
-        return "Gradient norms appear after the first epoch."
+        if frozen:
+            return "ok", f"Only frozen layers here.{frozen_note}"
+        return "none", "Gradient norms appear after the first epoch."
     if not all(math.isfinite(v) for v in norms):
-        return "The gradients became NaN or infinite: training diverged."
+        return "bad", "The gradients became NaN or infinite: training diverged."
     first, last, top = norms[0], norms[-1], max(norms)
+    which = "first trainable layer" if frozen else "first layer"
     if top == 0:
-        return (
-            "No gradient reaches any layer: the network is dead (every unit outputs a constant). "
-            "Try a lower learning rate, fewer layers, or batch norm."
+        return "bad", (
+            f"No gradient reaches any layer: the network is dead. {_upper_first(_DEAD_ALL[act])}, "
+            "so it gives the same answer for every input and cannot recover. Try a lower "
+            f"learning rate, fewer layers, or batch norm.{frozen_note}"
         )
     if first == 0:
-        return (
-            "No gradient reaches the first layer: units in between output zero for every input "
-            "(dead ReLUs) and block it. Try a lower learning rate, residual connections or batch norm."
+        return "bad", (
+            f"No gradient reaches the {which}: {_ZERO_FIRST[act]}. {_FIX[act]}{frozen_note}"
         )
     if top > EXPLODING:
-        return "Very large gradients: training may be unstable. Try a lower learning rate."
+        return "bad", (
+            f"Very large gradients: training may be unstable. Try a lower learning rate.{frozen_note}"
+        )
     ratio = first / last if last > 0 else math.inf
     if ratio < VANISHING:
-        return (
-            f"Vanishing gradients: the first layer's gradient is {_factor(1 / ratio)} smaller than "
-            "the output layer's, so the layers near the input barely learn. Try relu, residual "
-            "connections or normalisation."
+        return "bad", (
+            f"Vanishing gradients: the {which}'s gradient is {_factor(1 / ratio)} smaller than "
+            f"the output layer's, so the layers near the input barely learn. {_SHRINKS[act]} "
+            f"{_FIX[act]}{frozen_note}"
         )
     if ratio < WEAKENING:
-        return (
-            f"Gradients weaken toward the input: the first layer's is {_factor(1 / ratio)} smaller "
-            "than the output layer's, so the early layers learn slowly."
+        return "weak", (
+            f"Gradients weaken toward the input: the {which}'s is {_factor(1 / ratio)} smaller "
+            f"than the output layer's, so the early layers learn slowly.{frozen_note}"
         )
-    return "Gradients reach every layer at similar strength: all layers are learning."
+    return "ok", (
+        f"Gradients reach every {'trainable ' if frozen else ''}layer at similar strength: all "
+        f"of them are learning.{frozen_note}"
+    )
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def gradient_reading(norms: list[float], activation: str = "relu", frozen: int = 0) -> str:
+    """One sentence on a gradient profile (see `gradient_verdict`)."""
+    return gradient_verdict(norms, activation, frozen)[1]
+
+
+def config_activation(config: Any) -> str:
+    """The activation a stored run config names (its model's; relu where it names none: the
+    pretrained backbones and ImageNet models are ReLU networks)."""
+    model = config.get("model") if isinstance(config, dict) else None
+    act = model.get("activation") if isinstance(model, dict) else None
+    return act if act in _FIX else "relu"
+
+
+def frozen_layers(config: Any, n_layers: int) -> int:
+    """How many of a run's `n_layers` weight layers (input to output) its transfer strategy
+    froze: all but the output layer for feature extraction, all but the top blocks and the
+    output layer when fine-tuning the top ones, none otherwise."""
+    tr = config.get("transfer") if isinstance(config, dict) else None
+    if not isinstance(tr, dict) or not tr.get("backbone"):
+        return 0
+    strategy = tr.get("strategy", "frozen")
+    if strategy == "frozen":
+        return max(n_layers - 1, 0)
+    if strategy == "finetune_top":
+        top = tr.get("top_blocks", 2)
+        return max(n_layers - 1 - (top if isinstance(top, int) else 2), 0)
+    return 0
 
 
 # --- many stored runs: labels, filters and the config diff of the Runs page -------------------
@@ -244,7 +363,8 @@ def race_reading(labels: list[str], histories: list[Any]) -> list[str]:
     done.sort(key=lambda lh: lh[1].elapsed)
     (fast, hf), (slow, hs) = done[0], done[-1]
     out = [
-        f"{fast} finished {hf.epoch} epochs in {hf.elapsed:.1f} s, {slow} in {hs.elapsed:.1f} s: "
+        f"{fast} finished {plural(hf.epoch, 'epoch')} in {hf.elapsed:.1f} s, {slow} in "
+        f"{hs.elapsed:.1f} s: "
         f"{fast} was {hs.elapsed / max(hf.elapsed, 1e-9):.1f}x faster "
         f"({hf.samples_per_second:,.0f} against {hs.samples_per_second:,.0f} samples a second)."
     ]

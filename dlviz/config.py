@@ -189,6 +189,17 @@ class ConvBlock:
             _check_number(f"{where}.dropout", self.dropout, kind=float, lo=0.0, hi=0.9)
 
 
+# The Image lab's CNN presets: one 5x5 conv (Shallow); eight 3x3 convs with three poolings (Deep).
+SHALLOW_BLOCKS = (ConvBlock(channels=16, kernel=5),)
+DEEP_BLOCKS = tuple(
+    ConvBlock(channels=c, kernel=3, pool=p)
+    for c, p in (
+        (16, "none"), (16, "max"), (32, "none"), (32, "max"),
+        (64, "none"), (64, "max"), (64, "none"), (64, "none"),
+    )
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """The network.
@@ -204,9 +215,11 @@ class ModelConfig:
     hidden: tuple[int, ...] = (8, 8, 8)
     activation: str = "relu"
     residual: bool = False
-    norm: str = "none"
+    norm: str = ""  # not given: none, except batch for a cnn on the Deep preset (below)
     dropout: float = 0.0
-    blocks: tuple[ConvBlock, ...] = ()
+    # None: not given. A cnn then takes the Image lab's Deep preset (DEEP_BLOCKS); an empty
+    # list given on purpose is an error.
+    blocks: tuple[ConvBlock, ...] | None = None
     head: tuple[int, ...] = ()
     head_pool: str = "avg"
     zoo: str = ""  # arch "zoo": which ImageNet model (ZOO_MODELS)
@@ -221,8 +234,15 @@ class ModelConfig:
         _check_choice("model.activation", self.activation, ACTIVATIONS)
         if not isinstance(self.residual, bool):
             raise ConfigError("model.residual", f"must be true or false, got {self.residual!r}")
-        _check_choice("model.norm", self.norm, NORMS)
         _check_number("model.dropout", self.dropout, kind=float, lo=0.0, hi=0.9)
+        if self.blocks is None:  # a cnn without blocks is the Deep preset, batch norm and all
+            deep = self.arch == "cnn"
+            object.__setattr__(self, "blocks", DEEP_BLOCKS if deep else ())
+            if deep and self.norm == "":
+                object.__setattr__(self, "norm", "batch")
+        if self.norm == "":
+            object.__setattr__(self, "norm", "none")
+        _check_choice("model.norm", self.norm, NORMS)
         if isinstance(self.blocks, (str, bytes)) or not hasattr(self.blocks, "__iter__"):
             raise ConfigError("model.blocks", f"must be a list of blocks, got {self.blocks!r}")
         blocks = []
@@ -381,6 +401,10 @@ class TransferConfig:
         return bool(self.backbone)
 
 
+def _names_cnn(model: Any) -> bool:
+    return isinstance(model, dict) and model.get("arch") == "cnn"
+
+
 _SECTIONS = {
     "data": DataConfig,
     "model": ModelConfig,
@@ -418,6 +442,12 @@ class RunConfig:
                 raise ConfigError(key, f"must be a {cls.__name__}")
         if not isinstance(self.name, str) or len(self.name) > 200:
             raise ConfigError("name", "must be text of at most 200 characters")
+        if self.model.arch == "cnn" and not self.data.is_image and not self.transfer.active:
+            raise ConfigError(
+                "model.arch",
+                f"a cnn needs images, and {self.data.name} is 2-D points: choose data.name "
+                "shapes, digits, folder or zip, or the mlp",
+            )
         if self.model.norm == "batch" and self.train.batch_size < 2:
             raise ConfigError(
                 "train.batch_size",
@@ -455,6 +485,8 @@ class RunConfig:
             section = d.get(key, {})
             if not isinstance(section, dict):
                 raise ConfigError(key, f"must be a JSON object, got {section!r}")
+            if key == "data" and "name" not in section and _names_cnn(d.get("model")):
+                section = {**section, "name": "shapes"}  # a cnn's default data: images
             parts[key] = _section(key, section_cls, section)
         return cls(**parts, name=d.get("name", ""))
 
@@ -474,15 +506,6 @@ class RunConfig:
         return replace(self, **parts)
 
 
-# The Image lab's CNN presets: one 5x5 conv (Shallow); eight 3x3 convs with three poolings (Deep).
-SHALLOW_BLOCKS = (ConvBlock(channels=16, kernel=5),)
-DEEP_BLOCKS = tuple(
-    ConvBlock(channels=c, kernel=3, pool=p)
-    for c, p in (
-        (16, "none"), (16, "max"), (32, "none"), (32, "max"),
-        (64, "none"), (64, "max"), (64, "none"), (64, "none"),
-    )
-)  # fmt: skip
 SHALLOW_HIDDEN = (8,)
 DEEP_HIDDEN = (8, 8, 8, 8, 8, 8)
 

@@ -73,13 +73,22 @@ class DepthResult:
     last_grad: float  # the same for the output layer
     seconds: float
     profile: tuple[float, ...] = ()  # every layer's gradient norm, input to output
+    activation: str = "relu"  # of the network's hidden layers
+
+    @property
+    def finished(self) -> bool:
+        return self.status == "finished"
 
 
 def result_of(variant: str, depth: int, history: Any) -> DepthResult:
-    """A DepthResult from a run's `RunHistory` (or anything with the same fields)."""
-    final = history.final if history.done else {}
-    norms = history.grad_norms.last["norms"] if history.done and history.grad_norms.last else []
+    """A DepthResult from a run's `RunHistory` (or anything with the same fields). Only a run
+    that finished has numbers: one that was stopped (or diverged) trained for fewer epochs than
+    the others, and its numbers would not compare (NaN, its status says what happened)."""
+    done = history.status == "finished"
+    final = history.final if done else {}
+    norms = history.grad_norms.last["norms"] if done and history.grad_norms.last else []
     nan = math.nan
+    model = history.config.get("model", {}) if isinstance(history.config, dict) else {}
     return DepthResult(
         variant=variant,
         depth=depth,
@@ -88,8 +97,9 @@ def result_of(variant: str, depth: int, history: Any) -> DepthResult:
         test_accuracy=final.get("test_accuracy", nan),
         first_grad=norms[0] if norms else nan,
         last_grad=norms[-1] if norms else nan,
-        seconds=history.elapsed if history.done else nan,
+        seconds=history.elapsed if done else nan,
         profile=tuple(norms),
+        activation="sigmoid" if variant == "sigmoid" else model.get("activation", "relu"),
     )
 
 
@@ -133,7 +143,6 @@ def reading(results: list[DepthResult], chance: float = 0.5) -> list[str]:
                     else "no degradation at these depths."
                 )
             )
-    explained = False
     for variant in ("plain", "sigmoid"):
         rows = [r for r in by[variant] if not math.isnan(r.first_grad)]
         if len(rows) < 2 or rows[0].first_grad <= 0:
@@ -154,16 +163,38 @@ def reading(results: list[DepthResult], chance: float = 0.5) -> list[str]:
             if deepest.last_grad > 0 and deepest.first_grad < deepest.last_grad / 100
             else ""
         )
-        why = (
-            " On its way back each layer multiplies the gradient by its weights and its "
-            "activation's slope (at most 0.25 for a sigmoid), and over many layers the product "
-            "vanishes (Glorot and Bengio, 2010): the first layers barely learn."
-            if not explained
-            else ""
-        )
-        explained = True
-        out.append(f"The {variant} network's first-layer gradient {change}.{along}{why}")
+        why = _why_it_fades(deepest.activation, dead=deepest.first_grad == 0)
+        out.append(f"The {variant} network's first-layer gradient {change}.{along} {why}")
     return out
+
+
+def _why_it_fades(activation: str, dead: bool) -> str:
+    """Why the gradient reaching the first layer of a deep network of `activation` units fades
+    (`dead`: it is exactly zero): what is true of that activation."""
+    if activation == "sigmoid":
+        return (
+            "On its way back each layer multiplies the gradient by its weights and by the "
+            "sigmoid's slope, which is at most 0.25, and over many layers the product vanishes "
+            "(Glorot and Bengio, 2010): the first layers barely learn."
+        )
+    if activation == "tanh":
+        return (
+            "On its way back each layer multiplies the gradient by its weights and by the tanh's "
+            "slope, at most 1 and near 0 where units saturate, and over many layers the product "
+            "vanishes (Glorot and Bengio, 2010): the first layers barely learn."
+        )
+    what = "ReLU" if activation == "relu" else activation.upper()
+    tail = (
+        f" Here it stops altogether: in some layer every {what} outputs zero for every input "
+        "(they are dead), and a dead unit passes no gradient back."
+        if dead and activation == "relu"
+        else ""
+    )
+    return (
+        f"A {what}'s slope is 1 where it is active and 0 where it is not, so the gradient goes "
+        "back only through active units, scaled by each layer's weights; through many plain "
+        f"layers it shrinks, and the first layers barely learn.{tail}"
+    )
 
 
 def _times(ratio: float) -> str:

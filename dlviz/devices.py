@@ -52,7 +52,8 @@ def resolve_device(name: str) -> torch.device:
         count = torch.cuda.device_count()
         if index >= count:
             raise DeviceError(
-                f"Device {name!r} was asked for, but only {count} CUDA GPU(s) are present "
+                f"Device {name!r} was asked for, but only {count} CUDA "
+                f"{'GPU is' if count == 1 else 'GPUs are'} present "
                 f"(cuda:0 to cuda:{count - 1})."
             )
         return torch.device("cuda", index)

@@ -24,13 +24,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from dlviz import runs, transfer
+from dlviz import outcome, runs, transfer
 from dlviz.config import RunConfig
 from dlviz.data import Dataset, limit_per_class, load_dataset
 from dlviz.devices import DeviceError, describe, resolve_device
 from dlviz.history import RunHistory
 from dlviz.models import build_model, count_parameters
 from dlviz.probes import ImageProbe, class_report, snapshot_2d, weight_layers
+from dlviz.text import counted, plural
 from dlviz.train import Callback, Control, FitState, batch_bounds, fit
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ def device_slot(device: torch.device, control: Control, emit: Emit):
         emit(
             {
                 "type": "queued",
-                "message": f"Waiting for {device}: {runs_per_device()} runs are already "
+                "message": f"Waiting for {device}: {plural(runs_per_device(), 'run')} "
+                f"{counted(runs_per_device(), 'is', 'are')} already "
                 "training on it. This run starts when one of them ends.",
             }
         )
@@ -356,6 +358,11 @@ def execute(
         )
 
     summary = {"device": describe(device), **state.summary(), **({"owner": owner} if owner else {})}
+    if state.epoch > 0 and state.status in ("finished", "stopped"):  # learned, at chance, dead
+        try:
+            summary["outcome"] = outcome.of_run(state, data, config, history).to_dict()
+        except Exception:  # a reading must never cost the run its end
+            log.exception("the outcome of a run could not be judged")
     if backbone is not None and config.transfer.strategy != "scratch":
         summary["weight_change"] = transfer.weight_change(model, backbone)
     message = state.message

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 
 from dlviz.history import RunHistory
 from dlviz.probes import Snapshot2D
+from dlviz.text import plural
 
 # Class colours after TensorFlow Playground: orange for class 0, blue for class 1.
 CLASS_COLORS = ("#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
@@ -410,7 +411,7 @@ def network_figure(
     node_x = np.concatenate([np.full(len(c), i) for i, c in enumerate(cols)])
     node_y = np.concatenate(cols)
     node_c = [palette[kinds[i]] for i, c in enumerate(cols) for _ in c]
-    node_t = [f"{names[i]}: {widths[i]} units" for i, c in enumerate(cols) for _ in c]
+    node_t = [f"{names[i]}: {plural(widths[i], 'unit')}" for i, c in enumerate(cols) for _ in c]
     traces = [
         {
             "type": "scatter",
@@ -665,7 +666,7 @@ def feature_maps_figure(
         shown = (
             f"channels {first + 1}-{first + len(maps)} of {real}"
             if real > len(maps)
-            else f"{real} channels"
+            else plural(real, "channel")
         )
         h, w = maps.shape[1:]
         notes.append(
@@ -1093,7 +1094,7 @@ def depth_profile_figure(results: Sequence[Any], height: int = 340) -> go.Figure
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": f"{variant}, {deepest.depth} hidden layers",
+                "name": f"{variant}, {plural(deepest.depth, 'hidden layer')}",
                 "x": list(range(1, n + 1)),
                 "y": _f32([max(v, floor) for v in deepest.profile]),
                 "line": {"color": color},

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dlviz.text import plural
+
 
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     if hasattr(model, "weight_layers"):
@@ -331,7 +333,7 @@ def top_activating(
             out = store[layer]
             if not 0 <= channel < out.shape[1]:
                 raise IndexError(
-                    f"{layer} has {out.shape[1]} channels; channel {channel} is not one"
+                    f"{layer} has {plural(out.shape[1], 'channel')}; channel {channel} is not one"
                 )
             a = out[:, channel]
             scores.append((a.flatten(1).mean(dim=1) if a.dim() > 1 else a).float().cpu())

@@ -378,6 +378,16 @@ def _read_config(folder: str) -> tuple[dict[str, Any], str]:
     return config, ""
 
 
+def _message_with_outcome(summary: dict[str, Any]) -> str:
+    """A run's message, and what its end said it learned when that was nothing (dead, at
+    chance: `dlviz.outcome`), so the listing does not read "finished" alone."""
+    message = str(summary.get("message") or "")
+    outcome = summary.get("outcome") if isinstance(summary.get("outcome"), dict) else {}
+    if outcome.get("kind") not in (None, "ok") and outcome.get("message"):
+        message = f"{message} {outcome['message']}".strip()
+    return message
+
+
 def _unreadable(row: dict[str, Any], reason: str) -> dict[str, Any]:
     row.update(status="unreadable", message=reason)
     return row
@@ -420,7 +430,7 @@ def _row(folder: str | os.PathLike[str]) -> dict[str, Any]:
             run_id=run_id,
             path=folder,
             status=str(summary.get("status") or "finished"),
-            message=str(summary.get("message") or ""),
+            message=_message_with_outcome(summary),
             final_test_accuracy=summary.get("final_test_accuracy", final.get("test_accuracy")),
             tags=[],
         )

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from dlviz.devices import cpu_model, resolve_device, synchronize
+from dlviz.text import plural
 
 METHOD = (
     "Each operation runs untimed a few times first (warm-up), then is timed repeatedly with the "
@@ -513,7 +514,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 def format_report(report: dict[str, Any]) -> str:
     m = report["machine"]
     lines = [
-        f"CPU: {m['cpu']}, {m['cores']} cores, {threads_phrase(m)}"
+        f"CPU: {m['cpu']}, {plural(m['cores'] or 0, 'core')}, {threads_phrase(m)}"
         + (f", {m['memory_gb']} GB" if m["memory_gb"] else ""),
     ]
     for g in m["gpus"]:

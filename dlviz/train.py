@@ -25,6 +25,7 @@ from dlviz.config import TrainConfig
 from dlviz.data import Dataset
 from dlviz.models import count_parameters, set_dropout_generator
 from dlviz.probes import GradNormTracker, evaluating
+from dlviz.text import plural
 
 EVAL_TRAIN_SAMPLES = 1024  # train metrics are measured on at most this many training samples
 EVAL_BATCH = 4096  # rows per forward pass when evaluating 2-D points
@@ -386,9 +387,10 @@ def fit(
         set_dropout_generator(model, None)
     state.elapsed = time.perf_counter() - start - paused_total
     if state.status == "stopped":
-        total = state.epoch if cfg.until_stopped else cfg.epochs
-        of = "" if cfg.until_stopped else f" of {cfg.epochs}"
-        state.message = f"Stopped after {state.epoch}{of} epoch{'' if total == 1 else 's'}."
+        if cfg.until_stopped:
+            state.message = f"Stopped after {plural(state.epoch, 'epoch', sep='')}."
+        else:
+            state.message = f"Stopped after {state.epoch} of {plural(cfg.epochs, 'epoch', sep='')}."
         if control.reason:
             state.message += f" {control.reason}"
             state.stop_reason = control.reason

@@ -41,6 +41,7 @@ from dlviz.config import (
     TransferConfig,
 )
 from dlviz.data import Dataset
+from dlviz.text import plural
 
 BACKBONE_DIR = Path(__file__).resolve().parent / "backbones"  # shipped inside the package
 DEFAULT_BACKBONE = "dlviz-shapes32"
@@ -564,7 +565,7 @@ def strategies_reading(rows: list[dict[str, Any]]) -> list[str]:
         gap = f["test_accuracy"] - s["test_accuracy"]
         ratio = s["trainable"] / max(f["trainable"], 1)
         verdict = (
-            f"{abs(gap) * 100:.0f} points {'above' if gap > 0 else 'below'}"
+            f"{plural(round(abs(gap) * 100), 'point')} {'above' if gap > 0 else 'below'}"
             if abs(gap) >= 0.01
             else "the same as"
         )
@@ -609,7 +610,7 @@ def efficiency_reading(rows: list[dict[str, Any]]) -> list[str]:
         if len(many) > 1:
             best = max(many, key=lambda s: many[s])
             out.append(
-                f"With {levels[-1]} per class, {STRATEGY_LABELS[best].lower()} is best at "
+                f"With {plural(levels[-1], 'image')} per class, {STRATEGY_LABELS[best].lower()} is best at "
                 f"{_pct(many[best])}"
                 + (f"; from scratch reaches {_pct(many['scratch'])}." if "scratch" in many else ".")
             )
@@ -619,7 +620,7 @@ def efficiency_reading(rows: list[dict[str, Any]]) -> list[str]:
             if "scratch" in row and transfer_best is not None:
                 if row["scratch"] >= transfer_best - 0.02:
                     out.append(
-                        f"From scratch catches up (within 2 points) at {k} images per class: "
+                        f"From scratch catches up (within 2 points) at {plural(k, 'image')} per class: "
                         "pretrained features matter most when labels are few."
                     )
                     break

@@ -3,6 +3,7 @@ the same data - where depth stops helping, and why residual connections fix it."
 
 import streamlit as st
 
+from dlviz.text import plural
 from dlviz.ui import depth_view, live, state
 
 state.ensure_app()
@@ -38,7 +39,7 @@ ones (Glorot and Bengio, 2010) - see the chart of the gradient along the deepest
     busy = view is not None and view.live
     n = len(st.session_state["dp_depths"]) * len(st.session_state["dp_variants"])
     st.button(
-        f"Run the depth experiment ({n} runs)",
+        f"Run the depth experiment ({plural(n, 'run')})",
         key="dp_run",
         type="primary",
         icon=":material/stacked_line_chart:",

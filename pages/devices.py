@@ -16,6 +16,7 @@ st.caption(
     "How much faster is a GPU, and when? Measured here, on this machine, not quoted from a "
     "data sheet."
 )
+state.torch_threads()  # what the sidebar states, and what runs and benchmarks here use
 m = speed.machine()
 st.dataframe(dp.machine_table(m), hide_index=True, key="dv_machine")
 if not m["gpus"] and not m["mps"]:

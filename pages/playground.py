@@ -17,7 +17,7 @@ def start(kind: str) -> None:
     try:
         config = controls.run_config()
     except ConfigError as e:
-        st.session_state[PROBLEM] = f"These settings cannot train: {e}"
+        st.session_state[PROBLEM] = f"These settings cannot train: {e}."
         return
     if kind == "single":
         view = live.start_view(VIEW, [config], ["run"], kind="single")
@@ -47,13 +47,14 @@ with settings:
         controls.training_controls()
 
 problem = st.session_state.pop(PROBLEM, "")
-if model_cfg is None:
-    problem = "Fix the hidden-layer widths (Network tab) to train."
-else:
-    try:
-        controls.run_config()
-    except ConfigError as e:
-        problem = f"These settings cannot train: {e}"
+try:
+    controls.run_config()
+except ConfigError as e:
+    problem = (
+        "Fix the hidden-layer widths (Network tab) to train."
+        if e.field == "hidden widths"
+        else f"These settings cannot train: {e}."
+    )
 
 with main:
     view = live.current_view(VIEW)
@@ -89,25 +90,26 @@ with main:
         else:
             st.caption(f"Train trains {st.session_state['pg_epochs']} epochs.")
 
-    ds = state.dataset(data_cfg)
+    ds = state.dataset(data_cfg) if data_cfg is not None else None  # None: a refused seed
     left, right = st.columns([2, 3])
     with left:
-        st.plotly_chart(
-            plots.points_figure(
-                ds.x_train.numpy(),
-                ds.y_train.numpy(),
-                ds.x_test.numpy(),
-                ds.y_test.numpy(),
-                ds.extent,
-                ds.class_names,
-                height=280,
-                title=f"{controls.DATASET_LABELS[data_cfg.name]}: {len(ds.x_train)} train, {len(ds.x_test)} test",
-            ),
-            key="pg_data_preview",
-            config=live.CHART_CONFIG,
-        )
+        if ds is not None:
+            st.plotly_chart(
+                plots.points_figure(
+                    ds.x_train.numpy(),
+                    ds.y_train.numpy(),
+                    ds.x_test.numpy(),
+                    ds.y_test.numpy(),
+                    ds.extent,
+                    ds.class_names,
+                    height=280,
+                    title=f"{controls.DATASET_LABELS[data_cfg.name]}: {len(ds.x_train)} train, {len(ds.x_test)} test",
+                ),
+                key="pg_data_preview",
+                config=live.CHART_CONFIG,
+            )
     with right:
-        if model_cfg is not None:
+        if model_cfg is not None and ds is not None:
             params = parameter_count(model_cfg, ds.input_shape, ds.n_classes)
             st.plotly_chart(
                 plots.network_figure(

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from dlviz.text import plural
 from dlviz.ui import runs_page, state
 
 state.ensure_app()
@@ -20,7 +21,7 @@ elif rows:
     shown = runs_page.filters(rows)
     selected = runs_page.table(shown)
     st.caption(
-        f"{len(shown)} of {len(rows)} runs shown; click the column headers to sort, the boxes "
+        f"{len(shown)} of {plural(len(rows), 'run')} shown; click the column headers to sort, the boxes "
         "on the left to select."
     )
     if len(selected) == 1:

@@ -4,7 +4,8 @@ scratch - and see which wins, and how it depends on how many labelled images the
 import streamlit as st
 
 from dlviz import transfer
-from dlviz.ui import live, state
+from dlviz.text import plural
+from dlviz.ui import fields, live, state
 from dlviz.ui import transfer_page as tp
 
 state.ensure_app()
@@ -54,7 +55,7 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
         icon=":material/play_arrow:",
         on_click=tp.start,
         args=("single",),
-        disabled=busy or blocked,
+        disabled=busy or blocked or bool(tp.typed_problem("single")),
         width="stretch",
     )
     c2.button(
@@ -64,16 +65,16 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
         icon=":material/compare_arrows:",
         on_click=tp.start,
         args=("compare",),
-        disabled=busy or blocked,
+        disabled=busy or blocked or bool(tp.typed_problem("compare")),
         width="stretch",
     )
     c3.button(
-        f"Data efficiency ({n_eff} runs)",
+        f"Data efficiency ({plural(n_eff, 'run')})",
         key="tl_efficiency",
         icon=":material/query_stats:",
         on_click=tp.start,
         args=("efficiency",),
-        disabled=busy or blocked,
+        disabled=busy or blocked or bool(tp.typed_problem("efficiency")),
         width="stretch",
     )
     with st.expander("Data-efficiency settings"):
@@ -83,11 +84,10 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
             key="tl_levels",
             format_func=lambda k: "all" if k == 0 else str(k),
         )
-        st.number_input(
-            "Optimizer steps per run",
-            10,
-            5000,
-            key="tl_steps",
+        fields.number_input(
+            st,
+            "tl_steps",
+            persist=False,
             help="Every run takes the same number of steps, however few images it has, so a "
             "run on 1 image a class is not cut short.",
         )
@@ -98,6 +98,8 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
         )
     if problem := st.session_state.pop(tp.PROBLEM, ""):  # shown once, after its click
         st.error(problem, icon=":material/error:")
+    elif typed := tp.typed_problem("efficiency"):  # a refused number: its buttons are off
+        st.error(typed, icon=":material/error:")
     elif blocked:
         st.info(backbone_problem, icon=":material/info:")
     elif busy:

@@ -3,7 +3,8 @@ new picture - what it says, and where it looked."""
 
 import streamlit as st
 
-from dlviz.ui import controls, image_view, images, live, state, uploads
+from dlviz.text import plural
+from dlviz.ui import controls, fields, image_view, images, live, state, uploads
 
 state.ensure_app()
 uploads.init()
@@ -90,20 +91,22 @@ with main:
     with st.container():
         if problem and problem == uploads.image_set().blocking():
             st.caption("Train is ready once the classes above are.")
+        elif problem and problem == fields.first_problem(uploads.NUMBER_KEYS):
+            st.error(problem, icon=":material/error:")
         elif problem:
             st.info(problem, icon=":material/info:")
         elif busy:
             st.caption("A run is in progress: stop it to start another.")
         elif ds is not None and len(ds.x_train) < 200:
             st.caption(
-                f"{len(ds.x_train)} training images: a small set. Augmentation helps, and so do "
+                f"{plural(len(ds.x_train), 'training image')}: a small set. Augmentation helps, and so do "
                 "more epochs; Train shallow vs deep shows whether depth pays off on it."
             )
     with st.container():
         if rows is not None and ds is not None:
             st.markdown(
                 f"{images.summary_line(rows)}, on {len(ds.x_train)} training and "
-                f"{len(ds.x_test)} test images of {ds.input_shape[1]}x{ds.input_shape[2]}"
+                f"{plural(len(ds.x_test), 'test image')} of {ds.input_shape[1]}x{ds.input_shape[2]}"
             )
             with st.expander("Network: edit the blocks, see every layer", expanded=False):
                 st.plotly_chart(

@@ -226,6 +226,43 @@ def test_train_a_cnn_on_digits(tmp_path, capsys):
     assert summary["final"]["test_accuracy"] > 0.8  # ten classes: chance is 0.1
 
 
+def test_a_cnn_with_nothing_but_its_arch_trains_the_image_labs_deep_preset(tmp_path, capsys):
+    # The model section is exactly {"arch": "cnn"}: no blocks, no norm, no data named. It gets
+    # the Deep preset (eight 3x3 convs, batch norm, three poolings) on the shapes. Fewer
+    # samples and one epoch only to keep the test short.
+    cfg = write(
+        tmp_path,
+        {"data": {"n_samples": 60}, "model": {"arch": "cnn"}, "train": {"epochs": 1}},
+    )
+    assert main(["train", cfg, "--runs-dir", str(tmp_path / "s"), "--json", "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["status"] == "finished"
+    assert list(summary["gradient_norms"]) == [f"conv{i}" for i in range(1, 9)] + ["output"]
+    saved = json.loads((tmp_path / "s" / summary["run_id"] / "config.json").read_text())
+    assert saved["data"]["name"] == "shapes" and saved["model"]["norm"] == "batch"
+    assert [b["channels"] for b in saved["model"]["blocks"]] == [16, 16, 32, 32, 64, 64, 64, 64]
+    assert [b["pool"] for b in saved["model"]["blocks"]].count("max") == 3
+
+
+def test_a_cnn_on_2d_points_is_a_bad_config_not_a_crash(tmp_path, capsys):
+    cfg = write(tmp_path, {"data": {"name": "moons"}, "model": {"arch": "cnn"}})
+    assert main(["train", cfg, "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "bad config: model.arch: a cnn needs images, and moons is 2-D points" in err
+    assert "Traceback" not in err
+
+
+def test_a_dead_network_is_said_to_have_learned_nothing(tmp_path):
+    # Adam at learning rate 10 on the default network: every ReLU dies in the first steps.
+    cfg = write(tmp_path, {"data": {"n_samples": 300}, "train": {"lr": 10, "epochs": 5}})
+    out = dlviz("train", cfg, "--runs-dir", str(tmp_path / "store"), "--quiet")
+    assert out.returncode == 0 and ": finished" in out.stdout
+    assert "warning: The network is dead and learned nothing" in out.stdout
+    assert "5 epochs in" in out.stdout  # not "5 epoch(s)"
+    summary = json.loads(next((tmp_path / "store").glob("*/summary.json")).read_text())
+    assert summary["outcome"]["kind"] == "dead"
+
+
 def test_bench_ingest_plumbing(capsys):
     assert main(["bench", "ingest", "--files", "4", "--megabytes", "0.05", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -310,7 +347,7 @@ def test_runs_show(tmp_path, capsys):
     older, _ = saved_runs(store)
     assert main(["runs", "show", older, "--runs-dir", str(store)]) == 0
     out = capsys.readouterr().out
-    assert f"run {older}: finished" in out and "metrics: 2 epoch row(s)" in out
+    assert f"run {older}: finished" in out and "metrics: 2 epoch rows" in out
     assert '"hidden": [' in out
     assert main(["runs", "show", older, "--runs-dir", str(store), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)

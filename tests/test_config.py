@@ -263,3 +263,19 @@ def test_an_upload_config_describes_the_data_but_cannot_be_loaded_outside_its_se
     assert cfg.data.is_image and cfg.data.size == 32
     with pytest.raises(ValueError, match="Download as ZIP"):
         load_dataset(cfg.data)
+
+
+def test_a_cnn_without_blocks_is_the_image_labs_deep_preset():
+    from dlviz.config import DEEP_BLOCKS
+
+    cfg = RunConfig.from_dict({"model": {"arch": "cnn"}})
+    assert cfg.model.blocks == DEEP_BLOCKS and cfg.model.norm == "batch"
+    assert cfg.data.name == "shapes"  # a cnn's data, when none is named, is images
+    assert RunConfig.from_json(cfg.to_json()) == cfg  # saved with its blocks: reproducible
+    own = RunConfig.from_dict({"model": {"arch": "cnn", "norm": "none"}})
+    assert own.model.blocks == DEEP_BLOCKS and own.model.norm == "none"  # what is given stays
+    assert ModelConfig().norm == "none" and ModelConfig().blocks == ()
+    with pytest.raises(ConfigError, match="a cnn needs 1 to 32 blocks, got 0"):
+        ModelConfig(arch="cnn", blocks=())  # an empty list on purpose is still an error
+    with pytest.raises(ConfigError, match="a cnn needs images, and spiral is 2-D points"):
+        RunConfig.from_dict({"data": {"name": "spiral"}, "model": {"arch": "cnn"}})

@@ -49,8 +49,9 @@ def test_bad_settings_name_their_field(kwargs, field):
     assert err.value.field == field
 
 
-def r(variant, depth, train, first=math.nan, last=0.2):
-    return DepthResult(variant, depth, "finished", train, train, first, last, 1.0)
+def r(variant, depth, train, first=math.nan, last=0.2, activation="relu"):
+    act = "sigmoid" if variant == "sigmoid" else activation
+    return DepthResult(variant, depth, "finished", train, train, first, last, 1.0, (), act)
 
 
 def test_the_reading_names_degradation_and_vanishing_gradients():
@@ -72,15 +73,41 @@ def test_the_reading_names_degradation_and_vanishing_gradients():
     assert text[2].startswith(
         "The plain network's first-layer gradient is 10^15 times smaller at depth 32 than at "
         "depth 1. Along that network it shrinks layer by layer toward the input: the output "
-        "layer gets 2.0e-01. On its way back each layer"
+        "layer gets 2.0e-01. A ReLU's slope is 1 where it is active and 0 where it is not"
     )
-    assert text[3] == (
+    assert "sigmoid" not in text[2] and "0.25" not in text[2]  # the note of a ReLU network
+    assert text[3].startswith(
         "The sigmoid network's first-layer gradient falls from 1.0e-02 at depth 1 to exactly "
         "zero at depth 32 (too small for a 32-bit float). Along that network it shrinks layer "
-        "by layer toward the input: the output layer gets 2.0e-01."
+        "by layer toward the input: the output layer gets 2.0e-01. On its way back each layer "
+        "multiplies the gradient by its weights and by the sigmoid's slope, which is at most 0.25"
     )
     assert len(text) == 4
     assert reading([]) == []
+
+
+def test_each_networks_note_is_about_its_own_activation():
+    tanh = reading([r("plain", 1, 0.6, 1e-1, activation="tanh"), r("plain", 8, 0.5, 1e-9)])
+    assert "slope, at most 1 and near 0 where units saturate" not in tanh[-1]  # depth 8: relu
+    tanh = [r("plain", d, 0.6, g, activation="tanh") for d, g in ((1, 1e-1), (8, 1e-9))]
+    assert "the tanh's slope, at most 1" in reading(tanh)[-1]
+    dead = reading([r("plain", 1, 0.6, 1e-1), r("plain", 8, 0.5, 0.0)])[-1]
+    assert "every ReLU outputs zero for every input (they are dead)" in dead
+
+
+def test_a_stopped_run_has_no_numbers_to_read():
+    h = RunHistory()
+    h.layers = ["hidden1", "output"]
+    h.apply({"type": "start", "config": {}, "device": "cpu", "params": 1,
+             "layers": h.layers, "total_epochs": 40, "steps_per_epoch": 1})  # fmt: skip
+    h.apply({"type": "epoch", "epoch": 1, "step": 1, "elapsed": 0.5, "samples_per_second": 1,
+             "train_loss": 0.5, "train_accuracy": 0.5, "test_loss": 0.6, "test_accuracy": 0.5,
+             "grad_norms": {"hidden1": 0.01, "output": 0.3}})  # fmt: skip
+    h.apply({"type": "end", "status": "stopped", "message": "Stopped after 1 of 40 epochs."})
+    stopped = result_of("plain", 1, h)
+    assert stopped.status == "stopped" and not stopped.finished
+    assert math.isnan(stopped.train_accuracy) and math.isnan(stopped.first_grad)
+    assert reading([stopped]) == []
 
 
 def test_a_result_comes_from_a_finished_history_and_is_nan_before():

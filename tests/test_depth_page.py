@@ -49,7 +49,7 @@ def test_depth_page_defaults_and_a_tiny_ladder(apptest, monkeypatch, tmp_path):
     assert "Plain: " in text and "Residual: " in text
     profile = figs["dp_view_profile"]["data"]
     assert [len(t["x"]) for t in profile] == [4, 4, 4]  # depth 3: three hidden layers + output
-    assert "All 6 runs ended" in "\n".join(s.value for s in at.success)
+    assert "All 6 runs finished" in "\n".join(s.value for s in at.success)
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 6
     # every rung is in the run store
     from dlviz import runs

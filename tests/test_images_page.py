@@ -232,7 +232,9 @@ def test_a_short_run_shows_feature_maps_filters_confusion_and_mistakes(app):
 
     h = view.handles[0].history
     assert h.status == "finished", h.message
-    assert any("finished 3 epochs" in s for s in texts(at.success)), texts(at.success)
+    # finished: a success, or a warning when three epochs left it at chance (dlviz.outcome)
+    ended = texts(at.success) + texts(at.warning)
+    assert any("finished 3 epochs" in s for s in ended), ended
     assert not at.error
     figs = charts(at)
     for key in ("fmaps", "filters", "sample", "curves", "grads", "dead", "confusion", "wrong"):
@@ -319,9 +321,9 @@ def test_train_shallow_vs_deep(app):
     wait_until_done(at)
 
     assert [h.history.status for h in view.handles] == ["finished", "finished"]
-    successes = texts(at.success)
-    assert any(s.startswith("**shallow**: finished 2 epochs") for s in successes), successes
-    assert any(s.startswith("**deep**: finished 2 epochs") for s in successes), successes
+    ended = texts(at.success) + texts(at.warning)  # a warning where it ended at chance
+    assert any(s.startswith("**shallow**: finished 2 epochs") for s in ended), ended
+    assert any(s.startswith("**deep**: finished 2 epochs") for s in ended), ended
     markdown = texts(at.markdown)
     assert "#### What happened" in markdown
     reading = " ".join(m for m in markdown if m.startswith("- "))

@@ -118,7 +118,7 @@ def one_slot_busy(monkeypatch):
 
 def test_a_device_admits_a_limited_number_of_runs_and_queues_the_rest(one_slot_busy):
     first, second = one_slot_busy
-    assert "1 runs are already training" in second.history.message
+    assert "1 run is already training" in second.history.message  # not "1 runs are"
     first.stop()
     assert second.wait(30).status == "finished"
 

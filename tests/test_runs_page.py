@@ -219,7 +219,7 @@ def test_two_selected_runs_are_compared(apptest, store, trained):
     assert configs.loc["model.hidden"].tolist() == ["4, 4, 4", "4"]
     assert configs.loc["train.lr"].tolist() == ["0.05", "0.01"]
     text = captions(at)
-    assert "3 field(s) differ, highlighted: model.hidden, train.lr, name." in text
+    assert "3 fields differ, highlighted: model.hidden, train.lr, name." in text
     at.toggle(key="rs_cmp_only_diff").set_value(True).run()
     configs = frame_with(at, "field")
     assert list(configs.index) == ["model.hidden", "train.lr", "name"]

@@ -29,6 +29,7 @@ TINY = ModelConfig(
     residual=True,
 )
 SHAPE = (3, 16, 16)
+IMAGES = DataConfig(name="shapes", image_size=16, channels=3)
 
 
 def tiny_backbone(seed: int = 0) -> transfer.Backbone:
@@ -212,7 +213,7 @@ def test_adapt_data_repeats_grey_and_resizes():
 
 
 def card_bytes(b: transfer.Backbone) -> bytes:
-    card = {"name": "tiny", "model": json.loads(RunConfig(model=TINY).to_json())["model"],
+    card = {"name": "tiny", "model": json.loads(RunConfig(IMAGES, TINY).to_json())["model"],
             "input_shape": list(SHAPE)}  # fmt: skip
     return save_safetensors(b.weights, metadata={transfer.METADATA_KEY: json.dumps(card)})
 
@@ -441,7 +442,10 @@ def test_the_readings_say_what_the_numbers_show():
         "With 1 labelled image per class: feature extraction 70%, fine-tune all 60%, "
         "against 20% from scratch."
     )
-    assert text[1] == "With 70 per class, fine-tune all is best at 99%; from scratch reaches 98%."
+    assert (
+        text[1]
+        == "With 70 images per class, fine-tune all is best at 99%; from scratch reaches 98%."
+    )
     assert "catches up (within 2 points) at 70 images" in text[2]
 
 

@@ -115,7 +115,7 @@ def test_the_data_efficiency_experiment_draws_a_line_per_strategy(apptest, monke
     ]  # fmt: skip
     assert all(list(t["x"]) == [1, 70] for t in fig["data"])
     assert all(0 <= v <= 1 for t in fig["data"] for v in values(t["y"]))
-    assert "All 6 runs ended" in "\n".join(s.value for s in at.success)
+    assert "All 6 runs finished" in "\n".join(s.value for s in at.success)
     assert "With 1 labelled image per class" in "\n".join(m.value for m in at.markdown)
 
 

@@ -21,6 +21,7 @@ from dlviz.data.uploads import (  # noqa: E402
     decode_image,
     picture_array,
     read_zip,
+    thumbnail_array,
 )
 
 
@@ -86,6 +87,52 @@ def test_exif_rotated_photo_is_shown_upright():
     assert out.shape == (12, 8, 3)  # upright: tall
     expected = np.rot90(pixels, k=-1)  # clockwise
     assert np.abs(out.astype(int) - expected).mean() < 6
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG of a few dozen bytes whose header says `width` x `height` (a decompression bomb's
+    header, without its payload)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + body))
+        return struct.pack(">I", len(body)) + kind + body + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey
+    idat = zlib.compress(b"\0" * 64)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("side", [30_000, 10_000])  # over Pillow's own error limit; its warning
+def test_a_huge_image_is_refused_as_over_the_pixel_limit_with_its_size(side):
+    data = png_claiming(side, side)
+    assert len(data) < 200
+    problem = decode_image("bomb.png", data)
+    assert isinstance(problem, Problem)
+    assert "not an image" not in problem.message
+    assert f"is {side:,} x {side:,} pixels ({side * side // 10**6:,} megapixels)" in problem.message
+    assert "over the limit of 40 megapixels an image" in problem.message
+    assert "DLVIZ_MAX_MEGAPIXELS" in problem.message  # what to do next
+
+
+def test_an_exif_rotated_photo_has_an_upright_thumbnail_of_its_own_proportions():
+    stored = np.full((60, 120, 3), 128, np.uint8)  # as the camera stored it: wide, grey
+    stored[:, :30] = (255, 0, 0)  # red on the left: the top of the scene
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view: upright, the picture is tall
+    s = ImageSet()
+    s.add_files("a", [("phone.jpg", encode(Image.fromarray(stored), "JPEG", exif=exif.tobytes()))])
+    assert s.sizes() == {(60, 120): 1}  # the upright size
+    thumb = thumbnail_array(s.classes["a"][0].pixels, 48)  # (3, 48, 48)
+    assert thumb.shape == (3, 48, 48)
+    inked = np.argwhere(thumb.min(axis=0) < 0.9)  # not white: the picture itself
+    red = np.argwhere((thumb[0] > 0.8) & (thumb[1] < 0.3))
+    rows, cols = np.ptp(inked[:, 0]) + 1, np.ptp(inked[:, 1]) + 1
+    assert rows >= 46 and cols <= 26  # tall, as the upright photo: white bars left and right
+    assert red[:, 0].max() < 16  # the red band is at the top, where the scene's top is
 
 
 def test_bad_files_get_a_message_naming_the_problem():

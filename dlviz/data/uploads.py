@@ -27,6 +27,8 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
+from dlviz.text import plural
+
 FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "BMP", "GIF", "TIFF")
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
@@ -64,7 +66,7 @@ class UploadLimits:
 
     def describe(self) -> str:
         return (
-            f"up to {self.max_files:,} images, {self.max_file_bytes / 2**20:.0f} MB and "
+            f"up to {plural(self.max_files, 'image')}, {self.max_file_bytes / 2**20:.0f} MB and "
             f"{self.max_pixels / 1e6:.0f} megapixels each, {self.max_total_bytes / 2**30:.0f} GB "
             "in all"
         )
@@ -118,6 +120,12 @@ def _decode(
         return Problem(name, "is empty")
     try:
         img = Image.open(io.BytesIO(data))  # reads the header only
+    except Image.DecompressionBombError:
+        # Pillow's own guard (about 179 megapixels) fired before ours could: read the header
+        # without it, and let dlviz's limit (below) say what is wrong, with the sizes.
+        img = _open_header(data)
+        if img is None:
+            return Problem(name, "is an image too large to read (a decompression bomb?)")
     except Exception:  # Pillow raises several kinds for what it cannot identify
         return Problem(name, "is not an image dlviz can read (PNG, JPEG, WebP, BMP, GIF, TIFF)")
     if img.format not in FORMATS:
@@ -126,9 +134,9 @@ def _decode(
     if w * h > limits.max_pixels:
         return Problem(
             name,
-            f"is {w} x {h} pixels ({w * h / 1e6:.0f} megapixels); the limit is "
-            f"{limits.max_pixels / 1e6:.0f} megapixels, which also guards against "
-            "decompression bombs",
+            f"is {w:,} x {h:,} pixels ({_megapixels(w * h)} megapixels), over the limit of "
+            f"{_megapixels(limits.max_pixels)} megapixels an image, which guards against "
+            "decompression bombs: resize it, or raise DLVIZ_MAX_MEGAPIXELS",
         )
     try:
         img.seek(0)  # a GIF's (or TIFF's) first frame
@@ -144,6 +152,28 @@ def _decode(
         return _to_rgb(img), (w, h)
     except Exception:
         return Problem(name, "is damaged or truncated: its pixels could not be decoded")
+
+
+def _megapixels(pixels: int) -> str:
+    mp = pixels / 1e6
+    return f"{mp:,.0f}" if mp >= 10 else f"{mp:.2g}"
+
+
+def _open_header(data: bytes):
+    """`data` opened as Pillow's plugin for its format opens it, without Pillow's
+    decompression-bomb check (only the header is read; dlviz's own pixel limit comes next,
+    before any pixel is decoded). None when no format of FORMATS reads it."""
+    Image, _ = _pil()
+    Image.init()
+    for fmt in FORMATS:
+        factory, accept = Image.OPEN.get(fmt, (None, None))
+        if factory is None or (accept is not None and not accept(data[:16])):
+            continue
+        try:
+            return factory(io.BytesIO(data), "")
+        except Exception:
+            continue
+    return None
 
 
 def _to_rgb(img) -> np.ndarray:
@@ -257,6 +287,22 @@ def picture_array(pixels: np.ndarray, size: int, channels: int = 3) -> np.ndarra
     return a[None] if channels == 1 else a.transpose(2, 0, 1)
 
 
+def thumbnail_array(pixels: np.ndarray, side: int) -> np.ndarray:
+    """One (H, W, 3) uint8 picture as a thumbnail: (3, side, side) float32 in [0, 1], the
+    whole picture fitted inside the square as it stands (upright, its own proportions), on
+    white: a portrait photo shows as a portrait, not squeezed into a square."""
+    Image, _ = _pil()
+    img = Image.fromarray(pixels)
+    h, w = pixels.shape[:2]
+    scale = side / max(h, w, 1)
+    fit = img.resize(
+        (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR
+    )
+    canvas = Image.new("RGB", (side, side), (255, 255, 255))
+    canvas.paste(fit, ((side - fit.width) // 2, (side - fit.height) // 2))
+    return np.asarray(canvas, dtype=np.float32).transpose(2, 0, 1) / 255.0
+
+
 # --- the image set ----------------------------------------------------------------------------
 
 
@@ -290,7 +336,9 @@ class ImageSet:
         for name, data in files:
             if self.count() >= limits.max_files:
                 self.problems.append(
-                    Problem(name, f"was not added: the limit is {limits.max_files:,} images")
+                    Problem(
+                        name, f"was not added: the limit is {plural(limits.max_files, 'image')}"
+                    )
                 )
                 continue
             result = _decode(name, data, limits, limits.keep_side)
@@ -361,7 +409,7 @@ class ImageSet:
             big = max(counts, key=counts.get)
             small = min(counts, key=counts.get)
             out.append(
-                f"Strong imbalance: {big} has {counts[big]} images, {small} only "
+                f"Strong imbalance: {big} has {plural(counts[big], 'image')}, {small} only "
                 f"{counts[small]}; the network may learn to answer {big} most of the time."
             )
         dup = self.duplicates()

@@ -24,6 +24,8 @@ from dlviz.config import (
     RunConfig,
     TrainConfig,
 )
+from dlviz.text import plural
+from dlviz.ui import fields
 from dlviz.ui.state import devices, set_defaults
 
 KEEP = "session"  # widget values survive a page switch
@@ -75,22 +77,32 @@ def init(defaults: dict[str, Any] = DEFAULTS, prefix: str = "pg") -> None:
 # --- hidden widths ----------------------------------------------------------------------------
 
 
-def parse_widths(text: str) -> tuple[int, ...]:
-    """``"8, 8, 4"`` -> (8, 8, 4). Raises ConfigError naming what is wrong."""
+def parse_width_list(
+    text: str, field: str, hi: int, most: int, least: int = 1, example: str = "8, 8, 8"
+) -> tuple[int, ...]:
+    """``"8, 8, 4"`` -> (8, 8, 4): `least` to `most` whole numbers from 1 to `hi`, separated
+    by commas. Raises ConfigError(`field`) giving the rule and naming every bad entry."""
     parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
-    if not parts:
-        raise ConfigError("hidden widths", "enter at least one width, e.g. 8, 8, 8")
-    widths = []
-    for p in parts:
-        if not p.isdigit():
-            raise ConfigError("hidden widths", f"{p!r} is not a whole number")
-        widths.append(int(p))
-    if len(widths) > MAX_HIDDEN_LAYERS:
-        raise ConfigError("hidden widths", f"at most {MAX_HIDDEN_LAYERS} layers, got {len(widths)}")
-    bad = [w for w in widths if not 1 <= w <= MAX_WIDTH]
+    rule = (
+        f"enter one whole number from 1 to {hi:,} for each layer, separated by commas "
+        f"(e.g. {example})"
+    )
+    if len(parts) < least:
+        raise ConfigError(field, f"no widths given; {rule}")
+    bad = [p for p in parts if not (p.isdigit() and 1 <= int(p) <= hi)]
     if bad:
-        raise ConfigError("hidden widths", f"each width must be 1 to {MAX_WIDTH}; got {bad[0]}")
-    return tuple(widths)
+        shown = [repr(b) for b in bad[:5]] + ([f"{len(bad) - 5} more"] if len(bad) > 5 else [])
+        named = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+        what = "is not a whole number" if len(bad) == 1 else "are not whole numbers"
+        raise ConfigError(field, f"{named} {what} from 1 to {hi:,}; {rule}")
+    if len(parts) > most:
+        raise ConfigError(field, f"at most {plural(most, 'layer')}, got {len(parts)}; {rule}")
+    return tuple(int(p) for p in parts)
+
+
+def parse_widths(text: str) -> tuple[int, ...]:
+    """``"8, 8, 4"`` -> (8, 8, 4). Raises ConfigError giving the rule and the bad entries."""
+    return parse_width_list(text, "hidden widths", MAX_WIDTH, MAX_HIDDEN_LAYERS)
 
 
 def _current_widths() -> tuple[int, ...]:
@@ -106,7 +118,9 @@ def _set_widths(widths: tuple[int, ...]) -> None:
 
 
 def _on_layers() -> None:
-    n = st.session_state["pg_layers"]
+    if fields.problem("pg_layers"):
+        return  # refused: the page says so, and the widths stay as they are
+    n = int(st.session_state["pg_layers"])
     w = list(_current_widths())
     fill = w[-1] if w else st.session_state["pg_width"]
     _set_widths(tuple((w + [fill] * n)[:n]))
@@ -154,7 +168,7 @@ def preset_buttons() -> None:
     )
 
 
-def data_controls() -> DataConfig:
+def data_controls() -> DataConfig | None:
     st.segmented_control(
         "Dataset",
         list(TOY_DATASETS),
@@ -184,8 +198,11 @@ def data_controls() -> DataConfig:
     )
     c1, c2 = st.columns(2)
     c1.select_slider("Samples", SAMPLE_COUNTS, key="pg_samples", persist_state=KEEP)
-    c2.number_input("Data seed", 0, 2**31 - 1, key="pg_data_seed", persist_state=KEEP)
-    return data_config()
+    fields.number_input(c2, "pg_data_seed")
+    try:
+        return data_config()
+    except ConfigError:  # a refused seed: the page says so above Train
+        return None
 
 
 def network_controls() -> ModelConfig | None:
@@ -193,12 +210,7 @@ def network_controls() -> ModelConfig | None:
     invalid."""
     c1, c2 = st.columns(2)
     c1.number_input(
-        "Hidden layers",
-        1,
-        MAX_HIDDEN_LAYERS,
-        key="pg_layers",
-        on_change=_on_layers,
-        persist_state=KEEP,
+        "Hidden layers", key="pg_layers", step=1, on_change=_on_layers, persist_state=KEEP
     )
     c2.select_slider(
         "Width (all layers)", WIDTHS, key="pg_width", on_change=_on_width, persist_state=KEEP
@@ -214,7 +226,8 @@ def network_controls() -> ModelConfig | None:
     try:
         model = model_config()
     except ConfigError as e:
-        st.error(f"Widths per layer: {str(e).split(': ', 1)[1]}.")
+        label = "Widths per layer" if e.field == "hidden widths" else e.field
+        st.error(f"{label}: {str(e).split(': ', 1)[1]}.")
     c1, c2 = st.columns(2)
     c1.selectbox(
         "Activation", ("relu", "tanh", "sigmoid", "gelu"), key="pg_activation", persist_state=KEEP
@@ -241,7 +254,7 @@ def _fmt_lr(v: float) -> str:
     return f"{v:g}"
 
 
-def training_controls(prefix: str = "pg") -> TrainConfig:
+def training_controls(prefix: str = "pg") -> TrainConfig | None:
     """Optimizer, device, learning rate, batch size, epochs, weight decay and seed, under the
     keys ``{prefix}_optimizer`` ... (each page gives its own defaults for them)."""
     c1, c2 = st.columns(2)
@@ -275,18 +288,15 @@ def training_controls(prefix: str = "pg") -> TrainConfig:
     c1, c2 = st.columns(2)
     c1.select_slider("Batch size", BATCH_SIZES, key=f"{prefix}_batch", persist_state=KEEP)
     open_ended = f"{prefix}_until_stopped" in st.session_state  # the pages that offer it
-    c2.number_input(
-        "Epochs",
-        1,
-        5000,
-        key=f"{prefix}_epochs",
+    fields.number_input(
+        c2,
+        f"{prefix}_epochs",
         help="How many passes over the training data a run makes"
         + (
             " when it does not train until stopped; Train shallow vs deep always trains this many."
             if open_ended
             else "."
         ),
-        persist_state=KEEP,
     )
     if open_ended:
         st.toggle(
@@ -304,8 +314,11 @@ def training_controls(prefix: str = "pg") -> TrainConfig:
         key=f"{prefix}_wd",
         persist_state=KEEP,
     )
-    c2.number_input("Seed", 0, 2**31 - 1, key=f"{prefix}_seed", persist_state=KEEP)
-    return train_config(prefix)
+    fields.number_input(c2, f"{prefix}_seed")
+    try:
+        return train_config(prefix)
+    except ConfigError:  # a refused number: the page says so above Train
+        return None
 
 
 # --- widget values -> config (also used by button callbacks, which run before the widgets) ---
@@ -318,13 +331,14 @@ def data_config() -> DataConfig:
         n_samples=ss["pg_samples"],
         noise=float(ss["pg_noise"]),
         test_fraction=float(ss["pg_test_fraction"]),
-        seed=int(ss["pg_data_seed"]),
+        seed=fields.value("pg_data_seed"),
     )
 
 
 def model_config() -> ModelConfig:
     """Raises ConfigError when the widths text is not valid."""
     ss = st.session_state
+    fields.value("pg_layers")  # a refused layer count blocks training too
     return ModelConfig(
         arch="mlp",
         hidden=parse_widths(ss["pg_widths"]),
@@ -341,9 +355,9 @@ def train_config(prefix: str = "pg") -> TrainConfig:
         optimizer=ss[f"{prefix}_optimizer"],
         lr=float(ss[f"{prefix}_lr"]),
         batch_size=int(ss[f"{prefix}_batch"]),
-        epochs=int(ss[f"{prefix}_epochs"]),
+        epochs=fields.value(f"{prefix}_epochs"),
         weight_decay=float(ss[f"{prefix}_wd"]),
-        seed=int(ss[f"{prefix}_seed"]),
+        seed=fields.value(f"{prefix}_seed"),
         device=ss[f"{prefix}_device"],
         until_stopped=bool(ss.get(f"{prefix}_until_stopped", False)),
     )

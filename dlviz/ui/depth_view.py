@@ -13,7 +13,7 @@ import streamlit as st
 from dlviz import plots
 from dlviz.config import ACTIVATIONS, TOY_DATASETS, ConfigError, DataConfig, TrainConfig
 from dlviz.depth import DEFAULT_DEPTHS, VARIANTS, DepthExperiment, reading, result_of
-from dlviz.ui import controls, live
+from dlviz.ui import controls, fields, live
 from dlviz.ui.state import devices
 
 KEEP = "session"
@@ -60,7 +60,7 @@ def settings() -> None:
         persist_state=KEEP,
     )
     c1, c2 = st.columns(2)
-    c1.number_input("Epochs", 1, 500, key="dp_epochs", persist_state=KEEP)
+    fields.number_input(c1, "dp_epochs")
     c2.select_slider(
         "Learning rate",
         controls.LEARNING_RATES,
@@ -81,7 +81,7 @@ def experiment() -> DepthExperiment:
         data=DataConfig(name=ss["dp_dataset"], n_samples=1000, noise=0.1),
         train=TrainConfig(
             lr=float(ss["dp_lr"]),
-            epochs=int(ss["dp_epochs"]),
+            epochs=fields.value("dp_epochs"),
             batch_size=32,
             device=ss["dp_device"],
         ),

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from dlviz import plots, runs, speed
+from dlviz.text import plural
 from dlviz.ui import live
 
 RESULT = "dv_result"
@@ -28,7 +29,7 @@ def machine_table(m: dict[str, Any]) -> pd.DataFrame:
             "device": "cpu",
             "name": m["cpu"],
             "memory": f"{m['memory_gb']} GB" if m["memory_gb"] else "?",
-            "details": f"{m['cores']} cores; {speed.threads_phrase(m)}",
+            "details": f"{plural(m['cores'] or 0, 'core')}; {speed.threads_phrase(m)}",
         }
     ]
     for g in m["gpus"]:

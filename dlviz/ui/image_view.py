@@ -17,11 +17,12 @@ import streamlit as st
 import torch
 
 from dlviz import plots
-from dlviz.compare import compare_runs, gradient_reading
+from dlviz.compare import compare_runs, config_activation, gradient_verdict
 from dlviz.data import Dataset
 from dlviz.history import RunHistory
 from dlviz.probes import FeatureSnapshot, ImageProbe, top_activating
-from dlviz.ui import live
+from dlviz.text import plural
+from dlviz.ui import fields, live
 from dlviz.ui.livechart import live_chart
 
 KEEP = "session"  # widget values survive a page switch
@@ -105,15 +106,13 @@ def _sample_chooser(view: live.View, ds: Dataset) -> int:
     every run of the view snapshots that one next."""
     n = len(ds.x_test)
     ss = st.session_state
-    ss["im_sample"] = min(max(int(ss.get("im_sample", 0)), 0), n - 1)
+    ss.setdefault("im_sample", 0)
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-    c1.number_input(
+    fields.number_input(
+        c1,
+        "im_sample",
         f"Test image (0 to {n - 1})",
-        0,
-        n - 1,
-        key="im_sample",
-        help=f"Which of the {n} test images to look at.",
-        persist_state=KEEP,
+        help=f"Which of the {plural(n, 'test image')} to look at.",
     )
     c2.button(
         "Random",
@@ -124,7 +123,12 @@ def _sample_chooser(view: live.View, ds: Dataset) -> int:
         help="Draw one of the test images at random.",
         width="stretch",
     )
-    index = int(ss["im_sample"])
+    refused = fields.problem("im_sample", 0, n - 1, "Test image")
+    with st.container():
+        if refused:  # keep showing the image it showed; say why the typed one is not shown
+            st.error(refused, icon=":material/error:")
+    shown = view.handles[0].probe.sample_index
+    index = min(max(int(shown), 0), n - 1) if refused else int(ss["im_sample"])
     for handle in view.handles:
         handle.probe.sample_index = index  # the run's next snapshot takes this image
     return index
@@ -249,15 +253,34 @@ def _feature_maps(view: live.View, key: str) -> None:
         )
 
 
+def _activation(h: RunHistory) -> str:
+    model = h.config.get("model", {}) if isinstance(h.config, dict) else {}
+    return config_activation({"model": model})
+
+
+def _has_relu(h: RunHistory) -> bool:
+    """Whether any layer of the run's network is a ReLU (the only units that can die)."""
+    model = h.config.get("model", {}) if isinstance(h.config, dict) else {}
+    acts = [b.get("activation") or model.get("activation") for b in model.get("blocks") or []]
+    return "relu" in (acts or [model.get("activation", "relu")])
+
+
 def _warnings(h: RunHistory) -> list[tuple[str, str]]:
     """(kind, sentence) readings of the gradients and the dead ReLUs; kind "warn" or "ok"."""
     out = []
     norms = h.grad_norms.column("norms")
-    reading = gradient_reading(norms[-1] if norms else [])
-    bad = reading.startswith(("Vanishing", "Very large", "No gradient", "The gradients became"))
-    out.append(("warn" if bad else "ok", reading))
+    kind, reading = gradient_verdict(norms[-1] if norms else [], _activation(h))
+    out.append(("warn" if kind == "bad" else "ok", reading))
     shares = h.dead.last["shares"] if h.dead.last else {}
-    if shares:
+    if not _has_relu(h):
+        out.append(
+            (
+                "ok",
+                f"No ReLU layers here ({_activation(h)} units), so none can die; saturated "
+                "units show as weak gradients instead.",
+            )
+        )
+    elif shares:
         worst = max(shares, key=shares.get)
         share = shares[worst]
         if share > 0.5:
@@ -299,10 +322,16 @@ def _health(h: RunHistory, key: str, n_test: int) -> None:
             live_chart(_grad_figure(h), key=f"{key}_grads")
     left, right = st.columns(2, gap="medium")
     with left:
-        st.markdown("**Dead ReLUs**: channels that output zero for every probe image")
-        fig = plots.dead_units_figure(h, height=300)
-        fig.update_layout(legend={"y": -0.4})  # below the axis title
-        live_chart(fig, key=f"{key}_dead")
+        st.markdown(
+            "**Dead ReLUs**: channels that output zero for every probe image"
+            if _has_relu(h)
+            else "**Dead ReLUs**: none in this network, which has no ReLU layers"
+        )
+        with st.container():  # (no chart of what cannot happen: no ReLU, no dead units)
+            if _has_relu(h):
+                fig = plots.dead_units_figure(h, height=300)
+                fig.update_layout(legend={"y": -0.4})  # below the axis title
+                live_chart(fig, key=f"{key}_dead")
     with right:
         st.markdown("**What the gradients say**")
         for kind, sentence in _warnings(h):
@@ -366,10 +395,13 @@ def _channel_explorer(h: RunHistory, ds: Dataset, key: str) -> None:
     c1, c2 = st.columns(2)
     layer = c1.selectbox("Layer", layers, key="im_explore_layer")
     channels = h.model.block_shapes[layers.index(layer)][0]
-    ss["im_explore_channel"] = min(max(int(ss.get("im_explore_channel", 0)), 0), channels - 1)
-    channel = c2.number_input(
-        f"Channel (0 to {channels - 1})", 0, channels - 1, key="im_explore_channel"
-    )
+    ss.setdefault("im_explore_channel", 0)
+    fields.number_input(c2, "im_explore_channel", f"Channel (0 to {channels - 1})", persist=False)
+    refused = fields.problem("im_explore_channel", 0, channels - 1, "Channel")
+    if refused:
+        st.error(refused, icon=":material/error:")
+        return
+    channel = int(ss["im_explore_channel"])
     cache = ss.setdefault("_im_top", {})
     hit = cache.get("top")
     if hit is not None and hit[0] is h.model and hit[1] == (layer, channel):
@@ -424,8 +456,8 @@ def draw_pair(view: live.View, key: str) -> None:
         with col:
             depth = len(handle.config.model.blocks)
             st.markdown(
-                f"**{label.capitalize()}** - {depth} conv layer{'s' if depth != 1 else ''}, "
-                f"{h.params:,} parameters"
+                f"**{label.capitalize()}** - {plural(depth, 'conv layer')}, "
+                f"{plural(h.params, 'parameter')}"
             )
             snap = h.fmaps[-1] if h.fmaps else None
             if h.done and (snap is None or not _shows(snap, index, start)):

@@ -35,7 +35,8 @@ from dlviz.config import (
 )
 from dlviz.data import Dataset
 from dlviz.models import build_model, cnn_layer_table
-from dlviz.ui import controls, live
+from dlviz.text import plural
+from dlviz.ui import controls, fields, live
 from dlviz.ui.state import dataset
 
 KEEP = "session"  # widget values survive a page switch
@@ -194,21 +195,27 @@ def blocks_editor() -> None:
         placeholder=DEFAULT,
         column_config={
             "layer": st.column_config.TextColumn("layer", disabled=True, width=58),
+            # No min / max on the number columns: the grid would refuse an entry out of range
+            # without a word. What is typed reaches the config, whose check names the block,
+            # the field and its range, and Train stays off until it is fixed.
             "channels": st.column_config.NumberColumn(
-                "channels", width=88, min_value=1, max_value=512, step=1, default=16, required=True
+                "channels",
+                width=88,
+                step=1,
+                default=16,
+                required=True,
+                help="Output channels of the block: 1 to 512.",
             ),
             "kernel": st.column_config.NumberColumn(
                 "kernel",
                 width=72,
-                min_value=1,
-                max_value=9,
                 step=1,
                 default=3,
                 required=True,
                 help="Side of the square filter: 1, 3, 5, 7 or 9 (odd, so it has a centre).",
             ),
             "stride": st.column_config.NumberColumn(
-                "stride", width=68, min_value=1, max_value=4, step=1, default=1, required=True
+                "stride", width=68, step=1, default=1, required=True, help="1 to 4."
             ),
             "pool": st.column_config.SelectboxColumn(
                 "pool",
@@ -238,7 +245,7 @@ def blocks_editor() -> None:
                 "switch, for every block after the first.",
             ),
             "dropout": st.column_config.NumberColumn(
-                "dropout", width=80, min_value=0.0, max_value=0.9, step=0.05, format="%.2f"
+                "dropout", width=80, step=0.05, format="%.2f", help="0 to 0.9; empty: default."
             ),
         },
     )
@@ -311,7 +318,7 @@ def data_controls() -> None:
         help="The share of images held out to measure how well the network generalises.",
         persist_state=KEEP,
     )
-    st.number_input("Data seed", 0, 2**31 - 1, key="im_data_seed", persist_state=KEEP)
+    fields.number_input(st, "im_data_seed")
 
 
 def network_controls() -> None:
@@ -385,7 +392,7 @@ def data_config() -> DataConfig:
             n_samples=int(ss["im_shapes_samples"]),
             noise=float(ss["im_noise"]),
             test_fraction=float(ss["im_test_fraction"]),
-            seed=int(ss["im_data_seed"]),
+            seed=fields.value("im_data_seed"),
             image_size=int(ss["im_shapes_size"]),
             channels=int(ss["im_channels"]),
             clutter=int(ss["im_clutter"]),
@@ -395,18 +402,15 @@ def data_config() -> DataConfig:
         n_samples=int(ss["im_digits_samples"]),
         noise=0.0,
         test_fraction=float(ss["im_test_fraction"]),
-        seed=int(ss["im_data_seed"]),
+        seed=fields.value("im_data_seed"),
         image_size=int(ss["im_digits_size"]),
     )
 
 
 def parse_head(text: str) -> tuple[int, ...]:
-    """``"128, 64"`` -> (128, 64); empty -> (). Raises ConfigError naming what is wrong."""
-    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
-    for p in parts:
-        if not p.isdigit():
-            raise ConfigError("model.head", f"{p!r} is not a whole number")
-    return tuple(int(p) for p in parts)
+    """``"128, 64"`` -> (128, 64); empty -> (). Raises ConfigError giving the rule and the bad
+    entries."""
+    return controls.parse_width_list(text, "model.head", 4096, 4, least=0, example="128, 64")
 
 
 def model_config(blocks: tuple[ConvBlock, ...] | None = None) -> ModelConfig:
@@ -587,7 +591,7 @@ def summary_line(rows: list[dict[str, object]]) -> str:
     params = sum(int(r["params"]) for r in rows)
     flops = sum(int(r["flops"]) for r in rows)
     return (
-        f"**{convs} conv layer{'s' if convs != 1 else ''}**, {params:,} parameters, "
+        f"**{plural(convs, 'conv layer')}**, {plural(params, 'parameter')}, "
         f"{_si(flops)}FLOPs per image"
     )
 

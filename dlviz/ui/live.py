@@ -15,6 +15,7 @@ from dlviz.compare import compare_runs, gradient_reading
 from dlviz.config import RunConfig
 from dlviz.data import Dataset
 from dlviz.history import RunHistory
+from dlviz.text import plural
 from dlviz.ui import owner
 from dlviz.ui.livechart import live_chart
 from dlviz.ui.state import dataset
@@ -170,9 +171,19 @@ def current_view(key: str) -> View | None:
 # --- drawing ----------------------------------------------------------------------------------
 
 
+def run_verdict(h: RunHistory) -> tuple[str, str]:
+    """(kind, message) of what an ended run learned (`dlviz.outcome`, recorded in its summary):
+    kind "ok", "chance" or "dead"."""
+    verdict = h.summary.get("outcome") if isinstance(h.summary, dict) else None
+    if not isinstance(verdict, dict):
+        return "ok", ""
+    return str(verdict.get("kind") or "ok"), str(verdict.get("message") or "")
+
+
 def status_line(label: str, h: RunHistory) -> None:
     prefix = f"**{label}**: " if label else ""
-    total = h.total_epochs
+    total = h.total_epochs or "?"
+    kind, verdict = run_verdict(h)
     if h.status == "queued":
         st.info(f"{prefix}{h.message or 'Waiting to start.'}", icon=":material/hourglass_top:")
     elif h.status in ("starting", "running") and h.open_ended:
@@ -187,20 +198,27 @@ def status_line(label: str, h: RunHistory) -> None:
     elif h.status == "paused":
         st.progress(h.progress, text=f"{prefix}paused at epoch {h.epoch}/{total} - press Resume")
     elif h.status == "stopped" and h.open_ended and not h.stop_reason:
-        st.info(
-            f"{prefix}trained {h.epoch} epochs in {h.elapsed:.1f} s, until you stopped it. "
-            "What was drawn is kept.",
-            icon=":material/stop_circle:",
+        # The person's own Stop is how such a run ends: news, not a warning, unless it learned
+        # nothing.
+        text = (
+            f"{prefix}trained {plural(h.epoch, 'epoch')} in {h.elapsed:.1f} s, until you "
+            "stopped it. What was drawn is kept."
         )
+        if kind != "ok":
+            st.warning(f"{text} {verdict}", icon=":material/warning:")
+        else:
+            st.info(text, icon=":material/stop_circle:")
     elif h.status == "finished":
         note = f" {h.message}" if h.message else ""  # e.g. the run store could not be written
-        st.success(
-            f"{prefix}finished {h.epoch} epochs in {h.elapsed:.1f} s.{note}",
-            icon=":material/check_circle:",
-        )
+        done = f"{prefix}finished {plural(h.epoch, 'epoch')} in {h.elapsed:.1f} s"
+        if kind != "ok":  # dead or at chance: not a success, whatever the loop says
+            st.warning(f"{done}, but: {verdict}{note}", icon=":material/warning:")
+        else:
+            st.success(f"{done}.{note}", icon=":material/check_circle:")
     elif h.status == "stopped":
+        extra = f" {verdict}" if kind != "ok" else ""
         st.warning(
-            f"{prefix}{h.message or 'Stopped.'} What was drawn is kept.",
+            f"{prefix}{h.message or 'Stopped.'} What was drawn is kept.{extra}",
             icon=":material/stop_circle:",
         )
     elif h.status == "diverged":
@@ -209,9 +227,38 @@ def status_line(label: str, h: RunHistory) -> None:
         st.error(f"{prefix}{h.message}", icon=":material/error:")
 
 
+def ladder_summary(hs: list[RunHistory]) -> tuple[str, str]:
+    """(kind, sentence) on runs made one after another once all have ended: kind "success"
+    when every one finished, else "warning", saying how many finished and that only those are
+    read (a stopped experiment says it was stopped)."""
+    n = len(hs)
+    finished = [h for h in hs if h.status == "finished"]
+    elapsed = sum(h.elapsed for h in hs)
+    if len(finished) == n:
+        return "success", f"All {plural(n, 'run')} finished, in {elapsed:.0f} s of training."
+    failed = [h for h in hs if h.status in ("diverged", "error")]
+    stopped = n - len(finished) - len(failed)
+    parts = []
+    if stopped:
+        parts.append(f"{stopped} stopped before the end" if stopped > 1 else "1 was stopped")
+    if failed:
+        parts.append(f"{len(failed)} diverged or failed (see the table)")
+    head = "The experiment was stopped" if stopped else "Not every run finished"
+    if not finished:
+        return (
+            "warning",
+            f"{head}: none of the {plural(n, 'run')} finished, so there is nothing to read yet.",
+        )
+    return "warning", (
+        f"{head}: {len(finished)} of the {plural(n, 'run')} finished ({', '.join(parts)}). "
+        "The charts and the reading use only the runs that finished; run it again for all of them."
+    )
+
+
 def ladder_progress(hs: list[RunHistory]) -> RunHistory | None:
     """Progress through runs made one after another (an experiment): the run going now, or
-    once all have ended how long they took. Returns the run going now (None when all ended)."""
+    once all have ended how many finished (a stopped experiment says so). Returns the run going
+    now (None when all ended)."""
     done = sum(h.done for h in hs)
     current = next((h for h in hs if not h.done), None)
     if current is not None:
@@ -220,13 +267,11 @@ def ladder_progress(hs: list[RunHistory]) -> RunHistory | None:
             text += f" - epoch {current.epoch}/{current.total_epochs}"
         st.progress(done / len(hs), text=text)
     else:
-        stopped = [h for h in hs if h.status != "finished"]
-        note = f" ({len(stopped)} did not finish)" if stopped else ""
-        elapsed = sum(h.elapsed for h in hs)
-        st.success(
-            f"All {len(hs)} runs ended in {elapsed:.0f} s of training{note}.",
-            icon=":material/check_circle:",
-        )
+        kind, text = ladder_summary(hs)
+        if kind == "success":
+            st.success(text, icon=":material/check_circle:")
+        else:
+            st.warning(text, icon=":material/stop_circle:")
     return current
 
 
@@ -306,7 +351,7 @@ def _single(view: View, key: str) -> None:
             live_chart(plots.grad_norm_figure(h, height=300), key=f"{key}_grads")
             norms = h.grad_norms.column("norms")
             st.caption(
-                gradient_reading(norms[-1])
+                gradient_reading(norms[-1], cfg.model.activation)
                 if norms
                 else "Gradient norms appear after the first epoch."
             )
@@ -323,7 +368,8 @@ def _pair(view: View, key: str) -> None:
             h = handle.history
             depth = len(handle.config.model.hidden)
             st.markdown(
-                f"**{label.capitalize()}** - {depth} hidden layer{'s' if depth != 1 else ''}, {h.params:,} parameters"
+                f"**{label.capitalize()}** - {plural(depth, 'hidden layer')}, "
+                f"{plural(h.params, 'parameter')}"
             )
             _boundary(h, handle.config, f"{key}_boundary_{i}", title=" ")
             if h.layers:

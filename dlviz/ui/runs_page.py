@@ -17,13 +17,23 @@ import pandas as pd
 import streamlit as st
 
 from dlviz import plots, runs, transfer
-from dlviz.compare import config_diff, filter_runs, gradient_reading, run_labels
+from dlviz.compare import (
+    config_activation,
+    config_diff,
+    filter_runs,
+    frozen_layers,
+    gradient_reading,
+    run_labels,
+)
 from dlviz.config import IMAGE_DATASETS, RunConfig
 from dlviz.models import build_model
 from dlviz.probes import FeatureSnapshot, ImageProbe
+from dlviz.text import counted, plural
+from dlviz.ui import fields
 from dlviz.ui.state import dataset
 
 MAX_COMPARE = 10
+MAX_TEST_IMAGE = 100_000  # the Compare view's test-image number: each run clamps to its own
 FLASH = "rs_flash"
 SELECTED = "rs_selected"  # the ids of the selected runs, kept when the table changes
 DETAIL_OF = "rs_detail_of"  # the run whose name and tags the edit boxes hold
@@ -257,6 +267,13 @@ def _load(run_id: str) -> tuple[runs.StoredRun | None, str]:
         return None, str(e)
 
 
+def stored_reading(config: Any, norms: dict[str, Any]) -> str:
+    """The gradient reading of a stored run's last-epoch gradient norms, for its own network:
+    its activation, and the layers its transfer strategy froze."""
+    values = [_num(v) or 0.0 for v in norms.values()]
+    return gradient_reading(values, config_activation(config), frozen_layers(config, len(values)))
+
+
 def _has_metrics(stored: runs.StoredRun) -> bool:
     return bool(stored.metrics.get("epoch"))
 
@@ -318,6 +335,9 @@ def run_details(row: dict[str, Any]) -> None:
         return
     if status in ("running", "interrupted"):
         st.info(row.get("message") or f"This run is {status}.", icon=":material/info:")
+    verdict = stored.summary.get("outcome")
+    if isinstance(verdict, dict) and verdict.get("kind") not in (None, "ok"):
+        st.warning(str(verdict.get("message", "")), icon=":material/warning:")
     if not _has_metrics(stored):
         st.caption("No epoch finished, so there are no curves to show.")
         return
@@ -353,7 +373,7 @@ def run_details(row: dict[str, Any]) -> None:
         st.plotly_chart(
             plots.grad_profiles_figure([(label, norms)]), key="rs_grads", config=CHART_CONFIG
         )
-        st.caption(gradient_reading([_num(v) or 0.0 for v in norms.values()]))
+        st.caption(stored_reading(stored.config, norms))
     with st.expander("Config"):
         st.json(stored.config)
 
@@ -473,15 +493,19 @@ def feature_maps(labels: list[str], stored: list[runs.StoredRun]) -> None:
     if not images:
         return
     st.markdown("#### Feature maps of the same test image")
-    index = st.columns([1, 3])[0].number_input(
+    st.session_state.setdefault("rs_cmp_image", 0)
+    fields.number_input(
+        st.columns([1, 3])[0],
+        "rs_cmp_image",
         "Test image",
-        min_value=0,
-        max_value=100_000,
-        value=0,
-        step=1,
-        key="rs_cmp_image",
+        persist=False,
         help="Its number in the test split; runs on the same data and split see the same image.",
     )
+    refused = fields.problem("rs_cmp_image", 0, MAX_TEST_IMAGE, "Test image")
+    if refused:
+        st.error(refused, icon=":material/error:")
+        return
+    index = int(st.session_state["rs_cmp_image"])
     datas = {json.dumps(s.config.get("data"), sort_keys=True) for _, s in images}
     if len(datas) > 1:
         st.caption(
@@ -530,7 +554,7 @@ def compare(rows: list[dict[str, Any]]) -> None:
         )
         rows = rows[:MAX_COMPARE]
     labels = run_labels(rows)
-    st.subheader(f"Compare {len(rows)} runs")
+    st.subheader(f"Compare {plural(len(rows), 'run')}")
     loaded: list[tuple[str, runs.StoredRun]] = []
     for label, row in zip(labels, rows):
         stored, problem = _load(str(row["run_id"]))
@@ -598,23 +622,28 @@ def compare(rows: list[dict[str, Any]]) -> None:
         names = ", ".join(differing[:8]) + (
             f" and {len(differing) - 8} more" if len(differing) > 8 else ""
         )
-        st.caption(f"{len(differing)} field(s) differ, highlighted: {names}.")
+        st.caption(
+            f"{plural(len(differing), 'field')} {counted(len(differing), 'differs', 'differ')}, "
+            f"highlighted: {names}."
+        )
     else:
         st.caption("Their configs are the same.")
     n_rows = len(styler.data)
     st.dataframe(styler, key="rs_cmp_configs", width="stretch", height=min(38 + 35 * n_rows, 1400))
 
-    profiles = [
-        (label, s.summary["gradient_norms"])
+    with_norms = [
+        (label, s)
         for label, s in loaded
         if isinstance(s.summary.get("gradient_norms"), dict) and s.summary["gradient_norms"]
     ]
-    if profiles:
+    if with_norms:
+        profiles = [(label, s.summary["gradient_norms"]) for label, s in with_norms]
         st.markdown("#### Gradient norms by layer")
         st.plotly_chart(
             plots.grad_profiles_figure(profiles), key="rs_cmp_grads", config=CHART_CONFIG
         )
-        for label, norms in profiles:
-            st.caption(f"**{label}**: {gradient_reading([_num(v) or 0.0 for v in norms.values()])}")
+        for label, s in with_norms:
+            reading = stored_reading(s.config, s.summary["gradient_norms"])
+            st.caption(f"**{label}**: {reading}")
 
     feature_maps(labels_ok, stored_ok)

@@ -34,14 +34,25 @@ def devices() -> list[str]:
     return available_devices()
 
 
+def torch_threads() -> int:
+    """Give torch the dashboard's thread count (`dlviz.devices.server_threads`) in this thread
+    and in every thread started after it (runs, benchmarks, later script runs), and return it.
+    Call it before anything reads `torch.get_num_threads()` to tell a person: the sidebar and
+    the Devices page then state the same, true number."""
+    from dlviz.devices import configure_threads, server_threads
+
+    n = server_threads()
+    configure_threads(n)
+    return n
+
+
 @st.cache_resource(show_spinner=False)
 def warm_up() -> bool:
     """Pay torch's one-time start-up costs (lazy imports, first kernels) before the first Train,
     so the first point of a run's loss chart appears within a second of pressing it."""
-    from dlviz.devices import configure_threads, server_threads
     from dlviz.train import warm_up as _warm
 
-    configure_threads(server_threads())
+    torch_threads()
     _warm()
     return True
 

@@ -22,7 +22,8 @@ from dlviz.config import (
     TransferConfig,
 )
 from dlviz.data import Dataset
-from dlviz.ui import live
+from dlviz.text import counted, plural
+from dlviz.ui import fields, live
 from dlviz.ui import uploads as uploads_ui
 from dlviz.ui.session_folder import session_folder
 from dlviz.ui.state import dataset, devices, set_defaults
@@ -54,6 +55,12 @@ DEFAULTS: dict[str, Any] = {
     "tl_levels": [1, 2, 5, 10, 25, 0],
     "tl_steps": 100,
 }
+
+
+def typed_problem(kind: str) -> str:
+    """A refused typed number that blocks `kind` ("single", "compare" or "efficiency")."""
+    keys = ("tl_epochs", "tl_seed") + (("tl_steps",) if kind == "efficiency" else ())
+    return fields.first_problem(keys)
 
 
 def init() -> None:
@@ -189,18 +196,19 @@ def card(b: transfer.Backbone) -> None:
     c = b.card
     src = c.get("source", {})
     lines = [
-        f"**{b.name}**: {b.n_blocks} conv blocks, input "
+        f"**{b.name}**: {plural(b.n_blocks, 'conv block')}, input "
         + "x".join(str(v) for v in b.input_shape)
         + ".",
     ]
     if src.get("description"):
         lines.append(f"Pretrained on {src['description']}.")
     if c.get("classes"):
-        lines.append(f"{len(c['classes'])} source classes.")
+        lines.append(f"{plural(len(c['classes']), 'source class')}.")
     if isinstance(c.get("accuracy"), dict):
         t = c.get("train", {})
         lines.append(
-            f"{t.get('epochs', '?')} epochs; source test accuracy {c['accuracy']['test']:.1%}."
+            f"{t.get('epochs', '?')} {counted(t.get('epochs'), 'epoch')}; source test accuracy "
+            f"{c['accuracy']['test']:.1%}."
         )
     if c.get("command"):
         lines.append(f"Made by `{c['command']}`.")
@@ -231,8 +239,8 @@ def train_config() -> TrainConfig:
         optimizer="adam",
         lr=float(ss["tl_lr"]),
         batch_size=int(ss["tl_batch"]),
-        epochs=int(ss["tl_epochs"]),
-        seed=int(ss["tl_seed"]),
+        epochs=fields.value("tl_epochs"),
+        seed=fields.value("tl_seed"),
         device=ss["tl_device"],
     )
 
@@ -294,8 +302,8 @@ def strategy_settings(b: transfer.Backbone | None, counts: tuple[int, int] | Non
     k = int(st.session_state["tl_per_class"])
     if counts is not None and k and k > counts[0]:
         st.caption(
-            f"The smallest class has only {counts[0]} training images, so it trains on all of "
-            f"them; other classes on at most {k}."
+            f"The smallest class has only {plural(counts[0], 'training image')}, so it trains on "
+            f"{'it' if counts[0] == 1 else 'all of them'}; other classes on at most {k}."
         )
     st.radio(
         "Strategy",
@@ -326,9 +334,9 @@ def strategy_settings(b: transfer.Backbone | None, counts: tuple[int, int] | Non
     )
     with st.expander("Training"):
         st.select_slider("Learning rate", (0.0003, 0.001, 0.003, 0.01, 0.03), key="tl_lr")
-        st.number_input("Epochs", 1, 500, key="tl_epochs")
+        fields.number_input(st, "tl_epochs", persist=False)
         st.select_slider("Batch size", (8, 16, 32, 64, 128), key="tl_batch")
-        st.number_input("Seed", 0, 2**31 - 1, key="tl_seed")
+        fields.number_input(st, "tl_seed", persist=False)
         st.selectbox("Device", devices(), key="tl_device")
 
 
@@ -357,7 +365,7 @@ def start(kind: str) -> None:
             exp = transfer.EfficiencyExperiment(
                 base,
                 levels=tuple(int(k) for k in st.session_state["tl_levels"]),
-                steps=int(st.session_state["tl_steps"]),
+                steps=fields.value("tl_steps"),
             )
             ladder = exp.configs(available, n_classes)
             st.session_state[AVAILABLE] = available
@@ -401,7 +409,7 @@ def _strategy_rows(view: live.View) -> list[dict[str, Any]]:
     rows = []
     for handle in view.handles:
         h = handle.history
-        final = h.final if h.done else {}
+        final = h.final if h.status == "finished" else {}  # a stopped run is not compared
         tests = [v for v in h.epochs.column("test_accuracy") if v is not None]
         rows.append(
             {
@@ -426,7 +434,7 @@ def small_test_set_note(histories: list) -> None:
     n = max((h.test_samples for h in histories if h.done), default=0)
     if 0 < n < SMALL_TEST_SET:
         st.caption(
-            f":material/info: The test set has only {n} images, so one image is worth "
+            f":material/info: The test set has only {plural(n, 'image')}, so one image is worth "
             f"{100 / n:.0f} points of accuracy: add pictures (or raise the test share on Your "
             "images) for a steadier comparison."
         )
@@ -464,6 +472,13 @@ def draw_strategies(view: live.View, key: str) -> None:
     )  # fmt: skip
     st.dataframe(table, hide_index=True, key=f"{key}_table")
     if any(h.done for h in hs):
+        unfinished = [h.label for h in hs if h.done and h.status != "finished"]
+        if unfinished and all(h.done for h in hs):
+            st.caption(
+                f"{', '.join(unfinished)} did not finish, so "
+                f"{counted(len(unfinished), 'it is', 'they are')} left out of the reading "
+                "and of the final accuracies."
+            )
         for sentence in transfer.strategies_reading(rows):
             st.markdown(f"- {sentence}")
         small_test_set_note(hs)

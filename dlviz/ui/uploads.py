@@ -31,9 +31,11 @@ from dlviz.data.uploads import (
     UploadLimits,
     decode_image,
     picture_array,
+    thumbnail_array,
 )
 from dlviz.probes import ImageProbe
-from dlviz.ui import controls, images, live
+from dlviz.text import plural
+from dlviz.ui import controls, fields, images, live
 from dlviz.ui.session_folder import session_folder
 
 KEEP = "session"
@@ -43,6 +45,7 @@ REPORT = "up_report"
 PROBLEM = "up_problem"
 SIZES = (16, 24, 32, 48, 64)
 THUMBS = 8  # thumbnails per class in the summary
+NUMBER_KEYS = ("up_data_seed", "up_epochs", "up_seed")  # the page's typed whole numbers
 
 DEFAULTS: dict[str, Any] = {
     "up_version": 0,  # bumped on every change to the set: caches follow it
@@ -162,7 +165,9 @@ def ingest(target: str | None, files: list[Any], lim: UploadLimits) -> None:
                 s.problems.append(Problem(f.name, str(e)))
         else:
             added += s.add_files(target, [(f.name, data)], lim)
-        bar.progress((k + 1) / len(files), text=f"Reading {k + 1} of {len(files)} files...")
+        bar.progress(
+            (k + 1) / len(files), text=f"Reading {k + 1} of {plural(len(files), 'file')}..."
+        )
     bar.empty()
     new = [str(p) for p in s.problems[before:]]
     del s.problems[:]  # shown once, with this upload; not kept for the session
@@ -247,7 +252,7 @@ def _thumbs(cls: str, pics: list) -> Any:
             cache.clear()
         shown = pics[:THUMBS]
         cache[key] = plots.image_grid_figure(
-            np.stack([picture_array(p.pixels, 48) for p in shown]), cols=THUMBS, tile=48
+            np.stack([thumbnail_array(p.pixels, 48) for p in shown]), cols=THUMBS, tile=48
         )
     return cache[key]
 
@@ -259,7 +264,11 @@ def class_panel(cls: str, lim: UploadLimits) -> None:
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
         c1.markdown(f"**{cls}** - {len(pics)} image{'s' if len(pics) != 1 else ''}")
         with c2.popover("Remove", icon=":material/delete:", width="stretch"):
-            st.markdown(f"Remove **{cls}** and its {len(pics)} images?")
+            st.markdown(
+                f"Remove **{cls}** and its {plural(len(pics), 'image')}?"
+                if pics
+                else f"Remove **{cls}**?"
+            )
             st.button(
                 "Remove",
                 key=f"up_remove_{_key(cls)}",
@@ -327,7 +336,7 @@ def summary() -> None:
     if len(sizes) > 6:
         size_text += f" and {len(sizes) - 6} more"
     st.markdown(
-        f"**{s.count()} images in {len(counts)} classes**: "
+        f"**{plural(s.count(), 'image')} in {plural(len(counts), 'class')}**: "
         + ", ".join(f"{c} {n}" for c, n in counts.items())
         + (f". Sizes found: {size_text}." if sizes else ".")
     )
@@ -405,7 +414,7 @@ def data_controls() -> None:
         help="The share of each class held out to measure how well the network generalises.",
         persist_state=KEEP,
     )
-    st.number_input("Split seed", 0, 2**31 - 1, key="up_data_seed", persist_state=KEEP)
+    fields.number_input(st, "up_data_seed")
     st.markdown("**Augmentation** (training images only)")
     st.toggle("Mirror left-right", key="up_flip", persist_state=KEEP)
     st.slider(
@@ -443,8 +452,8 @@ def dataset() -> Dataset | None:
     """The set at the chosen input size, split; cached for the session until something
     changes (None when it cannot train: see `image_set().blocking()`)."""
     s = image_set()
-    if s.blocking():
-        return None
+    if s.blocking() or fields.problem("up_data_seed"):
+        return None  # (a refused split seed: `readiness` says so)
     ss = st.session_state
     key = (
         ss["up_version"],
@@ -502,7 +511,7 @@ def data_config(ds: Dataset) -> DataConfig:
         name="upload",
         n_samples=max(len(ds), 2),
         test_fraction=float(ss["up_test_fraction"]),
-        seed=int(ss["up_data_seed"]),
+        seed=fields.value("up_data_seed"),
         image_size=int(ss["up_size"]),
         channels=int(ss["up_channels"]),
     )
@@ -522,6 +531,9 @@ def run_configs(kind: str, ds: Dataset) -> list[RunConfig]:
 def readiness(ds: Dataset | None) -> tuple[list[dict[str, object]] | None, str, str]:
     """(the network's layer rows on this data, why Train cannot start, why the pair cannot)."""
     s = image_set()
+    typed = fields.first_problem(NUMBER_KEYS)
+    if typed:  # a refused number blocks both buttons, with its own message
+        return None, typed, typed
     if ds is None:
         return None, s.blocking() or "Add images first.", s.blocking() or "Add images first."
     if len(ds.x_test) == 0 or len(ds.x_train) == 0:
@@ -599,9 +611,13 @@ def predict_panel(view: live.View | None, lim: UploadLimits) -> None:
     name, x = "", None
     if source == "test":
         n = len(ds.x_test)
-        ss["up_predict_index"] = min(int(ss["up_predict_index"]), n - 1)
-        i = st.number_input(f"Test image (0 to {n - 1})", 0, n - 1, key="up_predict_index")
-        name, x = f"test image {i} ({ds.class_names[int(ds.y_test[i])]})", ds.x_test[int(i)]
+        fields.number_input(st, "up_predict_index", f"Test image (0 to {n - 1})", persist=False)
+        refused = fields.problem("up_predict_index", 0, n - 1, "Test image")
+        if refused:
+            st.error(refused, icon=":material/error:")
+            return
+        i = int(ss["up_predict_index"])
+        name, x = f"test image {i} ({ds.class_names[int(ds.y_test[i])]})", ds.x_test[i]
     else:
         f = (
             st.file_uploader(
