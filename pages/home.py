@@ -25,7 +25,7 @@ Two-dimensional data - circle, XOR, two blobs, spiral, moons - and a network you
 1 to 32 hidden layers, activations, residual connections, normalisation, dropout.
 
 - press **Train** and watch the boundary, the curves, each neuron's response map and the
-  gradient norm of every layer, live;
+  gradient norm of every layer, live, until you press Stop;
 - press **Train shallow vs deep** to train both on the same data and seed and read what
   happened in plain words.
 """
@@ -77,24 +77,23 @@ with right:
         st.subheader(":material/school: Things to try")
         st.markdown(
             """
-1. **Depth:** on the spiral, train *Shallow*, then *Deep*. Which one can bend its boundary
-   around the arms? (On the defaults the shallow net stays near 57% test accuracy; the deep
-   one reaches about 88%.)
-2. **Vanishing gradients:** on the *circle*, choose 12 hidden layers with *sigmoid* and
-   train. The gradient chart shows the layers near the input getting gradients more than a
-   billion times smaller than the output layer's, and the network learns nothing (50%, and
-   the run says so). Switch on *batch norm* (about 88%) or *residual connections* (99%) and
-   train again.
-3. **Overfitting:** *Moons* with noise 0.4, 100 samples, width 64 and 300 epochs. The test
-   loss is lowest after about 25 epochs, then climbs while the train loss keeps falling: the
-   network ends right on every training point, but on fewer test points (87%) than it was
-   at its best (93%).
-4. **Learning rate:** set it to 10. With Adam on the default network ReLUs die in the first
-   steps: every unit of the last hidden layer outputs zero for every input, so no gradient
-   gets through (the gradient chart says so), accuracy stays at 50%, and the run ends with a
-   warning that the network is dead. With
-   *SGD* on XOR with layers 64 wide, the loss blows up instead: the run stops as soon as it
-   becomes NaN and says why.
+1. **Depth:** on the spiral, press *Train shallow vs deep* (each network trains 200 epochs
+   on the defaults). Which one can bend its boundary around the arms? The shallow net stays
+   near 58% test accuracy; the deep one reaches about 93%.
+2. **Vanishing gradients:** on the *circle*, choose 12 hidden layers with *sigmoid*, press
+   *Train* and watch the gradient chart: the layers near the input get gradients more than a
+   billion times smaller than the output layer's, and the accuracy stays at 50%. Press
+   *Stop*: the run says it learned nothing. Switch on *batch norm* (about 88%) or *residual
+   connections* (99%) and train again.
+3. **Overfitting:** *Moons* with noise 0.4, 100 samples, width 64; in *Training* turn off
+   *Train until I press Stop* and set 300 epochs. The test loss is lowest after about 25
+   epochs, then climbs while the train loss keeps falling: the network ends right on every
+   training point, but on fewer test points (87%) than it was at its best (93%).
+4. **Learning rate:** set it to 10 and press *Train*. With Adam on the default network ReLUs
+   die in the first steps: every unit of the last hidden layer outputs zero for every input,
+   so no gradient gets through (the gradient chart says so) and accuracy stays at 50%; *Stop*
+   it and the run warns that the network is dead. With *SGD* on XOR with layers 64 wide, the
+   loss blows up instead: the run stops by itself as soon as it becomes NaN and says why.
 """
         )
 
