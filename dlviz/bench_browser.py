@@ -75,10 +75,11 @@ _TRAIN_READY_JS = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     return !!b && !b.disabled && app.getAttribute('data-test-script-state') !== 'running'; }"""
 
+# A point on the loss chart: any trace of its left (loss) axes with data, drawn.
 _FIRST_POINT_JS = """() => {
     const p = document.querySelector('.st-key-pg_view_curves .js-plotly-plot');
-    const data = p && p._fullData;
-    const t = data && data.find(d => (d.name || '').endsWith('batch loss') && d.x && d.x.length);
+    const data = p && p.querySelector('.main-svg') && p._fullData;
+    const t = data && data.find(d => (d.xaxis || 'x') === 'x' && d.x && d.x.length);
     return t ? performance.now() - window.__dlvizClick : false; }"""
 
 

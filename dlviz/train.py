@@ -305,7 +305,7 @@ def fit(
     fire("on_fit_start")
     start = time.perf_counter()
     paused_total = 0.0
-    next_report = start + report_every_s
+    next_report = start  # the first report comes after the first step: a live chart's first point
     recent: list[torch.Tensor] = []
     model.train()
     try:

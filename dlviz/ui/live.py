@@ -115,14 +115,15 @@ def start_view(
 def wait_first_point(view: View, timeout_s: float = 0.6) -> None:
     """Hold the script briefly until the first run reports its first loss, so the first drawing
     of the live view already has a point on the loss chart instead of waiting for the next
-    refresh (the first report comes about 0.1 s into training)."""
+    refresh (the loop reports after its first step, a few tens of milliseconds in)."""
     deadline = time.monotonic() + timeout_s
     first = view.handles[0]
     while time.monotonic() < deadline:
         first.poll()
-        if first.history.steps.seen or first.history.done or first.history.status == "queued":
+        h = first.history
+        if h.steps.seen or h.epochs.seen or h.done or h.status == "queued":
             return
-        time.sleep(0.02)
+        time.sleep(0.01)
 
 
 def train_buttons(
