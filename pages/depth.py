@@ -3,7 +3,7 @@ the same data - where depth stops helping, and why residual connections fix it."
 
 import streamlit as st
 
-from dlviz.ui import depth_view, live, state
+from dlviz.ui import depth_view, layout, live, state
 
 state.ensure_app()
 depth_view.init()
@@ -14,7 +14,7 @@ st.caption(
     "connections, on the same data, split and seed, one after another."
 )
 
-settings, main = st.columns([1, 3], gap="large")
+settings, main = layout.split("dp")
 with settings:
     depth_view.settings()
 

@@ -4,7 +4,7 @@ scratch - and see which wins, and how it depends on how many labelled images the
 import streamlit as st
 
 from dlviz import transfer
-from dlviz.ui import live, state
+from dlviz.ui import layout, live, state
 from dlviz.ui import transfer_page as tp
 
 state.ensure_app()
@@ -16,7 +16,7 @@ st.caption(
     "fine-tune some or all of it, or train the same network from scratch, on the same data."
 )
 
-settings, main = st.columns([1, 3], gap="large")
+settings, main = layout.split("tl")
 with settings:
     tp.backbone_settings()
     backbone, backbone_problem = tp.load_backbone()
@@ -46,9 +46,9 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
     busy = any(v is not None and v.live for v in (view, eff))
     blocked = backbone is None
     n_eff = tp.efficiency_run_count(counts)
-    c1, c2, c3 = st.columns(3)
+    buttons = layout.row("tl_buttons")
     label = transfer.STRATEGY_LABELS[st.session_state["tl_strategy"]]
-    c1.button(
+    buttons.button(
         f"Train: {label.lower()}",
         key="tl_train",
         icon=":material/play_arrow:",
@@ -57,7 +57,7 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
         disabled=busy or blocked,
         width="stretch",
     )
-    c2.button(
+    buttons.button(
         "Compare all four strategies",
         key="tl_compare",
         type="primary",
@@ -67,7 +67,7 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
         disabled=busy or blocked,
         width="stretch",
     )
-    c3.button(
+    buttons.button(
         f"Data efficiency ({n_eff} runs)",
         key="tl_efficiency",
         icon=":material/query_stats:",
