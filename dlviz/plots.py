@@ -40,6 +40,9 @@ CLASS_COLORS = (
 )
 # Negative orange, zero near white, positive blue: a diverging map that is not red/green.
 DIVERGING = [[0.0, "#f59322"], [0.5, "#f7f7f7"], [1.0, "#0877bd"]]
+# The same map faded a quarter toward white, opaque: the pale boundary the points stand out on,
+# the same on a light and a dark page (a see-through heatmap would take the page's colour).
+BOUNDARY_SCALE = [[0.0, "#f8ae59"], [0.5, "#f9f9f9"], [1.0, "#4699cd"]]
 RUN_COLORS = tuple(OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky"))
 TRANSPARENT = "rgba(0,0,0,0)"
 
@@ -111,7 +114,7 @@ THEMES: dict[str | None, dict[str, str]] = {
 MIN_CONTRAST = 2.2
 
 
-def _rgb(color: Any) -> tuple[float, float, float] | None:
+def parse_rgb(color: Any) -> tuple[float, float, float] | None:
     """(r, g, b) in 0..255 of '#rrggbb', '#rgb', 'rgb(...)' or 'rgba(...)'; None otherwise."""
     if not isinstance(color, str):
         return None
@@ -151,7 +154,7 @@ def contrast(a: Sequence[float], b: Sequence[float]) -> float:
 def readable(color: str, background: str, ratio: float = MIN_CONTRAST) -> str:
     """`color`, or it mixed toward black (on a light page) or white (on a dark one) just enough
     to stand out from `background` by `ratio`; colours it cannot read are returned as they are."""
-    rgb, bg = _rgb(color), _rgb(background)
+    rgb, bg = parse_rgb(color), parse_rgb(background)
     if rgb is None or bg is None or contrast(rgb, bg) >= ratio:
         return color
     target = (0.0, 0.0, 0.0) if luminance(bg) > 0.2 else (255.0, 255.0, 255.0)
@@ -309,8 +312,7 @@ def boundary_figure(
             "y": axis,
             "zmin": 0.0,
             "zmax": 1.0,
-            "colorscale": DIVERGING,
-            "opacity": 0.75,
+            "colorscale": BOUNDARY_SCALE,
             "zsmooth": "best",
             "showscale": False,
             "name": "P(class 1)",
@@ -936,59 +938,31 @@ def cnn_figure(
             shapes.append(tuple(int(v) for v in str(r["output"]).split("x")))
             labels.append(r["layer"])
     top = max(s[1] for s in shapes)
+    # Each layer has a slot at least SLOT wide, its box in the middle, so that the labels of
+    # thin boxes (the input, a few channels) do not run into each other.
+    slot_min, gap = 0.9, 0.35
     boxes, notes, x = [], [], 0.0
+
+    def add(label: str, width: float, half: float, color: str, fill: str) -> None:
+        nonlocal x
+        slot = max(width, slot_min)
+        x0 = x + (slot - width) / 2
+        boxes.append({"type": "rect", "x0": x0, "x1": x0 + width, "y0": -half, "y1": half,
+                      "line": {"color": color}, "fillcolor": fill})  # fmt: skip
+        notes.append({"x": x + slot / 2, "y": -2.9, "text": label, "showarrow": False,
+                      "font": {"size": 10}, "yanchor": "top"})  # fmt: skip
+        x += slot + gap
+
     for label, (c, h, _w) in zip(labels, shapes):
         width = 0.4 + 0.25 * np.log2(max(c, 1))
-        half = 0.5 + 2.0 * h / top
-        boxes.append(
-            {
-                "type": "rect",
-                "x0": x,
-                "x1": x + width,
-                "y0": -half,
-                "y1": half,
-                "line": {"color": "#0877bd"},
-                "fillcolor": "rgba(8,119,189,0.15)",
-            }
-        )
-        notes.append(
-            {
-                "x": x + width / 2,
-                "y": -2.9,
-                "text": f"{label}<br>{c}x{h}",
-                "showarrow": False,
-                "font": {"size": 10},
-                "yanchor": "top",
-            }
-        )
-        x += width + 0.35
-    head = [r for r in rows if not r["layer"].startswith("conv")]
-    for r in head:
-        boxes.append(
-            {
-                "type": "rect",
-                "x0": x,
-                "x1": x + 0.3,
-                "y0": -0.6,
-                "y1": 0.6,
-                "line": {"color": "#f59322"},
-                "fillcolor": "rgba(245,147,34,0.2)",
-            }
-        )
-        notes.append(
-            {
-                "x": x + 0.15,
-                "y": -2.9,
-                "text": f"{r['layer']}<br>{r['output']}",
-                "showarrow": False,
-                "font": {"size": 10},
-                "yanchor": "top",
-            }
-        )
-        x += 0.65
+        add(f"{label}<br>{c}x{h}", width, 0.5 + 2.0 * h / top, "#0877bd", "rgba(8,119,189,0.15)")
+    for r in (r for r in rows if not r["layer"].startswith("conv")):
+        add(f"{r['layer']}<br>{r['output']}", 0.3, 0.6, "#f59322", "rgba(245,147,34,0.2)")
+    x -= gap
     layout = _layout(
         height, shapes=boxes, annotations=notes,
-        xaxis={"visible": False, "range": [-0.2, x]}, yaxis={"visible": False, "range": [-3.8, 2.8]},
+        xaxis={"visible": False, "range": [-0.1, x + 0.1]},
+        yaxis={"visible": False, "range": [-3.8, 2.8]},
     )  # fmt: skip
     return _fig([], layout)
 

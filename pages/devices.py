@@ -68,6 +68,7 @@ if past:
             "Compare on one chart",
             [p.name for p in past],
             key="dv_compare",
+            wrap=True,
             max_selections=5,
             help="Reports from this machine at different times, or copied here from others "
             "(into the bench folder of the dlviz home).",
@@ -112,7 +113,7 @@ st.subheader("Race: the same training on each device, side by side")
 devices = dp.race_devices()
 r1, r2, r3 = layout.columns(3, key="dv_race", min_width=220, vertical_alignment="bottom")
 source = r1.selectbox("Train", list(dp.SOURCES), format_func=dp.SOURCES.get, key="dv_source")
-racers = r2.multiselect("On", devices, default=devices[:2], key="dv_racers")
+racers = r2.multiselect("On", devices, default=devices[:2], key="dv_racers", wrap=True)
 race_view = live.current_view(dp.RACE)
 racing = race_view is not None and race_view.live
 problem = st.session_state.pop("dv_race_problem", "")

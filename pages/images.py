@@ -52,7 +52,7 @@ with main:
                 "affect it."
             )
 
-    left, right = layout.columns([2, 3], key="im_preview", min_width=260, gap="medium")
+    left, right = layout.columns([2, 3], key="im_preview", min_width=220, gap="medium")
     with left:
         try:
             ds = state.dataset(images.data_config())

@@ -80,7 +80,7 @@ with main:
             )
 
     ds = state.dataset(data_cfg)
-    left, right = layout.columns([2, 3], key="pg_preview", min_width=260)
+    left, right = layout.columns([2, 3], key="pg_preview", min_width=220)
     with left:
         st.plotly_chart(
             plots.points_figure(

@@ -81,6 +81,7 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
             "Labelled images per class",
             list(tp.PER_CLASS),
             key="tl_levels",
+            wrap=True,
             format_func=lambda k: "all" if k == 0 else str(k),
         )
         st.number_input(

@@ -14,6 +14,7 @@ Not a test (pytest collects only test_*.py); the layout tests are tests/test_bro
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -29,6 +30,7 @@ from browser_support import (  # noqa: E402
     SLOW_MS,
     running_streamlit,
     wait_idle,
+    wait_settled,
 )
 
 PAGES = {
@@ -43,21 +45,8 @@ PAGES = {
 }
 
 
-_SETTLED_JS = """() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    if (!app || app.getAttribute('data-test-script-state') === 'running') return false;
-    if (document.querySelector('[data-testid="stSkeleton"]')) return false;
-    const main = document.querySelector('[data-testid="stMainBlockContainer"]');
-    return !!main && main.innerText.trim().length > 0;
-}"""
-
-
 def settle(page, seconds: float = 1.5) -> None:
-    """Wait until the page has drawn (no script running, no placeholders) and the charts had
-    time to draw."""
-    page.wait_for_function(_SETTLED_JS, timeout=SLOW_MS * 2)
-    time.sleep(seconds)
-    page.wait_for_function(_SETTLED_JS, timeout=SLOW_MS * 2)
+    wait_settled(page, seconds, timeout=SLOW_MS * 2)
 
 
 def fit_height(page, width: int) -> None:
@@ -95,10 +84,11 @@ def train(page, name: str) -> None:
     else:
         return
     time.sleep(2)
+    # Every run has ended once no Stop button is enabled (its label follows an icon's name).
     page.wait_for_function(
         """() => !Array.from(document.querySelectorAll('button'))
-                 .some(b => b.innerText.trim() === 'Stop' && !b.disabled)""",
-        timeout=600_000,
+                 .some(b => /Stop$/.test(b.innerText.trim()) && !b.disabled)""",
+        timeout=900_000,
     )
     settle(page, 3)
 
@@ -112,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train", action="store_true", help="also after a short run")
     parser.add_argument("--out", default=str(ARTIFACTS / "look"))
     args = parser.parse_args(argv)
+    # A kill stops the server and the browser too (the `with` blocks below close them).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright

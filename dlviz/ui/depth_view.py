@@ -40,11 +40,15 @@ def init() -> None:
 
 
 def settings() -> None:
-    st.multiselect("Depths (hidden layers)", DEPTH_CHOICES, key="dp_depths", persist_state=KEEP)
+    # wrap: every chosen value shows, on as many rows as it takes
+    st.multiselect(
+        "Depths (hidden layers)", DEPTH_CHOICES, key="dp_depths", wrap=True, persist_state=KEEP
+    )
     st.multiselect(
         "Networks",
         VARIANTS,
         key="dp_variants",
+        wrap=True,
         help="plain: each layer feeds the next. residual: each layer after the first adds its "
         "input to its output, x + f(x). sigmoid: a plain network of sigmoid units, whatever "
         "the activation chosen below.",

@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 # The minimum column widths `columns` offers (px): the CSS has one rule per width.
-MIN_WIDTHS = (100, 140, 180, 220, 260, 300, 360, 420)
+MIN_WIDTHS = (100, 120, 140, 180, 220, 260, 300, 360, 420)
 SETTINGS_MIN, MAIN_MIN = 270, 540  # the page split: settings, and the main area beside it
 NARROW_SCREEN = 1024  # below this window width the sidebar starts folded away
 

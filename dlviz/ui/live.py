@@ -198,7 +198,7 @@ def ladder_progress(hs: list[RunHistory]) -> RunHistory | None:
 
 
 def metrics_row(h: RunHistory, key: str = "metrics") -> None:
-    c = layout.columns(5, key=key, min_width=140)  # on a narrow page: 3 and 2, not "1…"
+    c = layout.columns(5, key=key, min_width=120)  # on a narrow page: 3 and 2, not "1…"
     final = h.final
     c[0].metric(f"Epoch (of {h.total_epochs or '?'})", f"{h.epoch}")
     c[1].metric("Elapsed", f"{h.elapsed:.1f} s")

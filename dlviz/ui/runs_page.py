@@ -91,12 +91,14 @@ def filters(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         "Dataset",
         _options("rs_datasets", [str(r["dataset"]) for r in rows if r.get("dataset")]),
         key="rs_datasets",
+        wrap=True,
         placeholder="all",
     )
     statuses = c3.multiselect(
         "Status",
         _options("rs_statuses", [str(r["status"]) for r in rows if r.get("status")]),
         key="rs_statuses",
+        wrap=True,
         placeholder="all",
     )
     c4.button("Refresh", key="rs_refresh", icon=":material/refresh:", help="Read the store again")
