@@ -505,7 +505,9 @@ _LAYOUT_PROBLEMS_JS = r"""() => {
   const roots = [document.querySelector('[data-testid="stMain"]'),
                  document.querySelector('[data-testid="stSidebar"]')].filter(Boolean);
   if (!roots.length) roots.push(document.body);  // a live chart's own frame
-  const shown = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  // drawn, and inside the window (a folded sidebar is moved out of it, not hidden)
+  const shown = (e) => { const r = e.getBoundingClientRect();
+                         return r.width > 0 && r.height > 0 && r.right > 0 && r.left < innerWidth; };
   const text = (e) => (e.innerText || e.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 60);
   const SKIP = '[data-testid="stDataFrame"], .js-plotly-plot, [data-testid="stSidebarCollapsedControl"]';
   for (const root of roots) {
