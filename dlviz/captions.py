@@ -59,11 +59,15 @@ def _sentence(parts: Sequence[str], before: str = "") -> str:
 
 
 def _test_trend(epochs: list[int], test: list[float]) -> tuple[str, int]:
-    """("rising", epoch of the lowest), ("falling", first epoch of the window) or ("flat",
-    epoch since which it stays in the band) for a finite test-loss curve of 2+ epochs."""
+    """("rising", index of the lowest), ("falling", 0) or ("flat", index since which it stays
+    in the band) for a finite test-loss curve of 2+ epochs. Rising means for a while: the
+    lowest is at least a tenth of the epochs (2 or more) back, and the mean of those last
+    epochs is well above it - not one noisy epoch."""
     best_i = min(range(len(test)), key=test.__getitem__)
     last, best = test[-1], test[best_i]
-    if best_i < len(test) - 1 and last - best > max(RISE_ABS, RISE_REL * best):
+    window = max(2, len(test) // 10)
+    recent = sum(test[-window:]) / window
+    if best_i < len(test) - window and recent - best > max(RISE_ABS, RISE_REL * best):
         return "rising", best_i
     start = max(0, len(test) - max(2, len(test) // 4))
     if test[start] - last > max(FALL_ABS, FALL_REL * test[start]):
@@ -176,10 +180,8 @@ def gradient_chart(
     if spread < GAP:
         return f"Epoch {e}: every layer's gradient is within {factor(spread)} of every other's."
     strong = latest.index(top)
-    return (
-        f"Epoch {e}: the gradient of {layers[strong]} is {factor(spread)} larger than that of "
-        f"{layers[weak]}."
-    )
+    weakest = "the output layer's" if weak == len(latest) - 1 else f"that of {layers[weak]}"
+    return f"Epoch {e}: the gradient of {layers[strong]} is {factor(spread)} larger than {weakest}."
 
 
 def history_gradients(h: RunHistory) -> str:

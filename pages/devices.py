@@ -111,7 +111,7 @@ if report is not None:
 st.divider()
 st.subheader("Race: the same training on each device, side by side")
 devices = dp.race_devices()
-r1, r2, r3 = layout.columns(3, key="dv_race", min_width=220, vertical_alignment="bottom")
+r1, r2, r3 = layout.columns(3, key="dv_race", min_width=300, vertical_alignment="bottom")
 source = r1.selectbox("Train", list(dp.SOURCES), format_func=dp.SOURCES.get, key="dv_source")
 racers = r2.multiselect("On", devices, default=devices[:2], key="dv_racers", wrap=True)
 race_view = live.current_view(dp.RACE)

@@ -519,6 +519,10 @@ _LAYOUT_PROBLEMS_JS = r"""() => {
     }
     for (const b of root.querySelectorAll('button'))
       if (shown(b) && /…$/.test(text(b))) problems.push(`cut short: button "${text(b)}"`);
+    // a select box shows its value in an input, which clips it without an ellipsis
+    for (const i of root.querySelectorAll('[data-testid="stSelectbox"] input'))
+      if (shown(i) && i.value && i.scrollWidth > i.clientWidth + 1)
+        problems.push(`cut short: the choice "${i.value}" (${i.scrollWidth} px in ${i.clientWidth})`);
     const LABELS = '[data-testid="stWidgetLabel"], [data-testid="stMetricLabel"], ' +
       '[data-testid="stMetricValue"], button, [data-testid="stTab"], [data-baseweb="tag"], ' +
       '[data-testid="stExpander"] summary';

@@ -68,12 +68,14 @@ def _fill(page, label: str, value: str) -> None:
     wait_idle(page)
 
 
-def train(page, name: str) -> None:
-    """Press the page's main button with short settings; wait for the run to end."""
+def train(page, name: str, pair: bool = False) -> None:
+    """Press the page's main button (Train shallow vs deep with `pair`) with short settings;
+    wait for the run to end."""
     if name in ("playground", "images"):
         page.get_by_role("tab", name="Training").first.click()
         _fill(page, "Epochs", "40" if name == "playground" else "2")
-        page.get_by_role("button", name="Train", exact=True).click()
+        button = "Train shallow vs deep" if pair else "Train"
+        page.get_by_role("button", name=button, exact=True).click()
     elif name == "depth":
         _fill(page, "Epochs", "3")
         page.get_by_role("button", name="Run the depth experiment").click()
@@ -100,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--themes", nargs="*", default=["light", "dark"])
     parser.add_argument("--height", type=int, default=0, help="viewport height (default: auto)")
     parser.add_argument("--train", action="store_true", help="also after a short run")
+    parser.add_argument("--pair", action="store_true", help="the run: Train shallow vs deep")
     parser.add_argument("--out", default=str(ARTIFACTS / "look"))
     args = parser.parse_args(argv)
     # A kill stops the server and the browser too (the `with` blocks below close them).
@@ -128,9 +131,14 @@ def main(argv: list[str] | None = None) -> None:
                         page.screenshot(path=str(path))
                         print(path, flush=True)
                         if args.train and name in ("playground", "images", "depth", "transfer"):
-                            train(page, name)
+                            train(page, name, args.pair)
                             fit_height(page, width)
-                            path = out / f"{name}-{width}-{theme}-trained.png"
+                            kind = (
+                                "pair"
+                                if args.pair and name in ("playground", "images")
+                                else "trained"
+                            )
+                            path = out / f"{name}-{width}-{theme}-{kind}.png"
                             page.screenshot(path=str(path))
                             print(path, flush=True)
                         page.close()

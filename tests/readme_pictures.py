@@ -107,17 +107,23 @@ def open_page(browser, url: str):
 
 def playground(browser, url: str) -> None:
     page = open_page(browser, url + "/playground")
+    page.set_viewport_size({"width": WIDTH, "height": 2100})  # room for the live view to come
     page.get_by_role("button", name="Train", exact=True).click()
     page.wait_for_function(
         """() => { const m = document.querySelector('[data-testid="stMain"]').innerText
-                     .match(/training - epoch (\\d+)/); return m && Number(m[1]) >= 30; }""",
+                     .match(/training - epoch (\\d+)/); return m && Number(m[1]) >= 40; }""",
         timeout=SLOW_MS * 3,
     )
-    fit_height(page)
-    time.sleep(1.5)  # every live chart redrawn at the new size
-    page.screenshot(path=str(ASSETS / "playground.png"))
+    page.screenshot(path=str(ASSETS / "playground.png"))  # while it trains
+    inner = box(page.get_by_test_id("stMainBlockContainer").locator("> div"))
+    picture = Image.open(ASSETS / "playground.png")
+    picture.crop((0, 0, WIDTH, min(picture.height, int(inner["y"] + inner["height"] + 40)))).save(
+        ASSETS / "playground.png"
+    )
     print(ASSETS / "playground.png", flush=True)
-    page.get_by_role("button", name="Stop", exact=True).click()
+    stop = page.get_by_role("button", name="Stop", exact=True)
+    if stop.is_enabled():
+        stop.click()
     page.context.close()
 
 
@@ -269,8 +275,11 @@ PICTURES = ("playground", "images", "uploads", "depth", "runs", "transfer", "dev
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("pictures", nargs="*", default=list(PICTURES), choices=PICTURES)
+    parser.add_argument("pictures", nargs="*", help=f"some of {', '.join(PICTURES)} (all)")
     args = parser.parse_args(argv)
+    args.pictures = args.pictures or list(PICTURES)
+    if unknown := [p for p in args.pictures if p not in PICTURES]:
+        parser.error(f"no picture called {', '.join(unknown)}: choose from {', '.join(PICTURES)}")
     if "runs" in args.pictures and "depth" not in args.pictures:
         parser.error("runs compares the depth experiment's runs: take depth too")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))

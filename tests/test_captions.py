@@ -36,6 +36,16 @@ def test_a_test_loss_that_turns_up_is_rising_since_its_lowest_epoch():
     assert text.endswith("test accuracy 86% at epoch 20.")
 
 
+def test_one_noisy_epoch_at_the_end_is_not_a_rise():
+    losses = [1.0 - 0.006 * e for e in range(98)] + [0.45, 0.47]
+    assert not captions.loss_curve(history(losses)).startswith("Test loss rising")
+
+
+def test_the_gradient_caption_names_the_output_layer_as_such():
+    text = captions.gradient_chart(["hidden1", "hidden2", "output"], [[0.3, 0.9, 0.03]], [4])
+    assert text == "Epoch 4: the gradient of hidden2 is 30x larger than the output layer's."
+
+
 def test_a_test_loss_still_going_down_is_falling():
     text = captions.loss_curve(history([1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.25, 0.2]))
     assert text.startswith("Test loss still falling (1.000 → 0.200)"), text
