@@ -85,13 +85,12 @@ def train(page, name: str, pair: bool = False) -> None:
         page.get_by_role("button", name="Measure").click()
     else:
         return
-    time.sleep(2)
-    # Every run has ended once no Stop button is enabled (its label follows an icon's name).
-    page.wait_for_function(
-        """() => !Array.from(document.querySelectorAll('button'))
-                 .some(b => /Stop$/.test(b.innerText.trim()) && !b.disabled)""",
-        timeout=900_000,
-    )
+    # The runs have started once a Stop button is enabled (its label follows an icon's
+    # name), and have all ended once none is.
+    stop = """() => Array.from(document.querySelectorAll('button'))
+                 .some(b => /Stop$/.test(b.innerText.trim()) && !b.disabled)"""
+    page.wait_for_function(stop, timeout=SLOW_MS * 2)
+    page.wait_for_function(f"() => !({stop})()", timeout=900_000)
     settle(page, 3)
 
 

@@ -81,14 +81,14 @@ def clip(page, path: Path, top, bottom=None, pad: int = 12, bottom_edge: str = "
     print(path, f"({main['width']:.0f} px main area)", flush=True)
 
 
+_STOP_ENABLED = """() => Array.from(document.querySelectorAll('button'))
+    .some(b => /Stop$/.test(b.innerText.trim()) && !b.disabled)"""  # its label follows an icon
+
+
 def wait_runs_ended(page, timeout: float = LONG_MS) -> None:
-    """Until no Stop button is enabled (its label follows an icon's name)."""
-    time.sleep(2)
-    page.wait_for_function(
-        """() => !Array.from(document.querySelectorAll('button'))
-                 .some(b => /Stop$/.test(b.innerText.trim()) && !b.disabled)""",
-        timeout=timeout,
-    )
+    """Until the runs a click started have all ended: a Stop button is enabled, then none."""
+    page.wait_for_function(_STOP_ENABLED, timeout=SLOW_MS * 2)
+    page.wait_for_function(f"() => !({_STOP_ENABLED})()", timeout=timeout)
     wait_settled(page, seconds=3, timeout=SLOW_MS * 2)
 
 
