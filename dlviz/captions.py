@@ -111,7 +111,13 @@ def loss_curve(h: RunHistory) -> str:
         )
     if trend == "falling":
         return f"Test loss still falling ({tests[0]:.3f} → {tests[-1]:.3f}); {acc}."
-    return f"Test loss flat at about {tests[-1]:.3f} since epoch {eps[i]}; {acc}."
+    if i < len(tests) - 1:
+        return f"Test loss flat at about {tests[-1]:.3f} since epoch {eps[i]}; {acc}."
+    way = "down" if tests[-1] < tests[-2] else "up"  # it jumps about: say where it went last
+    return (
+        f"Test loss {tests[-1]:.3f}, {way} from {tests[-2]:.3f} at epoch {eps[-2]} (its lowest: "
+        f"{min(tests):.3f}); {acc}."
+    )
 
 
 def loss_curves(runs: Sequence[tuple[str, RunHistory]]) -> str:

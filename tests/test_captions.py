@@ -36,6 +36,13 @@ def test_a_test_loss_that_turns_up_is_rising_since_its_lowest_epoch():
     assert text.endswith("test accuracy 86% at epoch 20.")
 
 
+def test_a_jumpy_test_loss_says_where_it_went_last():
+    text = captions.loss_curve(history([2.0, 0.6, 2.0, 0.3, 2.0, 4.8, 0.2, 0.15, 0.1, 0.118]))
+    assert text.startswith("Test loss 0.118, up from 0.100 at epoch 9 (its lowest: 0.100)"), text
+    text = captions.loss_curve(history([2.0, 0.6, 2.0, 0.3, 2.0, 4.8, 0.2, 0.15, 0.3, 0.118]))
+    assert text.startswith("Test loss still falling (2.000 → 0.118)"), text  # its lowest, now
+
+
 def test_one_noisy_epoch_at_the_end_is_not_a_rise():
     losses = [1.0 - 0.006 * e for e in range(98)] + [0.45, 0.47]
     assert not captions.loss_curve(history(losses)).startswith("Test loss rising")
