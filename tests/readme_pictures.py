@@ -52,7 +52,7 @@ def fit_height(page) -> None:
         """() => { const m = document.querySelector('[data-testid="stMainBlockContainer"]');
                    return Math.ceil(m.getBoundingClientRect().top + m.scrollHeight + 48); }"""
     )
-    page.set_viewport_size({"width": WIDTH, "height": max(800, min(int(height), 8000))})
+    page.set_viewport_size({"width": WIDTH, "height": max(800, min(int(height), 12000))})
     time.sleep(1.5)  # the charts follow the new size
 
 
@@ -62,11 +62,28 @@ def box(locator) -> dict:
     return b
 
 
-def clip(page, path: Path, top, bottom=None, pad: int = 12, bottom_edge: str = "top") -> None:
-    """A picture of the main area from the top of `top` to the top (or `bottom_edge`
-    "bottom") of `bottom`, or to the end of the page."""
+def main_column(page, key: str):
+    """The main area of a page split into settings and main area (`layout.split(key)`)."""
+    return page.locator(
+        f'.st-key-split_{key} > [data-testid="stLayoutWrapper"] > '
+        '[data-testid="stHorizontalBlock"] > [data-testid="stColumn"]'
+    ).last
+
+
+def clip(
+    page, path: Path, top, bottom=None, pad: int = 12, bottom_edge: str = "top", across=None
+) -> None:
+    """A picture of the main area (or of the width of `across`) from the top of `top` to the
+    top (or `bottom_edge` "bottom") of `bottom`, or to the end of the page."""
+    page.evaluate(  # the app scrolls inside itself: back to its top, where the boxes are
+        "() => document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })"
+    )
     main = box(page.get_by_test_id("stMainBlockContainer"))
-    inner = box(page.get_by_test_id("stMainBlockContainer").locator("> div"))
+    inner = box(
+        across
+        if across is not None
+        else page.get_by_test_id("stMainBlockContainer").locator("> div")
+    )
     y0 = box(top)["y"] - pad
     if bottom is None:
         y1 = inner["y"] + inner["height"] + pad
@@ -181,7 +198,17 @@ def uploads(browser, url: str, tmp: Path) -> None:
         "input[type=file]"
     ).set_input_files(str(archive))
     wait_for_main_text(page, r"120 images in 3 classes", timeout=SLOW_MS * 2)
-    wait_settled(page)
+    wait_settled(page, seconds=3)
+    fit_height(page)
+    left, right = tmp / "left.png", tmp / "right.png"
+    clip(  # the classes, before the live view below them pushes them about
+        page,
+        left,
+        page.get_by_role("heading", name="Classes"),
+        page.get_by_role("button", name="Download as ZIP"),
+        bottom_edge="bottom",
+        across=main_column(page, "up"),
+    )
     page.get_by_role("button", name="Train", exact=True).click()
     wait_runs_ended(page)
     page.get_by_test_id("stFileUploader").filter(has_text="An image to classify").locator(
@@ -190,15 +217,7 @@ def uploads(browser, url: str, tmp: Path) -> None:
     wait_for_main_text(page, r"the network says", timeout=SLOW_MS * 2)
     wait_settled(page, seconds=3)
     fit_height(page)
-    left, right = tmp / "left.png", tmp / "right.png"
-    clip(
-        page,
-        left,
-        page.get_by_role("heading", name="Classes"),
-        page.get_by_role("button", name="Download as ZIP"),
-        bottom_edge="bottom",
-    )
-    clip(page, right, page.get_by_role("heading", name="Predict"))
+    clip(page, right, page.get_by_role("heading", name="Predict"), across=main_column(page, "up"))
     a, b = Image.open(left), Image.open(right)
     both = Image.new("RGB", (a.width + b.width + 24, max(a.height, b.height)), "white")
     both.paste(a, (0, 0))
@@ -219,6 +238,7 @@ def depth(browser, url: str) -> None:
         ASSETS / "depth.png",
         page.get_by_text(re.compile(r"All \d+ runs ended")),
         page.locator(".st-key-dp_view_table"),
+        across=main_column(page, "dp"),
     )
     page.context.close()
 
