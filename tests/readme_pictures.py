@@ -237,7 +237,7 @@ def depth(browser, url: str) -> None:
         page,
         ASSETS / "depth.png",
         page.get_by_text(re.compile(r"All \d+ runs ended")),
-        page.locator(".st-key-dp_view_table"),
+        page.get_by_test_id("stDataFrame").last,  # the table of every run, left out
         across=main_column(page, "dp"),
     )
     page.context.close()
@@ -245,7 +245,7 @@ def depth(browser, url: str) -> None:
 
 def runs(browser, url: str) -> None:
     page = open_page(browser, url + "/runs")
-    search = page.get_by_label("Search", exact=True)
+    search = page.get_by_role("textbox", name="Search")
     search.fill("depth 32")
     search.press("Enter")
     wait_for_main_text(page, r"2 of \d+ runs shown")
@@ -258,7 +258,7 @@ def runs(browser, url: str) -> None:
     fit_height(page)
     top = page.get_by_role("heading", name="Compare 2 runs")
     clip(
-        page, ASSETS / "runs.png", top, page.locator(".st-key-rs_cmp_configs"), bottom_edge="bottom"
+        page, ASSETS / "runs.png", top, page.get_by_role("heading", name="Gradient norms by layer")
     )
     picture = Image.open(ASSETS / "runs.png")
     if picture.height > 1300:  # the configs table goes on; its first rows say enough
@@ -296,19 +296,20 @@ PICTURES = ("playground", "images", "uploads", "depth", "runs", "transfer", "dev
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pictures", nargs="*", help=f"some of {', '.join(PICTURES)} (all)")
+    parser.add_argument("--home", help="the run store's DLVIZ_HOME, kept (default: a new one)")
     args = parser.parse_args(argv)
     args.pictures = args.pictures or list(PICTURES)
     if unknown := [p for p in args.pictures if p not in PICTURES]:
         parser.error(f"no picture called {', '.join(unknown)}: choose from {', '.join(PICTURES)}")
-    if "runs" in args.pictures and "depth" not in args.pictures:
-        parser.error("runs compares the depth experiment's runs: take depth too")
+    if "runs" in args.pictures and "depth" not in args.pictures and not args.home:
+        parser.error("runs compares the depth experiment's runs: take depth too, or --home")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as name, sync_playwright() as p:
         tmp = Path(name)
-        home = tmp / "dlviz-home"
-        home.mkdir()
+        home = Path(args.home) if args.home else tmp / "dlviz-home"
+        home.mkdir(parents=True, exist_ok=True)
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
         def server() -> StreamlitServer:

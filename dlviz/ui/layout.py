@@ -117,8 +117,15 @@ def columns(
         return list(st.columns(spec, gap=gap, vertical_alignment=vertical_alignment))
 
 
-def row(key: str, gap: str = "small") -> Any:
+def row(key: str, gap: str = "small", spread: bool = False) -> Any:
     """A row of buttons (or other small widgets) side by side, each as wide as its text needs
     and sharing what is left, wrapping onto a new line when the row is too narrow for them
-    all: a button's label is never cut."""
-    return st.container(key=f"row_{key}", horizontal=True, gap=gap, vertical_alignment="center")
+    all: a button's label is never cut. `spread`: the first at the left, the last at the right
+    (a heading and its button)."""
+    return st.container(
+        key=f"row_{key}",
+        horizontal=True,
+        horizontal_alignment="distribute" if spread else "left",
+        gap=gap,
+        vertical_alignment="center",
+    )

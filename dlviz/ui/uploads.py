@@ -256,7 +256,7 @@ def class_panel(cls: str, lim: UploadLimits) -> None:
     """One class: its count, thumbnails, an uploader for more images and a remove button."""
     pics = image_set().classes[cls]
     with st.container(border=True):
-        with layout.row(f"up_class_head_{_key(cls)}"):  # the button keeps its whole label
+        with layout.row(f"up_class_head_{_key(cls)}", spread=True):  # the whole label shows
             st.markdown(f"**{cls}** - {len(pics)} image{'s' if len(pics) != 1 else ''}")
             remove = st.popover("Remove", icon=":material/delete:")
         with remove:
@@ -474,7 +474,7 @@ def augment_preview(ds: Dataset) -> None:
     for i in picks:
         x = ds.x_train[i : i + 1].expand(copies, -1, -1, -1)
         rows += [ds.x_train[i], *aug(x, gen)]
-    head = layout.row("up_preview_head")
+    head = layout.row("up_preview_head", spread=True)
     head.markdown("**Augmentation preview**: each row, one training image and five draws")
     head.button(
         "New draw",
