@@ -246,11 +246,12 @@ def depth(browser, url: str) -> None:
 def runs(browser, url: str) -> None:
     page = open_page(browser, url + "/runs")
     search = page.get_by_role("textbox", name="Search")
-    search.fill("depth 32")
+    search.fill("depth-32")  # in the ids of the three 32-layer runs (bare 32: in times too)
     search.press("Enter")
-    wait_for_main_text(page, r"2 of \d+ runs shown")
+    wait_for_main_text(page, r"3 of \d+ runs shown")
     grid = box(page.get_by_test_id("stDataFrame"))
-    for row in (0, 1):  # the table is a canvas: its selection boxes by position
+    # Newest first: sigmoid, residual, plain. The table is a canvas: its boxes by position.
+    for row in (1, 2):
         page.mouse.click(grid["x"] + 18, grid["y"] + 35 * (row + 1) + 17)
         time.sleep(1.5)
     wait_for_main_text(page, r"Compare 2 runs", timeout=SLOW_MS)
