@@ -8,7 +8,9 @@ Chromium; the pictures go to test-artifacts/look/PAGE-WIDTH-THEME[-trained].png.
 `--train`, the pages that train press their main button with short settings first and wait for
 the run to end, so the pictures show the live view as it stays after training.
 
-Not a test (pytest collects only test_*.py); the layout tests are tests/test_browser_layout.py.
+Under each picture it lists what does not read there (text cut short, a word broken, chart
+parts on each other: `browser_support.layout_problems`). Not a test (pytest collects only
+test_*.py); the layout tests are tests/test_browser_layout.py.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from browser_support import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     SLOW_MS,
+    layout_problems,
     running_streamlit,
     wait_idle,
     wait_settled,
@@ -94,6 +97,13 @@ def train(page, name: str, pair: bool = False) -> None:
     settle(page, 3)
 
 
+def report(path: Path, page) -> None:
+    """The picture's name, and what does not read on it (browser_support.layout_problems)."""
+    print(path, flush=True)
+    for problem in layout_problems(page):
+        print(f"    {problem}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", nargs="*", default=list(PAGES), choices=list(PAGES))
@@ -128,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
                         fit_height(page, width)
                         path = out / f"{name}-{width}-{theme}.png"
                         page.screenshot(path=str(path))
-                        print(path, flush=True)
+                        report(path, page)
                         if args.train and name in ("playground", "images", "depth", "transfer"):
                             train(page, name, args.pair)
                             fit_height(page, width)
@@ -139,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
                             )
                             path = out / f"{name}-{width}-{theme}-{kind}.png"
                             page.screenshot(path=str(path))
-                            print(path, flush=True)
+                            report(path, page)
                         page.close()
                     ctx.close()
             browser.close()
