@@ -7,10 +7,12 @@ too, but its first visitor briefly sees pages/' file names as the menu (dlviz.ui
 
 import streamlit as st
 
+from dlviz.ui import layout
 from dlviz.ui.sidebar import shared_sidebar
 from dlviz.ui.state import mark_app_ran, warm_up
 
 st.set_page_config(page_title="dlviz", page_icon="🧠", layout="wide")
+layout.apply()  # layouts that read at any width; the sidebar folded on a narrow window
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

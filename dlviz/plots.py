@@ -15,14 +15,37 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from dlviz.captions import power_of_ten
 from dlviz.history import RunHistory
 from dlviz.probes import Snapshot2D
 from dlviz.text import plural
 
-# Class colours after TensorFlow Playground: orange for class 0, blue for class 1.
-CLASS_COLORS = ("#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+# Colours people with any common colour-vision deficiency can tell apart: the Okabe-Ito palette
+# (Okabe and Ito, "Color Universal Design", 2008) without its black, which vanishes on a dark
+# background. Each reads on a white and on a dark page; none pairs red with green.
+OKABE_ITO = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",  # bluish green
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",  # reddish purple
+    "sky": "#56B4E9",
+    "yellow": "#F0E442",
+}
+# Classes after TensorFlow Playground: orange for class 0, blue for class 1 (its own shades of
+# the Okabe-Ito pair), then the rest of the palette.
+CLASS_COLORS = (
+    "#f59322",
+    "#0877bd",
+    *(OKABE_ITO[k] for k in ("green", "vermillion", "purple", "sky")),
+)
+# Negative orange, zero near white, positive blue: a diverging map that is not red/green.
 DIVERGING = [[0.0, "#f59322"], [0.5, "#f7f7f7"], [1.0, "#0877bd"]]
-RUN_COLORS = ("#0877bd", "#e8710a", "#1b9e77", "#d62728", "#7570b3", "#66a61e")
+# The same map faded a quarter toward white, opaque: the pale boundary the points stand out on,
+# the same on a light and a dark page (a see-through heatmap would take the page's colour).
+BOUNDARY_SCALE = [[0.0, "#f8ae59"], [0.5, "#f9f9f9"], [1.0, "#4699cd"]]
+RUN_COLORS = tuple(OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky"))
+TRANSPARENT = "rgba(0,0,0,0)"
 
 
 def _fig(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
@@ -38,13 +61,150 @@ def _layout(height: int, title: str | None = None, **kw: Any) -> dict[str, Any]:
         "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
         "font": {"size": 12, "family": '"Source Sans", "Source Sans Pro", sans-serif'},
         "uirevision": "keep",  # live refreshes keep the user's zoom and hidden traces
-        # No plotly template (it is ~6 KB a figure); Streamlit's theme styles the charts.
+        # No plotly template (it is ~6 KB a figure): Streamlit's theme styles the charts in the
+        # page, `themed` the live ones. Transparent, so the page's light or dark shows through.
         "template": {},
+        "paper_bgcolor": TRANSPARENT,
+        "plot_bgcolor": TRANSPARENT,
         **kw,
     }
     if title:
-        layout["title"] = {"text": title, "font": {"size": 14}}
+        # From the left edge of the figure, so a title wider than a narrow square plot is cut
+        # at its end (if at all), never at its start.
+        layout["title"] = {
+            "text": title,
+            "font": {"size": 14},
+            "x": 0,
+            "xref": "container",
+            "xanchor": "left",
+            "pad": {"l": 4},
+        }
     return layout
+
+
+def _legend_below(**kw: Any) -> dict[str, Any]:
+    """A horizontal legend at the foot of the figure, under the x axis's ticks and title: placed
+    in the figure's frame (``yref: container``), plotly makes room for it, where a legend placed
+    under the plot (``y < 0`` of the plot) lands on the axis title of a short chart."""
+    return {
+        "orientation": "h",
+        "x": 0,
+        "xanchor": "left",
+        "y": 0,
+        "yanchor": "bottom",
+        "yref": "container",
+        **kw,
+    }
+
+
+# --- light and dark -------------------------------------------------------------------------------
+
+# Text, grid and hover colours on Streamlit's light and dark pages; None: the theme is not known
+# yet, mid-greys that read on both.
+THEMES: dict[str | None, dict[str, str]] = {
+    "light": {"text": "#31333f", "grid": "rgba(49,51,63,0.12)", "line": "rgba(49,51,63,0.35)",
+              "background": "#ffffff"},
+    "dark": {"text": "#fafafa", "grid": "rgba(250,250,250,0.14)", "line": "rgba(250,250,250,0.35)",
+             "background": "#171614"},
+    None: {"text": "#808495", "grid": "rgba(128,128,128,0.2)", "line": "rgba(128,128,128,0.45)",
+           "background": "#808495"},
+}  # fmt: skip
+# Lines and markers against the page. WCAG asks 3:1 of graphics; the Okabe-Ito orange and sky
+# blue have 2.25 and 2.3 on white, and are kept: a 2 px line of either reads. What falls below
+# (yellow on white, viridis's dark purple on a dark page) is darkened or lightened to this.
+MIN_CONTRAST = 2.2
+
+
+def parse_rgb(color: Any) -> tuple[float, float, float] | None:
+    """(r, g, b) in 0..255 of '#rrggbb', '#rgb', 'rgb(...)' or 'rgba(...)'; None otherwise."""
+    if not isinstance(color, str):
+        return None
+    c = color.strip().lower()
+    if c.startswith("#") and len(c) in (4, 7):
+        h = c[1:] if len(c) == 7 else "".join(ch * 2 for ch in c[1:])
+        try:
+            return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))
+        except ValueError:
+            return None
+    if c.startswith("rgb"):
+        try:
+            parts = [float(v) for v in c[c.index("(") + 1 : c.index(")")].split(",")[:3]]
+        except ValueError:
+            return None
+        return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
+    return None
+
+
+def luminance(rgb: Sequence[float]) -> float:
+    """WCAG relative luminance of an (r, g, b) colour in 0..255."""
+
+    def channel(v: float) -> float:
+        v = v / 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(v) for v in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: Sequence[float], b: Sequence[float]) -> float:
+    """WCAG contrast ratio of two (r, g, b) colours: 1 (the same) to 21 (black on white)."""
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def readable(color: str, background: str, ratio: float = MIN_CONTRAST) -> str:
+    """`color`, or it mixed toward black (on a light page) or white (on a dark one) just enough
+    to stand out from `background` by `ratio`; colours it cannot read are returned as they are."""
+    rgb, bg = parse_rgb(color), parse_rgb(background)
+    if rgb is None or bg is None or contrast(rgb, bg) >= ratio:
+        return color
+    target = (0.0, 0.0, 0.0) if luminance(bg) > 0.2 else (255.0, 255.0, 255.0)
+    for step in range(1, 11):
+        t = step / 10
+        mixed = tuple(v + (w - v) * t for v, w in zip(rgb, target))
+        if contrast(mixed, bg) >= ratio:
+            break
+    return "#{:02x}{:02x}{:02x}".format(*(int(round(v)) for v in mixed))
+
+
+def themed(fig: go.Figure, scheme: str | None) -> go.Figure:
+    """`fig` (changed in place, and returned) for a page in Streamlit's ``"light"`` or
+    ``"dark"`` theme (None: not known, neutral greys): text, grid, axis and hover colours, and
+    each line, marker and bar colour made to stand out from the page (`readable`). Images and
+    heatmaps keep their own colours. For the charts Streamlit does not style (the live ones).
+
+    It edits the figure's own dicts (plotly's `_layout` and `_data`, as `_fig` built them):
+    setting a few dozen properties through plotly's objects costs more than a live refresh's
+    whole 50 ms."""
+    colors = THEMES.get(scheme, THEMES[None])
+    text, grid, line = colors["text"], colors["grid"], colors["line"]
+    layout: dict[str, Any] = fig._layout
+    layout["font"] = {**layout.get("font", {}), "color": text}
+    for name in ("xaxis", "yaxis"):  # the default axes, where a figure does not name them
+        layout.setdefault(name, {})
+    for name, axis in layout.items():
+        if name.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
+            axis.update(gridcolor=grid, linecolor=line, zerolinecolor=line, tickcolor=line)
+    layout["hoverlabel"] = {
+        "bgcolor": "#262730" if scheme == "dark" else "#ffffff",
+        "bordercolor": line,
+        "font": {"color": "#fafafa" if scheme == "dark" else "#31333f"},
+    }
+    if scheme is None:
+        return fig
+    background = colors["background"]
+    for trace in fig._data:
+        if trace.get("type", "scatter") not in ("scatter", "bar"):
+            continue
+        for part in (trace.get("line"), trace.get("marker")):
+            if not isinstance(part, dict):
+                continue
+            color = part.get("color")
+            if isinstance(color, str):
+                part["color"] = readable(color, background)
+            elif isinstance(color, (list, tuple)) and color and isinstance(color[0], str):
+                part["color"] = [readable(c, background) for c in color]
+    return fig
 
 
 def _f32(values: Any) -> np.ndarray:
@@ -126,8 +286,7 @@ def points_figure(
     layout = _layout(
         height,
         title,
-        legend={"orientation": "h", "y": -0.08},
-        plot_bgcolor="white",
+        legend=_legend_below(),
         **_square_axes(extent),
     )
     return _fig(traces, layout)
@@ -154,8 +313,7 @@ def boundary_figure(
             "y": axis,
             "zmin": 0.0,
             "zmax": 1.0,
-            "colorscale": DIVERGING,
-            "opacity": 0.75,
+            "colorscale": BOUNDARY_SCALE,
             "zsmooth": "best",
             "showscale": False,
             "name": "P(class 1)",
@@ -171,21 +329,28 @@ def boundary_figure(
         height,
         title.strip() or None,
         showlegend=False,
-        plot_bgcolor="white",
         **_square_axes(snapshot.extent),
     )
     return _fig(traces, layout)
 
 
-def _curves_layout(height: int, xlabel: str, legend_y: float) -> dict[str, Any]:
-    """Loss on the left, accuracy on the right, one x axis each."""
+def _curves_layout(height: int, xlabel: str) -> dict[str, Any]:
+    """Loss on the left, accuracy on the right, one x axis each. The accuracy axis has its
+    ticks and title on its right, outside the plot: between the two plots they would sit on
+    the loss plot's ticks. The legend goes above (`_legend_above`)."""
     return _layout(
         height,
-        xaxis={"domain": [0.0, 0.43], "title": {"text": xlabel}},
+        xaxis={"domain": [0.0, 0.44], "title": {"text": xlabel}},
         yaxis={"title": {"text": "loss (cross-entropy)"}, "rangemode": "tozero"},
-        xaxis2={"domain": [0.57, 1.0], "anchor": "y2", "title": {"text": xlabel}},
-        yaxis2={"anchor": "x2", "title": {"text": "accuracy"}, "range": [0, 1.02]},
-        legend={"orientation": "h", "y": legend_y},
+        xaxis2={"domain": [0.56, 1.0], "anchor": "y2", "title": {"text": xlabel}},
+        yaxis2={
+            "anchor": "x2",
+            "side": "right",
+            "title": {"text": "accuracy"},
+            "range": [0, 1.02],
+            "tickformat": ".0%",
+        },
+        legend=_legend_below(),
     )
 
 
@@ -257,7 +422,7 @@ def curves_figure(
                     "showlegend": False,
                 }
             )
-    return _fig(traces, _curves_layout(height, xlabel, legend_y=-0.25))
+    return _fig(traces, _curves_layout(height, xlabel))
 
 
 def layer_colors(n: int) -> list[str]:
@@ -309,23 +474,21 @@ def grad_norm_figure(h: RunHistory, height: int = 340, max_lines: int = 12) -> g
             "hovertemplate": "%{customdata}: %{y:.3g}<extra>latest epoch</extra>",
         }
     )
+    # One scale for both: the same norms, over time (left) and by layer now (right).
+    axis = log_decade_axis(norms.ravel(), max_ticks=5)
     layout = _layout(
         height,
-        xaxis={"domain": [0.0, 0.5], "title": {"text": "epoch"}},
-        yaxis={
-            "type": "log",
-            "title": {"text": "mean |grad W|"},
-            "exponentformat": "power",
-            "dtick": "D2",
-        },
+        xaxis={"domain": [0.0, 0.52], "title": {"text": "epoch"}},
+        yaxis={**axis, "title": {"text": "mean |grad W|"}},
         xaxis2={
-            "domain": [0.66, 1.0],
+            "domain": [0.62, 1.0],
             "anchor": "y2",
-            "title": {"text": "layer"},
-            "tickangle": -90 if len(layers) > 12 else 0,
+            "title": {"text": "layer, latest epoch"},
+            # upright names would run into each other
+            "tickangle": -90 if len(layers) > 6 else 0,
         },
-        yaxis2={"anchor": "x2", "type": "log", "exponentformat": "power", "dtick": "D2"},
-        legend={"orientation": "h", "y": -0.3},
+        yaxis2={**axis, "anchor": "x2", "side": "right"},
+        legend=_legend_below(),
     )
     return _fig(traces, layout)
 
@@ -367,7 +530,6 @@ def neuron_maps_figure(snapshot: Snapshot2D, width_px: int = 640) -> go.Figure:
     ]
     layout = _layout(
         20 + tile_px * len(layers),
-        plot_bgcolor="white",
         xaxis={"visible": False, "constrain": "domain"},
         yaxis={
             "tickmode": "array",
@@ -438,26 +600,45 @@ def network_figure(
         },
     ]
     top = max(len(c) for c in cols) / 2
+    # Each column's width under it (at most about 12 of them, so they never run into each
+    # other); what every hidden layer shares, once, in a line under the diagram.
     annotations = []
-    every = max(1, -(-len(widths) // 12))  # label at most about 12 columns
+    every = max(1, -(-len(widths) // 12))
     for i, w in enumerate(widths):
         if i % every and i != len(widths) - 1:
             continue
-        label = str(w) if w <= max_nodes else f"{w}*"
-        if 0 < i < len(widths) - 1 and len(widths) <= 14:
-            extras = [activation] + (["BN" if norm == "batch" else "LN"] if norm != "none" else [])
-            extras += [f"drop {dropout:g}"] if dropout > 0 else []
-            label += "<br>" + " ".join(extras)
         annotations.append(
             {
                 "x": i,
-                "y": -top - 0.4,
-                "text": label,
+                "y": -top - 0.3,
+                "text": str(w) if w <= max_nodes else f"{w}*",
                 "showarrow": False,
                 "yanchor": "top",
                 "font": {"size": 10},
             }
         )
+    norm_name = {"batch": "batch norm", "layer": "layer norm"}.get(norm)
+    every_layer = ", ".join([activation, *([norm_name] if norm_name else []),
+                             *([f"dropout {dropout:g}"] if dropout > 0 else [])])  # fmt: skip
+    notes = [f"each hidden layer: {every_layer}"]
+    if any(w > max_nodes for w in widths):
+        notes.append(f"* first {max_nodes} units drawn")
+    if residual:
+        notes.append("green arcs: residual shortcuts")
+    annotations.append(
+        {
+            "x": 0,
+            "xref": "paper",
+            "xanchor": "left",
+            "y": 0,
+            "yref": "paper",
+            "yanchor": "top",  # in the bottom margin, made to fit them
+            "text": "<br>".join(notes),
+            "align": "left",
+            "showarrow": False,
+            "font": {"size": 11},
+        }
+    )
     shapes = []
     if residual:
         # Hidden layer k (k >= 2) adds its input, the output of layer k-1: an arc from column
@@ -466,7 +647,7 @@ def network_figure(
             {
                 "type": "path",
                 "path": f"M {k - 1},{top} Q {k - 0.5},{top + 1.2} {k},{top}",
-                "line": {"color": "#1b9e77", "width": 2},
+                "line": {"color": OKABE_ITO["green"], "width": 2},
             }
             for k in range(2, len(hidden) + 1)
         ]
@@ -474,19 +655,15 @@ def network_figure(
     title = f"{depth} hidden layer{'s' if depth != 1 else ''}"
     if params is not None:
         title += f" - {params:,} parameters"
-    if any(w > max_nodes for w in widths):
-        title += f" - * first {max_nodes} units drawn"
-    if residual:
-        title += " - green arcs: residual shortcuts"
     layout = _layout(
         height,
         title,
-        plot_bgcolor="white",
         annotations=annotations,
         shapes=shapes,
         xaxis={"visible": False, "range": [-0.5, len(widths) - 0.5]},
-        yaxis={"visible": False, "range": [-top - 1.6, top + (1.0 if residual else 0.4)]},
+        yaxis={"visible": False, "range": [-top - 1.3, top + (1.0 if residual else 0.4)]},
     )
+    layout["margin"]["b"] = 8 + 15 * len(notes)
     return _fig(traces, layout)
 
 
@@ -502,13 +679,13 @@ def figure_bytes(fig: go.Figure) -> int:
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
-    """PNG file bytes of a uint8 image: (H, W) grey or (H, W, 3) RGB."""
+    """PNG file bytes of a uint8 image: (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA."""
     import struct
     import zlib
 
     img = np.ascontiguousarray(pixels, dtype=np.uint8)
     h, w = img.shape[:2]
-    color_type = 2 if img.ndim == 3 else 0
+    color_type = {3: 2, 4: 6}[img.shape[2]] if img.ndim == 3 else 0
     raw = np.concatenate([np.zeros((h, 1), np.uint8), img.reshape(h, -1)], axis=1).tobytes()
 
     def chunk(tag: bytes, data: bytes) -> bytes:
@@ -577,17 +754,24 @@ def _zoom(tile: np.ndarray, size: int) -> np.ndarray:
     return tile[:, rows][:, :, cols] if stacked else tile[rows][:, cols]
 
 
-def _mosaic(tiles: Any, cols: int, gap: int = 2, background: int = 255) -> np.ndarray:
+def _mosaic(tiles: Any, cols: int, gap: int = 2) -> np.ndarray:
     """Equal-size (s, s, 3) tiles (a list, or one (N, s, s, 3) array) in rows of `cols`, `gap`
-    pixels apart."""
+    pixels apart, as one RGBA image: the gaps are transparent, so the page's own background,
+    light or dark, shows between the tiles (and behind the captions laid over them)."""
     tiles = np.asarray(tiles, dtype=np.uint8)
     n, s = len(tiles), tiles.shape[1]
     rows = -(-n // cols)
-    grid = np.full((rows * cols, s + gap, s + gap, 3), background, np.uint8)
-    grid[:n, :s, :s] = tiles
-    grid = grid.reshape(rows, cols, s + gap, s + gap, 3).transpose(0, 2, 1, 3, 4)
-    out = grid.reshape(rows * (s + gap), cols * (s + gap), 3)
+    grid = np.zeros((rows * cols, s + gap, s + gap, 4), np.uint8)
+    grid[:n, :s, :s, :3] = tiles
+    grid[:n, :s, :s, 3] = 255
+    grid = grid.reshape(rows, cols, s + gap, s + gap, 4).transpose(0, 2, 1, 3, 4)
+    out = grid.reshape(rows * (s + gap), cols * (s + gap), 4)
     return np.ascontiguousarray(out[: rows * (s + gap) - gap, : cols * (s + gap) - gap])
+
+
+def _clear(h: int, w: int) -> np.ndarray:
+    """A transparent (h, w) strip of an RGBA image."""
+    return np.zeros((h, w, 4), np.uint8)
 
 
 def _image_figure(
@@ -601,7 +785,6 @@ def _image_figure(
         xaxis={"visible": False, "range": [0, w], "constrain": "domain"},
         yaxis={"visible": False, "range": [h, 0], "scaleanchor": "x", "constrain": "domain"},
         annotations=annotations,
-        plot_bgcolor="white",
     )
     return _fig(traces, layout)
 
@@ -624,7 +807,7 @@ def image_grid_figure(
     tiles = [_zoom(_to_rgb(img), tile) for img in images]
     mosaic = _mosaic(tiles, cols, gap=gap)
     if caption_px:  # room under the last row too
-        mosaic = np.concatenate([mosaic, np.full((caption_px, mosaic.shape[1], 3), 255, np.uint8)])
+        mosaic = np.concatenate([mosaic, _clear(caption_px, mosaic.shape[1])])
     notes = [
         {
             "x": (k % cols) * (tile + gap) + tile / 2,
@@ -658,9 +841,7 @@ def feature_maps_figure(
             lo, hi = -max(-lo, hi), max(-lo, hi)
         mosaic = _mosaic(_zoom(colorize(maps, lo, hi, diverging), tile), cols)
         if mosaic.shape[1] < width:
-            mosaic = np.pad(
-                mosaic, ((0, 0), (0, width - mosaic.shape[1]), (0, 0)), constant_values=255
-            )
+            mosaic = np.pad(mosaic, ((0, 0), (0, width - mosaic.shape[1]), (0, 0)))
         real = snapshot.channels.get(name, len(maps))
         first = getattr(snapshot, "first_channel", {}).get(name, 0)
         shown = (
@@ -674,11 +855,7 @@ def feature_maps_figure(
              if not diverging else f"<b>{name}</b> - {shown}, {h}x{w}, scale ±{hi:.2g}",
              "showarrow": False, "xanchor": "left", "yanchor": "top", "font": {"size": 11}}
         )  # fmt: skip
-        blocks += [
-            np.full((label_px, width, 3), 255, np.uint8),
-            mosaic,
-            np.full((6, width, 3), 255, np.uint8),
-        ]
+        blocks += [_clear(label_px, width), mosaic, _clear(6, width)]
         y += label_px + mosaic.shape[0] + 6
     return _image_figure(np.concatenate(blocks), notes, None, None)
 
@@ -745,7 +922,7 @@ def dead_units_figure(h: RunHistory, height: int = 300) -> go.Figure:
         height,
         xaxis={"title": {"text": "step"}},
         yaxis={"title": {"text": "dead ReLU channels"}, "range": [0, 1.02], "tickformat": ".0%"},
-        legend={"orientation": "h", "y": -0.3},
+        legend=_legend_below(),
     )
     return _fig(traces, layout)
 
@@ -762,59 +939,31 @@ def cnn_figure(
             shapes.append(tuple(int(v) for v in str(r["output"]).split("x")))
             labels.append(r["layer"])
     top = max(s[1] for s in shapes)
+    # Each layer has a slot at least SLOT wide, its box in the middle, so that the labels of
+    # thin boxes (the input, a few channels) do not run into each other.
+    slot_min, gap = 0.9, 0.35
     boxes, notes, x = [], [], 0.0
+
+    def add(label: str, width: float, half: float, color: str, fill: str) -> None:
+        nonlocal x
+        slot = max(width, slot_min)
+        x0 = x + (slot - width) / 2
+        boxes.append({"type": "rect", "x0": x0, "x1": x0 + width, "y0": -half, "y1": half,
+                      "line": {"color": color}, "fillcolor": fill})  # fmt: skip
+        notes.append({"x": x + slot / 2, "y": -2.9, "text": label, "showarrow": False,
+                      "font": {"size": 10}, "yanchor": "top"})  # fmt: skip
+        x += slot + gap
+
     for label, (c, h, _w) in zip(labels, shapes):
         width = 0.4 + 0.25 * np.log2(max(c, 1))
-        half = 0.5 + 2.0 * h / top
-        boxes.append(
-            {
-                "type": "rect",
-                "x0": x,
-                "x1": x + width,
-                "y0": -half,
-                "y1": half,
-                "line": {"color": "#0877bd"},
-                "fillcolor": "rgba(8,119,189,0.15)",
-            }
-        )
-        notes.append(
-            {
-                "x": x + width / 2,
-                "y": -2.9,
-                "text": f"{label}<br>{c}x{h}",
-                "showarrow": False,
-                "font": {"size": 10},
-                "yanchor": "top",
-            }
-        )
-        x += width + 0.35
-    head = [r for r in rows if not r["layer"].startswith("conv")]
-    for r in head:
-        boxes.append(
-            {
-                "type": "rect",
-                "x0": x,
-                "x1": x + 0.3,
-                "y0": -0.6,
-                "y1": 0.6,
-                "line": {"color": "#f59322"},
-                "fillcolor": "rgba(245,147,34,0.2)",
-            }
-        )
-        notes.append(
-            {
-                "x": x + 0.15,
-                "y": -2.9,
-                "text": f"{r['layer']}<br>{r['output']}",
-                "showarrow": False,
-                "font": {"size": 10},
-                "yanchor": "top",
-            }
-        )
-        x += 0.65
+        add(f"{label}<br>{c}x{h}", width, 0.5 + 2.0 * h / top, "#0877bd", "rgba(8,119,189,0.15)")
+    for r in (r for r in rows if not r["layer"].startswith("conv")):
+        add(f"{r['layer']}<br>{r['output']}", 0.3, 0.6, "#f59322", "rgba(245,147,34,0.2)")
+    x -= gap
     layout = _layout(
-        height, shapes=boxes, annotations=notes, plot_bgcolor="white",
-        xaxis={"visible": False, "range": [-0.2, x]}, yaxis={"visible": False, "range": [-3.8, 2.8]},
+        height, shapes=boxes, annotations=notes,
+        xaxis={"visible": False, "range": [-0.1, x + 0.1]},
+        yaxis={"visible": False, "range": [-3.8, 2.8]},
     )  # fmt: skip
     return _fig([], layout)
 
@@ -869,11 +1018,10 @@ def explain_figure(
 
 # --- stored runs side by side (the Runs page) -----------------------------------------------------
 
-# Ten runs, ten colours (Tableau 10): the Compare view takes up to ten.
-COMPARE_COLORS = (
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
-)  # fmt: skip
+# Ten runs, ten colours: Okabe-Ito's six, then Paul Tol's olive, purple and teal and a grey
+# (https://personal.sron.nl/~pault/). The first seven stay apart with any colour vision (ten
+# cannot all); each reads on a light and on a dark page.
+COMPARE_COLORS = (*RUN_COLORS, "#999933", "#aa4499", "#44aa99", "#888888")
 
 
 def compare_curves_figure(
@@ -928,7 +1076,7 @@ def compare_curves_figure(
                         **axes,
                     }
                 )
-    return _fig(traces, _curves_layout(height, xlabel, legend_y=-0.22))
+    return _fig(traces, _curves_layout(height, xlabel))
 
 
 def grad_profiles_figure(
@@ -964,14 +1112,46 @@ def grad_profiles_figure(
             "title": {"text": "layer (1 = next to the input; the last is the output layer)"},
             **({"dtick": 1} if most <= 20 else {}),
         },
-        yaxis={
-            "type": "log",
-            "title": {"text": "mean |grad W|, last epoch"},
-            "exponentformat": "power",
-        },
-        legend={"orientation": "h", "y": -0.3},
+        yaxis=log_decade_axis(
+            [t for tr in traces for t in tr["y"] if t == t], "mean |grad W|, last epoch"
+        ),
+        legend=_legend_below(),
     )
     return _fig(traces, layout)
+
+
+def log_decade_axis(
+    values: Sequence[Any], title: str | None = None, max_ticks: int = 6
+) -> dict[str, Any]:
+    """A log axis for values that span many orders of magnitude (gradient norms): labelled at
+    powers of ten only - every decade, or every 2nd, 3rd, 5th ... so that at most `max_ticks`
+    labels show - as 10⁻³ in one line. (Plotly's own log ticks add small 2 and 5 labels
+    between the decades, which pile up into an unreadable column on a short chart.)"""
+    vs = (
+        np.asarray(values, dtype=np.float64).ravel()
+        if isinstance(values, np.ndarray)
+        else np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    )
+    vs = vs[np.isfinite(vs) & (vs > 0)]
+    axis: dict[str, Any] = {"type": "log"}
+    if title:
+        axis["title"] = {"text": title}
+    if not len(vs):
+        return axis
+    lo, hi = math.floor(math.log10(vs.min())), math.ceil(math.log10(vs.max()))
+    if hi == lo:  # one value, a power of ten: the decade below it too
+        lo -= 1
+    step = next(s for s in (1, 2, 3, 5, 10, 20, 50, 100) if (hi - lo) // s + 1 <= max_ticks)
+    first = -(-lo // step) * step  # labels at multiples of `step`: 10⁻¹⁵, 10⁻¹⁰, 10⁻⁵, 1
+    ticks = list(range(first, hi + 1, step))
+    pad = 0.03 * (hi - lo)
+    axis.update(
+        tickvals=[10.0**k for k in ticks],
+        ticktext=[power_of_ten(k) for k in ticks],
+        range=[lo - pad, hi + pad],
+        minor={"showgrid": False},
+    )
+    return axis
 
 
 LOG_DTICK_2X = math.log10(2)  # a log axis ticked at 1, 2, 4, 8, ...
@@ -1041,7 +1221,7 @@ def depth_accuracy_figure(results: Sequence[Any], height: int = 340) -> go.Figur
         height,
         xaxis=_depth_axis(),
         yaxis={"title": {"text": "accuracy"}, "tickformat": ".0%", "range": [0, 1.02]},
-        legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
+        legend=_legend_below(),
     )
     return _fig(traces, layout)
 
@@ -1072,8 +1252,8 @@ def depth_gradient_figure(results: Sequence[Any], height: int = 340) -> go.Figur
     layout = _layout(
         height,
         xaxis=_depth_axis(),
-        yaxis={"type": "log", "title": {"text": "gradient norm"}, "exponentformat": "power"},
-        legend={"orientation": "h", "y": -0.38, "yanchor": "top"},
+        yaxis=log_decade_axis([t for tr in traces for t in tr["y"]], "gradient norm"),
+        legend=_legend_below(),
     )
     return _fig(traces, layout)
 
@@ -1104,8 +1284,8 @@ def depth_profile_figure(results: Sequence[Any], height: int = 340) -> go.Figure
     layout = _layout(
         height,
         xaxis={"title": {"text": "layer (1 = first hidden layer, last = output)"}},
-        yaxis={"type": "log", "title": {"text": "gradient norm"}, "exponentformat": "power"},
-        legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
+        yaxis=log_decade_axis([t for tr in traces for t in tr["y"]], "gradient norm"),
+        legend=_legend_below(),
     )
     return _fig(traces, layout)
 
@@ -1149,7 +1329,7 @@ def matmul_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.Figur
             "dtick": LOG_DTICK_2X,
         },
         yaxis=log_value_axis([r["tflops"] for r in done], "TFLOP/s"),
-        legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
+        legend=_legend_below(),
     )
     return _fig(traces, layout)
 
@@ -1181,7 +1361,7 @@ def train_step_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.F
         height,
         xaxis={"type": "log", "title": {"text": "batch size"}, "dtick": LOG_DTICK_2X},
         yaxis=log_value_axis([r["samples_per_s"] for r in done], "training samples / s"),
-        legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
+        legend=_legend_below(),
     )
     return _fig(traces, layout)
 
@@ -1193,7 +1373,7 @@ def step_parts_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.F
     milliseconds of the whole step's part."""
     done = [r for r in rows if r.get("bench") == "train_step"]
     labels = [f"{r['device']} b{r['batch']}" for r in done]
-    parts = (("forward", "#0877bd"), ("backward", "#e8710a"), ("step", "#1b9e77"))
+    parts = zip(("forward", "backward", "step"), RUN_COLORS)
     traces = [
         {
             "type": "bar",
@@ -1211,7 +1391,7 @@ def step_parts_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.F
         height,
         barmode="stack",
         yaxis={"title": {"text": "µs per training sample"}},
-        legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
+        legend=_legend_below(),
     )
     return _fig(traces, layout)
 
@@ -1238,14 +1418,18 @@ def bars_figure(
         height,
         barmode="group",
         yaxis={"title": {"text": unit}},
-        legend={"orientation": "h", "y": -0.35, "yanchor": "top"},
+        legend=_legend_below(),
     )
     return _fig(traces, layout)
 
 
 # --- transfer learning ----------------------------------------------------------------------------
 
-ROLE_COLORS = {"frozen": "#9ecae1", "fine-tuned": "#fdae6b", "trained": "#e6550d", "new": "#31a354"}
+# Light blue and light orange for the pretrained blocks, vermillion and bluish green for the
+# layers that start from random weights (Okabe-Ito): told apart with any colour vision, and
+# dark text reads on each.
+ROLE_COLORS = {"frozen": "#9ecae1", "fine-tuned": "#fdae6b", "trained": OKABE_ITO["vermillion"],
+               "new": OKABE_ITO["green"]}  # fmt: skip
 ROLE_LABELS = {
     "frozen": "frozen (pretrained, not trained)",
     "fine-tuned": "fine-tuned (pretrained, trains)",
@@ -1295,7 +1479,7 @@ def transfer_plan_figure(rows: Sequence[dict[str, Any]], height: int = 190) -> g
         xaxis={"categoryorder": "array", "categoryarray": [r["layer"] for r in rows],
                "title": {"text": "input  \u2192  output"}},
         yaxis={"visible": False, "range": [0, 1]},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        legend={"orientation": "h", "yref": "container", "y": 1, "yanchor": "top", "x": 0},
         uniformtext={"minsize": 9, "mode": "hide"},
     )  # fmt: skip
     return _fig(traces, layout)
@@ -1327,7 +1511,7 @@ def weight_change_figure(
             "tickformat": ".0%",
             "rangemode": "tozero",
         },
-        legend={"orientation": "h", "y": -0.3, "yanchor": "top"},
+        legend=_legend_below(),
     )
     return _fig(traces, layout)
 
@@ -1356,6 +1540,6 @@ def efficiency_figure(rows: Sequence[dict[str, Any]], height: int = 380) -> go.F
         xaxis={"type": "log", "title": {"text": "labelled training images per class"},
                "tickvals": ticks, "ticktext": [str(t) for t in ticks]},
         yaxis={"title": {"text": "test accuracy"}, "tickformat": ".0%", "range": [0, 1.02]},
-        legend={"orientation": "h", "y": -0.25, "yanchor": "top"},
+        legend=_legend_below(),
     )  # fmt: skip
     return _fig(traces, layout)

@@ -4,7 +4,7 @@ the same data - where depth stops helping, and why residual connections fix it."
 import streamlit as st
 
 from dlviz.text import plural
-from dlviz.ui import depth_view, live, state
+from dlviz.ui import depth_view, layout, live, state
 
 state.ensure_app()
 depth_view.init()
@@ -15,7 +15,7 @@ st.caption(
     "connections, on the same data, split and seed, one after another."
 )
 
-settings, main = st.columns([1, 3], gap="large")
+settings, main = layout.split("dp")
 with settings:
     depth_view.settings()
 
@@ -29,7 +29,7 @@ layer, ReLU, no normalisation - watch the *training* accuracy of the plain netwo
 up to a few layers, then falls, down to guessing at 16 and 32 layers. Not overfitting (the
 training data itself is fitted worse) but an optimisation problem: the signal and its gradient
 fade on their way through many layers. The residual networks, whose layers add their input to
-their output, keep training at every depth (He et al., 2016). The right chart shows the cause:
+their output, keep training at every depth (He et al., 2016). The gradient chart shows the cause:
 how much gradient reaches the first layer. The sigmoid networks show it most clearly: their
 gradient shrinks layer by layer toward the input, by many orders of magnitude in the deepest
 ones (Glorot and Bengio, 2010) - see the chart of the gradient along the deepest networks.

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dlviz import speed
 from dlviz.ui import devices_page as dp
-from dlviz.ui import live, state
+from dlviz.ui import layout, live, state
 
 state.ensure_app()
 
@@ -27,7 +27,9 @@ if not m["gpus"] and not m["mps"]:
     )
 st.caption(f"**How it is measured.** {speed.METHOD}")
 
-c1, c2, c3, c4 = st.columns([2, 3, 2, 2], vertical_alignment="bottom")
+c1, c2, c3, c4 = layout.columns(
+    [2, 3, 2, 2], key="dv_settings", min_width=180, vertical_alignment="bottom"
+)
 names = ["all"] + [str(d) for d in speed.devices_to_measure("all")]
 which = c1.selectbox("Devices", names, key="dv_which")
 bench_net = c2.selectbox(
@@ -67,6 +69,7 @@ if past:
             "Compare on one chart",
             [p.name for p in past],
             key="dv_compare",
+            wrap=True,
             max_selections=5,
             help="Reports from this machine at different times, or copied here from others "
             "(into the bench folder of the dlviz home).",
@@ -86,8 +89,8 @@ if report is not None:
     for line in dp.speedup_lines(report["rows"]):
         st.success(line, icon=":material/speed:")
     dp.draw(report["rows"])
-    d1, d2, _ = st.columns([1, 1, 3])
-    d1.download_button(
+    downloads = layout.row("dv_downloads")
+    downloads.download_button(
         "JSON",
         data=json.dumps(report, indent=1, default=str),
         file_name="dlviz-devices.json",
@@ -95,7 +98,7 @@ if report is not None:
         key="dv_json",
         icon=":material/download:",
     )
-    d2.download_button(
+    downloads.download_button(
         "CSV",
         data=speed.to_csv(report["rows"]),
         file_name="dlviz-devices.csv",
@@ -109,9 +112,9 @@ if report is not None:
 st.divider()
 st.subheader("Race: the same training on each device, side by side")
 devices = dp.race_devices()
-r1, r2, r3 = st.columns([2, 2, 2], vertical_alignment="bottom")
+r1, r2, r3 = layout.columns(3, key="dv_race", min_width=300, vertical_alignment="bottom")
 source = r1.selectbox("Train", list(dp.SOURCES), format_func=dp.SOURCES.get, key="dv_source")
-racers = r2.multiselect("On", devices, default=devices[:2], key="dv_racers")
+racers = r2.multiselect("On", devices, default=devices[:2], key="dv_racers", wrap=True)
 race_view = live.current_view(dp.RACE)
 racing = race_view is not None and race_view.live
 problem = st.session_state.pop("dv_race_problem", "")

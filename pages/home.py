@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from dlviz.ui import layout
 from dlviz.ui.state import ensure_app
 
 ensure_app()
@@ -15,7 +16,8 @@ and whether gradients still reach the first layers.
 """
 )
 
-left, middle, right = st.columns(3, gap="large")
+# Three cards side by side on a wide screen; two, then the third under them, on a narrow one.
+left, middle, right = layout.columns(3, key="home_cards", min_width=260, gap="medium")
 with left:
     with st.container(border=True):
         st.subheader(":material/scatter_plot: Playground")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dlviz.ui import controls, image_view, images, live, state
+from dlviz.ui import controls, image_view, images, layout, live, state
 
 state.ensure_app()
 images.init()
@@ -13,7 +13,7 @@ st.caption(
     "maps as it learns: edges first, then parts, then whole shapes."
 )
 
-settings, main = st.columns([1, 3], gap="large")
+settings, main = layout.split("im")
 with settings:
     tab_data, tab_net, tab_train = st.tabs(["Data", "Network", "Training"])
     with tab_data:
@@ -29,13 +29,13 @@ problem = ready.problem or st.session_state.pop(images.PROBLEM, "")
 with main:
     view = live.current_view(images.VIEW)
     busy = view is not None and view.live
-    b1, b2, b3 = st.columns([3, 2, 3], vertical_alignment="center")
-    with b1:
+    buttons = layout.row("im_buttons")
+    with buttons:
         images.preset_buttons()
     live.train_buttons(
         "im",
         images.start,
-        (b2, b3),
+        (buttons, buttons),
         disabled=busy or bool(problem),
         pair_disabled=busy or bool(ready.pair_problem),
         pair_help="The Shallow and Deep presets, one after the other, on the same data, seed and "
@@ -52,7 +52,7 @@ with main:
                 "affect it."
             )
 
-    left, right = st.columns([2, 3], gap="medium")
+    left, right = layout.columns([2, 3], key="im_preview", min_width=220, gap="medium")
     with left:
         try:
             ds = state.dataset(images.data_config())
@@ -93,6 +93,7 @@ with main:
                 else:
                     st.caption("Fix the problem above to see the layers.")
 
-    if view is not None:
-        st.divider()
-        image_view.live_view(images.VIEW)
+# The live view under both, across the page: its charts side by side where there is room.
+if view is not None:
+    st.divider()
+    image_view.live_view(images.VIEW)

@@ -5,7 +5,7 @@ import streamlit as st
 from dlviz import plots
 from dlviz.config import ConfigError, preset
 from dlviz.models import parameter_count
-from dlviz.ui import controls, live, state
+from dlviz.ui import controls, layout, live, state
 
 VIEW = "pg_view"
 PROBLEM = "pg_problem"
@@ -36,7 +36,7 @@ st.caption(
     "Pick a dataset, shape a network, press Train and watch it learn. Shallow or deep: try both."
 )
 
-settings, main = st.columns([1, 3], gap="large")
+settings, main = layout.split("pg")
 with settings:
     tab_data, tab_net, tab_train = st.tabs(["Data", "Network", "Training"])
     with tab_data:
@@ -59,13 +59,13 @@ except ConfigError as e:
 with main:
     view = live.current_view(VIEW)
     busy = view is not None and view.live
-    b1, b2, b3 = st.columns([3, 2, 3], vertical_alignment="center")
-    with b1:
+    buttons = layout.row("pg_buttons")
+    with buttons:
         controls.preset_buttons()
     live.train_buttons(
         "pg",
         start,
-        (b2, b3),
+        (buttons, buttons),
         disabled=busy or bool(problem),
         pair_disabled=busy or bool(problem),
         pair_help="Same data, split, seed and training settings; 1 hidden layer against 6, "
@@ -91,7 +91,7 @@ with main:
             st.caption(f"Train trains {st.session_state['pg_epochs']} epochs.")
 
     ds = state.dataset(data_cfg) if data_cfg is not None else None  # None: a refused seed
-    left, right = st.columns([2, 3])
+    left, right = layout.columns([2, 3], key="pg_preview", min_width=220)
     with left:
         if ds is not None:
             st.plotly_chart(
@@ -102,7 +102,7 @@ with main:
                     ds.y_test.numpy(),
                     ds.extent,
                     ds.class_names,
-                    height=280,
+                    height=330,
                     title=f"{controls.DATASET_LABELS[data_cfg.name]}: {len(ds.x_train)} train, {len(ds.x_test)} test",
                 ),
                 key="pg_data_preview",
@@ -121,12 +121,13 @@ with main:
                     model_cfg.dropout,
                     model_cfg.residual,
                     params=params,
-                    height=280,
+                    height=330,
                 ),
                 key="pg_network",
                 config=live.CHART_CONFIG,
             )
 
-    if view is not None:
-        st.divider()
-        live.live_panel(VIEW)
+# The live view under both, across the page: its charts side by side where there is room.
+if view is not None:
+    st.divider()
+    live.live_panel(VIEW)

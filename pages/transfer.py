@@ -5,7 +5,7 @@ import streamlit as st
 
 from dlviz import transfer
 from dlviz.text import plural
-from dlviz.ui import fields, live, state
+from dlviz.ui import fields, layout, live, state
 from dlviz.ui import transfer_page as tp
 
 state.ensure_app()
@@ -17,7 +17,7 @@ st.caption(
     "fine-tune some or all of it, or train the same network from scratch, on the same data."
 )
 
-settings, main = st.columns([1, 3], gap="large")
+settings, main = layout.split("tl")
 with settings:
     tp.backbone_settings()
     backbone, backbone_problem = tp.load_backbone()
@@ -47,9 +47,9 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
     busy = any(v is not None and v.live for v in (view, eff))
     blocked = backbone is None
     n_eff = tp.efficiency_run_count(counts)
-    c1, c2, c3 = st.columns(3)
+    buttons = layout.row("tl_buttons")
     label = transfer.STRATEGY_LABELS[st.session_state["tl_strategy"]]
-    c1.button(
+    buttons.button(
         f"Train: {label.lower()}",
         key="tl_train",
         icon=":material/play_arrow:",
@@ -58,7 +58,7 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
         disabled=busy or blocked or bool(tp.typed_problem("single")),
         width="stretch",
     )
-    c2.button(
+    buttons.button(
         "Compare all four strategies",
         key="tl_compare",
         type="primary",
@@ -68,7 +68,7 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
         disabled=busy or blocked or bool(tp.typed_problem("compare")),
         width="stretch",
     )
-    c3.button(
+    buttons.button(
         f"Data efficiency ({plural(n_eff, 'run')})",
         key="tl_efficiency",
         icon=":material/query_stats:",
@@ -82,6 +82,7 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
             "Labelled images per class",
             list(tp.PER_CLASS),
             key="tl_levels",
+            wrap=True,
             format_func=lambda k: "all" if k == 0 else str(k),
         )
         fields.number_input(

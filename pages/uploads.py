@@ -4,7 +4,7 @@ new picture - what it says, and where it looked."""
 import streamlit as st
 
 from dlviz.text import plural
-from dlviz.ui import controls, fields, image_view, images, live, state, uploads
+from dlviz.ui import controls, fields, image_view, images, layout, live, state, uploads
 
 state.ensure_app()
 uploads.init()
@@ -17,13 +17,14 @@ st.caption(
     "a new one and see where it looked."
 )
 
-settings, main = st.columns([1, 3], gap="large")
+settings, main = layout.split("up")
 with settings:
     tab_data, tab_net, tab_train = st.tabs(["Data", "Network", "Training"])
     with tab_data:
         uploads.data_controls()
     with tab_net:
-        images.preset_buttons()
+        with layout.row("up_presets"):
+            images.preset_buttons()
         images.network_controls()
         st.caption(
             "The network is the Image lab's: its blocks table and these settings are shared "
@@ -41,11 +42,11 @@ with main:
         uploads.report()
     names = list(uploads.image_set().classes)
     for row in range(0, len(names), 2):
-        cols = st.columns(2, gap="small")
+        cols = layout.columns(2, key=f"up_classes_{row}", min_width=260, gap="small")
         for col, name in zip(cols, names[row : row + 2]):
             with col:
                 uploads.class_panel(name, lim)
-    c1, c2 = st.columns(2, gap="medium")
+    c1, c2 = layout.columns(2, key="up_sources", min_width=260, gap="medium")
     with c1:
         uploads.zip_uploader(lim)
     with c2:
@@ -61,10 +62,10 @@ with main:
         if uploads.image_set().classes:
             st.divider()
             uploads.summary()
-            c1, c2, _ = st.columns([1, 1, 2])
-            with c1:
+            with layout.row("up_set_actions"):
                 uploads.download_button()
-            with c2.popover("Remove all", icon=":material/delete_sweep:", width="stretch"):
+                remove = st.popover("Remove all", icon=":material/delete_sweep:", width="stretch")
+            with remove:
                 st.markdown("Remove every class and image?")
                 st.button(
                     "Remove all", key="up_remove_all", type="primary", on_click=uploads.remove_all
@@ -79,11 +80,11 @@ with main:
     problem = problem or st.session_state.pop(uploads.PROBLEM, "")
     view = live.current_view(uploads.VIEW)
     busy = view is not None and view.live
-    b1, b2 = st.columns(2)
+    buttons = layout.row("up_buttons")
     live.train_buttons(
         "up",
         uploads.start,
-        (b1, b2),
+        (buttons, buttons),
         disabled=busy or bool(problem),
         pair_disabled=busy or bool(pair_problem),
         pair_help="The Image lab's Shallow and Deep presets, one after the other, on your images.",

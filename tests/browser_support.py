@@ -237,8 +237,11 @@ class PageFactory:
         self.pages: list = []
         self._contexts: list = []
 
-    def __call__(self):
-        ctx = self.browser.new_context(viewport=self.viewport)
+    def __call__(self, **context):
+        """A page in a new context; `context` goes to Playwright's `new_context` (e.g.
+        `viewport={"width": 800, "height": 1200}`, `color_scheme="dark"`)."""
+        context.setdefault("viewport", self.viewport)
+        ctx = self.browser.new_context(**context)
         ctx.set_default_timeout(self.timeout_ms)
         self._contexts.append(ctx)
         page = ctx.new_page()
@@ -523,3 +526,131 @@ class Steps:
 
     def __call__(self, what: str) -> None:
         print(f"[{time.monotonic() - self.start:6.1f} s] {what}", flush=True)
+
+
+# --- layout: text cut short, words broken, charts whose parts collide ---------------------------
+
+# Everything on a page (or in a live chart's frame) that does not read: text cut short with "…",
+# a word broken across two lines inside a label, a page wider than its window, and in each
+# Plotly chart a title or a legend that sticks out of the chart, a legend on an axis title or
+# tick labels, an axis title on tick labels, and tick labels of one axis on each other.
+_LAYOUT_PROBLEMS_JS = r"""() => {
+  const problems = [];
+  const roots = [document.querySelector('[data-testid="stMain"]'),
+                 document.querySelector('[data-testid="stSidebar"]')].filter(Boolean);
+  if (!roots.length) roots.push(document.body);  // a live chart's own frame
+  // drawn, and inside the window (a folded sidebar is moved out of it, not hidden)
+  const shown = (e) => { const r = e.getBoundingClientRect();
+                         return r.width > 0 && r.height > 0 && r.right > 0 && r.left < innerWidth; };
+  const text = (e) => (e.innerText || e.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 60);
+  const SKIP = '[data-testid="stDataFrame"], .js-plotly-plot, [data-testid="stSidebarCollapsedControl"]';
+  for (const root of roots) {
+    for (const e of root.querySelectorAll('*')) {
+      if (!shown(e) || e.closest(SKIP) || !text(e)) continue;
+      const s = getComputedStyle(e);
+      if (s.textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1)
+        problems.push(`cut short: "${text(e)}" (${e.scrollWidth} px in ${e.clientWidth})`);
+    }
+    for (const b of root.querySelectorAll('button'))
+      if (shown(b) && /…$/.test(text(b))) problems.push(`cut short: button "${text(b)}"`);
+    // a select box shows its value in an input, which clips it without an ellipsis
+    for (const i of root.querySelectorAll('[data-testid="stSelectbox"] input'))
+      if (shown(i) && i.value && i.scrollWidth > i.clientWidth + 1)
+        problems.push(`cut short: the choice "${i.value}" (${i.scrollWidth} px in ${i.clientWidth})`);
+    const LABELS = '[data-testid="stWidgetLabel"], [data-testid="stMetricLabel"], ' +
+      '[data-testid="stMetricValue"], button, [data-testid="stTab"], [data-baseweb="tag"], ' +
+      '[data-testid="stExpander"] summary';
+    for (const label of root.querySelectorAll(LABELS)) {
+      if (!shown(label) || label.closest(SKIP)) continue;
+      const walker = document.createTreeWalker(label, NodeFilter.SHOW_TEXT);
+      let broken = false;
+      for (let n = walker.nextNode(); n && !broken; n = walker.nextNode()) {
+        const t = n.textContent;
+        let top = null;
+        for (let i = 0; i < t.length && !broken; i++) {
+          if (/[\s\-\/–—]/.test(t[i])) { top = null; continue; }
+          const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + 1);
+          const rect = r.getClientRects()[0];
+          if (!rect || rect.width === 0) continue;
+          if (top !== null && rect.top > top + 2) broken = true;
+          top = rect.top;
+        }
+      }
+      if (broken) problems.push(`word broken across lines: "${text(label)}"`);
+    }
+  }
+  const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+  if (main && main.scrollWidth > main.clientWidth + 2)
+    problems.push(`page wider than its window: ${main.scrollWidth} px in ${main.clientWidth}`);
+  const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 &&
+                        a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  for (const p of document.querySelectorAll('.js-plotly-plot')) {
+    const svg = p.querySelector('.main-svg');
+    if (!svg || !shown(p)) continue;
+    const box = svg.getBoundingClientRect();
+    const key = (p.closest('[class*="st-key-"]') || {className: ''}).className.match(/st-key-(\S+)/);
+    const title = p.querySelector('.gtitle');
+    const name = (title && title.textContent) || (key && key[1]) || 'a chart';
+    const inside = (r) => r.left >= box.left - 1 && r.right <= box.right + 1 &&
+                          r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
+    const rects = (sel) => Array.from(p.querySelectorAll(sel))
+      .map(e => [e, e.getBoundingClientRect()]).filter(([e, r]) => r.width > 0 && r.height > 0);
+    if (title && !inside(title.getBoundingClientRect()))
+      problems.push(`chart "${name}": its title is cut off by the chart's edge`);
+    const axisTitles = rects('.infolayer text[class*="title"]').filter(([e]) =>
+      !e.classList.contains('gtitle') && !e.classList.contains('legendtitletext'));
+    const layers = Array.from(p.querySelectorAll('.xaxislayer-above, .yaxislayer-above'));
+    const ticks = layers.map(l => Array.from(l.querySelectorAll('text'))
+      .map(e => [e, e.getBoundingClientRect()]).filter(([e, r]) => r.width > 0));
+    const allTicks = ticks.flat();
+    const legend = p.querySelector('.legend');
+    if (legend && shown(legend)) {
+      const r = legend.getBoundingClientRect();
+      if (!inside(r)) problems.push(`chart "${name}": its legend sticks out of the chart`);
+      const under = [...axisTitles, ...allTicks].find(([e, q]) => hit(r, q));
+      if (under) problems.push(`chart "${name}": the legend covers "${under[0].textContent}"`);
+    }
+    for (const [e, r] of axisTitles) {
+      const on = allTicks.find(([k, q]) => hit(r, q));
+      if (on) problems.push(`chart "${name}": axis title "${e.textContent}" on tick "${on[0].textContent}"`);
+    }
+    for (const axis of ticks)
+      for (let i = 0; i < axis.length; i++)
+        for (let j = i + 1; j < axis.length; j++)
+          if (hit(axis[i][1], axis[j][1])) {
+            problems.push(`chart "${name}": tick labels "${axis[i][0].textContent}" and ` +
+                          `"${axis[j][0].textContent}" overlap`);
+            i = j = axis.length;
+          }
+  }
+  return problems;
+}"""
+
+
+def layout_problems(page) -> list[str]:
+    """What does not read on `page` and in each of its live charts' frames (see
+    _LAYOUT_PROBLEMS_JS); [] when all is well."""
+    found = []
+    for frame in page.frames:
+        try:
+            found += frame.evaluate(_LAYOUT_PROBLEMS_JS)
+        except Exception:  # a frame that went away while we looked
+            continue
+    return found
+
+
+_SETTLED_JS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.getAttribute('data-test-script-state') === 'running') return false;
+    if (document.querySelector('[data-testid="stSkeleton"]')) return false;
+    const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+    return !!main && main.innerText.trim().length > 0;
+}"""
+
+
+def wait_settled(page, seconds: float = 1.0, timeout: float = SLOW_MS) -> None:
+    """Wait until the page has drawn (no script running, no placeholders left), then give its
+    charts `seconds` to draw."""
+    page.wait_for_function(_SETTLED_JS, timeout=timeout)
+    time.sleep(seconds)
+    page.wait_for_function(_SETTLED_JS, timeout=timeout)

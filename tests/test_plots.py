@@ -109,7 +109,8 @@ def test_network_figure_draws_every_node_and_shortcut():
     assert "186 parameters" in fig.layout.title.text
     wide = plots.network_figure(2, (100,) * 32, 2)
     assert (
-        len(wide.data[1].x) == 2 + 10 * 32 + 2 and "first 10 units drawn" in wide.layout.title.text
+        len(wide.data[1].x) == 2 + 10 * 32 + 2
+        and "first 10 units drawn" in wide.layout.annotations[-1].text
     )
 
 

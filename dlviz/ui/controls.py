@@ -148,9 +148,9 @@ def apply_preset(kind: str) -> None:
 
 
 def preset_buttons() -> None:
-    """The Shallow / Deep presets: they set the hidden layers and keep every other setting."""
-    c1, c2 = st.columns(2)
-    c1.button(
+    """The Shallow / Deep presets: they set the hidden layers and keep every other setting.
+    Drawn into the current container (a row of buttons: `dlviz.ui.layout.row`)."""
+    st.button(
         "Shallow",
         key="pg_preset_shallow",
         on_click=apply_preset,
@@ -158,7 +158,7 @@ def preset_buttons() -> None:
         help="One hidden layer of 8 neurons.",
         width="stretch",
     )
-    c2.button(
+    st.button(
         "Deep",
         key="pg_preset_deep",
         on_click=apply_preset,

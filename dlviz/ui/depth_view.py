@@ -10,10 +10,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dlviz import plots
+from dlviz import captions, plots
 from dlviz.config import ACTIVATIONS, TOY_DATASETS, ConfigError, DataConfig, TrainConfig
 from dlviz.depth import DEFAULT_DEPTHS, VARIANTS, DepthExperiment, reading, result_of
-from dlviz.ui import controls, fields, live
+from dlviz.ui import controls, fields, layout, live
+from dlviz.ui.charts import summary
 from dlviz.ui.state import devices
 
 KEEP = "session"
@@ -39,17 +40,21 @@ def init() -> None:
 
 
 def settings() -> None:
-    st.multiselect("Depths (hidden layers)", DEPTH_CHOICES, key="dp_depths", persist_state=KEEP)
+    # wrap: every chosen value shows, on as many rows as it takes
+    st.multiselect(
+        "Depths (hidden layers)", DEPTH_CHOICES, key="dp_depths", wrap=True, persist_state=KEEP
+    )
     st.multiselect(
         "Networks",
         VARIANTS,
         key="dp_variants",
+        wrap=True,
         help="plain: each layer feeds the next. residual: each layer after the first adds its "
         "input to its output, x + f(x). sigmoid: a plain network of sigmoid units, whatever "
         "the activation chosen below.",
         persist_state=KEEP,
     )
-    c1, c2 = st.columns(2)
+    c1, c2 = layout.columns(2, key="dp_net_row", min_width=100)
     c1.select_slider("Width", WIDTHS, key="dp_width", persist_state=KEEP)
     c2.selectbox("Activation", ACTIVATIONS, key="dp_activation", persist_state=KEEP)
     st.selectbox(
@@ -59,7 +64,7 @@ def settings() -> None:
         key="dp_dataset",
         persist_state=KEEP,
     )
-    c1, c2 = st.columns(2)
+    c1, c2 = layout.columns(2, key="dp_train_row", min_width=100)
     fields.number_input(c1, "dp_epochs")
     c2.select_slider(
         "Learning rate",
@@ -125,17 +130,20 @@ def draw(view: live.View, key: str) -> None:
     done = sum(h.done for h in hs)
     current = live.ladder_progress(hs)
     rows = results(view)
-    left, right = st.columns(2, gap="medium")
+    left, right = layout.columns(2, key=f"{key}_charts", min_width=420, gap="medium")
     with left:
         st.markdown("**Accuracy against depth**: train solid, test dashed")
         live.live_chart(plots.depth_accuracy_figure(rows), key=f"{key}_acc")
+        summary(captions.depth_accuracy(rows))
     with right:
         st.markdown("**Gradient reaching the first layer** (and the output layer, dotted)")
         live.live_chart(plots.depth_gradient_figure(rows), key=f"{key}_grad")
-    left, right = st.columns(2, gap="medium")
+        summary(captions.depth_gradient(rows))
+    left, right = layout.columns(2, key=f"{key}_along", min_width=420, gap="medium")
     with left:
         st.markdown("**Gradient along the deepest networks**, from the first layer to the output")
         live.live_chart(plots.depth_profile_figure(rows), key=f"{key}_profile")
+        summary(captions.depth_profile(rows))
     with right:
         st.caption(
             "Each point: the mean norm of one layer's weight gradient over the last epoch. "

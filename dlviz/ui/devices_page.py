@@ -12,9 +12,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dlviz import plots, runs, speed
+from dlviz import captions, plots, runs, speed
 from dlviz.text import plural
-from dlviz.ui import live
+from dlviz.ui import layout, live
+from dlviz.ui.charts import summary
 
 RESULT = "dv_result"
 
@@ -109,7 +110,7 @@ def compare_reports(paths: list[Path]) -> None:
         rows += speed.relabel(report, report_label(report, path))
     if not rows:
         return
-    c1, c2 = st.columns(2, gap="medium")
+    c1, c2 = layout.columns(2, key="dv_cmp_charts", min_width=420, gap="medium")
     c1.plotly_chart(plots.matmul_figure(rows), key="dv_cmp_matmul", config=live.CHART_CONFIG)
     c2.plotly_chart(plots.train_step_figure(rows), key="dv_cmp_train", config=live.CHART_CONFIG)
 
@@ -145,7 +146,7 @@ def measure(which: str, quick: bool, source: str = "images") -> dict[str, Any]:
 
 
 def draw(rows: list[dict[str, Any]], key_prefix: str = "dv") -> None:
-    c1, c2 = st.columns(2, gap="medium")
+    c1, c2 = layout.columns(2, key=f"{key_prefix}_charts1", min_width=420, gap="medium")
     with c1:
         st.markdown("**Matrix multiply**: TFLOP/s against size")
         st.plotly_chart(
@@ -158,7 +159,7 @@ def draw(rows: list[dict[str, Any]], key_prefix: str = "dv") -> None:
         st.plotly_chart(
             plots.train_step_figure(rows), key=f"{key_prefix}_train", config=live.CHART_CONFIG
         )
-    c1, c2 = st.columns(2, gap="medium")
+    c1, c2 = layout.columns(2, key=f"{key_prefix}_charts2", min_width=420, gap="medium")
     with c1:
         st.markdown("**Convolution**: typical layer shapes")
         st.plotly_chart(
@@ -260,6 +261,7 @@ def draw_race(view: live.View, key: str) -> None:
         plots.curves_figure(list(zip(view.labels, hs)), x="elapsed", height=320),
         key=f"{key}_curves",
     )
+    summary(captions.loss_curves(list(zip(view.labels, hs))))
     st.caption("Both runs train at the same time; the x axis is seconds of training.")
     if all(h.done for h in hs):
         for sentence in race_reading(view.labels, hs):

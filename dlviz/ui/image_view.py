@@ -16,14 +16,14 @@ import numpy as np
 import streamlit as st
 import torch
 
-from dlviz import plots
+from dlviz import captions, plots
 from dlviz.compare import compare_runs, config_activation, gradient_verdict
 from dlviz.data import Dataset
 from dlviz.history import RunHistory
 from dlviz.probes import FeatureSnapshot, ImageProbe, top_activating
 from dlviz.text import plural
-from dlviz.ui import fields, live
-from dlviz.ui.livechart import live_chart
+from dlviz.ui import fields, layout, live
+from dlviz.ui.charts import live_chart, summary
 
 KEEP = "session"  # widget values survive a page switch
 
@@ -107,7 +107,7 @@ def _sample_chooser(view: live.View, ds: Dataset) -> int:
     n = len(ds.x_test)
     ss = st.session_state
     ss.setdefault("im_sample", 0)
-    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+    c1, c2 = layout.columns([3, 2], key="im_sample_row", min_width=140, vertical_alignment="bottom")
     fields.number_input(
         c1,
         "im_sample",
@@ -191,7 +191,9 @@ def _feature_maps(view: live.View, key: str) -> None:
     h = handle.history
     ds = live.view_dataset(handle)
     st.markdown("#### What each layer sees")
-    choose, scrub = st.columns([2, 3], gap="medium", vertical_alignment="bottom")
+    choose, scrub = layout.columns(
+        [2, 3], key=f"{key}_choose", min_width=300, gap="medium", vertical_alignment="bottom"
+    )
     with choose:
         index = _sample_chooser(view, ds)
         start = _channel_pager(view)
@@ -204,7 +206,7 @@ def _feature_maps(view: live.View, key: str) -> None:
                 snap = _final_snapshot(h, ds.x_test, index, start) or snap
             elif not h.done and not _shows(snap, index, start):
                 note = "Your choice shows from the next snapshot, in a second or so."
-    left, right = st.columns([1, 3], gap="medium")
+    left, right = layout.columns([1, 3], key=f"{key}_maps", min_width=220, gap="medium")
     with left:
         _sample_chart(ds, snap.sample_index if snap is not None else index, key, tile=160)
         with st.container():
@@ -297,18 +299,12 @@ def _warnings(h: RunHistory) -> list[tuple[str, str]]:
     return out
 
 
-def _grad_figure(h: RunHistory):
-    fig = plots.grad_norm_figure(h, height=320)
-    if len(h.layers) > 6:  # conv1 ... conv8, output: upright labels would run into each other
-        fig.update_layout(xaxis2={"tickangle": -90})
-    return fig
-
-
 def _health(h: RunHistory, key: str, n_test: int) -> None:
-    left, right = st.columns(2, gap="medium")
+    left, right = layout.columns(2, key=f"{key}_health", min_width=420, gap="medium")
     with left:
         st.markdown("**Loss and accuracy**: train dashed, test solid")
         live_chart(plots.curves_figure([("", h)], height=320), key=f"{key}_curves")
+        summary(captions.loss_curve(h))
         with st.container():
             if 0 < h.test_samples < n_test:
                 st.caption(
@@ -319,8 +315,9 @@ def _health(h: RunHistory, key: str, n_test: int) -> None:
     with right:
         st.markdown("**Gradient health**: mean weight-gradient norm per layer")
         if h.layers:
-            live_chart(_grad_figure(h), key=f"{key}_grads")
-    left, right = st.columns(2, gap="medium")
+            live_chart(plots.grad_norm_figure(h, height=320), key=f"{key}_grads")
+            summary(captions.history_gradients(h))
+    left, right = layout.columns(2, key=f"{key}_dead_row", min_width=420, gap="medium")
     with left:
         st.markdown(
             "**Dead ReLUs**: channels that output zero for every probe image"
@@ -329,9 +326,8 @@ def _health(h: RunHistory, key: str, n_test: int) -> None:
         )
         with st.container():  # (no chart of what cannot happen: no ReLU, no dead units)
             if _has_relu(h):
-                fig = plots.dead_units_figure(h, height=300)
-                fig.update_layout(legend={"y": -0.4})  # below the axis title
-                live_chart(fig, key=f"{key}_dead")
+                live_chart(plots.dead_units_figure(h, height=300), key=f"{key}_dead")
+                summary(captions.dead_units(h))
     with right:
         st.markdown("**What the gradients say**")
         for kind, sentence in _warnings(h):
@@ -350,7 +346,7 @@ def _results(view: live.View, key: str) -> None:
         return
     ds = live.view_dataset(handle)
     st.divider()
-    left, right = st.columns(2, gap="medium")
+    left, right = layout.columns(2, key=f"{key}_results", min_width=360, gap="medium")
     with left:
         st.markdown(f"#### Confusion matrix - test accuracy {h.classes['accuracy']:.1%}")
         st.plotly_chart(
@@ -392,7 +388,7 @@ def _channel_explorer(h: RunHistory, ds: Dataset, key: str) -> None:
     ss = st.session_state
     if ss.get("im_explore_layer") not in layers:
         ss["im_explore_layer"] = layers[-1]
-    c1, c2 = st.columns(2)
+    c1, c2 = layout.columns(2, key="im_explore_row", min_width=140)
     layer = c1.selectbox("Layer", layers, key="im_explore_layer")
     channels = h.model.block_shapes[layers.index(layer)][0]
     ss.setdefault("im_explore_channel", 0)
@@ -442,15 +438,18 @@ def draw_pair(view: live.View, key: str) -> None:
     for label, h in zip(view.labels, hs):
         live.status_line(label, h)
     live_chart(plots.curves_figure(list(zip(view.labels, hs)), height=320), key=f"{key}_curves")
+    summary(captions.loss_curves(list(zip(view.labels, hs))))
     ds = live.view_dataset(view.handles[0])
     st.markdown("#### What each layer sees")
-    choose, image, _ = st.columns([2, 1, 2], gap="medium", vertical_alignment="center")
+    choose, image, _ = layout.columns(
+        [2, 1, 2], key=f"{key}_choose", min_width=180, gap="medium", vertical_alignment="center"
+    )
     with choose:
         index = _sample_chooser(view, ds)
         start = _channel_pager(view)
     with image:
         _sample_chart(ds, index, key, tile=110)
-    cols = st.columns(2, gap="medium")
+    cols = layout.columns(2, key=f"{key}_runs", min_width=360, gap="medium")
     for i, (col, label, handle) in enumerate(zip(cols, view.labels, view.handles)):
         h = handle.history
         with col:

@@ -360,8 +360,9 @@ def network_controls() -> None:
 
 
 def preset_buttons() -> None:
-    c1, c2 = st.columns(2)
-    c1.button(
+    """The Shallow / Deep presets, drawn into the current container (a row of buttons:
+    `dlviz.ui.layout.row`)."""
+    st.button(
         "Shallow",
         key="im_preset_shallow",
         on_click=apply_preset,
@@ -369,7 +370,7 @@ def preset_buttons() -> None:
         help="One conv layer of 16 5x5 filters, its maps flattened into the output layer.",
         width="stretch",
     )
-    c2.button(
+    st.button(
         "Deep",
         key="im_preset_deep",
         on_click=apply_preset,

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from dlviz import jobs, plots, runs
+from dlviz import captions, jobs, plots, runs
 from dlviz.compare import compare_runs, gradient_reading
 from dlviz.config import RunConfig
 from dlviz.data import Dataset
 from dlviz.history import RunHistory
 from dlviz.text import plural
-from dlviz.ui import owner
-from dlviz.ui.livechart import live_chart
+from dlviz.ui import layout, owner
+from dlviz.ui.charts import live_chart, summary  # charts in the page's light or dark theme
 from dlviz.ui.state import dataset
 
 REFRESH_S = 0.5
@@ -276,8 +276,8 @@ def ladder_progress(hs: list[RunHistory]) -> RunHistory | None:
     return current
 
 
-def metrics_row(h: RunHistory) -> None:
-    c = st.columns(5)
+def metrics_row(h: RunHistory, key: str = "metrics") -> None:
+    c = layout.columns(5, key=key, min_width=120)  # on a narrow page: 3 and 2, not "1…"
     final = h.final
     c[0].metric(f"Epoch (of {h.total_epochs})" if h.total_epochs else "Epoch", f"{h.epoch}")
     c[1].metric("Elapsed", f"{h.elapsed:.1f} s")
@@ -288,22 +288,20 @@ def metrics_row(h: RunHistory) -> None:
 
 def run_controls(view: View, key: str) -> None:
     live = any(h.alive for h in view.handles)
-    c1, c2, _ = st.columns([1, 1, 4])
-    c1.button(
+    controls = layout.row(f"{key}_controls")
+    controls.button(
         "Resume" if view.paused else "Pause",
         key=f"{key}_pause",
         icon=":material/play_arrow:" if view.paused else ":material/pause:",
         on_click=view.toggle_pause,
         disabled=not live,
-        width="stretch",
     )
-    c2.button(
+    controls.button(
         "Stop",
         key=f"{key}_stop",
         icon=":material/stop:",
         on_click=view.stop,
         disabled=not live,
-        width="stretch",
     )
 
 
@@ -322,6 +320,7 @@ def _boundary(h: RunHistory, cfg: RunConfig, key: str, title: str | None = None)
         title=title,
     )
     live_chart(fig, key=key)
+    summary(captions.boundary(h))
 
 
 def _single(view: View, key: str) -> None:
@@ -330,32 +329,32 @@ def _single(view: View, key: str) -> None:
     status_line("", h)
     metrics_row(h)
     # What the network computes: its boundary, and what each neuron of it responds to.
-    left, right = st.columns([2, 3])
+    left, right = layout.columns([2, 3], key=f"{key}_inside", min_width=360, gap="medium")
     with left:
         _boundary(h, cfg, f"{key}_boundary")
     with right:
         st.markdown("**What each neuron responds to** (first hidden layers)")
         if h.snapshot is not None and h.snapshot.neurons:
             live_chart(plots.neuron_maps_figure(h.snapshot, width_px=560), key=f"{key}_neurons")
+            summary(captions.neuron_maps(h.snapshot.neurons))
             st.caption(
                 "Each square is one neuron's output over the same plane as the boundary: blue "
                 "positive, orange negative, white zero; each scaled to its own largest value."
             )
     # How training goes: loss and accuracy, and whether gradients reach every layer.
-    left, right = st.columns(2)
+    left, right = layout.columns(2, key=f"{key}_training", min_width=420, gap="medium")
     with left:
         st.markdown("**Loss and accuracy**: train dashed, test solid")
         live_chart(plots.curves_figure([("", h)]), key=f"{key}_curves")
+        summary(captions.loss_curve(h))
     with right:
         st.markdown("**Gradient health**: mean weight-gradient norm per layer")
         if h.layers:
             live_chart(plots.grad_norm_figure(h, height=300), key=f"{key}_grads")
+            summary(captions.history_gradients(h))
             norms = h.grad_norms.column("norms")
-            st.caption(
-                gradient_reading(norms[-1], cfg.model.activation)
-                if norms
-                else "Gradient norms appear after the first epoch."
-            )
+            if norms:
+                st.caption(gradient_reading(norms[-1], cfg.model.activation))
 
 
 def _pair(view: View, key: str) -> None:
@@ -363,7 +362,8 @@ def _pair(view: View, key: str) -> None:
     for label, h in zip(view.labels, hs):
         status_line(label, h)
     live_chart(plots.curves_figure(list(zip(view.labels, hs))), key=f"{key}_curves")
-    cols = st.columns(len(hs))
+    summary(captions.loss_curves(list(zip(view.labels, hs))))
+    cols = layout.columns(len(hs), key=f"{key}_runs", min_width=360, gap="medium")
     for i, (col, label, handle) in enumerate(zip(cols, view.labels, view.handles)):
         with col:
             h = handle.history
@@ -375,6 +375,7 @@ def _pair(view: View, key: str) -> None:
             _boundary(h, handle.config, f"{key}_boundary_{i}", title=" ")
             if h.layers:
                 live_chart(plots.grad_norm_figure(h, height=260), key=f"{key}_grads_{i}")
+                summary(captions.history_gradients(h))
     if all(h.done for h in hs):
         st.markdown("#### What happened")
         for sentence in compare_runs(view.labels[0], hs[0], view.labels[1], hs[1]):

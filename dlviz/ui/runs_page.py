@@ -29,7 +29,7 @@ from dlviz.config import IMAGE_DATASETS, RunConfig
 from dlviz.models import build_model
 from dlviz.probes import FeatureSnapshot, ImageProbe
 from dlviz.text import counted, plural
-from dlviz.ui import fields
+from dlviz.ui import fields, layout
 from dlviz.ui.state import dataset
 
 MAX_COMPARE = 10
@@ -90,7 +90,9 @@ def _options(key: str, values: list[str]) -> list[str]:
 
 def filters(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The search box and the dataset and status filters; returns the rows that match."""
-    c1, c2, c3, c4 = st.columns([3, 2, 2, 1], vertical_alignment="bottom")
+    c1, c2, c3, c4 = layout.columns(
+        [3, 2, 2, 1], key="rs_filters", min_width=140, vertical_alignment="bottom"
+    )
     text = c1.text_input(
         "Search", key="rs_search", placeholder="words of a name, id or tag", max_chars=200
     )
@@ -98,12 +100,14 @@ def filters(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         "Dataset",
         _options("rs_datasets", [str(r["dataset"]) for r in rows if r.get("dataset")]),
         key="rs_datasets",
+        wrap=True,
         placeholder="all",
     )
     statuses = c3.multiselect(
         "Status",
         _options("rs_statuses", [str(r["status"]) for r in rows if r.get("status")]),
         key="rs_statuses",
+        wrap=True,
         placeholder="all",
     )
     c4.button("Refresh", key="rs_refresh", icon=":material/refresh:", help="Read the store again")
@@ -299,17 +303,19 @@ def run_details(row: dict[str, Any]) -> None:
         st.session_state[DETAIL_OF] = run_id
         st.session_state["rs_name"] = str(row.get("name") or "")
         st.session_state["rs_tags"] = ", ".join(row.get("tags") or [])
-    n1, n2, t1, t2 = st.columns([3, 1, 3, 1], vertical_alignment="bottom")
+    name, tags = layout.columns(2, key="rs_edit", min_width=300, vertical_alignment="bottom")
+    n1, n2 = name.columns([2, 1], vertical_alignment="bottom")
     n1.text_input("Name", key="rs_name", max_chars=runs.MAX_NAME)
-    n2.button("Rename", key="rs_rename", on_click=_rename, args=(run_id,))
+    n2.button("Rename", key="rs_rename", on_click=_rename, args=(run_id,), width="stretch")
+    t1, t2 = tags.columns([2, 1], vertical_alignment="bottom")
     t1.text_input("Tags", key="rs_tags", placeholder="e.g. baseline, deep", help="Comma separated")
-    t2.button("Set tags", key="rs_set_tags", on_click=_set_tags, args=(run_id,))
+    t2.button("Set tags", key="rs_set_tags", on_click=_set_tags, args=(run_id,), width="stretch")
 
     stored, problem = _load(run_id)
-    d1, d2, d3, _ = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
-    with d1:
+    actions = layout.row("rs_actions")
+    with actions:
         _delete_popover(run_id, label, disabled=status == "running")
-    d2.download_button(
+    actions.download_button(
         "Download ZIP",
         data=lambda: runs.export_run(root(), run_id),
         file_name=f"{run_id}.zip",
@@ -320,7 +326,7 @@ def run_details(row: dict[str, Any]) -> None:
         help="The whole run (config, metrics, summary, weights): another dlviz can import it.",
     )
     if stored is not None and _has_metrics(stored):
-        d3.download_button(
+        actions.download_button(
             "Metrics CSV",
             data=runs.metrics_csv(root(), [run_id]),
             file_name=f"{run_id}-metrics.csv",
@@ -346,7 +352,7 @@ def run_details(row: dict[str, Any]) -> None:
     if not summary:  # running or interrupted: what its saved curves reached so far
         tests = [v for v in stored.metrics.get("test_accuracy", []) if _num(v) is not None]
         final, best = (tests[-1], max(tests)) if tests else (None, None)
-    m = st.columns(5)
+    m = layout.columns(5, key="rs_numbers", min_width=140)
     m[0].metric("Final test accuracy" if summary else "Last test accuracy", _pct(final))
     m[1].metric("Best test accuracy", _pct(best))
     m[2].metric("Epochs", summary.get("epochs", len(stored.metrics["epoch"])))
@@ -495,7 +501,7 @@ def feature_maps(labels: list[str], stored: list[runs.StoredRun]) -> None:
     st.markdown("#### Feature maps of the same test image")
     st.session_state.setdefault("rs_cmp_image", 0)
     fields.number_input(
-        st.columns([1, 3])[0],
+        layout.columns([1, 3], key="rs_cmp_image_row", min_width=180)[0],
         "rs_cmp_image",
         "Test image",
         persist=False,
@@ -515,7 +521,7 @@ def feature_maps(labels: list[str], stored: list[runs.StoredRun]) -> None:
     per_row = 3 if len(images) > 2 else 2
     tile = 36 if per_row == 3 else 52
     for start in range(0, len(images), per_row):
-        cols = st.columns(per_row)
+        cols = layout.columns(per_row, key=f"rs_cmp_fmaps_row{start}", min_width=260)
         for k, (col, (label, s)) in enumerate(zip(cols, images[start : start + per_row]), start):
             with col:
                 st.markdown(f"**{label}**")

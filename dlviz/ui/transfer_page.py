@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from dlviz import plots, runs, transfer, zoo
+from dlviz import captions, plots, runs, transfer, zoo
 from dlviz.config import (
     STRATEGIES,
     ConfigError,
@@ -23,8 +23,9 @@ from dlviz.config import (
 )
 from dlviz.data import Dataset
 from dlviz.text import counted, plural
-from dlviz.ui import fields, live
+from dlviz.ui import fields, layout, live
 from dlviz.ui import uploads as uploads_ui
+from dlviz.ui.charts import summary
 from dlviz.ui.session_folder import session_folder
 from dlviz.ui.state import dataset, devices, set_defaults
 
@@ -449,6 +450,7 @@ def draw_strategies(view: live.View, key: str) -> None:
         plots.curves_figure(list(zip(view.labels, hs)), show_batch_loss=False),
         key=f"{key}_curves",
     )
+    summary(captions.loss_curves(list(zip(view.labels, hs))))
     st.caption(
         "Accuracies are measured in eval mode, with each batch-norm layer's running statistics. "
         "From scratch on few images those statistics lag behind fast-changing weights, so its "
@@ -493,9 +495,10 @@ def draw_strategies(view: live.View, key: str) -> None:
 
 def _weights_moved(view: live.View, moved: list, key: str) -> None:
     st.markdown("#### How far each layer moved from its pretrained weights")
-    left, right = st.columns([3, 2], gap="medium")
+    left, right = layout.columns([3, 2], key=f"{key}_moved_row", min_width=300, gap="medium")
     with left:
         live.live_chart(plots.weight_change_figure(moved), key=f"{key}_moved")
+        summary(captions.weight_change(moved))
         st.caption(
             "Relative change of each conv layer's weights, ||W - W0|| / ||W0||, after training. "
             "Frozen layers stay at zero. Fine-tuned, the last layers usually move most: early "
@@ -570,6 +573,7 @@ def draw_efficiency(view: live.View, key: str) -> None:
     rows = efficiency_rows(view)
     st.markdown("**Test accuracy against labelled training images per class**")
     live.live_chart(plots.efficiency_figure(rows), key=f"{key}_chart")
+    summary(captions.efficiency(rows))
     if current is None:
         for sentence in transfer.efficiency_reading(rows):
             st.markdown(f"- {sentence}")

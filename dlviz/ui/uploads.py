@@ -35,7 +35,7 @@ from dlviz.data.uploads import (
 )
 from dlviz.probes import ImageProbe
 from dlviz.text import plural
-from dlviz.ui import controls, fields, images, live
+from dlviz.ui import controls, fields, images, layout, live
 from dlviz.ui.session_folder import session_folder
 
 KEEP = "session"
@@ -261,9 +261,10 @@ def class_panel(cls: str, lim: UploadLimits) -> None:
     """One class: its count, thumbnails, an uploader for more images and a remove button."""
     pics = image_set().classes[cls]
     with st.container(border=True):
-        c1, c2 = st.columns([4, 1], vertical_alignment="center")
-        c1.markdown(f"**{cls}** - {len(pics)} image{'s' if len(pics) != 1 else ''}")
-        with c2.popover("Remove", icon=":material/delete:", width="stretch"):
+        with layout.row(f"up_class_head_{_key(cls)}", spread=True):  # the whole label shows
+            st.markdown(f"**{cls}** - {plural(len(pics), 'image')}")
+            remove = st.popover("Remove", icon=":material/delete:")
+        with remove:
             st.markdown(
                 f"Remove **{cls}** and its {plural(len(pics), 'image')}?"
                 if pics
@@ -482,16 +483,15 @@ def augment_preview(ds: Dataset) -> None:
     for i in picks:
         x = ds.x_train[i : i + 1].expand(copies, -1, -1, -1)
         rows += [ds.x_train[i], *aug(x, gen)]
-    c1, c2 = st.columns([4, 1], vertical_alignment="center")
-    c1.markdown("**Augmentation preview**: each row, one training image and five draws")
-    c2.button(
+    head = layout.row("up_preview_head", spread=True)
+    head.markdown("**Augmentation preview**: each row, one training image and five draws")
+    head.button(
         "New draw",
         key="up_preview_draw",
         icon=":material/shuffle:",
         on_click=lambda: st.session_state.update(
             up_preview_seed=st.session_state["up_preview_seed"] + 1
         ),
-        width="stretch",
     )
     st.plotly_chart(
         plots.image_grid_figure(torch.stack(rows).numpy(), cols=copies + 1, tile=64),
@@ -647,7 +647,7 @@ def show_prediction(model, ds: Dataset, x: torch.Tensor, name: str, key: str) ->
     sal = explain.saliency(model, x, target=top)
     cam = explain.grad_cam(model, x, layer=layer, target=top)
     st.markdown(f"**{name}**: the network says **{ds.class_names[top]}** ({probs[top]:.1%})")
-    left, right = st.columns([2, 3], gap="medium")
+    left, right = layout.columns([2, 3], key=f"{key}_row", min_width=260, gap="medium")
     with left:
         st.plotly_chart(
             plots.probability_figure(ds.class_names, probs),
