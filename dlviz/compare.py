@@ -136,6 +136,9 @@ def compare_runs(a_label: str, a: RunHistory, b_label: str, b: RunHistory) -> li
 
 
 VANISHING, WEAKENING, EXPLODING = 1e-4, 1e-2, 100.0
+SIMILAR = (
+    10.0  # layers whose gradient norms are all within this factor get them "at similar strength"
+)
 
 # Why a gradient stops or shrinks on its way back, for each activation: what is true of it.
 _DEAD_ALL = {
@@ -223,9 +226,23 @@ def gradient_verdict(
             f"Gradients weaken toward the input: the {which}'s is {_factor(1 / ratio)} smaller "
             f"than the output layer's, so the early layers learn slowly.{frozen_note}"
         )
+    live = [v for v in norms if v > 0]
+    spread = max(live) / min(live)
+    every = f"every {'trainable ' if frozen else ''}layer"
+    if spread <= SIMILAR:
+        return "ok", (
+            f"Gradients reach {every} at similar strength (within {_factor(spread)} of each "
+            f"other): all of them are learning.{frozen_note}"
+        )
+    side = (
+        f"{_factor(first / last)} larger than"
+        if first >= last
+        else f"{_factor(last / first)} smaller than"
+    )
     return "ok", (
-        f"Gradients reach every {'trainable ' if frozen else ''}layer at similar strength: all "
-        f"of them are learning.{frozen_note}"
+        f"Gradients reach {every}: nothing vanishes on the way to the input (the {which}'s is "
+        f"{side} the output layer's), though some layers get {_factor(spread)} more than "
+        f"others.{frozen_note}"
     )
 
 

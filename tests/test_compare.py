@@ -145,8 +145,13 @@ def test_gradient_readings():
         "Gradients weaken toward the input: the first layer's is 200x"
     )
     assert gradient_reading([0.1, 0.2, 0.1]).startswith(
-        "Gradients reach every layer at similar strength"
+        "Gradients reach every layer at similar strength (within 2x of each other)"
     )
+    # The Playground's default network after a while: the hidden layers get 78x the output
+    # layer's gradient. Nothing vanishes, but "similar strength" would not be true.
+    text = gradient_reading([0.5, 0.9, 0.4, 0.0115])
+    assert "similar strength" not in text and "nothing vanishes" in text
+    assert "the first layer's is 43x larger than the output layer's" in text and "78x" in text
     assert "dead" in gradient_reading([0.0, 0.0, 0.0])
     assert "dead ReLUs" in gradient_reading([0.0, 0.01, 0.1])
     assert gradient_reading([1e-6, 1e-4, 1e-2]).endswith(

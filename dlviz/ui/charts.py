@@ -1,8 +1,8 @@
 """Charts in the page's light or dark theme.
 
 Streamlit styles the charts it draws itself (`st.plotly_chart`) in the page's theme. A live
-chart is drawn in a frame of its own that Streamlit does not style, so its figure is given the
-theme's text, grid and line colours here, from the theme the browser reported with this run
+chart is drawn by dlviz's own component, which Streamlit does not style, so its figure is given
+the theme's text, grid and line colours here, from the theme the browser reported with this run
 (`st.context.theme`: it follows the system setting or the person's choice in the app menu).
 A switch in the app menu reaches a live chart with its next refresh, and a finished one with
 the page's next run; until the browser has said which theme it shows, neutral greys that read

@@ -328,33 +328,42 @@ def _single(view: View, key: str) -> None:
     cfg = view.handles[0].config
     status_line("", h)
     metrics_row(h)
-    # What the network computes: its boundary, and what each neuron of it responds to.
-    left, right = layout.columns([2, 3], key=f"{key}_inside", min_width=360, gap="medium")
-    with left:
-        _boundary(h, cfg, f"{key}_boundary")
-    with right:
-        st.markdown("**What each neuron responds to** (first hidden layers)")
-        if h.snapshot is not None and h.snapshot.neurons:
-            live_chart(plots.neuron_maps_figure(h.snapshot, width_px=560), key=f"{key}_neurons")
-            summary(captions.neuron_maps(h.snapshot.neurons))
-            st.caption(
-                "Each square is one neuron's output over the same plane as the boundary: blue "
-                "positive, orange negative, white zero; each scaled to its own largest value."
-            )
-    # How training goes: loss and accuracy, and whether gradients reach every layer.
-    left, right = layout.columns(2, key=f"{key}_training", min_width=420, gap="medium")
-    with left:
-        st.markdown("**Loss and accuracy**: train dashed, test solid")
-        live_chart(plots.curves_figure([("", h)]), key=f"{key}_curves")
-        summary(captions.loss_curve(h))
-    with right:
-        st.markdown("**Gradient health**: mean weight-gradient norm per layer")
-        if h.layers:
-            live_chart(plots.grad_norm_figure(h, height=300), key=f"{key}_grads")
-            summary(captions.history_gradients(h))
-            norms = h.grad_norms.column("norms")
-            if norms:
-                st.caption(gradient_reading(norms[-1], cfg.model.activation))
+    # What the network computes (its boundary, what each neuron responds to), then how training
+    # goes (loss and accuracy, whether gradients reach every layer). The second row is filled
+    # first: its loss chart is what a person waits for after Train, and the browser draws
+    # charts in the order they arrive.
+    inside = st.container()
+    training = st.container()
+    with training:
+        left, right = layout.columns(2, key=f"{key}_training", min_width=420, gap="medium")
+        with left:
+            st.markdown("**Loss and accuracy**: train dashed, test solid")
+            live_chart(plots.curves_figure([("", h)]), key=f"{key}_curves")
+            summary(captions.loss_curve(h))
+        with right:
+            st.markdown("**Gradient health**: mean weight-gradient norm per layer")
+            if h.layers:
+                live_chart(plots.grad_norm_figure(h, height=300), key=f"{key}_grads")
+                summary(captions.history_gradients(h))
+                norms = h.grad_norms.column("norms")
+                if norms:
+                    st.caption(gradient_reading(norms[-1], cfg.model.activation))
+    with inside:
+        left, right = layout.columns([2, 3], key=f"{key}_inside", min_width=360, gap="medium")
+        with left:
+            _boundary(h, cfg, f"{key}_boundary")
+        with right:
+            st.markdown("**What each neuron responds to** (first hidden layers)")
+            if h.snapshot is not None and h.snapshot.neurons:
+                live_chart(
+                    plots.neuron_maps_figure(h.snapshot, width_px=560), key=f"{key}_neurons"
+                )
+                summary(captions.neuron_maps(h.snapshot.neurons))
+                st.caption(
+                    "Each square is one neuron's output over the same plane as the boundary: "
+                    "blue positive, orange negative, white zero; each scaled to its own largest "
+                    "value."
+                )
 
 
 def _pair(view: View, key: str) -> None:
