@@ -355,9 +355,7 @@ def _single(view: View, key: str) -> None:
         with right:
             st.markdown("**What each neuron responds to** (first hidden layers)")
             if h.snapshot is not None and h.snapshot.neurons:
-                live_chart(
-                    plots.neuron_maps_figure(h.snapshot, width_px=560), key=f"{key}_neurons"
-                )
+                live_chart(plots.neuron_maps_figure(h.snapshot, width_px=560), key=f"{key}_neurons")
                 summary(captions.neuron_maps(h.snapshot.neurons))
                 st.caption(
                     "Each square is one neuron's output over the same plane as the boundary: "
