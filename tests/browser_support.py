@@ -654,3 +654,25 @@ def wait_settled(page, seconds: float = 1.0, timeout: float = SLOW_MS) -> None:
     page.wait_for_function(_SETTLED_JS, timeout=timeout)
     time.sleep(seconds)
     page.wait_for_function(_SETTLED_JS, timeout=timeout)
+
+
+def set_epochs(page, epochs: int, until_stopped: bool | None = False) -> None:
+    """On the Playground: type the epoch count in the Training tab. `until_stopped` False (the
+    default here) turns *Train until I press Stop* off, so Train trains that many epochs; True
+    turns it on; None leaves it as it is (Train shallow vs deep trains the count either way)."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Training").click()
+    if until_stopped is not None:
+        toggle = page.get_by_role("switch", name="Train until I press Stop")
+        if toggle.is_checked() != until_stopped:
+            page.locator(".st-key-pg_until_stopped label").click()
+            expect(toggle).to_be_checked(checked=until_stopped)
+            wait_idle(page)
+    box = page.get_by_label("Epochs", exact=True)
+    expect(box).to_be_visible()
+    expect(box).to_have_value(re.compile(r"^\d+$"))  # the widget has its value from the server
+    box.fill(str(epochs))
+    box.press("Enter")  # Streamlit commits a number input on Enter or blur, then reruns
+    expect(box).to_have_value(str(epochs))
+    wait_idle(page)

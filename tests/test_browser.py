@@ -29,11 +29,11 @@ from browser_support import (
     progress,
     report_failure,
     screenshot,
+    set_epochs,
     wait_for_chart_title,
     wait_for_charts,
     wait_for_main_text,
     wait_for_progress,
-    wait_idle,
 )
 
 from dlviz.config import DEEP_HIDDEN, SHALLOW_HIDDEN
@@ -62,25 +62,6 @@ def open_playground(page, base_url: str, via_home: bool = True) -> None:
     )
     # The data preview and the network sketch are drawn: the page has finished its first run.
     wait_for_charts(page, 2)
-
-
-def set_epochs(page, epochs: int, until_stopped: bool | None = None) -> None:
-    """Type the epoch count in the Training tab; `until_stopped` False turns *Train until I
-    press Stop* off, so Train trains that many epochs."""
-    page.get_by_role("tab", name="Training").click()
-    if until_stopped is not None:
-        toggle = page.get_by_role("switch", name="Train until I press Stop")
-        if toggle.is_checked() != until_stopped:
-            page.locator(".st-key-pg_until_stopped label").click()
-            expect(toggle).to_be_checked(checked=until_stopped)
-            wait_idle(page)
-    box = page.get_by_label("Epochs", exact=True)
-    expect(box).to_be_visible()
-    expect(box).to_have_value(re.compile(r"^\d+$"))  # the widget has its value from the server
-    box.fill(str(epochs))
-    box.press("Enter")  # Streamlit commits a number input on Enter or blur, then reruns
-    expect(box).to_have_value(str(epochs))
-    wait_idle(page)
 
 
 def choose_dataset(page, label: str) -> None:

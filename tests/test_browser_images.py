@@ -40,10 +40,10 @@ def trace_types(page, key: str) -> list[str]:
 
 def live_frame_notes(page, key: str) -> list[str]:
     """The annotation texts of the live chart under `key` (e.g. a feature-map grid's labels)."""
-    frame = page.locator(f".st-key-{key} iframe").first.element_handle().content_frame()
-    return frame.evaluate(
-        "() => { const p = document.querySelector('.js-plotly-plot');"
-        " return ((p && p.layout.annotations) || []).map(a => a.text); }"
+    return page.evaluate(
+        "(key) => { const p = document.querySelector(`.st-key-${key} .js-plotly-plot`);"
+        " return ((p && p.layout.annotations) || []).map(a => a.text); }",
+        key,
     )
 
 

@@ -14,9 +14,10 @@ from browser_support import (
     Steps,
     report_failure,
     screenshot,
+    set_epochs,
     wait_for_main_text,
 )
-from test_browser import open_playground, set_epochs
+from test_browser import open_playground
 
 pytestmark = pytest.mark.browser
 
@@ -86,7 +87,7 @@ def test_train_two_runs_then_compare_them_on_the_runs_page(streamlit_server, new
     assert sorted({t["name"] for t in traces}) == ["deep", "shallow"], traces
     assert len(traces) == 8  # per run: test and train, loss and accuracy
     assert all(t["points"] == 8 for t in traces), traces
-    wait_for_main_text(page, r"field\(s\) differ, highlighted: model\.hidden")
+    wait_for_main_text(page, r"fields? differs?, highlighted: model\.hidden")
     grads = chart_traces(page, "rs_cmp_grads")
     assert sorted(t["name"] for t in grads) == ["deep", "shallow"]
     text = page.get_by_test_id("stMain").inner_text()
