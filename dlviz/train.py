@@ -99,6 +99,7 @@ class FitState:
     status: str = "running"  # running | finished | stopped | diverged
     message: str = ""
     stop_reason: str = ""  # why it was stopped, when not by the person who started it
+    held_s: float = 0.0  # seconds callbacks held the loop on purpose: not training time
 
     @property
     def total_steps(self) -> int:
@@ -310,7 +311,7 @@ def fit(
     model.train()
     try:
         for epoch in itertools.count() if cfg.until_stopped else range(cfg.epochs):
-            epoch_start = time.perf_counter() - start - paused_total
+            epoch_start = time.perf_counter() - start - paused_total - state.held_s
             perm = torch.randperm(n, generator=gen).to(device)
             grad_norms.reset()
             for lo, hi in bounds:
@@ -334,14 +335,14 @@ def fit(
                     break
                 now = time.perf_counter()
                 if now >= next_report:
-                    state.elapsed = now - start - paused_total
+                    state.elapsed = now - start - paused_total - state.held_s
                     state.recent_loss = torch.stack(recent).mean().item()
                     recent.clear()
                     check_finite(state.recent_loss, epoch + 1)
                     fire("on_report")
                     next_report = time.perf_counter() + report_every_s
 
-            state.elapsed = time.perf_counter() - start - paused_total
+            state.elapsed = time.perf_counter() - start - paused_total - state.held_s
             if control.stop_requested and state.step % state.steps_per_epoch != 0:
                 state.status = "stopped"  # a partial epoch: keep the last full epoch's metrics
                 break
@@ -385,7 +386,7 @@ def fit(
         state.message = str(e)
     finally:
         set_dropout_generator(model, None)
-    state.elapsed = time.perf_counter() - start - paused_total
+    state.elapsed = time.perf_counter() - start - paused_total - state.held_s
     if state.status == "stopped":
         if cfg.until_stopped:
             state.message = f"Stopped after {plural(state.epoch, 'epoch', sep='')}."

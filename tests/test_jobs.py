@@ -219,7 +219,9 @@ config = RunConfig.from_dict({
     "train": {"until_stopped": True, "device": "cpu"},
 })
 original = jobs.execute
-jobs.execute = lambda *a, **k: original(*a, callbacks=(SignalAtEpoch3(),), **k)
+jobs.execute = lambda *a, callbacks=(), **k: original(
+    *a, callbacks=(*callbacks, SignalAtEpoch3()), **k
+)
 jobs.start(config, runs_dir=sys.argv[1])
 while True:
     time.sleep(0.05)
@@ -238,7 +240,7 @@ def test_a_server_ended_by_sigterm_saves_every_epoch_of_its_runs_and_exits_clean
         [sys.executable, "-c", ENDED_BY_SIGTERM, str(tmp_path)],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=120,
     )
     rows = runs.list_runs(tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -250,3 +252,24 @@ def test_a_server_ended_by_sigterm_saves_every_epoch_of_its_runs_and_exits_clean
     assert run.summary["epochs"] >= 3
     assert run.metrics["epoch"] == list(range(1, run.summary["epochs"] + 1))
     assert run.has_weights
+
+
+def test_a_run_waiting_for_its_page_holds_after_its_first_report_until_drawn(tmp_path):
+    began = time.monotonic()
+    handle = jobs.start(LONG, wait_for_page_s=30.0)
+    wait_until(lambda: handle.poll() or handle.history.steps.seen)
+    step = handle.history.step
+    time.sleep(0.5)
+    handle.poll()
+    assert handle.history.step == step and handle.history.epoch == 0  # held
+    handle.drawn.set()
+    wait_until(lambda: handle.poll() or handle.history.epoch >= 2)  # and on it goes
+    handle.stop()
+    h = handle.wait(20)
+    # The wait (at least the 0.5 s slept above) is not counted as training time.
+    assert h.summary["seconds"] <= time.monotonic() - began - 0.5
+
+
+def test_a_run_whose_page_never_draws_goes_on_after_the_wait(tmp_path):
+    handle = jobs.start(SMALL, wait_for_page_s=0.2)
+    assert handle.wait(30).status == "finished"

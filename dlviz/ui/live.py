@@ -21,6 +21,7 @@ from dlviz.ui.charts import live_chart, summary  # charts in the page's light or
 from dlviz.ui.state import dataset
 
 REFRESH_S = 0.5
+FIRST_DRAW_WAIT_S = 1.0  # a run started here waits at most this long for its first drawing
 ORPHAN_AFTER_S = 60.0  # a run no page has polled for this long is stopped (its tab is gone)
 CHART_CONFIG = {"displayModeBar": False}
 
@@ -104,6 +105,8 @@ def start_view(
                 orphan_after_s=ORPHAN_AFTER_S,
                 data=data,
                 owner=who,
+                # the runs that start now (not those waiting for the one before them)
+                wait_for_page_s=FIRST_DRAW_WAIT_S if after is None else None,
             )
         )
     view = View(kind=kind, handles=handles, labels=labels)
@@ -412,6 +415,8 @@ def live_panel(key: str, single: Drawer | None = None, pair: Drawer | None = Non
             (pair or _pair)(view, key)
         else:
             (single or _single)(view, key)
+        for h in view.handles:  # drawn: a run held for its first drawing goes on (FirstDrawGate)
+            h.drawn.set()
         if view.refresh_ms:
             cpu_ms = sorted(c for c, _ in view.refresh_ms)[len(view.refresh_ms) // 2]
             wall_ms = sorted(w for _, w in view.refresh_ms)[len(view.refresh_ms) // 2]

@@ -64,12 +64,13 @@ def _component():
 
 
 def live_chart(fig: go.Figure, key: str, height: int | None = None) -> None:
-    """Draw `fig` under `key`; later calls with the same key update the same chart."""
+    """Draw `fig` under `key`; later calls with the same key update the same chart. Loss curves
+    (a key ending in "_curves") are drawn before the page's other charts: they are what a
+    person watches first."""
     h = int(height or fig.layout.height or 350)
-    _component()(
-        data={"spec": fig.to_json(), "height": h, "plotly_url": _plotly_url(), "key": key},
-        key=key,
-    )
+    data = {"spec": fig.to_json(), "height": h, "plotly_url": _plotly_url(), "key": key}
+    data["priority"] = 0 if key.endswith("_curves") else 1
+    _component()(data=data, key=key)
 
 
 def preload(key: str = "dlviz_plotly_preload") -> None:

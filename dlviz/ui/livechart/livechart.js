@@ -20,7 +20,8 @@ function loadPlotly(url) {
   return window.__dlvizPlotly;
 }
 
-// Drawings wait in one queue for the whole page and are made one per task, smallest figure
+// Drawings wait in one queue for the whole page and are made one per task: charts marked
+// first (priority 0, the loss curves a person watches) before the rest, then smallest figure
 // first: a refresh that updates a loss curve and a big decision boundary shows the curve at
 // once instead of after the boundary (a few hundred points of SVG take far longer to draw).
 const queue = (window.__dlvizQueue = window.__dlvizQueue || new Map());
@@ -28,8 +29,10 @@ const queue = (window.__dlvizQueue = window.__dlvizQueue || new Map());
 function drawNext(Plotly) {
   if (!queue.size) return;
   let best = null;
+  const before = (a, b) =>
+    a.priority !== b.priority ? a.priority < b.priority : a.spec.length < b.spec.length;
   for (const chart of queue.keys()) {
-    if (best === null || queue.get(chart).spec.length < queue.get(best).spec.length) best = chart;
+    if (best === null || before(queue.get(chart), queue.get(best))) best = chart;
   }
   const job = queue.get(best);
   queue.delete(best);
@@ -67,20 +70,28 @@ function warmUp(Plotly, root) {
   const div = document.createElement("div");
   div.style.cssText = "position:absolute;left:-10000px;top:0;width:400px;height:300px;";
   root.appendChild(div);
+  // A loss curve on a log axis beside a heatmap with points over it, as the live views draw.
   const data = [
-    { type: "scatter", x: [0, 1, 2], y: [1, 0, 2], mode: "lines" },
+    { type: "scatter", x: [1, 2, 3], y: [1, 0.5, 0.2], mode: "lines" },
+    { type: "heatmap", z: [[0, 1], [1, 0]], x: [0, 1], y: [0, 1], zsmooth: "fast", xaxis: "x2", yaxis: "y2" },
     { type: "scatter", x: [0, 1], y: [0, 1], mode: "markers", xaxis: "x2", yaxis: "y2" },
-    { type: "heatmap", z: [[0, 1], [1, 0]], zsmooth: "best", xaxis: "x2", yaxis: "y2" },
   ];
   const layout = {
     xaxis: { domain: [0, 0.45] },
+    yaxis: { type: "log" },
     xaxis2: { domain: [0.55, 1], anchor: "y2" },
-    yaxis2: { anchor: "x2", type: "log" },
+    yaxis2: { anchor: "x2" },
     legend: { orientation: "h" },
     title: { text: "warm-up" },
   };
-  Plotly.newPlot(div, data, layout, { displayModeBar: false })
-    .then(() => Plotly.purge(div))
+  const t0 = performance.now();
+  return Promise.resolve()
+    .then(() => Plotly.newPlot(div, data, layout, { displayModeBar: false }))
+    .then(() => {
+      const log = (window.__dlvizDraws = window.__dlvizDraws || []);
+      log.push(["warm-up", Math.round(performance.now() - t0), Math.round(t0)]);
+      Plotly.purge(div);
+    })
     .finally(() => div.remove());
 }
 
@@ -102,13 +113,15 @@ export default function (component) {
     // Also draw a small chart of the kinds the live views use, off screen, once: a browser
     // compiles most of plotly.js on its first drawing, which would otherwise delay the first
     // live chart by as long again.
-    plotly.then((Plotly) => warmUp(Plotly, root)).catch(() => {});
+    plotly
+      .then((Plotly) => warmUp(Plotly, root))
+      .catch((err) => console.warn("dlviz: the chart warm-up failed:", err));
     return;
   }
   chart.style.height = data.height + "px";
   chart.style.width = "100%";
   // The newest figure of a chart replaces one still waiting to be drawn.
-  queue.set(chart, { spec: data.spec, key: data.key, msg });
+  queue.set(chart, { spec: data.spec, key: data.key, priority: data.priority ?? 1, msg });
   plotly
     .then((Plotly) => schedule(Plotly))
     .catch((err) => {
