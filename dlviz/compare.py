@@ -8,6 +8,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from dlviz.captions import factor
 from dlviz.history import RunHistory
 from dlviz.text import counted, plural
 
@@ -365,10 +366,9 @@ def config_diff(configs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _factor(x: float) -> str:
-    """A ratio for a person: "40x", "12,500x", or "10^15 times" once the digits stop helping."""
-    if not math.isfinite(x):
-        return "infinitely"
-    return f"{x:,.0f}x" if x < 1e6 else f"10^{math.log10(x):.0f} times"
+    """A ratio for a person, written as the charts' captions write it (`captions.factor`: "8.5x",
+    "40x", "10¹⁵x"), so a reading and the caption under its chart give the same number."""
+    return factor(x)
 
 
 def race_reading(labels: list[str], histories: list[Any]) -> list[str]:

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from dlviz.captions import factor
 from dlviz.config import ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig
 
 DEFAULT_DEPTHS = (1, 2, 4, 8, 16, 32)
@@ -200,4 +201,4 @@ def _why_it_fades(activation: str, dead: bool) -> str:
 def _times(ratio: float) -> str:
     if ratio <= 0:
         return "infinitely (it is exactly zero)"
-    return f"{1 / ratio:,.0f} times" if 1 / ratio < 1e6 else f"10^{-math.log10(ratio):.0f} times"
+    return factor(1 / ratio)  # as the charts' captions write it

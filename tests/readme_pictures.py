@@ -138,7 +138,7 @@ def playground(browser, url: str) -> None:
         ASSETS / "playground.png"
     )
     print(ASSETS / "playground.png", flush=True)
-    stop = page.get_by_role("button", name="Stop", exact=True)
+    stop = page.get_by_test_id("stMain").get_by_role("button", name="Stop", exact=True)
     if stop.is_enabled():
         stop.click()
     page.context.close()

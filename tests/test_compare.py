@@ -136,10 +136,10 @@ def test_gradient_readings():
     from dlviz.compare import gradient_reading
 
     assert gradient_reading([1e-9, 1e-5, 1e-2]).startswith(
-        "Vanishing gradients: the first layer's gradient is 10^7 times smaller"
+        "Vanishing gradients: the first layer's gradient is 10⁷x smaller"
     )
     assert gradient_reading([1e-6, 1e-4, 1e-2]).startswith(
-        "Vanishing gradients: the first layer's gradient is 10,000x smaller"
+        "Vanishing gradients: the first layer's gradient is 10⁴x smaller"
     )
     assert gradient_reading([5e-5, 1e-3, 1e-2]).startswith(
         "Gradients weaken toward the input: the first layer's is 200x"

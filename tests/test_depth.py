@@ -71,7 +71,7 @@ def test_the_reading_names_degradation_and_vanishing_gradients():
         "Residual: training accuracy 95% at depth 32, within 5 points of its best (97% at depth 16)"
     )
     assert text[2].startswith(
-        "The plain network's first-layer gradient is 10^15 times smaller at depth 32 than at "
+        "The plain network's first-layer gradient is 10¹⁵x smaller at depth 32 than at "
         "depth 1. Along that network it shrinks layer by layer toward the input: the output "
         "layer gets 2.0e-01. A ReLU's slope is 1 where it is active and 0 where it is not"
     )
