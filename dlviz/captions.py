@@ -263,7 +263,7 @@ def _variants(results: Sequence[Any]) -> list[str]:
 
 
 def depth_accuracy(results: Sequence[Any]) -> str:
-    """Accuracy against depth (`dlviz.depth.DepthResult`s): each network's best training
+    """Accuracy against depth (`dlviz.labs.depth.experiment.DepthResult`s): each network's best training
     accuracy and where it ends at the deepest finished depth."""
     parts = []
     for variant in _variants(results):

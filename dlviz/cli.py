@@ -191,7 +191,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(json.dumps(_json_safe(report)) if args.json else speed.format_report(report))
         return EXIT_OK
     if args.what == "browser":
-        from dlviz import bench_browser
+        from dlviz.bench import browser as bench_browser
 
         try:
             result = bench_browser.browser(repeats=min(args.repeats, 50), width=args.width)
@@ -428,7 +428,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         return EXIT_OK
     from dlviz.config import ConfigError
     from dlviz.devices import DeviceError
-    from dlviz.pretrain import PretrainSettings, pretrain
+    from dlviz.transfer.pretrain import PretrainSettings, pretrain
 
     checks = [
         ("--samples", args.samples, 48, 200_000),
@@ -535,7 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = runs_command("import", cmd_runs_import, "add a run from an exported ZIP", with_id=False)
     c.add_argument("file", help="a ZIP that `dlviz runs export` wrote")
 
-    from dlviz.pretrain import PretrainSettings
+    from dlviz.transfer.pretrain import PretrainSettings
 
     d = PretrainSettings()
     pt = sub.add_parser(

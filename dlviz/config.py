@@ -22,7 +22,7 @@ DIGITS_COUNT = 1797
 MAX_IMAGE_VALUES = 60_000_000  # n_samples * channels * size^2: about 240 MB as float32
 ARCHS = ("mlp", "cnn", "zoo")
 # zoo: ImageNet models of torchvision and timm, used as Transfer backbones where the library and
-# the model's weights are installed (dlviz.zoo)
+# the model's weights are installed (dlviz.models.zoo)
 ZOO_MODELS = (
     "torchvision:resnet18",
     "torchvision:mobilenet_v3_small",

@@ -3,8 +3,9 @@ the same data - where depth stops helping, and why residual connections fix it."
 
 import streamlit as st
 
+from dlviz.labs.depth import view as depth_view
 from dlviz.text import plural
-from dlviz.ui import depth_view, layout, live, state
+from dlviz.ui import layout, live, state
 
 state.ensure_app()
 depth_view.init()

@@ -6,7 +6,7 @@ import json
 import streamlit as st
 
 from dlviz import speed
-from dlviz.ui import devices_page as dp
+from dlviz.labs.devices import view as dp
 from dlviz.ui import layout, live, state
 
 state.ensure_app()

@@ -2,7 +2,10 @@
 
 import streamlit as st
 
-from dlviz.ui import controls, image_view, images, layout, live, state
+from dlviz.labs.images import view as image_view
+from dlviz.labs.images import widgets as images
+from dlviz.labs.playground import widgets as controls
+from dlviz.ui import layout, live, state
 
 state.ensure_app()
 images.init()

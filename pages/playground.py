@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from dlviz import plots
+from dlviz import figures as plots
 from dlviz.config import ConfigError, preset
+from dlviz.labs.playground import widgets as controls
 from dlviz.models import parameter_count
-from dlviz.ui import controls, layout, live, state
+from dlviz.ui import layout, live, state
 
 VIEW = "pg_view"
 PROBLEM = "pg_problem"

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
+from dlviz.labs.runs import view as runs_page
 from dlviz.text import plural
-from dlviz.ui import runs_page, state
+from dlviz.ui import state
 
 state.ensure_app()
 

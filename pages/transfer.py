@@ -4,9 +4,9 @@ scratch - and see which wins, and how it depends on how many labelled images the
 import streamlit as st
 
 from dlviz import transfer
+from dlviz.labs.transfer import view as tp
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live, state
-from dlviz.ui import transfer_page as tp
 
 state.ensure_app()
 tp.init()

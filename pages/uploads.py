@@ -3,8 +3,12 @@ new picture - what it says, and where it looked."""
 
 import streamlit as st
 
+from dlviz.labs.images import view as image_view
+from dlviz.labs.images import widgets as images
+from dlviz.labs.playground import widgets as controls
+from dlviz.labs.uploads import view as uploads
 from dlviz.text import plural
-from dlviz.ui import controls, fields, image_view, images, layout, live, state, uploads
+from dlviz.ui import fields, layout, live, state
 
 state.ensure_app()
 uploads.init()

@@ -2,10 +2,10 @@
 
 - Every test gets its own empty run store (DLVIZ_HOME), and runs use one torch thread (tiny
   models are fastest that way, and timings do not matter in tests).
-- `apptest`: AppTest sessions of app.py, on Home or on any page (tests/test_pages.py,
-  tests/test_images_page.py).
+- `apptest`: AppTest sessions of app.py, on Home or on any page (tests/ui/test_pages.py,
+  tests/labs/images/test_images_page.py).
 - `streamlit_server`, `browser`, `new_page`: a real dashboard server (`dlviz ui`, as
-  `./dev.sh dashboard` starts it) and Debian's Chromium driven by Playwright (tests/test_browser*.py; the helpers are in tests/browser_support.py).
+  `./dev.sh dashboard` starts it) and Debian's Chromium driven by Playwright (test_browser*.py; the helpers are in tests/support/browser.py).
   A test module chooses extra `streamlit run` options and environment variables for its server
   by defining its own `streamlit_args` / `streamlit_env` fixtures.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from browser_support import (
+from support.browser import (
     CHROMIUM_ARGS,
     UI_MS,
     VIEWPORT,

@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from browser_support import (  # noqa: E402
+from support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     REPO,

@@ -110,7 +110,7 @@ def _dataset(name, kind, xtr, ytr, xte, yte, class_names) -> Dataset:
 
 
 def _load_images(cfg: DataConfig) -> Dataset:
-    from dlviz.data import images
+    from dlviz.data import builtin_images as images
 
     if cfg.name == "digits":
         x, y = images.load_digits()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlviz.data.images import _bright_color, _inside, _rot
+from dlviz.data.builtin_images import _bright_color, _inside, _rot
 
 OUTLINES = ("pentagon", "hexagon", "diamond", "arrow", "ring", "ellipse")
 FILLINGS = ("solid", "stripes", "checks", "dots")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlviz import plots
+from dlviz import figures as plots
 from dlviz.ui.livechart import live_chart as _live_chart
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from dlviz import captions, jobs, plots, runs
+from dlviz import captions, jobs, runs
+from dlviz import figures as plots
 from dlviz.compare import compare_runs, gradient_reading
 from dlviz.config import RunConfig
 from dlviz.data import Dataset

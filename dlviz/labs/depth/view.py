@@ -1,0 +1,190 @@
+"""The Depth page's parts: the experiment's settings, its start, and the live view of the ladder
+(accuracy and first-layer gradient against depth, the reading, a table). Widget keys start
+with ``dp_``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dlviz import captions
+from dlviz import figures as plots
+from dlviz.config import ACTIVATIONS, TOY_DATASETS, ConfigError, DataConfig, TrainConfig
+from dlviz.labs.depth.experiment import (
+    DEFAULT_DEPTHS,
+    VARIANTS,
+    DepthExperiment,
+    reading,
+    result_of,
+)
+from dlviz.labs.playground import widgets as controls
+from dlviz.ui import fields, layout, live
+from dlviz.ui.charts import summary
+from dlviz.ui.state import devices
+
+KEEP = "session"
+VIEW = "dp_view"
+PROBLEM = "dp_problem"
+DEPTH_CHOICES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+WIDTHS = (4, 8, 16, 32, 64)
+
+DEFAULTS: dict[str, Any] = {
+    "dp_depths": list(DEFAULT_DEPTHS),
+    "dp_variants": list(VARIANTS),
+    "dp_width": 16,
+    "dp_activation": "relu",
+    "dp_dataset": "spiral",
+    "dp_epochs": 40,
+    "dp_lr": 0.003,
+    "dp_device": "auto",
+}
+
+
+def init() -> None:
+    controls.init(DEFAULTS, prefix="dp")
+
+
+def settings() -> None:
+    # wrap: every chosen value shows, on as many rows as it takes
+    st.multiselect(
+        "Depths (hidden layers)", DEPTH_CHOICES, key="dp_depths", wrap=True, persist_state=KEEP
+    )
+    st.multiselect(
+        "Networks",
+        VARIANTS,
+        key="dp_variants",
+        wrap=True,
+        help="plain: each layer feeds the next. residual: each layer after the first adds its "
+        "input to its output, x + f(x). sigmoid: a plain network of sigmoid units, whatever "
+        "the activation chosen below.",
+        persist_state=KEEP,
+    )
+    c1, c2 = layout.columns(2, key="dp_net_row", min_width=100)
+    c1.select_slider("Width", WIDTHS, key="dp_width", persist_state=KEEP)
+    c2.selectbox("Activation", ACTIVATIONS, key="dp_activation", persist_state=KEEP)
+    st.selectbox(
+        "Data",
+        TOY_DATASETS,
+        format_func=controls.DATASET_LABELS.get,
+        key="dp_dataset",
+        persist_state=KEEP,
+    )
+    c1, c2 = layout.columns(2, key="dp_train_row", min_width=100)
+    fields.number_input(c1, "dp_epochs")
+    c2.select_slider(
+        "Learning rate",
+        controls.LEARNING_RATES,
+        format_func=lambda v: f"{v:g}",
+        key="dp_lr",
+        persist_state=KEEP,
+    )
+    st.selectbox("Device", devices(), key="dp_device", persist_state=KEEP)
+
+
+def experiment() -> DepthExperiment:
+    """The experiment the widgets describe; raises ConfigError naming what is wrong."""
+    ss = st.session_state
+    return DepthExperiment(
+        depths=tuple(sorted(int(d) for d in ss["dp_depths"])),
+        width=int(ss["dp_width"]),
+        activation=ss["dp_activation"],
+        data=DataConfig(name=ss["dp_dataset"], n_samples=1000, noise=0.1),
+        train=TrainConfig(
+            lr=float(ss["dp_lr"]),
+            epochs=fields.value("dp_epochs"),
+            batch_size=32,
+            device=ss["dp_device"],
+        ),
+        variants=tuple(v for v in VARIANTS if v in ss["dp_variants"]),
+    )
+
+
+def problem() -> str:
+    try:
+        experiment()
+    except ConfigError as e:
+        field, _, message = str(e).partition(": ")
+        label = {"depths": "Depths", "variants": "Networks", "model.hidden": "Depths"}.get(
+            field, field
+        )
+        return f"{label}: {message}."
+    return ""
+
+
+def start() -> None:
+    try:
+        ladder = experiment().configs()
+    except ConfigError as e:
+        st.session_state[PROBLEM] = str(e)
+        return
+    live.start_view(
+        VIEW, [cfg for _, _, cfg in ladder], [cfg.name for _, _, cfg in ladder], kind="ladder"
+    )
+
+
+def results(view: live.View) -> list:
+    # each run's name is "depth D VARIANT" (DepthExperiment.configs)
+    return [
+        result_of(h.config.name.split()[-1], h.config.model.depth, h.history) for h in view.handles
+    ]
+
+
+def draw(view: live.View, key: str) -> None:
+    """Progress through the ladder, then the two charts, the reading and the table."""
+    hs = [h.history for h in view.handles]
+    done = sum(h.done for h in hs)
+    current = live.ladder_progress(hs)
+    rows = results(view)
+    left, right = layout.columns(2, key=f"{key}_charts", min_width=420, gap="medium")
+    with left:
+        st.markdown("**Accuracy against depth**: train solid, test dashed")
+        live.live_chart(plots.depth_accuracy_figure(rows), key=f"{key}_acc")
+        summary(captions.depth_accuracy(rows))
+    with right:
+        st.markdown("**Gradient reaching the first layer** (and the output layer, dotted)")
+        live.live_chart(plots.depth_gradient_figure(rows), key=f"{key}_grad")
+        summary(captions.depth_gradient(rows))
+    left, right = layout.columns(2, key=f"{key}_along", min_width=420, gap="medium")
+    with left:
+        st.markdown("**Gradient along the deepest networks**, from the first layer to the output")
+        live.live_chart(plots.depth_profile_figure(rows), key=f"{key}_profile")
+        summary(captions.depth_profile(rows))
+    with right:
+        st.caption(
+            "Each point: the mean norm of one layer's weight gradient over the last epoch. "
+            "A gradient of exactly zero is drawn at the bottom of the axis. Where a line falls "
+            "steeply toward layer 1, the first layers receive almost no signal to learn from."
+        )
+    with st.container():
+        sentences = reading(rows) if current is None else []
+        if sentences:
+            st.markdown("#### What it shows")
+            for s in sentences:
+                st.markdown(f"- {s}")
+    with st.container():
+        if done:
+            st.dataframe(table(rows), hide_index=True, key=f"{key}_table")
+
+
+def table(rows: list) -> pd.DataFrame:
+    def pct(v: float) -> str:
+        return "-" if math.isnan(v) else f"{v:.1%}"
+
+    def sci(v: float) -> str:
+        return "-" if math.isnan(v) else f"{v:.2e}"
+
+    return pd.DataFrame(
+        {
+            "network": [r.variant for r in rows],
+            "depth": [r.depth for r in rows],
+            "status": [r.status for r in rows],
+            "train accuracy": [pct(r.train_accuracy) for r in rows],
+            "test accuracy": [pct(r.test_accuracy) for r in rows],
+            "first-layer gradient": [sci(r.first_grad) for r in rows],
+            "output-layer gradient": [sci(r.last_grad) for r in rows],
+            "seconds": ["-" if math.isnan(r.seconds) else f"{r.seconds:.1f}" for r in rows],
+        }
+    )

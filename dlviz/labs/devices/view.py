@@ -1,0 +1,271 @@
+"""The Devices page's parts: what this machine has, the benchmarks run with a progress bar and
+charts drawn as results arrive, earlier measurements kept in ``$DLVIZ_HOME/bench``, and
+downloads. Widget keys start with ``dv_``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dlviz import captions, runs, speed
+from dlviz import figures as plots
+from dlviz.text import plural
+from dlviz.ui import layout, live
+from dlviz.ui.charts import summary
+
+RESULT = "dv_result"
+
+
+def store() -> Path:
+    return runs.default_root().parent / "bench"
+
+
+def machine_table(m: dict[str, Any]) -> pd.DataFrame:
+    rows = [
+        {
+            "device": "cpu",
+            "name": m["cpu"],
+            "memory": f"{m['memory_gb']} GB" if m["memory_gb"] else "?",
+            "details": f"{plural(m['cores'] or 0, 'core')}; {speed.threads_phrase(m)}",
+        }
+    ]
+    for g in m["gpus"]:
+        rows.append(
+            {
+                "device": g["device"],
+                "name": g["name"],
+                "memory": f"{g['memory_gb']} GB",
+                "details": f"compute capability {g['capability']}, {g['multiprocessors']} SMs, "
+                f"driver {g['cuda_driver'] or '?'}, torch CUDA {m['torch_cuda']}",
+            }
+        )
+    if m["mps"]:
+        rows.append({"device": "mps", "name": "Apple GPU", "memory": "shared", "details": ""})
+    return pd.DataFrame(rows)
+
+
+def save(report: dict[str, Any]) -> Path | None:
+    """Keep a report (atomically) so the page can show it later; None if the store is not
+    writable (the page says so; the results are still shown and downloadable)."""
+    folder = store()
+    path = folder / f"devices-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    try:
+        runs.atomic_write_json(path, report)
+    except OSError:
+        return None
+    return path
+
+
+def earlier() -> list[Path]:
+    folder = store()
+    return sorted(folder.glob("devices-*.json"), reverse=True) if folder.is_dir() else []
+
+
+def load(path: Path) -> dict[str, Any] | None:
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) and "rows" in report else None
+
+
+def network(source: str):
+    """(model config, input shape, classes) of the network a page's settings describe, for
+    the training-step benchmark; the Image lab's default if its settings cannot build one."""
+    from dlviz.labs.images import widgets as images
+    from dlviz.labs.playground import widgets as controls
+    from dlviz.ui.state import dataset
+
+    if source == "images":
+        images.init()
+        cfg = images.run_config()
+    else:
+        controls.init()
+        cfg = controls.run_config()
+    ds = dataset(cfg.data)
+    if cfg.model.arch == "cnn":  # raises ValueError when its blocks shrink the input to nothing
+        images.layer_rows(cfg.model, ds.input_shape, ds.n_classes)
+    return cfg.model, ds.input_shape, ds.n_classes
+
+
+def report_label(report: dict[str, Any], path: Path) -> str:
+    """A short name for a kept report: its GPU (or CPU) and the time it was taken."""
+    m = report.get("machine", {})
+    gpus = [g.get("name", "?") for g in m.get("gpus", [])]
+    what = gpus[0] if gpus else str(m.get("cpu", "?"))
+    stamp = path.stem.removeprefix("devices-")
+    return f"{what} ({stamp[4:6]}-{stamp[6:8]} {stamp[9:11]}:{stamp[11:13]})"
+
+
+def compare_reports(paths: list[Path]) -> None:
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        report = load(path)
+        if report is None:
+            st.error(f"{path.name} cannot be read: it is damaged or not a dlviz report.")
+            continue
+        rows += speed.relabel(report, report_label(report, path))
+    if not rows:
+        return
+    c1, c2 = layout.columns(2, key="dv_cmp_charts", min_width=420, gap="medium")
+    c1.plotly_chart(plots.matmul_figure(rows), key="dv_cmp_matmul", config=live.CHART_CONFIG)
+    c2.plotly_chart(plots.train_step_figure(rows), key="dv_cmp_train", config=live.CHART_CONFIG)
+
+
+def measure(which: str, quick: bool, source: str = "images") -> dict[str, Any]:
+    """Run the benchmarks with a progress line and the charts redrawn as each result arrives."""
+    bar = st.progress(0.0, text="Starting...")
+    charts = st.empty()
+    rows: list[dict[str, Any]] = []
+    expected = 60 if not quick else 12  # a rough count, for the bar only
+
+    def progress(row: dict[str, Any]) -> None:
+        rows.append(row)
+        what = (
+            row.get("dtype") or row.get("shape") or row.get("what") or f"batch {row.get('batch')}"
+        )
+        bar.progress(
+            min(len(rows) / expected, 0.99),
+            text=f"{row['bench']} on {row['device']}: {what}",
+        )
+        with charts.container():
+            draw(rows, key_prefix=f"dv_live{len(rows)}")  # keys must differ within a run
+
+    try:
+        net = network(source)
+    except ValueError as e:  # ConfigError too: the page's settings cannot build a network
+        st.warning(f"That page's network cannot be built ({e}); the Deep CNN is used instead.")
+        net = None
+    report = speed.run_all(which, quick=quick, progress=progress, network=net)
+    bar.empty()
+    charts.empty()
+    return report
+
+
+def draw(rows: list[dict[str, Any]], key_prefix: str = "dv") -> None:
+    c1, c2 = layout.columns(2, key=f"{key_prefix}_charts1", min_width=420, gap="medium")
+    with c1:
+        st.markdown("**Matrix multiply**: TFLOP/s against size")
+        st.plotly_chart(
+            plots.matmul_figure(rows), key=f"{key_prefix}_matmul", config=live.CHART_CONFIG
+        )
+        for line in peak_lines(rows):
+            st.caption(line)
+    with c2:
+        st.markdown("**Your network**: training samples/s by batch size")
+        st.plotly_chart(
+            plots.train_step_figure(rows), key=f"{key_prefix}_train", config=live.CHART_CONFIG
+        )
+    c1, c2 = layout.columns(2, key=f"{key_prefix}_charts2", min_width=420, gap="medium")
+    with c1:
+        st.markdown("**Convolution**: typical layer shapes")
+        st.plotly_chart(
+            plots.bars_figure(rows, "conv2d", "shape", "tflops", "TFLOP/s"),
+            key=f"{key_prefix}_conv",
+            config=live.CHART_CONFIG,
+        )
+    with c2:
+        st.markdown("**One training step**, split: forward, backward, optimizer step, per sample")
+        st.plotly_chart(
+            plots.step_parts_figure(rows), key=f"{key_prefix}_parts", config=live.CHART_CONFIG
+        )
+    if any(r["bench"] == "copy" for r in rows):
+        st.markdown("**Copies** between host and GPU memory")
+        st.plotly_chart(
+            plots.bars_figure(rows, "copy", "what", "gb_per_s", "GB/s"),
+            key=f"{key_prefix}_copy",
+            config=live.CHART_CONFIG,
+        )
+
+
+def peak_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Each device and dtype's best matrix-multiply rate, and what share of the device's peak
+    it is: the data sheet's for a known GPU, else the best measured is the reference."""
+    out = []
+    for (dev, dtype), r in speed.best_matmul(rows).items():
+        rate = f"**{dev} {dtype}**: best {r['tflops']:.3g} TFLOP/s, at n = {r['size']:,}"
+        if r.get("peak_source", "data sheet") == "data sheet" and r.get("percent_of_peak"):
+            out.append(
+                f"{rate}: {r['percent_of_peak']:.0f}% of the data sheet's dense peak "
+                f"({r['peak_tflops']:.4g} TFLOP/s)."
+            )
+        else:
+            what = "a CPU" if dev.split()[-1] == "cpu" else "this GPU"
+            out.append(
+                f"{rate}. No data-sheet peak is known for {what}: the chart's hover gives each "
+                "size as a share of this best."
+            )
+    return out
+
+
+def speedup_lines(rows: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for s in speed.speedups(rows):
+        word = "faster" if s["speedup"] >= 1 else "slower"
+        factor = s["speedup"] if s["speedup"] >= 1 else 1 / s["speedup"]
+        out.append(
+            f"Training step, batch {s['batch']}: {s['device']} is {factor:.1f}x {word} than the CPU."
+        )
+    return out
+
+
+# --- the race -----------------------------------------------------------------------------------
+
+RACE = "dv_race"
+SOURCES = {"images": "the Image lab's network, as you set it", "playground": "the Playground's"}
+
+
+def race_devices() -> list[str]:
+    """The devices a race can use: the CPU and each GPU (named, never auto)."""
+    return [str(d) for d in speed.devices_to_measure("all")]
+
+
+def race_config(source: str):
+    """The run the race trains, from the Image lab's or the Playground's current settings
+    (their defaults if that page was never opened in this session)."""
+    from dlviz.labs.images import widgets as images
+    from dlviz.labs.playground import widgets as controls
+
+    if source == "images":
+        images.init()
+        return images.run_config()
+    controls.init()
+    # A race ends when both runs have trained the same epochs, even where the Playground's
+    # Train would go on until stopped.
+    return controls.run_config().with_changes(train={"until_stopped": False})
+
+
+def start_race(source: str, devices: list[str]) -> None:
+    from dataclasses import replace
+
+    from dlviz.config import ConfigError
+
+    try:
+        base = race_config(source)
+    except (ConfigError, ValueError) as e:
+        st.session_state["dv_race_problem"] = f"That page's settings cannot train: {e}."
+        return
+    configs = [replace(base, train=replace(base.train, device=d), name=f"on {d}") for d in devices]
+    live.start_view(RACE, configs, [f"on {d}" for d in devices], kind="race", parallel=True)
+
+
+def draw_race(view: live.View, key: str) -> None:
+    from dlviz.compare import race_reading
+
+    hs = [h.history for h in view.handles]
+    for label, h in zip(view.labels, hs):
+        live.status_line(label, h)
+    live.live_chart(
+        plots.curves_figure(list(zip(view.labels, hs)), x="elapsed", height=320),
+        key=f"{key}_curves",
+    )
+    summary(captions.loss_curves(list(zip(view.labels, hs))))
+    st.caption("Both runs train at the same time; the x axis is seconds of training.")
+    if all(h.done for h in hs):
+        for sentence in race_reading(view.labels, hs):
+            st.markdown(f"- {sentence}")

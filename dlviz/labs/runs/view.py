@@ -1,0 +1,656 @@
+"""The Runs page: every run in the store in one table (filter, sort, select), what can be done
+with one run (rename, tag, delete, download, reopen its charts), and the Compare view of 2 to 10.
+
+Every widget key starts with ``rs_``. What a person changes goes through `dlviz.runs`; a failure
+is one message on the page (kept in ``rs_flash`` across the rerun a button causes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dlviz import figures as plots
+from dlviz import runs, transfer
+from dlviz.compare import (
+    config_activation,
+    config_diff,
+    filter_runs,
+    frozen_layers,
+    gradient_reading,
+    run_labels,
+)
+from dlviz.config import IMAGE_DATASETS, RunConfig
+from dlviz.models import build_model
+from dlviz.probes import FeatureSnapshot, ImageProbe
+from dlviz.text import counted, plural
+from dlviz.ui import fields, layout
+from dlviz.ui.state import dataset
+
+MAX_COMPARE = 10
+MAX_TEST_IMAGE = 100_000  # the Compare view's test-image number: each run clamps to its own
+FLASH = "rs_flash"
+SELECTED = "rs_selected"  # the ids of the selected runs, kept when the table changes
+DETAIL_OF = "rs_detail_of"  # the run whose name and tags the edit boxes hold
+CHART_CONFIG = {"displayModeBar": False}
+DIFF_COLOR = "background-color: rgba(255, 196, 0, 0.25)"
+
+
+def root() -> Path:
+    return runs.default_root()
+
+
+# --- messages across a rerun ------------------------------------------------------------------
+
+
+def _flash(kind: str, text: str) -> None:
+    st.session_state[FLASH] = (kind, text)
+
+
+def show_flash() -> None:
+    """The message of the last action (rename, delete, import ...), once."""
+    kind, text = st.session_state.pop(FLASH, (None, ""))
+    if kind == "error":
+        st.error(text, icon=":material/error:")
+    elif kind == "success":
+        st.success(text, icon=":material/check_circle:")
+
+
+# --- the listing ------------------------------------------------------------------------------
+
+
+def list_rows() -> list[dict[str, Any]] | None:
+    """Every run's listing row; None (with a message) when the store itself cannot be read."""
+    try:
+        return runs.list_runs(root())
+    except runs.RunStoreError as e:
+        st.error(f"{e}. Check that the folder exists and can be read, or set DLVIZ_HOME.")
+        return None
+
+
+def empty_message() -> None:
+    st.info(
+        "No runs yet. Every run is kept here: train one on the **Playground**, **Images** or "
+        "**Your images** page, or from a terminal with `dlviz train CONFIG.json`. Then come "
+        f"back to compare them. (The run store is `{root()}`.)",
+        icon=":material/history:",
+    )
+
+
+def _options(key: str, values: list[str]) -> list[str]:
+    """Choices of a filter: what the runs have, plus what is chosen (a run may be gone)."""
+    chosen = st.session_state.get(key) or []
+    return sorted(set(values) | set(chosen))
+
+
+def filters(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The search box and the dataset and status filters; returns the rows that match."""
+    c1, c2, c3, c4 = layout.columns(
+        [3, 2, 2, 1], key="rs_filters", min_width=140, vertical_alignment="bottom"
+    )
+    text = c1.text_input(
+        "Search", key="rs_search", placeholder="words of a name, id or tag", max_chars=200
+    )
+    datasets = c2.multiselect(
+        "Dataset",
+        _options("rs_datasets", [str(r["dataset"]) for r in rows if r.get("dataset")]),
+        key="rs_datasets",
+        wrap=True,
+        placeholder="all",
+    )
+    statuses = c3.multiselect(
+        "Status",
+        _options("rs_statuses", [str(r["status"]) for r in rows if r.get("status")]),
+        key="rs_statuses",
+        wrap=True,
+        placeholder="all",
+    )
+    c4.button("Refresh", key="rs_refresh", icon=":material/refresh:", help="Read the store again")
+    return filter_runs(rows, text, datasets, statuses)
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
+
+
+def _status_cell(row: dict[str, Any]) -> str:
+    """A run's status; for one still running or cut off, that its figures are the last saved."""
+    status = str(row.get("status") or "")
+    if row.get("saved_so_far"):
+        return f"{status} (last saved: epoch {row.get('epochs')})"
+    return status
+
+
+def table_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The table's columns, one row per run, in `rows` order."""
+    return pd.DataFrame(
+        {
+            "name": run_labels(rows),
+            "status": [_status_cell(r) for r in rows],
+            "dataset": [str(r.get("dataset") or "") for r in rows],
+            "architecture": [str(r.get("arch") or "") for r in rows],
+            "depth": [r["depth"] if isinstance(r.get("depth"), int) else None for r in rows],
+            "parameters": [r["params"] if isinstance(r.get("params"), int) else None for r in rows],
+            "device": [str(r.get("device") or "") for r in rows],
+            "best test acc": [_num(r.get("best_test_accuracy")) for r in rows],
+            "final test acc": [_num(r.get("final_test_accuracy")) for r in rows],
+            "time (s)": [_num(r.get("seconds")) for r in rows],
+            "date": [str(r.get("date") or "") for r in rows],
+            "tags": [", ".join(r.get("tags") or []) for r in rows],
+            "note": [str(r.get("message") or "") for r in rows],
+            "run id": [str(r.get("run_id")) for r in rows],
+        }
+    ).astype({"depth": "Int64", "parameters": "Int64"})
+
+
+def table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs table with row selection; returns the selected rows (in table order).
+
+    A selection is rows by position, so the table's key changes with the set of runs it shows
+    (after a filter, a delete or an import) and the new table starts with the runs that were
+    selected before and are still in it (`SELECTED`): it never points at other runs."""
+    ids = [str(r["run_id"]) for r in rows]
+    key = "rs_table_" + hashlib.sha1("\n".join(ids).encode()).hexdigest()[:10]
+    before = set(st.session_state.get(SELECTED) or [])
+    default = [i for i, run_id in enumerate(ids) if run_id in before]
+    event = st.dataframe(
+        table_frame(rows),
+        key=key,
+        on_select="rerun",
+        selection_mode="multi-row",
+        selection_default={"selection": {"rows": default, "columns": []}} if default else None,
+        hide_index=True,
+        width="stretch",
+        height=min(36 + 35 * len(rows), 420),
+        column_config={
+            "name": st.column_config.TextColumn(width="medium"),
+            "depth": st.column_config.NumberColumn(help="hidden layers or conv blocks"),
+            "parameters": st.column_config.NumberColumn(format="localized"),
+            "best test acc": st.column_config.NumberColumn(
+                format="percent",
+                help="For a run still training or cut off: the best of the curves it saved last.",
+            ),
+            "final test acc": st.column_config.NumberColumn(
+                format="percent",
+                help="For a run still training or cut off: its last saved epoch's.",
+            ),
+            "time (s)": st.column_config.NumberColumn(format="%.1f"),
+            "note": st.column_config.TextColumn(width="large"),
+        },
+    )
+    picked = sorted(set(event.selection.rows)) if event and event.selection else []
+    selected = [rows[i] for i in picked if 0 <= i < len(rows)]
+    st.session_state[SELECTED] = [str(r["run_id"]) for r in selected]
+    return selected
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+def _import() -> None:
+    upload = st.session_state.get("rs_import")
+    if upload is None:
+        return
+    try:
+        run_id = runs.import_run(root(), upload.getvalue())
+    except runs.RunStoreError as e:
+        _flash(
+            "error", f"{upload.name}: {e}. Pick a ZIP that a Runs page or `dlviz runs export` made."
+        )
+    except OSError as e:
+        _flash("error", f"{upload.name} could not be imported: {e}")
+    else:
+        _flash("success", f"Imported {upload.name} as run {run_id}.")
+
+
+def import_box() -> None:
+    with st.expander("Import a run (a ZIP another dlviz exported)", icon=":material/upload:"):
+        st.file_uploader(
+            "Run ZIP",
+            type=["zip"],
+            key="rs_import",
+            on_change=_import,
+            help="A ZIP from **Download ZIP** below, or from `dlviz runs export ID`.",
+        )
+
+
+# --- one run ----------------------------------------------------------------------------------
+
+
+def _rename(run_id: str) -> None:
+    try:
+        runs.rename_run(root(), run_id, st.session_state.get("rs_name", ""))
+    except runs.RunStoreError as e:
+        _flash("error", str(e))
+    else:
+        _flash("success", "Renamed.")
+
+
+def _set_tags(run_id: str) -> None:
+    text = st.session_state.get("rs_tags", "")
+    try:
+        tags = runs.set_tags(root(), run_id, [t.strip() for t in text.split(",")])
+    except runs.RunStoreError as e:
+        _flash("error", f"{e}. Separate tags with commas.")
+    else:
+        st.session_state["rs_tags"] = ", ".join(tags)
+        _flash("success", f"Tags: {', '.join(tags)}." if tags else "Tags removed.")
+
+
+def _delete(run_id: str, label: str) -> None:
+    try:
+        runs.delete_run(root(), run_id)
+    except runs.RunStoreError as e:
+        _flash("error", str(e))
+    else:
+        st.session_state.pop(DETAIL_OF, None)
+        _flash("success", f"Deleted run {label}.")
+
+
+def _delete_popover(run_id: str, label: str, disabled: bool = False) -> None:
+    with st.popover("Delete", icon=":material/delete:", disabled=disabled):
+        st.markdown(f"Delete run **{label}** and everything saved with it? This cannot be undone.")
+        st.button(
+            "Delete for good",
+            key="rs_delete_confirm",
+            type="primary",
+            on_click=_delete,
+            args=(run_id, label),
+        )
+
+
+def _load(run_id: str) -> tuple[runs.StoredRun | None, str]:
+    try:
+        return runs.load_run(root(), run_id), ""
+    except runs.RunStoreError as e:
+        return None, str(e)
+
+
+def stored_reading(config: Any, norms: dict[str, Any]) -> str:
+    """The gradient reading of a stored run's last-epoch gradient norms, for its own network:
+    its activation, and the layers its transfer strategy froze."""
+    values = [_num(v) or 0.0 for v in norms.values()]
+    return gradient_reading(values, config_activation(config), frozen_layers(config, len(values)))
+
+
+def _has_metrics(stored: runs.StoredRun) -> bool:
+    return bool(stored.metrics.get("epoch"))
+
+
+def _pct(v: Any) -> str:
+    return f"{v:.1%}" if _num(v) is not None else "—"
+
+
+def run_details(row: dict[str, Any]) -> None:
+    """One selected run: its numbers, edits, downloads and charts."""
+    run_id = str(row["run_id"])
+    label = run_labels([row])[0]
+    status = row.get("status")
+    st.subheader(label)
+    st.caption(f"Run `{run_id}` · {status} · {row.get('date') or 'no date'} · `{row.get('path')}`")
+
+    if status == "unreadable":
+        st.warning(f"This run cannot be read: {row.get('message')}", icon=":material/warning:")
+        _delete_popover(run_id, label)
+        return
+
+    if st.session_state.get(DETAIL_OF) != run_id:  # a new run selected: its own name and tags
+        st.session_state[DETAIL_OF] = run_id
+        st.session_state["rs_name"] = str(row.get("name") or "")
+        st.session_state["rs_tags"] = ", ".join(row.get("tags") or [])
+    name, tags = layout.columns(2, key="rs_edit", min_width=300, vertical_alignment="bottom")
+    n1, n2 = name.columns([2, 1], vertical_alignment="bottom")
+    n1.text_input("Name", key="rs_name", max_chars=runs.MAX_NAME)
+    n2.button("Rename", key="rs_rename", on_click=_rename, args=(run_id,), width="stretch")
+    t1, t2 = tags.columns([2, 1], vertical_alignment="bottom")
+    t1.text_input("Tags", key="rs_tags", placeholder="e.g. baseline, deep", help="Comma separated")
+    t2.button("Set tags", key="rs_set_tags", on_click=_set_tags, args=(run_id,), width="stretch")
+
+    stored, problem = _load(run_id)
+    actions = layout.row("rs_actions")
+    with actions:
+        _delete_popover(run_id, label, disabled=status == "running")
+    actions.download_button(
+        "Download ZIP",
+        data=lambda: runs.export_run(root(), run_id),
+        file_name=f"{run_id}.zip",
+        mime="application/zip",
+        key="rs_zip",
+        icon=":material/download:",
+        on_click="ignore",
+        help="The whole run (config, metrics, summary, weights): another dlviz can import it.",
+    )
+    if stored is not None and _has_metrics(stored):
+        actions.download_button(
+            "Metrics CSV",
+            data=runs.metrics_csv(root(), [run_id]),
+            file_name=f"{run_id}-metrics.csv",
+            mime="text/csv",
+            key="rs_csv",
+            icon=":material/table:",
+            on_click="ignore",
+        )
+
+    if stored is None:
+        st.warning(problem, icon=":material/warning:")
+        return
+    if status in ("running", "interrupted"):
+        st.info(row.get("message") or f"This run is {status}.", icon=":material/info:")
+    verdict = stored.summary.get("outcome")
+    if isinstance(verdict, dict) and verdict.get("kind") not in (None, "ok"):
+        st.warning(str(verdict.get("message", "")), icon=":material/warning:")
+    if not _has_metrics(stored):
+        st.caption("No epoch finished, so there are no curves to show.")
+        return
+    summary = stored.summary
+    final, best = row.get("final_test_accuracy"), row.get("best_test_accuracy")
+    if not summary:  # running or interrupted: what its saved curves reached so far
+        tests = [v for v in stored.metrics.get("test_accuracy", []) if _num(v) is not None]
+        final, best = (tests[-1], max(tests)) if tests else (None, None)
+    m = layout.columns(5, key="rs_numbers", min_width=140)
+    m[0].metric("Final test accuracy" if summary else "Last test accuracy", _pct(final))
+    m[1].metric("Best test accuracy", _pct(best))
+    m[2].metric("Epochs", summary.get("epochs", len(stored.metrics["epoch"])))
+    m[3].metric("Parameters", f"{row['params']:,}" if isinstance(row.get("params"), int) else "—")
+    seconds = _num(summary.get("seconds"))
+    m[4].metric("Time", f"{seconds:.1f} s" if seconds is not None else "—")
+    x = st.segmented_control(
+        "x axis",
+        ["epoch", "elapsed"],
+        format_func={"epoch": "Against epoch", "elapsed": "Against wall time"}.get,
+        key="rs_x",
+        default="epoch",
+        label_visibility="collapsed",
+    )
+    st.plotly_chart(
+        plots.compare_curves_figure([(label, stored.metrics)], x=x or "epoch"),
+        key="rs_curves",
+        config=CHART_CONFIG,
+    )
+    st.caption("Solid: test; dashed: train.")
+    norms = summary.get("gradient_norms")
+    if isinstance(norms, dict) and norms:
+        st.markdown("**Gradient norms by layer** (last epoch)")
+        st.plotly_chart(
+            plots.grad_profiles_figure([(label, norms)]), key="rs_grads", config=CHART_CONFIG
+        )
+        st.caption(stored_reading(stored.config, norms))
+    with st.expander("Config"):
+        st.json(stored.config)
+
+
+# --- compare ----------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) if value else "none"
+    if isinstance(value, dict):  # a CNN block: its own settings (empty: the model's)
+        return ", ".join(f"{k} {v}" for k, v in value.items() if v not in (None, ""))
+    return str(value)
+
+
+def diff_frame(labels: list[str], configs: list[dict[str, Any]], only_differs: bool):
+    """The config table (a pandas Styler): one row a field, one column a run; rows that differ
+    highlighted. Also returns the fields that differ."""
+    rows = config_diff(configs)
+    differing = [r["field"] for r in rows if r["differs"]]
+    if only_differs:
+        rows = [r for r in rows if r["differs"]]
+    frame = pd.DataFrame(
+        [[_cell(v) for v in r["values"]] for r in rows],
+        index=pd.Index([r["field"] for r in rows], name="field"),
+        columns=labels,
+    )
+    flags = [r["differs"] for r in rows]
+    styler = frame.style.apply(
+        lambda col: [DIFF_COLOR if f else "" for f in flags], axis=0
+    ).map_index(lambda field: DIFF_COLOR if field in differing else "", axis=0)
+    return styler, differing
+
+
+def metrics_frame(labels: list[str], stored: list[runs.StoredRun]) -> pd.DataFrame:
+    def final(s: runs.StoredRun, k: str) -> float | None:
+        f = s.summary.get("final")
+        return _num(f.get(k)) if isinstance(f, dict) else None
+
+    return pd.DataFrame(
+        {
+            "run": labels,
+            "status": [s.row.get("status") for s in stored],
+            "epochs": [s.summary.get("epochs") for s in stored],
+            "parameters": [s.row.get("params") for s in stored],
+            "device": [s.row.get("device") for s in stored],
+            "time (s)": [_num(s.summary.get("seconds")) for s in stored],
+            "samples/s": [_num(s.summary.get("samples_per_second")) for s in stored],
+            "train loss": [final(s, "train_loss") for s in stored],
+            "test loss": [final(s, "test_loss") for s in stored],
+            "train acc": [final(s, "train_accuracy") for s in stored],
+            "test acc": [final(s, "test_accuracy") for s in stored],
+            "best test acc": [_num(s.row.get("best_test_accuracy")) for s in stored],
+        }
+    )
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _feature_snapshot(
+    store: str, run_id: str, stamp: float, config: str, index: int
+) -> tuple[FeatureSnapshot, Any, str]:
+    """Feature maps of test image `index` through a stored run's trained model, the image and
+    its caption. Cached read-only per (run, weights file time, image)."""
+    cfg = RunConfig.from_dict(json.loads(config))
+    ds = dataset(cfg.data)
+    if cfg.transfer.active:  # its images went in as the backbone takes them
+        ds = transfer.adapt_data(ds, _backbone_input(store, run_id, cfg, ds))
+    model = build_model(cfg.model, ds.input_shape, ds.n_classes)
+    runs.load_weights(store, run_id, model)
+    model.eval()
+    i = min(max(index, 0), len(ds.x_test) - 1)
+    snap = ImageProbe(ds.x_test, sample_index=i, max_channels=16)(model)
+    caption = f"test image {i}: {ds.class_names[int(ds.y_test[i])]}"
+    return snap, ds.x_test[i : i + 1].numpy(), caption
+
+
+def _backbone_input(store: str, run_id: str, cfg: RunConfig, ds: Any) -> tuple[int, int, int]:
+    """The input shape a transfer run's network took: the channels of its first convolution,
+    and the side its backbone resizes to (torchvision models: 64; dlviz's: the data's own)."""
+    from safetensors import safe_open
+
+    with safe_open(str(runs.run_folder(store, run_id) / runs.WEIGHTS), "pt") as f:
+        key = next(
+            k
+            for k in f.keys()
+            if k.startswith("blocks.0.") and len(f.get_slice(k).get_shape()) == 4
+        )
+        channels = f.get_slice(key).get_shape()[1]
+    side = 64 if cfg.model.arch == "zoo" else ds.input_shape[1]
+    return channels, side, side
+
+
+def _why_no_maps(s: runs.StoredRun) -> str:
+    data = s.config.get("data") if isinstance(s.config.get("data"), dict) else {}
+    name = data.get("name")
+    if name == "upload":
+        return (
+            "It trained on uploaded pictures, which are not kept, so its feature maps cannot be "
+            "redrawn here (the Your images page shows them while its session lasts)."
+        )
+    if name in ("folder", "zip") and not Path(str(data.get("path") or "")).exists():
+        return f"Its images came from {data.get('path')!r}, which is not there any more."
+    if not s.has_weights:
+        return "It has no saved weights (it did not finish)."
+    return ""
+
+
+def feature_maps(labels: list[str], stored: list[runs.StoredRun]) -> None:
+    """The same test image through each image run's trained network, side by side."""
+    images = [
+        (label, s)
+        for label, s in zip(labels, stored)
+        if isinstance(s.config.get("data"), dict) and s.config["data"].get("name") in IMAGE_DATASETS
+    ]
+    if not images:
+        return
+    st.markdown("#### Feature maps of the same test image")
+    st.session_state.setdefault("rs_cmp_image", 0)
+    fields.number_input(
+        layout.columns([1, 3], key="rs_cmp_image_row", min_width=180)[0],
+        "rs_cmp_image",
+        "Test image",
+        persist=False,
+        help="Its number in the test split; runs on the same data and split see the same image.",
+    )
+    refused = fields.problem("rs_cmp_image", 0, MAX_TEST_IMAGE, "Test image")
+    if refused:
+        st.error(refused, icon=":material/error:")
+        return
+    index = int(st.session_state["rs_cmp_image"])
+    datas = {json.dumps(s.config.get("data"), sort_keys=True) for _, s in images}
+    if len(datas) > 1:
+        st.caption(
+            "These runs were trained on different data (or a different split), so the same "
+            "number is a different picture for some of them: each shows its own above its maps."
+        )
+    per_row = 3 if len(images) > 2 else 2
+    tile = 36 if per_row == 3 else 52
+    for start in range(0, len(images), per_row):
+        cols = layout.columns(per_row, key=f"rs_cmp_fmaps_row{start}", min_width=260)
+        for k, (col, (label, s)) in enumerate(zip(cols, images[start : start + per_row]), start):
+            with col:
+                st.markdown(f"**{label}**")
+                why = _why_no_maps(s)
+                if why:
+                    st.info(why, icon=":material/info:")
+                    continue
+                try:
+                    stamp = (s.path / runs.WEIGHTS).stat().st_mtime
+                    snap, image, caption = _feature_snapshot(
+                        str(root()), s.run_id, stamp, json.dumps(s.config), int(index)
+                    )
+                except Exception as e:  # a stored run is data from disk: whatever is wrong
+                    # with it (config, data, weights, model) is a message, never a broken page
+                    st.warning(f"Its feature maps cannot be drawn: {e}", icon=":material/warning:")
+                    continue
+                st.plotly_chart(
+                    plots.image_grid_figure(image, [caption], cols=1, tile=64),
+                    key=f"rs_cmp_sample_{k}",
+                    config=CHART_CONFIG,
+                )
+                st.plotly_chart(
+                    plots.feature_maps_figure(snap, cols=8, tile=tile),
+                    key=f"rs_cmp_fmaps_{k}",
+                    config=CHART_CONFIG,
+                )
+
+
+def compare(rows: list[dict[str, Any]]) -> None:
+    """The Compare view of the selected runs (the first MAX_COMPARE of them)."""
+    if len(rows) > MAX_COMPARE:
+        st.warning(
+            f"{len(rows)} runs are selected; Compare takes at most {MAX_COMPARE}, so it shows "
+            f"the first {MAX_COMPARE} in the table. Unselect some to choose.",
+            icon=":material/warning:",
+        )
+        rows = rows[:MAX_COMPARE]
+    labels = run_labels(rows)
+    st.subheader(f"Compare {plural(len(rows), 'run')}")
+    loaded: list[tuple[str, runs.StoredRun]] = []
+    for label, row in zip(labels, rows):
+        stored, problem = _load(str(row["run_id"]))
+        if stored is None:
+            st.warning(f"**{label}** is left out: {problem}", icon=":material/warning:")
+        elif not _has_metrics(stored):
+            note = row.get("message") or "no epoch finished"
+            st.info(f"**{label}** has no metrics to draw ({row.get('status')}: {note}).")
+            loaded.append((label, stored))
+        else:
+            loaded.append((label, stored))
+    st.download_button(
+        "Metrics of these runs (CSV)",
+        data=runs.metrics_csv(root(), [s.run_id for _, s in loaded if _has_metrics(s)]),
+        file_name="dlviz-metrics.csv",
+        mime="text/csv",
+        key="rs_cmp_csv",
+        icon=":material/table:",
+        on_click="ignore",
+    )
+    curves = [(label, s.metrics) for label, s in loaded if _has_metrics(s)]
+    if curves:
+        by_epoch, by_time = st.tabs(["Against epoch", "Against wall time"])
+        with by_epoch:
+            st.plotly_chart(
+                plots.compare_curves_figure(curves, x="epoch"),
+                key="rs_cmp_curves",
+                config=CHART_CONFIG,
+            )
+        with by_time:
+            st.plotly_chart(
+                plots.compare_curves_figure(curves, x="elapsed"),
+                key="rs_cmp_curves_time",
+                config=CHART_CONFIG,
+            )
+        st.caption("Solid: test; dashed: train. Click a run in the legend to hide it.")
+    if not loaded:
+        return
+
+    labels_ok = [label for label, _ in loaded]
+    stored_ok = [s for _, s in loaded]
+    st.markdown("#### Final metrics")
+    st.dataframe(
+        metrics_frame(labels_ok, stored_ok),
+        key="rs_cmp_metrics",
+        hide_index=True,
+        width="stretch",
+        column_config={
+            c: st.column_config.NumberColumn(format="percent")
+            for c in ("train acc", "test acc", "best test acc")
+        }
+        | {
+            "parameters": st.column_config.NumberColumn(format="localized"),
+            "train loss": st.column_config.NumberColumn(format="%.4f"),
+            "test loss": st.column_config.NumberColumn(format="%.4f"),
+            "time (s)": st.column_config.NumberColumn(format="%.1f"),
+            "samples/s": st.column_config.NumberColumn(format="%.0f"),
+        },
+    )
+
+    st.markdown("#### Configs")
+    only = st.toggle("Only the fields that differ", key="rs_cmp_only_diff")
+    styler, differing = diff_frame(labels_ok, [s.config for s in stored_ok], only)
+    if differing:
+        names = ", ".join(differing[:8]) + (
+            f" and {len(differing) - 8} more" if len(differing) > 8 else ""
+        )
+        st.caption(
+            f"{plural(len(differing), 'field')} {counted(len(differing), 'differs', 'differ')}, "
+            f"highlighted: {names}."
+        )
+    else:
+        st.caption("Their configs are the same.")
+    n_rows = len(styler.data)
+    st.dataframe(styler, key="rs_cmp_configs", width="stretch", height=min(38 + 35 * n_rows, 1400))
+
+    with_norms = [
+        (label, s)
+        for label, s in loaded
+        if isinstance(s.summary.get("gradient_norms"), dict) and s.summary["gradient_norms"]
+    ]
+    if with_norms:
+        profiles = [(label, s.summary["gradient_norms"]) for label, s in with_norms]
+        st.markdown("#### Gradient norms by layer")
+        st.plotly_chart(
+            plots.grad_profiles_figure(profiles), key="rs_cmp_grads", config=CHART_CONFIG
+        )
+        for label, s in with_norms:
+            reading = stored_reading(s.config, s.summary["gradient_norms"])
+            st.caption(f"**{label}**: {reading}")
+
+    feature_maps(labels_ok, stored_ok)

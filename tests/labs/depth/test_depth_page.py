@@ -1,0 +1,57 @@
+"""AppTest of the Depth page: defaults, a bad choice, and a tiny ladder run to the end with its
+charts, reading and table."""
+
+from __future__ import annotations
+
+import time
+
+from support.apptest import charts
+
+
+def test_depth_page_defaults_and_a_tiny_ladder(apptest, monkeypatch, tmp_path):
+    monkeypatch.setenv("DLVIZ_HOME", str(tmp_path))
+    at = apptest("pages/depth.py")
+    assert at.button(key="dp_run").label == "Run the depth experiment (18 runs)"
+    assert not at.button(key="dp_run").disabled
+    at.multiselect(key="dp_variants").set_value([]).run()
+    assert "Networks: choose at least one of plain, residual, sigmoid." in [
+        e.value for e in at.error
+    ]
+    assert at.button(key="dp_run").disabled
+
+    at.multiselect(key="dp_variants").set_value(["plain", "residual", "sigmoid"]).run()
+    at.multiselect(key="dp_depths").set_value([1, 3]).run()
+    at.number_input(key="dp_epochs").set_value(3).run()
+    at.selectbox(key="dp_dataset").set_value("xor").run()
+    at.button(key="dp_run").click().run()
+    assert not at.exception, at.exception
+    view = at.session_state["dp_view"]
+    assert [h.config.name for h in view.handles] == [
+        "depth 1 plain", "depth 3 plain", "depth 1 residual", "depth 3 residual",
+        "depth 1 sigmoid", "depth 3 sigmoid",
+    ]  # fmt: skip
+    end = time.monotonic() + 60
+    while view.live:
+        assert time.monotonic() < end, "the ladder did not end"
+        time.sleep(0.2)
+        at.run()
+        assert not at.exception, at.exception
+    at.run()
+    figs = charts(at)
+    acc, grad = figs["dp_view_acc"], figs["dp_view_grad"]
+    assert [t["name"] for t in acc["data"]] == [
+        "plain (train)", "plain (test)", "residual (train)", "residual (test)",
+        "sigmoid (train)", "sigmoid (test)",
+    ]  # fmt: skip
+    assert all(len(t["x"]) == 2 for t in acc["data"] + grad["data"])
+    assert grad["layout"]["yaxis"]["type"] == "log"
+    text = "\n".join(m.value for m in at.markdown)
+    assert "Plain: " in text and "Residual: " in text
+    profile = figs["dp_view_profile"]["data"]
+    assert [len(t["x"]) for t in profile] == [4, 4, 4]  # depth 3: three hidden layers + output
+    assert "All 6 runs finished" in "\n".join(s.value for s in at.success)
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 6
+    # every rung is in the run store
+    from dlviz import runs
+
+    assert len(runs.list_runs(tmp_path / "runs")) == 6

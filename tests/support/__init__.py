@@ -1,0 +1,1 @@
+"""What several test files share: AppTest helpers and the browser fixtures."""
