@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -193,13 +192,3 @@ Make it again: `{card["command"]}` (writes into dlviz/backbones). The source dat
 initial weights and the batch order come from the seed: on the same machine and torch version
 the file repeats byte for byte (same sha256).
 """
-
-
-def main(argv: list[str] | None = None) -> int:
-    from dlviz.cli import main as cli_main
-
-    return cli_main(["pretrain", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
