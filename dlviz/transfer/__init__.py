@@ -43,7 +43,7 @@ from dlviz.config import (
 from dlviz.data import Dataset
 from dlviz.text import plural
 
-BACKBONE_DIR = Path(__file__).resolve().parent / "backbones"  # shipped inside the package
+BACKBONE_DIR = Path(__file__).resolve().parents[1] / "backbones"  # dlviz/backbones, in the wheel
 DEFAULT_BACKBONE = "dlviz-shapes32"
 METADATA_KEY = "dlviz_backbone"  # safetensors metadata: the backbone's card, as JSON
 MAX_CHECKPOINT_MB = 200
