@@ -9,7 +9,6 @@ device. The ratio of their throughputs is the budget DESIGN.md sets (at least 0.
 from __future__ import annotations
 
 import functools
-import platform
 import statistics
 import time
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from dlviz.devices import describe, resolve_device, synchronize
 from dlviz.jobs import EventEmitter, snapshotter_for
 from dlviz.models import build_model
 from dlviz.text import plural
+from dlviz.timing import machine, summarize
 from dlviz.train import EVAL_TRAIN_SAMPLES, batch_bounds, evaluate, fit, make_optimizer
 
 OVERHEAD_BUDGET = 0.9
@@ -110,21 +110,6 @@ def instrumented_loop(
     return seconds
 
 
-def spread(values: list[float]) -> dict[str, float]:
-    """Median, min, max and the interquartile range of `values`."""
-    ordered = sorted(values)
-    if len(ordered) >= 4:
-        q1, _, q3 = statistics.quantiles(ordered, n=4, method="inclusive")
-    else:
-        q1, q3 = ordered[0], ordered[-1]
-    return {
-        "median": statistics.median(ordered),
-        "min": ordered[0],
-        "max": ordered[-1],
-        "iqr": q3 - q1,
-    }
-
-
 def overhead(device: str = "cpu", repeats: int = 21, epochs: int | None = None) -> dict[str, Any]:
     """Throughput of instrumented training over a bare loop, per case. See module docstring.
 
@@ -159,16 +144,16 @@ def overhead(device: str = "cpu", repeats: int = 21, epochs: int | None = None) 
                 "bare_samples_per_second": samples / bare_med,
                 "dlviz_samples_per_second": samples / inst_med,
                 "ratio": statistics.median(ratios),
-                "ratio_spread": spread(ratios),
-                "bare_seconds": spread(bare_s),
-                "dlviz_seconds": spread(inst_s),
+                "ratio_spread": summarize(ratios).spread(),
+                "bare_seconds": summarize(bare_s).spread(),
+                "dlviz_seconds": summarize(inst_s).spread(),
             }
         )
     return {
         "benchmark": "overhead",
         "budget": OVERHEAD_BUDGET,
         "device": describe(dev),
-        "machine": machine_info(),
+        "machine": machine(brief=True),
         "repeats": repeats,
         "cases": results,
         "within_budget": all(r["ratio"] >= OVERHEAD_BUDGET for r in results),
@@ -201,13 +186,15 @@ def refresh(repeats: int = 30, epochs: int = 200) -> dict[str, Any]:
             start = time.perf_counter()
             size = draw()
             times.append((time.perf_counter() - start) * 1000)
-        results.append({"case": name, "epochs": h.epoch, "ms": spread(times), "bytes": size})
+        results.append(
+            {"case": name, "epochs": h.epoch, "ms": summarize(times).spread(), "bytes": size}
+        )
     return {
         "benchmark": "refresh",
-        "first_point_s": spread(first_point_times(repeats=min(repeats, 10))),
+        "first_point_s": summarize(first_point_times(repeats=min(repeats, 10))).spread(),
         "budget_ms": 50,
         "budget_bytes": 300_000,
-        "machine": machine_info(),
+        "machine": machine(brief=True),
         "repeats": repeats,
         "cases": results,
     }
@@ -240,7 +227,7 @@ def feature_map_figure_cost(repeats: int = 30) -> dict[str, Any]:
     return {
         "case": "feature maps, 8-layer CNN on 64x64 RGB (32-64 channels a layer)",
         "epochs": 0,
-        "ms": spread(times[1:]),
+        "ms": summarize(times[1:]).spread(),
         "bytes": size,
     }
 
@@ -285,7 +272,7 @@ def image_view_cost(repeats: int = 30, epochs: int = 2) -> dict[str, Any]:
     return {
         "case": "Images view, new snapshot: Deep preset (8 convs) on 32x32 shapes",
         "epochs": h.epoch,
-        "ms": spread(times),
+        "ms": summarize(times).spread(),
         "bytes": size,
     }
 
@@ -345,22 +332,6 @@ def format_refresh(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def machine_info() -> dict[str, Any]:
-    return {
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_model": _cpu_model(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-    }
-
-
-def _cpu_model() -> str:
-    from dlviz.devices import cpu_model
-
-    return cpu_model()
-
-
 def format_overhead(result: dict[str, Any]) -> str:
     lines = [
         f"dlviz bench overhead on {result['device']} ({result['machine']['cpu_model']}, "
@@ -412,7 +383,7 @@ def ingest(n_files: int = 500, megabytes: float = 1.0, size: int = 64) -> dict[s
     mb = sum(len(d) for _, d in files) / 2**20
     return {
         "benchmark": "ingest",
-        "machine": machine_info(),
+        "machine": machine(brief=True),
         "files": n_files,
         "megabytes": round(mb, 1),
         "photo_size": list(images.classes["a"][0].size),  # (width, height)
@@ -481,11 +452,11 @@ def augment(
                 fn()
                 synchronize(dev)
                 samples.append((time.perf_counter() - t) * 1000)
-            times[name] = spread(samples)
+            times[name] = summarize(samples).spread()
         rows.append({"size": size, **{f"{k}_ms": v for k, v in times.items()}})
     return {
         "benchmark": "augment",
-        "machine": machine_info(),
+        "machine": machine(brief=True),
         "device": str(dev),
         "batch": batch,
         "threads": torch.get_num_threads(),
@@ -625,12 +596,12 @@ def runs_listing(count: int = 1000, repeats: int = 21) -> dict[str, Any]:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {
         "benchmark": "runs",
-        "machine": {**machine_info(), "cpus": os.cpu_count(), "load_1min": load},
+        "machine": {**machine(brief=True), "cpus": os.cpu_count(), "load_1min": load},
         "count": count,
         "repeats": repeats,
         "generate_s": generate_s,
         "first_s": first_s,
-        "list_s": spread(samples),
+        "list_s": summarize(samples).spread(),
         "budget_s": RUNS_LISTING_BUDGET_S,
     }
 

@@ -1,15 +1,15 @@
-from dlviz import bench
+from dlviz import bench, timing
 from dlviz.config import RunConfig
 from dlviz.data import load_dataset
 from dlviz.models import build_model
 
 
 def test_spread_matches_a_hand_computation():
-    s = bench.spread([4.0, 1.0, 3.0, 2.0, 10.0])
+    s = timing.summarize([4.0, 1.0, 3.0, 2.0, 10.0]).spread()
     assert s["median"] == 3.0 and s["min"] == 1.0 and s["max"] == 10.0
     # quartiles (inclusive method) of 1, 2, 3, 4, 10 are 2 and 4
     assert s["iqr"] == 2.0
-    assert bench.spread([5.0])["median"] == 5.0
+    assert timing.summarize([5.0]).spread()["median"] == 5.0
 
 
 def test_bare_and_instrumented_loops_train_the_same_model_the_same_way():
