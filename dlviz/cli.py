@@ -179,16 +179,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from dlviz.devices import DeviceError
 
     if args.what == "devices":
-        from dlviz import speed
+        from dlviz.bench import devices
 
         try:
-            report = speed.run_all(args.device or "all", quick=args.quick)
+            report = devices.run_all(args.device or "all", quick=args.quick)
         except DeviceError as e:
             _err(str(e))
             return EXIT_USAGE
         if args.csv:
-            Path(args.csv).write_text(speed.to_csv(report["rows"]))
-        print(json.dumps(_json_safe(report)) if args.json else speed.format_report(report))
+            Path(args.csv).write_text(devices.to_csv(report["rows"]))
+        print(json.dumps(_json_safe(report)) if args.json else devices.format_report(report))
         return EXIT_OK
     if args.what == "browser":
         from dlviz.bench import browser as bench_browser

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from dlviz.devices import cpu_model, resolve_device, synchronize
 from dlviz.text import plural
-from dlviz.timing import machine, summarize, threads, threads_phrase, time_call  # noqa: F401
+from dlviz.timing import machine, summarize, threads_phrase, time_call
 
 METHOD = (
     "Each operation runs untimed a few times first (warm-up), then is timed repeatedly with the "
