@@ -175,7 +175,6 @@ def _human_summary(s: dict[str, Any]) -> str:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from dlviz import bench
     from dlviz.devices import DeviceError
 
     if args.what == "devices":
@@ -205,31 +204,41 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.count < 1:
             _err("--count must be at least 1")
             return EXIT_USAGE
-        result = bench.runs_listing(count=args.count, repeats=args.repeats)
-        print(json.dumps(result) if args.json else bench.format_runs_listing(result))
+        from dlviz.bench import listing
+
+        result = listing.runs_listing(count=args.count, repeats=args.repeats)
+        print(json.dumps(result) if args.json else listing.format_runs_listing(result))
         return EXIT_OK
     if args.what == "ingest":
-        result = bench.ingest(n_files=args.files, megabytes=args.megabytes)
-        print(json.dumps(result) if args.json else bench.format_ingest(result))
+        from dlviz.bench import ingest
+
+        result = ingest.ingest(n_files=args.files, megabytes=args.megabytes)
+        print(json.dumps(result) if args.json else ingest.format_ingest(result))
         return EXIT_OK
     if args.what == "augment":
+        from dlviz.bench import augment
+
         try:
-            result = bench.augment(device=args.device, repeats=args.repeats)
+            result = augment.augment(device=args.device, repeats=args.repeats)
         except DeviceError as e:
             _err(str(e))
             return EXIT_USAGE
-        print(json.dumps(result) if args.json else bench.format_augment(result))
+        print(json.dumps(result) if args.json else augment.format_augment(result))
         return EXIT_OK
     if args.what == "refresh":
-        result = bench.refresh(repeats=args.repeats, epochs=args.epochs or 200)
-        print(json.dumps(result) if args.json else bench.format_refresh(result))
+        from dlviz.bench import refresh
+
+        result = refresh.refresh(repeats=args.repeats, epochs=args.epochs or 200)
+        print(json.dumps(result) if args.json else refresh.format_refresh(result))
         return EXIT_OK
+    from dlviz.bench import overhead
+
     try:
-        result = bench.overhead(device=args.device, repeats=args.repeats, epochs=args.epochs)
+        result = overhead.overhead(device=args.device, repeats=args.repeats, epochs=args.epochs)
     except DeviceError as e:
         _err(str(e))
         return EXIT_USAGE
-    print(json.dumps(result) if args.json else bench.format_overhead(result))
+    print(json.dumps(result) if args.json else overhead.format_overhead(result))
     return EXIT_OK
 
 

@@ -1,0 +1,48 @@
+"""`dlviz bench ...`: one module a benchmark, each timed honestly (a warm-up first, the median of
+repeats with its spread, the device synchronised before every clock read; the statistics and
+the machine facts in `dlviz.timing`). docs/benchmarks.md gives the method and the numbers.
+
+Importing this package imports no benchmark: each module is loaded when its benchmark runs, so
+`dlviz bench devices` needs only torch.
+"""
+
+from __future__ import annotations
+
+# name -> (module in dlviz.bench, what it measures, how to run it)
+BENCHMARKS: dict[str, tuple[str, str, str]] = {
+    "overhead": (
+        "overhead",
+        "dlviz's instrumented training against a bare PyTorch loop (budget: 0.9x or more)",
+        "dlviz bench overhead [--device cpu] [--repeats 21] [--epochs N] [--json]",
+    ),
+    "refresh": (
+        "refresh",
+        "server time and bytes of one live chart refresh; time to a run's first loss point",
+        "dlviz bench refresh [--repeats 21] [--epochs 200] [--json]",
+    ),
+    "ingest": (
+        "ingest",
+        "decoding, checking and resizing an upload of JPEG photos",
+        "dlviz bench ingest [--files 500] [--megabytes 1] [--json]",
+    ),
+    "augment": (
+        "augment",
+        "batched augmentation against one image at a time and a training step",
+        "dlviz bench augment [--device cpu] [--repeats 21] [--json]",
+    ),
+    "runs": (
+        "listing",
+        "listing a run store of --count runs",
+        "dlviz bench runs [--count 1000] [--repeats 21] [--json]",
+    ),
+    "devices": (
+        "devices",
+        "matmul, convolution, host-device copies and a training step on each device",
+        "dlviz bench devices [--device all|cpu|cuda] [--quick] [--json] [--csv FILE]",
+    ),
+    "browser": (
+        "browser",
+        "first paint and the first Train's first loss point in Chromium, fresh dashboard",
+        "dlviz bench browser [--repeats N] [--width 1400] [--json]",
+    ),
+}
