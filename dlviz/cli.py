@@ -491,10 +491,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no per-epoch progress on stderr")
     t.set_defaults(func=cmd_train)
 
+    from dlviz.bench import BENCHMARKS
+
     b = sub.add_parser("bench", help="benchmarks")
     b.add_argument(
         "what",
-        choices=["overhead", "refresh", "ingest", "augment", "runs", "devices", "browser"],
+        choices=list(BENCHMARKS),
         help="overhead: dlviz's training vs a bare loop; refresh: cost of one live chart "
         "refresh; ingest: reading an upload of photos; augment: batched augmentation vs one "
         "image at a time; runs: listing a run store of --count runs; devices: matmul, conv, "
