@@ -175,20 +175,19 @@ def _human_summary(s: dict[str, Any]) -> str:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from dlviz import bench
     from dlviz.devices import DeviceError
 
     if args.what == "devices":
-        from dlviz import speed
+        from dlviz.bench import devices
 
         try:
-            report = speed.run_all(args.device or "all", quick=args.quick)
+            report = devices.run_all(args.device or "all", quick=args.quick)
         except DeviceError as e:
             _err(str(e))
             return EXIT_USAGE
         if args.csv:
-            Path(args.csv).write_text(speed.to_csv(report["rows"]))
-        print(json.dumps(_json_safe(report)) if args.json else speed.format_report(report))
+            Path(args.csv).write_text(devices.to_csv(report["rows"]))
+        print(json.dumps(_json_safe(report)) if args.json else devices.format_report(report))
         return EXIT_OK
     if args.what == "browser":
         from dlviz.bench import browser as bench_browser
@@ -205,31 +204,41 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.count < 1:
             _err("--count must be at least 1")
             return EXIT_USAGE
-        result = bench.runs_listing(count=args.count, repeats=args.repeats)
-        print(json.dumps(result) if args.json else bench.format_runs_listing(result))
+        from dlviz.bench import listing
+
+        result = listing.runs_listing(count=args.count, repeats=args.repeats)
+        print(json.dumps(result) if args.json else listing.format_runs_listing(result))
         return EXIT_OK
     if args.what == "ingest":
-        result = bench.ingest(n_files=args.files, megabytes=args.megabytes)
-        print(json.dumps(result) if args.json else bench.format_ingest(result))
+        from dlviz.bench import ingest
+
+        result = ingest.ingest(n_files=args.files, megabytes=args.megabytes)
+        print(json.dumps(result) if args.json else ingest.format_ingest(result))
         return EXIT_OK
     if args.what == "augment":
+        from dlviz.bench import augment
+
         try:
-            result = bench.augment(device=args.device, repeats=args.repeats)
+            result = augment.augment(device=args.device, repeats=args.repeats)
         except DeviceError as e:
             _err(str(e))
             return EXIT_USAGE
-        print(json.dumps(result) if args.json else bench.format_augment(result))
+        print(json.dumps(result) if args.json else augment.format_augment(result))
         return EXIT_OK
     if args.what == "refresh":
-        result = bench.refresh(repeats=args.repeats, epochs=args.epochs or 200)
-        print(json.dumps(result) if args.json else bench.format_refresh(result))
+        from dlviz.bench import refresh
+
+        result = refresh.refresh(repeats=args.repeats, epochs=args.epochs or 200)
+        print(json.dumps(result) if args.json else refresh.format_refresh(result))
         return EXIT_OK
+    from dlviz.bench import overhead
+
     try:
-        result = bench.overhead(device=args.device, repeats=args.repeats, epochs=args.epochs)
+        result = overhead.overhead(device=args.device, repeats=args.repeats, epochs=args.epochs)
     except DeviceError as e:
         _err(str(e))
         return EXIT_USAGE
-    print(json.dumps(result) if args.json else bench.format_overhead(result))
+    print(json.dumps(result) if args.json else overhead.format_overhead(result))
     return EXIT_OK
 
 
@@ -482,10 +491,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no per-epoch progress on stderr")
     t.set_defaults(func=cmd_train)
 
+    from dlviz.bench import BENCHMARKS
+
     b = sub.add_parser("bench", help="benchmarks")
     b.add_argument(
         "what",
-        choices=["overhead", "refresh", "ingest", "augment", "runs", "devices", "browser"],
+        choices=list(BENCHMARKS),
         help="overhead: dlviz's training vs a bare loop; refresh: cost of one live chart "
         "refresh; ingest: reading an upload of photos; augment: batched augmentation vs one "
         "image at a time; runs: listing a run store of --count runs; devices: matmul, conv, "

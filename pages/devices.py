@@ -5,7 +5,6 @@ import json
 
 import streamlit as st
 
-from dlviz import speed
 from dlviz.labs.devices import view as dp
 from dlviz.ui import layout, live, state
 
@@ -17,7 +16,7 @@ st.caption(
     "data sheet."
 )
 state.torch_threads()  # what the sidebar states, and what runs and benchmarks here use
-m = speed.machine()
+m = dp.machine()
 st.dataframe(dp.machine_table(m), hide_index=True, key="dv_machine")
 if not m["gpus"] and not m["mps"]:
     st.info(
@@ -25,12 +24,12 @@ if not m["gpus"] and not m["mps"]:
         "(and torch built for it) they measure both, side by side.",
         icon=":material/info:",
     )
-st.caption(f"**How it is measured.** {speed.METHOD}")
+st.caption(f"**How it is measured.** {dp.METHOD}")
 
 c1, c2, c3, c4 = layout.columns(
     [2, 3, 2, 2], key="dv_settings", min_width=180, vertical_alignment="bottom"
 )
-names = ["all"] + [str(d) for d in speed.devices_to_measure("all")]
+names = ["all"] + [str(d) for d in dp.devices_to_measure("all")]
 which = c1.selectbox("Devices", names, key="dv_which")
 bench_net = c2.selectbox(
     "Training step of",
@@ -83,7 +82,7 @@ if report is not None:
     st.markdown(
         f"**Measured on** {machine.get('cpu', '?')}"
         + "".join(f"; {g['name']}" for g in machine.get("gpus", []))
-        + f" - torch {machine.get('torch', '?')}, {speed.threads(machine)} on the CPU"
+        + f" - torch {machine.get('torch', '?')}, {dp.threads(machine)} on the CPU"
         + (f". Training step: {report['network']}." if report.get("network") else "")
     )
     for line in dp.speedup_lines(report["rows"]):
@@ -100,7 +99,7 @@ if report is not None:
     )
     downloads.download_button(
         "CSV",
-        data=speed.to_csv(report["rows"]),
+        data=dp.to_csv(report["rows"]),
         file_name="dlviz-devices.csv",
         mime="text/csv",
         key="dv_csv",

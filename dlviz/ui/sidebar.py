@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dlviz import speed
+from dlviz import timing
 from dlviz.text import plural
 from dlviz.ui import owner
 from dlviz.ui.live import View, view_page
@@ -14,13 +14,13 @@ from dlviz.ui.state import torch_threads
 
 @st.cache_resource(show_spinner=False)
 def _device_lines() -> list[str]:
-    """The devices found, from the same facts the Devices page shows (`speed.machine`), once
+    """The devices found, from the same facts the Devices page shows (`timing.machine`), once
     torch has the dashboard's thread count (before, it would report its own default)."""
     torch_threads()
-    m = speed.machine()
+    m = timing.machine()
     memory = f", {m['memory_gb']:.0f} GiB memory" if m["memory_gb"] else ""
     cores = plural(m["cores"] or 0, "core")
-    lines = [f"**CPU** - {m['cpu']}, {cores}, {speed.threads_phrase(m)}" + memory]
+    lines = [f"**CPU** - {m['cpu']}, {cores}, {timing.threads_phrase(m)}" + memory]
     for g in m["gpus"]:
         driver = f", driver {g['cuda_driver']}" if g["cuda_driver"] else ""
         lines.append(

@@ -271,15 +271,15 @@ def test_bench_ingest_plumbing(capsys):
 
 
 def test_bench_augment_plumbing():
-    from dlviz import bench
+    from dlviz.bench import augment
 
-    r = bench.augment(batch=4, sizes=(16,), repeats=3)
+    r = augment.augment(batch=4, sizes=(16,), repeats=3)
     assert r["benchmark"] == "augment" and r["device"] == "cpu" and r["batch"] == 4
     (row,) = r["rows"]
     assert row["size"] == 16
     for k in ("batched_ms", "per_image_ms", "train_step_ms"):
         assert row[k]["min"] <= row[k]["median"] <= row[k]["max"]
-    text = bench.format_augment(r)
+    text = augment.format_augment(r)
     assert "16x16: batched" in text and "one image at a time" in text
 
 

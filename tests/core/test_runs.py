@@ -13,7 +13,8 @@ import zipfile
 import pytest
 import torch
 
-from dlviz import bench, jobs, runs
+from dlviz import jobs, runs
+from dlviz.bench import listing
 from dlviz.config import RunConfig
 from dlviz.models import build_model
 from dlviz.train import Callback
@@ -291,7 +292,7 @@ def test_a_store_that_does_not_exist_lists_nothing(tmp_path):
 
 
 def test_a_thousand_runs_list_correctly(tmp_path):
-    ids = bench.fake_run_store(tmp_path, 1000)
+    ids = listing.fake_run_store(tmp_path, 1000)
     rows = runs.list_runs(tmp_path)
     assert len(rows) == 1000
     assert [r["run_id"] for r in rows] == ids[::-1]  # newest first
@@ -313,7 +314,7 @@ def test_a_thousand_runs_list_correctly(tmp_path):
 
 
 def test_listing_again_reads_only_what_changed_and_sees_every_change(tmp_path, monkeypatch):
-    ids = bench.fake_run_store(tmp_path, 60)
+    ids = listing.fake_run_store(tmp_path, 60)
     first = runs.list_runs(tmp_path)
     reads = []
     real_row = runs._row

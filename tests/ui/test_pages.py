@@ -55,14 +55,14 @@ def test_home_renders_and_links_to_the_pages(apptest):
 
 
 def test_the_sidebar_names_each_gpu_with_its_memory_capability_and_driver(monkeypatch):
-    from dlviz import speed
+    from dlviz import timing
     from dlviz.ui import sidebar
 
     gpu = {"device": "cuda:0", "name": "NVIDIA H100 80GB HBM3", "memory_gb": 79.2,
            "capability": "9.0", "multiprocessors": 132, "cuda_driver": "12.8"}  # fmt: skip
     fake = {"cpu": "Some CPU", "cores": 16, "torch_threads": 8, "memory_gb": 125.6,
             "torch": "2.13.0", "torch_cuda": "12.8", "gpus": [gpu], "mps": False}  # fmt: skip
-    monkeypatch.setattr(speed, "machine", lambda: fake)
+    monkeypatch.setattr(timing, "machine", lambda: fake)
     sidebar._device_lines.clear()
     try:
         assert sidebar._device_lines() == [
@@ -70,7 +70,7 @@ def test_the_sidebar_names_each_gpu_with_its_memory_capability_and_driver(monkey
             "**cuda:0** - NVIDIA H100 80GB HBM3, 79 GiB, compute capability 9.0, driver 12.8, "
             "torch CUDA 12.8",
         ]
-        monkeypatch.setattr(speed, "machine", lambda: {**fake, "gpus": [], "memory_gb": None})
+        monkeypatch.setattr(timing, "machine", lambda: {**fake, "gpus": [], "memory_gb": None})
         sidebar._device_lines.clear()
         assert sidebar._device_lines() == [
             "**CPU** - Some CPU, 16 cores, torch uses 8 threads",

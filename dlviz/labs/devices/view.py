@@ -12,9 +12,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dlviz import captions, runs, speed
+from dlviz import captions, runs
 from dlviz import figures as plots
+from dlviz.bench.devices import METHOD as METHOD  # the page states the method and offers the CSV
+from dlviz.bench.devices import best_matmul, devices_to_measure, relabel, run_all, speedups
+from dlviz.bench.devices import to_csv as to_csv
 from dlviz.text import plural
+from dlviz.timing import machine as machine  # what the page's table shows
+from dlviz.timing import threads as threads
+from dlviz.timing import threads_phrase
 from dlviz.ui import layout, live
 from dlviz.ui.charts import summary
 
@@ -31,7 +37,7 @@ def machine_table(m: dict[str, Any]) -> pd.DataFrame:
             "device": "cpu",
             "name": m["cpu"],
             "memory": f"{m['memory_gb']} GB" if m["memory_gb"] else "?",
-            "details": f"{plural(m['cores'] or 0, 'core')}; {speed.threads_phrase(m)}",
+            "details": f"{plural(m['cores'] or 0, 'core')}; {threads_phrase(m)}",
         }
     ]
     for g in m["gpus"]:
@@ -109,7 +115,7 @@ def compare_reports(paths: list[Path]) -> None:
         if report is None:
             st.error(f"{path.name} cannot be read: it is damaged or not a dlviz report.")
             continue
-        rows += speed.relabel(report, report_label(report, path))
+        rows += relabel(report, report_label(report, path))
     if not rows:
         return
     c1, c2 = layout.columns(2, key="dv_cmp_charts", min_width=420, gap="medium")
@@ -141,7 +147,7 @@ def measure(which: str, quick: bool, source: str = "images") -> dict[str, Any]:
     except ValueError as e:  # ConfigError too: the page's settings cannot build a network
         st.warning(f"That page's network cannot be built ({e}); the Deep CNN is used instead.")
         net = None
-    report = speed.run_all(which, quick=quick, progress=progress, network=net)
+    report = run_all(which, quick=quick, progress=progress, network=net)
     bar.empty()
     charts.empty()
     return report
@@ -187,7 +193,7 @@ def peak_lines(rows: list[dict[str, Any]]) -> list[str]:
     """Each device and dtype's best matrix-multiply rate, and what share of the device's peak
     it is: the data sheet's for a known GPU, else the best measured is the reference."""
     out = []
-    for (dev, dtype), r in speed.best_matmul(rows).items():
+    for (dev, dtype), r in best_matmul(rows).items():
         rate = f"**{dev} {dtype}**: best {r['tflops']:.3g} TFLOP/s, at n = {r['size']:,}"
         if r.get("peak_source", "data sheet") == "data sheet" and r.get("percent_of_peak"):
             out.append(
@@ -205,7 +211,7 @@ def peak_lines(rows: list[dict[str, Any]]) -> list[str]:
 
 def speedup_lines(rows: list[dict[str, Any]]) -> list[str]:
     out = []
-    for s in speed.speedups(rows):
+    for s in speedups(rows):
         word = "faster" if s["speedup"] >= 1 else "slower"
         factor = s["speedup"] if s["speedup"] >= 1 else 1 / s["speedup"]
         out.append(
@@ -222,7 +228,7 @@ SOURCES = {"images": "the Image lab's network, as you set it", "playground": "th
 
 def race_devices() -> list[str]:
     """The devices a race can use: the CPU and each GPU (named, never auto)."""
-    return [str(d) for d in speed.devices_to_measure("all")]
+    return [str(d) for d in devices_to_measure("all")]
 
 
 def race_config(source: str):

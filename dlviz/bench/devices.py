@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import statistics
 import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -25,6 +22,7 @@ import torch.nn.functional as F
 
 from dlviz.devices import cpu_model, resolve_device, synchronize
 from dlviz.text import plural
+from dlviz.timing import machine, summarize, threads_phrase, time_call
 
 METHOD = (
     "Each operation runs untimed a few times first (warm-up), then is timed repeatedly with the "
@@ -55,133 +53,6 @@ def peak_tflops(device_name: str, dtype: str) -> float | None:
         if key.lower() in device_name.lower():
             return peaks.get(dtype)
     return None
-
-
-# --- statistics ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Seconds per call: the median and the spread of `n` timed repeats."""
-
-    median: float
-    q1: float
-    q3: float
-    min: float
-    max: float
-    n: int
-
-    @property
-    def iqr(self) -> float:
-        return self.q3 - self.q1
-
-
-def summarize(samples: Iterable[float]) -> Timing:
-    """Median and quartiles (linear interpolation between order statistics, as numpy's default)
-    of `samples`; raises ValueError on none."""
-    xs = sorted(samples)
-    if not xs:
-        raise ValueError("no timings")
-
-    def quantile(q: float) -> float:
-        pos = q * (len(xs) - 1)
-        lo = int(pos)
-        hi = min(lo + 1, len(xs) - 1)
-        return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
-
-    return Timing(statistics.median(xs), quantile(0.25), quantile(0.75), xs[0], xs[-1], len(xs))
-
-
-def time_call(
-    fn: Callable[[], Any],
-    device: torch.device,
-    repeats: int = 10,
-    warmup: int = 3,
-    max_seconds: float = 5.0,
-) -> Timing:
-    """Warm `fn` up, then time up to `repeats` calls (fewer when they would take longer than
-    `max_seconds` in all, but at least 3), synchronising `device` around each."""
-    for _ in range(warmup):
-        fn()
-    synchronize(device)
-    samples: list[float] = []
-    spent = 0.0
-    while len(samples) < repeats and (len(samples) < 3 or spent < max_seconds):
-        if device.type == "cuda":
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            end.synchronize()
-            seconds = start.elapsed_time(end) / 1000
-        else:
-            t = time.perf_counter()
-            fn()
-            synchronize(device)
-            seconds = time.perf_counter() - t
-        samples.append(seconds)
-        spent += seconds
-    return summarize(samples)
-
-
-# --- what the machine has --------------------------------------------------------------------
-
-
-def _memory_gb() -> float | None:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) / 2**20
-    except OSError:
-        pass
-    return None
-
-
-def threads_phrase(m: dict[str, Any]) -> str:
-    """ "torch uses 1 thread" / "torch uses 8 threads", from `machine()`'s facts."""
-    return f"torch uses {threads(m)}"
-
-
-def threads(m: dict[str, Any]) -> str:
-    n = m.get("torch_threads", "?")
-    return f"{n} thread{'' if n == 1 else 's'}"
-
-
-def machine() -> dict[str, Any]:
-    """The CPU (model, cores, torch threads, memory) and each GPU torch can use."""
-    gpus = []
-    if torch.cuda.is_available():
-        driver = None
-        try:
-            driver = torch._C._cuda_getDriverVersion()  # e.g. 12040 -> 12.4
-            driver = f"{driver // 1000}.{driver % 1000 // 10}"
-        except Exception:  # private API: not every build has it
-            driver = None
-        for i in range(torch.cuda.device_count()):
-            p = torch.cuda.get_device_properties(i)
-            gpus.append(
-                {
-                    "device": f"cuda:{i}",
-                    "name": p.name,
-                    "memory_gb": round(p.total_memory / 2**30, 1),
-                    "capability": f"{p.major}.{p.minor}",
-                    "multiprocessors": p.multi_processor_count,
-                    "cuda_driver": driver,
-                }
-            )
-    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
-    memory = _memory_gb()
-    return {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "memory_gb": round(memory, 1) if memory else None,
-        "torch": torch.__version__,
-        "torch_cuda": torch.version.cuda,
-        "gpus": gpus,
-        "mps": mps,
-    }
 
 
 # --- the benchmarks ------------------------------------------------------------------------------

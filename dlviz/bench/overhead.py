@@ -1,0 +1,175 @@
+"""`dlviz bench overhead`, timed honestly: a warm-up first, both sides run alternately, the median
+of repeats reported with its spread, and the device synchronized before every clock read.
+
+`overhead`: dlviz's instrumented training (`train.fit` with the live-run events, gradient norms,
+per-epoch evaluation and 2-D snapshots) against a bare PyTorch loop over the same model, data and
+device. The ratio of their throughputs is the budget DESIGN.md sets (at least 0.9).
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from dlviz.config import RunConfig
+from dlviz.data import Dataset, load_dataset
+from dlviz.devices import describe, resolve_device, synchronize
+from dlviz.jobs import EventEmitter, snapshotter_for
+from dlviz.models import build_model
+from dlviz.timing import machine, summarize
+from dlviz.train import EVAL_TRAIN_SAMPLES, batch_bounds, evaluate, fit, make_optimizer
+
+OVERHEAD_BUDGET = 0.9
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    config: RunConfig
+
+
+def overhead_cases(device: str = "cpu", epochs: int | None = None) -> list[Case]:
+    """The models `dlviz bench overhead` measures: the Playground default and a larger deep MLP."""
+    toy = RunConfig().with_changes(train={"device": device, "epochs": epochs or 25})
+    deep = RunConfig().with_changes(
+        data={"n_samples": 4000},
+        model={"hidden": (64,) * 8, "norm": "batch"},
+        train={"device": device, "epochs": epochs or 3, "batch_size": 64},
+    )
+    cnn = RunConfig.from_dict(
+        {
+            "data": {"name": "shapes", "n_samples": 1200, "image_size": 32},
+            "model": {
+                "arch": "cnn",
+                "blocks": [
+                    {"channels": 16, "pool": "max"},
+                    {"channels": 32, "pool": "max"},
+                    {"channels": 32},
+                ],
+                "norm": "batch",
+            },
+            "train": {"device": device, "epochs": epochs or 5, "batch_size": 32},
+        }
+    )  # the Images page's default data: 840 training and 360 test images
+    return [
+        Case("playground default (mlp 8x3, batch 32)", toy),
+        Case("deep mlp (64x8, batch norm, batch 64)", deep),
+        Case("cnn on 1,200 shapes 32x32 (3 blocks, batch norm), feature maps on", cnn),
+    ]
+
+
+def bare_loop(model: torch.nn.Module, data: Dataset, cfg: RunConfig, device: torch.device) -> float:
+    """The plain PyTorch loop: same batches, same optimizer, and at the end one evaluation of
+    as many training samples as `fit` measures plus the test set (what any training script
+    ends with, and what `fit` does after its last epoch); nothing else. Returns seconds."""
+    tc = cfg.train
+    model.to(device).train()
+    x, y = data.x_train.to(device), data.y_train.to(device)
+    opt = make_optimizer(model, tc)
+    gen = torch.Generator().manual_seed(tc.seed)
+    bounds = batch_bounds(len(x), tc.batch_size)
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(tc.epochs):
+        perm = torch.randperm(len(x), generator=gen).to(device)
+        for lo, hi in bounds:
+            idx = perm[lo:hi]
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    n_eval = min(len(x), EVAL_TRAIN_SAMPLES)
+    x_te, y_te = data.x_test.to(device), data.y_test.to(device)
+    evaluate(
+        model, torch.cat([x[:n_eval], x_te]), torch.cat([y[:n_eval], y_te]), (n_eval, len(x_te))
+    )
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def instrumented_loop(
+    model: torch.nn.Module, data: Dataset, cfg: RunConfig, device: torch.device
+) -> float:
+    """`train.fit` with everything a live Playground run has switched on. Returns seconds."""
+    events: list[dict[str, Any]] = []
+    emitter = EventEmitter(events.append, snapshot=snapshotter_for(data))
+    synchronize(device)
+    start = time.perf_counter()
+    state = fit(model, data, cfg.train, device, callbacks=[emitter])
+    synchronize(device)
+    seconds = time.perf_counter() - start
+    if state.status != "finished":
+        raise RuntimeError(f"benchmark run did not finish: {state.status} {state.message}")
+    return seconds
+
+
+def overhead(device: str = "cpu", repeats: int = 21, epochs: int | None = None) -> dict[str, Any]:
+    """Throughput of instrumented training over a bare loop, per case. See module docstring.
+
+    Each repeat times the two loops back to back (alternating which goes first); the ratio is the
+    median of those pairs' ratios, which cancels most of a shared machine's drift in speed.
+    """
+    dev = resolve_device(device)
+    results = []
+    for case in overhead_cases(device, epochs):
+        data = load_dataset(case.config.data)
+        bounds = batch_bounds(len(data.x_train), case.config.train.batch_size)
+        samples = sum(hi - lo for lo, hi in bounds) * case.config.train.epochs
+
+        fresh = functools.partial(
+            build_model, case.config.model, data.input_shape, data.n_classes, seed=0
+        )
+        bare_loop(fresh(), data, case.config, dev)  # warm-up: allocator, kernels, lazy imports
+        instrumented_loop(fresh(), data, case.config, dev)
+        bare_s, inst_s = [], []
+        for i in range(repeats):
+            order = (bare_loop, instrumented_loop) if i % 2 == 0 else (instrumented_loop, bare_loop)
+            for fn in order:
+                seconds = fn(fresh(), data, case.config, dev)
+                (bare_s if fn is bare_loop else inst_s).append(seconds)
+        ratios = [b / s for b, s in zip(bare_s, inst_s)]
+        bare_med, inst_med = statistics.median(bare_s), statistics.median(inst_s)
+        results.append(
+            {
+                "case": case.name,
+                "config": case.config.to_dict(),
+                "samples_per_run": samples,
+                "bare_samples_per_second": samples / bare_med,
+                "dlviz_samples_per_second": samples / inst_med,
+                "ratio": statistics.median(ratios),
+                "ratio_spread": summarize(ratios).spread(),
+                "bare_seconds": summarize(bare_s).spread(),
+                "dlviz_seconds": summarize(inst_s).spread(),
+            }
+        )
+    return {
+        "benchmark": "overhead",
+        "budget": OVERHEAD_BUDGET,
+        "device": describe(dev),
+        "machine": machine(brief=True),
+        "repeats": repeats,
+        "cases": results,
+        "within_budget": all(r["ratio"] >= OVERHEAD_BUDGET for r in results),
+    }
+
+
+def format_overhead(result: dict[str, Any]) -> str:
+    lines = [
+        f"dlviz bench overhead on {result['device']} ({result['machine']['cpu_model']}, "
+        f"{result['machine']['torch_threads']} torch threads), median of {result['repeats']}:"
+    ]
+    for r in result["cases"]:
+        s = r["ratio_spread"]
+        verdict = "ok" if r["ratio"] >= result["budget"] else "BELOW BUDGET"
+        lines.append(
+            f"  {r['case']}: bare {r['bare_samples_per_second']:,.0f} samples/s, "
+            f"dlviz {r['dlviz_samples_per_second']:,.0f} samples/s -> ratio {r['ratio']:.3f} "
+            f"(runs {s['min']:.3f}-{s['max']:.3f}) [{verdict}, budget {result['budget']}]"
+        )
+    return "\n".join(lines)
