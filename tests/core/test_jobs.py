@@ -257,7 +257,7 @@ def test_a_server_ended_by_sigterm_saves_every_epoch_of_its_runs_and_exits_clean
 def test_a_run_waiting_for_its_page_holds_after_its_first_report_until_drawn(tmp_path):
     began = time.monotonic()
     handle = jobs.start(LONG, wait_for_page_s=30.0)
-    wait_until(lambda: handle.poll() or handle.history.steps.seen)
+    wait_until(lambda: (handle.poll(), handle.history.steps.seen)[1])  # its first report
     step = handle.history.step
     time.sleep(0.5)
     handle.poll()
