@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -76,12 +78,19 @@ class MLP(nn.Module):
         return self.head(x)
 
     def weight_layers(self) -> list[tuple[str, nn.Module]]:
-        named = [(f"hidden{i + 1}", b.linear) for i, b in enumerate(self.blocks)]
+        named: list[tuple[str, nn.Module]] = [
+            (f"hidden{i + 1}", b.linear) for i, b in enumerate(_dense(self.blocks))
+        ]
         return named + [("output", self.head)]
 
     def activation_points(self) -> list[tuple[str, nn.Module]]:
         # The activation's output: each neuron's response before dropout and the shortcut.
-        return [(f"hidden{i + 1}", b.act) for i, b in enumerate(self.blocks)]
+        return [(f"hidden{i + 1}", b.act) for i, b in enumerate(_dense(self.blocks))]
+
+
+def _dense(blocks: nn.ModuleList) -> list[DenseBlock]:
+    """An MLP's blocks, as the type checker should see them (a ModuleList yields Modules)."""
+    return cast("list[DenseBlock]", blocks)
 
 
 @register_model("mlp")
@@ -96,7 +105,7 @@ def layer_table(model: nn.Module) -> list[dict[str, object]]:
     """One row per weight layer: name, shape of its weight, parameter count of its block."""
     rows = []
     if isinstance(model, MLP):
-        for i, block in enumerate(model.blocks):
+        for i, block in enumerate(_dense(model.blocks)):
             rows.append(
                 {
                     "layer": f"hidden{i + 1}",

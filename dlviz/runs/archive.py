@@ -33,7 +33,7 @@ from dlviz.runs.store import (
 # --- export and import ------------------------------------------------------------------------
 
 
-def export_run(root: Path | str | None, run_id: str) -> bytes:
+def export_run(root: str | os.PathLike[str] | None, run_id: str) -> bytes:
     """A ZIP of the run's folder (its files under one folder named by the run id)."""
     folder = _folder(root, run_id)
     if not (folder / CONFIG).is_file():
@@ -120,7 +120,7 @@ def _check_safetensors(data: bytes) -> None:
         raise _zip_problem("weights.safetensors is not a safetensors file")
 
 
-def import_run(root: Path | str | None, data: bytes) -> str:
+def import_run(root: str | os.PathLike[str] | None, data: bytes) -> str:
     """Add a run from a ZIP that `export_run` made; returns its id in this store (a fresh one
     if the id is taken). Refuses unknown files, oversized files, unsafe paths and a config this
     dlviz cannot read, with a message saying which."""

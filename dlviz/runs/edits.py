@@ -28,7 +28,9 @@ from dlviz.runs.store import (
 _meta_lock = threading.Lock()
 
 
-def _update_meta(root: Path | str | None, run_id: str, **changes: Any) -> dict[str, Any]:
+def _update_meta(
+    root: str | os.PathLike[str] | None, run_id: str, **changes: Any
+) -> dict[str, Any]:
     folder = _folder(root, run_id)
     if _row(folder)["status"] == "unreadable":
         raise RunStoreError(f"run {run_id} cannot be read, so it cannot be changed")
@@ -45,12 +47,12 @@ def _update_meta(root: Path | str | None, run_id: str, **changes: Any) -> dict[s
     return meta
 
 
-def mark_owner_told(root: Path | str | None, run_id: str) -> None:
+def mark_owner_told(root: str | os.PathLike[str] | None, run_id: str) -> None:
     """Note that the person whose run this is was told that a server's end cut it off."""
     _update_meta(root, run_id, owner_told=True)
 
 
-def rename_run(root: Path | str | None, run_id: str, name: str) -> None:
+def rename_run(root: str | os.PathLike[str] | None, run_id: str, name: str) -> None:
     """Give a run a display name (its id, the folder name, stays); "" restores its config's."""
     if not isinstance(name, str) or len(name.strip()) > MAX_NAME:
         raise RunStoreError(f"a run name is text of at most {MAX_NAME} characters")
@@ -59,7 +61,7 @@ def rename_run(root: Path | str | None, run_id: str, name: str) -> None:
     _update_meta(root, run_id, name=name.strip())
 
 
-def set_tags(root: Path | str | None, run_id: str, tags: list[str]) -> list[str]:
+def set_tags(root: str | os.PathLike[str] | None, run_id: str, tags: list[str]) -> list[str]:
     """Replace a run's tags (trimmed, duplicates dropped); returns them."""
     if isinstance(tags, str) or not isinstance(tags, (list, tuple)):
         raise RunStoreError("tags are a list of words")
@@ -78,7 +80,7 @@ def set_tags(root: Path | str | None, run_id: str, tags: list[str]) -> list[str]
     return clean
 
 
-def delete_run(root: Path | str | None, run_id: str) -> None:
+def delete_run(root: str | os.PathLike[str] | None, run_id: str) -> None:
     """Remove a run's folder: renamed aside first (so it leaves the listing at once), then
     deleted. Refuses anything not directly inside `root`, and a run still training."""
     root = Path(root) if root else default_root()

@@ -51,7 +51,7 @@ def _message_with_outcome(summary: dict[str, Any]) -> str:
     """A run's message, and what its end said it learned when that was nothing (dead, at
     chance: `dlviz.outcome`), so the listing does not read "finished" alone."""
     message = str(summary.get("message") or "")
-    outcome = summary.get("outcome") if isinstance(summary.get("outcome"), dict) else {}
+    outcome: dict[str, Any] = got if isinstance(got := summary.get("outcome"), dict) else {}
     if outcome.get("kind") not in (None, "ok") and outcome.get("message"):
         message = f"{message} {outcome['message']}".strip()
     return message
@@ -93,7 +93,7 @@ def _row(folder: str | os.PathLike[str]) -> dict[str, Any]:
             if problem:
                 return _unreadable(row, problem)
             summary = {**describe_config(config), **summary}
-        final = summary.get("final") if isinstance(summary.get("final"), dict) else {}
+        final: dict[str, Any] = got if isinstance(got := summary.get("final"), dict) else {}
         row.update({k: summary.get(k) for k in ROW_FIELDS if k in summary})
         row.update(
             run_id=run_id,
@@ -222,7 +222,7 @@ def _listed_row(entry: os.DirEntry[str]) -> dict[str, Any]:
     return {**row, "tags": list(row["tags"])}  # the caller's copy
 
 
-def list_runs(root: Path | str | None = None) -> list[dict[str, Any]]:
+def list_runs(root: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
     """Every run folder under `root`, newest first: one dict per run with `ROW_FIELDS`.
 
     `status` is finished, stopped, diverged or error for a run that ended; running or
@@ -256,6 +256,6 @@ def list_runs(root: Path | str | None = None) -> list[dict[str, Any]]:
     return [r for _, _, r in rows]
 
 
-def run_row(root: Path | str | None, run_id: str) -> dict[str, Any]:
+def run_row(root: str | os.PathLike[str] | None, run_id: str) -> dict[str, Any]:
     """The listing row of one run; RunNotFound if there is none."""
     return _row(_folder(root, run_id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ class StoredRun:
     has_weights: bool
 
 
-def load_run(root: Path | str | None, run_id: str) -> StoredRun:
+def load_run(root: str | os.PathLike[str] | None, run_id: str) -> StoredRun:
     """Read one run's config, summary and metrics; RunStoreError says what is wrong."""
     folder = _folder(root, run_id)
     row = _row(folder)
@@ -70,7 +71,7 @@ def load_run(root: Path | str | None, run_id: str) -> StoredRun:
     )
 
 
-def load_weights(root: Path | str | None, run_id: str, model: nn.Module) -> nn.Module:
+def load_weights(root: str | os.PathLike[str] | None, run_id: str, model: nn.Module) -> nn.Module:
     """Load a run's saved weights (safetensors only) into `model`, built from its config."""
     path = _folder(root, run_id) / WEIGHTS
     if not path.is_file():
@@ -91,7 +92,7 @@ def load_weights(root: Path | str | None, run_id: str, model: nn.Module) -> nn.M
     return model
 
 
-def metrics_csv(root: Path | str | None, run_ids: list[str]) -> str:
+def metrics_csv(root: str | os.PathLike[str] | None, run_ids: list[str]) -> str:
     """The per-epoch metrics of `run_ids` as one CSV table (a run_id column first)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

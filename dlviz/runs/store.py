@@ -117,8 +117,8 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 def describe_config(config: dict[str, Any]) -> dict[str, Any]:
     """The fields of a (possibly foreign or older) config dict that a Runs table shows."""
-    data = config.get("data") if isinstance(config.get("data"), dict) else {}
-    model = config.get("model") if isinstance(config.get("model"), dict) else {}
+    data: dict[str, Any] = got if isinstance(got := config.get("data"), dict) else {}
+    model: dict[str, Any] = got if isinstance(got := config.get("model"), dict) else {}
     arch = model.get("arch", "mlp")
     layers = model.get("blocks") if arch == "cnn" else model.get("hidden", [8, 8, 8])
     name = config.get("name", "")
@@ -131,7 +131,10 @@ def describe_config(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def start_run(
-    root: Path | str, run_id: str, config: dict[str, Any], info: dict[str, Any] | None = None
+    root: str | os.PathLike[str],
+    run_id: str,
+    config: dict[str, Any],
+    info: dict[str, Any] | None = None,
 ) -> Path:
     """Create the folder of a run that starts now: ``config.json`` and ``status.json`` (this
     process, host and boot, the start time, and `info`: e.g. params and device). Returns it.
@@ -164,7 +167,7 @@ def start_run(
     return folder
 
 
-def save_metrics(root: Path | str, run_id: str, metrics: dict[str, list[Any]]) -> None:
+def save_metrics(root: str | os.PathLike[str], run_id: str, metrics: dict[str, list[Any]]) -> None:
     """The curves of a run still training, so a run cut off keeps them (written atomically
     into the folder `start_run` made; a folder that is gone is not made again)."""
     folder = Path(root) / _check_id(run_id)
@@ -173,7 +176,7 @@ def save_metrics(root: Path | str, run_id: str, metrics: dict[str, list[Any]]) -
 
 
 def save_run(
-    root: Path | str,
+    root: str | os.PathLike[str],
     run_id: str,
     config: dict[str, Any],
     summary: dict[str, Any],
@@ -207,7 +210,7 @@ def save_run(
     if not isinstance(started, (int, float)):
         seconds = summary.get("seconds")
         started = finished - seconds if isinstance(seconds, (int, float)) else finished
-    final = summary.get("final") if isinstance(summary.get("final"), dict) else {}
+    final: dict[str, Any] = got if isinstance(got := summary.get("final"), dict) else {}
     atomic_write_json(
         folder / SUMMARY,
         {
@@ -302,7 +305,7 @@ def _check_id(run_id: Any) -> str:
     return run_id
 
 
-def _folder(root: Path | str | None, run_id: Any) -> Path:
+def _folder(root: str | os.PathLike[str] | None, run_id: Any) -> Path:
     root = Path(root) if root else default_root()
     folder = root / _check_id(run_id)
     if folder.is_symlink() or not folder.is_dir():
@@ -310,7 +313,7 @@ def _folder(root: Path | str | None, run_id: Any) -> Path:
     return folder
 
 
-def run_folder(root: Path | str | None, run_id: str) -> Path:
+def run_folder(root: str | os.PathLike[str] | None, run_id: str) -> Path:
     """The folder of run `run_id` (the id checked: no path tricks)."""
     return _folder(root, run_id)
 

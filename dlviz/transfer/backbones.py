@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,11 +194,12 @@ def read_backbone(data: bytes, name: str, run_config: str = "") -> Backbone:
     tensors = _strip_prefixes(tensors)
     card: dict[str, Any] = {}
     cfg: ModelConfig | None = None
+    shape: tuple[int, int, int]  # (C, H, W)
     if METADATA_KEY in metadata:
         try:
             card = json.loads(metadata[METADATA_KEY])
             cfg = RunConfig.from_dict({"model": card["model"]}).model
-            shape = tuple(int(v) for v in card["input_shape"])
+            shape = tuple(int(v) for v in card["input_shape"])  # type: ignore[assignment]  # matched below
         except (ValueError, KeyError, TypeError) as e:
             raise BackboneError(f"{name}: its dlviz card cannot be read ({e})") from e
     elif "dlviz_config" in metadata or run_config:  # the weights of a run in the run store
@@ -234,7 +236,7 @@ _cache: dict[tuple[str, float, int], Backbone] = {}
 _cache_zoo: dict[str, Backbone] = {}
 
 
-def load_backbone(spec: str, runs_dir: str | Path | None = None) -> Backbone:
+def load_backbone(spec: str, runs_dir: str | os.PathLike[str] | None = None) -> Backbone:
     """The backbone `spec` names: a shipped backbone's name, ``run:ID`` (a CNN run in the run
     store at `runs_dir`), or a checkpoint file's path. Read once per file version."""
     if not spec:
