@@ -3,6 +3,8 @@ made of blocks and a head (the cnn and the zoo's backbones)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -82,7 +84,7 @@ class Freezable:
         self.train(self.training)  # type: ignore[attr-defined]
 
     def train(self, mode: bool = True):
-        nn.Module.train(self, mode)  # type: ignore[arg-type]
+        nn.Module.train(self, mode)  # type: ignore[type-var]
         for block in self.blocks[: self.frozen_blocks]:
             block.eval()  # frozen batch norm keeps its pretrained statistics
         return self
@@ -113,6 +115,9 @@ class CNN(Freezable, nn.Module):
     With `residual`, every block after the first gets a shortcut (the first is the stem); a
     block's own `residual` overrides that.
     """
+
+    head: nn.Sequential
+    out: nn.Linear
 
     def __init__(self, input_shape: tuple[int, ...], cfg: ModelConfig, n_classes: int):
         super().__init__()
@@ -166,7 +171,9 @@ class CNN(Freezable, nn.Module):
         return self.out(self.head(self.features(x)))
 
     def weight_layers(self) -> list[tuple[str, nn.Module]]:
-        convs = [(f"conv{i + 1}", b.conv) for i, b in enumerate(self.blocks)]
+        convs: list[tuple[str, nn.Module]] = [
+            (f"conv{i + 1}", b.conv) for i, b in enumerate(_conv_blocks(self.blocks))
+        ]
         fcs = [
             (f"fc{i + 1}", m)
             for i, m in enumerate(m for m in self.head if isinstance(m, nn.Linear))
@@ -176,6 +183,11 @@ class CNN(Freezable, nn.Module):
     def activation_points(self) -> list[tuple[str, nn.Module]]:
         # Each block's output: its feature maps, after the shortcut and pooling.
         return [(f"conv{i + 1}", b) for i, b in enumerate(self.blocks)]
+
+
+def _conv_blocks(blocks: nn.ModuleList) -> list[ConvBlockModule]:
+    """A CNN's blocks, as the type checker should see them (a ModuleList yields Modules)."""
+    return cast("list[ConvBlockModule]", blocks)
 
 
 @register_model("cnn")
@@ -188,7 +200,7 @@ def cnn_layer_table(model: CNN, input_shape: tuple[int, ...]) -> list[dict[str, 
     image (a multiply-add counts as 2; convolutions and linear layers only)."""
     rows = []
     c_in, h_in, w_in = input_shape
-    for i, (block, (c, h, w)) in enumerate(zip(model.blocks, model.block_shapes)):
+    for i, (block, (c, h, w)) in enumerate(zip(_conv_blocks(model.blocks), model.block_shapes)):
         spec = block.spec
         ho, wo = (h_in - 1) // spec.stride + 1, (w_in - 1) // spec.stride + 1  # the conv's output
         flops = 2 * c * ho * wo * c_in * spec.kernel**2

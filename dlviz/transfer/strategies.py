@@ -4,7 +4,7 @@ is pretrained, what is frozen, which learning rate each part gets) and the table
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -52,7 +52,10 @@ def lr_factor(cfg: TransferConfig) -> float:
 def build(backbone: Backbone, cfg: TransferConfig, n_classes: int, seed: int) -> models.CNN:
     """The network a strategy trains: the backbone's blocks (pretrained unless `scratch`), a new
     output layer for `n_classes`, frozen and learning rates set."""
-    model = models.build_model(backbone.model, backbone.input_shape, n_classes, seed=seed)
+    # a CNN, or the zoo's network: both Freezable, with the same blocks, head and out
+    model = cast(
+        models.CNN, models.build_model(backbone.model, backbone.input_shape, n_classes, seed=seed)
+    )
     if cfg.strategy != "scratch":
         result = model.load_state_dict(backbone.weights, strict=False)
         if result.unexpected_keys or any(k.startswith("blocks.") for k in result.missing_keys):
@@ -85,8 +88,8 @@ def adapt_data(data: Dataset, input_shape: tuple[int, ...]) -> Dataset:
 
 def conv_key(model: nn.Module, i: int) -> str:
     """The state-dict key of the weight of block `i`'s first convolution."""
-    conv = model.block_conv(i)  # type: ignore[attr-defined]
-    name = next(n for n, m in model.blocks[i].named_modules() if m is conv)  # type: ignore[index]
+    conv = model.block_conv(i)  # type: ignore[operator]
+    name = next(n for n, m in model.blocks[i].named_modules() if m is conv)  # type: ignore[index, union-attr]
     return f"blocks.{i}.{name}.weight" if name else f"blocks.{i}.weight"
 
 
@@ -96,8 +99,8 @@ def weight_change(model: nn.Module, backbone: Backbone) -> dict[str, float]:
     out = {}
     for i in range(len(model.blocks)):  # type: ignore[arg-type]
         w0 = backbone.weights[conv_key(model, i)]
-        w = model.block_conv(i).weight.detach().to("cpu", torch.float32)  # type: ignore[attr-defined]
-        out[model.block_name(i)] = float((w - w0).norm() / w0.norm().clamp_min(1e-12))  # type: ignore[attr-defined]
+        w = model.block_conv(i).weight.detach().to("cpu", torch.float32)  # type: ignore[operator]
+        out[model.block_name(i)] = float((w - w0).norm() / w0.norm().clamp_min(1e-12))  # type: ignore[operator]
     return out
 
 
@@ -105,7 +108,9 @@ def plan(backbone: Backbone, cfg: TransferConfig, n_classes: int) -> list[dict[s
     """One row per layer of the network a strategy trains: what it is, its parameters, and
     whether it is frozen, fine-tuned (at which learning-rate factor), trained or new."""
     with torch.device("meta"):
-        model = models.build_model(backbone.model, backbone.input_shape, n_classes)
+        model = cast(
+            models.CNN, models.build_model(backbone.model, backbone.input_shape, n_classes)
+        )
     frozen = frozen_blocks(cfg, backbone.n_blocks)
     factor = lr_factor(cfg)
     rows = []
