@@ -62,6 +62,8 @@ case "$cmd" in
     need_chromium
     say "lint (ruff)"
     "$VENV/bin/ruff" check --quiet . && "$VENV/bin/ruff" format --check --quiet .
+    say "types of the shared core (mypy)"
+    "$VENV/bin/mypy"
     say "tests (pytest)"
     exec "$PY" -m pytest -q "$@"
     ;;

@@ -219,7 +219,8 @@ class ModelConfig:
     dropout: float = 0.0
     # None: not given. A cnn then takes the Image lab's Deep preset (DEEP_BLOCKS); an empty
     # list given on purpose is an error.
-    blocks: tuple[ConvBlock, ...] | None = None
+    # After __post_init__ always a tuple, so that is its type; None is only the default.
+    blocks: tuple[ConvBlock, ...] = None  # type: ignore[assignment]
     head: tuple[int, ...] = ()
     head_pool: str = "avg"
     zoo: str = ""  # arch "zoo": which ImageNet model (ZOO_MODELS)
@@ -498,7 +499,7 @@ class RunConfig:
             raise ConfigError("config", f"is not valid JSON ({e.msg} at line {e.lineno})") from e
         return cls.from_dict(d)
 
-    def with_changes(self, **sections: dict[str, Any]) -> RunConfig:
+    def with_changes(self, **sections: Any) -> RunConfig:
         """Copy with some fields changed, e.g. ``cfg.with_changes(train={"lr": 0.1})``."""
         parts = {k: replace(getattr(self, k), **v) for k, v in sections.items() if k in _SECTIONS}
         if "name" in sections:

@@ -19,6 +19,7 @@ import traceback
 import weakref
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -28,9 +29,10 @@ from dlviz import outcome, runs, transfer
 from dlviz.config import RunConfig
 from dlviz.data import Dataset, limit_per_class, load_dataset
 from dlviz.devices import DeviceError, describe, resolve_device
+from dlviz.events import EventEmitter, FirstDrawGate, Snapshotter, snapshotter_for
 from dlviz.history import RunHistory
 from dlviz.models import build_model, count_parameters
-from dlviz.probes import ImageProbe, class_report, snapshot_2d, weight_layers
+from dlviz.probes import ImageProbe, class_report, weight_layers
 from dlviz.text import counted, plural
 from dlviz.train import Callback, Control, FitState, batch_bounds, fit
 
@@ -81,120 +83,7 @@ def device_slot(device: torch.device, control: Control, emit: Emit):
             sem.release()
 
 
-# --- events ---------------------------------------------------------------------------------
-
-
-Snapshotter = Callable[[nn.Module, int, int], dict[str, Any]]
-
-
-def snapshotter_for(data: Dataset, probe: ImageProbe | None = None) -> Snapshotter | None:
-    """What a live run samples of its model on a timer: the decision boundary and neuron maps
-    for 2-D points, feature maps and dead units for images (through `probe`)."""
-    if data.kind == "points2d":
-        return lambda model, step, epoch: {
-            "type": "snapshot",
-            "snapshot": snapshot_2d(model, data.extent, step=step, epoch=epoch),
-        }
-    if data.kind == "image":
-        probe = probe or ImageProbe(data.x_test)
-        return lambda model, step, epoch: {"type": "fmaps", "snapshot": probe(model, step, epoch)}
-    return None
-
-
-class EventEmitter(Callback):
-    """Turns the loop's callbacks into small event dicts; takes snapshots on a timer.
-
-    Snapshots come at most every `snapshot_every_s` seconds, and never more often than keeps
-    their cost under `snapshot_budget` of the training time (a big network's snapshot is slow),
-    but at least every `max_interval_s` unless a snapshot costs more than a tenth of that.
-    """
-
-    def __init__(
-        self,
-        emit: Emit,
-        snapshot: Snapshotter | None = None,
-        snapshot_every_s: float = 0.5,
-        snapshot_budget: float = 0.03,
-        max_interval_s: float = 8.0,
-    ):
-        self.emit = emit
-        self.snapshot = snapshot
-        self.snapshot_every_s = snapshot_every_s
-        self.snapshot_budget = snapshot_budget
-        self.max_interval_s = max_interval_s
-        self._next_snapshot = 0.0
-
-    def _progress(self, state: FitState) -> dict[str, Any]:
-        return {
-            "step": state.step,
-            "epoch": state.epoch,
-            "elapsed": state.elapsed,
-            "samples_per_second": state.samples_per_second,
-        }
-
-    def _snapshot(self, state: FitState, force: bool = False) -> None:
-        if self.snapshot is None:
-            return
-        now = time.perf_counter()
-        if force or now >= self._next_snapshot:
-            self.emit(self.snapshot(state.model, state.step, state.epoch))
-            done = time.perf_counter()
-            cost = done - now
-            wait = max(self.snapshot_every_s, cost / self.snapshot_budget)
-            self._next_snapshot = done + min(wait, max(self.max_interval_s, 10 * cost))
-
-    def on_fit_start(self, state: FitState) -> None:
-        self._snapshot(state, force=True)
-
-    def on_report(self, state: FitState) -> None:
-        self.emit({"type": "report", "loss": state.recent_loss, **self._progress(state)})
-        self._snapshot(state)
-
-    def on_epoch_end(self, state: FitState) -> None:
-        self.emit(
-            {
-                "type": "epoch",
-                **self._progress(state),
-                **state.metrics,
-                "test_samples": state.test_samples,
-                "grad_norms": dict(state.grad_norms),
-            }
-        )
-        self._snapshot(state)
-
-    def on_pause(self, state: FitState) -> None:
-        self._snapshot(state, force=True)
-        self.emit({"type": "paused", **self._progress(state)})
-
-    def on_resume(self, state: FitState) -> None:
-        self.emit({"type": "resumed"})
-
-    def on_fit_end(self, state: FitState) -> None:
-        # The final boundary, except after a Stop: keep what was drawn and end at once (on a
-        # huge network one more snapshot can take seconds).
-        self._snapshot(state, force=state.status != "stopped")
-
-
-class FirstDrawGate(Callback):
-    """Holds the loop after its first report until `drawn` is set (the page has drawn the run's
-    first point) or `timeout_s` passes. On a small machine the training thread and the page's
-    script share the CPU and Python's lock: held for that moment, the first drawing of the
-    live view takes its own time instead of two or three times as long. The wait is not
-    counted as training time."""
-
-    def __init__(self, drawn: threading.Event, timeout_s: float):
-        self.drawn = drawn
-        self.timeout_s = timeout_s
-        self._done = False
-
-    def on_report(self, state: FitState) -> None:
-        if self._done:
-            return
-        self._done = True
-        start = time.perf_counter()
-        self.drawn.wait(self.timeout_s)
-        state.held_s += time.perf_counter() - start
-
+# --- the curves, saved as a run trains ------------------------------------------------------
 
 METRICS_EVERY_S = 10.0  # how often a training run's curves are saved to the run store
 
@@ -219,7 +108,7 @@ class MetricsSaver(Callback):
         self._next = time.monotonic() + max(self.every_s, 20 * (time.monotonic() - now))
 
 
-# --- one run, start to end --------------------------------------------------------------------
+# --- one run, start to end: data -> model -> loop -> store ------------------------------------
 
 
 def execute(
@@ -243,21 +132,186 @@ def execute(
     is kept in the run store with the run.
     """
     control = control or Control()
-    history = RunHistory()
-    run_id = ""  # in the run store from the start (when `runs_dir` is given)
-    start_error: OSError | None = None
+    record = RunRecord(emit, runs_dir, config)
+    try:
+        device = resolve_device(config.train.device)
+    except DeviceError as e:
+        return record.end("error", str(e))
+    try:
+        with device_slot(device, control, record.emit) as admitted:
+            if not admitted:
+                return record.end("stopped", "Stopped before it started.")
+            data = load_data(config, data)
+            net = build_network(config, data, runs_dir)
+            record.begin(net, device, owner)
+            if probe is not None:
+                probe.x_test = net.data.x_test
+            snap = snapshotter_for(net.data, probe) if snapshots else None
+            state = train(net, device, record, control, snap, callbacks)
+    except transfer.BackboneError as e:
+        return record.fail(str(e))
+    except torch.cuda.OutOfMemoryError:
+        return record.fail(
+            "The GPU ran out of memory. Try a smaller batch size or a narrower network."
+        )
+    except Exception as e:  # the page must survive anything a run does
+        log.exception("run failed")
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        return record.fail(
+            f"The run failed unexpectedly: {type(e).__name__}: {e} "
+            f"(at {os.path.basename(where.filename)}:{where.lineno})."
+        )
+    summary = summarize(state, net, device, owner, record.history)
+    return record.finish(state, summary, net.model)
 
-    def emit_and_record(event: dict[str, Any]) -> None:
-        history.apply(event)
-        emit(event)
+
+def load_data(config: RunConfig, data: Dataset | None = None) -> Dataset:
+    """The run's dataset: loaded from `config.data`, or `data` (already loaded) cut to
+    `config.data.per_class` examples of each class."""
+    if data is None:
+        return load_dataset(config.data)
+    if config.data.per_class:
+        return limit_per_class(data, config.data.per_class, config.data.seed)
+    return data
+
+
+@dataclass
+class Network:
+    """What a run trains: the model, the data as it takes it, and the config as it runs (with
+    a backbone, the model section is the backbone's architecture)."""
+
+    config: RunConfig
+    data: Dataset
+    model: nn.Module
+    backbone: transfer.Backbone | None = None
+
+
+def build_network(
+    config: RunConfig, data: Dataset, runs_dir: str | os.PathLike[str] | None = None
+) -> Network:
+    """The model `config` describes, seeded by `config.train.seed`; with a transfer backbone
+    (found in `runs_dir` for a ``run:ID``), that backbone's network and `data` adapted to it."""
+    if not config.transfer.active:
+        model = build_model(config.model, data.input_shape, data.n_classes, seed=config.train.seed)
+        return Network(config, data, model)
+    backbone = transfer.load_backbone(config.transfer.backbone, runs_dir)
+    config = transfer.resolve(config, backbone)
+    data = transfer.adapt_data(data, backbone.input_shape)
+    model = transfer.build(backbone, config.transfer, data.n_classes, seed=config.train.seed)
+    return Network(config, data, model, backbone)
+
+
+def train(
+    net: Network,
+    device: torch.device,
+    record: RunRecord,
+    control: Control,
+    snapshot: Snapshotter | None,
+    callbacks: tuple[Callback, ...] = (),
+) -> FitState:
+    """The training loop, its events into `record` (snapshots by `snapshot`), its curves saved
+    to the store as it goes; then, for images, how each class fared."""
+    model, data = net.model, net.data
+    emitter = EventEmitter(record.emit, snapshot=snapshot)
+    saving: tuple[Callback, ...] = ()
+    if record.run_id:
+        saving = (MetricsSaver(record.save_metrics, METRICS_EVERY_S),)
+    state = fit(
+        model,
+        data,
+        net.config.train,
+        device,
+        callbacks=(emitter, *saving, *callbacks),
+        control=control,
+    )
+    if data.kind == "image" and state.epoch > 0 and state.status != "diverged":
+        report = class_report(model, data.x_test, data.y_test, data.n_classes)
+        record.emit({"type": "classes", **report})
+    return state
+
+
+def summarize(
+    state: FitState, net: Network, device: torch.device, owner: str, history: RunHistory
+) -> dict[str, Any]:
+    """A trained run's summary: the loop's, what it learned (`dlviz.outcome`), and how far a
+    fine-tuned backbone moved."""
+    config = net.config
+    summary = {"device": describe(device), **state.summary(), **({"owner": owner} if owner else {})}
+    if state.epoch > 0 and state.status in ("finished", "stopped"):  # learned, at chance, dead
+        try:
+            summary["outcome"] = outcome.of_run(state, net.data, config, history).to_dict()
+        except Exception:  # a reading must never cost the run its end
+            log.exception("the outcome of a run could not be judged")
+    if net.backbone is not None and config.transfer.strategy != "scratch":
+        summary["weight_change"] = transfer.weight_change(net.model, net.backbone)
+    return summary
+
+
+class RunRecord:
+    """What a run leaves: its events, folded into `history` and sent on through `emit`; its
+    folder in the run store (when `runs_dir` is given), from its start to its end; and its one
+    ``end`` event."""
+
+    def __init__(
+        self, emit: Emit, runs_dir: str | os.PathLike[str] | None, config: RunConfig
+    ) -> None:
+        self._emit = emit
+        self.runs_dir = runs_dir
+        self.config = config  # as it runs, once the network is built
+        self.history = RunHistory()
+        self.run_id = ""  # in the run store from the start (when `runs_dir` is given)
+        self.start_error: OSError | None = None
+
+    def emit(self, event: dict[str, Any]) -> None:
+        self.history.apply(event)
+        self._emit(event)
+
+    def begin(self, net: Network, device: torch.device, owner: str) -> None:
+        """Open the run's folder in the store and announce the run (its ``start`` event)."""
+        config, model, data = net.config, net.model, net.data
+        self.config = config
+        layers = [name for name, _ in weight_layers(model)]
+        if self.runs_dir is not None:
+            self.run_id = runs.new_run_id(config.name or config.model.arch)
+            try:
+                runs.start_run(
+                    self.runs_dir,
+                    self.run_id,
+                    config.to_dict(),
+                    {
+                        "device": describe(device),
+                        "params": count_parameters(model),
+                        **({"owner": owner} if owner else {}),
+                    },
+                )
+            except OSError as e:  # train anyway; saving is tried again at the end
+                self.start_error, self.run_id = e, ""
+        self.emit(
+            {
+                "type": "start",
+                "run_id": self.run_id,
+                "config": config.to_dict(),
+                "device": describe(device),
+                "params": count_parameters(model),
+                "trainable_params": count_parameters(model, trainable_only=True),
+                "layers": layers,
+                "total_epochs": 0 if config.train.until_stopped else config.train.epochs,
+                "steps_per_epoch": len(batch_bounds(len(data.x_train), config.train.batch_size)),
+            }
+        )
+
+    def save_metrics(self) -> None:
+        assert self.runs_dir is not None  # a run_id is set only with a store
+        runs.save_metrics(self.runs_dir, self.run_id, self.history.epochs.to_dict())
 
     def end(
+        self,
         status: str,
         message: str,
         summary: dict[str, Any] | None = None,
         run_id: str = "",
         model: nn.Module | None = None,
-    ):
+    ) -> dict[str, Any]:
         event = {
             "type": "end",
             "status": status,
@@ -266,13 +320,15 @@ def execute(
             "run_id": run_id,
             "model": model,
         }
-        emit(event)
+        self._emit(event)
         return {"status": status, "message": message, "run_id": run_id, **(summary or {})}
 
-    def fail(message: str):
+    def fail(self, message: str) -> dict[str, Any]:
         """End with an error; a run already in the store is marked failed, not left running."""
-        if not run_id:
-            return end("error", message)
+        if not self.run_id:
+            return self.end("error", message)
+        assert self.runs_dir is not None  # a run_id is set only with a store
+        history = self.history
         summary = {
             "status": "error",
             "message": message,
@@ -283,128 +339,36 @@ def execute(
             "final": history.final,
         }
         try:
-            runs.save_run(runs_dir, run_id, config.to_dict(), summary, history.epochs.to_dict())
-        except OSError:
-            log.exception("the failed run %s could not be saved", run_id)
-        return end("error", message, run_id=run_id)
-
-    try:
-        device = resolve_device(config.train.device)
-    except DeviceError as e:
-        return end("error", str(e))
-    try:
-        with device_slot(device, control, emit_and_record) as admitted:
-            if not admitted:
-                return end("stopped", "Stopped before it started.")
-            if data is None:
-                data = load_dataset(config.data)
-            elif config.data.per_class:
-                data = limit_per_class(data, config.data.per_class, config.data.seed)
-            backbone = None
-            if config.transfer.active:
-                backbone = transfer.load_backbone(config.transfer.backbone, runs_dir)
-                config = transfer.resolve(config, backbone)
-                data = transfer.adapt_data(data, backbone.input_shape)
-                model = transfer.build(
-                    backbone, config.transfer, data.n_classes, seed=config.train.seed
-                )
-            else:
-                model = build_model(
-                    config.model, data.input_shape, data.n_classes, seed=config.train.seed
-                )
-            layers = [name for name, _ in weight_layers(model)]
-            if runs_dir is not None:
-                run_id = runs.new_run_id(config.name or config.model.arch)
-                try:
-                    runs.start_run(
-                        runs_dir,
-                        run_id,
-                        config.to_dict(),
-                        {
-                            "device": describe(device),
-                            "params": count_parameters(model),
-                            **({"owner": owner} if owner else {}),
-                        },
-                    )
-                except OSError as e:  # train anyway; saving is tried again at the end
-                    start_error, run_id = e, ""
-            emit_and_record(
-                {
-                    "type": "start",
-                    "run_id": run_id,
-                    "config": config.to_dict(),
-                    "device": describe(device),
-                    "params": count_parameters(model),
-                    "trainable_params": count_parameters(model, trainable_only=True),
-                    "layers": layers,
-                    "total_epochs": 0 if config.train.until_stopped else config.train.epochs,
-                    "steps_per_epoch": len(
-                        batch_bounds(len(data.x_train), config.train.batch_size)
-                    ),
-                }
-            )
-            if probe is not None:
-                probe.x_test = data.x_test
-            snap = snapshotter_for(data, probe) if snapshots else None
-            emitter = EventEmitter(emit_and_record, snapshot=snap)
-            saving: tuple[Callback, ...] = ()
-            if run_id:
-                saving = (
-                    MetricsSaver(
-                        lambda: runs.save_metrics(runs_dir, run_id, history.epochs.to_dict()),
-                        METRICS_EVERY_S,
-                    ),
-                )
-            state = fit(
-                model,
-                data,
-                config.train,
-                device,
-                callbacks=(emitter, *saving, *callbacks),
-                control=control,
-            )
-            if data.kind == "image" and state.epoch > 0 and state.status != "diverged":
-                report = class_report(model, data.x_test, data.y_test, data.n_classes)
-                emit_and_record({"type": "classes", **report})
-    except transfer.BackboneError as e:
-        return fail(str(e))
-    except torch.cuda.OutOfMemoryError:
-        return fail("The GPU ran out of memory. Try a smaller batch size or a narrower network.")
-    except Exception as e:  # the page must survive anything a run does
-        log.exception("run failed")
-        where = traceback.extract_tb(e.__traceback__)[-1]
-        return fail(
-            f"The run failed unexpectedly: {type(e).__name__}: {e} "
-            f"(at {os.path.basename(where.filename)}:{where.lineno})."
-        )
-
-    summary = {"device": describe(device), **state.summary(), **({"owner": owner} if owner else {})}
-    if state.epoch > 0 and state.status in ("finished", "stopped"):  # learned, at chance, dead
-        try:
-            summary["outcome"] = outcome.of_run(state, data, config, history).to_dict()
-        except Exception:  # a reading must never cost the run its end
-            log.exception("the outcome of a run could not be judged")
-    if backbone is not None and config.transfer.strategy != "scratch":
-        summary["weight_change"] = transfer.weight_change(model, backbone)
-    message = state.message
-    if runs_dir is not None:
-        run_id = run_id or runs.new_run_id(config.name or config.model.arch)
-        try:
             runs.save_run(
-                runs_dir,
-                run_id,
-                config.to_dict(),
-                summary,
-                history.epochs.to_dict(),
-                model=model,
+                self.runs_dir, self.run_id, self.config.to_dict(), summary, history.epochs.to_dict()
             )
-        except OSError as e:
-            e = start_error or e
-            message = f"{message} The run could not be saved to {runs_dir}: {e}".strip()
-            summary["message"] = message
-            run_id = ""
-    model.to("cpu").eval()  # the trained model, for what pages compute on demand
-    return end(state.status, message, summary, run_id, model)
+        except OSError:
+            log.exception("the failed run %s could not be saved", self.run_id)
+        return self.end("error", message, run_id=self.run_id)
+
+    def finish(self, state: FitState, summary: dict[str, Any], model: nn.Module) -> dict[str, Any]:
+        """Save the trained run (summary, curves, weights) and end it."""
+        config, runs_dir = self.config, self.runs_dir
+        message = state.message
+        run_id = self.run_id
+        if runs_dir is not None:
+            run_id = run_id or runs.new_run_id(config.name or config.model.arch)
+            try:
+                runs.save_run(
+                    runs_dir,
+                    run_id,
+                    config.to_dict(),
+                    summary,
+                    self.history.epochs.to_dict(),
+                    model=model,
+                )
+            except OSError as e:
+                e = self.start_error or e
+                message = f"{message} The run could not be saved to {runs_dir}: {e}".strip()
+                summary["message"] = message
+                run_id = ""
+        model.to("cpu").eval()  # the trained model, for what pages compute on demand
+        return self.end(state.status, message, summary, run_id, model)
 
 
 # --- the background thread ------------------------------------------------------------------

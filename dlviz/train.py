@@ -150,7 +150,7 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     """The optimizer `cfg` names, over the trainable parameters only (frozen ones get no
     gradient and no optimizer state); a model with `param_groups(lr)` sets its own groups."""
     if hasattr(model, "param_groups"):
-        params = model.param_groups(cfg.lr)
+        params = model.param_groups(cfg.lr)  # type: ignore[operator]  # checked just above
     else:
         params = [p for p in model.parameters() if p.requires_grad]
     if cfg.optimizer == "sgd":

@@ -406,8 +406,8 @@ class ImageSet:
                 "from so few, and the test split will hold at most one of them."
             )
         if len(counts) >= 2 and max(counts.values()) >= 3 * min(counts.values()):
-            big = max(counts, key=counts.get)
-            small = min(counts, key=counts.get)
+            big = max(counts, key=counts.__getitem__)
+            small = min(counts, key=counts.__getitem__)
             out.append(
                 f"Strong imbalance: {big} has {plural(counts[big], 'image')}, {small} only "
                 f"{counts[small]}; the network may learn to answer {big} most of the time."

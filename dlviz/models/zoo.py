@@ -26,7 +26,8 @@ from safetensors.torch import load_file
 from torch import nn
 
 from dlviz.config import ModelConfig
-from dlviz.models import Freezable, register_model
+from dlviz.models.cnn import Freezable
+from dlviz.models.registry import register_model
 
 INPUT_SIZE = 64  # images are resized to this; ImageNet's 224 would be slow on a CPU
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -17,6 +17,7 @@ from dlviz import jobs, runs
 from dlviz.bench import listing
 from dlviz.config import RunConfig
 from dlviz.models import build_model
+from dlviz.runs import listing
 from dlviz.train import Callback
 
 CONFIG = RunConfig().with_changes(data={"n_samples": 200}, train={"epochs": 3, "device": "cpu"})
@@ -136,7 +137,7 @@ def dying_write(path, obj):  # killed as the last file of the save begins
         os.kill(os.getpid(), signal.SIGKILL)
     write(path, obj)
 
-runs.atomic_write_json = dying_write
+runs.store.atomic_write_json = dying_write  # save_run writes through the store module
 runs.save_run(root, run_id, config, {"status": "finished"}, {"epoch": [1]})
 """
 
@@ -318,7 +319,7 @@ def test_listing_again_reads_only_what_changed_and_sees_every_change(tmp_path, m
     first = runs.list_runs(tmp_path)
     reads = []
     real_row = runs._row
-    monkeypatch.setattr(runs, "_row", lambda folder: reads.append(folder) or real_row(folder))
+    monkeypatch.setattr(listing, "_row", lambda folder: reads.append(folder) or real_row(folder))
     assert runs.list_runs(tmp_path) == first
     assert len(reads) == 1  # only the interrupted run (bench-000049): it depends on a process
     # what a listing returns is the caller's to change

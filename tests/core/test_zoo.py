@@ -16,6 +16,7 @@ import torch
 from dlviz import jobs, transfer
 from dlviz.config import DataConfig, RunConfig, TrainConfig
 from dlviz.models import zoo
+from dlviz.transfer import backbones
 
 # What both stand-ins share: a stage, and ResNet-18's layout (the activation's name and the
 # last stage's width differ between torchvision and timm)
@@ -110,7 +111,7 @@ def fake_timm(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path / "site-timm"))
     hub = tmp_path / "hf-hub"
     monkeypatch.setenv("HF_HUB_CACHE", str(hub))
-    monkeypatch.setattr(transfer, "_cache_zoo", {})
+    monkeypatch.setattr(backbones, "_cache_zoo", {})
     yield hub
     for name in [m for m in sys.modules if m == "timm" or m.startswith("timm.")]:
         del sys.modules[name]
@@ -125,7 +126,7 @@ def fake_torchvision(tmp_path, monkeypatch):
     (pkg / "models.py").write_text(FAKE_MODELS)
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
-    monkeypatch.setattr(transfer, "_cache_zoo", {})
+    monkeypatch.setattr(backbones, "_cache_zoo", {})
     cache = tmp_path / "hub" / "checkpoints"
     cache.mkdir(parents=True)
     yield cache
@@ -162,7 +163,7 @@ def test_without_torchvision_each_model_says_how_to_enable_it(monkeypatch):
     assert why["timm:resnet18"].startswith("timm is not installed: `pip install timm`")
     assert "hf download timm/resnet18.a1_in1k" in why["timm:resnet18"]
     assert zoo.available() == []
-    monkeypatch.setattr(transfer, "_cache_zoo", {})
+    monkeypatch.setattr(backbones, "_cache_zoo", {})
     with pytest.raises(transfer.BackboneError, match="ResNet-18: torchvision is not installed"):
         transfer.load_backbone("torchvision:resnet18")
 

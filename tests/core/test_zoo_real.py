@@ -15,6 +15,7 @@ from safetensors.torch import save_file
 from dlviz import jobs, transfer
 from dlviz.config import DataConfig, RunConfig, TrainConfig
 from dlviz.models import zoo
+from dlviz.transfer import backbones
 
 MODELS = [
     pytest.param(
@@ -30,7 +31,7 @@ MODELS = [
 def library_net(name: str, tmp_path, monkeypatch) -> torch.nn.Module:
     """The library's model with random weights, saved into a temporary cache as its weights."""
     m = zoo.MODELS[name]
-    monkeypatch.setattr(transfer, "_cache_zoo", {})
+    monkeypatch.setattr(backbones, "_cache_zoo", {})
     monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
     torch.manual_seed(0)

@@ -36,7 +36,7 @@ EFF_VIEW = "tl_eff_view"  # the data-efficiency experiment
 PROBLEM = "tl_problem"
 AVAILABLE = "tl_eff_available"  # training images of the smallest class, for the "all" level
 UPLOAD, FROM_RUN = "upload", "run"
-PER_CLASS = (1, 2, 5, 10, 25, 50, 100, 0)  # 0: all
+PER_CLASS = transfer.PER_CLASS_CHOICES  # 0: all
 LR_FACTORS = (0.01, 0.03, 0.1, 0.3, 1.0)
 TARGETS = {
     "shapes": "Shapes it never saw (6 classes)",
@@ -55,7 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "tl_batch": 32,
     "tl_seed": 0,
     "tl_device": "auto",
-    "tl_levels": [1, 2, 5, 10, 25, 0],
+    "tl_levels": list(transfer.PAGE_LEVELS),
     "tl_steps": 100,
 }
 

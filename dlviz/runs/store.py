@@ -1,0 +1,340 @@
+"""A run's folder in the store: its files and their limits, writing them atomically as a run
+starts, trains and ends, telling whether the process that trains it still lives, and reading
+its small JSON files back (the layout is described in `dlviz.runs`)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import secrets
+import shutil
+import socket
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+FORMAT_VERSION = 1
+
+CONFIG, STATUS, METRICS, SUMMARY, META, WEIGHTS = (
+    "config.json",
+    "status.json",
+    "metrics.json",
+    "summary.json",
+    "meta.json",
+    "weights.safetensors",
+)
+RUN_FILES = (CONFIG, STATUS, METRICS, SUMMARY, META, WEIGHTS)
+
+# Largest file of each kind we read or import (a safetensors file of a big CNN is a few hundred MB).
+MAX_JSON_BYTES = {
+    CONFIG: 1 << 20,
+    STATUS: 1 << 20,
+    SUMMARY: 4 << 20,
+    META: 1 << 20,
+    METRICS: 64 << 20,
+}
+MAX_WEIGHTS_BYTES = 2 << 30
+MAX_IMPORT_BYTES = MAX_WEIGHTS_BYTES + (128 << 20)
+
+MAX_NAME = 200
+MAX_TAGS, MAX_TAG = 20, 40
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+ROW_FIELDS = (
+    "run_id",
+    "name",
+    "dataset",
+    "arch",
+    "depth",
+    "params",
+    "device",
+    "best_test_accuracy",
+    "final_test_accuracy",
+    "epochs",
+    "seconds",
+    "started",
+    "finished",
+    "date",
+    "tags",
+    "status",
+    "message",
+    "path",
+    "owner",  # an opaque id of the browser that started it (dashboard runs only)
+    "stop_reason",  # why it was stopped, when not by the person who started it
+    "saved_so_far",  # True: a running or interrupted run's figures, from its last saved curves
+    "owner_told",  # True: the browser that started it was told the server's end cut it off
+)
+METRICS_COLUMNS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "elapsed")
+
+
+class RunStoreError(Exception):
+    """A run cannot be found, read, changed or imported; the message says why and what to do."""
+
+
+class RunNotFound(RunStoreError):
+    pass
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def default_root() -> Path:
+    home = os.environ.get("DLVIZ_HOME") or Path.home() / ".dlviz"
+    return Path(home) / "runs"
+
+
+def new_run_id(label: str = "") -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:24]
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return "-".join(p for p in (stamp, slug, secrets.token_hex(3)) if p)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, allow_nan=True) + "\n").encode())
+
+
+def describe_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a (possibly foreign or older) config dict that a Runs table shows."""
+    data: dict[str, Any] = got if isinstance(got := config.get("data"), dict) else {}
+    model: dict[str, Any] = got if isinstance(got := config.get("model"), dict) else {}
+    arch = model.get("arch", "mlp")
+    layers = model.get("blocks") if arch == "cnn" else model.get("hidden", [8, 8, 8])
+    name = config.get("name", "")
+    return {
+        "name": name if isinstance(name, str) else "",
+        "dataset": data.get("name", "spiral"),
+        "arch": arch,
+        "depth": len(layers) if isinstance(layers, list) else None,
+    }
+
+
+def start_run(
+    root: str | os.PathLike[str],
+    run_id: str,
+    config: dict[str, Any],
+    info: dict[str, Any] | None = None,
+) -> Path:
+    """Create the folder of a run that starts now: ``config.json`` and ``status.json`` (this
+    process, host and boot, the start time, and `info`: e.g. params and device). Returns it.
+
+    Raises OSError when the store cannot be written or the run id is taken.
+    """
+    _check_id(run_id)
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    folder = root / run_id
+    if folder.exists():
+        raise FileExistsError(f"{folder} already exists")
+    status = {
+        "format_version": FORMAT_VERSION,
+        "run_id": run_id,
+        "status": "running",
+        "started": time.time(),
+        **_process_identity(),
+        **describe_config(config),
+        **(info or {}),
+    }
+    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{run_id}.", suffix=".starting"))
+    try:
+        atomic_write_json(tmp / CONFIG, config)
+        atomic_write_json(tmp / STATUS, status)
+        os.rename(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def save_metrics(root: str | os.PathLike[str], run_id: str, metrics: dict[str, list[Any]]) -> None:
+    """The curves of a run still training, so a run cut off keeps them (written atomically
+    into the folder `start_run` made; a folder that is gone is not made again)."""
+    folder = Path(root) / _check_id(run_id)
+    if folder.is_dir() and not (folder / SUMMARY).exists():
+        atomic_write_json(folder / METRICS, metrics)
+
+
+def save_run(
+    root: str | os.PathLike[str],
+    run_id: str,
+    config: dict[str, Any],
+    summary: dict[str, Any],
+    metrics: dict[str, list[Any]],
+    model: nn.Module | None = None,
+) -> Path:
+    """Write one finished (or stopped, diverged or failed) run: metrics, weights, then
+    ``summary.json`` last; returns its folder. Works with or without an earlier `start_run`."""
+    _check_id(run_id)
+    folder = Path(root) / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(folder / CONFIG, config)
+    atomic_write_json(folder / METRICS, metrics)
+    if model is not None:
+        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        tensors = {k: v for k, v in tensors.items() if isinstance(v, torch.Tensor)}
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights.", suffix=".tmp")
+        os.close(fd)
+        try:
+            # the config travels with the weights, so the file alone can be a Transfer backbone
+            save_file(tensors, tmp, metadata={"dlviz_config": json.dumps(config)})
+            os.replace(tmp, folder / WEIGHTS)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    finished = time.time()
+    try:
+        started = _read_json(folder / STATUS).get("started")
+    except (OSError, ValueError, AttributeError):
+        started = None
+    if not isinstance(started, (int, float)):
+        seconds = summary.get("seconds")
+        started = finished - seconds if isinstance(seconds, (int, float)) else finished
+    final: dict[str, Any] = got if isinstance(got := summary.get("final"), dict) else {}
+    atomic_write_json(
+        folder / SUMMARY,
+        {
+            "format_version": FORMAT_VERSION,
+            "run_id": run_id,
+            **summary,
+            # what a Runs table shows, so listing reads this file alone
+            **describe_config(config),
+            "started": started,
+            "finished": finished,
+            "best_test_accuracy": _best(metrics.get("test_accuracy")),
+            "final_test_accuracy": final.get("test_accuracy"),
+        },
+    )
+    return folder
+
+
+def _best(values: Any) -> float | None:
+    if not isinstance(values, list):
+        return None
+    good = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    return max(good) if good else None
+
+
+# --- is the process that trains a run still there? ------------------------------------------------
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _proc_start(pid: int) -> int | None:
+    """When process `pid` started, in clock ticks since boot (Linux); None where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (OSError, ValueError):
+        return None
+    try:  # the command name (field 2) may hold spaces and parentheses: split after the last ')'
+        return int(stat[stat.rindex(")") + 2 :].split()[19])
+    except (ValueError, IndexError):
+        return None
+
+
+_identity: dict[str, Any] = {}
+
+
+def _process_identity() -> dict[str, Any]:
+    """pid, host, boot and process start of this process: enough to tell later whether the
+    process that started a run is still alive (a recycled pid after a container restart
+    has a different start time)."""
+    pid = os.getpid()
+    if _identity.get("pid") != pid:  # computed once per process (and again after a fork)
+        _identity.update(
+            pid=pid, host=socket.gethostname(), boot_id=_boot_id(), proc_start=_proc_start(pid)
+        )
+    return dict(_identity)
+
+
+def _alive(status: dict[str, Any]) -> bool:
+    me = _process_identity()
+    pid = status.get("pid")
+    if not isinstance(pid, int) or pid <= 0 or status.get("host") != me["host"]:
+        return False
+    if status.get("boot_id") and me["boot_id"] and status["boot_id"] != me["boot_id"]:
+        return False
+    if pid == me["pid"]:
+        return status.get("proc_start") == me["proc_start"]
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, another user's
+    except OSError:
+        return False
+    started = status.get("proc_start")
+    return started is None or _proc_start(pid) in (None, started)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _check_id(run_id: Any) -> str:
+    if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
+        raise RunNotFound(
+            f"{run_id!r} is not a run id (letters, digits, '.', '_' and '-'; "
+            "`dlviz runs ls` lists them)"
+        )
+    return run_id
+
+
+def _folder(root: str | os.PathLike[str] | None, run_id: Any) -> Path:
+    root = Path(root) if root else default_root()
+    folder = root / _check_id(run_id)
+    if folder.is_symlink() or not folder.is_dir():
+        raise RunNotFound(f"there is no run {run_id!r} in {root} (`dlviz runs ls` lists them)")
+    return folder
+
+
+def run_folder(root: str | os.PathLike[str] | None, run_id: str) -> Path:
+    """The folder of run `run_id` (the id checked: no path tricks)."""
+    return _folder(root, run_id)
+
+
+def _read_json(path: str | os.PathLike[str], limit: int | None = None) -> Any:
+    """Parse a small JSON file; raises OSError (FileNotFoundError) or ValueError."""
+    limit = limit or MAX_JSON_BYTES.get(os.path.basename(path), 1 << 20)
+    with open(path, "rb", buffering=0) as f:  # unbuffered: one read of the whole file
+        if os.fstat(f.fileno()).st_size > limit:
+            raise ValueError(f"it is over {limit // 1024} KB")
+        data = f.read()  # the store replaces files, it never appends: the size holds
+    return json.loads(data)
+
+
+def _version_problem(name: str, obj: dict[str, Any]) -> str:
+    version = obj.get("format_version", 1)
+    if not isinstance(version, int):
+        return f"{name} has a format_version that is not a number ({version!r})"
+    if version > FORMAT_VERSION:
+        return (
+            f"made by a newer dlviz ({name}: format {version}; this one reads up to "
+            f"{FORMAT_VERSION}): upgrade dlviz to open it"
+        )
+    return ""
