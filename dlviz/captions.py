@@ -129,7 +129,7 @@ def loss_curves(runs: Sequence[tuple[str, RunHistory]]) -> str:
 
     def accuracy(run: tuple[str, RunHistory]) -> float:
         v = run[1].final.get("test_accuracy")
-        return v if _finite([v]) else -1.0
+        return float(v) if v is not None and _finite([v]) else -1.0
 
     ranked = sorted(ended, key=accuracy, reverse=True)
     text = "Test accuracy now: " + ", ".join(
@@ -345,7 +345,7 @@ def weight_change(changes: Sequence[tuple[str, str, dict[str, float]]]) -> str:
         if not moved:
             still.append(label)
             continue
-        top = max(moved, key=moved.get)
+        top = max(moved, key=moved.__getitem__)
         parts.append(f"{label} moved {top} most ({moved[top]:.1%})")
     if still:
         parts.append(", ".join(still) + ": every conv layer kept its weights")

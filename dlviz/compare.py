@@ -317,7 +317,7 @@ def filter_runs(
             continue
         if statuses and r.get("status") not in statuses:
             continue
-        tags = r.get("tags") if isinstance(r.get("tags"), list) else []
+        tags = r["tags"] if isinstance(r.get("tags"), list) else []
         haystack = " ".join(
             [str(r.get("name") or ""), str(r.get("run_id") or ""), *map(str, tags)]
         ).lower()

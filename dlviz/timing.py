@@ -110,7 +110,7 @@ def _gpus() -> list[dict[str, Any]]:
     if torch.cuda.is_available():
         driver = None
         try:
-            driver = torch._C._cuda_getDriverVersion()  # e.g. 12040 -> 12.4
+            driver = torch._C._cuda_getDriverVersion()  # type: ignore[attr-defined]  # 12040 -> 12.4
             driver = f"{driver // 1000}.{driver % 1000 // 10}"
         except Exception:  # private API: not every build has it
             driver = None

@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from dlviz.config import ConvBlock, ModelConfig, TrainConfig
+from dlviz.config import AugmentConfig, ConvBlock, ModelConfig, TrainConfig
 from dlviz.data import image_dataset
 from dlviz.data.source import CLASSES, FILLINGS, OUTLINES, generate_source
 from dlviz.models import build_model, count_parameters
@@ -113,7 +113,7 @@ def pretrain(
         epochs=s.epochs,
         seed=s.seed,
         device=s.device,
-        augment={"flip": True},
+        augment=AugmentConfig(flip=True),
     )
     state = fit(model, data, train_cfg, device, callbacks=[_Progress(report)])
     if state.status != "finished":

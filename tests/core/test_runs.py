@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from dlviz import jobs, runs
-from dlviz.bench import listing
+from dlviz.bench import listing as bench_listing
 from dlviz.config import RunConfig
 from dlviz.models import build_model
 from dlviz.runs import listing
@@ -293,7 +293,7 @@ def test_a_store_that_does_not_exist_lists_nothing(tmp_path):
 
 
 def test_a_thousand_runs_list_correctly(tmp_path):
-    ids = listing.fake_run_store(tmp_path, 1000)
+    ids = bench_listing.fake_run_store(tmp_path, 1000)
     rows = runs.list_runs(tmp_path)
     assert len(rows) == 1000
     assert [r["run_id"] for r in rows] == ids[::-1]  # newest first
@@ -315,7 +315,7 @@ def test_a_thousand_runs_list_correctly(tmp_path):
 
 
 def test_listing_again_reads_only_what_changed_and_sees_every_change(tmp_path, monkeypatch):
-    ids = listing.fake_run_store(tmp_path, 60)
+    ids = bench_listing.fake_run_store(tmp_path, 60)
     first = runs.list_runs(tmp_path)
     reads = []
     real_row = runs._row
