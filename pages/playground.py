@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from dlviz import figures as plots
 from dlviz.config import ConfigError, preset
 from dlviz.labs.playground import widgets as controls
+from dlviz.labs.playground.figures import network_figure, points_figure
 from dlviz.models import parameter_count
 from dlviz.ui import layout, live, state
 
@@ -96,7 +96,7 @@ with main:
     with left:
         if ds is not None:
             st.plotly_chart(
-                plots.points_figure(
+                points_figure(
                     ds.x_train.numpy(),
                     ds.y_train.numpy(),
                     ds.x_test.numpy(),
@@ -113,7 +113,7 @@ with main:
         if model_cfg is not None and ds is not None:
             params = parameter_count(model_cfg, ds.input_shape, ds.n_classes)
             st.plotly_chart(
-                plots.network_figure(
+                network_figure(
                     2,
                     model_cfg.hidden,
                     ds.n_classes,

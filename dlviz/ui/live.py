@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from dlviz import captions, jobs, runs
-from dlviz import figures as plots
 from dlviz.compare import compare_runs, gradient_reading
 from dlviz.config import RunConfig
 from dlviz.data import Dataset
+from dlviz.figures.curves import curves_figure
+from dlviz.figures.gradients import grad_norm_figure
 from dlviz.history import RunHistory
+from dlviz.labs.playground.figures import boundary_figure, neuron_maps_figure
 from dlviz.text import plural
 from dlviz.ui import layout, owner
 from dlviz.ui.charts import live_chart, summary  # charts in the page's light or dark theme
@@ -314,7 +316,7 @@ def _boundary(h: RunHistory, cfg: RunConfig, key: str, title: str | None = None)
         st.caption("The decision boundary appears when training starts.")
         return
     ds = dataset(cfg.data)
-    fig = plots.boundary_figure(
+    fig = boundary_figure(
         h.snapshot,
         ds.x_train.numpy(),
         ds.y_train.numpy(),
@@ -342,12 +344,12 @@ def _single(view: View, key: str) -> None:
         left, right = layout.columns(2, key=f"{key}_training", min_width=420, gap="medium")
         with left:
             st.markdown("**Loss and accuracy**: train dashed, test solid")
-            live_chart(plots.curves_figure([("", h)]), key=f"{key}_curves")
+            live_chart(curves_figure([("", h)]), key=f"{key}_curves")
             summary(captions.loss_curve(h))
         with right:
             st.markdown("**Gradient health**: mean weight-gradient norm per layer")
             if h.layers:
-                live_chart(plots.grad_norm_figure(h, height=300), key=f"{key}_grads")
+                live_chart(grad_norm_figure(h, height=300), key=f"{key}_grads")
                 summary(captions.history_gradients(h))
                 norms = h.grad_norms.column("norms")
                 if norms:
@@ -359,7 +361,7 @@ def _single(view: View, key: str) -> None:
         with right:
             st.markdown("**What each neuron responds to** (first hidden layers)")
             if h.snapshot is not None and h.snapshot.neurons:
-                live_chart(plots.neuron_maps_figure(h.snapshot, width_px=560), key=f"{key}_neurons")
+                live_chart(neuron_maps_figure(h.snapshot, width_px=560), key=f"{key}_neurons")
                 summary(captions.neuron_maps(h.snapshot.neurons))
                 st.caption(
                     "Each square is one neuron's output over the same plane as the boundary: "
@@ -372,7 +374,7 @@ def _pair(view: View, key: str) -> None:
     hs = [h.history for h in view.handles]
     for label, h in zip(view.labels, hs):
         status_line(label, h)
-    live_chart(plots.curves_figure(list(zip(view.labels, hs))), key=f"{key}_curves")
+    live_chart(curves_figure(list(zip(view.labels, hs))), key=f"{key}_curves")
     summary(captions.loss_curves(list(zip(view.labels, hs))))
     cols = layout.columns(len(hs), key=f"{key}_runs", min_width=360, gap="medium")
     for i, (col, label, handle) in enumerate(zip(cols, view.labels, view.handles)):
@@ -385,7 +387,7 @@ def _pair(view: View, key: str) -> None:
             )
             _boundary(h, handle.config, f"{key}_boundary_{i}", title=" ")
             if h.layers:
-                live_chart(plots.grad_norm_figure(h, height=260), key=f"{key}_grads_{i}")
+                live_chart(grad_norm_figure(h, height=260), key=f"{key}_grads_{i}")
                 summary(captions.history_gradients(h))
     if all(h.done for h in hs):
         st.markdown("#### What happened")

@@ -11,7 +11,6 @@ import pandas as pd
 import streamlit as st
 
 from dlviz import captions
-from dlviz import figures as plots
 from dlviz.config import ACTIVATIONS, TOY_DATASETS, ConfigError, DataConfig, TrainConfig
 from dlviz.labs.depth.experiment import (
     DEFAULT_DEPTHS,
@@ -19,6 +18,11 @@ from dlviz.labs.depth.experiment import (
     DepthExperiment,
     reading,
     result_of,
+)
+from dlviz.labs.depth.figures import (
+    depth_accuracy_figure,
+    depth_gradient_figure,
+    depth_profile_figure,
 )
 from dlviz.labs.playground import widgets as controls
 from dlviz.ui import fields, layout, live
@@ -141,16 +145,16 @@ def draw(view: live.View, key: str) -> None:
     left, right = layout.columns(2, key=f"{key}_charts", min_width=420, gap="medium")
     with left:
         st.markdown("**Accuracy against depth**: train solid, test dashed")
-        live.live_chart(plots.depth_accuracy_figure(rows), key=f"{key}_acc")
+        live.live_chart(depth_accuracy_figure(rows), key=f"{key}_acc")
         summary(captions.depth_accuracy(rows))
     with right:
         st.markdown("**Gradient reaching the first layer** (and the output layer, dotted)")
-        live.live_chart(plots.depth_gradient_figure(rows), key=f"{key}_grad")
+        live.live_chart(depth_gradient_figure(rows), key=f"{key}_grad")
         summary(captions.depth_gradient(rows))
     left, right = layout.columns(2, key=f"{key}_along", min_width=420, gap="medium")
     with left:
         st.markdown("**Gradient along the deepest networks**, from the first layer to the output")
-        live.live_chart(plots.depth_profile_figure(rows), key=f"{key}_profile")
+        live.live_chart(depth_profile_figure(rows), key=f"{key}_profile")
         summary(captions.depth_profile(rows))
     with right:
         st.caption(

@@ -19,7 +19,6 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from dlviz import figures as plots
 from dlviz.config import (
     ACTIVATIONS,
     DEEP_BLOCKS,
@@ -34,6 +33,8 @@ from dlviz.config import (
     RunConfig,
 )
 from dlviz.data import Dataset
+from dlviz.figures.images import image_grid_figure
+from dlviz.labs.images.figures import cnn_figure
 from dlviz.labs.playground import widgets as controls
 from dlviz.models import build_model, cnn_layer_table
 from dlviz.text import plural
@@ -544,7 +545,7 @@ def preview_figure(ds: Dataset, per_class: int = 3):
     picks = [np.flatnonzero(y == c)[:per_class] for c in range(ds.n_classes)]
     rows = min(len(p) for p in picks)
     order = [p[r] for r in range(rows) for p in picks]
-    return plots.image_grid_figure(ds.x_train[order].numpy(), cols=ds.n_classes, tile=tile)
+    return image_grid_figure(ds.x_train[order].numpy(), cols=ds.n_classes, tile=tile)
 
 
 def preview_caption(ds: Dataset) -> str:
@@ -557,7 +558,7 @@ def preview_caption(ds: Dataset) -> str:
 def network_figure(rows: list[dict[str, object]], input_shape: tuple[int, ...]):
     """The diagram, without the pooling step between the convs and the head (the table has
     it): on a deep network its label would sit on the output layer's."""
-    return plots.cnn_figure([r for r in rows if r["layer"] != "pool"], input_shape, height=220)
+    return cnn_figure([r for r in rows if r["layer"] != "pool"], input_shape, height=220)
 
 
 def layer_frame(rows: list[dict[str, object]]) -> pd.DataFrame:

@@ -16,7 +16,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dlviz import figures as plots
 from dlviz import runs, transfer
 from dlviz.compare import (
     config_activation,
@@ -27,6 +26,8 @@ from dlviz.compare import (
     run_labels,
 )
 from dlviz.config import IMAGE_DATASETS, RunConfig
+from dlviz.figures.images import feature_maps_figure, image_grid_figure
+from dlviz.labs.runs.figures import compare_curves_figure, grad_profiles_figure
 from dlviz.models import build_model
 from dlviz.probes import FeatureSnapshot, ImageProbe
 from dlviz.text import counted, plural
@@ -369,7 +370,7 @@ def run_details(row: dict[str, Any]) -> None:
         label_visibility="collapsed",
     )
     st.plotly_chart(
-        plots.compare_curves_figure([(label, stored.metrics)], x=x or "epoch"),
+        compare_curves_figure([(label, stored.metrics)], x=x or "epoch"),
         key="rs_curves",
         config=CHART_CONFIG,
     )
@@ -377,9 +378,7 @@ def run_details(row: dict[str, Any]) -> None:
     norms = summary.get("gradient_norms")
     if isinstance(norms, dict) and norms:
         st.markdown("**Gradient norms by layer** (last epoch)")
-        st.plotly_chart(
-            plots.grad_profiles_figure([(label, norms)]), key="rs_grads", config=CHART_CONFIG
-        )
+        st.plotly_chart(grad_profiles_figure([(label, norms)]), key="rs_grads", config=CHART_CONFIG)
         st.caption(stored_reading(stored.config, norms))
     with st.expander("Config"):
         st.json(stored.config)
@@ -540,12 +539,12 @@ def feature_maps(labels: list[str], stored: list[runs.StoredRun]) -> None:
                     st.warning(f"Its feature maps cannot be drawn: {e}", icon=":material/warning:")
                     continue
                 st.plotly_chart(
-                    plots.image_grid_figure(image, [caption], cols=1, tile=64),
+                    image_grid_figure(image, [caption], cols=1, tile=64),
                     key=f"rs_cmp_sample_{k}",
                     config=CHART_CONFIG,
                 )
                 st.plotly_chart(
-                    plots.feature_maps_figure(snap, cols=8, tile=tile),
+                    feature_maps_figure(snap, cols=8, tile=tile),
                     key=f"rs_cmp_fmaps_{k}",
                     config=CHART_CONFIG,
                 )
@@ -587,13 +586,13 @@ def compare(rows: list[dict[str, Any]]) -> None:
         by_epoch, by_time = st.tabs(["Against epoch", "Against wall time"])
         with by_epoch:
             st.plotly_chart(
-                plots.compare_curves_figure(curves, x="epoch"),
+                compare_curves_figure(curves, x="epoch"),
                 key="rs_cmp_curves",
                 config=CHART_CONFIG,
             )
         with by_time:
             st.plotly_chart(
-                plots.compare_curves_figure(curves, x="elapsed"),
+                compare_curves_figure(curves, x="elapsed"),
                 key="rs_cmp_curves_time",
                 config=CHART_CONFIG,
             )
@@ -646,9 +645,7 @@ def compare(rows: list[dict[str, Any]]) -> None:
     if with_norms:
         profiles = [(label, s.summary["gradient_norms"]) for label, s in with_norms]
         st.markdown("#### Gradient norms by layer")
-        st.plotly_chart(
-            plots.grad_profiles_figure(profiles), key="rs_cmp_grads", config=CHART_CONFIG
-        )
+        st.plotly_chart(grad_profiles_figure(profiles), key="rs_cmp_grads", config=CHART_CONFIG)
         for label, s in with_norms:
             reading = stored_reading(s.config, s.summary["gradient_norms"])
             st.caption(f"**{label}**: {reading}")

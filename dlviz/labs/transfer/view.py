@@ -13,7 +13,6 @@ import streamlit as st
 import torch
 
 from dlviz import captions, runs, transfer
-from dlviz import figures as plots
 from dlviz.config import (
     STRATEGIES,
     ConfigError,
@@ -23,6 +22,13 @@ from dlviz.config import (
     TransferConfig,
 )
 from dlviz.data import Dataset
+from dlviz.figures.curves import curves_figure
+from dlviz.figures.images import filters_figure
+from dlviz.labs.transfer.figures import (
+    efficiency_figure,
+    transfer_plan_figure,
+    weight_change_figure,
+)
 from dlviz.labs.uploads import view as uploads_ui
 from dlviz.models import zoo
 from dlviz.text import counted, plural
@@ -405,7 +411,7 @@ def plan_chart(b: transfer.Backbone, counts: tuple[int, int] | None) -> None:
         f"**The network for {transfer.STRATEGY_LABELS[cfg.strategy].lower()}**: "
         f"{trainable:,} of {total:,} parameters train ({trainable / total:.1%})"
     )
-    st.plotly_chart(plots.transfer_plan_figure(rows), key="tl_plan", config=live.CHART_CONFIG)
+    st.plotly_chart(transfer_plan_figure(rows), key="tl_plan", config=live.CHART_CONFIG)
 
 
 def _strategy_rows(view: live.View) -> list[dict[str, Any]]:
@@ -449,7 +455,7 @@ def draw_strategies(view: live.View, key: str) -> None:
         live.status_line(label, h)
     st.markdown("**Loss and accuracy of each strategy**: train dashed, test solid")
     live.live_chart(
-        plots.curves_figure(list(zip(view.labels, hs)), show_batch_loss=False),
+        curves_figure(list(zip(view.labels, hs)), show_batch_loss=False),
         key=f"{key}_curves",
     )
     summary(captions.loss_curves(list(zip(view.labels, hs))))
@@ -499,7 +505,7 @@ def _weights_moved(view: live.View, moved: list, key: str) -> None:
     st.markdown("#### How far each layer moved from its pretrained weights")
     left, right = layout.columns([3, 2], key=f"{key}_moved_row", min_width=300, gap="medium")
     with left:
-        live.live_chart(plots.weight_change_figure(moved), key=f"{key}_moved")
+        live.live_chart(weight_change_figure(moved), key=f"{key}_moved")
         summary(captions.weight_change(moved))
         st.caption(
             "Relative change of each conv layer's weights, ||W - W0|| / ||W0||, after training. "
@@ -538,14 +544,14 @@ def _weights_moved(view: live.View, moved: list, key: str) -> None:
         after = h.model.block_conv(0).weight.detach().cpu().numpy()
         st.markdown("**Before** (pretrained)")
         st.plotly_chart(
-            plots.filters_figure(before, tile=44, cols=8), key=f"{key}_before",
+            filters_figure(before, tile=44, cols=8), key=f"{key}_before",
             config=live.CHART_CONFIG,
         )  # fmt: skip
         st.markdown("**After** fine-tuning")
         # (each filter scaled to its own range, as RGB: a small change barely shows, which is
         # the point - see the chart of how far each layer moved)
         st.plotly_chart(
-            plots.filters_figure(after, tile=44, cols=8), key=f"{key}_after",
+            filters_figure(after, tile=44, cols=8), key=f"{key}_after",
             config=live.CHART_CONFIG,
         )  # fmt: skip
 
@@ -574,7 +580,7 @@ def draw_efficiency(view: live.View, key: str) -> None:
     current = live.ladder_progress([h.history for h in view.handles])
     rows = efficiency_rows(view)
     st.markdown("**Test accuracy against labelled training images per class**")
-    live.live_chart(plots.efficiency_figure(rows), key=f"{key}_chart")
+    live.live_chart(efficiency_figure(rows), key=f"{key}_chart")
     summary(captions.efficiency(rows))
     if current is None:
         for sentence in transfer.efficiency_reading(rows):

@@ -20,7 +20,6 @@ import numpy as np
 import streamlit as st
 import torch
 
-from dlviz import figures as plots
 from dlviz.augment import Augment
 from dlviz.config import AugmentConfig, DataConfig, RunConfig, TrainConfig
 from dlviz.data import Dataset, image_dataset
@@ -33,9 +32,11 @@ from dlviz.data.uploads import (
     picture_array,
     thumbnail_array,
 )
+from dlviz.figures.images import feature_maps_figure, image_grid_figure
 from dlviz.labs.images import widgets as images
 from dlviz.labs.playground import widgets as controls
 from dlviz.labs.uploads import explain
+from dlviz.labs.uploads.figures import explain_figure, probability_figure
 from dlviz.probes import ImageProbe
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live
@@ -254,7 +255,7 @@ def _thumbs(cls: str, pics: list) -> Any:
         if len(cache) > 64:
             cache.clear()
         shown = pics[:THUMBS]
-        cache[key] = plots.image_grid_figure(
+        cache[key] = image_grid_figure(
             np.stack([thumbnail_array(p.pixels, 48) for p in shown]), cols=THUMBS, tile=48
         )
     return cache[key]
@@ -497,7 +498,7 @@ def augment_preview(ds: Dataset) -> None:
         ),
     )
     st.plotly_chart(
-        plots.image_grid_figure(torch.stack(rows).numpy(), cols=copies + 1, tile=64),
+        image_grid_figure(torch.stack(rows).numpy(), cols=copies + 1, tile=64),
         key="up_preview",
         config=live.CHART_CONFIG,
     )
@@ -653,13 +654,13 @@ def show_prediction(model, ds: Dataset, x: torch.Tensor, name: str, key: str) ->
     left, right = layout.columns([2, 3], key=f"{key}_row", min_width=260, gap="medium")
     with left:
         st.plotly_chart(
-            plots.probability_figure(ds.class_names, probs),
+            probability_figure(ds.class_names, probs),
             key=f"{key}_probs",
             config=live.CHART_CONFIG,
         )
     with right:
         st.plotly_chart(
-            plots.explain_figure(x.numpy(), sal, cam, layer=layer, tile=150),
+            explain_figure(x.numpy(), sal, cam, layer=layer, tile=150),
             key=f"{key}_explain",
             config=live.CHART_CONFIG,
         )
@@ -671,7 +672,7 @@ def show_prediction(model, ds: Dataset, x: torch.Tensor, name: str, key: str) ->
         )
     snap = ImageProbe(x[None])(model)
     st.markdown("**What each layer sees in it**")
-    st.plotly_chart(plots.feature_maps_figure(snap), key=f"{key}_fmaps", config=live.CHART_CONFIG)
+    st.plotly_chart(feature_maps_figure(snap), key=f"{key}_fmaps", config=live.CHART_CONFIG)
 
 
 def accepted_types() -> str:
