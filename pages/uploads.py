@@ -5,10 +5,10 @@ import streamlit as st
 
 from dlviz.labs.images import view as image_view
 from dlviz.labs.images import widgets as images
-from dlviz.labs.playground import widgets as controls
 from dlviz.labs.uploads import view as uploads
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live, state
+from dlviz.ui.widgets import training_controls
 
 state.ensure_app()
 uploads.init()
@@ -35,7 +35,7 @@ with settings:
             "with the Images page."
         )
     with tab_train:
-        controls.training_controls("up")
+        training_controls("up")
 
 with main:
     st.subheader("Classes")

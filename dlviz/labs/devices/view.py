@@ -22,7 +22,7 @@ from dlviz.labs.devices.figures import (
 )
 from dlviz.text import plural
 from dlviz.ui import layout, live
-from dlviz.ui.charts import summary
+from dlviz.ui.charts import live_chart, summary
 
 RESULT = "dv_result"
 
@@ -264,7 +264,7 @@ def draw_race(view: live.View, key: str) -> None:
     hs = [h.history for h in view.handles]
     for label, h in zip(view.labels, hs):
         live.status_line(label, h)
-    live.live_chart(
+    live_chart(
         curves_figure(list(zip(view.labels, hs)), x="elapsed", height=320),
         key=f"{key}_curves",
     )

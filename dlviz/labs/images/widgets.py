@@ -35,10 +35,10 @@ from dlviz.config import (
 from dlviz.data import Dataset
 from dlviz.figures.images import image_grid_figure
 from dlviz.labs.images.figures import cnn_figure
-from dlviz.labs.playground import widgets as controls
 from dlviz.models import build_model, cnn_layer_table
 from dlviz.text import plural
 from dlviz.ui import fields, live
+from dlviz.ui import widgets as shared_widgets
 from dlviz.ui.state import dataset
 
 KEEP = "session"  # widget values survive a page switch
@@ -89,7 +89,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 def init() -> None:
-    controls.init(DEFAULTS, prefix="im")
+    shared_widgets.init(DEFAULTS, prefix="im")
 
 
 # --- the blocks table -----------------------------------------------------------------------------
@@ -413,7 +413,7 @@ def data_config() -> DataConfig:
 def parse_head(text: str) -> tuple[int, ...]:
     """``"128, 64"`` -> (128, 64); empty -> (). Raises ConfigError giving the rule and the bad
     entries."""
-    return controls.parse_width_list(text, "model.head", 4096, 4, least=0, example="128, 64")
+    return shared_widgets.parse_width_list(text, "model.head", 4096, 4, least=0, example="128, 64")
 
 
 def model_config(blocks: tuple[ConvBlock, ...] | None = None) -> ModelConfig:
@@ -438,14 +438,18 @@ def model_config(blocks: tuple[ConvBlock, ...] | None = None) -> ModelConfig:
 
 
 def run_config() -> RunConfig:
-    return RunConfig(data=data_config(), model=model_config(), train=controls.train_config("im"))
+    return RunConfig(
+        data=data_config(), model=model_config(), train=shared_widgets.train_config("im")
+    )
 
 
 def pair_configs() -> list[RunConfig]:
     """The Shallow and Deep presets on the page's data, training settings, activation, dropout
     and residual switch."""
     base = RunConfig(
-        data=data_config(), model=model_config(SHALLOW_BLOCKS), train=controls.train_config("im")
+        data=data_config(),
+        model=model_config(SHALLOW_BLOCKS),
+        train=shared_widgets.train_config("im"),
     )
     return [base.with_changes(model=PRESETS[kind], name=kind) for kind in ("shallow", "deep")]
 

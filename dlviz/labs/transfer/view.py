@@ -33,7 +33,7 @@ from dlviz.labs.uploads import view as uploads_ui
 from dlviz.models import zoo
 from dlviz.text import counted, plural
 from dlviz.ui import fields, layout, live
-from dlviz.ui.charts import summary
+from dlviz.ui.charts import live_chart, summary
 from dlviz.ui.session_folder import session_folder
 from dlviz.ui.state import dataset, devices, set_defaults
 
@@ -454,7 +454,7 @@ def draw_strategies(view: live.View, key: str) -> None:
     for label, h in zip(view.labels, hs):
         live.status_line(label, h)
     st.markdown("**Loss and accuracy of each strategy**: train dashed, test solid")
-    live.live_chart(
+    live_chart(
         curves_figure(list(zip(view.labels, hs)), show_batch_loss=False),
         key=f"{key}_curves",
     )
@@ -505,7 +505,7 @@ def _weights_moved(view: live.View, moved: list, key: str) -> None:
     st.markdown("#### How far each layer moved from its pretrained weights")
     left, right = layout.columns([3, 2], key=f"{key}_moved_row", min_width=300, gap="medium")
     with left:
-        live.live_chart(weight_change_figure(moved), key=f"{key}_moved")
+        live_chart(weight_change_figure(moved), key=f"{key}_moved")
         summary(captions.weight_change(moved))
         st.caption(
             "Relative change of each conv layer's weights, ||W - W0|| / ||W0||, after training. "
@@ -580,7 +580,7 @@ def draw_efficiency(view: live.View, key: str) -> None:
     current = live.ladder_progress([h.history for h in view.handles])
     rows = efficiency_rows(view)
     st.markdown("**Test accuracy against labelled training images per class**")
-    live.live_chart(efficiency_figure(rows), key=f"{key}_chart")
+    live_chart(efficiency_figure(rows), key=f"{key}_chart")
     summary(captions.efficiency(rows))
     if current is None:
         for sentence in transfer.efficiency_reading(rows):

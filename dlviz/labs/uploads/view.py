@@ -34,12 +34,12 @@ from dlviz.data.uploads import (
 )
 from dlviz.figures.images import feature_maps_figure, image_grid_figure
 from dlviz.labs.images import widgets as images
-from dlviz.labs.playground import widgets as controls
 from dlviz.labs.uploads import explain
 from dlviz.labs.uploads.figures import explain_figure, probability_figure
 from dlviz.probes import ImageProbe
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live
+from dlviz.ui import widgets as shared_widgets
 from dlviz.ui.session_folder import session_folder
 
 KEEP = "session"
@@ -76,7 +76,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 def init() -> None:
-    controls.init(DEFAULTS, prefix="up")
+    shared_widgets.init(DEFAULTS, prefix="up")
     images.init()  # the network settings are the Image lab's
     if SET not in st.session_state:
         st.session_state[SET] = ImageSet()
@@ -522,7 +522,7 @@ def data_config(ds: Dataset) -> DataConfig:
 
 
 def train_config() -> TrainConfig:
-    return replace(controls.train_config("up"), augment=augment_config())
+    return replace(shared_widgets.train_config("up"), augment=augment_config())
 
 
 def run_configs(kind: str, ds: Dataset) -> list[RunConfig]:
