@@ -56,7 +56,7 @@ def _final_snapshot(
     if hit is not None and hit[0] is h.model and hit[1] == (index, start):
         return hit[2]
     probe = ImageProbe(x_test, sample_index=index)
-    probe.channel_start = start
+    probe.choose(channel_start=start)
     snap = probe(h.model, h.step, h.epoch)
     cache[slot] = (h.model, (index, start), snap)
     return snap
@@ -76,7 +76,7 @@ def _shows(snap: FeatureSnapshot, index: int, start: int) -> bool:
 def _channel_pager(view: live.View) -> int:
     """Which channels the maps of wide layers show, 32 at a time (a select box, only for
     networks with a layer wider than that); every run of the view snapshots those next."""
-    per = view.handles[0].probe.max_channels
+    per = view.handles[0].probe.choice().max_channels
     widest = max(
         (b.channels or 0 for handle in view.handles for b in handle.config.model.blocks),
         default=0,
@@ -97,7 +97,7 @@ def _channel_pager(view: live.View) -> int:
             )
     start = int(ss["im_channel_start"]) if widest > per else 0
     for handle in view.handles:
-        handle.probe.channel_start = start  # the run's next snapshot takes these channels
+        handle.probe.choose(channel_start=start)  # the run's next snapshot takes these channels
     return start
 
 
@@ -131,10 +131,10 @@ def _sample_chooser(view: live.View, ds: Dataset) -> int:
     with st.container():
         if refused:  # keep showing the image it showed; say why the typed one is not shown
             st.error(refused, icon=":material/error:")
-    shown = view.handles[0].probe.sample_index
+    shown = view.handles[0].probe.choice().sample_index
     index = min(max(int(shown), 0), n - 1) if refused else int(ss["im_sample"])
     for handle in view.handles:
-        handle.probe.sample_index = index  # the run's next snapshot takes this image
+        handle.probe.choose(sample_index=index)  # the run's next snapshot takes this image
     return index
 
 

@@ -534,7 +534,7 @@ def start(kind: str) -> None:
     labels = ["run"] if kind == "single" else ["shallow", "deep"]
     view = live.start_view(VIEW, configs, labels, kind=kind)
     for handle in view.handles:  # its first snapshot already shows the chosen test image
-        handle.probe.sample_index = int(st.session_state.get("im_sample", 0))
+        handle.probe.choose(sample_index=int(st.session_state.get("im_sample", 0)))
     live.wait_first_point(view)
 
 

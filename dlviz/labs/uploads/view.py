@@ -570,7 +570,7 @@ def start(kind: str) -> None:
     labels = ["run"] if kind == "single" else ["shallow", "deep"]
     view = live.start_view(VIEW, run_configs(kind, ds), labels, kind=kind, data=ds)
     for handle in view.handles:
-        handle.probe.sample_index = int(st.session_state.get("im_sample", 0))
+        handle.probe.choose(sample_index=int(st.session_state.get("im_sample", 0)))
     live.wait_first_point(view)
 
 
