@@ -2,8 +2,8 @@
 
 import streamlit as st
 
+from dlviz import text
 from dlviz.labs.runs import view as runs_page
-from dlviz.text import plural
 from dlviz.ui import state
 
 state.ensure_app()
@@ -22,7 +22,7 @@ elif rows:
     shown = runs_page.filters(rows)
     selected = runs_page.table(shown)
     st.caption(
-        f"{len(shown)} of {plural(len(rows), 'run')} shown; click the column headers to sort, the boxes "
+        f"{len(shown)} of {text.plural(len(rows), 'run')} shown; click the column headers to sort, the boxes "
         "on the left to select."
     )
     if len(selected) == 1:

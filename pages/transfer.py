@@ -3,9 +3,8 @@ scratch - and see which wins, and how it depends on how many labelled images the
 
 import streamlit as st
 
-from dlviz import transfer
+from dlviz import text
 from dlviz.labs.transfer import view as tp
-from dlviz.text import plural
 from dlviz.ui import fields, layout, live, state
 
 state.ensure_app()
@@ -48,7 +47,7 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
     blocked = backbone is None
     n_eff = tp.efficiency_run_count(counts)
     buttons = layout.row("tl_buttons")
-    label = transfer.STRATEGY_LABELS[st.session_state["tl_strategy"]]
+    label = tp.strategy_label()
     buttons.button(
         f"Train: {label.lower()}",
         key="tl_train",
@@ -69,7 +68,7 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
         width="stretch",
     )
     buttons.button(
-        f"Data efficiency ({plural(n_eff, 'run')})",
+        f"Data efficiency ({text.plural(n_eff, 'run')})",
         key="tl_efficiency",
         icon=":material/query_stats:",
         on_click=tp.start,

@@ -3,10 +3,10 @@ new picture - what it says, and where it looked."""
 
 import streamlit as st
 
+from dlviz import text
 from dlviz.labs.images import view as image_view
 from dlviz.labs.images import widgets as images
 from dlviz.labs.uploads import view as uploads
-from dlviz.text import plural
 from dlviz.ui import fields, layout, live, state
 from dlviz.ui.widgets import training_controls
 
@@ -104,14 +104,14 @@ with main:
             st.caption("A run is in progress: stop it to start another.")
         elif ds is not None and len(ds.x_train) < 200:
             st.caption(
-                f"{plural(len(ds.x_train), 'training image')}: a small set. Augmentation helps, and so do "
+                f"{text.plural(len(ds.x_train), 'training image')}: a small set. Augmentation helps, and so do "
                 "more epochs; Train shallow vs deep shows whether depth pays off on it."
             )
     with st.container():
         if rows is not None and ds is not None:
             st.markdown(
                 f"{images.summary_line(rows)}, on {len(ds.x_train)} training and "
-                f"{plural(len(ds.x_test), 'test image')} of {ds.input_shape[1]}x{ds.input_shape[2]}"
+                f"{text.plural(len(ds.x_test), 'test image')} of {ds.input_shape[1]}x{ds.input_shape[2]}"
             )
             with st.expander("Network: edit the blocks, see every layer", expanded=False):
                 st.plotly_chart(

@@ -145,6 +145,11 @@ def backbone_spec() -> tuple[str, str]:
     return choice, ""
 
 
+def strategy_label() -> str:
+    """The name of the strategy the widgets have chosen (e.g. "Fine-tune the last block")."""
+    return transfer.STRATEGY_LABELS[st.session_state["tl_strategy"]]
+
+
 def load_backbone() -> tuple[transfer.Backbone | None, str]:
     spec, why = backbone_spec()
     if not spec:
