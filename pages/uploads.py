@@ -4,9 +4,8 @@ new picture - what it says, and where it looked."""
 import streamlit as st
 
 from dlviz import text
-from dlviz.labs.images import view as image_view
-from dlviz.labs.images import widgets as images
-from dlviz.labs.uploads import view as uploads
+from dlviz.labs.uploads import view as uploads_view
+from dlviz.labs.uploads import widgets as uploads
 from dlviz.ui import fields, layout, live, state
 from dlviz.ui.widgets import training_controls
 
@@ -27,13 +26,7 @@ with settings:
     with tab_data:
         uploads.data_controls()
     with tab_net:
-        with layout.row("up_presets"):
-            images.preset_buttons()
-        images.network_controls()
-        st.caption(
-            "The network is the Image lab's: its blocks table and these settings are shared "
-            "with the Images page."
-        )
+        uploads.network_settings()
     with tab_train:
         training_controls("up")
 
@@ -109,21 +102,10 @@ with main:
             )
     with st.container():
         if rows is not None and ds is not None:
-            st.markdown(
-                f"{images.summary_line(rows)}, on {len(ds.x_train)} training and "
-                f"{text.plural(len(ds.x_test), 'test image')} of {ds.input_shape[1]}x{ds.input_shape[2]}"
-            )
-            with st.expander("Network: edit the blocks, see every layer", expanded=False):
-                st.plotly_chart(
-                    images.network_figure(rows, ds.input_shape),
-                    key="up_network",
-                    config=live.CHART_CONFIG,
-                )
-                images.blocks_editor()
-                images.layer_table(rows)
+            uploads_view.network_panel(rows, ds)
 
     if view is not None:
         st.divider()
-        image_view.live_view(uploads.VIEW)
+        uploads_view.live_view()
         st.divider()
-        uploads.predict_panel(view, lim)
+        uploads_view.predict_panel(view, lim)

@@ -29,7 +29,7 @@ from dlviz.labs.transfer.figures import (
     transfer_plan_figure,
     weight_change_figure,
 )
-from dlviz.labs.uploads import view as uploads_ui
+from dlviz.labs.uploads import widgets as uploads_ui
 from dlviz.models import zoo
 from dlviz.text import counted, plural
 from dlviz.ui import fields, layout, live
