@@ -1,8 +1,8 @@
 import math
 
 import numpy as np
-import plotly.graph_objects as go
 import pytest
+from support.figures import figure_pixels
 from support.histories import long_history, snapshot
 
 from dlviz import jobs
@@ -11,25 +11,9 @@ from dlviz.data import load_dataset
 from dlviz.figures.axes import log_value_axis
 from dlviz.figures.curves import curves_figure
 from dlviz.figures.gradients import grad_norm_figure
-from dlviz.figures.images import colorize, feature_maps_figure
+from dlviz.figures.images import feature_maps_figure
 from dlviz.figures.theme import figure_bytes
-from dlviz.labs.devices.figures import matmul_figure, step_parts_figure, train_step_figure
-from dlviz.labs.images.figures import confusion_figure
-from dlviz.labs.playground.figures import boundary_figure, network_figure, neuron_maps_figure
-from dlviz.labs.uploads.figures import explain_figure, probability_figure
-
-
-def test_boundary_figure_has_the_heatmap_under_the_points():
-    ds = load_dataset(RunConfig().data)
-    fig = boundary_figure(
-        snapshot(), ds.x_train.numpy(), ds.y_train.numpy(), ds.x_test.numpy(), ds.y_test.numpy()
-    )
-    assert isinstance(fig, go.Figure)
-    assert fig.data[0].type == "heatmap" and fig.data[0].zmin == 0 and fig.data[0].zmax == 1
-    scatter_points = sum(len(t.x) for t in fig.data[1:])
-    assert scatter_points == len(ds)
-    assert "epoch 1, step 5" in fig.layout.title.text
-    assert fig.layout.yaxis.scaleanchor == "x"
+from dlviz.labs.playground.figures import boundary_figure, neuron_maps_figure
 
 
 def test_curves_figure_has_train_and_test_for_each_run():
@@ -57,34 +41,6 @@ def test_grad_norm_figure_thins_lines_for_deep_nets_but_keeps_first_and_last():
     fig = grad_norm_figure(h, max_lines=12)
     lines = [t.name for t in fig.data if t.type == "scatter"]
     assert len(lines) == 12 and lines[0] == "hidden1" and lines[-1] == "output"
-
-
-def test_neuron_maps_put_the_first_layer_on_top_and_scale_each_map():
-    snap = snapshot(layers=2, neurons=3, r=6)
-    fig = neuron_maps_figure(snap)
-    z = np.asarray(fig.data[0].z)
-    assert z.dtype == np.int8
-    gap = 2
-    top_row = z[(6 + gap) :, :6]  # y axis points up: the last rows are drawn on top
-    first = snap.neurons["hidden1"][0]
-    np.testing.assert_array_equal(
-        top_row, np.round(first / np.abs(first).max() * 127).astype(np.int8)
-    )
-    assert list(fig.layout.yaxis.ticktext) == ["hidden1", "hidden2"]
-    assert fig.layout.yaxis.tickvals[0] > fig.layout.yaxis.tickvals[1]
-
-
-def test_network_figure_draws_every_node_and_shortcut():
-    fig = network_figure(2, (8, 8, 8), 2, residual=True, params=186)
-    nodes = fig.data[1]
-    assert len(nodes.x) == 2 + 8 * 3 + 2
-    assert len(fig.layout.shapes) == 2  # shortcuts around hidden2 and hidden3
-    assert "186 parameters" in fig.layout.title.text
-    wide = network_figure(2, (100,) * 32, 2)
-    assert (
-        len(wide.data[1].x) == 2 + 10 * 32 + 2
-        and "first 10 units drawn" in wide.layout.annotations[-1].text
-    )
 
 
 def test_a_live_refresh_stays_under_300_kb_even_for_a_long_deep_run():
@@ -117,37 +73,6 @@ def test_a_real_run_history_draws():
         assert fig.to_json()
 
 
-def test_neuron_maps_of_a_diverged_run_draw_blank_not_garbage():
-    snap = snapshot(layers=1, neurons=2, r=4)
-    snap.neurons["hidden1"][0] = np.nan
-    z = np.asarray(neuron_maps_figure(snap).data[0].z)
-    assert (z[:, :4] == 0).all()
-
-
-def test_confusion_figure_is_light_where_nothing_is_and_dark_on_a_perfect_diagonal():
-    cm = np.array([[5, 0], [1, 4]])
-    fig = confusion_figure(cm, ["a", "b"])
-    heat = fig.data[0]
-    assert np.allclose(heat.z, [[1.0, 0.0], [0.2, 0.8]])  # shares of each true class
-    assert [list(row) for row in heat.text] == [["5", "0"], ["1", "4"]]
-    scale = heat.colorscale  # low end light, high end dark, whatever plotly calls "Blues"
-    lo, hi = (np.array([int(scale[i][1][k : k + 2], 16) for k in (1, 3, 5)]) for i in (0, -1))
-    assert lo.mean() > 240 and hi.mean() < 80
-
-
-def _figure_pixels(fig) -> np.ndarray:
-    """The RGB pixels of an image figure's one PNG (decoded independently, with Pillow)."""
-    import base64
-    import io
-
-    from PIL import Image
-
-    source = fig.data[0].source
-    assert source.startswith("data:image/png;base64,")
-    png = base64.b64decode(source.split(",", 1)[1])
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-
-
 def test_feature_maps_are_scaled_per_layer_and_name_the_channels_shown():
     from dlviz.probes import FeatureSnapshot
 
@@ -165,7 +90,7 @@ def test_feature_maps_are_scaled_per_layer_and_name_the_channels_shown():
         "<b>conv1</b> - 2 channels, 4x4, scale 0 to 2",
         "<b>conv2</b> - channels 33-64 of 64, 2x2, scale 0 to 0.1",
     ]
-    px = _figure_pixels(fig)
+    px = figure_pixels(fig)
     yellow, purple = [253, 231, 37], [68, 1, 84]  # viridis' ends
     # conv1: label strip (18 px), then one row of 8-px tiles 2 px apart; a map pixel is 2x2 here
     assert px[18, 10].tolist() == yellow and px[19, 11].tolist() == yellow  # channel 1, (0, 0)
@@ -194,29 +119,6 @@ def test_an_8_layer_cnn_feature_map_figure_on_64px_rgb_stays_under_1_mb():
     assert figure_bytes(fig) < 1_000_000
 
 
-def test_probability_bars_put_the_most_likely_class_first_and_highlight_it():
-    fig = probability_figure(["cat", "dog", "mug"], np.array([0.2, 0.7, 0.1]))
-    bar = fig.data[0]
-    assert list(bar.y) == ["dog", "cat", "mug"] and list(bar.x) == [0.7, 0.2, 0.1]
-    assert list(bar.text) == ["70.0%", "20.0%", "10.0%"]
-    assert bar.marker.color[0] != bar.marker.color[1] == bar.marker.color[2]
-    many = probability_figure([str(i) for i in range(30)], np.full(30, 1 / 30))
-    assert len(many.data[0].y) == 20 and "20 most likely" in many.layout.title.text
-
-
-def test_explain_figure_lays_the_grad_cam_heat_over_the_image():
-    image = np.zeros((1, 4, 4), np.float32)  # a black image
-    cam = np.zeros((4, 4), np.float32)
-    cam[0, 0] = 1.0
-    fig = explain_figure(image, np.ones((4, 4)), cam, layer="conv2", tile=4)
-    assert [a.text for a in fig.layout.annotations] == ["the image", "saliency", "Grad-CAM (conv2)"]
-    pixels = _figure_pixels(fig)
-    overlay = pixels[:4, 48:52]  # the third tile: tiles of 4 px, 20 px apart (room for captions)
-    hot, cold = colorize(np.array([1.0, 0.0]), 0, 1)
-    assert np.allclose(overlay[0, 0], 0.55 * hot, atol=1.5)  # black image: only the heat shows
-    assert np.allclose(overlay[3, 3], 0.55 * cold, atol=1.5)
-
-
 def test_log_value_axes_label_narrow_ranges_at_1_2_5_and_wide_ones_at_powers_of_ten():
     narrow = log_value_axis([0.03, 0.08, 0.2], "TFLOP/s")
     assert narrow["type"] == "log" and narrow["title"]["text"] == "TFLOP/s"
@@ -228,35 +130,3 @@ def test_log_value_axes_label_narrow_ranges_at_1_2_5_and_wide_ones_at_powers_of_
     assert wide["ticktext"] == ["0.001", "0.01", "0.1", "1", "10", "100", "1,000"]
     assert log_value_axis([5.0], "x")["ticktext"] == ["2", "5", "10"]  # one value
     assert "tickvals" not in log_value_axis([], "x")  # nothing measured: plotly's own
-
-
-def test_device_charts_label_their_value_axes_inside_one_decade():
-    rows = [
-        {"bench": "matmul", "device": "cpu", "dtype": "float32", "size": n, "tflops": t}
-        for n, t in ((128, 0.12), (256, 0.19))
-    ] + [
-        {"bench": "train_step", "device": "cpu", "batch": b, "samples_per_s": v,
-         "forward_s": 0.01, "backward_s": 0.01, "step_s": 0.001}
-        for b, v in ((16, 1100.0), (64, 1500.0))
-    ]  # fmt: skip
-    y = matmul_figure(rows).layout.yaxis
-    assert list(y.ticktext) == ["0.1", "0.2"]  # 0.12 to 0.19: the range runs from 0.1 to 0.2
-    assert y.range[0] < math.log10(0.1) and y.range[1] > math.log10(0.2)
-    y = train_step_figure(rows).layout.yaxis
-    assert list(y.ticktext) == ["1,000", "2,000"]
-
-
-def test_step_parts_are_microseconds_per_sample_with_the_step_in_the_hover():
-    rows = [
-        {"bench": "train_step", "device": "cpu", "batch": b, "samples_per_s": 1.0,
-         "forward_s": f, "backward_s": 2 * f, "step_s": 0.002}
-        for b, f in ((16, 0.008), (1024, 0.512))
-    ]  # fmt: skip
-    fig = step_parts_figure(rows)
-    forward, backward, step = fig.data
-    assert list(forward.x) == ["cpu b16", "cpu b1024"]
-    assert list(forward.y) == pytest.approx([500.0, 500.0])  # 8 ms / 16, 512 ms / 1024
-    assert list(backward.y) == pytest.approx([1000.0, 1000.0])
-    assert list(step.y) == pytest.approx([125.0, 2000 / 1024])  # a fixed cost, spread thinner
-    assert list(step.customdata) == pytest.approx([2.0, 2.0])
-    assert fig.layout.yaxis.title.text == "µs per training sample"
