@@ -5,7 +5,7 @@ import streamlit as st
 
 from dlviz import text
 from dlviz.labs.transfer import view as tp
-from dlviz.ui import fields, layout, live, state
+from dlviz.ui import layout, live, state
 
 state.ensure_app()
 tp.init()
@@ -76,26 +76,7 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
         disabled=busy or blocked or bool(tp.typed_problem("efficiency")),
         width="stretch",
     )
-    with st.expander("Data-efficiency settings"):
-        st.multiselect(
-            "Labelled images per class",
-            list(tp.PER_CLASS),
-            key="tl_levels",
-            wrap=True,
-            format_func=lambda k: "all" if k == 0 else str(k),
-        )
-        fields.number_input(
-            st,
-            "tl_steps",
-            persist=False,
-            help="Every run takes the same number of steps, however few images it has, so a "
-            "run on 1 image a class is not cut short.",
-        )
-        st.caption(
-            "From scratch, feature extraction and fine-tune all, each on the first k training "
-            "images of every class (the same ones for each strategy), tested on the whole "
-            "test set. Levels above the smallest class's count are skipped."
-        )
+    tp.efficiency_settings()
     if problem := st.session_state.pop(tp.PROBLEM, ""):  # shown once, after its click
         st.error(problem, icon=":material/error:")
     elif typed := tp.typed_problem("efficiency"):  # a refused number: its buttons are off

@@ -290,6 +290,30 @@ def target_counts(b: transfer.Backbone | None) -> tuple[int, int] | None:
     return per_class_available(data_cfg, ds) if data_cfg is not None else None
 
 
+def efficiency_settings() -> None:
+    """The data-efficiency experiment's settings, folded away under the buttons."""
+    with st.expander("Data-efficiency settings"):
+        st.multiselect(
+            "Labelled images per class",
+            list(PER_CLASS),
+            key="tl_levels",
+            wrap=True,
+            format_func=lambda k: "all" if k == 0 else str(k),
+        )
+        fields.number_input(
+            st,
+            "tl_steps",
+            persist=False,
+            help="Every run takes the same number of steps, however few images it has, so a "
+            "run on 1 image a class is not cut short.",
+        )
+        st.caption(
+            "From scratch, feature extraction and fine-tune all, each on the first k training "
+            "images of every class (the same ones for each strategy), tested on the whole "
+            "test set. Levels above the smallest class's count are skipped."
+        )
+
+
 def efficiency_run_count(counts: tuple[int, int] | None) -> int:
     """How many runs the data-efficiency experiment will make on the chosen target."""
     levels = tuple(int(k) for k in st.session_state["tl_levels"])
