@@ -71,7 +71,6 @@ def test_without_a_gpu_the_race_says_it_needs_two_devices(apptest, monkeypatch, 
 
 
 def test_a_race_trains_the_playground_run_on_two_devices_at_once(apptest, monkeypatch, tmp_path):
-
     from dlviz.labs.devices import view as devices_page
 
     monkeypatch.setenv("DLVIZ_HOME", str(tmp_path))
