@@ -7,15 +7,15 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from dlviz.figures.theme import RUN_COLORS, _f32, _fig, _layout, _legend_below, _thin
+from dlviz.figures.theme import RUN_COLORS, base_layout, f32, legend_below, make_figure, thin_out
 from dlviz.history import RunHistory
 
 
-def _curves_layout(height: int, xlabel: str) -> dict[str, Any]:
+def curves_layout(height: int, xlabel: str) -> dict[str, Any]:
     """Loss on the left, accuracy on the right, one x axis each. The accuracy axis has its
     ticks and title on its right, outside the plot: between the two plots they would sit on
     the loss plot's ticks. The legend goes above (`_legend_above`)."""
-    return _layout(
+    return base_layout(
         height,
         xaxis={"domain": [0.0, 0.44], "title": {"text": xlabel}},
         yaxis={"title": {"text": "loss (cross-entropy)"}, "rangemode": "tozero"},
@@ -27,7 +27,7 @@ def _curves_layout(height: int, xlabel: str) -> dict[str, Any]:
             "range": [0, 1.02],
             "tickformat": ".0%",
         },
-        legend=_legend_below(),
+        legend=legend_below(),
     )
 
 
@@ -47,19 +47,15 @@ def curves_figure(
     for i, (label, h) in enumerate(runs):
         color = RUN_COLORS[i % len(RUN_COLORS)]
         prefix = f"{label}: " if label else ""
-        ep = {k: _f32(v) for k, v in h.epochs.to_dict().items()}
+        ep = {k: f32(v) for k, v in h.epochs.to_dict().items()}
         cols = [c for c in ep if c != "step"]
-        ep = dict(zip(cols, _thin(*(ep[c] for c in cols))))
+        ep = dict(zip(cols, thin_out(*(ep[c] for c in cols))))
         xs = ep["epoch"] if x == "epoch" else ep["elapsed"]
         mode = "lines" if len(xs) > 2 else "lines+markers"  # one epoch is still visible
         if show_batch_loss and len(h.steps):
             st = h.steps.to_dict()
-            bx = (
-                _f32(st["step"]) / max(h.steps_per_epoch, 1)
-                if x == "epoch"
-                else _f32(st["elapsed"])
-            )
-            bx, by = _thin(bx, _f32(st["loss"]))
+            bx = f32(st["step"]) / max(h.steps_per_epoch, 1) if x == "epoch" else f32(st["elapsed"])
+            bx, by = thin_out(bx, f32(st["loss"]))
             traces.append(
                 {
                     "type": "scatter",
@@ -99,4 +95,4 @@ def curves_figure(
                     "showlegend": False,
                 }
             )
-    return _fig(traces, _curves_layout(height, xlabel))
+    return make_figure(traces, curves_layout(height, xlabel))

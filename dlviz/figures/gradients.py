@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dlviz.figures.axes import log_decade_axis
-from dlviz.figures.theme import _f32, _fig, _layout, _legend_below, _thin
+from dlviz.figures.theme import base_layout, f32, legend_below, make_figure, thin_out
 from dlviz.history import RunHistory
 
 
@@ -32,7 +32,7 @@ def grad_norm_figure(h: RunHistory, height: int = 340, max_lines: int = 12) -> g
     data = h.grad_norms.to_dict()
     norms = np.array(data["norms"], dtype=np.float32).reshape(-1, len(layers))
     colors = layer_colors(len(layers))
-    epochs, lines = _thin(_f32(data["epoch"]), norms)
+    epochs, lines = thin_out(f32(data["epoch"]), norms)
     # Many layers: draw an even selection as lines (first and last always), all of them as bars.
     picks = np.linspace(0, len(layers) - 1, min(max_lines, len(layers))).round().astype(int)
     traces: list[dict[str, Any]] = [
@@ -63,7 +63,7 @@ def grad_norm_figure(h: RunHistory, height: int = 340, max_lines: int = 12) -> g
     )
     # One scale for both: the same norms, over time (left) and by layer now (right).
     axis = log_decade_axis(norms.ravel(), max_ticks=5)
-    layout = _layout(
+    layout = base_layout(
         height,
         xaxis={"domain": [0.0, 0.52], "title": {"text": "epoch"}},
         yaxis={**axis, "title": {"text": "mean |grad W|"}},
@@ -75,6 +75,6 @@ def grad_norm_figure(h: RunHistory, height: int = 340, max_lines: int = 12) -> g
             "tickangle": -90 if len(layers) > 6 else 0,
         },
         yaxis2={**axis, "anchor": "x2", "side": "right"},
-        legend=_legend_below(),
+        legend=legend_below(),
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from dlviz.figures.theme import _fig, _layout
+from dlviz.figures.theme import base_layout, make_figure
 from dlviz.text import plural
 
 # --- images ---------------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def colorize(values: np.ndarray, lo: float, hi: float, diverging: bool = False) 
     return _LUTS[diverging][index]
 
 
-def _to_rgb(img: np.ndarray) -> np.ndarray:
+def to_rgb(img: np.ndarray) -> np.ndarray:
     """(C, H, W) float in [0, 1] (C = 1 or 3) -> (H, W, 3) uint8."""
     img = np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)
     rgb = np.repeat(img, 3, axis=0) if img.shape[0] == 1 else img[:3]
@@ -120,14 +120,14 @@ def _image_figure(
 ) -> go.Figure:
     h, w = pixels.shape[:2]
     traces = [{"type": "image", "source": _data_uri(pixels), "hoverinfo": "skip"}]
-    layout = _layout(
+    layout = base_layout(
         height or int(h * min(1.0, 720 / max(w, 1))) + (40 if title else 10),
         title,
         xaxis={"visible": False, "range": [0, w], "constrain": "domain"},
         yaxis={"visible": False, "range": [h, 0], "scaleanchor": "x", "constrain": "domain"},
         annotations=annotations,
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)
 
 
 def image_grid_figure(
@@ -141,11 +141,11 @@ def image_grid_figure(
     """Images (N, C, H, W) in [0, 1] as a grid, each with an optional caption under it."""
     images = np.asarray(images)
     if len(images) == 0:
-        return _fig([], _layout(60, title or "No images"))
+        return make_figure([], base_layout(60, title or "No images"))
     cols = max(1, min(cols, len(images)))
     caption_px = 16 if len(captions) else 0
     gap = 4 + caption_px
-    tiles = [_zoom(_to_rgb(img), tile) for img in images]
+    tiles = [_zoom(to_rgb(img), tile) for img in images]
     mosaic = _mosaic(tiles, cols, gap=gap)
     if caption_px:  # room under the last row too
         mosaic = np.concatenate([mosaic, _clear(caption_px, mosaic.shape[1])])
@@ -170,7 +170,7 @@ def feature_maps_figure(
     one colour scale (its own 0 to largest), so strong and weak channels compare at a glance."""
     names = [n for n in (layers or list(snapshot.maps)) if n in snapshot.maps]
     if not names:
-        return _fig([], _layout(60, "No feature maps yet"))
+        return make_figure([], base_layout(60, "No feature maps yet"))
     label_px = 18
     blocks, notes, y = [], [], 0
     width = cols * (tile + 2) - 2
@@ -210,7 +210,7 @@ def filters_figure(weights: np.ndarray, tile: int = 40, cols: int = 16) -> go.Fi
     for f in w:
         if f.shape[0] == 3:
             lo, hi = f.min(), f.max()
-            tiles.append(_zoom(_to_rgb((f - lo) / max(hi - lo, 1e-12)), tile))
+            tiles.append(_zoom(to_rgb((f - lo) / max(hi - lo, 1e-12)), tile))
         else:
             m = float(np.abs(f[0]).max()) or 1.0
             tiles.append(_zoom(colorize(f[0], -m, m, diverging=True), tile))

@@ -1,6 +1,6 @@
 """The look every figure shares: colours, plotly's fast path, light and dark pages.
 
-Figures are built from plain dicts with plotly's validation off (`_fig`): validating every
+Figures are built from plain dicts with plotly's validation off (`make_figure`): validating every
 property costs tens of milliseconds a figure, and a live refresh has 50 ms for all of them.
 Arrays go in as float32 or int8 numpy arrays, which plotly sends as compact binary, so a refresh
 stays small (DESIGN.md budget: under 300 KB).
@@ -52,14 +52,14 @@ RUN_COLORS = tuple(OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion
 TRANSPARENT = "rgba(0,0,0,0)"
 
 
-def _fig(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
+def make_figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
     for name, axis in layout.items():
         if name.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
             axis.setdefault("automargin", True)  # room for tick labels and titles
     return go.Figure(data=traces, layout=layout, _validate=False)
 
 
-def _layout(height: int, title: str | None = None, **kw: Any) -> dict[str, Any]:
+def base_layout(height: int, title: str | None = None, **kw: Any) -> dict[str, Any]:
     layout = {
         "height": height,
         "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
@@ -86,7 +86,7 @@ def _layout(height: int, title: str | None = None, **kw: Any) -> dict[str, Any]:
     return layout
 
 
-def _legend_below(**kw: Any) -> dict[str, Any]:
+def legend_below(**kw: Any) -> dict[str, Any]:
     """A horizontal legend at the foot of the figure, under the x axis's ticks and title: placed
     in the figure's frame (``yref: container``), plotly makes room for it, where a legend placed
     under the plot (``y < 0`` of the plot) lands on the axis title of a short chart."""
@@ -179,7 +179,7 @@ def themed(fig: go.Figure, scheme: str | None) -> go.Figure:
     each line, marker and bar colour made to stand out from the page (`readable`). Images and
     heatmaps keep their own colours. For the charts Streamlit does not style (the live ones).
 
-    It edits the figure's own dicts (plotly's `_layout` and `_data`, as `_fig` built them):
+    It edits the figure's own dicts (plotly's `_layout` and `_data`, as `make_figure` built them):
     setting a few dozen properties through plotly's objects costs more than a live refresh's
     whole 50 ms."""
     colors = THEMES.get(scheme, THEMES[None])
@@ -213,7 +213,7 @@ def themed(fig: go.Figure, scheme: str | None) -> go.Figure:
     return fig
 
 
-def _f32(values: Any) -> np.ndarray:
+def f32(values: Any) -> np.ndarray:
     """A float32 array; None becomes NaN (a gap in a line)."""
     return (
         np.array([np.nan if v is None else v for v in values], dtype=np.float32)
@@ -225,7 +225,7 @@ def _f32(values: Any) -> np.ndarray:
 MAX_LINE_POINTS = 400  # points per line sent to the browser; more does not show at chart width
 
 
-def _thin(*arrays: np.ndarray, n: int = MAX_LINE_POINTS) -> list[np.ndarray]:
+def thin_out(*arrays: np.ndarray, n: int = MAX_LINE_POINTS) -> list[np.ndarray]:
     """Every k-th element (and always the last) so each array has at most about `n`."""
     length = len(arrays[0]) if arrays else 0
     if length <= n:

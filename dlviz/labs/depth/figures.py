@@ -8,7 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from dlviz.figures.axes import LOG_DTICK_2X, log_decade_axis
-from dlviz.figures.theme import RUN_COLORS, _f32, _fig, _layout, _legend_below
+from dlviz.figures.theme import RUN_COLORS, base_layout, f32, legend_below, make_figure
 from dlviz.text import plural
 
 VARIANT_COLORS = {"plain": RUN_COLORS[1], "residual": RUN_COLORS[0], "sigmoid": RUN_COLORS[2]}
@@ -33,18 +33,18 @@ def depth_accuracy_figure(results: Sequence[Any], height: int = 340) -> go.Figur
                     "mode": "lines+markers",
                     "name": f"{variant} ({part})",
                     "x": [r.depth for r in rows],
-                    "y": _f32([getattr(r, f"{part}_accuracy") for r in rows]),
+                    "y": f32([getattr(r, f"{part}_accuracy") for r in rows]),
                     "line": {"color": color, "dash": dash},
                     "hovertemplate": f"{variant}, depth %{{x}}: {part} %{{y:.1%}}<extra></extra>",
                 }
             )
-    layout = _layout(
+    layout = base_layout(
         height,
         xaxis=_depth_axis(),
         yaxis={"title": {"text": "accuracy"}, "tickformat": ".0%", "range": [0, 1.02]},
-        legend=_legend_below(),
+        legend=legend_below(),
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)
 
 
 def depth_gradient_figure(results: Sequence[Any], height: int = 340) -> go.Figure:
@@ -65,18 +65,18 @@ def depth_gradient_figure(results: Sequence[Any], height: int = 340) -> go.Figur
                     "mode": "lines+markers",
                     "name": f"{variant} ({'first layer' if part == 'first' else 'output layer'})",
                     "x": [r.depth for r in rows],
-                    "y": _f32([max(v, floor) if v == v else None for v in ys]),
+                    "y": f32([max(v, floor) if v == v else None for v in ys]),
                     "line": {"color": color, "dash": dash},
                     "hovertemplate": f"{variant}, depth %{{x}}: %{{y:.2e}}<extra></extra>",
                 }
             )
-    layout = _layout(
+    layout = base_layout(
         height,
         xaxis=_depth_axis(),
         yaxis=log_decade_axis([t for tr in traces for t in tr["y"]], "gradient norm"),
-        legend=_legend_below(),
+        legend=legend_below(),
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)
 
 
 def depth_profile_figure(results: Sequence[Any], height: int = 340) -> go.Figure:
@@ -97,15 +97,15 @@ def depth_profile_figure(results: Sequence[Any], height: int = 340) -> go.Figure
                 "mode": "lines+markers",
                 "name": f"{variant}, {plural(deepest.depth, 'hidden layer')}",
                 "x": list(range(1, n + 1)),
-                "y": _f32([max(v, floor) for v in deepest.profile]),
+                "y": f32([max(v, floor) for v in deepest.profile]),
                 "line": {"color": color},
                 "hovertemplate": f"{variant}: layer %{{x}} of {n}: %{{y:.2e}}<extra></extra>",
             }
         )
-    layout = _layout(
+    layout = base_layout(
         height,
         xaxis={"title": {"text": "layer (1 = first hidden layer, last = output)"}},
         yaxis=log_decade_axis([t for tr in traces for t in tr["y"]], "gradient norm"),
-        legend=_legend_below(),
+        legend=legend_below(),
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)

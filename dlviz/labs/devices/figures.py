@@ -8,7 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from dlviz.figures.axes import LOG_DTICK_2X, log_value_axis
-from dlviz.figures.theme import COMPARE_COLORS, RUN_COLORS, _fig, _layout, _legend_below
+from dlviz.figures.theme import COMPARE_COLORS, RUN_COLORS, base_layout, legend_below, make_figure
 
 
 def _series_color(i: int) -> str:
@@ -42,7 +42,7 @@ def matmul_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.Figur
                 "<extra></extra>",
             }
         )
-    layout = _layout(
+    layout = base_layout(
         height,
         xaxis={
             "type": "log",
@@ -50,9 +50,9 @@ def matmul_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.Figur
             "dtick": LOG_DTICK_2X,
         },
         yaxis=log_value_axis([r["tflops"] for r in done], "TFLOP/s"),
-        legend=_legend_below(),
+        legend=legend_below(),
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)
 
 
 def train_step_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.Figure:
@@ -78,13 +78,13 @@ def train_step_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.F
                 "%{customdata[2]:.1f} ms<extra></extra>",
             }
         )
-    layout = _layout(
+    layout = base_layout(
         height,
         xaxis={"type": "log", "title": {"text": "batch size"}, "dtick": LOG_DTICK_2X},
         yaxis=log_value_axis([r["samples_per_s"] for r in done], "training samples / s"),
-        legend=_legend_below(),
+        legend=legend_below(),
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)
 
 
 def step_parts_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.Figure:
@@ -108,13 +108,13 @@ def step_parts_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.F
         }
         for part, color in parts
     ]
-    layout = _layout(
+    layout = base_layout(
         height,
         barmode="stack",
         yaxis={"title": {"text": "µs per training sample"}},
-        legend=_legend_below(),
+        legend=legend_below(),
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)
 
 
 def bars_figure(
@@ -135,10 +135,10 @@ def bars_figure(
                 "hovertemplate": f"{dev}: %{{x}}: %{{y:.3g}} {unit}<extra></extra>",
             }
         )
-    layout = _layout(
+    layout = base_layout(
         height,
         barmode="group",
         yaxis={"title": {"text": unit}},
-        legend=_legend_below(),
+        legend=legend_below(),
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dlviz.figures.gradients import layer_colors
-from dlviz.figures.theme import _f32, _fig, _layout, _legend_below
+from dlviz.figures.theme import base_layout, f32, legend_below, make_figure
 from dlviz.history import RunHistory
 
 # White for none of a class to dark blue for all of it. (plotly.js's named "Blues" runs the other
@@ -30,37 +30,37 @@ def confusion_figure(cm: np.ndarray, class_names: Sequence[str], height: int = 3
             "hovertemplate": "true %{y}, predicted %{x}: %{customdata}<extra></extra>",
         }
     ]  # fmt: skip
-    layout = _layout(
+    layout = base_layout(
         height,
         xaxis={"title": {"text": "predicted"}, "side": "bottom", "tickangle": 0},
         yaxis={"title": {"text": "true"}, "autorange": "reversed"},
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)
 
 
 def dead_units_figure(h: RunHistory, height: int = 300) -> go.Figure:
     """Share of ReLU channels that output zero for every probe image, per layer, over training."""
     data = h.dead.to_dict()
     if not data["shares"]:
-        return _fig([], _layout(60, "Dead-unit shares appear with the first snapshot"))
+        return make_figure([], base_layout(60, "Dead-unit shares appear with the first snapshot"))
     layers = list(data["shares"][-1])
     colors = layer_colors(len(layers))
-    steps = _f32(data["step"])
+    steps = f32(data["step"])
     traces = [
         {
-            "type": "scatter", "x": steps, "y": _f32([s.get(name) for s in data["shares"]]),
+            "type": "scatter", "x": steps, "y": f32([s.get(name) for s in data["shares"]]),
             "mode": "lines" if len(steps) > 2 else "lines+markers", "name": name,
             "line": {"color": colors[i], "width": 2},
         }
         for i, name in enumerate(layers)
     ]  # fmt: skip
-    layout = _layout(
+    layout = base_layout(
         height,
         xaxis={"title": {"text": "step"}},
         yaxis={"title": {"text": "dead ReLU channels"}, "range": [0, 1.02], "tickformat": ".0%"},
-        legend=_legend_below(),
+        legend=legend_below(),
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)
 
 
 def cnn_figure(
@@ -96,9 +96,9 @@ def cnn_figure(
     for r in (r for r in rows if not r["layer"].startswith("conv")):
         add(f"{r['layer']}<br>{r['output']}", 0.3, 0.6, "#f59322", "rgba(245,147,34,0.2)")
     x -= gap
-    layout = _layout(
+    layout = base_layout(
         height, shapes=boxes, annotations=notes,
         xaxis={"visible": False, "range": [-0.1, x + 0.1]},
         yaxis={"visible": False, "range": [-3.8, 2.8]},
     )  # fmt: skip
-    return _fig([], layout)
+    return make_figure([], layout)

@@ -13,10 +13,10 @@ from dlviz.figures.theme import (
     CLASS_COLORS,
     DIVERGING,
     OKABE_ITO,
-    _f32,
-    _fig,
-    _layout,
-    _legend_below,
+    base_layout,
+    f32,
+    legend_below,
+    make_figure,
 )
 from dlviz.probes import Snapshot2D
 from dlviz.text import plural
@@ -45,8 +45,8 @@ def _point_traces(
         traces.append(
             {
                 "type": "scatter",
-                "x": _f32(pts[:, 0]),
-                "y": _f32(pts[:, 1]),
+                "x": f32(pts[:, 0]),
+                "y": f32(pts[:, 1]),
                 "mode": "markers",
                 "name": f"{name} ({split})",
                 "legendgroup": split,
@@ -77,13 +77,13 @@ def points_figure(
     """The 2-D dataset: filled dots for training points, rings for test points."""
     traces = _point_traces(np.asarray(x_train), np.asarray(y_train), "train", class_names)
     traces += _point_traces(np.asarray(x_test), np.asarray(y_test), "test", class_names)
-    layout = _layout(
+    layout = base_layout(
         height,
         title,
-        legend=_legend_below(),
+        legend=legend_below(),
         **_square_axes(extent),
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)
 
 
 def boundary_figure(
@@ -119,13 +119,13 @@ def boundary_figure(
         traces += _point_traces(np.asarray(x_test), np.asarray(y_test), "test", class_names)
     if title is None:
         title = f"Decision boundary - epoch {snapshot.epoch}, step {snapshot.step}"
-    layout = _layout(
+    layout = base_layout(
         height,
         title.strip() or None,
         showlegend=False,
         **_square_axes(snapshot.extent),
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)
 
 
 def neuron_maps_figure(snapshot: Snapshot2D, width_px: int = 640) -> go.Figure:
@@ -137,7 +137,7 @@ def neuron_maps_figure(snapshot: Snapshot2D, width_px: int = 640) -> go.Figure:
     """
     layers = list(snapshot.neurons)
     if not layers:
-        return _fig([], _layout(60))
+        return make_figure([], base_layout(60))
     r = next(iter(snapshot.neurons.values())).shape[-1]
     gap = max(2, r // 6)
     n_cols = max(m.shape[0] for m in snapshot.neurons.values())
@@ -163,7 +163,7 @@ def neuron_maps_figure(snapshot: Snapshot2D, width_px: int = 640) -> go.Figure:
             "hoverinfo": "skip",
         }
     ]
-    layout = _layout(
+    layout = base_layout(
         20 + tile_px * len(layers),
         xaxis={"visible": False, "constrain": "domain"},
         yaxis={
@@ -176,7 +176,7 @@ def neuron_maps_figure(snapshot: Snapshot2D, width_px: int = 640) -> go.Figure:
             "constrain": "domain",
         },
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)
 
 
 def network_figure(
@@ -212,8 +212,8 @@ def network_figure(
     traces = [
         {
             "type": "scatter",
-            "x": _f32(np.concatenate(seg_x)) if seg_x else [],
-            "y": _f32(np.concatenate(seg_y)) if seg_y else [],
+            "x": f32(np.concatenate(seg_x)) if seg_x else [],
+            "y": f32(np.concatenate(seg_y)) if seg_y else [],
             "mode": "lines",
             "line": {"color": "rgba(120,120,120,0.25)", "width": 1},
             "hoverinfo": "skip",
@@ -221,8 +221,8 @@ def network_figure(
         },
         {
             "type": "scatter",
-            "x": _f32(node_x),
-            "y": _f32(node_y),
+            "x": f32(node_x),
+            "y": f32(node_y),
             "mode": "markers",
             "marker": {
                 "size": 9 if len(cols) < 16 else 6,
@@ -290,7 +290,7 @@ def network_figure(
     title = f"{depth} hidden layer{'s' if depth != 1 else ''}"
     if params is not None:
         title += f" - {params:,} parameters"
-    layout = _layout(
+    layout = base_layout(
         height,
         title,
         annotations=annotations,
@@ -299,4 +299,4 @@ def network_figure(
         yaxis={"visible": False, "range": [-top - 1.3, top + (1.0 if residual else 0.4)]},
     )
     layout["margin"]["b"] = 8 + 15 * len(notes)
-    return _fig(traces, layout)
+    return make_figure(traces, layout)

@@ -9,15 +9,15 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dlviz.figures.axes import log_decade_axis
-from dlviz.figures.curves import _curves_layout
+from dlviz.figures.curves import curves_layout
 from dlviz.figures.theme import (
     COMPARE_COLORS,
     MAX_LINE_POINTS,
-    _f32,
-    _fig,
-    _layout,
-    _legend_below,
-    _thin,
+    base_layout,
+    f32,
+    legend_below,
+    make_figure,
+    thin_out,
 )
 
 # --- stored runs side by side (the Runs page) -----------------------------------------------------
@@ -48,11 +48,11 @@ def compare_curves_figure(
                 cols[c] = None
                 continue
             values = list(values) if pick is None else [values[k] for k in pick]
-            cols[c] = _f32(values)
+            cols[c] = f32(values)
         if cols[x] is None:
             continue
         names = [c for c in cols if cols[c] is not None]
-        thinned = dict(zip(names, _thin(*(cols[c] for c in names))))
+        thinned = dict(zip(names, thin_out(*(cols[c] for c in names))))
         xs = thinned[x]
         mode = "lines" if len(xs) > 2 else "lines+markers"
         for split, dash in (("test", "solid"), ("train", "dash")):
@@ -75,7 +75,7 @@ def compare_curves_figure(
                         **axes,
                     }
                 )
-    return _fig(traces, _curves_layout(height, xlabel))
+    return make_figure(traces, curves_layout(height, xlabel))
 
 
 def grad_profiles_figure(
@@ -90,7 +90,7 @@ def grad_profiles_figure(
         if not norms:
             continue
         names = list(norms)
-        ys = _f32([norms[n] if isinstance(norms[n], (int, float)) else None for n in names])
+        ys = f32([norms[n] if isinstance(norms[n], (int, float)) else None for n in names])
         ys[~(ys > 0)] = np.nan  # a zero or broken norm has no place on a log axis: a gap
         most = max(most, len(names))
         traces.append(
@@ -105,7 +105,7 @@ def grad_profiles_figure(
                 "hovertemplate": "%{customdata}: %{y:.3g}<extra>" + label + "</extra>",
             }
         )
-    layout = _layout(
+    layout = base_layout(
         height,
         xaxis={
             "title": {"text": "layer (1 = next to the input; the last is the output layer)"},
@@ -114,6 +114,6 @@ def grad_profiles_figure(
         yaxis=log_decade_axis(
             [t for tr in traces for t in tr["y"] if t == t], "mean |grad W|, last epoch"
         ),
-        legend=_legend_below(),
+        legend=legend_below(),
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)

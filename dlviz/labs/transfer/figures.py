@@ -7,7 +7,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from dlviz.figures.theme import OKABE_ITO, RUN_COLORS, _f32, _fig, _layout, _legend_below
+from dlviz.figures.theme import OKABE_ITO, RUN_COLORS, base_layout, f32, legend_below, make_figure
 
 # --- transfer learning ----------------------------------------------------------------------------
 
@@ -62,7 +62,7 @@ def transfer_plan_figure(rows: Sequence[dict[str, Any]], height: int = 190) -> g
                 "<extra>" + role + "</extra>",
             }
         )
-    layout = _layout(
+    layout = base_layout(
         height,
         barmode="overlay",
         bargap=0.12,
@@ -72,7 +72,7 @@ def transfer_plan_figure(rows: Sequence[dict[str, Any]], height: int = 190) -> g
         legend={"orientation": "h", "yref": "container", "y": 1, "yanchor": "top", "x": 0},
         uniformtext={"minsize": 9, "mode": "hide"},
     )  # fmt: skip
-    return _fig(traces, layout)
+    return make_figure(traces, layout)
 
 
 def weight_change_figure(
@@ -87,12 +87,12 @@ def weight_change_figure(
                 "type": "bar",
                 "name": label,
                 "x": list(change),
-                "y": _f32(list(change.values())),
+                "y": f32(list(change.values())),
                 "marker": {"color": STRATEGY_COLORS.get(strategy, "#444")},
                 "hovertemplate": f"{label}, %{{x}}: moved %{{y:.2%}}<extra></extra>",
             }
         )
-    layout = _layout(
+    layout = base_layout(
         height,
         barmode="group",
         xaxis={"title": {"text": "layer (input \u2192 output)"}},
@@ -101,9 +101,9 @@ def weight_change_figure(
             "tickformat": ".0%",
             "rangemode": "tozero",
         },
-        legend=_legend_below(),
+        legend=legend_below(),
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)
 
 
 def efficiency_figure(rows: Sequence[dict[str, Any]], height: int = 380) -> go.Figure:
@@ -118,18 +118,18 @@ def efficiency_figure(rows: Sequence[dict[str, Any]], height: int = 380) -> go.F
                 "mode": "lines+markers",
                 "name": mine[0]["label"],
                 "x": [r["per_class"] for r in mine],
-                "y": _f32([r["test_accuracy"] for r in mine]),
+                "y": f32([r["test_accuracy"] for r in mine]),
                 "line": {"color": STRATEGY_COLORS.get(strategy, "#444"), "width": 2.5},
                 "marker": {"size": 8},
                 "hovertemplate": f"{mine[0]['label']}, %{{x}} a class: test %{{y:.1%}}<extra></extra>",
             }
         )
     ticks = sorted({r["per_class"] for r in rows})
-    layout = _layout(
+    layout = base_layout(
         height,
         xaxis={"type": "log", "title": {"text": "labelled training images per class"},
                "tickvals": ticks, "ticktext": [str(t) for t in ticks]},
         yaxis={"title": {"text": "test accuracy"}, "tickformat": ".0%", "range": [0, 1.02]},
-        legend=_legend_below(),
+        legend=legend_below(),
     )  # fmt: skip
-    return _fig(traces, layout)
+    return make_figure(traces, layout)

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from dlviz.figures.images import _to_rgb, colorize, image_grid_figure
-from dlviz.figures.theme import RUN_COLORS, _fig, _layout
+from dlviz.figures.images import colorize, image_grid_figure, to_rgb
+from dlviz.figures.theme import RUN_COLORS, base_layout, make_figure
 
 
 def probability_figure(
@@ -34,7 +34,7 @@ def probability_figure(
         }
     ]
     title = None if len(probs) <= max_classes else f"The {max_classes} most likely classes"
-    layout = _layout(
+    layout = base_layout(
         60 + 28 * len(order) + (30 if title else 0),
         title,
         xaxis={"range": [0, 1.15], "tickformat": ".0%", "title": {"text": "probability"}},
@@ -42,7 +42,7 @@ def probability_figure(
         showlegend=False,
         bargap=0.25,
     )
-    return _fig(traces, layout)
+    return make_figure(traces, layout)
 
 
 def explain_figure(
@@ -50,7 +50,7 @@ def explain_figure(
 ) -> go.Figure:
     """The image (C, H, W) in [0, 1], its saliency map (H, W) and its Grad-CAM heat map (H, W),
     both in [0, 1], the latter laid over a faded copy of the image."""
-    rgb = _to_rgb(image).astype(np.float32)
+    rgb = to_rgb(image).astype(np.float32)
     heat = colorize(cam, 0.0, 1.0).astype(np.float32)
     overlay = 0.45 * rgb + 0.55 * heat
     tiles = [rgb, colorize(saliency, 0.0, 1.0).astype(np.float32), overlay]
