@@ -22,7 +22,7 @@ from dlviz.compare import (
 from dlviz.config import IMAGE_DATASETS, RunConfig
 from dlviz.figures.images import feature_maps_figure, image_grid_figure
 from dlviz.labs.runs.figures import compare_curves_figure, grad_profiles_figure
-from dlviz.labs.runs.widgets import _flash, _num, root
+from dlviz.labs.runs.widgets import as_number, flash, root
 from dlviz.models import build_model
 from dlviz.probes import FeatureSnapshot, ImageProbe
 from dlviz.text import counted, plural
@@ -43,9 +43,9 @@ def _rename(run_id: str) -> None:
     try:
         runs.rename_run(root(), run_id, st.session_state.get("rs_name", ""))
     except runs.RunStoreError as e:
-        _flash("error", str(e))
+        flash("error", str(e))
     else:
-        _flash("success", "Renamed.")
+        flash("success", "Renamed.")
 
 
 def _set_tags(run_id: str) -> None:
@@ -53,20 +53,20 @@ def _set_tags(run_id: str) -> None:
     try:
         tags = runs.set_tags(root(), run_id, [t.strip() for t in text.split(",")])
     except runs.RunStoreError as e:
-        _flash("error", f"{e}. Separate tags with commas.")
+        flash("error", f"{e}. Separate tags with commas.")
     else:
         st.session_state["rs_tags"] = ", ".join(tags)
-        _flash("success", f"Tags: {', '.join(tags)}." if tags else "Tags removed.")
+        flash("success", f"Tags: {', '.join(tags)}." if tags else "Tags removed.")
 
 
 def _delete(run_id: str, label: str) -> None:
     try:
         runs.delete_run(root(), run_id)
     except runs.RunStoreError as e:
-        _flash("error", str(e))
+        flash("error", str(e))
     else:
         st.session_state.pop(DETAIL_OF, None)
-        _flash("success", f"Deleted run {label}.")
+        flash("success", f"Deleted run {label}.")
 
 
 def _delete_popover(run_id: str, label: str, disabled: bool = False) -> None:
@@ -91,7 +91,7 @@ def _load(run_id: str) -> tuple[runs.StoredRun | None, str]:
 def stored_reading(config: Any, norms: dict[str, Any]) -> str:
     """The gradient reading of a stored run's last-epoch gradient norms, for its own network:
     its activation, and the layers its transfer strategy froze."""
-    values = [_num(v) or 0.0 for v in norms.values()]
+    values = [as_number(v) or 0.0 for v in norms.values()]
     return gradient_reading(values, config_activation(config), frozen_layers(config, len(values)))
 
 
@@ -100,7 +100,7 @@ def _has_metrics(stored: runs.StoredRun) -> bool:
 
 
 def _pct(v: Any) -> str:
-    return f"{v:.1%}" if _num(v) is not None else "—"
+    return f"{v:.1%}" if as_number(v) is not None else "—"
 
 
 def run_details(row: dict[str, Any]) -> None:
@@ -167,14 +167,14 @@ def run_details(row: dict[str, Any]) -> None:
     summary = stored.summary
     final, best = row.get("final_test_accuracy"), row.get("best_test_accuracy")
     if not summary:  # running or interrupted: what its saved curves reached so far
-        tests = [v for v in stored.metrics.get("test_accuracy", []) if _num(v) is not None]
+        tests = [v for v in stored.metrics.get("test_accuracy", []) if as_number(v) is not None]
         final, best = (tests[-1], max(tests)) if tests else (None, None)
     m = layout.columns(5, key="rs_numbers", min_width=140)
     m[0].metric("Final test accuracy" if summary else "Last test accuracy", _pct(final))
     m[1].metric("Best test accuracy", _pct(best))
     m[2].metric("Epochs", summary.get("epochs", len(stored.metrics["epoch"])))
     m[3].metric("Parameters", f"{row['params']:,}" if isinstance(row.get("params"), int) else "—")
-    seconds = _num(summary.get("seconds"))
+    seconds = as_number(summary.get("seconds"))
     m[4].metric("Time", f"{seconds:.1f} s" if seconds is not None else "—")
     x = st.segmented_control(
         "x axis",
@@ -234,7 +234,7 @@ def diff_frame(labels: list[str], configs: list[dict[str, Any]], only_differs: b
 def metrics_frame(labels: list[str], stored: list[runs.StoredRun]) -> pd.DataFrame:
     def final(s: runs.StoredRun, k: str) -> float | None:
         f = s.summary.get("final")
-        return _num(f.get(k)) if isinstance(f, dict) else None
+        return as_number(f.get(k)) if isinstance(f, dict) else None
 
     return pd.DataFrame(
         {
@@ -243,13 +243,13 @@ def metrics_frame(labels: list[str], stored: list[runs.StoredRun]) -> pd.DataFra
             "epochs": [s.summary.get("epochs") for s in stored],
             "parameters": [s.row.get("params") for s in stored],
             "device": [s.row.get("device") for s in stored],
-            "time (s)": [_num(s.summary.get("seconds")) for s in stored],
-            "samples/s": [_num(s.summary.get("samples_per_second")) for s in stored],
+            "time (s)": [as_number(s.summary.get("seconds")) for s in stored],
+            "samples/s": [as_number(s.summary.get("samples_per_second")) for s in stored],
             "train loss": [final(s, "train_loss") for s in stored],
             "test loss": [final(s, "test_loss") for s in stored],
             "train acc": [final(s, "train_accuracy") for s in stored],
             "test acc": [final(s, "test_accuracy") for s in stored],
-            "best test acc": [_num(s.row.get("best_test_accuracy")) for s in stored],
+            "best test acc": [as_number(s.row.get("best_test_accuracy")) for s in stored],
         }
     )
 

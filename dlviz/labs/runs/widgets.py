@@ -33,7 +33,7 @@ def root() -> Path:
 # --- messages across a rerun ------------------------------------------------------------------
 
 
-def _flash(kind: str, text: str) -> None:
+def flash(kind: str, text: str) -> None:
     st.session_state[FLASH] = (kind, text)
 
 
@@ -99,7 +99,7 @@ def filters(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return filter_runs(rows, text, datasets, statuses)
 
 
-def _num(v: Any) -> float | None:
+def as_number(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
 
 
@@ -122,9 +122,9 @@ def table_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
             "depth": [r["depth"] if isinstance(r.get("depth"), int) else None for r in rows],
             "parameters": [r["params"] if isinstance(r.get("params"), int) else None for r in rows],
             "device": [str(r.get("device") or "") for r in rows],
-            "best test acc": [_num(r.get("best_test_accuracy")) for r in rows],
-            "final test acc": [_num(r.get("final_test_accuracy")) for r in rows],
-            "time (s)": [_num(r.get("seconds")) for r in rows],
+            "best test acc": [as_number(r.get("best_test_accuracy")) for r in rows],
+            "final test acc": [as_number(r.get("final_test_accuracy")) for r in rows],
+            "time (s)": [as_number(r.get("seconds")) for r in rows],
             "date": [str(r.get("date") or "") for r in rows],
             "tags": [", ".join(r.get("tags") or []) for r in rows],
             "note": [str(r.get("message") or "") for r in rows],
@@ -184,13 +184,13 @@ def _import() -> None:
     try:
         run_id = runs.import_run(root(), upload.getvalue())
     except runs.RunStoreError as e:
-        _flash(
+        flash(
             "error", f"{upload.name}: {e}. Pick a ZIP that a Runs page or `dlviz runs export` made."
         )
     except OSError as e:
-        _flash("error", f"{upload.name} could not be imported: {e}")
+        flash("error", f"{upload.name} could not be imported: {e}")
     else:
-        _flash("success", f"Imported {upload.name} as run {run_id}.")
+        flash("success", f"Imported {upload.name} as run {run_id}.")
 
 
 def import_box() -> None:
