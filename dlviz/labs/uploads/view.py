@@ -16,7 +16,7 @@ from dlviz.labs.images import view as image_view
 from dlviz.labs.images import widgets as images
 from dlviz.labs.uploads import explain
 from dlviz.labs.uploads.figures import explain_figure, probability_figure
-from dlviz.labs.uploads.widgets import VIEW, _mb
+from dlviz.labs.uploads.widgets import VIEW, megabytes
 from dlviz.probes import ImageProbe
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live
@@ -97,7 +97,7 @@ def predict_panel(view: live.View | None, lim: UploadLimits) -> None:
             st.file_uploader(
                 "An image to classify",
                 key="up_predict_file",
-                max_upload_size=_mb(lim.max_file_bytes),
+                max_upload_size=megabytes(lim.max_file_bytes),
             )
             if source == "upload"
             else st.camera_input("A photo to classify", key="up_predict_shot")

@@ -201,7 +201,7 @@ def report() -> None:
         st.info(text, icon=icon)
 
 
-def _mb(n_bytes: int) -> int:
+def megabytes(n_bytes: int) -> int:
     return max(1, -(-n_bytes // 2**20))
 
 
@@ -235,7 +235,7 @@ def zip_uploader(lim: UploadLimits) -> None:
         accept_multiple_files=True,
         help="For example cat/1.jpg, cat/2.jpg, dog/1.jpg: the folders become classes (new ones "
         "are made, existing ones get more images).",
-        max_upload_size=_mb(lim.max_total_bytes),
+        max_upload_size=megabytes(lim.max_total_bytes),
     )
     if files:
         ingest(None, files, lim)
@@ -288,7 +288,7 @@ def class_panel(cls: str, lim: UploadLimits) -> None:
             accept_multiple_files=True,
             label_visibility="collapsed",
             help=f"PNG, JPEG, WebP, BMP, GIF (first frame) or TIFF; {lim.describe()}.",
-            max_upload_size=_mb(lim.max_file_bytes),
+            max_upload_size=megabytes(lim.max_file_bytes),
         )
         if files:
             ingest(cls, files, lim)
