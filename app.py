@@ -15,14 +15,23 @@ st.set_page_config(page_title="dlviz", page_icon="🧠", layout="wide")
 layout.apply()  # layouts that read at any width; the sidebar folded on a narrow window
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/playground.py", title="Playground", icon=":material/scatter_plot:"),
-    st.Page("pages/images.py", title="Images", icon=":material/image:"),
-    st.Page("pages/uploads.py", title="Your images", icon=":material/photo_library:"),
-    st.Page("pages/depth.py", title="Depth", icon=":material/stacked_line_chart:"),
-    st.Page("pages/transfer.py", title="Transfer", icon=":material/move_up:"),
-    st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
-    st.Page("pages/devices.py", title="Devices", icon=":material/speed:"),
+    st.Page("pages/home.py", url_path="home", title="Home", icon=":material/home:", default=True),
+    st.Page(
+        "pages/playground.py",
+        url_path="playground",
+        title="Playground",
+        icon=":material/scatter_plot:",
+    ),
+    st.Page("pages/images.py", url_path="images", title="Images", icon=":material/image:"),
+    st.Page(
+        "pages/uploads.py", url_path="uploads", title="Your images", icon=":material/photo_library:"
+    ),
+    st.Page(
+        "pages/depth.py", url_path="depth", title="Depth", icon=":material/stacked_line_chart:"
+    ),
+    st.Page("pages/transfer.py", url_path="transfer", title="Transfer", icon=":material/move_up:"),
+    st.Page("pages/runs.py", url_path="runs", title="Runs", icon=":material/history:"),
+    st.Page("pages/devices.py", url_path="devices", title="Devices", icon=":material/speed:"),
 ]
 page = st.navigation(PAGES)
 mark_app_ran()

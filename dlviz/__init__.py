@@ -1,4 +1,4 @@
-"""dlviz: a deep-learning lab in the browser. The core (everything outside dlviz.ui) imports
-neither streamlit nor plotly, except plots.py which imports plotly."""
+"""dlviz: a deep-learning lab in the browser. Its shared core imports neither streamlit nor
+plotly; docs/ARCHITECTURE.md maps the layers."""
 
 __version__ = "0.1.0"

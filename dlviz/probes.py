@@ -7,6 +7,7 @@ put back the model's training mode; what they return is detached and on the CPU.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -215,6 +216,16 @@ class FeatureSnapshot:
     first_channel: dict[str, int] = field(default_factory=dict)  # layer -> its first map's channel
 
 
+@dataclass(frozen=True)
+class ProbeChoice:
+    """What an ImageProbe's next snapshot shows: the test image, the first channel of wide
+    layers, and how many channels a layer keeps."""
+
+    sample_index: int
+    channel_start: int
+    max_channels: int
+
+
 class ImageProbe:
     """Takes FeatureSnapshots of a model training on images, in one forward pass of a fixed
     probe batch of test images. `sample_index` (which test image's feature maps to keep) may be
@@ -236,9 +247,25 @@ class ImageProbe:
         self.probe_batch = probe_batch
         self.max_channels = max_channels
         self.max_side = max_side
+        self._lock = threading.Lock()  # the page chooses while the run's thread snapshots
+
+    def choice(self) -> ProbeChoice:
+        """A copy of what the next snapshot shows, safe to read from another thread."""
+        with self._lock:
+            return ProbeChoice(int(self.sample_index), int(self.channel_start), self.max_channels)
+
+    def choose(self, sample_index: int | None = None, channel_start: int | None = None) -> None:
+        """Set which test image and channels the next snapshot shows (None: keep), from any
+        thread."""
+        with self._lock:
+            if sample_index is not None:
+                self.sample_index = sample_index
+            if channel_start is not None:
+                self.channel_start = channel_start
 
     def __call__(self, model: nn.Module, step: int = 0, epoch: int = 0) -> FeatureSnapshot:
-        index = min(max(int(self.sample_index), 0), len(self.x_test) - 1)
+        choice = self.choice()
+        index = min(max(choice.sample_index, 0), len(self.x_test) - 1)
         device = next(model.parameters()).device
         x = torch.cat([self.x_test[index : index + 1], self.x_test[: self.probe_batch]]).to(device)
         points = activation_points(model)
@@ -251,7 +278,7 @@ class ImageProbe:
             channels[name] = out.shape[0]
             if out.dim() != 3:
                 continue  # dense layers have no maps
-            start = min(max(int(self.channel_start), 0), max(out.shape[0] - self.max_channels, 0))
+            start = min(max(choice.channel_start, 0), max(out.shape[0] - self.max_channels, 0))
             starts[name] = start
             out = out[start : start + self.max_channels].float()
             if max(out.shape[-2:]) > self.max_side:

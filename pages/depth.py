@@ -3,8 +3,8 @@ the same data - where depth stops helping, and why residual connections fix it."
 
 import streamlit as st
 
+from dlviz import text
 from dlviz.labs.depth import view as depth_view
-from dlviz.text import plural
 from dlviz.ui import layout, live, state
 
 state.ensure_app()
@@ -40,7 +40,7 @@ ones (Glorot and Bengio, 2010) - see the chart of the gradient along the deepest
     busy = view is not None and view.live
     n = len(st.session_state["dp_depths"]) * len(st.session_state["dp_variants"])
     st.button(
-        f"Run the depth experiment ({plural(n, 'run')})",
+        f"Run the depth experiment ({text.plural(n, 'run')})",
         key="dp_run",
         type="primary",
         icon=":material/stacked_line_chart:",

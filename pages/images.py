@@ -4,8 +4,8 @@ import streamlit as st
 
 from dlviz.labs.images import view as image_view
 from dlviz.labs.images import widgets as images
-from dlviz.labs.playground import widgets as controls
 from dlviz.ui import layout, live, state
+from dlviz.ui.widgets import training_controls
 
 state.ensure_app()
 images.init()
@@ -24,7 +24,7 @@ with settings:
     with tab_net:
         images.network_controls()
     with tab_train:
-        controls.training_controls("im")
+        training_controls("im")
 
 ready = images.readiness()
 problem = ready.problem or st.session_state.pop(images.PROBLEM, "")

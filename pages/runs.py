@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from dlviz.labs.runs import view as runs_page
-from dlviz.text import plural
+from dlviz import text
+from dlviz.labs.runs import view as runs_view
+from dlviz.labs.runs import widgets as runs_widgets
 from dlviz.ui import state
 
 state.ensure_app()
@@ -13,21 +14,21 @@ st.caption(
     "Every run from any page or from `dlviz train` is kept. Select one row to rename, tag, "
     "download or delete it and see its charts; select 2 to 10 to compare them."
 )
-runs_page.show_flash()
-runs_page.import_box()
-rows = runs_page.list_rows()
+runs_widgets.show_flash()
+runs_widgets.import_box()
+rows = runs_widgets.list_rows()
 if rows is not None and not rows:
-    runs_page.empty_message()
+    runs_widgets.empty_message()
 elif rows:
-    shown = runs_page.filters(rows)
-    selected = runs_page.table(shown)
+    shown = runs_widgets.filters(rows)
+    selected = runs_widgets.table(shown)
     st.caption(
-        f"{len(shown)} of {plural(len(rows), 'run')} shown; click the column headers to sort, the boxes "
+        f"{len(shown)} of {text.plural(len(rows), 'run')} shown; click the column headers to sort, the boxes "
         "on the left to select."
     )
     if len(selected) == 1:
         st.divider()
-        runs_page.run_details(selected[0])
+        runs_view.run_details(selected[0])
     elif len(selected) > 1:
         st.divider()
-        runs_page.compare(selected)
+        runs_view.compare(selected)

@@ -3,13 +3,13 @@ scratch - and see which wins, and how it depends on how many labelled images the
 
 import streamlit as st
 
-from dlviz import transfer
-from dlviz.labs.transfer import view as tp
-from dlviz.text import plural
-from dlviz.ui import fields, layout, live, state
+from dlviz import text
+from dlviz.labs.transfer import view as transfer_view
+from dlviz.labs.transfer import widgets as transfer
+from dlviz.ui import layout, live, state
 
 state.ensure_app()
-tp.init()
+transfer.init()
 
 st.title("Transfer learning")
 st.caption(
@@ -19,14 +19,14 @@ st.caption(
 
 settings, main = layout.split("tl")
 with settings:
-    tp.backbone_settings()
-    backbone, backbone_problem = tp.load_backbone()
+    transfer.backbone_settings()
+    backbone, backbone_problem = transfer.load_backbone()
     if backbone is not None:
-        tp.card(backbone)
-    elif st.session_state["tl_backbone"] not in (tp.UPLOAD, tp.FROM_RUN):
+        transfer.card(backbone)
+    elif st.session_state["tl_backbone"] not in (transfer.UPLOAD, transfer.FROM_RUN):
         st.error(backbone_problem, icon=":material/error:")
-    counts = tp.target_counts(backbone)  # (smallest class's training images, classes) or None
-    tp.strategy_settings(backbone, counts)
+    counts = transfer.target_counts(backbone)  # (smallest class's training images, classes) or None
+    transfer.strategy_settings(backbone, counts)
 
 with main:
     st.markdown(
@@ -41,21 +41,21 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
 """
     )
     if backbone is not None:
-        tp.plan_chart(backbone, counts)
-    view = live.current_view(tp.VIEW)
-    eff = live.current_view(tp.EFF_VIEW)
+        transfer_view.plan_chart(backbone, counts)
+    view = live.current_view(transfer.VIEW)
+    eff = live.current_view(transfer.EFF_VIEW)
     busy = any(v is not None and v.live for v in (view, eff))
     blocked = backbone is None
-    n_eff = tp.efficiency_run_count(counts)
+    n_eff = transfer.efficiency_run_count(counts)
     buttons = layout.row("tl_buttons")
-    label = transfer.STRATEGY_LABELS[st.session_state["tl_strategy"]]
+    label = transfer.strategy_label()
     buttons.button(
         f"Train: {label.lower()}",
         key="tl_train",
         icon=":material/play_arrow:",
-        on_click=tp.start,
+        on_click=transfer.start,
         args=("single",),
-        disabled=busy or blocked or bool(tp.typed_problem("single")),
+        disabled=busy or blocked or bool(transfer.typed_problem("single")),
         width="stretch",
     )
     buttons.button(
@@ -63,43 +63,24 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
         key="tl_compare",
         type="primary",
         icon=":material/compare_arrows:",
-        on_click=tp.start,
+        on_click=transfer.start,
         args=("compare",),
-        disabled=busy or blocked or bool(tp.typed_problem("compare")),
+        disabled=busy or blocked or bool(transfer.typed_problem("compare")),
         width="stretch",
     )
     buttons.button(
-        f"Data efficiency ({plural(n_eff, 'run')})",
+        f"Data efficiency ({text.plural(n_eff, 'run')})",
         key="tl_efficiency",
         icon=":material/query_stats:",
-        on_click=tp.start,
+        on_click=transfer.start,
         args=("efficiency",),
-        disabled=busy or blocked or bool(tp.typed_problem("efficiency")),
+        disabled=busy or blocked or bool(transfer.typed_problem("efficiency")),
         width="stretch",
     )
-    with st.expander("Data-efficiency settings"):
-        st.multiselect(
-            "Labelled images per class",
-            list(tp.PER_CLASS),
-            key="tl_levels",
-            wrap=True,
-            format_func=lambda k: "all" if k == 0 else str(k),
-        )
-        fields.number_input(
-            st,
-            "tl_steps",
-            persist=False,
-            help="Every run takes the same number of steps, however few images it has, so a "
-            "run on 1 image a class is not cut short.",
-        )
-        st.caption(
-            "From scratch, feature extraction and fine-tune all, each on the first k training "
-            "images of every class (the same ones for each strategy), tested on the whole "
-            "test set. Levels above the smallest class's count are skipped."
-        )
-    if problem := st.session_state.pop(tp.PROBLEM, ""):  # shown once, after its click
+    transfer.efficiency_settings()
+    if problem := st.session_state.pop(transfer.PROBLEM, ""):  # shown once, after its click
         st.error(problem, icon=":material/error:")
-    elif typed := tp.typed_problem("efficiency"):  # a refused number: its buttons are off
+    elif typed := transfer.typed_problem("efficiency"):  # a refused number: its buttons are off
         st.error(typed, icon=":material/error:")
     elif blocked:
         st.info(backbone_problem, icon=":material/info:")
@@ -110,8 +91,8 @@ labelled images, pretrained features win clearly; with many, fine-tuning matches
     if eff is not None:
         st.divider()
         st.markdown("### Data efficiency")
-        live.live_panel(tp.EFF_VIEW, single=tp.draw_efficiency)
+        live.live_panel(transfer.EFF_VIEW, single=transfer_view.draw_efficiency)
     if view is not None:
         st.divider()
         st.markdown("### Strategies")
-        live.live_panel(tp.VIEW, single=tp.draw_strategies)
+        live.live_panel(transfer.VIEW, single=transfer_view.draw_strategies)

@@ -3,12 +3,11 @@ new picture - what it says, and where it looked."""
 
 import streamlit as st
 
-from dlviz.labs.images import view as image_view
-from dlviz.labs.images import widgets as images
-from dlviz.labs.playground import widgets as controls
-from dlviz.labs.uploads import view as uploads
-from dlviz.text import plural
+from dlviz import text
+from dlviz.labs.uploads import view as uploads_view
+from dlviz.labs.uploads import widgets as uploads
 from dlviz.ui import fields, layout, live, state
+from dlviz.ui.widgets import training_controls
 
 state.ensure_app()
 uploads.init()
@@ -27,15 +26,9 @@ with settings:
     with tab_data:
         uploads.data_controls()
     with tab_net:
-        with layout.row("up_presets"):
-            images.preset_buttons()
-        images.network_controls()
-        st.caption(
-            "The network is the Image lab's: its blocks table and these settings are shared "
-            "with the Images page."
-        )
+        uploads.network_settings()
     with tab_train:
-        controls.training_controls("up")
+        training_controls("up")
 
 with main:
     st.subheader("Classes")
@@ -104,26 +97,15 @@ with main:
             st.caption("A run is in progress: stop it to start another.")
         elif ds is not None and len(ds.x_train) < 200:
             st.caption(
-                f"{plural(len(ds.x_train), 'training image')}: a small set. Augmentation helps, and so do "
+                f"{text.plural(len(ds.x_train), 'training image')}: a small set. Augmentation helps, and so do "
                 "more epochs; Train shallow vs deep shows whether depth pays off on it."
             )
     with st.container():
         if rows is not None and ds is not None:
-            st.markdown(
-                f"{images.summary_line(rows)}, on {len(ds.x_train)} training and "
-                f"{plural(len(ds.x_test), 'test image')} of {ds.input_shape[1]}x{ds.input_shape[2]}"
-            )
-            with st.expander("Network: edit the blocks, see every layer", expanded=False):
-                st.plotly_chart(
-                    images.network_figure(rows, ds.input_shape),
-                    key="up_network",
-                    config=live.CHART_CONFIG,
-                )
-                images.blocks_editor()
-                images.layer_table(rows)
+            uploads_view.network_panel(rows, ds)
 
     if view is not None:
         st.divider()
-        image_view.live_view(uploads.VIEW)
+        uploads_view.live_view()
         st.divider()
-        uploads.predict_panel(view, lim)
+        uploads_view.predict_panel(view, lim)

@@ -57,7 +57,7 @@ def refresh(repeats: int = 30, epochs: int = 200) -> dict[str, Any]:
 def feature_map_figure_cost(repeats: int = 30) -> dict[str, Any]:
     """Building and serialising the feature-map figure of an 8-layer CNN on 64x64 RGB images
     (the Images page's heaviest figure; budget: under 300 ms and 1 MB)."""
-    from dlviz import figures as plots
+    from dlviz.figures.images import feature_maps_figure
     from dlviz.models import build_model
     from dlviz.probes import ImageProbe
 
@@ -76,7 +76,7 @@ def feature_map_figure_cost(repeats: int = 30) -> dict[str, Any]:
     times, size = [], 0
     for _ in range(repeats + 1):
         start = time.perf_counter()
-        size = len(plots.feature_maps_figure(snap).to_json())
+        size = len(feature_maps_figure(snap).to_json())
         times.append((time.perf_counter() - start) * 1000)
     return {
         "case": "feature maps, 8-layer CNN on 64x64 RGB (32-64 channels a layer)",
@@ -90,8 +90,11 @@ def image_view_cost(repeats: int = 30, epochs: int = 2) -> dict[str, Any]:
     """One refresh of the Images page's single-run view when a new snapshot has arrived (its
     worst case; otherwise the feature-map and filter figures are reused): the feature maps,
     filters, curves, gradient norms and dead-ReLU figures of the Deep preset on 32x32 shapes."""
-    from dlviz import figures as plots
     from dlviz import jobs
+    from dlviz.figures.curves import curves_figure
+    from dlviz.figures.gradients import grad_norm_figure
+    from dlviz.figures.images import feature_maps_figure, filters_figure
+    from dlviz.labs.images.figures import dead_units_figure
 
     blocks = [
         {"channels": c, "pool": p}
@@ -110,11 +113,11 @@ def image_view_cost(repeats: int = 30, epochs: int = 2) -> dict[str, Any]:
 
     def draw() -> int:
         figs = [
-            plots.feature_maps_figure(snap),
-            plots.filters_figure(snap.filters, tile=40, cols=8),
-            plots.curves_figure([("", h)], height=320),
-            plots.grad_norm_figure(h, height=320),
-            plots.dead_units_figure(h, height=300),
+            feature_maps_figure(snap),
+            filters_figure(snap.filters, tile=40, cols=8),
+            curves_figure([("", h)], height=320),
+            grad_norm_figure(h, height=320),
+            dead_units_figure(h, height=300),
         ]
         return sum(len(f.to_json()) for f in figs)
 
@@ -154,16 +157,18 @@ def first_point_times(repeats: int = 10) -> list[float]:
 
 def _draw_single_view(h: Any, data: Dataset) -> int:
     """Build the single-run view's four figures as a refresh does; returns their JSON bytes."""
-    from dlviz import figures as plots  # plots imports plotly: only this benchmark needs it
+    from dlviz.figures.curves import curves_figure
+    from dlviz.figures.gradients import grad_norm_figure
+    from dlviz.labs.playground.figures import boundary_figure, neuron_maps_figure
 
     x_tr, y_tr, x_te, y_te = (
         t.numpy() for t in (data.x_train, data.y_train, data.x_test, data.y_test)
     )
     figs = [
-        plots.boundary_figure(h.snapshot, x_tr, y_tr, x_te, y_te, data.class_names),
-        plots.curves_figure([("", h)]),
-        plots.neuron_maps_figure(h.snapshot),
-        plots.grad_norm_figure(h),
+        boundary_figure(h.snapshot, x_tr, y_tr, x_te, y_te, data.class_names),
+        curves_figure([("", h)]),
+        neuron_maps_figure(h.snapshot),
+        grad_norm_figure(h),
     ]
     return sum(len(f.to_json()) for f in figs)
 

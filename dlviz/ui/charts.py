@@ -14,7 +14,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlviz import figures as plots
+from dlviz.figures.theme import themed
 from dlviz.ui.livechart import live_chart as _live_chart
 
 
@@ -29,7 +29,7 @@ def scheme() -> str | None:
 
 def live_chart(fig: go.Figure, key: str, height: int | None = None) -> None:
     """A live chart (`dlviz.ui.livechart`) of `fig`, in the page's theme."""
-    _live_chart(plots.themed(fig, scheme()), key=key, height=height)
+    _live_chart(themed(fig, scheme()), key=key, height=height)
 
 
 def summary(text: str) -> None:

@@ -10,15 +10,12 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from dlviz import captions, jobs, runs
-from dlviz import figures as plots
-from dlviz.compare import compare_runs, gradient_reading
+from dlviz import jobs, runs
 from dlviz.config import RunConfig
 from dlviz.data import Dataset
 from dlviz.history import RunHistory
 from dlviz.text import plural
 from dlviz.ui import layout, owner
-from dlviz.ui.charts import live_chart, summary  # charts in the page's light or dark theme
 from dlviz.ui.state import dataset
 
 REFRESH_S = 0.5
@@ -309,98 +306,15 @@ def run_controls(view: View, key: str) -> None:
     )
 
 
-def _boundary(h: RunHistory, cfg: RunConfig, key: str, title: str | None = None) -> None:
-    if h.snapshot is None:
-        st.caption("The decision boundary appears when training starts.")
-        return
-    ds = dataset(cfg.data)
-    fig = plots.boundary_figure(
-        h.snapshot,
-        ds.x_train.numpy(),
-        ds.y_train.numpy(),
-        ds.x_test.numpy(),
-        ds.y_test.numpy(),
-        ds.class_names,
-        title=title,
-    )
-    live_chart(fig, key=key)
-    summary(captions.boundary(h))
-
-
-def _single(view: View, key: str) -> None:
-    h = view.handles[0].history
-    cfg = view.handles[0].config
-    status_line("", h)
-    metrics_row(h)
-    # What the network computes (its boundary, what each neuron responds to), then how training
-    # goes (loss and accuracy, whether gradients reach every layer). The second row is filled
-    # first: its loss chart is what a person waits for after Train, and the browser draws
-    # charts in the order they arrive.
-    inside = st.container()
-    training = st.container()
-    with training:
-        left, right = layout.columns(2, key=f"{key}_training", min_width=420, gap="medium")
-        with left:
-            st.markdown("**Loss and accuracy**: train dashed, test solid")
-            live_chart(plots.curves_figure([("", h)]), key=f"{key}_curves")
-            summary(captions.loss_curve(h))
-        with right:
-            st.markdown("**Gradient health**: mean weight-gradient norm per layer")
-            if h.layers:
-                live_chart(plots.grad_norm_figure(h, height=300), key=f"{key}_grads")
-                summary(captions.history_gradients(h))
-                norms = h.grad_norms.column("norms")
-                if norms:
-                    st.caption(gradient_reading(norms[-1], cfg.model.activation))
-    with inside:
-        left, right = layout.columns([2, 3], key=f"{key}_inside", min_width=360, gap="medium")
-        with left:
-            _boundary(h, cfg, f"{key}_boundary")
-        with right:
-            st.markdown("**What each neuron responds to** (first hidden layers)")
-            if h.snapshot is not None and h.snapshot.neurons:
-                live_chart(plots.neuron_maps_figure(h.snapshot, width_px=560), key=f"{key}_neurons")
-                summary(captions.neuron_maps(h.snapshot.neurons))
-                st.caption(
-                    "Each square is one neuron's output over the same plane as the boundary: "
-                    "blue positive, orange negative, white zero; each scaled to its own largest "
-                    "value."
-                )
-
-
-def _pair(view: View, key: str) -> None:
-    hs = [h.history for h in view.handles]
-    for label, h in zip(view.labels, hs):
-        status_line(label, h)
-    live_chart(plots.curves_figure(list(zip(view.labels, hs))), key=f"{key}_curves")
-    summary(captions.loss_curves(list(zip(view.labels, hs))))
-    cols = layout.columns(len(hs), key=f"{key}_runs", min_width=360, gap="medium")
-    for i, (col, label, handle) in enumerate(zip(cols, view.labels, view.handles)):
-        with col:
-            h = handle.history
-            depth = len(handle.config.model.hidden)
-            st.markdown(
-                f"**{label.capitalize()}** - {plural(depth, 'hidden layer')}, "
-                f"{plural(h.params, 'parameter')}"
-            )
-            _boundary(h, handle.config, f"{key}_boundary_{i}", title=" ")
-            if h.layers:
-                live_chart(plots.grad_norm_figure(h, height=260), key=f"{key}_grads_{i}")
-                summary(captions.history_gradients(h))
-    if all(h.done for h in hs):
-        st.markdown("#### What happened")
-        for sentence in compare_runs(view.labels[0], hs[0], view.labels[1], hs[1]):
-            st.markdown(f"- {sentence}")
-
-
 Drawer = Callable[[View, str], None]
 
 
-def live_panel(key: str, single: Drawer | None = None, pair: Drawer | None = None) -> None:
+def live_panel(key: str, single: Drawer, pair: Drawer | None = None) -> None:
     """Draw the session's view under `key`, live while any of its runs is.
 
-    `single` and `pair` draw a view's runs below the Pause / Stop buttons (default: the
-    Playground's 2-D charts); they are called inside the polling fragment.
+    `single` draws a view's runs below the Pause / Stop buttons, `pair` a view of kind "pair"
+    (two runs one after the other: shallow vs deep); they are called inside the polling
+    fragment.
     """
     view = current_view(key)
     if view is None:
@@ -412,10 +326,10 @@ def live_panel(key: str, single: Drawer | None = None, pair: Drawer | None = Non
         wall, cpu = time.perf_counter(), time.thread_time()
         view.poll()
         run_controls(view, key)
-        if view.kind == "pair":
-            (pair or _pair)(view, key)
+        if view.kind == "pair" and pair is not None:
+            pair(view, key)
         else:
-            (single or _single)(view, key)
+            single(view, key)
         for h in view.handles:  # drawn: a run held for its first drawing goes on (FirstDrawGate)
             h.drawn.set()
         if view.refresh_ms:

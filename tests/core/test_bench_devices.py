@@ -128,14 +128,14 @@ def test_a_cpu_gets_its_best_measured_rate_as_its_peak():
 
 
 def test_reports_from_two_machines_draw_on_one_chart():
-    from dlviz import figures as plots
+    from dlviz.labs.devices.figures import matmul_figure
 
     a = {"rows": [{"bench": "matmul", "device": "cpu", "dtype": "float32", "size": 64,
                    "tflops": 0.01}]}  # fmt: skip
     b = {"rows": [{"bench": "matmul", "device": "cuda:0", "dtype": "float32", "size": 64,
                    "tflops": 1.0}]}  # fmt: skip
     rows = devices.relabel(a, "laptop") + devices.relabel(b, "server")
-    fig = plots.matmul_figure(rows)
+    fig = matmul_figure(rows)
     assert [t.name for t in fig.data] == ["laptop cpu float32", "server cuda:0 float32"]
     assert a["rows"][0]["device"] == "cpu"  # the reports themselves are unchanged
 

@@ -10,8 +10,35 @@ import numpy as np
 import pytest
 from support.histories import long_history, snapshot
 
-from dlviz import figures as plots
+from dlviz.figures.axes import log_decade_axis
+from dlviz.figures.curves import curves_figure
+from dlviz.figures.gradients import grad_norm_figure
+from dlviz.figures.theme import (
+    BOUNDARY_SCALE,
+    CLASS_COLORS,
+    COMPARE_COLORS,
+    DIVERGING,
+    MIN_CONTRAST,
+    RUN_COLORS,
+    THEMES,
+    TRANSPARENT,
+    contrast,
+    luminance,
+    parse_rgb,
+    readable,
+    themed,
+)
 from dlviz.labs.depth.experiment import DepthResult
+from dlviz.labs.depth.figures import (
+    VARIANT_COLORS,
+    depth_accuracy_figure,
+    depth_gradient_figure,
+    depth_profile_figure,
+)
+from dlviz.labs.devices.figures import matmul_figure, step_parts_figure, train_step_figure
+from dlviz.labs.playground.figures import boundary_figure, network_figure, points_figure
+from dlviz.labs.runs.figures import compare_curves_figure, grad_profiles_figure
+from dlviz.labs.transfer.figures import ROLE_COLORS, efficiency_figure, weight_change_figure
 
 # --- colour vision ----------------------------------------------------------------------------
 # Machado, Oliveira and Fernandes (2009): full-severity protanopia, deuteranopia and
@@ -43,16 +70,16 @@ def _lab(linear):
 def seen_apart(colors, vision: str) -> float:
     """The smallest ΔE between two of `colors` as a person with `vision` sees them."""
     m = np.array(CVD[vision])
-    labs = [_lab(m @ _linear(plots.parse_rgb(c))) for c in colors]
+    labs = [_lab(m @ _linear(parse_rgb(c))) for c in colors]
     return min(float(np.linalg.norm(a - b)) for a, b in itertools.combinations(labs, 2))
 
 
 PALETTES = {
-    "classes": plots.CLASS_COLORS,
-    "runs": plots.RUN_COLORS,
-    "compared runs (the first seven)": plots.COMPARE_COLORS[:7],
-    "transfer roles": tuple(plots.ROLE_COLORS.values()),
-    "depth variants": tuple(plots.VARIANT_COLORS.values()),
+    "classes": CLASS_COLORS,
+    "runs": RUN_COLORS,
+    "compared runs (the first seven)": COMPARE_COLORS[:7],
+    "transfer roles": tuple(ROLE_COLORS.values()),
+    "depth variants": tuple(VARIANT_COLORS.values()),
 }
 
 
@@ -71,18 +98,18 @@ def test_the_old_red_and_green_palettes_would_not():
 
 @pytest.mark.parametrize("vision", list(CVD))
 def test_the_diverging_maps_ends_are_far_apart_for_everyone(vision):
-    for scale in (plots.DIVERGING, plots.BOUNDARY_SCALE):
+    for scale in (DIVERGING, BOUNDARY_SCALE):
         assert seen_apart([scale[0][1], scale[-1][1]], vision) > 40
 
 
 def test_palette_colours_read_on_a_light_and_on_a_dark_page():
-    white, dark = (255, 255, 255), plots.parse_rgb(plots.THEMES["dark"]["background"])
+    white, dark = (255, 255, 255), parse_rgb(THEMES["dark"]["background"])
     for name, colors in PALETTES.items():
         if name == "transfer roles":  # bar fills with dark text on them
             continue
         for c in colors:
-            rgb = plots.parse_rgb(c)
-            assert plots.contrast(rgb, white) >= 2.2 and plots.contrast(rgb, dark) >= 2.2, c
+            rgb = parse_rgb(c)
+            assert contrast(rgb, white) >= 2.2 and contrast(rgb, dark) >= 2.2, c
 
 
 # --- layouts ----------------------------------------------------------------------------------
@@ -110,19 +137,19 @@ def figures():
     x = np.zeros((4, 2), np.float32)
     y = np.array([0, 1, 0, 1])
     return {
-        "points": plots.points_figure(x, y, x, y, 1.0, title="Spiral: 3 train, 1 test"),
-        "curves": plots.curves_figure([("a", h), ("b", h)]),
-        "grads": plots.grad_norm_figure(h),
-        "compare": plots.compare_curves_figure([("a", h.epochs.to_dict())]),
-        "profiles": plots.grad_profiles_figure([("a", {"h1": 1e-3, "out": 1.0})]),
-        "depth accuracy": plots.depth_accuracy_figure(depth_results()),
-        "depth gradient": plots.depth_gradient_figure(depth_results()),
-        "depth profile": plots.depth_profile_figure(depth_results()),
-        "matmul": plots.matmul_figure(rows),
-        "train step": plots.train_step_figure(rows),
-        "step parts": plots.step_parts_figure(rows),
-        "weights moved": plots.weight_change_figure([("a", "frozen", {"conv1": 0.1})]),
-        "efficiency": plots.efficiency_figure(
+        "points": points_figure(x, y, x, y, 1.0, title="Spiral: 3 train, 1 test"),
+        "curves": curves_figure([("a", h), ("b", h)]),
+        "grads": grad_norm_figure(h),
+        "compare": compare_curves_figure([("a", h.epochs.to_dict())]),
+        "profiles": grad_profiles_figure([("a", {"h1": 1e-3, "out": 1.0})]),
+        "depth accuracy": depth_accuracy_figure(depth_results()),
+        "depth gradient": depth_gradient_figure(depth_results()),
+        "depth profile": depth_profile_figure(depth_results()),
+        "matmul": matmul_figure(rows),
+        "train step": train_step_figure(rows),
+        "step parts": step_parts_figure(rows),
+        "weights moved": weight_change_figure([("a", "frozen", {"conv1": 0.1})]),
+        "efficiency": efficiency_figure(
             [{"strategy": "scratch", "label": "From scratch", "per_class": 1, "test_accuracy": 0.2}]
         ),
     }
@@ -144,7 +171,7 @@ def test_the_accuracy_axis_has_its_ticks_and_title_outside_its_plot():
 
 def test_titles_start_at_the_figures_left_edge():
     ds = np.zeros((2, 2), np.float32)
-    fig = plots.boundary_figure(snapshot(), ds, np.array([0, 1]))
+    fig = boundary_figure(snapshot(), ds, np.array([0, 1]))
     title = fig.layout.title
     assert title.text.startswith("Decision boundary")
     assert (title.x, title.xref, title.xanchor) == (0, "container", "left")
@@ -152,7 +179,7 @@ def test_titles_start_at_the_figures_left_edge():
 
 def test_no_figure_paints_a_white_background():
     for name, fig in figures().items():
-        assert fig.layout.paper_bgcolor == fig.layout.plot_bgcolor == plots.TRANSPARENT, name
+        assert fig.layout.paper_bgcolor == fig.layout.plot_bgcolor == TRANSPARENT, name
 
 
 @pytest.mark.parametrize("name", ["grads", "depth gradient", "depth profile", "profiles"])
@@ -168,15 +195,15 @@ def test_gradient_log_axes_are_labelled_at_powers_of_ten_only(name):
 
 
 def test_log_decade_axis_picks_a_step_that_keeps_labels_few():
-    axis = plots.log_decade_axis([3e-21, 0.5, 2.0])
+    axis = log_decade_axis([3e-21, 0.5, 2.0])
     assert axis["ticktext"] == ["10⁻²⁰", "10⁻¹⁵", "10⁻¹⁰", "10⁻⁵", "1"]
     assert axis["range"][0] < -20.4 and axis["range"][1] > 0.3
-    assert plots.log_decade_axis([0.02, 0.05])["ticktext"] == ["10⁻²", "10⁻¹"]
-    assert plots.log_decade_axis([0, math.nan, None]) == {"type": "log"}
+    assert log_decade_axis([0.02, 0.05])["ticktext"] == ["10⁻²", "10⁻¹"]
+    assert log_decade_axis([0, math.nan, None]) == {"type": "log"}
 
 
 def test_the_network_diagram_says_what_every_hidden_layer_shares_once():
-    fig = plots.network_figure(2, (8,) * 12, 2, activation="tanh", norm="batch", dropout=0.1)
+    fig = network_figure(2, (8,) * 12, 2, activation="tanh", norm="batch", dropout=0.1)
     widths = [a.text for a in fig.layout.annotations[:-1]]
     assert all(t.isdigit() for t in widths), widths  # only the widths under the columns
     assert fig.layout.annotations[-1].text == "each hidden layer: tanh, batch norm, dropout 0.1"
@@ -186,32 +213,32 @@ def test_the_network_diagram_says_what_every_hidden_layer_shares_once():
 
 
 def test_themed_gives_a_live_chart_the_themes_text_and_grid_colours():
-    dark = plots.themed(figures()["curves"], "dark")
-    assert dark.layout.font.color == plots.THEMES["dark"]["text"]
-    assert dark.layout.xaxis2.gridcolor == plots.THEMES["dark"]["grid"]
+    dark = themed(figures()["curves"], "dark")
+    assert dark.layout.font.color == THEMES["dark"]["text"]
+    assert dark.layout.xaxis2.gridcolor == THEMES["dark"]["grid"]
     assert dark.layout.hoverlabel.bgcolor != "#ffffff"
-    light = plots.themed(figures()["curves"], "light")
-    assert light.layout.font.color == plots.THEMES["light"]["text"]
-    unknown = plots.themed(figures()["curves"], None)
-    assert unknown.layout.font.color == plots.THEMES[None]["text"]
+    light = themed(figures()["curves"], "light")
+    assert light.layout.font.color == THEMES["light"]["text"]
+    unknown = themed(figures()["curves"], None)
+    assert unknown.layout.font.color == THEMES[None]["text"]
 
 
 def test_themed_makes_faint_lines_stand_out_from_the_page():
     h = long_history(epochs=5, layers=6)  # viridis: dark purple input layer, yellow output
     for scheme in ("light", "dark"):
-        fig = plots.themed(plots.grad_norm_figure(h), scheme)
-        page = plots.parse_rgb(plots.THEMES[scheme]["background"])
+        fig = themed(grad_norm_figure(h), scheme)
+        page = parse_rgb(THEMES[scheme]["background"])
         for trace in fig.data:
             colors = trace.marker.color if trace.type == "bar" else [trace.line.color]
             for c in colors:
-                assert plots.contrast(plots.parse_rgb(c), page) >= plots.MIN_CONTRAST - 0.05, c
+                assert contrast(parse_rgb(c), page) >= MIN_CONTRAST - 0.05, c
 
 
 def test_readable_keeps_colours_that_already_read_and_fixes_those_that_do_not():
-    assert plots.readable("#0072B2", "#ffffff") == "#0072B2"
-    yellow = plots.readable("#F0E442", "#ffffff")
+    assert readable("#0072B2", "#ffffff") == "#0072B2"
+    yellow = readable("#F0E442", "#ffffff")
     assert yellow != "#F0E442"
-    assert plots.contrast(plots.parse_rgb(yellow), (255, 255, 255)) >= plots.MIN_CONTRAST
-    purple = plots.readable("#440154", "#171614")
-    assert plots.luminance(plots.parse_rgb(purple)) > plots.luminance((68, 1, 84))
-    assert plots.readable("white", "#ffffff") == "white"  # a name it cannot read: as it is
+    assert contrast(parse_rgb(yellow), (255, 255, 255)) >= MIN_CONTRAST
+    purple = readable("#440154", "#171614")
+    assert luminance(parse_rgb(purple)) > luminance((68, 1, 84))
+    assert readable("white", "#ffffff") == "white"  # a name it cannot read: as it is

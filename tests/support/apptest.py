@@ -53,19 +53,28 @@ def view_of(at: AppTest):
     return at.session_state[VIEW]
 
 
-def wait_until_done(*sessions: AppTest, deadline_s: float = RUN_DEADLINE_S) -> None:
-    """Rerun each session until its view has no live run left."""
+def wait_until_done(
+    *sessions: AppTest, key: str = VIEW, deadline_s: float = RUN_DEADLINE_S, rerun: bool = False
+) -> None:
+    """Rerun each session until its view under `key` has no live run left, as the live fragment
+    does in a browser; with `rerun`, once more after (the full rerun the fragment asks for when
+    the runs end)."""
     end = time.monotonic() + deadline_s
-    while any(view_of(at).live for at in sessions):
+    while any(at.session_state[key].live for at in sessions):
         assert time.monotonic() < end, "the run did not end in time"
         time.sleep(0.2)
         for at in sessions:
-            if view_of(at).live:
+            if at.session_state[key].live:
                 at.run()
                 assert not at.exception, at.exception
+    if rerun:
+        for at in sessions:
+            at.run()
+            assert not at.exception, at.exception
 
 
 def wait_for(at: AppTest, condition, what: str, deadline_s: float = 30.0) -> None:
+    """Rerun the session until `condition()` holds."""
     end = time.monotonic() + deadline_s
     while not condition():
         assert time.monotonic() < end, f"timed out waiting for {what}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from support.apptest import texts, wait_until_done
 
 from dlviz import jobs, runs
 from dlviz.config import RunConfig
@@ -28,10 +29,6 @@ def playground_run(apptest, token: str):
     return at, view
 
 
-def texts(elements) -> list[str]:
-    return [e.value for e in elements]
-
-
 def test_a_reload_finds_the_run_with_its_live_view_and_stop(apptest):
     first, view = playground_run(apptest, TOKEN)
     # The reload: a new session, empty session state, the same browser.
@@ -42,11 +39,7 @@ def test_a_reload_finds_the_run_with_its_live_view_and_stop(apptest):
     sidebar = " ".join(texts(again.sidebar.markdown) + texts(again.sidebar.caption))
     assert "Your runs" in sidebar and "run: running" in sidebar
     again.button(key="sb_stop_pg_view").click().run()  # Stop from the sidebar
-    deadline = time.monotonic() + 20
-    while view.live:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-        again.run()
+    wait_until_done(again, deadline_s=20)
     assert view.handles[0].history.status == "stopped"
     assert not again.exception
 

@@ -149,7 +149,8 @@ def test_runs_compare_refuses_a_test_image_out_of_range(apptest):
 
 
 def test_the_image_views_numbers_say_when_they_are_out_of_range(apptest):
-    import time
+
+    from support.apptest import wait_until_done
 
     from dlviz.config import ConvBlock
 
@@ -161,11 +162,7 @@ def test_the_image_views_numbers_say_when_they_are_out_of_range(apptest):
     at.run()
     at.button(key="im_train").click().run()
     view = at.session_state["im_view"]
-    end = time.monotonic() + 60
-    while view.live:
-        assert time.monotonic() < end, "the run did not end"
-        time.sleep(0.2)
-        at.run()
+    wait_until_done(at, key="im_view")
     at.run()
     assert not at.exception, at.exception
     n = len(view.handles[0].probe.x_test)

@@ -90,20 +90,17 @@ def test_a_ladder_that_was_stopped_says_so_and_reads_only_what_finished():
 def test_stopping_the_depth_experiment_gives_no_success_and_no_reading_of_unfinished_runs(
     apptest,
 ):
+    from support.apptest import wait_until_done
+
     at = apptest("pages/depth.py")
     at.multiselect(key="dp_depths").set_value([1, 3]).run()
     at.number_input(key="dp_epochs").set_value(200).run()
     at.selectbox(key="dp_dataset").set_value("xor").run()
     at.button(key="dp_run").click().run()
-    view = at.session_state["dp_view"]
     time.sleep(0.5)
     at.run()
     at.button(key="dp_view_stop").click().run()
-    end = time.monotonic() + 60
-    while view.live:
-        assert time.monotonic() < end, "the ladder did not stop"
-        time.sleep(0.2)
-        at.run()
+    wait_until_done(at, key="dp_view")
     at.run()
     assert not at.exception, at.exception
     assert not at.success, [s.value for s in at.success]
@@ -225,6 +222,8 @@ def test_the_run_store_listing_says_when_a_finished_run_learned_nothing(tmp_path
 
 
 def test_a_sigmoid_cnn_is_not_read_for_dead_relus(apptest):
+    from support.apptest import wait_until_done
+
     from dlviz.config import ConvBlock
 
     at = apptest("pages/images.py")
@@ -235,12 +234,7 @@ def test_a_sigmoid_cnn_is_not_read_for_dead_relus(apptest):
     at.session_state["im_blocks_version"] += 1
     at.run()
     at.button(key="im_train").click().run()
-    view = at.session_state["im_view"]
-    end = time.monotonic() + 60
-    while view.live:
-        assert time.monotonic() < end, "the run did not end"
-        time.sleep(0.2)
-        at.run()
+    wait_until_done(at, key="im_view")
     at.run()
     assert not at.exception, at.exception
     from support.apptest import charts

@@ -11,7 +11,6 @@ import pandas as pd
 import streamlit as st
 
 from dlviz import captions
-from dlviz import figures as plots
 from dlviz.config import ACTIVATIONS, TOY_DATASETS, ConfigError, DataConfig, TrainConfig
 from dlviz.labs.depth.experiment import (
     DEFAULT_DEPTHS,
@@ -20,9 +19,14 @@ from dlviz.labs.depth.experiment import (
     reading,
     result_of,
 )
-from dlviz.labs.playground import widgets as controls
+from dlviz.labs.depth.figures import (
+    depth_accuracy_figure,
+    depth_gradient_figure,
+    depth_profile_figure,
+)
 from dlviz.ui import fields, layout, live
-from dlviz.ui.charts import summary
+from dlviz.ui import widgets as shared_widgets
+from dlviz.ui.charts import live_chart, summary
 from dlviz.ui.state import devices
 
 KEEP = "session"
@@ -44,7 +48,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 def init() -> None:
-    controls.init(DEFAULTS, prefix="dp")
+    shared_widgets.init(DEFAULTS, prefix="dp")
 
 
 def settings() -> None:
@@ -68,7 +72,7 @@ def settings() -> None:
     st.selectbox(
         "Data",
         TOY_DATASETS,
-        format_func=controls.DATASET_LABELS.get,
+        format_func=shared_widgets.DATASET_LABELS.get,
         key="dp_dataset",
         persist_state=KEEP,
     )
@@ -76,7 +80,7 @@ def settings() -> None:
     fields.number_input(c1, "dp_epochs")
     c2.select_slider(
         "Learning rate",
-        controls.LEARNING_RATES,
+        shared_widgets.LEARNING_RATES,
         format_func=lambda v: f"{v:g}",
         key="dp_lr",
         persist_state=KEEP,
@@ -141,16 +145,16 @@ def draw(view: live.View, key: str) -> None:
     left, right = layout.columns(2, key=f"{key}_charts", min_width=420, gap="medium")
     with left:
         st.markdown("**Accuracy against depth**: train solid, test dashed")
-        live.live_chart(plots.depth_accuracy_figure(rows), key=f"{key}_acc")
+        live_chart(depth_accuracy_figure(rows), key=f"{key}_acc")
         summary(captions.depth_accuracy(rows))
     with right:
         st.markdown("**Gradient reaching the first layer** (and the output layer, dotted)")
-        live.live_chart(plots.depth_gradient_figure(rows), key=f"{key}_grad")
+        live_chart(depth_gradient_figure(rows), key=f"{key}_grad")
         summary(captions.depth_gradient(rows))
     left, right = layout.columns(2, key=f"{key}_along", min_width=420, gap="medium")
     with left:
         st.markdown("**Gradient along the deepest networks**, from the first layer to the output")
-        live.live_chart(plots.depth_profile_figure(rows), key=f"{key}_profile")
+        live_chart(depth_profile_figure(rows), key=f"{key}_profile")
         summary(captions.depth_profile(rows))
     with right:
         st.caption(

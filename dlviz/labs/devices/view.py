@@ -13,16 +13,22 @@ import pandas as pd
 import streamlit as st
 
 from dlviz import captions, runs
-from dlviz import figures as plots
 from dlviz.bench.devices import METHOD as METHOD  # the page states the method and offers the CSV
 from dlviz.bench.devices import best_matmul, devices_to_measure, relabel, run_all, speedups
 from dlviz.bench.devices import to_csv as to_csv
+from dlviz.figures.curves import curves_figure
+from dlviz.labs.devices.figures import (
+    bars_figure,
+    matmul_figure,
+    step_parts_figure,
+    train_step_figure,
+)
 from dlviz.text import plural
 from dlviz.timing import machine as machine  # what the page's table shows
 from dlviz.timing import threads as threads
 from dlviz.timing import threads_phrase
 from dlviz.ui import layout, live
-from dlviz.ui.charts import summary
+from dlviz.ui.charts import live_chart, summary
 
 RESULT = "dv_result"
 
@@ -119,8 +125,8 @@ def compare_reports(paths: list[Path]) -> None:
     if not rows:
         return
     c1, c2 = layout.columns(2, key="dv_cmp_charts", min_width=420, gap="medium")
-    c1.plotly_chart(plots.matmul_figure(rows), key="dv_cmp_matmul", config=live.CHART_CONFIG)
-    c2.plotly_chart(plots.train_step_figure(rows), key="dv_cmp_train", config=live.CHART_CONFIG)
+    c1.plotly_chart(matmul_figure(rows), key="dv_cmp_matmul", config=live.CHART_CONFIG)
+    c2.plotly_chart(train_step_figure(rows), key="dv_cmp_train", config=live.CHART_CONFIG)
 
 
 def measure(which: str, quick: bool, source: str = "images") -> dict[str, Any]:
@@ -157,33 +163,31 @@ def draw(rows: list[dict[str, Any]], key_prefix: str = "dv") -> None:
     c1, c2 = layout.columns(2, key=f"{key_prefix}_charts1", min_width=420, gap="medium")
     with c1:
         st.markdown("**Matrix multiply**: TFLOP/s against size")
-        st.plotly_chart(
-            plots.matmul_figure(rows), key=f"{key_prefix}_matmul", config=live.CHART_CONFIG
-        )
+        st.plotly_chart(matmul_figure(rows), key=f"{key_prefix}_matmul", config=live.CHART_CONFIG)
         for line in peak_lines(rows):
             st.caption(line)
     with c2:
         st.markdown("**Your network**: training samples/s by batch size")
         st.plotly_chart(
-            plots.train_step_figure(rows), key=f"{key_prefix}_train", config=live.CHART_CONFIG
+            train_step_figure(rows), key=f"{key_prefix}_train", config=live.CHART_CONFIG
         )
     c1, c2 = layout.columns(2, key=f"{key_prefix}_charts2", min_width=420, gap="medium")
     with c1:
         st.markdown("**Convolution**: typical layer shapes")
         st.plotly_chart(
-            plots.bars_figure(rows, "conv2d", "shape", "tflops", "TFLOP/s"),
+            bars_figure(rows, "conv2d", "shape", "tflops", "TFLOP/s"),
             key=f"{key_prefix}_conv",
             config=live.CHART_CONFIG,
         )
     with c2:
         st.markdown("**One training step**, split: forward, backward, optimizer step, per sample")
         st.plotly_chart(
-            plots.step_parts_figure(rows), key=f"{key_prefix}_parts", config=live.CHART_CONFIG
+            step_parts_figure(rows), key=f"{key_prefix}_parts", config=live.CHART_CONFIG
         )
     if any(r["bench"] == "copy" for r in rows):
         st.markdown("**Copies** between host and GPU memory")
         st.plotly_chart(
-            plots.bars_figure(rows, "copy", "what", "gb_per_s", "GB/s"),
+            bars_figure(rows, "copy", "what", "gb_per_s", "GB/s"),
             key=f"{key_prefix}_copy",
             config=live.CHART_CONFIG,
         )
@@ -266,8 +270,8 @@ def draw_race(view: live.View, key: str) -> None:
     hs = [h.history for h in view.handles]
     for label, h in zip(view.labels, hs):
         live.status_line(label, h)
-    live.live_chart(
-        plots.curves_figure(list(zip(view.labels, hs)), x="elapsed", height=320),
+    live_chart(
+        curves_figure(list(zip(view.labels, hs)), x="elapsed", height=320),
         key=f"{key}_curves",
     )
     summary(captions.loss_curves(list(zip(view.labels, hs))))

@@ -17,10 +17,13 @@ import streamlit as st
 import torch
 
 from dlviz import captions
-from dlviz import figures as plots
 from dlviz.compare import compare_runs, config_activation, gradient_verdict
 from dlviz.data import Dataset
+from dlviz.figures.curves import curves_figure
+from dlviz.figures.gradients import grad_norm_figure
+from dlviz.figures.images import feature_maps_figure, filters_figure, image_grid_figure
 from dlviz.history import RunHistory
+from dlviz.labs.images.figures import confusion_figure, dead_units_figure
 from dlviz.probes import FeatureSnapshot, ImageProbe, top_activating
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live
@@ -53,7 +56,7 @@ def _final_snapshot(
     if hit is not None and hit[0] is h.model and hit[1] == (index, start):
         return hit[2]
     probe = ImageProbe(x_test, sample_index=index)
-    probe.channel_start = start
+    probe.choose(channel_start=start)
     snap = probe(h.model, h.step, h.epoch)
     cache[slot] = (h.model, (index, start), snap)
     return snap
@@ -73,7 +76,7 @@ def _shows(snap: FeatureSnapshot, index: int, start: int) -> bool:
 def _channel_pager(view: live.View) -> int:
     """Which channels the maps of wide layers show, 32 at a time (a select box, only for
     networks with a layer wider than that); every run of the view snapshots those next."""
-    per = view.handles[0].probe.max_channels
+    per = view.handles[0].probe.choice().max_channels
     widest = max(
         (b.channels or 0 for handle in view.handles for b in handle.config.model.blocks),
         default=0,
@@ -94,7 +97,7 @@ def _channel_pager(view: live.View) -> int:
             )
     start = int(ss["im_channel_start"]) if widest > per else 0
     for handle in view.handles:
-        handle.probe.channel_start = start  # the run's next snapshot takes these channels
+        handle.probe.choose(channel_start=start)  # the run's next snapshot takes these channels
     return start
 
 
@@ -128,10 +131,10 @@ def _sample_chooser(view: live.View, ds: Dataset) -> int:
     with st.container():
         if refused:  # keep showing the image it showed; say why the typed one is not shown
             st.error(refused, icon=":material/error:")
-    shown = view.handles[0].probe.sample_index
+    shown = view.handles[0].probe.choice().sample_index
     index = min(max(int(shown), 0), n - 1) if refused else int(ss["im_sample"])
     for handle in view.handles:
-        handle.probe.sample_index = index  # the run's next snapshot takes this image
+        handle.probe.choose(sample_index=index)  # the run's next snapshot takes this image
     return index
 
 
@@ -145,7 +148,7 @@ def _sample_chart(ds: Dataset, index: int, key: str, tile: int) -> None:
         _cached_figure(
             "sample",
             (id(ds), index, tile),
-            lambda: plots.image_grid_figure(
+            lambda: image_grid_figure(
                 ds.x_test[index : index + 1].numpy(), [_image_caption(ds, index)], cols=1, tile=tile
             ),
         ),
@@ -221,7 +224,7 @@ def _feature_maps(view: live.View, key: str) -> None:
                     _cached_figure(
                         "filters",
                         snap,
-                        lambda: plots.filters_figure(snap.filters, tile=40, cols=cols),
+                        lambda: filters_figure(snap.filters, tile=40, cols=cols),
                     ),
                     key=f"{key}_filters",
                 )
@@ -240,7 +243,7 @@ def _feature_maps(view: live.View, key: str) -> None:
             )
             return
         live_chart(
-            _cached_figure("fmaps", snap, lambda: plots.feature_maps_figure(snap)),
+            _cached_figure("fmaps", snap, lambda: feature_maps_figure(snap)),
             key=f"{key}_fmaps",
         )
         when = (
@@ -304,7 +307,7 @@ def _health(h: RunHistory, key: str, n_test: int) -> None:
     left, right = layout.columns(2, key=f"{key}_health", min_width=420, gap="medium")
     with left:
         st.markdown("**Loss and accuracy**: train dashed, test solid")
-        live_chart(plots.curves_figure([("", h)], height=320), key=f"{key}_curves")
+        live_chart(curves_figure([("", h)], height=320), key=f"{key}_curves")
         summary(captions.loss_curve(h))
         with st.container():
             if 0 < h.test_samples < n_test:
@@ -316,7 +319,7 @@ def _health(h: RunHistory, key: str, n_test: int) -> None:
     with right:
         st.markdown("**Gradient health**: mean weight-gradient norm per layer")
         if h.layers:
-            live_chart(plots.grad_norm_figure(h, height=320), key=f"{key}_grads")
+            live_chart(grad_norm_figure(h, height=320), key=f"{key}_grads")
             summary(captions.history_gradients(h))
     left, right = layout.columns(2, key=f"{key}_dead_row", min_width=420, gap="medium")
     with left:
@@ -327,7 +330,7 @@ def _health(h: RunHistory, key: str, n_test: int) -> None:
         )
         with st.container():  # (no chart of what cannot happen: no ReLU, no dead units)
             if _has_relu(h):
-                live_chart(plots.dead_units_figure(h, height=300), key=f"{key}_dead")
+                live_chart(dead_units_figure(h, height=300), key=f"{key}_dead")
                 summary(captions.dead_units(h))
     with right:
         st.markdown("**What the gradients say**")
@@ -351,7 +354,7 @@ def _results(view: live.View, key: str) -> None:
     with left:
         st.markdown(f"#### Confusion matrix - test accuracy {h.classes['accuracy']:.1%}")
         st.plotly_chart(
-            plots.confusion_figure(h.classes["confusion"], ds.class_names, height=380),
+            confusion_figure(h.classes["confusion"], ds.class_names, height=380),
             key=f"{key}_confusion",
             config=live.CHART_CONFIG,
         )
@@ -366,7 +369,7 @@ def _results(view: live.View, key: str) -> None:
     if wrong:
         names = ds.class_names
         st.plotly_chart(
-            plots.image_grid_figure(
+            image_grid_figure(
                 ds.x_test[[w["index"] for w in wrong]].numpy(),
                 [f"{names[w['true']]} → {names[w['pred']]} ({w['confidence']:.0%})" for w in wrong],
                 cols=6,
@@ -407,7 +410,7 @@ def _channel_explorer(h: RunHistory, ds: Dataset, key: str) -> None:
         idx, scores = top_activating(h.model, ds.x_test, layer, int(channel), k=12)
         cache["top"] = (h.model, (layer, channel), (idx, scores))
     st.plotly_chart(
-        plots.image_grid_figure(
+        image_grid_figure(
             ds.x_test[idx].numpy(),
             [f"{ds.class_names[int(ds.y_test[i])]} ({s:.2g})" for i, s in zip(idx, scores)],
             cols=4,
@@ -438,7 +441,7 @@ def draw_pair(view: live.View, key: str) -> None:
     hs = [handle.history for handle in view.handles]
     for label, h in zip(view.labels, hs):
         live.status_line(label, h)
-    live_chart(plots.curves_figure(list(zip(view.labels, hs)), height=320), key=f"{key}_curves")
+    live_chart(curves_figure(list(zip(view.labels, hs)), height=320), key=f"{key}_curves")
     summary(captions.loss_curves(list(zip(view.labels, hs))))
     ds = live.view_dataset(view.handles[0])
     st.markdown("#### What each layer sees")
@@ -470,7 +473,7 @@ def draw_pair(view: live.View, key: str) -> None:
                     f"pair{i}",
                     snap,
                     # half the main column: small tiles, so the figure is not shrunk to fit
-                    lambda snap=snap: plots.feature_maps_figure(snap, tile=21),
+                    lambda snap=snap: feature_maps_figure(snap, tile=21),
                 ),
                 key=f"{key}_fmaps_{i}",
             )

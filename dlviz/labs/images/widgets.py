@@ -19,7 +19,6 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from dlviz import figures as plots
 from dlviz.config import (
     ACTIVATIONS,
     DEEP_BLOCKS,
@@ -34,10 +33,12 @@ from dlviz.config import (
     RunConfig,
 )
 from dlviz.data import Dataset
-from dlviz.labs.playground import widgets as controls
+from dlviz.figures.images import image_grid_figure
+from dlviz.labs.images.figures import cnn_figure
 from dlviz.models import build_model, cnn_layer_table
 from dlviz.text import plural
 from dlviz.ui import fields, live
+from dlviz.ui import widgets as shared_widgets
 from dlviz.ui.state import dataset
 
 KEEP = "session"  # widget values survive a page switch
@@ -88,7 +89,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 def init() -> None:
-    controls.init(DEFAULTS, prefix="im")
+    shared_widgets.init(DEFAULTS, prefix="im")
 
 
 # --- the blocks table -----------------------------------------------------------------------------
@@ -412,7 +413,7 @@ def data_config() -> DataConfig:
 def parse_head(text: str) -> tuple[int, ...]:
     """``"128, 64"`` -> (128, 64); empty -> (). Raises ConfigError giving the rule and the bad
     entries."""
-    return controls.parse_width_list(text, "model.head", 4096, 4, least=0, example="128, 64")
+    return shared_widgets.parse_width_list(text, "model.head", 4096, 4, least=0, example="128, 64")
 
 
 def model_config(blocks: tuple[ConvBlock, ...] | None = None) -> ModelConfig:
@@ -437,14 +438,18 @@ def model_config(blocks: tuple[ConvBlock, ...] | None = None) -> ModelConfig:
 
 
 def run_config() -> RunConfig:
-    return RunConfig(data=data_config(), model=model_config(), train=controls.train_config("im"))
+    return RunConfig(
+        data=data_config(), model=model_config(), train=shared_widgets.train_config("im")
+    )
 
 
 def pair_configs() -> list[RunConfig]:
     """The Shallow and Deep presets on the page's data, training settings, activation, dropout
     and residual switch."""
     base = RunConfig(
-        data=data_config(), model=model_config(SHALLOW_BLOCKS), train=controls.train_config("im")
+        data=data_config(),
+        model=model_config(SHALLOW_BLOCKS),
+        train=shared_widgets.train_config("im"),
     )
     return [base.with_changes(model=PRESETS[kind], name=kind) for kind in ("shallow", "deep")]
 
@@ -529,7 +534,7 @@ def start(kind: str) -> None:
     labels = ["run"] if kind == "single" else ["shallow", "deep"]
     view = live.start_view(VIEW, configs, labels, kind=kind)
     for handle in view.handles:  # its first snapshot already shows the chosen test image
-        handle.probe.sample_index = int(st.session_state.get("im_sample", 0))
+        handle.probe.choose(sample_index=int(st.session_state.get("im_sample", 0)))
     live.wait_first_point(view)
 
 
@@ -544,7 +549,7 @@ def preview_figure(ds: Dataset, per_class: int = 3):
     picks = [np.flatnonzero(y == c)[:per_class] for c in range(ds.n_classes)]
     rows = min(len(p) for p in picks)
     order = [p[r] for r in range(rows) for p in picks]
-    return plots.image_grid_figure(ds.x_train[order].numpy(), cols=ds.n_classes, tile=tile)
+    return image_grid_figure(ds.x_train[order].numpy(), cols=ds.n_classes, tile=tile)
 
 
 def preview_caption(ds: Dataset) -> str:
@@ -557,7 +562,7 @@ def preview_caption(ds: Dataset) -> str:
 def network_figure(rows: list[dict[str, object]], input_shape: tuple[int, ...]):
     """The diagram, without the pooling step between the convs and the head (the table has
     it): on a deep network its label would sit on the output layer's."""
-    return plots.cnn_figure([r for r in rows if r["layer"] != "pool"], input_shape, height=220)
+    return cnn_figure([r for r in rows if r["layer"] != "pool"], input_shape, height=220)
 
 
 def layer_frame(rows: list[dict[str, object]]) -> pd.DataFrame:

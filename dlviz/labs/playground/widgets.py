@@ -1,7 +1,7 @@
 """The Playground's widgets. Each `*_controls()` draws its widgets and returns its config part.
 
 Every widget has an explicit key (prefix ``pg_``) and keeps its value across page switches.
-The training widgets take a key prefix, so the Images page shares them under its own keys.
+The training widgets are the shared ones (`dlviz.ui.widgets`) under the prefix ``pg``.
 The hidden-layer widths are one list held as text (``"8, 8, 8"``); the layer-count and
 width-for-all widgets, and the Shallow / Deep presets, rewrite that text through callbacks.
 """
@@ -22,26 +22,17 @@ from dlviz.config import (
     DataConfig,
     ModelConfig,
     RunConfig,
-    TrainConfig,
+    preset,
 )
-from dlviz.text import plural
-from dlviz.ui import fields
-from dlviz.ui.state import devices, set_defaults
+from dlviz.ui import fields, live, widgets
+from dlviz.ui.fields import KEEP
+from dlviz.ui.widgets import DATASET_LABELS, parse_width_list, train_config
 
-KEEP = "session"  # widget values survive a page switch
-
-DATASET_LABELS = {
-    "circle": "Circle",
-    "xor": "XOR",
-    "gauss": "Two blobs",
-    "spiral": "Spiral",
-    "moons": "Moons",
-}
 WIDTHS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 48, 64, 128, 256)
-LEARNING_RATES = (0.00001, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 SAMPLE_COUNTS = (100, 200, 500, 1000, 2000, 5000, 10000)
-WEIGHT_DECAYS = (0.0, 0.00001, 0.0001, 0.001, 0.01, 0.1)
+
+VIEW = "pg_view"
+PROBLEM = "pg_problem"
 
 DEFAULTS: dict[str, Any] = {
     "pg_dataset": "spiral",
@@ -67,37 +58,12 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def init(defaults: dict[str, Any] = DEFAULTS, prefix: str = "pg") -> None:
-    """Give this session the page's defaults; forget a device that is no longer here."""
-    set_defaults(defaults)
-    if st.session_state[f"{prefix}_device"] not in devices():
-        st.session_state[f"{prefix}_device"] = "auto"
+def init() -> None:
+    """Give this session the Playground's defaults; forget a device that is no longer here."""
+    widgets.init(DEFAULTS, prefix="pg")
 
 
 # --- hidden widths ----------------------------------------------------------------------------
-
-
-def parse_width_list(
-    text: str, field: str, hi: int, most: int, least: int = 1, example: str = "8, 8, 8"
-) -> tuple[int, ...]:
-    """``"8, 8, 4"`` -> (8, 8, 4): `least` to `most` whole numbers from 1 to `hi`, separated
-    by commas. Raises ConfigError(`field`) giving the rule and naming every bad entry."""
-    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
-    rule = (
-        f"enter one whole number from 1 to {hi:,} for each layer, separated by commas "
-        f"(e.g. {example})"
-    )
-    if len(parts) < least:
-        raise ConfigError(field, f"no widths given; {rule}")
-    bad = [p for p in parts if not (p.isdigit() and 1 <= int(p) <= hi)]
-    if bad:
-        shown = [repr(b) for b in bad[:5]] + ([f"{len(bad) - 5} more"] if len(bad) > 5 else [])
-        named = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
-        what = "is not a whole number" if len(bad) == 1 else "are not whole numbers"
-        raise ConfigError(field, f"{named} {what} from 1 to {hi:,}; {rule}")
-    if len(parts) > most:
-        raise ConfigError(field, f"at most {plural(most, 'layer')}, got {len(parts)}; {rule}")
-    return tuple(int(p) for p in parts)
 
 
 def parse_widths(text: str) -> tuple[int, ...]:
@@ -250,77 +216,6 @@ def network_controls() -> ModelConfig | None:
     return model
 
 
-def _fmt_lr(v: float) -> str:
-    return f"{v:g}"
-
-
-def training_controls(prefix: str = "pg") -> TrainConfig | None:
-    """Optimizer, device, learning rate, batch size, epochs, weight decay and seed, under the
-    keys ``{prefix}_optimizer`` ... (each page gives its own defaults for them)."""
-    c1, c2 = st.columns(2)
-    c1.selectbox(
-        "Optimizer",
-        ("sgd", "momentum", "adam", "adamw"),
-        format_func={
-            "sgd": "SGD",
-            "momentum": "SGD + momentum",
-            "adam": "Adam",
-            "adamw": "AdamW",
-        }.get,
-        key=f"{prefix}_optimizer",
-        persist_state=KEEP,
-    )
-    c2.selectbox(
-        "Device",
-        devices(),
-        key=f"{prefix}_device",
-        help="auto picks a CUDA GPU, then Apple MPS, then the CPU. Only devices found here are "
-        "listed.",
-        persist_state=KEEP,
-    )
-    st.select_slider(
-        "Learning rate",
-        LEARNING_RATES,
-        format_func=_fmt_lr,
-        key=f"{prefix}_lr",
-        persist_state=KEEP,
-    )
-    c1, c2 = st.columns(2)
-    c1.select_slider("Batch size", BATCH_SIZES, key=f"{prefix}_batch", persist_state=KEEP)
-    open_ended = f"{prefix}_until_stopped" in st.session_state  # the pages that offer it
-    fields.number_input(
-        c2,
-        f"{prefix}_epochs",
-        help="How many passes over the training data a run makes"
-        + (
-            " when it does not train until stopped; Train shallow vs deep always trains this many."
-            if open_ended
-            else "."
-        ),
-    )
-    if open_ended:
-        st.toggle(
-            "Train until I press Stop",
-            key=f"{prefix}_until_stopped",
-            help="Training goes on, epoch after epoch, until you press Pause or Stop, as in "
-            "TensorFlow Playground. Turn it off to train the number of epochs above.",
-            persist_state=KEEP,
-        )
-    c1, c2 = st.columns(2)
-    c1.select_slider(
-        "Weight decay",
-        WEIGHT_DECAYS,
-        format_func=_fmt_lr,
-        key=f"{prefix}_wd",
-        persist_state=KEEP,
-    )
-    fields.number_input(c2, f"{prefix}_seed")
-    try:
-        return train_config(prefix)
-    except ConfigError:  # a refused number: the page says so above Train
-        return None
-
-
 # --- widget values -> config (also used by button callbacks, which run before the widgets) ---
 
 
@@ -349,20 +244,38 @@ def model_config() -> ModelConfig:
     )
 
 
-def train_config(prefix: str = "pg") -> TrainConfig:
-    ss = st.session_state
-    return TrainConfig(
-        optimizer=ss[f"{prefix}_optimizer"],
-        lr=float(ss[f"{prefix}_lr"]),
-        batch_size=int(ss[f"{prefix}_batch"]),
-        epochs=fields.value(f"{prefix}_epochs"),
-        weight_decay=float(ss[f"{prefix}_wd"]),
-        seed=fields.value(f"{prefix}_seed"),
-        device=ss[f"{prefix}_device"],
-        until_stopped=bool(ss.get(f"{prefix}_until_stopped", False)),
-    )
-
-
 def run_config() -> RunConfig:
     """The run the widgets describe now. Raises ConfigError naming what is wrong."""
-    return RunConfig(data=data_config(), model=model_config(), train=train_config())
+    return RunConfig(data=data_config(), model=model_config(), train=train_config("pg"))
+
+
+def settings_problem() -> str:
+    """Why the widgets' settings cannot train now, or a refused Train's message ("" when they
+    can)."""
+    problem = st.session_state.pop(PROBLEM, "")
+    try:
+        run_config()
+    except ConfigError as e:
+        problem = (
+            "Fix the hidden-layer widths (Network tab) to train."
+            if e.field == "hidden widths"
+            else f"These settings cannot train: {e}."
+        )
+    return problem
+
+
+def start(kind: str) -> None:
+    """Button callback: it runs before the page is drawn, so the page that follows already
+    shows the run, with Train disabled and the first loss point on the chart."""
+    try:
+        config = run_config()
+    except ConfigError as e:
+        st.session_state[PROBLEM] = f"These settings cannot train: {e}."
+        return
+    if kind == "single":
+        view = live.start_view(VIEW, [config], ["run"], kind="single")
+    else:  # one after the other: each trains the epoch limit, even when Train would not stop
+        config = config.with_changes(train={"until_stopped": False})
+        pair = [preset("shallow", config), preset("deep", config)]
+        view = live.start_view(VIEW, pair, ["shallow", "deep"], kind="pair")
+    live.wait_first_point(view)

@@ -1,32 +1,28 @@
-"""The Runs page: every run in the store in one table (filter, sort, select), what can be done
-with one run (rename, tag, delete, download, reopen its charts), and the Compare view of 2 to 10.
-
-Every widget key starts with ``rs_``. What a person changes goes through `dlviz.runs`; a failure
-is one message on the page (kept in ``rs_flash`` across the rerun a button causes).
+"""The Runs page's view: what can be done with one run (rename, tag, delete, download, reopen
+its charts), and the Compare view of 2 to 10.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from dlviz import figures as plots
 from dlviz import runs, transfer
 from dlviz.compare import (
     config_activation,
     config_diff,
-    filter_runs,
     frozen_layers,
     gradient_reading,
     run_labels,
 )
 from dlviz.config import IMAGE_DATASETS, RunConfig
+from dlviz.figures.images import feature_maps_figure, image_grid_figure
+from dlviz.labs.runs.figures import compare_curves_figure, grad_profiles_figure
+from dlviz.labs.runs.widgets import as_number, flash, root
 from dlviz.models import build_model
 from dlviz.probes import FeatureSnapshot, ImageProbe
 from dlviz.text import counted, plural
@@ -35,189 +31,9 @@ from dlviz.ui.state import dataset
 
 MAX_COMPARE = 10
 MAX_TEST_IMAGE = 100_000  # the Compare view's test-image number: each run clamps to its own
-FLASH = "rs_flash"
-SELECTED = "rs_selected"  # the ids of the selected runs, kept when the table changes
 DETAIL_OF = "rs_detail_of"  # the run whose name and tags the edit boxes hold
 CHART_CONFIG = {"displayModeBar": False}
 DIFF_COLOR = "background-color: rgba(255, 196, 0, 0.25)"
-
-
-def root() -> Path:
-    return runs.default_root()
-
-
-# --- messages across a rerun ------------------------------------------------------------------
-
-
-def _flash(kind: str, text: str) -> None:
-    st.session_state[FLASH] = (kind, text)
-
-
-def show_flash() -> None:
-    """The message of the last action (rename, delete, import ...), once."""
-    kind, text = st.session_state.pop(FLASH, (None, ""))
-    if kind == "error":
-        st.error(text, icon=":material/error:")
-    elif kind == "success":
-        st.success(text, icon=":material/check_circle:")
-
-
-# --- the listing ------------------------------------------------------------------------------
-
-
-def list_rows() -> list[dict[str, Any]] | None:
-    """Every run's listing row; None (with a message) when the store itself cannot be read."""
-    try:
-        return runs.list_runs(root())
-    except runs.RunStoreError as e:
-        st.error(f"{e}. Check that the folder exists and can be read, or set DLVIZ_HOME.")
-        return None
-
-
-def empty_message() -> None:
-    st.info(
-        "No runs yet. Every run is kept here: train one on the **Playground**, **Images** or "
-        "**Your images** page, or from a terminal with `dlviz train CONFIG.json`. Then come "
-        f"back to compare them. (The run store is `{root()}`.)",
-        icon=":material/history:",
-    )
-
-
-def _options(key: str, values: list[str]) -> list[str]:
-    """Choices of a filter: what the runs have, plus what is chosen (a run may be gone)."""
-    chosen = st.session_state.get(key) or []
-    return sorted(set(values) | set(chosen))
-
-
-def filters(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The search box and the dataset and status filters; returns the rows that match."""
-    c1, c2, c3, c4 = layout.columns(
-        [3, 2, 2, 1], key="rs_filters", min_width=140, vertical_alignment="bottom"
-    )
-    text = c1.text_input(
-        "Search", key="rs_search", placeholder="words of a name, id or tag", max_chars=200
-    )
-    datasets = c2.multiselect(
-        "Dataset",
-        _options("rs_datasets", [str(r["dataset"]) for r in rows if r.get("dataset")]),
-        key="rs_datasets",
-        wrap=True,
-        placeholder="all",
-    )
-    statuses = c3.multiselect(
-        "Status",
-        _options("rs_statuses", [str(r["status"]) for r in rows if r.get("status")]),
-        key="rs_statuses",
-        wrap=True,
-        placeholder="all",
-    )
-    c4.button("Refresh", key="rs_refresh", icon=":material/refresh:", help="Read the store again")
-    return filter_runs(rows, text, datasets, statuses)
-
-
-def _num(v: Any) -> float | None:
-    return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
-
-
-def _status_cell(row: dict[str, Any]) -> str:
-    """A run's status; for one still running or cut off, that its figures are the last saved."""
-    status = str(row.get("status") or "")
-    if row.get("saved_so_far"):
-        return f"{status} (last saved: epoch {row.get('epochs')})"
-    return status
-
-
-def table_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """The table's columns, one row per run, in `rows` order."""
-    return pd.DataFrame(
-        {
-            "name": run_labels(rows),
-            "status": [_status_cell(r) for r in rows],
-            "dataset": [str(r.get("dataset") or "") for r in rows],
-            "architecture": [str(r.get("arch") or "") for r in rows],
-            "depth": [r["depth"] if isinstance(r.get("depth"), int) else None for r in rows],
-            "parameters": [r["params"] if isinstance(r.get("params"), int) else None for r in rows],
-            "device": [str(r.get("device") or "") for r in rows],
-            "best test acc": [_num(r.get("best_test_accuracy")) for r in rows],
-            "final test acc": [_num(r.get("final_test_accuracy")) for r in rows],
-            "time (s)": [_num(r.get("seconds")) for r in rows],
-            "date": [str(r.get("date") or "") for r in rows],
-            "tags": [", ".join(r.get("tags") or []) for r in rows],
-            "note": [str(r.get("message") or "") for r in rows],
-            "run id": [str(r.get("run_id")) for r in rows],
-        }
-    ).astype({"depth": "Int64", "parameters": "Int64"})
-
-
-def table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The runs table with row selection; returns the selected rows (in table order).
-
-    A selection is rows by position, so the table's key changes with the set of runs it shows
-    (after a filter, a delete or an import) and the new table starts with the runs that were
-    selected before and are still in it (`SELECTED`): it never points at other runs."""
-    ids = [str(r["run_id"]) for r in rows]
-    key = "rs_table_" + hashlib.sha1("\n".join(ids).encode()).hexdigest()[:10]
-    before = set(st.session_state.get(SELECTED) or [])
-    default = [i for i, run_id in enumerate(ids) if run_id in before]
-    event = st.dataframe(
-        table_frame(rows),
-        key=key,
-        on_select="rerun",
-        selection_mode="multi-row",
-        selection_default={"selection": {"rows": default, "columns": []}} if default else None,
-        hide_index=True,
-        width="stretch",
-        height=min(36 + 35 * len(rows), 420),
-        column_config={
-            "name": st.column_config.TextColumn(width="medium"),
-            "depth": st.column_config.NumberColumn(help="hidden layers or conv blocks"),
-            "parameters": st.column_config.NumberColumn(format="localized"),
-            "best test acc": st.column_config.NumberColumn(
-                format="percent",
-                help="For a run still training or cut off: the best of the curves it saved last.",
-            ),
-            "final test acc": st.column_config.NumberColumn(
-                format="percent",
-                help="For a run still training or cut off: its last saved epoch's.",
-            ),
-            "time (s)": st.column_config.NumberColumn(format="%.1f"),
-            "note": st.column_config.TextColumn(width="large"),
-        },
-    )
-    picked = sorted(set(event.selection.rows)) if event and event.selection else []
-    selected = [rows[i] for i in picked if 0 <= i < len(rows)]
-    st.session_state[SELECTED] = [str(r["run_id"]) for r in selected]
-    return selected
-
-
-# --- import -----------------------------------------------------------------------------------
-
-
-def _import() -> None:
-    upload = st.session_state.get("rs_import")
-    if upload is None:
-        return
-    try:
-        run_id = runs.import_run(root(), upload.getvalue())
-    except runs.RunStoreError as e:
-        _flash(
-            "error", f"{upload.name}: {e}. Pick a ZIP that a Runs page or `dlviz runs export` made."
-        )
-    except OSError as e:
-        _flash("error", f"{upload.name} could not be imported: {e}")
-    else:
-        _flash("success", f"Imported {upload.name} as run {run_id}.")
-
-
-def import_box() -> None:
-    with st.expander("Import a run (a ZIP another dlviz exported)", icon=":material/upload:"):
-        st.file_uploader(
-            "Run ZIP",
-            type=["zip"],
-            key="rs_import",
-            on_change=_import,
-            help="A ZIP from **Download ZIP** below, or from `dlviz runs export ID`.",
-        )
 
 
 # --- one run ----------------------------------------------------------------------------------
@@ -227,9 +43,9 @@ def _rename(run_id: str) -> None:
     try:
         runs.rename_run(root(), run_id, st.session_state.get("rs_name", ""))
     except runs.RunStoreError as e:
-        _flash("error", str(e))
+        flash("error", str(e))
     else:
-        _flash("success", "Renamed.")
+        flash("success", "Renamed.")
 
 
 def _set_tags(run_id: str) -> None:
@@ -237,20 +53,20 @@ def _set_tags(run_id: str) -> None:
     try:
         tags = runs.set_tags(root(), run_id, [t.strip() for t in text.split(",")])
     except runs.RunStoreError as e:
-        _flash("error", f"{e}. Separate tags with commas.")
+        flash("error", f"{e}. Separate tags with commas.")
     else:
         st.session_state["rs_tags"] = ", ".join(tags)
-        _flash("success", f"Tags: {', '.join(tags)}." if tags else "Tags removed.")
+        flash("success", f"Tags: {', '.join(tags)}." if tags else "Tags removed.")
 
 
 def _delete(run_id: str, label: str) -> None:
     try:
         runs.delete_run(root(), run_id)
     except runs.RunStoreError as e:
-        _flash("error", str(e))
+        flash("error", str(e))
     else:
         st.session_state.pop(DETAIL_OF, None)
-        _flash("success", f"Deleted run {label}.")
+        flash("success", f"Deleted run {label}.")
 
 
 def _delete_popover(run_id: str, label: str, disabled: bool = False) -> None:
@@ -275,7 +91,7 @@ def _load(run_id: str) -> tuple[runs.StoredRun | None, str]:
 def stored_reading(config: Any, norms: dict[str, Any]) -> str:
     """The gradient reading of a stored run's last-epoch gradient norms, for its own network:
     its activation, and the layers its transfer strategy froze."""
-    values = [_num(v) or 0.0 for v in norms.values()]
+    values = [as_number(v) or 0.0 for v in norms.values()]
     return gradient_reading(values, config_activation(config), frozen_layers(config, len(values)))
 
 
@@ -284,7 +100,7 @@ def _has_metrics(stored: runs.StoredRun) -> bool:
 
 
 def _pct(v: Any) -> str:
-    return f"{v:.1%}" if _num(v) is not None else "—"
+    return f"{v:.1%}" if as_number(v) is not None else "—"
 
 
 def run_details(row: dict[str, Any]) -> None:
@@ -351,14 +167,14 @@ def run_details(row: dict[str, Any]) -> None:
     summary = stored.summary
     final, best = row.get("final_test_accuracy"), row.get("best_test_accuracy")
     if not summary:  # running or interrupted: what its saved curves reached so far
-        tests = [v for v in stored.metrics.get("test_accuracy", []) if _num(v) is not None]
+        tests = [v for v in stored.metrics.get("test_accuracy", []) if as_number(v) is not None]
         final, best = (tests[-1], max(tests)) if tests else (None, None)
     m = layout.columns(5, key="rs_numbers", min_width=140)
     m[0].metric("Final test accuracy" if summary else "Last test accuracy", _pct(final))
     m[1].metric("Best test accuracy", _pct(best))
     m[2].metric("Epochs", summary.get("epochs", len(stored.metrics["epoch"])))
     m[3].metric("Parameters", f"{row['params']:,}" if isinstance(row.get("params"), int) else "—")
-    seconds = _num(summary.get("seconds"))
+    seconds = as_number(summary.get("seconds"))
     m[4].metric("Time", f"{seconds:.1f} s" if seconds is not None else "—")
     x = st.segmented_control(
         "x axis",
@@ -369,7 +185,7 @@ def run_details(row: dict[str, Any]) -> None:
         label_visibility="collapsed",
     )
     st.plotly_chart(
-        plots.compare_curves_figure([(label, stored.metrics)], x=x or "epoch"),
+        compare_curves_figure([(label, stored.metrics)], x=x or "epoch"),
         key="rs_curves",
         config=CHART_CONFIG,
     )
@@ -377,9 +193,7 @@ def run_details(row: dict[str, Any]) -> None:
     norms = summary.get("gradient_norms")
     if isinstance(norms, dict) and norms:
         st.markdown("**Gradient norms by layer** (last epoch)")
-        st.plotly_chart(
-            plots.grad_profiles_figure([(label, norms)]), key="rs_grads", config=CHART_CONFIG
-        )
+        st.plotly_chart(grad_profiles_figure([(label, norms)]), key="rs_grads", config=CHART_CONFIG)
         st.caption(stored_reading(stored.config, norms))
     with st.expander("Config"):
         st.json(stored.config)
@@ -420,7 +234,7 @@ def diff_frame(labels: list[str], configs: list[dict[str, Any]], only_differs: b
 def metrics_frame(labels: list[str], stored: list[runs.StoredRun]) -> pd.DataFrame:
     def final(s: runs.StoredRun, k: str) -> float | None:
         f = s.summary.get("final")
-        return _num(f.get(k)) if isinstance(f, dict) else None
+        return as_number(f.get(k)) if isinstance(f, dict) else None
 
     return pd.DataFrame(
         {
@@ -429,13 +243,13 @@ def metrics_frame(labels: list[str], stored: list[runs.StoredRun]) -> pd.DataFra
             "epochs": [s.summary.get("epochs") for s in stored],
             "parameters": [s.row.get("params") for s in stored],
             "device": [s.row.get("device") for s in stored],
-            "time (s)": [_num(s.summary.get("seconds")) for s in stored],
-            "samples/s": [_num(s.summary.get("samples_per_second")) for s in stored],
+            "time (s)": [as_number(s.summary.get("seconds")) for s in stored],
+            "samples/s": [as_number(s.summary.get("samples_per_second")) for s in stored],
             "train loss": [final(s, "train_loss") for s in stored],
             "test loss": [final(s, "test_loss") for s in stored],
             "train acc": [final(s, "train_accuracy") for s in stored],
             "test acc": [final(s, "test_accuracy") for s in stored],
-            "best test acc": [_num(s.row.get("best_test_accuracy")) for s in stored],
+            "best test acc": [as_number(s.row.get("best_test_accuracy")) for s in stored],
         }
     )
 
@@ -540,12 +354,12 @@ def feature_maps(labels: list[str], stored: list[runs.StoredRun]) -> None:
                     st.warning(f"Its feature maps cannot be drawn: {e}", icon=":material/warning:")
                     continue
                 st.plotly_chart(
-                    plots.image_grid_figure(image, [caption], cols=1, tile=64),
+                    image_grid_figure(image, [caption], cols=1, tile=64),
                     key=f"rs_cmp_sample_{k}",
                     config=CHART_CONFIG,
                 )
                 st.plotly_chart(
-                    plots.feature_maps_figure(snap, cols=8, tile=tile),
+                    feature_maps_figure(snap, cols=8, tile=tile),
                     key=f"rs_cmp_fmaps_{k}",
                     config=CHART_CONFIG,
                 )
@@ -587,13 +401,13 @@ def compare(rows: list[dict[str, Any]]) -> None:
         by_epoch, by_time = st.tabs(["Against epoch", "Against wall time"])
         with by_epoch:
             st.plotly_chart(
-                plots.compare_curves_figure(curves, x="epoch"),
+                compare_curves_figure(curves, x="epoch"),
                 key="rs_cmp_curves",
                 config=CHART_CONFIG,
             )
         with by_time:
             st.plotly_chart(
-                plots.compare_curves_figure(curves, x="elapsed"),
+                compare_curves_figure(curves, x="elapsed"),
                 key="rs_cmp_curves_time",
                 config=CHART_CONFIG,
             )
@@ -646,9 +460,7 @@ def compare(rows: list[dict[str, Any]]) -> None:
     if with_norms:
         profiles = [(label, s.summary["gradient_norms"]) for label, s in with_norms]
         st.markdown("#### Gradient norms by layer")
-        st.plotly_chart(
-            plots.grad_profiles_figure(profiles), key="rs_cmp_grads", config=CHART_CONFIG
-        )
+        st.plotly_chart(grad_profiles_figure(profiles), key="rs_cmp_grads", config=CHART_CONFIG)
         for label, s in with_norms:
             reading = stored_reading(s.config, s.summary["gradient_norms"])
             st.caption(f"**{label}**: {reading}")

@@ -1,576 +1,47 @@
-"""The Your images page's parts: classes and their uploads (files, a ZIP, the camera), the
-summary with its warnings, input size and augmentation with a preview, training on the set with
-the Image lab's network and live view, and prediction on a new image with saliency and Grad-CAM.
-
-The uploaded pictures live in this session only: an `ImageSet` in session state (decoded once,
-at most 256 px a side), the tensors for the chosen input size cached beside it. Every widget key
-starts with ``up_``; the network is the Image lab's own (its ``im_`` settings).
-"""
+"""The Your images page's view: the run training on the set (the Image lab's live view, and its
+network), and prediction on a new image with saliency and Grad-CAM."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import threading
-import zipfile
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import streamlit as st
 import torch
 
-from dlviz import figures as plots
-from dlviz.augment import Augment
-from dlviz.config import AugmentConfig, DataConfig, RunConfig, TrainConfig
-from dlviz.data import Dataset, image_dataset
-from dlviz.data.uploads import (
-    EXTENSIONS,
-    ImageSet,
-    Problem,
-    UploadLimits,
-    decode_image,
-    picture_array,
-    thumbnail_array,
-)
+from dlviz.data import Dataset
+from dlviz.data.uploads import Problem, UploadLimits, decode_image, picture_array
+from dlviz.figures.images import feature_maps_figure
+from dlviz.labs.images import view as image_view
 from dlviz.labs.images import widgets as images
-from dlviz.labs.playground import widgets as controls
 from dlviz.labs.uploads import explain
+from dlviz.labs.uploads.figures import explain_figure, probability_figure
+from dlviz.labs.uploads.widgets import VIEW, megabytes
 from dlviz.probes import ImageProbe
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live
-from dlviz.ui.session_folder import session_folder
-
-KEEP = "session"
-SET = "up_set"
-VIEW = "up_view"
-REPORT = "up_report"
-PROBLEM = "up_problem"
-SIZES = (16, 24, 32, 48, 64)
-THUMBS = 8  # thumbnails per class in the summary
-NUMBER_KEYS = ("up_data_seed", "up_epochs", "up_seed")  # the page's typed whole numbers
-
-DEFAULTS: dict[str, Any] = {
-    "up_version": 0,  # bumped on every change to the set: caches follow it
-    "up_size": 32,
-    "up_channels": 3,
-    "up_test_fraction": 0.25,
-    "up_data_seed": 0,
-    "up_flip": True,
-    "up_crop": 0.1,
-    "up_rotate": 10,
-    "up_jitter": 0.2,
-    "up_preview_seed": 0,
-    "up_camera": False,
-    "up_optimizer": "adam",
-    "up_lr": 0.003,
-    "up_batch": 16,
-    "up_epochs": 30,
-    "up_wd": 0.0,
-    "up_seed": 0,
-    "up_device": "auto",
-    "up_predict_source": "upload",
-    "up_predict_index": 0,
-}
 
 
-def init() -> None:
-    controls.init(DEFAULTS, prefix="up")
-    images.init()  # the network settings are the Image lab's
-    if SET not in st.session_state:
-        st.session_state[SET] = ImageSet()
-
-
-def image_set() -> ImageSet:
-    return st.session_state[SET]
-
-
-def limits() -> tuple[UploadLimits, str]:
-    """The upload limits (settings from the environment), and a problem with them ("" if none)."""
-    try:
-        return UploadLimits.from_env(), ""
-    except ValueError as e:
-        return UploadLimits(), f"{e}; the default limits apply."
-
-
-def _changed() -> None:
-    st.session_state["up_version"] += 1
-
-
-def _uploader_key(name: str) -> str:
-    """An uploader's key. Each uploader gets a new key (so it empties) only after its own
-    files were taken in: files dropped on another uploader during that rerun are not lost with
-    a replaced widget."""
-    return f"{name}_{st.session_state.setdefault('up_uploader_gen', {}).get(name, 0)}"
-
-
-def _taken_in(name: str) -> None:
-    gen = st.session_state.setdefault("up_uploader_gen", {})
-    gen[name] = gen.get(name, 0) + 1
-
-
-# --- classes and uploads ---------------------------------------------------------------------
-
-
-def class_name_problem(name: str, existing: list[str]) -> str:
-    """Why `name` cannot be a new class ("" when it can): class names become folder names."""
-    name = name.strip()
-    if not name:
-        return "Type a name for the class first."
-    if name in existing:
-        return f"There is already a class called {name}."
-    if any(c in name for c in '/\\:*?"<>|') or name.startswith("."):
-        return f'{name!r} cannot be a class name: leave out / \\ : * ? " < > | and a leading dot.'
-    if len(name) > 60:
-        return "Class names are at most 60 characters."
-    return ""
-
-
-def _add_class() -> None:
-    ss = st.session_state
-    name = ss["up_new_class"].strip()
-    problem = class_name_problem(name, list(image_set().classes))
-    if problem:
-        ss[REPORT] = {"title": problem, "problems": [], "kind": "error"}
-        return
-    image_set().add_class(name)
-    ss.pop(REPORT, None)
-    _changed()
-
-
-def _remove_class(name: str) -> None:
-    image_set().remove_class(name)
-    st.session_state[REPORT] = {"title": f"Removed class {name}.", "problems": [], "kind": "info"}
-    _changed()
-
-
-def remove_all() -> None:
-    st.session_state[SET] = ImageSet()
-    st.session_state[REPORT] = {"title": "Removed every class.", "problems": [], "kind": "info"}
-    _changed()
-
-
-def ingest(target: str | None, files: list[Any], lim: UploadLimits) -> None:
-    """Decode uploaded `files` into class `target` (or, for ZIP files, into the classes their
-    folders name), with a progress bar; the outcome is kept for `report()`."""
-    s = image_set()
-    before = len(s.problems)
-    added = 0
-    bar = st.progress(0.0, text=f"Reading {len(files)} file{'s' if len(files) != 1 else ''}...")
-    for k, f in enumerate(files):
-        data = f.getvalue()
-        if target is None:
-            try:
-                added += s.add_zip(data, lim)
-            except zipfile.BadZipFile:
-                s.problems.append(Problem(f.name, "is not a ZIP file (or it is damaged)"))
-            except ValueError as e:  # UploadError: the whole ZIP is refused, with the reason
-                s.problems.append(Problem(f.name, str(e)))
-        else:
-            added += s.add_files(target, [(f.name, data)], lim)
-        bar.progress(
-            (k + 1) / len(files), text=f"Reading {k + 1} of {plural(len(files), 'file')}..."
-        )
-    bar.empty()
-    new = [str(p) for p in s.problems[before:]]
-    del s.problems[:]  # shown once, with this upload; not kept for the session
-    where = f" to {target}" if target else ""
-    title = f"Added {added} image{'s' if added != 1 else ''}{where}." if added else ""
-    title = title or ("Nothing was added." if new else "No files.")
-    if new:
-        title += f" {len(new)} file{'s' if len(new) != 1 else ''} could not be used:"
-    st.session_state[REPORT] = {"title": title, "problems": new, "kind": "warn" if new else "ok"}
-    _changed()
-
-
-def report() -> None:
-    """What the last change did: images added, and each file that was refused, by name."""
-    r = st.session_state.get(REPORT)
-    if not r:
-        return
-    text = r["title"]
-    if r["problems"]:
-        shown = r["problems"][:20]
-        text += "\n" + "\n".join(f"- {p}" for p in shown)
-        if len(r["problems"]) > 20:
-            text += f"\n- ... and {len(r['problems']) - 20} more"
-    icon = {"ok": ":material/check_circle:", "info": ":material/info:"}.get(r["kind"])
-    if r["kind"] == "error":
-        st.error(text, icon=":material/error:")
-    elif r["kind"] == "warn":
-        st.warning(text, icon=":material/warning:")
-    elif r["kind"] == "ok":
-        st.success(text, icon=icon)
-    else:
-        st.info(text, icon=icon)
-
-
-def _mb(n_bytes: int) -> int:
-    return max(1, -(-n_bytes // 2**20))
-
-
-def _key(name: str) -> str:
-    return hashlib.sha1(name.encode()).hexdigest()[:10]
-
-
-def add_class_row() -> None:
-    """A name and an Add class button (Enter adds it too: they are a form)."""
-    with st.form("up_add_class_form", clear_on_submit=True, border=False):
-        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        c1.text_input(
-            "New class",
-            key="up_new_class",
-            placeholder="e.g. cat",
-            help="A name for one kind of image, e.g. cat, dog, mug. Then add images to it.",
-        )
-        c2.form_submit_button(
-            "Add class",
-            key="up_add_class",
-            icon=":material/add:",
-            on_click=_add_class,
-            width="stretch",
-        )
-
-
-def zip_uploader(lim: UploadLimits) -> None:
-    files = st.file_uploader(
-        "Or a ZIP whose top-level folders are the classes",
-        key=_uploader_key("up_zip"),
-        accept_multiple_files=True,
-        help="For example cat/1.jpg, cat/2.jpg, dog/1.jpg: the folders become classes (new ones "
-        "are made, existing ones get more images).",
-        max_upload_size=_mb(lim.max_total_bytes),
-    )
-    if files:
-        ingest(None, files, lim)
-        _taken_in("up_zip")
-        st.rerun()
-
-
-def _thumbs(cls: str, pics: list) -> Any:
-    cache = st.session_state.setdefault("_up_thumbs", {})
-    key = (cls, st.session_state["up_version"])
-    if key not in cache:
-        if len(cache) > 64:
-            cache.clear()
-        shown = pics[:THUMBS]
-        cache[key] = plots.image_grid_figure(
-            np.stack([thumbnail_array(p.pixels, 48) for p in shown]), cols=THUMBS, tile=48
-        )
-    return cache[key]
-
-
-def class_panel(cls: str, lim: UploadLimits) -> None:
-    """One class: its count, thumbnails, an uploader for more images and a remove button."""
-    pics = image_set().classes[cls]
-    with st.container(border=True):
-        with layout.row(f"up_class_head_{_key(cls)}", spread=True):  # the whole label shows
-            st.markdown(f"**{cls}** - {plural(len(pics), 'image')}")
-            remove = st.popover("Remove", icon=":material/delete:")
-        with remove:
-            st.markdown(
-                f"Remove **{cls}** and its {plural(len(pics), 'image')}?"
-                if pics
-                else f"Remove **{cls}**?"
-            )
-            st.button(
-                "Remove",
-                key=f"up_remove_{_key(cls)}",
-                type="primary",
-                on_click=_remove_class,
-                args=(cls,),
-            )
-        if pics:
-            st.plotly_chart(
-                _thumbs(cls, pics), key=f"up_thumbs_{_key(cls)}", config=live.CHART_CONFIG
-            )
-            if len(pics) > THUMBS:
-                st.caption(f"The first {THUMBS} of {len(pics)}.")
-        files = st.file_uploader(
-            f"Add images to {cls}",
-            key=_uploader_key(f"up_files_{_key(cls)}"),
-            accept_multiple_files=True,
-            label_visibility="collapsed",
-            help=f"PNG, JPEG, WebP, BMP, GIF (first frame) or TIFF; {lim.describe()}.",
-            max_upload_size=_mb(lim.max_file_bytes),
-        )
-        if files:
-            ingest(cls, files, lim)
-            _taken_in(f"up_files_{_key(cls)}")
-            st.rerun()
-
-
-def camera(lim: UploadLimits) -> None:
-    """Photos from the camera, into a chosen class (behind a switch: the browser asks for the
-    camera only when it is on)."""
-    names = list(image_set().classes)
-    st.toggle("Take photos with the camera", key="up_camera", disabled=not names)
-    if not names:
-        st.caption("Make a class first; then photos can go into it.")
-        return
-    if not st.session_state["up_camera"]:
-        return
-    if st.session_state.get("up_camera_class") not in names:
-        st.session_state["up_camera_class"] = names[0]
-    st.selectbox("Photos go into", names, key="up_camera_class")
-    shot = st.camera_input(
-        "Take a photo",
-        key=_uploader_key("up_shot"),
-        label_visibility="collapsed",
-    )
-    if shot is not None:
-        cls = st.session_state["up_camera_class"]
-        n = len(image_set().classes[cls]) + 1
-        shot.name = f"photo-{n}.jpg"
-        ingest(cls, [shot], lim)
-        _taken_in("up_shot")
-        st.rerun()
-
-
-# --- the summary -------------------------------------------------------------------------------
-
-
-def summary() -> None:
-    s = image_set()
-    if not s.classes:
-        return
-    counts = {c: len(p) for c, p in s.classes.items()}
-    sizes = sorted(s.sizes().items(), key=lambda kv: -kv[1])
-    size_text = ", ".join(f"{w}x{h} ({n})" for (w, h), n in sizes[:6])
-    if len(sizes) > 6:
-        size_text += f" and {len(sizes) - 6} more"
+def network_panel(rows: list[dict[str, object]], ds: Dataset) -> None:
+    """The network the settings describe on this set: a line, then its diagram, blocks and
+    layers in an expander."""
     st.markdown(
-        f"**{plural(s.count(), 'image')} in {plural(len(counts), 'class')}**: "
-        + ", ".join(f"{c} {n}" for c, n in counts.items())
-        + (f". Sizes found: {size_text}." if sizes else ".")
+        f"{images.summary_line(rows)}, on {len(ds.x_train)} training and "
+        f"{plural(len(ds.x_test), 'test image')} of {ds.input_shape[1]}x{ds.input_shape[2]}"
     )
-    blocking = s.blocking()
-    if blocking:
-        st.info(blocking, icon=":material/info:")
-    for w in s.warnings():
-        st.warning(w, icon=":material/warning:")
-
-
-_EXPORT_LOCK = threading.Lock()
-
-
-def _export(s: ImageSet, version: int) -> bytes:
-    """The set as a ZIP, written once per version in this session's folder (and only there)."""
-    path = session_folder() / f"dlviz-images-{version}.zip"
-    # The browser may ask for the file twice at once: one request must not remove, or read
-    # half-written, the file the other is writing.
-    with _EXPORT_LOCK:
-        if not path.exists():
-            for old in path.parent.glob("dlviz-images-*.zip"):
-                if old != path:
-                    old.unlink(missing_ok=True)
-            tmp = path.with_suffix(".zip.tmp")
-            tmp.write_bytes(s.to_zip())
-            os.replace(tmp, path)
-        return path.read_bytes()
-
-
-def download_button() -> None:
-    s = image_set()
-    version = st.session_state["up_version"]
-    st.download_button(
-        "Download as ZIP",
-        data=lambda: _export(s, version),
-        file_name="dlviz-images.zip",
-        mime="application/zip",
-        key="up_download",
-        icon=":material/download:",
-        disabled=s.count() == 0,
-        width="stretch",
-        help="Every class as a folder of PNGs (as kept here: at most 256 px a side). Upload "
-        "the ZIP again later to carry on, or train on it with dlviz train "
-        '({"data": {"name": "zip", "path": ...}}).',
-    )
-
-
-# --- input size, augmentation, the dataset ----------------------------------------------------
-
-
-def data_controls() -> None:
-    st.select_slider(
-        "Input size",
-        SIZES,
-        format_func=lambda s: f"{s}x{s}",
-        key="up_size",
-        help="Every image is resized to this square before it goes into the network. Larger "
-        "shows more detail and trains slower.",
-        persist_state=KEEP,
-    )
-    st.segmented_control(
-        "Colour",
-        (3, 1),
-        format_func={1: "grey", 3: "RGB"}.get,
-        key="up_channels",
-        required=True,
-        persist_state=KEEP,
-    )
-    st.slider(
-        "Test share",
-        0.1,
-        0.5,
-        step=0.05,
-        key="up_test_fraction",
-        help="The share of each class held out to measure how well the network generalises.",
-        persist_state=KEEP,
-    )
-    fields.number_input(st, "up_data_seed")
-    st.markdown("**Augmentation** (training images only)")
-    st.toggle("Mirror left-right", key="up_flip", persist_state=KEEP)
-    st.slider(
-        "Random crop (shift)",
-        0.0,
-        0.3,
-        step=0.05,
-        key="up_crop",
-        help="Shift each image by up to this share of its side.",
-        persist_state=KEEP,
-    )
-    st.slider("Rotation (degrees)", 0, 45, key="up_rotate", persist_state=KEEP)
-    st.slider(
-        "Colour jitter",
-        0.0,
-        0.5,
-        step=0.05,
-        key="up_jitter",
-        help="Change brightness and contrast by up to this share.",
-        persist_state=KEEP,
-    )
-
-
-def augment_config() -> AugmentConfig:
-    ss = st.session_state
-    return AugmentConfig(
-        flip=bool(ss["up_flip"]),
-        crop=float(ss["up_crop"]),
-        rotate=float(ss["up_rotate"]),
-        jitter=float(ss["up_jitter"]),
-    )
-
-
-def dataset() -> Dataset | None:
-    """The set at the chosen input size, split; cached for the session until something
-    changes (None when it cannot train: see `image_set().blocking()`)."""
-    s = image_set()
-    if s.blocking() or fields.problem("up_data_seed"):
-        return None  # (a refused split seed: `readiness` says so)
-    ss = st.session_state
-    key = (
-        ss["up_version"],
-        int(ss["up_size"]),
-        int(ss["up_channels"]),
-        float(ss["up_test_fraction"]),
-        int(ss["up_data_seed"]),
-    )
-    hit = ss.get("_up_dataset")
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    x, y, names = s.to_arrays(key[1], key[2])
-    ds = image_dataset("upload", x, y, names, key[3], key[4])
-    ss["_up_dataset"] = (key, ds)
-    return ds
-
-
-def augment_preview(ds: Dataset) -> None:
-    """A few training images, each followed by augmented copies drawn as training draws them."""
-    aug = Augment.from_config(augment_config())
-    y = ds.y_train.numpy()
-    picks = [int(np.flatnonzero(y == c)[0]) for c in range(ds.n_classes) if (y == c).any()][:4]
-    copies = 5
-    gen = torch.Generator().manual_seed(int(st.session_state["up_preview_seed"]))
-    rows = []
-    for i in picks:
-        x = ds.x_train[i : i + 1].expand(copies, -1, -1, -1)
-        rows += [ds.x_train[i], *aug(x, gen)]
-    head = layout.row("up_preview_head", spread=True)
-    head.markdown("**Augmentation preview**: each row, one training image and five draws")
-    head.button(
-        "New draw",
-        key="up_preview_draw",
-        icon=":material/shuffle:",
-        on_click=lambda: st.session_state.update(
-            up_preview_seed=st.session_state["up_preview_seed"] + 1
-        ),
-    )
-    st.plotly_chart(
-        plots.image_grid_figure(torch.stack(rows).numpy(), cols=copies + 1, tile=64),
-        key="up_preview",
-        config=live.CHART_CONFIG,
-    )
-    if not aug.active:
-        st.caption("Augmentation is off: the copies are the image itself.")
-
-
-# --- training --------------------------------------------------------------------------------
-
-
-def data_config(ds: Dataset) -> DataConfig:
-    ss = st.session_state
-    return DataConfig(
-        name="upload",
-        n_samples=max(len(ds), 2),
-        test_fraction=float(ss["up_test_fraction"]),
-        seed=fields.value("up_data_seed"),
-        image_size=int(ss["up_size"]),
-        channels=int(ss["up_channels"]),
-    )
-
-
-def train_config() -> TrainConfig:
-    return replace(controls.train_config("up"), augment=augment_config())
-
-
-def run_configs(kind: str, ds: Dataset) -> list[RunConfig]:
-    base = RunConfig(data=data_config(ds), model=images.model_config(), train=train_config())
-    if kind == "single":
-        return [base]
-    return [base.with_changes(model=images.PRESETS[k], name=k) for k in ("shallow", "deep")]
-
-
-def readiness(ds: Dataset | None) -> tuple[list[dict[str, object]] | None, str, str]:
-    """(the network's layer rows on this data, why Train cannot start, why the pair cannot)."""
-    s = image_set()
-    typed = fields.first_problem(NUMBER_KEYS)
-    if typed:  # a refused number blocks both buttons, with its own message
-        return None, typed, typed
-    if ds is None:
-        return None, s.blocking() or "Add images first.", s.blocking() or "Add images first."
-    if len(ds.x_test) == 0 or len(ds.x_train) == 0:
-        msg = (
-            "Too few images to hold some out for testing: add more (at least 2 per class), or "
-            "raise the test share."
+    with st.expander("Network: edit the blocks, see every layer", expanded=False):
+        st.plotly_chart(
+            images.network_figure(rows, ds.input_shape),
+            key="up_network",
+            config=live.CHART_CONFIG,
         )
-        return None, msg, msg
-    out = []
-    rows = None
-    for kind in ("single", "pair"):
-        try:
-            for cfg in run_configs(kind, ds):
-                r = images.layer_rows(cfg.model, ds.input_shape, ds.n_classes)
-                if kind == "single":
-                    rows = r
-            out.append("")
-        except ValueError as e:
-            out.append(images.describe_problem(e))
-    return rows, out[0], out[1]
+        images.blocks_editor()
+        images.layer_table(rows)
 
 
-def start(kind: str) -> None:
-    ds = dataset()
-    _, problem, pair_problem = readiness(ds)
-    problem = problem if kind == "single" else pair_problem
-    if problem or ds is None:
-        st.session_state[PROBLEM] = f"These settings cannot train: {problem}"
-        return
-    labels = ["run"] if kind == "single" else ["shallow", "deep"]
-    view = live.start_view(VIEW, run_configs(kind, ds), labels, kind=kind, data=ds)
-    for handle in view.handles:
-        handle.probe.sample_index = int(st.session_state.get("im_sample", 0))
-    live.wait_first_point(view)
+def live_view() -> None:
+    """The session's run on the set, live while it trains: the Image lab's view."""
+    image_view.live_view(VIEW)
 
 
 # --- prediction -------------------------------------------------------------------------------
@@ -626,7 +97,7 @@ def predict_panel(view: live.View | None, lim: UploadLimits) -> None:
             st.file_uploader(
                 "An image to classify",
                 key="up_predict_file",
-                max_upload_size=_mb(lim.max_file_bytes),
+                max_upload_size=megabytes(lim.max_file_bytes),
             )
             if source == "upload"
             else st.camera_input("A photo to classify", key="up_predict_shot")
@@ -653,13 +124,13 @@ def show_prediction(model, ds: Dataset, x: torch.Tensor, name: str, key: str) ->
     left, right = layout.columns([2, 3], key=f"{key}_row", min_width=260, gap="medium")
     with left:
         st.plotly_chart(
-            plots.probability_figure(ds.class_names, probs),
+            probability_figure(ds.class_names, probs),
             key=f"{key}_probs",
             config=live.CHART_CONFIG,
         )
     with right:
         st.plotly_chart(
-            plots.explain_figure(x.numpy(), sal, cam, layer=layer, tile=150),
+            explain_figure(x.numpy(), sal, cam, layer=layer, tile=150),
             key=f"{key}_explain",
             config=live.CHART_CONFIG,
         )
@@ -671,8 +142,4 @@ def show_prediction(model, ds: Dataset, x: torch.Tensor, name: str, key: str) ->
         )
     snap = ImageProbe(x[None])(model)
     st.markdown("**What each layer sees in it**")
-    st.plotly_chart(plots.feature_maps_figure(snap), key=f"{key}_fmaps", config=live.CHART_CONFIG)
-
-
-def accepted_types() -> str:
-    return ", ".join(e.lstrip(".").upper() for e in EXTENSIONS)
+    st.plotly_chart(feature_maps_figure(snap), key=f"{key}_fmaps", config=live.CHART_CONFIG)

@@ -3,9 +3,7 @@ charts, reading and table."""
 
 from __future__ import annotations
 
-import time
-
-from support.apptest import charts
+from support.apptest import charts, wait_until_done
 
 
 def test_depth_page_defaults_and_a_tiny_ladder(apptest, monkeypatch, tmp_path):
@@ -30,12 +28,7 @@ def test_depth_page_defaults_and_a_tiny_ladder(apptest, monkeypatch, tmp_path):
         "depth 1 plain", "depth 3 plain", "depth 1 residual", "depth 3 residual",
         "depth 1 sigmoid", "depth 3 sigmoid",
     ]  # fmt: skip
-    end = time.monotonic() + 60
-    while view.live:
-        assert time.monotonic() < end, "the ladder did not end"
-        time.sleep(0.2)
-        at.run()
-        assert not at.exception, at.exception
+    wait_until_done(at, key="dp_view")
     at.run()
     figs = charts(at)
     acc, grad = figs["dp_view_acc"], figs["dp_view_grad"]

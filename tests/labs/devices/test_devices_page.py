@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from support.apptest import charts
+from support.apptest import charts, wait_until_done
 
 
 def test_devices_page_measures_the_cpu_and_keeps_the_result(apptest, monkeypatch, tmp_path):
@@ -71,8 +71,6 @@ def test_without_a_gpu_the_race_says_it_needs_two_devices(apptest, monkeypatch, 
 
 
 def test_a_race_trains_the_playground_run_on_two_devices_at_once(apptest, monkeypatch, tmp_path):
-    import time
-
     from dlviz.labs.devices import view as devices_page
 
     monkeypatch.setenv("DLVIZ_HOME", str(tmp_path))
@@ -88,11 +86,7 @@ def test_a_race_trains_the_playground_run_on_two_devices_at_once(apptest, monkey
     assert view.kind == "race" and [h.after for h in view.handles] == [None, None]
     assert [h.config.train.device for h in view.handles] == ["cpu", "auto"]
     assert all(h.config.train.epochs == 5 for h in view.handles)
-    end = time.monotonic() + 60
-    while view.live:
-        assert time.monotonic() < end
-        time.sleep(0.2)
-        at.run()
+    wait_until_done(at, key="dv_race")
     at.run()
     text = "\n".join(m.value for m in at.markdown)
     assert "finished 5 epochs in" in text and "x faster" in text

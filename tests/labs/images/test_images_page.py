@@ -7,11 +7,9 @@ about a second; `wait_until_done` reruns the page, as the live fragment does in 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from streamlit.testing.v1 import AppTest
-from support.apptest import button, charts, texts
+from support.apptest import button, charts, texts, wait_for, wait_until_done
 
 from dlviz.config import ConvBlock
 from dlviz.labs.images.widgets import DEEP_BLOCKS, SHALLOW_BLOCKS, apply_edits, blocks_frame
@@ -81,21 +79,6 @@ def layer_table(at: AppTest):
 
 def view_of(at: AppTest):
     return at.session_state[VIEW]
-
-
-def wait_for(at: AppTest, condition, what: str, deadline_s: float = DEADLINE_S) -> None:
-    end = time.monotonic() + deadline_s
-    while not condition():
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.1)
-        at.run()
-        assert not at.exception, at.exception
-
-
-def wait_until_done(at: AppTest) -> None:
-    wait_for(at, lambda: not view_of(at).live, "the run to end")
-    at.run()  # the rerun the fragment asks for when the run ends
-    assert not at.exception, at.exception
 
 
 def image_traces(fig: dict) -> list[dict]:
@@ -228,7 +211,7 @@ def test_a_short_run_shows_feature_maps_filters_confusion_and_mistakes(app):
     view = view_of(at)
     assert view.kind == "single"
     assert view.handles[0].config.model.blocks == SMALL
-    wait_until_done(at)
+    wait_until_done(at, key=VIEW, deadline_s=DEADLINE_S, rerun=True)
 
     h = view.handles[0].history
     assert h.status == "finished", h.message
@@ -285,14 +268,19 @@ def test_choosing_a_test_image_changes_what_the_next_snapshot_shows(app):
     view = view_of(at)
     handle = view.handles[0]
     h = handle.history
-    wait_for(at, lambda: h.fmaps, "the first snapshot")
+    wait_for(at, lambda: h.fmaps, "the first snapshot", deadline_s=DEADLINE_S)
     assert h.fmaps[-1].sample_index == 0
     assert handle.probe.sample_index == 0
 
     at.number_input(key="im_sample").set_value(5).run()
     assert not at.exception
     assert handle.probe.sample_index == 5
-    wait_for(at, lambda: h.fmaps[-1].sample_index == 5, "a snapshot of test image 5")
+    wait_for(
+        at,
+        lambda: h.fmaps[-1].sample_index == 5,
+        "a snapshot of test image 5",
+        deadline_s=DEADLINE_S,
+    )
     assert view.live
     caption = [c for c in texts(at.caption) if c.startswith("Every layer's output for")]
     assert "test image 5" in caption[0], caption
@@ -306,7 +294,7 @@ def test_choosing_a_test_image_changes_what_the_next_snapshot_shows(app):
     assert handle.probe.sample_index == at.session_state["im_sample"]
 
     button(at, f"{VIEW}_stop").click().run()
-    wait_until_done(at)
+    wait_until_done(at, key=VIEW, deadline_s=DEADLINE_S, rerun=True)
     assert h.status == "stopped"
 
 
@@ -318,7 +306,7 @@ def test_train_shallow_vs_deep(app):
     assert view.kind == "pair" and view.labels == ["shallow", "deep"]
     assert [h.config.model.blocks for h in view.handles] == [SHALLOW_BLOCKS, DEEP_BLOCKS]
     assert [h.config.model.head_pool for h in view.handles] == ["flatten", "avg"]
-    wait_until_done(at)
+    wait_until_done(at, key=VIEW, deadline_s=DEADLINE_S, rerun=True)
 
     assert [h.history.status for h in view.handles] == ["finished", "finished"]
     ended = texts(at.success) + texts(at.warning)  # a warning where it ended at chance

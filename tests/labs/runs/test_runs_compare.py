@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlviz import figures as plots
 from dlviz.compare import config_diff, filter_runs, flatten_config, run_labels
+from dlviz.figures.theme import MAX_LINE_POINTS, figure_bytes
+from dlviz.labs.runs.figures import compare_curves_figure, grad_profiles_figure
 
 
 def row(run_id: str, name: str = "", dataset: str = "spiral", status: str = "finished", tags=()):
@@ -108,7 +109,7 @@ def metrics(n: int, offset: float = 0.0) -> dict[str, list]:
 
 def test_compare_curves_overlay_each_run_in_its_own_colour_against_epoch_or_time():
     runs = [(f"run{k}", metrics(5, k / 10)) for k in range(10)]
-    fig = plots.compare_curves_figure(runs, x="epoch")
+    fig = compare_curves_figure(runs, x="epoch")
     assert len(fig.data) == 40  # test and train, loss and accuracy, per run
     colours = {t.name: t.line.color for t in fig.data}
     assert len(set(colours.values())) == 10  # ten runs, ten colours
@@ -121,24 +122,24 @@ def test_compare_curves_overlay_each_run_in_its_own_colour_against_epoch_or_time
     test_loss = next(t for t in first if t.line.dash == "solid" and t.yaxis != "y2")
     np.testing.assert_allclose(test_loss.y, [1.2 / i + 0.3 for i in range(1, 6)], rtol=1e-6)
     np.testing.assert_allclose(test_loss.x, [1, 2, 3, 4, 5])
-    by_time = plots.compare_curves_figure(runs, x="elapsed")
+    by_time = compare_curves_figure(runs, x="elapsed")
     np.testing.assert_allclose(by_time.data[0].x, [0.5, 1.0, 1.5, 2.0, 2.5])
     assert by_time.layout.xaxis.title.text == "seconds of training"
 
 
 def test_compare_curves_thin_long_runs_and_skip_missing_columns():
     long = metrics(5000)
-    fig = plots.compare_curves_figure([("long", long), ("empty", {})])
+    fig = compare_curves_figure([("long", long), ("empty", {})])
     assert len(fig.data) == 4
     for t in fig.data:
-        assert len(t.x) <= plots.MAX_LINE_POINTS + 1
+        assert len(t.x) <= MAX_LINE_POINTS + 1
         assert t.x[0] == 1 and t.x[-1] == 5000  # the whole run, first and last kept
     no_time = {k: v for k, v in metrics(3).items() if k != "elapsed"}
-    assert plots.compare_curves_figure([("a", no_time)], x="elapsed").data == ()
+    assert compare_curves_figure([("a", no_time)], x="elapsed").data == ()
 
 
 def test_grad_profiles_number_layers_from_the_input_and_gap_zeros():
-    fig = plots.grad_profiles_figure(
+    fig = grad_profiles_figure(
         [
             ("shallow", {"hidden1": 0.1, "output": 0.2}),
             ("deep", {"hidden1": 1e-6, "hidden2": 0.0, "hidden3": 1e-3, "output": 0.3}),
@@ -156,7 +157,5 @@ def test_grad_profiles_number_layers_from_the_input_and_gap_zeros():
 
 def test_ten_long_runs_compared_stay_under_the_refresh_budget():
     runs = [(f"run{k}", metrics(20_000, k / 10)) for k in range(10)]
-    sizes = [
-        plots.figure_bytes(plots.compare_curves_figure(runs, x=x)) for x in ("epoch", "elapsed")
-    ]
+    sizes = [figure_bytes(compare_curves_figure(runs, x=x)) for x in ("epoch", "elapsed")]
     assert max(sizes) < 300_000, sizes  # DESIGN.md: a refresh sends under 300 KB

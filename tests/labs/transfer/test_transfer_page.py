@@ -6,26 +6,13 @@ from __future__ import annotations
 
 import io
 import re
-import time
 
 import torch
 from streamlit.testing.v1 import AppTest
-from support.apptest import charts, values
+from support.apptest import charts, values, wait_until_done
 
 from dlviz import transfer
 from dlviz.models import build_model
-
-
-def wait(at: AppTest, key: str, limit_s: float = 120) -> None:
-    view = at.session_state[key]
-    end = time.monotonic() + limit_s
-    while view.live:
-        assert time.monotonic() < end, "the runs did not end"
-        time.sleep(0.2)
-        at.run()
-        assert not at.exception, at.exception
-    at.run()
-    assert not at.exception, at.exception
 
 
 def plan_roles(at: AppTest) -> dict[str, list[str]]:
@@ -71,7 +58,7 @@ def test_compare_all_four_strategies_to_the_end(apptest, monkeypatch, tmp_path):
         "scratch", "frozen", "finetune_top", "finetune_all"
     ]  # fmt: skip
     assert all(h.config.data.per_class == 5 for h in view.handles)
-    wait(at, "tl_view")
+    wait_until_done(at, key="tl_view", deadline_s=120, rerun=True)
     figs = charts(at)
     assert len({t["name"].split(":")[0] for t in figs["tl_view_curves"]["data"]}) == 4
     table = at.dataframe[0].value
@@ -108,7 +95,7 @@ def test_the_data_efficiency_experiment_draws_a_line_per_strategy(apptest, monke
     at.number_input(key="tl_steps").set_value(10).run()
     assert at.button(key="tl_efficiency").label == "Data efficiency (6 runs)"
     at.button(key="tl_efficiency").click().run()
-    wait(at, "tl_eff_view")
+    wait_until_done(at, key="tl_eff_view", deadline_s=120, rerun=True)
     fig = charts(at)["tl_eff_view_chart"]
     assert [t["name"] for t in fig["data"]] == [
         "From scratch", "Feature extraction", "Fine-tune all"
@@ -148,7 +135,7 @@ def test_uploaded_checkpoints_good_and_bad(apptest, monkeypatch, tmp_path):
     assert not at.button(key="tl_compare").disabled
     at.number_input(key="tl_epochs").set_value(1).run()
     at.button(key="tl_train").click().run()
-    wait(at, "tl_view")
+    wait_until_done(at, key="tl_view", deadline_s=120, rerun=True)
     h = at.session_state["tl_view"].handles[0]
     assert h.history.status == "finished", h.history.message
     assert h.config.transfer.backbone.endswith(".pt")
@@ -175,7 +162,7 @@ def test_a_cnn_run_from_the_run_store_as_the_backbone(apptest, monkeypatch, tmp_
     assert plan_roles(at) == {"frozen": convs, "new": ["output"]}
     at.number_input(key="tl_epochs").set_value(1).run()
     at.button(key="tl_train").click().run()
-    wait(at, "tl_view")
+    wait_until_done(at, key="tl_view", deadline_s=120, rerun=True)
     assert at.session_state["tl_view"].handles[0].history.status == "finished"
 
 
@@ -201,7 +188,7 @@ def test_a_few_uploaded_images_per_class_compare_all_four_strategies(
     assert at.button(key="tl_efficiency").label == f"Data efficiency ({3 * len(levels)} runs)"
     at.number_input(key="tl_epochs").set_value(2).run()
     at.button(key="tl_compare").click().run()
-    wait(at, "tl_view")
+    wait_until_done(at, key="tl_view", deadline_s=120, rerun=True)
     view = at.session_state["tl_view"]
     assert [h.history.status for h in view.handles] == ["finished"] * 4
     assert all(h.config.data.name == "upload" for h in view.handles)

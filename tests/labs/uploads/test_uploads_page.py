@@ -7,12 +7,11 @@ to tell apart, so a two-epoch run learns them), plus files that must be refused.
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from support.apptest import charts
+from support.apptest import charts, wait_for
 from support.uploads import add_class, class_uploader, files, picture, two_classes, upload, uploader
 
 from dlviz.config import ConvBlock
@@ -134,15 +133,6 @@ def test_remove_a_class(page):
     assert "Removed class disc" in messages(at)
 
 
-def wait_for(at: AppTest, condition, what: str) -> None:
-    end = time.monotonic() + DEADLINE_S
-    while not condition():
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.1)
-        at.run()
-        assert not at.exception, at.exception
-
-
 def test_train_on_uploads_then_predict_an_upload_and_a_test_image(page):
     at = page
     at.session_state["im_blocks"] = (ConvBlock(8, 3, pool="max"), ConvBlock(8, 3))
@@ -152,7 +142,7 @@ def test_train_on_uploads_then_predict_an_upload_and_a_test_image(page):
     at.button(key="up_train").click().run()
     assert not at.exception, at.exception
     view = at.session_state["up_view"]
-    wait_for(at, lambda: not view.live, "the run to end")
+    wait_for(at, lambda: not view.live, "the run to end", deadline_s=DEADLINE_S)
     at.run()
     h = view.handles[0].history
     assert h.status == "finished", h.message
@@ -216,7 +206,7 @@ def test_train_shallow_vs_deep_on_uploads(page):
     assert not at.exception, at.exception
     view = at.session_state["up_view"]
     assert view.kind == "pair" and view.labels == ["shallow", "deep"]
-    wait_for(at, lambda: not view.live, "both runs to end")
+    wait_for(at, lambda: not view.live, "both runs to end", deadline_s=DEADLINE_S)
     at.run()
     assert [h.history.status for h in view.handles] == ["finished", "finished"]
     assert all(h.data is view.handles[0].data for h in view.handles)  # the same uploaded set
