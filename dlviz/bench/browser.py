@@ -29,7 +29,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("DLVIZ_CHROMIUM", "/usr/bin/chromium")  # Debian's; never Playwright's
+# The flags every headless Chromium dlviz drives is started with (the browser tests too).
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -3,7 +3,7 @@ of repeats reported with its spread, and the device synchronized before every cl
 
 `overhead`: dlviz's instrumented training (`train.fit` with the live-run events, gradient norms,
 per-epoch evaluation and 2-D snapshots) against a bare PyTorch loop over the same model, data and
-device. The ratio of their throughputs is the budget DESIGN.md sets (at least 0.9).
+device. The ratio of their throughputs is the budget docs/ARCHITECTURE.md sets.
 """
 
 from __future__ import annotations

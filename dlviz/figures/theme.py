@@ -3,7 +3,7 @@
 Figures are built from plain dicts with plotly's validation off (`make_figure`): validating every
 property costs tens of milliseconds a figure, and a live refresh has 50 ms for all of them.
 Arrays go in as float32 or int8 numpy arrays, which plotly sends as compact binary, so a refresh
-stays small (DESIGN.md budget: under 300 KB).
+stays small (docs/ARCHITECTURE.md budget: under 300 KB).
 """
 
 from __future__ import annotations

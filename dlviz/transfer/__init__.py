@@ -15,9 +15,9 @@ Backbones come from dlviz's own pretrained files in ``dlviz/backbones`` (made by
 ``dlviz pretrain``), from a CNN run in the run store (``run:ID``), or from a checkpoint file:
 safetensors, or a PyTorch state dict read with ``torch.load(weights_only=True)``.
 
-The parts: `backbones` (finding, reading and describing them), `strategies` (the network and
-optimizer groups each strategy trains) and `experiments` (strategies compared, data efficiency,
-what the results show). Everything public is re-exported here.
+The parts: `backbones` (finding, reading and describing them) and `strategies` (the network and
+optimizer groups each strategy trains). Everything public is re-exported here. The Transfer
+lab's experiments over the strategies are in `dlviz.labs.transfer.efficiency`.
 """
 
 from __future__ import annotations
@@ -33,19 +33,6 @@ from dlviz.transfer.backbones import (
     match_architecture,
     read_backbone,
     shipped_backbones,
-)
-from dlviz.transfer.experiments import (
-    DEFAULT_LEVELS,
-    DEFAULT_TRAIN,
-    EFFICIENCY_STRATEGIES,
-    PAGE_LEVELS,
-    PER_CLASS_CHOICES,
-    EfficiencyExperiment,
-    default_target,
-    efficiency_reading,
-    efficiency_rows,
-    strategies_reading,
-    strategy_configs,
 )
 from dlviz.transfer.strategies import (
     STRATEGY_HELP,
@@ -65,22 +52,13 @@ __all__ = [
     "Backbone",
     "BackboneError",
     "DEFAULT_BACKBONE",
-    "DEFAULT_LEVELS",
-    "DEFAULT_TRAIN",
-    "EFFICIENCY_STRATEGIES",
-    "EfficiencyExperiment",
     "MAX_CHECKPOINT_MB",
     "METADATA_KEY",
-    "PAGE_LEVELS",
-    "PER_CLASS_CHOICES",
     "STRATEGY_HELP",
     "STRATEGY_LABELS",
     "adapt_data",
     "build",
     "conv_key",
-    "default_target",
-    "efficiency_reading",
-    "efficiency_rows",
     "frozen_blocks",
     "load_backbone",
     "lr_factor",
@@ -89,7 +67,5 @@ __all__ = [
     "read_backbone",
     "resolve",
     "shipped_backbones",
-    "strategies_reading",
-    "strategy_configs",
     "weight_change",
 ]

@@ -35,6 +35,24 @@ BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 WEIGHT_DECAYS = (0.0, 0.00001, 0.0001, 0.001, 0.01, 0.1)
 
 
+def preset_buttons(prefix: str, apply_preset, shallow_help: str, deep_help: str) -> None:
+    """The Shallow / Deep preset buttons (keys ``{prefix}_preset_shallow`` and
+    ``{prefix}_preset_deep``), drawn into the current container (a row of buttons:
+    `dlviz.ui.layout.row`); each calls `apply_preset("shallow" | "deep")`."""
+    for kind, label, help_text in (
+        ("shallow", "Shallow", shallow_help),
+        ("deep", "Deep", deep_help),
+    ):
+        st.button(
+            label,
+            key=f"{prefix}_preset_{kind}",
+            on_click=apply_preset,
+            args=(kind,),
+            help=help_text,
+            width="stretch",
+        )
+
+
 def init(defaults: dict[str, Any], prefix: str) -> None:
     """Give this session the page's defaults (widget key -> value); forget a device that is no longer here."""
     set_defaults(defaults)

@@ -19,6 +19,7 @@ from dlviz import jobs, transfer
 from dlviz.config import ConfigError, ConvBlock, DataConfig, ModelConfig, RunConfig, TrainConfig
 from dlviz.data import image_dataset, limit_per_class, load_dataset
 from dlviz.data.source import CLASSES, generate_source, outline_mask
+from dlviz.labs.transfer import efficiency
 from dlviz.models import build_model, count_parameters
 from dlviz.train import fit, make_optimizer
 
@@ -397,11 +398,11 @@ def test_bad_transfer_settings_name_their_field(section, field):
 
 def test_the_efficiency_experiment_keeps_steps_equal_and_skips_levels_above_the_data():
     base = RunConfig(
-        data=transfer.default_target(),
+        data=efficiency.default_target(),
         train=TrainConfig(batch_size=32),
         transfer={"backbone": "dlviz-shapes32"},
     )
-    exp = transfer.EfficiencyExperiment(base, levels=(1, 5, 100, 0), steps=60)
+    exp = efficiency.EfficiencyExperiment(base, levels=(1, 5, 100, 0), steps=60)
     ladder = exp.configs(per_class_available=70, n_classes=6)
     assert [(s, k) for s, k, _ in ladder] == [
         (s, k) for k in (1, 5, 0) for s in ("scratch", "frozen", "finetune_all")
@@ -412,8 +413,8 @@ def test_the_efficiency_experiment_keeps_steps_equal_and_skips_levels_above_the_
     assert ladder[0][2].name == "1/class From scratch"
     assert ladder[0][2].train.eval_every == 6
     with pytest.raises(ConfigError):
-        transfer.EfficiencyExperiment(base.with_changes(transfer={"backbone": ""}))
-    names = [c.name for c in transfer.strategy_configs(base)]
+        efficiency.EfficiencyExperiment(base.with_changes(transfer={"backbone": ""}))
+    names = [c.name for c in efficiency.strategy_configs(base)]
     assert names == ["From scratch", "Feature extraction", "Fine-tune top blocks", "Fine-tune all"]
 
 
@@ -425,7 +426,7 @@ def test_the_readings_say_what_the_numbers_show():
         {"strategy": "finetune_all", "trainable": 76000, "seconds_per_epoch": 1.0,
          "test_accuracy": math.nan},
     ]  # fmt: skip
-    text = transfer.strategies_reading(rows)
+    text = efficiency.strategies_reading(rows)
     assert text[0] == "Feature extraction reached the best test accuracy, 86%."
     assert "390 parameters, 195 times fewer" in text[1] and "55 points above" in text[1]
     assert "0.30 s frozen against 0.90 s" in text[2]
@@ -437,7 +438,7 @@ def test_the_readings_say_what_the_numbers_show():
             ("scratch", 70, 0.98), ("frozen", 70, 0.96), ("finetune_all", 70, 0.99),
         ]
     ]  # fmt: skip
-    text = transfer.efficiency_reading(eff)
+    text = efficiency.efficiency_reading(eff)
     assert text[0] == (
         "With 1 labelled image per class: feature extraction 70%, fine-tune all 60%, "
         "against 20% from scratch."
@@ -453,11 +454,11 @@ def test_the_readings_say_what_the_numbers_show():
 def test_few_labels_favour_pretrained_features_and_many_let_fine_tuning_lead():
     """The expected result of the issue, on small settings: 2 images per class, then all 70."""
     base = RunConfig(
-        data=transfer.default_target(),
-        train=transfer.DEFAULT_TRAIN,
+        data=efficiency.default_target(),
+        train=efficiency.DEFAULT_TRAIN,
         transfer={"backbone": transfer.DEFAULT_BACKBONE},
     )
-    exp = transfer.EfficiencyExperiment(base, levels=(2, 0), steps=60)
+    exp = efficiency.EfficiencyExperiment(base, levels=(2, 0), steps=60)
     acc = {}
     for strategy, k, cfg in exp.configs(per_class_available=70, n_classes=6):
         out = jobs.execute(cfg, emit=lambda e: None)

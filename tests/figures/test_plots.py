@@ -44,7 +44,7 @@ def test_grad_norm_figure_thins_lines_for_deep_nets_but_keeps_first_and_last():
 
 
 def test_a_live_refresh_stays_under_300_kb_even_for_a_long_deep_run():
-    """DESIGN.md: one live refresh sends under 300 KB. These are all the figures the single-run
+    """docs/ARCHITECTURE.md: one live refresh sends under 300 KB. These are all the figures the single-run
     view draws, for a run much longer than the histories' point limit."""
     cfg = RunConfig().with_changes(data={"n_samples": 5000})
     ds = load_dataset(cfg.data)

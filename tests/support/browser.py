@@ -31,17 +31,8 @@ from PIL import Image  # a dependency of streamlit
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 
-CHROMIUM = os.environ.get("DLVIZ_CHROMIUM", "/usr/bin/chromium")  # Debian's; never Playwright's
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from dlviz.bench.browser import CHROMIUM  # noqa: E402  (one list of flags)
+
 # The app scrolls inside its own container, so a screenshot shows only the viewport: a tall one
 # holds the whole live panel.
 VIEWPORT = {"width": 1500, "height": 2000}

@@ -180,7 +180,7 @@ def test_the_image_views_numbers_say_when_they_are_out_of_range(apptest):
 
 def test_a_block_typed_out_of_range_in_the_blocks_table_is_named_and_blocks_train(apptest):
     from dlviz.config import DEEP_BLOCKS
-    from dlviz.labs.images.widgets import apply_edits
+    from dlviz.labs.images.blocks import apply_edits
 
     # what the table hands over when a person types 9999 into conv3's channels (the grid has
     # no bounds of its own now: it would refuse the entry without a word)

@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dlviz.history import RunHistory
+from dlviz.labs.transfer import efficiency
 
 
 def ended(status: str, outcome: dict | None = None, epochs: int = 1, label: str = "") -> RunHistory:
@@ -129,9 +130,8 @@ def test_transfer_compares_only_the_strategies_that_finished():
     rows = _strategy_rows(view)
     assert rows[0]["test_accuracy"] == 0.7
     assert rows[1]["test_accuracy"] != rows[1]["test_accuracy"]  # NaN: not read
-    from dlviz import transfer
 
-    assert transfer.strategies_reading(rows) == []  # one finished: nothing to compare
+    assert efficiency.strategies_reading(rows) == []  # one finished: nothing to compare
 
 
 def test_the_runs_page_reads_a_sigmoid_networks_gradient_as_saturation_not_dead_relus(apptest):

@@ -10,7 +10,6 @@ drawn afresh under a new key. The Shallow / Deep presets rewrite the tuple the s
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +33,12 @@ from dlviz.config import (
 )
 from dlviz.data import Dataset
 from dlviz.figures.images import image_grid_figure
+from dlviz.labs.images.blocks import (  # the table's rows and edits
+    BLOCK_COLUMNS,
+    DEFAULT,
+    apply_edits,
+    blocks_frame,
+)
 from dlviz.labs.images.figures import cnn_figure
 from dlviz.models import build_model, cnn_layer_table
 from dlviz.text import plural
@@ -94,71 +99,7 @@ def init() -> None:
 
 # --- the blocks table -----------------------------------------------------------------------------
 
-BLOCK_COLUMNS = ("layer", "channels", "kernel", "stride", "pool", "norm", "activation")
 BLOCK_COLUMNS += ("residual", "dropout")
-DEFAULT = "default"  # in the table: take the model's own setting
-
-
-def blocks_frame(blocks: tuple[ConvBlock, ...]) -> pd.DataFrame:
-    """The blocks as the table shows them: one row per block, "default" where a block follows
-    the model's setting."""
-    rows = [
-        {
-            "layer": f"conv{i + 1}",
-            "channels": b.channels,
-            "kernel": b.kernel,
-            "stride": b.stride,
-            "pool": b.pool,
-            "norm": b.norm or DEFAULT,
-            "activation": b.activation or DEFAULT,
-            "residual": DEFAULT if b.residual is None else ("on" if b.residual else "off"),
-            "dropout": b.dropout,
-        }
-        for i, b in enumerate(blocks)
-    ]
-    frame = pd.DataFrame(rows, columns=list(BLOCK_COLUMNS))
-    return frame.astype({"dropout": "float64"})
-
-
-def _cell(value: Any) -> Any:
-    """A table cell as Python: NaN and None are empty, whole floats are ints."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def row_block(row: dict[str, Any]) -> ConvBlock:
-    """One table row as a ConvBlock; its values are checked later, by ModelConfig."""
-    residual = _cell(row.get("residual"))
-    dropout = _cell(row.get("dropout"))
-    return ConvBlock(
-        channels=_cell(row.get("channels")),
-        kernel=_cell(row.get("kernel")),
-        stride=_cell(row.get("stride")),
-        pool=_cell(row.get("pool")) or "none",
-        norm="" if _cell(row.get("norm")) in (None, DEFAULT) else row["norm"],
-        activation="" if _cell(row.get("activation")) in (None, DEFAULT) else row["activation"],
-        residual=None if residual in (None, DEFAULT) else residual == "on",
-        dropout=None if dropout is None else float(dropout),
-    )
-
-
-def apply_edits(blocks: tuple[ConvBlock, ...], edits: dict[str, Any]) -> tuple[ConvBlock, ...]:
-    """Fold a data editor's edits (``edited_rows``, ``deleted_rows``, ``added_rows``) into
-    `blocks`, in the order Streamlit applies them: edits, deletions, then additions."""
-    rows = blocks_frame(blocks).to_dict("records")
-    for index, changes in (edits.get("edited_rows") or {}).items():
-        rows[int(index)].update(changes)
-    deleted = {int(i) for i in edits.get("deleted_rows") or []}
-    rows = [r for i, r in enumerate(rows) if i not in deleted]
-    fresh = blocks_frame((ConvBlock(),)).to_dict("records")[0]
-    rows += [
-        {**fresh, **{k: v for k, v in r.items() if v is not None}}
-        for r in edits.get("added_rows") or []
-    ]
-    return tuple(row_block(r) for r in rows)
 
 
 def _editor_key() -> str:
@@ -364,22 +305,12 @@ def network_controls() -> None:
 def preset_buttons() -> None:
     """The Shallow / Deep presets, drawn into the current container (a row of buttons:
     `dlviz.ui.layout.row`)."""
-    st.button(
-        "Shallow",
-        key="im_preset_shallow",
-        on_click=apply_preset,
-        args=("shallow",),
-        help="One conv layer of 16 5x5 filters, its maps flattened into the output layer.",
-        width="stretch",
-    )
-    st.button(
-        "Deep",
-        key="im_preset_deep",
-        on_click=apply_preset,
-        args=("deep",),
-        help="Eight 3x3 conv layers (16, 16, 32, 32, 64, 64, 64, 64 channels) with batch norm "
+    shared_widgets.preset_buttons(
+        "im",
+        apply_preset,
+        shallow_help="One conv layer of 16 5x5 filters, its maps flattened into the output layer.",
+        deep_help="Eight 3x3 conv layers (16, 16, 32, 32, 64, 64, 64, 64 channels) with batch norm "
         "and three 2x2 poolings, averaged per channel.",
-        width="stretch",
     )
 
 

@@ -116,21 +116,11 @@ def apply_preset(kind: str) -> None:
 def preset_buttons() -> None:
     """The Shallow / Deep presets: they set the hidden layers and keep every other setting.
     Drawn into the current container (a row of buttons: `dlviz.ui.layout.row`)."""
-    st.button(
-        "Shallow",
-        key="pg_preset_shallow",
-        on_click=apply_preset,
-        args=("shallow",),
-        help="One hidden layer of 8 neurons.",
-        width="stretch",
-    )
-    st.button(
-        "Deep",
-        key="pg_preset_deep",
-        on_click=apply_preset,
-        args=("deep",),
-        help="Six hidden layers of 8 neurons.",
-        width="stretch",
+    widgets.preset_buttons(
+        "pg",
+        apply_preset,
+        shallow_help="One hidden layer of 8 neurons.",
+        deep_help="Six hidden layers of 8 neurons.",
     )
 
 

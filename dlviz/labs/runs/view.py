@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dlviz import runs, transfer
+from dlviz import runs
 from dlviz.compare import (
     config_activation,
     config_diff,
@@ -23,9 +23,9 @@ from dlviz.config import IMAGE_DATASETS, RunConfig
 from dlviz.figures.images import feature_maps_figure, image_grid_figure
 from dlviz.labs.runs.figures import compare_curves_figure, grad_profiles_figure
 from dlviz.labs.runs.widgets import as_number, flash, root
-from dlviz.models import build_model
 from dlviz.probes import FeatureSnapshot, ImageProbe
 from dlviz.text import counted, plural
+from dlviz.trained import trained_model
 from dlviz.ui import fields, layout
 from dlviz.ui.state import dataset
 
@@ -261,32 +261,11 @@ def _feature_snapshot(
     """Feature maps of test image `index` through a stored run's trained model, the image and
     its caption. Cached read-only per (run, weights file time, image)."""
     cfg = RunConfig.from_dict(json.loads(config))
-    ds = dataset(cfg.data)
-    if cfg.transfer.active:  # its images went in as the backbone takes them
-        ds = transfer.adapt_data(ds, _backbone_input(store, run_id, cfg, ds))
-    model = build_model(cfg.model, ds.input_shape, ds.n_classes)
-    runs.load_weights(store, run_id, model)
-    model.eval()
+    model, ds = trained_model(store, run_id, cfg, dataset(cfg.data))
     i = min(max(index, 0), len(ds.x_test) - 1)
     snap = ImageProbe(ds.x_test, sample_index=i, max_channels=16)(model)
     caption = f"test image {i}: {ds.class_names[int(ds.y_test[i])]}"
     return snap, ds.x_test[i : i + 1].numpy(), caption
-
-
-def _backbone_input(store: str, run_id: str, cfg: RunConfig, ds: Any) -> tuple[int, int, int]:
-    """The input shape a transfer run's network took: the channels of its first convolution,
-    and the side its backbone resizes to (torchvision models: 64; dlviz's: the data's own)."""
-    from safetensors import safe_open
-
-    with safe_open(str(runs.run_folder(store, run_id) / runs.WEIGHTS), "pt") as f:
-        key = next(
-            k
-            for k in f.keys()
-            if k.startswith("blocks.0.") and len(f.get_slice(k).get_shape()) == 4
-        )
-        channels = f.get_slice(key).get_shape()[1]
-    side = 64 if cfg.model.arch == "zoo" else ds.input_shape[1]
-    return channels, side, side
 
 
 def _why_no_maps(s: runs.StoredRun) -> str:

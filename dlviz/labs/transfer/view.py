@@ -12,6 +12,7 @@ import streamlit as st
 from dlviz import captions, runs, transfer
 from dlviz.figures.curves import curves_figure
 from dlviz.figures.images import filters_figure
+from dlviz.labs.transfer import efficiency
 from dlviz.labs.transfer.figures import (
     efficiency_figure,
     transfer_plan_figure,
@@ -112,7 +113,7 @@ def draw_strategies(view: live.View, key: str) -> None:
                 f"{counted(len(unfinished), 'it is', 'they are')} left out of the reading "
                 "and of the final accuracies."
             )
-        for sentence in transfer.strategies_reading(rows):
+        for sentence in efficiency.strategies_reading(rows):
             st.markdown(f"- {sentence}")
         small_test_set_note(hs)
     moved = [
@@ -206,6 +207,6 @@ def draw_efficiency(view: live.View, key: str) -> None:
     live_chart(efficiency_figure(rows), key=f"{key}_chart")
     summary(captions.efficiency(rows))
     if current is None:
-        for sentence in transfer.efficiency_reading(rows):
+        for sentence in efficiency.efficiency_reading(rows):
             st.markdown(f"- {sentence}")
         small_test_set_note([h.history for h in view.handles])

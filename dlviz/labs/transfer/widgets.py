@@ -20,6 +20,7 @@ from dlviz.config import (
     TransferConfig,
 )
 from dlviz.data import Dataset
+from dlviz.labs.transfer import efficiency
 from dlviz.labs.uploads import widgets as uploads_ui
 from dlviz.models import zoo
 from dlviz.text import counted, plural
@@ -32,7 +33,7 @@ EFF_VIEW = "tl_eff_view"  # the data-efficiency experiment
 PROBLEM = "tl_problem"
 AVAILABLE = "tl_eff_available"  # training images of the smallest class, for the "all" level
 UPLOAD, FROM_RUN = "upload", "run"
-PER_CLASS = transfer.PER_CLASS_CHOICES  # 0: all
+PER_CLASS = efficiency.PER_CLASS_CHOICES  # 0: all
 LR_FACTORS = (0.01, 0.03, 0.1, 0.3, 1.0)
 TARGETS = {
     "shapes": "Shapes it never saw (6 classes)",
@@ -51,7 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "tl_batch": 32,
     "tl_seed": 0,
     "tl_device": "auto",
-    "tl_levels": list(transfer.PAGE_LEVELS),
+    "tl_levels": list(efficiency.PAGE_LEVELS),
     "tl_steps": 100,
 }
 
@@ -234,7 +235,7 @@ def target_data(b: transfer.Backbone) -> tuple[DataConfig | None, Dataset | None
         return uploads_ui.data_config(ds), ds, ""
     if target == "digits":
         return DataConfig(name="digits", n_samples=1797, image_size=max(size, 8)), None, ""
-    return transfer.default_target(size), None, ""
+    return efficiency.default_target(size), None, ""
 
 
 def train_config() -> TrainConfig:
@@ -310,9 +311,9 @@ def efficiency_run_count(counts: tuple[int, int] | None) -> int:
     if not levels:
         return 0
     if counts is not None:
-        exp = transfer.EfficiencyExperiment(RunConfig(transfer={"backbone": "x"}), levels=levels)
+        exp = efficiency.EfficiencyExperiment(RunConfig(transfer={"backbone": "x"}), levels=levels)
         levels = tuple(exp.levels_for(counts[0]))
-    return len(levels) * len(transfer.EFFICIENCY_STRATEGIES)
+    return len(levels) * len(efficiency.EFFICIENCY_STRATEGIES)
 
 
 def strategy_settings(b: transfer.Backbone | None, counts: tuple[int, int] | None) -> None:
@@ -390,7 +391,7 @@ def start(kind: str) -> None:
     try:
         base, ds, available, n_classes = _context()
         if kind == "efficiency":
-            exp = transfer.EfficiencyExperiment(
+            exp = efficiency.EfficiencyExperiment(
                 base,
                 levels=tuple(int(k) for k in st.session_state["tl_levels"]),
                 steps=fields.value("tl_steps"),
@@ -410,7 +411,7 @@ def start(kind: str) -> None:
             s = base.transfer.strategy
             configs = [base.with_changes(name=transfer.STRATEGY_LABELS[s])]
         else:
-            configs = transfer.strategy_configs(base)
+            configs = efficiency.strategy_configs(base)
         live.start_view(VIEW, configs, [c.name for c in configs], kind="strategies", data=ds)
     except (ConfigError, transfer.BackboneError, ValueError) as e:
         st.session_state[PROBLEM] = str(e)

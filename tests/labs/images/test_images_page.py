@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 from support.apptest import button, charts, texts, wait_for, wait_until_done
 
 from dlviz.config import ConvBlock
-from dlviz.labs.images.widgets import DEEP_BLOCKS, SHALLOW_BLOCKS, apply_edits, blocks_frame
+from dlviz.labs.images.blocks import apply_edits, blocks_frame
+from dlviz.labs.images.widgets import DEEP_BLOCKS, SHALLOW_BLOCKS
 
 PAGE = "pages/images.py"
 VIEW = "im_view"

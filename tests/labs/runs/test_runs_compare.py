@@ -158,4 +158,4 @@ def test_grad_profiles_number_layers_from_the_input_and_gap_zeros():
 def test_ten_long_runs_compared_stay_under_the_refresh_budget():
     runs = [(f"run{k}", metrics(20_000, k / 10)) for k in range(10)]
     sizes = [figure_bytes(compare_curves_figure(runs, x=x)) for x in ("epoch", "elapsed")]
-    assert max(sizes) < 300_000, sizes  # DESIGN.md: a refresh sends under 300 KB
+    assert max(sizes) < 300_000, sizes  # docs/ARCHITECTURE.md: a refresh sends under 300 KB

@@ -1,5 +1,6 @@
-"""Experiments over the strategies: the same run under each, and the data-efficiency sweep
-(accuracy against labelled examples per class); what their results show, in words."""
+"""The Transfer lab's experiments over the strategies: the same run under each, and the
+data-efficiency sweep (accuracy against labelled examples per class, at the levels below, one
+definition for the page and the experiment); what their results show, in words."""
 
 from __future__ import annotations
 
