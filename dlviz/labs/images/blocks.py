@@ -11,7 +11,17 @@ import pandas as pd
 
 from dlviz.config import ConvBlock
 
-BLOCK_COLUMNS = ("layer", "channels", "kernel", "stride", "pool", "norm", "activation")
+BLOCK_COLUMNS = (
+    "layer",
+    "channels",
+    "kernel",
+    "stride",
+    "pool",
+    "norm",
+    "activation",
+    "residual",
+    "dropout",
+)
 
 
 DEFAULT = "default"  # in the table: take the model's own setting

@@ -34,7 +34,6 @@ from dlviz.config import (
 from dlviz.data import Dataset
 from dlviz.figures.images import image_grid_figure
 from dlviz.labs.images.blocks import (  # the table's rows and edits
-    BLOCK_COLUMNS,
     DEFAULT,
     apply_edits,
     blocks_frame,
@@ -98,8 +97,6 @@ def init() -> None:
 
 
 # --- the blocks table -----------------------------------------------------------------------------
-
-BLOCK_COLUMNS += ("residual", "dropout")
 
 
 def _editor_key() -> str:
