@@ -57,7 +57,7 @@ def refresh(repeats: int = 30, epochs: int = 200) -> dict[str, Any]:
 def feature_map_figure_cost(repeats: int = 30) -> dict[str, Any]:
     """Building and serialising the feature-map figure of an 8-layer CNN on 64x64 RGB images
     (the Images page's heaviest figure; budget: under 300 ms and 1 MB)."""
-    from dlviz.figures.images import feature_maps_figure
+    from dlviz.figures.rasters import feature_maps_figure
     from dlviz.models import build_model
     from dlviz.probes import ImageProbe
 
@@ -93,7 +93,7 @@ def image_view_cost(repeats: int = 30, epochs: int = 2) -> dict[str, Any]:
     from dlviz import jobs
     from dlviz.figures.curves import curves_figure
     from dlviz.figures.gradients import grad_norm_figure
-    from dlviz.figures.images import feature_maps_figure, filters_figure
+    from dlviz.figures.rasters import feature_maps_figure, filters_figure
     from dlviz.labs.images.figures import dead_units_figure
 
     blocks = [

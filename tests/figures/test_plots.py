@@ -11,7 +11,7 @@ from dlviz.data import load_dataset
 from dlviz.figures.axes import log_value_axis
 from dlviz.figures.curves import curves_figure
 from dlviz.figures.gradients import grad_norm_figure
-from dlviz.figures.images import feature_maps_figure
+from dlviz.figures.rasters import feature_maps_figure
 from dlviz.figures.theme import figure_bytes
 from dlviz.labs.playground.figures import boundary_figure, neuron_maps_figure
 

@@ -279,3 +279,36 @@ def draw_race(view: live.View, key: str) -> None:
     if all(h.done for h in hs):
         for sentence in race_reading(view.labels, hs):
             st.markdown(f"- {sentence}")
+
+
+def draw_report(report: dict[str, Any]) -> None:
+    """A measurement: the machine it ran on, the speed-ups in words, the charts, downloads."""
+    machine = report.get("machine", {})
+    st.markdown(
+        f"**Measured on** {machine.get('cpu', '?')}"
+        + "".join(f"; {g['name']}" for g in machine.get("gpus", []))
+        + f" - torch {machine.get('torch', '?')}, {threads(machine)} on the CPU"
+        + (f". Training step: {report['network']}." if report.get("network") else "")
+    )
+    for line in speedup_lines(report["rows"]):
+        st.success(line, icon=":material/speed:")
+    draw(report["rows"])
+    downloads = layout.row("dv_downloads")
+    downloads.download_button(
+        "JSON",
+        data=json.dumps(report, indent=1, default=str),
+        file_name="dlviz-devices.json",
+        mime="application/json",
+        key="dv_json",
+        icon=":material/download:",
+    )
+    downloads.download_button(
+        "CSV",
+        data=to_csv(report["rows"]),
+        file_name="dlviz-devices.csv",
+        mime="text/csv",
+        key="dv_csv",
+        icon=":material/download:",
+    )
+    if st.session_state.get("dv_saved") == "":
+        st.caption("These results could not be kept: the benchmark folder is not writable.")

@@ -21,7 +21,7 @@ from dlviz.compare import compare_runs, config_activation, gradient_verdict
 from dlviz.data import Dataset
 from dlviz.figures.curves import curves_figure
 from dlviz.figures.gradients import grad_norm_figure
-from dlviz.figures.images import feature_maps_figure, filters_figure, image_grid_figure
+from dlviz.figures.rasters import feature_maps_figure, filters_figure, image_grid_figure
 from dlviz.history import RunHistory
 from dlviz.labs.images.figures import confusion_figure, dead_units_figure
 from dlviz.probes import FeatureSnapshot, ImageProbe, top_activating

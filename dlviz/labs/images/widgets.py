@@ -32,7 +32,7 @@ from dlviz.config import (
     RunConfig,
 )
 from dlviz.data import Dataset
-from dlviz.figures.images import image_grid_figure
+from dlviz.figures.rasters import image_grid_figure
 from dlviz.labs.images.blocks import (  # the table's rows and edits
     DEFAULT,
     apply_edits,

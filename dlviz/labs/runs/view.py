@@ -20,7 +20,7 @@ from dlviz.compare import (
     run_labels,
 )
 from dlviz.config import IMAGE_DATASETS, RunConfig
-from dlviz.figures.images import feature_maps_figure, image_grid_figure
+from dlviz.figures.rasters import feature_maps_figure, image_grid_figure
 from dlviz.labs.runs.figures import compare_curves_figure, grad_profiles_figure
 from dlviz.labs.runs.widgets import as_number, flash, root
 from dlviz.probes import FeatureSnapshot, ImageProbe

@@ -11,7 +11,7 @@ import streamlit as st
 
 from dlviz import captions, runs, transfer
 from dlviz.figures.curves import curves_figure
-from dlviz.figures.images import filters_figure
+from dlviz.figures.rasters import filters_figure
 from dlviz.labs.transfer import efficiency
 from dlviz.labs.transfer.figures import (
     efficiency_figure,

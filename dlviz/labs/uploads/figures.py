@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from dlviz.figures.images import colorize, image_grid_figure, to_rgb
+from dlviz.figures.rasters import colorize, image_grid_figure, to_rgb
 from dlviz.figures.theme import RUN_COLORS, base_layout, make_figure
 
 

@@ -11,7 +11,7 @@ import torch
 
 from dlviz.data import Dataset
 from dlviz.data.uploads import Problem, UploadLimits, decode_image, picture_array
-from dlviz.figures.images import feature_maps_figure
+from dlviz.figures.rasters import feature_maps_figure
 from dlviz.labs.images import view as image_view
 from dlviz.labs.images import widgets as images
 from dlviz.labs.uploads import explain

@@ -30,7 +30,7 @@ from dlviz.data.uploads import (
     UploadLimits,
     thumbnail_array,
 )
-from dlviz.figures.images import image_grid_figure
+from dlviz.figures.rasters import image_grid_figure
 from dlviz.labs.images import widgets as images
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live

@@ -3,7 +3,7 @@
 import numpy as np
 from support.figures import figure_pixels
 
-from dlviz.figures.images import colorize
+from dlviz.figures.rasters import colorize
 from dlviz.labs.uploads.figures import explain_figure, probability_figure
 
 
