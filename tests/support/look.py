@@ -9,7 +9,7 @@ Chromium; the pictures go to test-artifacts/look/PAGE-WIDTH-THEME[-trained].png.
 the run to end, so the pictures show the live view as it stays after training.
 
 Under each picture it lists what does not read there (text cut short, a word broken, chart
-parts on each other: `browser_support.layout_problems`). Not a test (pytest collects only
+parts on each other: `support.browser.layout_problems`). Not a test (pytest collects only
 test_*.py); the layout tests are tests/ui/test_browser_layout.py.
 """
 
@@ -32,6 +32,7 @@ from support.browser import (
     SLOW_MS,
     layout_problems,
     running_streamlit,
+    set_epochs,
     wait_idle,
     wait_settled,
 )
@@ -74,9 +75,13 @@ def _fill(page, label: str, value: str) -> None:
 def train(page, name: str, pair: bool = False) -> None:
     """Press the page's main button (Train shallow vs deep with `pair`) with short settings;
     wait for the run to end."""
-    if name in ("playground", "images"):
+    if name == "playground":  # a set number of epochs, not until stopped
+        set_epochs(page, 40, until_stopped=None if pair else False)
+        button = "Train shallow vs deep" if pair else "Train"
+        page.get_by_role("button", name=button, exact=True).click()
+    elif name == "images":
         page.get_by_role("tab", name="Training").first.click()
-        _fill(page, "Epochs", "40" if name == "playground" else "2")
+        _fill(page, "Epochs", "2")
         button = "Train shallow vs deep" if pair else "Train"
         page.get_by_role("button", name=button, exact=True).click()
     elif name == "depth":
