@@ -16,11 +16,44 @@ TOY_DATASETS = ("circle", "xor", "gauss", "spiral", "moons")
 # folder, zip: a person's own images on disk; upload: images uploaded in a browser session (they
 # live in that session only, so a run store's copy of such a config cannot be loaded again)
 IMAGE_DATASETS = ("digits", "shapes", "folder", "zip", "upload")
-DATASETS = TOY_DATASETS + IMAGE_DATASETS
+# Sequences (the Sequence lab). Symbol tasks (dlviz.data.symbols): generation tasks predict their
+# answer token by token, the others one class a sequence (parens: one depth a token).
+SYMBOL_DATASETS = (
+    "copy", "reverse", "sort", "addition", "parity", "parens", "temporal_order", "recall",
+)  # fmt: skip
+# own_text: a person's text for character-level modelling; own_labels: a CSV of text,label rows.
+# With `path` they are read from that file; without, they are given to the run in memory (text
+# pasted or uploaded in a browser session, which a run store's copy cannot load again).
+TEXT_DATASETS = ("sentiment", "chars", "own_text", "own_labels")
+# Time series to forecast `horizon` steps ahead from the last `length` values; own_series: a
+# CSV of one numeric column, from `path` or given in memory as the own_* text sets are.
+SERIES_DATASETS = ("sines", "arma", "seasonal", "mackey_glass", "own_series")
+SEQUENCE_DATASETS = SYMBOL_DATASETS + TEXT_DATASETS + SERIES_DATASETS
+DATASETS = TOY_DATASETS + IMAGE_DATASETS + SEQUENCE_DATASETS
+# What a sequence dataset asks of its network: one class a sequence, a token at each position
+# (generation and character models predict the next token from the ones before), or the next
+# `horizon` values of a series.
+GENERATION_DATASETS = ("copy", "reverse", "sort", "addition", "chars", "own_text")
+TAGGING_DATASETS = ("parens",)
+MAX_SEQUENCE_LENGTH = 256
+# data.length 0 takes these: symbols a sequence (addition: digits a number), characters of
+# context, or past values a forecast sees. sentiment, own_labels: 0 is the longest sentence.
+LENGTH_DEFAULT = {
+    "copy": 8, "reverse": 8, "sort": 8, "addition": 3, "parity": 8, "parens": 12,
+    "temporal_order": 20, "recall": 8, "chars": 32, "own_text": 32,
+    "sines": 32, "arma": 32, "seasonal": 32, "mackey_glass": 32, "own_series": 32,
+}  # fmt: skip
+HORIZON_DEFAULT = 8
 IMAGE_SIZE_DEFAULT = {"digits": 8, "shapes": 32, "folder": 32, "zip": 32, "upload": 32}
 DIGITS_COUNT = 1797
 MAX_IMAGE_VALUES = 60_000_000  # n_samples * channels * size^2: about 240 MB as float32
-ARCHS = ("mlp", "cnn", "zoo")
+SEQUENCE_ARCHS = ("rnn", "lstm", "gru", "cnn1d", "transformer", "bow")
+RECURRENT_ARCHS = ("rnn", "lstm", "gru")
+ARCHS = ("mlp", "cnn", "zoo") + SEQUENCE_ARCHS
+POSITIONS = ("learned", "sinusoidal")
+CONV_PADDINGS = ("", "causal", "same")
+MAX_SEQUENCE_LAYERS = 4
+MAX_HEADS = 8
 # zoo: ImageNet models of torchvision and timm, used as Transfer backbones where the library and
 # the model's weights are installed (dlviz.models.zoo)
 ZOO_MODELS = (
@@ -96,6 +129,10 @@ class DataConfig:
     # keep at most this many training samples per class (0: all); the test set stays whole.
     # Which ones is fixed by `seed`: the data-efficiency experiment of the Transfer page.
     per_class: int = 0
+    # sequences: symbols a sequence, characters of context or past values seen (0: the
+    # dataset's own, LENGTH_DEFAULT), and for series the steps ahead to forecast
+    length: int = 0
+    horizon: int = 0
 
     def __post_init__(self) -> None:
         _check_choice("data.name", self.name, DATASETS)
@@ -124,6 +161,16 @@ class DataConfig:
                 raise ConfigError("data.image_size", "digits are 8x8: choose 8 to 64 (0: 8)")
         if self.name in ("folder", "zip", "upload") and self.image_size and self.image_size < 8:
             raise ConfigError("data.image_size", "choose 8 to 64 pixels (0: 32)")
+        _check_number("data.length", self.length, kind=int, lo=0, hi=MAX_SEQUENCE_LENGTH)
+        _check_number("data.horizon", self.horizon, kind=int, lo=0, hi=64)
+        if self.horizon and self.name not in SERIES_DATASETS:
+            raise ConfigError(
+                "data.horizon", f"only time series are forecast; {self.name} takes no horizon"
+            )
+        if self.is_sequence:
+            self._check_sequence()
+        if not isinstance(self.path, str) or len(self.path) > 4096:
+            raise ConfigError("data.path", "must be a file or folder path (text)")
         if self.name in ("folder", "zip"):
             if not isinstance(self.path, str) or not self.path:
                 raise ConfigError(
@@ -143,9 +190,57 @@ class DataConfig:
                     f"take {values * 4 / 1e9:.1f} GB; choose fewer or smaller images",
                 )
 
+    def _check_sequence(self) -> None:
+        from dlviz.data.symbols import min_length  # numpy only; no cycle
+
+        n = self.seq_length
+        if self.name in SYMBOL_DATASETS:
+            if n < min_length(self.name):
+                raise ConfigError(
+                    "data.length", f"{self.name} needs a length of at least {min_length(self.name)}"
+                )
+            if self.name == "parens" and n % 2:
+                raise ConfigError("data.length", "parens needs an even length (balanced brackets)")
+            if self.name == "recall" and n > 54:
+                raise ConfigError("data.length", "recall has 26 keys: choose a length of 54 or less")
+            if self.name == "addition" and n > 60:
+                raise ConfigError("data.length", "addition takes numbers of at most 60 digits")
+        elif self.name in ("chars", "own_text") and n < 2:
+            raise ConfigError("data.length", "a character model needs at least 2 characters of context")
+        elif self.is_series and n < 2:
+            raise ConfigError("data.length", "a forecast needs at least 2 past values")
+
     @property
     def is_image(self) -> bool:
         return self.name in IMAGE_DATASETS
+
+    @property
+    def is_sequence(self) -> bool:
+        return self.name in SEQUENCE_DATASETS
+
+    @property
+    def is_series(self) -> bool:
+        return self.name in SERIES_DATASETS
+
+    @property
+    def task(self) -> str:
+        """What a network predicts of this data: ``class`` (one class a sample: points,
+        images, most sequence tasks), ``tokens`` (a token at each position) or ``forecast``."""
+        if self.name in GENERATION_DATASETS or self.name in TAGGING_DATASETS:
+            return "tokens"
+        if self.is_series:
+            return "forecast"
+        return "class"
+
+    @property
+    def seq_length(self) -> int:
+        """data.length, or the dataset's default when 0 (sequences only)."""
+        return self.length or LENGTH_DEFAULT.get(self.name, 0)
+
+    @property
+    def seq_horizon(self) -> int:
+        """data.horizon, or HORIZON_DEFAULT when 0 (series only)."""
+        return (self.horizon or HORIZON_DEFAULT) if self.is_series else 0
 
     @property
     def size(self) -> int:
@@ -224,9 +319,34 @@ class ModelConfig:
     head: tuple[int, ...] = ()
     head_pool: str = "avg"
     zoo: str = ""  # arch "zoo": which ImageNet model (ZOO_MODELS)
+    # Sequence models: `hidden_size` units a layer (the width of a transformer), `layers`
+    # stacked, `heads` of attention (transformer), `positions` learned or sinusoidal
+    # (transformer), the LSTM's forget-gate bias at initialisation, and a cnn1d's `kernel` and
+    # `padding` ("causal": each output sees only the past; "same": both sides; "": causal for
+    # per-token tasks and forecasts, same for one class a sequence).
+    hidden_size: int = 64
+    layers: int = 1
+    heads: int = 2
+    positions: str = "learned"
+    forget_bias: float = 1.0
+    kernel: int = 3
+    padding: str = ""
 
     def __post_init__(self) -> None:
         _check_choice("model.arch", self.arch, ARCHS)
+        _check_number("model.hidden_size", self.hidden_size, kind=int, lo=1, hi=MAX_WIDTH)
+        _check_number("model.layers", self.layers, kind=int, lo=1, hi=MAX_SEQUENCE_LAYERS)
+        _check_number("model.heads", self.heads, kind=int, lo=1, hi=MAX_HEADS)
+        _check_choice("model.positions", self.positions, POSITIONS)
+        _check_number("model.forget_bias", self.forget_bias, kind=float, lo=-10.0, hi=10.0)
+        _check_number("model.kernel", self.kernel, kind=int, lo=1, hi=15)
+        _check_choice("model.padding", self.padding, CONV_PADDINGS)
+        if self.arch == "transformer" and self.hidden_size % self.heads:
+            raise ConfigError(
+                "model.heads",
+                f"must divide the width (model.hidden_size {self.hidden_size}): each head "
+                f"takes an equal share; try {_divisor_near(self.hidden_size, self.heads)}",
+            )
         if self.arch == "zoo":
             _check_choice("model.zoo", self.zoo, ZOO_MODELS)
         object.__setattr__(
@@ -271,7 +391,18 @@ class ModelConfig:
 
     @property
     def depth(self) -> int:
+        if self.is_sequence:
+            return self.layers
         return len(self.blocks) if self.arch == "cnn" else len(self.hidden)
+
+    @property
+    def is_sequence(self) -> bool:
+        return self.arch in SEQUENCE_ARCHS
+
+
+def _divisor_near(n: int, k: int) -> int:
+    """The divisor of `n` nearest `k` (heads that fit a width)."""
+    return min((d for d in range(1, MAX_HEADS + 1) if n % d == 0), key=lambda d: (abs(d - k), d))
 
 
 def _widths(
@@ -328,6 +459,9 @@ class TrainConfig:
     # train until stopped (the Playground's default, as TensorFlow Playground does); `epochs` is
     # then not a limit
     until_stopped: bool = False
+    # clip the gradient's norm (over all parameters) to this before each step; 0: no clipping.
+    # Recurrent networks' gradients can explode through time: sequence models default to 1.
+    clip: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):
@@ -349,6 +483,7 @@ class TrainConfig:
         _check_number("train.weight_decay", self.weight_decay, kind=float, lo=0.0, hi=1.0)
         _check_number("train.seed", self.seed, kind=int, lo=0, hi=2**31 - 1)
         _check_number("train.eval_every", self.eval_every, kind=int, lo=1, hi=100_000)
+        _check_number("train.clip", self.clip, kind=float, lo=0.0, hi=1000.0)
         if not isinstance(self.until_stopped, bool):
             raise ConfigError(
                 "train.until_stopped", f"must be true or false, got {self.until_stopped!r}"
@@ -406,6 +541,23 @@ def _names_cnn(model: Any) -> bool:
     return isinstance(model, dict) and model.get("arch") == "cnn"
 
 
+def _names_sequence_model(model: Any) -> bool:
+    return isinstance(model, dict) and model.get("arch") in SEQUENCE_ARCHS
+
+
+# Sequence data, when a config does not say how much: generated sets are cheap and small
+# networks need thousands of sequences to generalise rather than memorise.
+SEQUENCE_SAMPLES_DEFAULT = 4000
+# A sequence model's training, when a config does not say: a gentler learning rate than the
+# Playground's (a transformer or an LSTM at 0.01 often blows up) and fewer epochs of more data.
+SEQUENCE_TRAIN_DEFAULTS = {"lr": 0.003, "epochs": 30, "batch_size": 64, "clip": 1.0}
+
+
+def _sequence_samples(name: Any) -> dict[str, int]:
+    generated = SYMBOL_DATASETS + ("sentiment", "chars", "own_text") + SERIES_DATASETS
+    return {"n_samples": SEQUENCE_SAMPLES_DEFAULT} if name in generated else {}
+
+
 _SECTIONS = {
     "data": DataConfig,
     "model": ModelConfig,
@@ -449,11 +601,39 @@ class RunConfig:
                 f"a cnn needs images, and {self.data.name} is 2-D points: choose data.name "
                 "shapes, digits, folder or zip, or the mlp",
             )
+        self._check_sequence_pairing()
         if self.model.norm == "batch" and self.train.batch_size < 2:
             raise ConfigError(
                 "train.batch_size",
                 "batch norm needs at least 2 samples per batch; choose a batch size of 2 or "
                 "more, or layer norm",
+            )
+
+    def _check_sequence_pairing(self) -> None:
+        data, model = self.data, self.model
+        if self.transfer.active:
+            if data.is_sequence:
+                raise ConfigError("transfer.backbone", "transfer learning takes images, not sequences")
+            return
+        if data.is_sequence and not model.is_sequence:
+            raise ConfigError(
+                "model.arch",
+                f"{data.name} is a sequence: choose rnn, lstm, gru, cnn1d, transformer or bow "
+                f"(not {model.arch})",
+            )
+        if model.is_sequence and not data.is_sequence:
+            raise ConfigError(
+                "model.arch",
+                f"{model.arch} reads sequences, and {data.name} is not one: choose a symbol task, "
+                "text or a time series (e.g. data.name temporal_order, sentiment or sines)",
+            )
+        if model.arch == "bow" and data.task != "class":
+            raise ConfigError(
+                "model.arch",
+                "bow (a bag of words) gives one class a sequence from its words, ignoring "
+                f"their order; {data.name} asks for "
+                + ("a forecast" if data.is_series else "a token at each position")
+                + ": choose rnn, lstm, gru, cnn1d or transformer",
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -488,6 +668,12 @@ class RunConfig:
                 raise ConfigError(key, f"must be a JSON object, got {section!r}")
             if key == "data" and "name" not in section and _names_cnn(d.get("model")):
                 section = {**section, "name": "shapes"}  # a cnn's default data: images
+            if key == "data" and "name" not in section and _names_sequence_model(d.get("model")):
+                section = {**section, "name": "temporal_order"}  # a sequence model's default
+            if key == "data" and "n_samples" not in section:
+                section = {**section, **_sequence_samples(section.get("name"))}
+            if key == "train" and _names_sequence_model(d.get("model")):
+                section = {**SEQUENCE_TRAIN_DEFAULTS, **section}
             parts[key] = _section(key, section_cls, section)
         return cls(**parts, name=d.get("name", ""))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,12 +12,57 @@ from dlviz.config import DataConfig
 from dlviz.data import toy2d
 
 
+IGNORE = -100  # a per-token target that is not predicted (F.cross_entropy's ignore_index)
+
+
+@dataclass(frozen=True, eq=False)
+class SequenceInfo:
+    """What a sequence model needs to know of its data beyond the tensors.
+
+    `task`: ``class`` (y is (N,) classes), ``tokens`` (y is (N, T) target ids, IGNORE where
+    nothing is predicted) or ``forecast`` (y is (N, horizon) values).
+    `vocab`: the input tokens' names, by id (empty for series, whose x is (N, T, 1) floats).
+    `pad`: the id of the padding token (sequences left-padded to one length), or -1.
+    `causal`: a per-token task predicts position t from positions up to t only (generation,
+    character models, parens); a network must not look ahead.
+    `prompt`: generation tasks: the tokens before the first predicted one (the question and
+    its separator), so the answer can be sampled token by token; 0 for the others.
+    `horizon`: forecasts: the values predicted at once.
+    `series`: forecasts: the whole series, normalised as x and y are, and `split_at`, the index
+    where its test part begins (windows are cut from time, test after train, not shuffled).
+    `scale`: forecasts: (mean, std) the raw series was normalised by.
+    `period`: forecasts: the season's length in steps where the data has one (seasonal-naive
+    forecasts), else 0.
+    """
+
+    task: str
+    vocab: tuple[str, ...] = ()
+    pad: int = -1
+    causal: bool = False
+    prompt: int = 0
+    horizon: int = 0
+    series: np.ndarray | None = None
+    split_at: int = 0
+    scale: tuple[float, float] = (0.0, 1.0)
+    period: int = 0
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def text(self, ids: Any, sep: str = " ") -> str:
+        """Token ids as text (padding left out)."""
+        return sep.join(self.vocab[int(t)] for t in ids if int(t) != self.pad)
+
+
 @dataclass(frozen=True)
 class Dataset:
-    """A split classification dataset held as CPU tensors.
+    """A split dataset held as CPU tensors.
 
-    `kind` tells the pages how to draw it: ``"points2d"`` (x is (N, 2)) or ``"image"`` (x is
-    (N, C, H, W) in [0, 1]).
+    `kind` tells the pages how to draw it: ``"points2d"`` (x is (N, 2)), ``"image"`` (x is
+    (N, C, H, W) in [0, 1]), ``"tokens"`` (x is (N, T) int64 token ids) or ``"series"`` (x is
+    (N, T, 1) float32 windows of a time series). Sequences carry `seq` (SequenceInfo); the
+    others are classification, y (N,) classes named by `class_names`.
     """
 
     name: str
@@ -27,10 +73,23 @@ class Dataset:
     y_test: torch.Tensor
     class_names: tuple[str, ...]
     extent: float = toy2d.EXTENT  # points2d only: half-width of the square to draw
+    seq: SequenceInfo | None = None  # sequences only
+
+    @property
+    def task(self) -> str:
+        """class, tokens or forecast (SequenceInfo.task); every non-sequence set is class."""
+        return self.seq.task if self.seq is not None else "class"
 
     @property
     def n_classes(self) -> int:
         return len(self.class_names)
+
+    @property
+    def n_outputs(self) -> int:
+        """The network's output size: classes, target tokens, or the forecast's horizon."""
+        if self.seq is not None and self.seq.task == "forecast":
+            return self.seq.horizon
+        return self.n_classes
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -77,6 +136,10 @@ def load_dataset(cfg: DataConfig) -> Dataset:
 
 
 def _load(cfg: DataConfig) -> Dataset:
+    if cfg.is_sequence:
+        from dlviz.data.sequences import load_sequence
+
+        return load_sequence(cfg)
     if cfg.is_image:
         return _load_images(cfg)
     x, y = toy2d.generate(cfg.name, cfg.n_samples, cfg.noise, cfg.seed)

@@ -88,8 +88,8 @@ def test_seeded_build_is_reproducible_and_leaves_the_global_rng_alone():
 
 def test_unknown_architecture_is_a_clear_error():
     cfg = ModelConfig()
-    object.__setattr__(cfg, "arch", "transformer")
-    with pytest.raises(KeyError, match="unknown model 'transformer'; known models: mlp"):
+    object.__setattr__(cfg, "arch", "nonesuch")
+    with pytest.raises(KeyError, match="unknown model 'nonesuch'; known models: mlp"):
         build_model(cfg, (2,), 2)
 
 
