@@ -127,10 +127,22 @@ def _epoch_line(event: dict[str, Any], total: int) -> str:
     of = f"{event['epoch']:>{len(str(total))}}/{total}" if total else f"{event['epoch']}"
     return (
         f"epoch {of}  "
-        f"train loss {event['train_loss']:.4f} acc {event['train_accuracy']:.3f}  "
-        f"test loss {event['test_loss']:.4f} acc {event['test_accuracy']:.3f}  "
+        f"train {_scores(event, 'train')}  test {_scores(event, 'test')}  "
         f"{event['samples_per_second']:,.0f} samples/s"
     )
+
+
+def _scores(metrics: dict[str, Any], split: str) -> str:
+    """A split's loss and what else the task measures: accuracy (per token for per-token
+    tasks, and whole sequences), or a forecast's mean squared error beside the naive one's."""
+    text = f"loss {metrics[f'{split}_loss']:.4f}"
+    if metrics.get(f"{split}_accuracy") is not None:
+        text += f" acc {metrics[f'{split}_accuracy']:.3f}"
+    if metrics.get(f"{split}_sequence_accuracy") is not None:
+        text += f" seq {metrics[f'{split}_sequence_accuracy']:.3f}"
+    if split == "test" and metrics.get("baseline_mse") is not None:
+        text += f" (naive forecast {metrics['baseline_mse']:.4f})"
+    return text
 
 
 def _plural(n: Any, noun: str) -> str:
@@ -159,10 +171,7 @@ def _human_summary(s: dict[str, Any]) -> str:
         )
     final = s.get("final") or {}
     if final:
-        lines.append(
-            f"  final: train loss {final['train_loss']:.4f} acc {final['train_accuracy']:.3f}, "
-            f"test loss {final['test_loss']:.4f} acc {final['test_accuracy']:.3f}"
-        )
+        lines.append(f"  final: train {_scores(final, 'train')}, test {_scores(final, 'test')}")
     if s.get("gradient_norms"):
         norms = ", ".join(f"{k} {v:.2e}" for k, v in s["gradient_norms"].items())
         lines.append(f"  gradient norms (input to output): {norms}")

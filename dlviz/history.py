@@ -66,6 +66,16 @@ EPOCH_COLUMNS = (
     "test_loss",
     "test_accuracy",
 )
+# Columns only some tasks have (None elsewhere): per-token tasks' whole-sequence accuracy,
+# forecasts' mean squared errors and the naive forecast's.
+TASK_COLUMNS = (
+    "train_sequence_accuracy",
+    "test_sequence_accuracy",
+    "train_mse",
+    "test_mse",
+    "baseline_mse",
+)
+ALL_EPOCH_COLUMNS = EPOCH_COLUMNS + TASK_COLUMNS
 
 
 @dataclass
@@ -90,7 +100,7 @@ class RunHistory:
     elapsed: float = 0.0
     samples_per_second: float = 0.0
     steps: Series = field(default_factory=lambda: Series(("step", "elapsed", "loss")))
-    epochs: Series = field(default_factory=lambda: Series(EPOCH_COLUMNS))
+    epochs: Series = field(default_factory=lambda: Series(ALL_EPOCH_COLUMNS))
     grad_norms: Series = field(default_factory=lambda: Series(("epoch", "norms")))
     snapshot: Snapshot2D | None = None
     # Images: feature-map snapshots to scrub through (at most MAX_FMAPS, evenly spread over
@@ -107,6 +117,14 @@ class RunHistory:
     def progress(self) -> float:
         total = self.total_epochs * self.steps_per_epoch
         return min(1.0, self.step / total) if total else 0.0
+
+    def epochs_dict(self) -> dict[str, list[Any]]:
+        """The per-epoch columns as the run store keeps them: a task's own columns
+        (TASK_COLUMNS) only where the run has them."""
+        cols = self.epochs.to_dict()
+        return {
+            k: v for k, v in cols.items() if k not in TASK_COLUMNS or any(x is not None for x in v)
+        }
 
     @property
     def open_ended(self) -> bool:
@@ -125,7 +143,7 @@ class RunHistory:
     @property
     def final(self) -> dict[str, float]:
         last = self.epochs.last or {}
-        return {k: last[k] for k in EPOCH_COLUMNS[3:] if k in last}
+        return {k: last[k] for k in ALL_EPOCH_COLUMNS[3:] if last.get(k) is not None}
 
     def apply(self, event: dict[str, Any]) -> None:
         kind = event["type"]
@@ -145,7 +163,7 @@ class RunHistory:
             self._progress(event)
             self.epoch = event["epoch"]
             self.test_samples = event.get("test_samples", 0)
-            self.epochs.append(**{c: event[c] for c in EPOCH_COLUMNS})
+            self.epochs.append(**{c: event.get(c) for c in ALL_EPOCH_COLUMNS})
             norms = event["grad_norms"]
             self.grad_norms.append(epoch=event["epoch"], norms=[norms[k] for k in self.layers])
         elif kind == "snapshot":

@@ -192,7 +192,9 @@ def build_network(
     """The model `config` describes, seeded by `config.train.seed`; with a transfer backbone
     (found in `runs_dir` for a ``run:ID``), that backbone's network and `data` adapted to it."""
     if not config.transfer.active:
-        model = build_model(config.model, data.input_shape, data.n_classes, seed=config.train.seed)
+        model = build_model(
+            config.model, data.input_shape, data.n_outputs, seed=config.train.seed, spec=data.seq
+        )
         return Network(config, data, model)
     backbone = transfer.load_backbone(config.transfer.backbone, runs_dir)
     config = transfer.resolve(config, backbone)
@@ -302,7 +304,7 @@ class RunRecord:
 
     def save_metrics(self) -> None:
         assert self.runs_dir is not None  # a run_id is set only with a store
-        runs.save_metrics(self.runs_dir, self.run_id, self.history.epochs.to_dict())
+        runs.save_metrics(self.runs_dir, self.run_id, self.history.epochs_dict())
 
     def end(
         self,
@@ -340,7 +342,7 @@ class RunRecord:
         }
         try:
             runs.save_run(
-                self.runs_dir, self.run_id, self.config.to_dict(), summary, history.epochs.to_dict()
+                self.runs_dir, self.run_id, self.config.to_dict(), summary, history.epochs_dict()
             )
         except OSError:
             log.exception("the failed run %s could not be saved", self.run_id)
@@ -359,7 +361,7 @@ class RunRecord:
                     run_id,
                     config.to_dict(),
                     summary,
-                    self.history.epochs.to_dict(),
+                    self.history.epochs_dict(),
                     model=model,
                 )
             except OSError as e:

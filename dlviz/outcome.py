@@ -146,6 +146,16 @@ def judge(
     )
 
 
+def _activation(model: Any) -> str:
+    """The units whose saturation a dead network is blamed on: a recurrent network's tanh and
+    sigmoid gates, a transformer's GELU, else the network's activation."""
+    if model.arch in ("rnn", "lstm", "gru"):
+        return "tanh"
+    if model.arch == "transformer":
+        return "gelu"
+    return model.activation
+
+
 def of_run(state: Any, data: Any, config: Any, history: Any = None) -> Outcome:
     """The verdict on a run, from what it recorded: its final metrics and gradient norms
     (`state`, a `FitState`), its test labels and class names (`data`), its network (`config`,
@@ -153,8 +163,14 @@ def of_run(state: Any, data: Any, config: Any, history: Any = None) -> Outcome:
     `RunHistory`: the last dead-unit shares of an image run, the last neuron maps of a 2-D
     one)."""
     model = config.model
+    task = getattr(data, "task", "class")
+    if task == "forecast":  # no classes: a forecast is read against its baselines instead
+        return Outcome()
     n_classes = len(data.class_names)
-    chance, top = chance_level(data.y_test, n_classes)
+    labels = np.asarray(data.y_test).reshape(-1)
+    if task == "tokens":  # every predicted position is a sample
+        labels = labels[labels >= 0]
+    chance, top = chance_level(labels, n_classes)
     dead: dict[str, float] = {}
     if history is not None:
         if history.dead.last:
@@ -168,10 +184,10 @@ def of_run(state: Any, data: Any, config: Any, history: Any = None) -> Outcome:
         n_classes=n_classes,
         chance=chance,
         chance_class=f'"{data.class_names[top]}"' if data.class_names else "one class",
-        n_test=state.test_samples or len(data.y_test),
+        n_test=len(labels) if task == "tokens" else (state.test_samples or len(labels)),
         grad_norms=state.grad_norms,
         dead=dead,
-        activation=model.activation,
+        activation=_activation(model),
         residual=residual,
         frozen=frozen,
     )

@@ -22,7 +22,7 @@ from torch import nn
 
 from dlviz.augment import Augment
 from dlviz.config import TrainConfig
-from dlviz.data import Dataset
+from dlviz.data import IGNORE, Dataset
 from dlviz.models import count_parameters, set_dropout_generator
 from dlviz.probes import GradNormTracker, evaluating
 from dlviz.text import plural
@@ -36,6 +36,9 @@ EVAL_BATCH_IMAGES = 128  # images: smaller batches run faster on a CPU (they sta
 EVAL_SHARE = 0.03
 EVAL_MIN_SAMPLES = 64  # never fewer test samples than this in an epoch's evaluation (train: half)
 EVAL_FIRST_IMAGES = 128  # the first epoch's image evaluation, before its cost is known
+# sequences: rows per evaluation pass, so that a transformer's attention at the longest length
+# (rows x heads x T x T) stays small
+EVAL_BATCH_SEQUENCES = 256
 
 
 class Control:
@@ -174,6 +177,17 @@ def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
     return bounds
 
 
+def task_loss(task: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The training loss of a task: cross-entropy over classes (``class``), over the predicted
+    positions (``tokens``: y is (N, T) with IGNORE where nothing is predicted), or the mean
+    squared error of a forecast (``forecast``)."""
+    if task == "tokens":
+        return F.cross_entropy(out.flatten(0, 1), y.flatten(), ignore_index=IGNORE)
+    if task == "forecast":
+        return F.mse_loss(out, y)
+    return F.cross_entropy(out, y)
+
+
 def evaluate(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, parts: tuple[int, ...] | None = None
 ) -> list[tuple[float, float]]:
@@ -182,23 +196,115 @@ def evaluate(
     `parts` splits the rows into consecutive groups (e.g. train then test) evaluated in the same
     forward passes; one (loss, accuracy) per group, read with a single device sync.
     """
+    return [(m["loss"], m["accuracy"]) for m in evaluate_task(model, x, y, parts, "class")]
+
+
+def evaluate_task(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    parts: tuple[int, ...] | None = None,
+    task: str = "class",
+) -> list[dict[str, float]]:
+    """The task's metrics of `model` on (x, y), in eval mode, per group of rows (`parts`, e.g.
+    train then test), read with a single device sync:
+
+    - ``class``: ``loss`` (mean cross-entropy) and ``accuracy``;
+    - ``tokens``: ``loss`` and ``accuracy`` over the predicted positions, and
+      ``sequence_accuracy``, the share of rows with every predicted position right (for a
+      generation task: the answers greedy decoding gets wholly right);
+    - ``forecast``: ``loss``, the mean squared error over every forecast step.
+    """
     parts = parts or (len(x),)
-    losses, hits = [], []
-    rows = EVAL_BATCH if x.dim() <= 2 else EVAL_BATCH_IMAGES
+    if x.dim() == 4:
+        rows = EVAL_BATCH_IMAGES
+    elif x.dim() == 2 and x.dtype.is_floating_point:  # 2-D points
+        rows = EVAL_BATCH
+    else:  # token ids or series windows
+        rows = EVAL_BATCH_SEQUENCES
+    columns: list[torch.Tensor] = []  # per row: the sums each metric is a share of
     with evaluating(model):
         for i in range(0, len(x), rows):
-            logits = model(x[i : i + rows]).float()
-            yb = y[i : i + rows]
-            losses.append(F.cross_entropy(logits, yb, reduction="none"))
-            hits.append(logits.argmax(dim=1) == yb)
-    loss = losses[0] if len(losses) == 1 else torch.cat(losses)
-    hit = hits[0] if len(hits) == 1 else torch.cat(hits)
-    # (2, N) @ (N, groups): per-group sums of loss and hits in one product, read in one sync.
-    sums = (torch.stack([loss, hit.to(loss.dtype)]) @ _group_matrix(parts, loss.device)).T.tolist()
-    return [
-        (ls / n, acc / n) if n else (float("nan"), float("nan"))
-        for (ls, acc), n in zip(sums, parts)
-    ]
+            out = model(x[i : i + rows]).float()
+            columns.append(_row_sums(task, out, y[i : i + rows]))
+    per_row = columns[0] if len(columns) == 1 else torch.cat(columns, dim=1)
+    # (k, N) @ (N, groups): per-group sums of every column in one product, read in one sync.
+    sums = (per_row @ _group_matrix(parts, per_row.device)).T.tolist()
+    out_metrics = []
+    for group, n in zip(sums, parts):
+        if task == "tokens":
+            loss, hits, count, whole = group
+            out_metrics.append(
+                {
+                    "loss": loss / count if count else float("nan"),
+                    "accuracy": hits / count if count else float("nan"),
+                    "sequence_accuracy": whole / n if n else float("nan"),
+                }
+            )
+        elif task == "forecast":
+            out_metrics.append({"loss": group[0] / n if n else float("nan")})
+        else:
+            loss, hits = group
+            out_metrics.append(
+                {
+                    "loss": loss / n if n else float("nan"),
+                    "accuracy": hits / n if n else float("nan"),
+                }
+            )
+    return out_metrics
+
+
+def _row_sums(task: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """(k, rows): per row, the sums the task's metrics are made of."""
+    if task == "tokens":
+        mask = y != IGNORE
+        safe = y.masked_fill(~mask, 0)
+        loss = F.cross_entropy(out.transpose(1, 2), safe, reduction="none") * mask
+        hit = (out.argmax(dim=-1) == safe) & mask
+        whole = (hit | ~mask).all(dim=1)
+        return torch.stack(
+            [
+                loss.sum(1),
+                hit.sum(1).to(loss.dtype),
+                mask.sum(1).to(loss.dtype),
+                whole.to(loss.dtype),
+            ]
+        )
+    if task == "forecast":
+        return ((out - y) ** 2).mean(dim=1, keepdim=True).T
+    loss = F.cross_entropy(out, y, reduction="none")
+    return torch.stack([loss, (out.argmax(dim=1) == y).to(loss.dtype)])
+
+
+def naive_mse(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Mean squared error of the naive forecast (the last value seen, repeated) of windows x
+    (N, T, 1) against y (N, horizon)."""
+    if len(x) == 0:
+        return float("nan")
+    return float(((x[:, -1, :1] - y) ** 2).mean())
+
+
+def epoch_metrics(
+    task: str, train: dict[str, float], test: dict[str, float], baseline_mse: float | None = None
+) -> dict[str, float]:
+    """An epoch's metrics as the run reports them (`FitState.metrics`): train_/test_ loss and
+    accuracy; per-token tasks add train_/test_sequence_accuracy, forecasts train_/test_mse
+    and baseline_mse (the naive forecast's, on the test windows)."""
+    metrics = {"train_loss": train["loss"]}
+    if "accuracy" in train:
+        metrics["train_accuracy"] = train["accuracy"]
+    metrics["test_loss"] = test["loss"]
+    if "accuracy" in test:
+        metrics["test_accuracy"] = test["accuracy"]
+    if task == "tokens":
+        metrics["train_sequence_accuracy"] = train["sequence_accuracy"]
+        metrics["test_sequence_accuracy"] = test["sequence_accuracy"]
+    if task == "forecast":
+        metrics["train_mse"] = train["loss"]
+        metrics["test_mse"] = test["loss"]
+        if baseline_mse is not None:
+            metrics["baseline_mse"] = baseline_mse
+    return metrics
 
 
 @functools.lru_cache(maxsize=16)
@@ -270,8 +376,10 @@ def fit(
     test_order = torch.randperm(len(x_te), generator=eval_gen).to(device)
     x_ev = torch.cat([x_tr[eval_idx], x_te[test_order]])
     y_ev = torch.cat([y_tr[eval_idx], y_te[test_order]])
+    task = data.task
+    baseline_mse = naive_mse(x_te, y_te) if task == "forecast" else None
     budget = EvalBudget(
-        len(eval_idx), len(x_te), first=None if x_tr.dim() <= 2 else EVAL_FIRST_IMAGES
+        len(eval_idx), len(x_te), first=EVAL_FIRST_IMAGES if data.kind == "image" else None
     )
     # Augmentation (images only) draws its random numbers from its own seeded generator, so a
     # run with it is as reproducible as one without.
@@ -283,6 +391,8 @@ def fit(
 
     optimizer = make_optimizer(model, cfg)
     grad_norms = GradNormTracker(model)
+    clipping = cfg.clip > 0
+    trainable = [p for p in model.parameters() if p.requires_grad]
     bounds = batch_bounds(n, cfg.batch_size)
     state = FitState(
         model=model,
@@ -317,11 +427,12 @@ def fit(
             for lo, hi in bounds:
                 idx = perm[lo:hi]
                 xb = augment(x_tr[idx], augment_gen) if augmenting else x_tr[idx]
-                logits = model(xb)
-                loss = F.cross_entropy(logits, y_tr[idx])
+                loss = task_loss(task, model(xb), y_tr[idx])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 grad_norms.accumulate()
+                if clipping:
+                    nn.utils.clip_grad_norm_(trainable, cfg.clip, foreach=True)
                 optimizer.step()
                 recent.append(loss.detach())
                 state.step += 1
@@ -353,9 +464,7 @@ def fit(
             rows = torch.cat([x_ev[:k_tr], x_ev[budget.n_train : budget.n_train + k_te]])
             labels = torch.cat([y_ev[:k_tr], y_ev[budget.n_train : budget.n_train + k_te]])
             eval_start = time.perf_counter()
-            (train_loss, train_acc), (test_loss, test_acc) = evaluate(
-                model, rows, labels, (k_tr, k_te)
-            )
+            on_train, on_test = evaluate_task(model, rows, labels, (k_tr, k_te), task)
             budget.update(
                 eval_s=time.perf_counter() - eval_start,
                 train_s=state.elapsed - epoch_start,
@@ -363,14 +472,9 @@ def fit(
             )
             state.test_samples = k_te
             state.epoch = epoch + 1
-            state.metrics = {
-                "train_loss": train_loss,
-                "train_accuracy": train_acc,
-                "test_loss": test_loss,
-                "test_accuracy": test_acc,
-            }
+            state.metrics = epoch_metrics(task, on_train, on_test, baseline_mse)
             state.grad_norms = grad_norms.means()
-            check_finite(train_loss, epoch + 1)
+            check_finite(on_train["loss"], epoch + 1)
             if recent:
                 state.recent_loss = torch.stack(recent).mean().item()
                 recent.clear()

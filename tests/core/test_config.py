@@ -99,7 +99,7 @@ def test_configs_are_frozen():
         ("data", {"noise": -0.1}, "data.noise"),
         ("data", {"noise": "lots"}, "data.noise"),
         ("data", {"test_fraction": 1.0}, "data.test_fraction"),
-        ("model", {"arch": "transformer"}, "model.arch"),
+        ("model", {"arch": "nonesuch"}, "model.arch"),
         ("model", {"hidden": []}, "model.hidden"),
         ("model", {"hidden": [8] * 33}, "model.hidden"),
         ("model", {"hidden": "8,8"}, "model.hidden"),
