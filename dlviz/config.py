@@ -202,11 +202,15 @@ class DataConfig:
             if self.name == "parens" and n % 2:
                 raise ConfigError("data.length", "parens needs an even length (balanced brackets)")
             if self.name == "recall" and n > 54:
-                raise ConfigError("data.length", "recall has 26 keys: choose a length of 54 or less")
+                raise ConfigError(
+                    "data.length", "recall has 26 keys: choose a length of 54 or less"
+                )
             if self.name == "addition" and n > 60:
                 raise ConfigError("data.length", "addition takes numbers of at most 60 digits")
         elif self.name in ("chars", "own_text") and n < 2:
-            raise ConfigError("data.length", "a character model needs at least 2 characters of context")
+            raise ConfigError(
+                "data.length", "a character model needs at least 2 characters of context"
+            )
         elif self.is_series and n < 2:
             raise ConfigError("data.length", "a forecast needs at least 2 past values")
 
@@ -613,7 +617,9 @@ class RunConfig:
         data, model = self.data, self.model
         if self.transfer.active:
             if data.is_sequence:
-                raise ConfigError("transfer.backbone", "transfer learning takes images, not sequences")
+                raise ConfigError(
+                    "transfer.backbone", "transfer learning takes images, not sequences"
+                )
             return
         if data.is_sequence and not model.is_sequence:
             raise ConfigError(

@@ -11,7 +11,6 @@ import torch
 from dlviz.config import DataConfig
 from dlviz.data import toy2d
 
-
 IGNORE = -100  # a per-token target that is not predicted (F.cross_entropy's ignore_index)
 
 
