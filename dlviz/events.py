@@ -14,6 +14,7 @@ from torch import nn
 
 from dlviz.data import Dataset
 from dlviz.probes import ImageProbe, snapshot_2d
+from dlviz.sequence_probe import SequenceProbe
 from dlviz.train import Callback, FitState
 
 Emit = Callable[[dict[str, Any]], None]
@@ -23,7 +24,8 @@ Snapshotter = Callable[[nn.Module, int, int], dict[str, Any]]
 
 def snapshotter_for(data: Dataset, probe: ImageProbe | None = None) -> Snapshotter | None:
     """What a live run samples of its model on a timer: the decision boundary and neuron maps
-    for 2-D points, feature maps and dead units for images (through `probe`)."""
+    for 2-D points, feature maps and dead units for images (through `probe`), states, gates,
+    attention and the gradient through time for sequences (the example `probe` chooses)."""
     if data.kind == "points2d":
         return lambda model, step, epoch: {
             "type": "snapshot",
@@ -32,6 +34,10 @@ def snapshotter_for(data: Dataset, probe: ImageProbe | None = None) -> Snapshott
     if data.kind == "image":
         probe = probe or ImageProbe(data.x_test)
         return lambda model, step, epoch: {"type": "fmaps", "snapshot": probe(model, step, epoch)}
+    if data.seq is not None:
+        # the page's choice of test example is kept by the run's ImageProbe (its sample_index)
+        seq_probe = SequenceProbe(data, chooser=probe)
+        return lambda model, step, epoch: {"type": "seq", "snapshot": seq_probe(model, step, epoch)}
     return None
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dlviz.probes import FeatureSnapshot, Snapshot2D
+from dlviz.sequence_probe import SequenceSnapshot
 
 
 class Series:
@@ -109,6 +110,12 @@ class RunHistory:
     fmaps_seen: int = 0
     dead: Series = field(default_factory=lambda: Series(("step", "epoch", "shares")))
     classes: dict[str, Any] = field(default_factory=dict)
+    # Sequences: snapshots of states, gates, attention to scrub through (at most MAX_FMAPS,
+    # kept as fmaps are), and every snapshot's attention-head scores and gradient per step.
+    seq: list[SequenceSnapshot] = field(default_factory=list)
+    seq_seen: int = 0
+    heads: Series = field(default_factory=lambda: Series(("step", "epoch", "scores")))
+    time_grads: Series = field(default_factory=lambda: Series(("step", "epoch", "grads")))
     summary: dict[str, Any] = field(default_factory=dict)
     run_id: str = ""
     model: Any = None  # the trained model (on the CPU) once the run has ended
@@ -170,6 +177,8 @@ class RunHistory:
             self.snapshot = event["snapshot"]
         elif kind == "fmaps":
             self._add_fmaps(event["snapshot"])
+        elif kind == "seq":
+            self._add_seq(event["snapshot"])
         elif kind == "classes":
             self.classes = {k: v for k, v in event.items() if k != "type"}
         elif kind == "paused":
@@ -195,6 +204,16 @@ class RunHistory:
         self.fmaps.append(snap)
         if len(self.fmaps) > MAX_FMAPS:  # drop every other one, keeping the first and last
             self.fmaps = self.fmaps[:-1:2] + [self.fmaps[-1]]
+
+    def _add_seq(self, snap: SequenceSnapshot) -> None:
+        self.seq_seen += 1
+        if snap.head_scores is not None:
+            self.heads.append(step=snap.step, epoch=snap.epoch, scores=snap.head_scores)
+        if snap.grad_steps:
+            self.time_grads.append(step=snap.step, epoch=snap.epoch, grads=dict(snap.grad_steps))
+        self.seq.append(snap)
+        if len(self.seq) > MAX_FMAPS:  # drop every other one, keeping the first and last
+            self.seq = self.seq[:-1:2] + [self.seq[-1]]
 
     def _progress(self, event: dict[str, Any]) -> None:
         self.step = event["step"]
