@@ -76,6 +76,23 @@ maps**, and **saliency** and **Grad-CAM** maps of where it looked.
         st.page_link("pages/uploads.py", label="Open Your images", icon=":material/arrow_forward:")
 with right:
     with st.container(border=True):
+        st.subheader(":material/notes: Sequences")
+        st.markdown(
+            """
+RNN, LSTM, GRU, a 1-D CNN and a small Transformer on symbol tasks (sort, reverse, addition,
+temporal order, recall), text (sentiment, characters) and time series - or your own.
+
+- watch **hidden states**, **gates** and **attention heads** change as it trains, and the
+  gradient **vanishing through time**;
+- switch heads off, **sample** text with temperature, top-k and top-p, compare forecasts
+  with simple baselines;
+- the **length experiment**: why LSTMs and attention beat the plain RNN over long gaps.
+"""
+        )
+        st.page_link(
+            "pages/sequences.py", label="Open the Sequence lab", icon=":material/arrow_forward:"
+        )
+    with st.container(border=True):
         st.subheader(":material/school: Things to try")
         st.markdown(
             """

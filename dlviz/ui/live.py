@@ -33,6 +33,7 @@ VIEW_PAGES = {
     "dp": ("pages/depth.py", "Depth"),
     "tl": ("pages/transfer.py", "Transfer"),
     "dv": ("pages/devices.py", "Devices"),
+    "sq": ("pages/sequences.py", "Sequences"),
 }
 
 

@@ -32,7 +32,14 @@ LAB_EDGES = {
     ("devices", "playground"),  # ... and the Playground's default network
     ("transfer", "uploads"),  # Transfer fine-tunes on the person's own uploaded classes
 }
-PAGE_SIDE = {"widgets", "view", "__init__"}  # a lab's modules that may use streamlit
+# a lab's modules that may use streamlit: its widgets and view, and a big lab's further views
+# (view_<part>.py, e.g. the Sequence lab's length experiment)
+PAGE_SIDE = {"widgets", "view", "__init__"}
+
+
+def page_side(module: str) -> bool:
+    last = module.split(".")[-1]
+    return last in PAGE_SIDE or last.startswith("view_")
 ENTRY = ("dlviz.cli", "dlviz.__main__", "dlviz.bench")
 NOT_CORE = ("dlviz.labs", "dlviz.ui", "dlviz.figures", "dlviz.dashboard", *ENTRY)
 
@@ -92,7 +99,7 @@ def violations(root: Path) -> list[str]:
             not in_dlviz
             or within(name, "dlviz.ui")
             or within(name, "dlviz.dashboard")
-            or (lab is not None and name.split(".")[-1] in PAGE_SIDE | {lab})
+            or (lab is not None and (page_side(name) or name.split(".")[-1] == lab))
         )
         if "streamlit" in tops and not streamlit_ok:
             found.append(f"{rel}: imports streamlit outside the page side")

@@ -64,8 +64,7 @@ DATASET_HELP = {
     "copy": "Write the digits back after '=', one at a time.",
     "reverse": "Write the digits back reversed: the first one read is the last one written.",
     "sort": "Write the digits back in ascending order (as minGPT's sort demo).",
-    "addition": "Add two numbers written least significant digit first, digit by digit, "
-    "carrying.",
+    "addition": "Add two numbers written least significant digit first, digit by digit, carrying.",
     "parity": "Is the number of 1s odd? One flipped bit anywhere flips the answer.",
     "parens": "The nesting depth after each bracket: a counter the network must keep.",
     "temporal_order": "Two markers, X or Y, far apart in noise: which came first? The network "
@@ -75,8 +74,7 @@ DATASET_HELP = {
     "'good but dull'. A bag of words stays at chance; order-aware networks do not.",
     "chars": "Predict the next character of Python's own documentation (it ships with "
     "Python: about 465,000 characters), then write new text.",
-    "own_text": "Paste or upload a text; the network learns to continue it character by "
-    "character.",
+    "own_text": "Paste or upload a text; the network learns to continue it character by character.",
     "own_labels": "A CSV of text,label rows: the network learns to label the sentences.",
     "sines": "A mix of sine waves with noise: forecast the next values.",
     "arma": "An ARMA(2, 1) process: correlated noise, predictable a few steps ahead.",
@@ -97,9 +95,14 @@ HIDDEN_SIZES = (8, 16, 32, 64, 128, 256)
 SAMPLE_COUNTS = (500, 1000, 2000, 4000, 8000, 16000)
 DROPOUTS = (0.0, 0.1, 0.2, 0.3, 0.5)
 CLIPS = (0.0, 0.5, 1.0, 5.0)
-UPLOAD_TYPES = {"own_text": ["txt", "md", "py", "csv"], "own_labels": ["csv"], "own_series": ["csv"]}
+UPLOAD_TYPES = {
+    "own_text": ["txt", "md", "py", "csv"],
+    "own_labels": ["csv"],
+    "own_series": ["csv"],
+}
 
 DEFAULTS: dict[str, Any] = {
+    "sq_mode": "run",
     "sq_family": "symbols",
     "sq_data_symbols": "sort",
     "sq_data_text": "sentiment",
@@ -460,3 +463,62 @@ def summary_line(ready: Readiness) -> str:
     if model.arch == "transformer":
         what += f", {plural(model.heads, 'head')}"
     return f"**{what}**: {plural(ready.params, 'parameter')}"
+
+
+# --- above the live view: the data in words or as a line ------------------------------------------
+
+
+def preview_rows(ds: Dataset, n: int = 5) -> list[dict[str, str]]:
+    """A few training examples as text: the input and what the network must give."""
+    seq = ds.seq
+    assert seq is not None
+    chars = ds.name in ("chars", "own_text")
+    sep = "" if chars else " "
+    rows = []
+    for i in range(min(n, len(ds.x_train))):
+        x, y = ds.x_train[i], ds.y_train[i]
+        if seq.task == "class":
+            target = ds.class_names[int(y)]
+            text = seq.text(x, sep=sep)
+        elif seq.prompt:  # generation: the question, then the answer it must write
+            text = seq.text(x[: seq.prompt], sep=sep)
+            target = " ".join(ds.class_names[int(t)] for t in y[y != -100])
+        elif chars:
+            text = seq.text(x, sep="")
+            target = "the next character at every position"
+        else:  # tagging (parens): a label per token
+            text = seq.text(x, sep=sep)
+            target = " ".join(ds.class_names[int(t)] for t in y)
+        rows.append({"input": text.replace("\n", "⏎"), "target": target})
+    return rows
+
+
+def preview(ds: Dataset) -> None:
+    """The data as a person would read it: examples as text, or the series as a line."""
+    from dlviz.labs.sequences.figures import series_preview_figure
+
+    seq = ds.seq
+    assert seq is not None
+    st.markdown(
+        f"**{DATASET_LABELS.get(ds.name, ds.name)}**: {len(ds.x_train):,} training and "
+        f"{len(ds.x_test):,} test " + ("windows" if seq.task == "forecast" else "sequences")
+    )
+    if seq.task == "forecast" and seq.series is not None:
+        st.plotly_chart(
+            series_preview_figure(seq.series, seq.split_at, height=220),
+            key="sq_data_preview",
+            config=live.CHART_CONFIG,
+        )
+        st.caption(
+            f"The whole series, scaled to mean 0 and spread 1 on its training part. Each window "
+            f"shows the network {ds.input_shape[0]} values; it forecasts the next {seq.horizon}. "
+            "Test windows come after the training ones in time."
+        )
+        return
+    st.dataframe(
+        preview_rows(ds),
+        key="sq_data_table",
+        hide_index=True,
+        width="stretch",
+        column_config={"input": "input", "target": "what the network must give"},
+    )
