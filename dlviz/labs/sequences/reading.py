@@ -137,7 +137,7 @@ def gates_caption(snap: SequenceSnapshot, layer: str) -> str:
     return "; ".join(parts).capitalize() + "." + memory
 
 
-def heads_caption(steps: list[int], scores: list[np.ndarray]) -> str:
+def heads_caption(steps: list[int], scores: list[np.ndarray], done: bool = False) -> str:
     """Under the head-score chart: which heads turned on, and when; else the strongest now."""
     if not scores:
         return "Head scores appear with the first snapshot."
@@ -159,7 +159,8 @@ def heads_caption(steps: list[int], scores: list[np.ndarray]) -> str:
     last = np.asarray(scores[-1])
     layer, head, kind = np.unravel_index(int(np.argmax(last)), last.shape)
     return (
-        f"No head has turned on yet (no score past {TURNED_ON:g} that was not there at the start); "
+        ("No head turned on during training" if done else "No head has turned on yet")
+        + f" (no score past {TURNED_ON:g} that was not there at the start); "
         f"the strongest now: L{layer + 1} H{head + 1} as a {KIND_WORDS[HEAD_KINDS[kind]]} head "
         f"({last[layer, head, kind]:.2f})."
     )

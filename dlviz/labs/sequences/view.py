@@ -193,7 +193,9 @@ def _example_text(snap: SequenceSnapshot, ds: Dataset) -> None:
         )
         else " ".join
     )
-    shown = [t for t in snap.tokens if t != (seq.vocab[seq.pad] if seq.pad >= 0 else None)]
+    # a generation task's input holds its answer, shifted (teacher forcing): show the question
+    tokens = snap.tokens[: seq.prompt] if seq.prompt else snap.tokens
+    shown = [t for t in tokens if t != (seq.vocab[seq.pad] if seq.pad >= 0 else None)]
     text = joined(shown)
     if len(text) > 400:
         text = text[:400] + " …"
@@ -314,7 +316,7 @@ def _transformer(h: RunHistory, snap: SequenceSnapshot, key: str) -> None:
         ),
         key=f"{key}_heads",
     )
-    summary(reading.heads_caption(heads["step"], heads["scores"]))
+    summary(reading.heads_caption(heads["step"], heads["scores"], done=h.done))
 
 
 def _forecast(snap: SequenceSnapshot, ds: Dataset, key: str) -> None:
