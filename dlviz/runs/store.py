@@ -20,6 +20,8 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
+from dlviz.config import SEQUENCE_ARCHS
+
 FORMAT_VERSION = 1
 
 CONFIG, STATUS, METRICS, SUMMARY, META, WEIGHTS = (
@@ -120,13 +122,18 @@ def describe_config(config: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = got if isinstance(got := config.get("data"), dict) else {}
     model: dict[str, Any] = got if isinstance(got := config.get("model"), dict) else {}
     arch = model.get("arch", "mlp")
-    layers = model.get("blocks") if arch == "cnn" else model.get("hidden", [8, 8, 8])
     name = config.get("name", "")
+    if arch in SEQUENCE_ARCHS:  # stacked layers (a bag of words has one hidden layer)
+        layers = model.get("layers", 1)
+        depth = layers if isinstance(layers, int) and not isinstance(layers, bool) else None
+    else:
+        blocks = model.get("blocks") if arch == "cnn" else model.get("hidden", [8, 8, 8])
+        depth = len(blocks) if isinstance(blocks, list) else None
     return {
         "name": name if isinstance(name, str) else "",
         "dataset": data.get("name", "spiral"),
         "arch": arch,
-        "depth": len(layers) if isinstance(layers, list) else None,
+        "depth": depth,
     }
 
 

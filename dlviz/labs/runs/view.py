@@ -170,8 +170,14 @@ def run_details(row: dict[str, Any]) -> None:
         tests = [v for v in stored.metrics.get("test_accuracy", []) if as_number(v) is not None]
         final, best = (tests[-1], max(tests)) if tests else (None, None)
     m = layout.columns(5, key="rs_numbers", min_width=140)
-    m[0].metric("Final test accuracy" if summary else "Last test accuracy", _pct(final))
-    m[1].metric("Best test accuracy", _pct(best))
+    mses = [v for v in stored.metrics.get("test_mse", []) if as_number(v) is not None]
+    naive = [v for v in stored.metrics.get("baseline_mse", []) if as_number(v) is not None]
+    if mses:  # a forecast: its error, and the naive forecast's it must beat
+        m[0].metric("Final test MSE" if summary else "Last test MSE", f"{mses[-1]:.3g}")
+        m[1].metric("Naive forecast MSE", f"{naive[-1]:.3g}" if naive else "—")
+    else:
+        m[0].metric("Final test accuracy" if summary else "Last test accuracy", _pct(final))
+        m[1].metric("Best test accuracy", _pct(best))
     m[2].metric("Epochs", summary.get("epochs", len(stored.metrics["epoch"])))
     m[3].metric("Parameters", f"{row['params']:,}" if isinstance(row.get("params"), int) else "—")
     seconds = as_number(summary.get("seconds"))
