@@ -77,9 +77,9 @@ def metrics_row(h: RunHistory, task: str, key: str) -> None:
             f"{final['test_accuracy']:.1%}" if "test_accuracy" in final else "-",
         )
         c[4].metric(
-            "Whole answers right",
+            "Whole answers",
             f"{final['test_sequence_accuracy']:.1%}" if "test_sequence_accuracy" in final else "-",
-            help="Test sequences with every predicted token right.",
+            help="Test sequences with every predicted token right: a whole answer right.",
         )
     else:
         c[3].metric("Train accuracy", f"{final['train_accuracy']:.1%}" if final else "-")
@@ -237,7 +237,7 @@ def _recurrent(h: RunHistory, snap: SequenceSnapshot, key: str) -> None:
         )
         summary(
             "Each column is the state the network carries after reading that step: "
-            "blue below zero, orange above. A row that keeps its colour across many steps "
+            "orange below zero, blue above. A row that keeps its colour across many steps "
             "is a unit holding on to something."
         )
     with right:
