@@ -7,7 +7,8 @@ Each picture is what a person sees after the README's steps: the Playground whil
 run trains; the Images page's live view of the Deep CNN on shapes; Your images with three
 classes from a ZIP and a new picture explained; the depth experiment and the data-efficiency
 experiment on their defaults; Compare on the Runs page after a server restart (the two
-32-layer networks of the depth experiment); the Devices page after a quick measurement.
+32-layer networks of the depth experiment); the Devices page after a quick measurement; the
+Sequence lab's Transformer on sort, trained to the end; the length experiment on its defaults.
 
 Starts its own `streamlit run app.py` with an empty run store in a temporary folder, and
 Debian's Chromium. Not a test (pytest collects only test_*.py).
@@ -291,7 +292,45 @@ def devices(browser, url: str) -> None:
     page.context.close()
 
 
-PICTURES = ("playground", "images", "uploads", "depth", "runs", "transfer", "devices")
+def sequences(browser, url: str) -> None:
+    """The default Transformer on sort, trained to the end: its curves, and inside it every
+    head's attention on a test question and the head scores over training."""
+    page = open_page(browser, url + "/sequences")
+    page.get_by_role("button", name="Train", exact=True).click()
+    wait_runs_ended(page)
+    fit_height(page)
+    clip(
+        page,
+        ASSETS / "sequences.png",
+        page.get_by_text(re.compile(r"finished \d+ epochs")),
+        page.get_by_role("heading", name="What the trained network does"),
+    )
+    page.context.close()
+
+
+def lengths(browser, url: str) -> None:
+    """The length experiment on its defaults: accuracy and the gradient reaching the first
+    step against length, per network."""
+    page = open_page(browser, url + "/sequences")
+    page.get_by_role("radio", name="Length experiment", exact=True).click()
+    page.get_by_role("button", name=re.compile(r"Run the length experiment")).click()
+    wait_for_main_text(page, r"All \d+ runs (finished|ended)", timeout=LONG_MS)
+    wait_settled(page, seconds=3)
+    fit_height(page)
+    clip(
+        page,
+        ASSETS / "lengths.png",
+        page.get_by_text(re.compile(r"All \d+ runs (finished|ended)")),
+        page.get_by_test_id("stDataFrame").last,
+        across=main_column(page, "sq"),
+    )
+    page.context.close()
+
+
+PICTURES = (
+    "playground", "images", "uploads", "depth", "runs", "transfer", "devices", "sequences",
+    "lengths",
+)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
