@@ -121,6 +121,8 @@ class ForecastReport:
     forecasts: dict[str, np.ndarray]  # name -> (horizon,)
     rolled_truth: np.ndarray  # (steps,) the series after the example's window
     rolled: dict[str, np.ndarray]  # name -> (steps,) forecasts fed back into the input
+    one_step_truth: np.ndarray  # (N,) each test window's next value
+    one_step: dict[str, np.ndarray]  # name -> (N,) each one's forecast of it
 
     def mse(self, name: str) -> float:
         return float(np.mean(self.errors[name]))
@@ -139,9 +141,8 @@ def forecast_report(model: nn.Module, data: Dataset, example: int = 0) -> Foreca
         predictors["seasonal naive"] = lambda w: forecast.seasonal_naive(w, horizon, seq.period)
     ar = forecast.LinearAR.fit(x_tr, y_tr)
     predictors["linear AR"] = ar.predict
-    errors = {
-        name: forecast.mse_per_step(predict(x_te), y_te) for name, predict in predictors.items()
-    }
+    predictions = {name: predict(x_te) for name, predict in predictors.items()}
+    errors = {name: forecast.mse_per_step(p, y_te) for name, p in predictions.items()}
     example = min(max(example, 0), len(x_te) - 1)
     past = x_te[example]
     # where the example's window ends in the whole series: its test windows are in order
@@ -163,4 +164,6 @@ def forecast_report(model: nn.Module, data: Dataset, example: int = 0) -> Foreca
         forecasts={name: predict(past[None])[0] for name, predict in predictors.items()},
         rolled_truth=rolled_truth,
         rolled=rolled,
+        one_step_truth=y_te[:, 0],
+        one_step={name: p[:, 0] for name, p in predictions.items()},
     )

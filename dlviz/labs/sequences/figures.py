@@ -646,6 +646,39 @@ def forecast_figure(
     return make_figure(traces, layout)
 
 
+def one_step_figure(
+    truth: np.ndarray, forecasts: dict[str, np.ndarray], height: int = 300
+) -> go.Figure:
+    """One step ahead along the test part of a series: at each step, the truth (near-black
+    dashed) and each forecaster's forecast of it made from the true values before it, the
+    network's line strong, the baselines muted."""
+    ys = f32(truth)
+    xs = np.arange(len(ys), dtype=np.float32)
+    tx, ty = thin_out(xs, ys)
+    traces: list[dict[str, Any]] = [
+        {"type": "scatter", "mode": "lines", "x": tx, "y": ty, "name": "truth",
+         "line": {"color": INK, "dash": "dash", "width": 2},
+         "hovertemplate": "step %{x}: %{y:.3f}<extra>truth</extra>"},
+    ]  # fmt: skip
+    networks = 0
+    for name in _ordered(forecasts):
+        color, width, dash = _forecast_style(name, networks)
+        networks += name not in BASELINE_COLORS
+        fx, fy = thin_out(xs[: len(forecasts[name])], f32(forecasts[name]))
+        traces.append(
+            {"type": "scatter", "mode": "lines", "x": fx, "y": fy, "name": name,
+             "line": {"color": color, "width": min(width, 2.5), "dash": dash},
+             "hovertemplate": f"step %{{x}}: %{{y:.3f}}<extra>{name}</extra>"}
+        )  # fmt: skip
+    layout = base_layout(
+        height,
+        xaxis={"title": {"text": "test time step"}},
+        yaxis={"title": {"text": "value (normalised)"}},
+        legend=legend_below(),
+    )
+    return make_figure(traces, layout)
+
+
 def horizon_error_figure(errors: dict[str, np.ndarray], height: int = 280) -> go.Figure:
     """Test mean squared error against how many steps ahead, per forecaster: the network's line
     thick, the baselines' thin."""

@@ -274,16 +274,37 @@ def _recurrent(h: RunHistory, snap: SequenceSnapshot, key: str) -> None:
         st.caption("Without a recurrence the gradient reaches each step through the layers only.")
 
 
+ALL_LAYERS = "every layer"
+MAX_ALL_MAPS = 16  # layers x heads shown at once by default; more: one layer at a time
+
+
+def _attention_choice(snap: SequenceSnapshot, key: str) -> str:
+    """Every layer's heads at once (when they are few), or one layer's."""
+    layers = list(snap.attention)
+    maps = sum(int(snap.attention[n].shape[0]) for n in layers)
+    options = ([ALL_LAYERS] if len(layers) > 1 and maps <= MAX_ALL_MAPS else []) + layers
+    ss = st.session_state
+    k = f"{key}_att_layer"
+    if ss.get(k) not in options:
+        ss[k] = options[0]
+    with st.container():
+        if len(options) > 1:
+            st.selectbox("Attention of", options, key=k)
+    return ss[k]
+
+
 def _transformer(h: RunHistory, snap: SequenceSnapshot, key: str) -> None:
-    layer = _layer_choice(snap, key, "Attention of layer")
-    n_heads = snap.attention[layer].shape[0] if layer in snap.attention else 0
+    choice = _attention_choice(snap, key)
+    layer = None if choice == ALL_LAYERS else choice
+    heads = sum(int(a.shape[0]) for n, a in snap.attention.items() if layer in (None, n))
+    where = "every layer" if layer is None else layer
     st.markdown(
-        f"**Attention of {layer}**: each row is a position looking at the ones it attends to "
-        f"({plural(n_heads, 'head')})"
+        f"**Attention of {where}**: each row is a position looking at the ones it attends to "
+        f"({plural(heads, 'head')})"
     )
     live_chart(
         _cached_figure(
-            "attention", (snap.step, snap.example, layer), lambda: attention_figure(snap, layer)
+            "attention", (snap.step, snap.example, choice), lambda: attention_figure(snap, layer)
         ),
         key=f"{key}_attention",
     )

@@ -23,6 +23,7 @@ from dlviz.labs.sequences.figures import (
     forecast_figure,
     horizon_error_figure,
     next_token_figure,
+    one_step_figure,
     printable,
 )
 from dlviz.sampling import generate
@@ -109,6 +110,24 @@ def _forecasts(report: analysis.ForecastReport, ds: Dataset, key: str) -> None:
             f"The network's error is {net[0]:.3g} one step ahead and {net[-1]:.3g} "
             f"{seq.horizon} steps ahead."
         )
+    st.markdown(
+        "**One step ahead** along the test part of the series: each forecast made from the "
+        "true values before it"
+    )
+    st.plotly_chart(
+        one_step_figure(report.one_step_truth, report.one_step, height=300),
+        key=f"{key}_fc_one_step",
+        config=live.CHART_CONFIG,
+    )
+    one = {
+        name: float(np.mean((values - report.one_step_truth) ** 2))
+        for name, values in report.one_step.items()
+    }
+    best = min(one, key=one.get)
+    st.caption(
+        f"One step ahead the {best} forecast is closest (mean squared error {one[best]:.3g}; "
+        f"the network's {one['network']:.3g}, the naive forecast's {one['naive']:.3g})."
+    )
     if len(report.rolled_truth):
         st.markdown(
             f"**Rolled out**: {len(report.rolled_truth)} steps ahead, each forecast fed back "

@@ -71,9 +71,9 @@ def test_train_a_transformer_on_sort_watch_attention_then_sample(streamlit_serve
     page.get_by_role("button", name="Train", exact=True).click()
     wait_for_progress(page, total=30)
     types = wait_for_traces(
-        page, "sq_view_attention", "type", lambda t: t.count("heatmap") == 2, timeout=SLOW_MS
+        page, "sq_view_attention", "type", lambda t: t.count("heatmap") == 4, timeout=SLOW_MS
     )
-    assert types.count("heatmap") == 2
+    assert types.count("heatmap") == 4  # 2 layers x 2 heads, every layer at once
     first = None
     deadline = time.monotonic() + SLOW_MS / 1000
     while first is None and time.monotonic() < deadline:

@@ -118,7 +118,12 @@ def test_a_forecast_is_shown_beside_the_baselines(apptest, monkeypatch, tmp_path
     assert "sq_data_preview" in charts(at)
     train(at, epochs=2)
     figs = charts(at)
-    assert {"sq_view_forecast", "sq_view_fc_direct", "sq_view_fc_horizon"} <= set(figs)
+    assert {
+        "sq_view_forecast",
+        "sq_view_fc_direct",
+        "sq_view_fc_horizon",
+        "sq_view_fc_one_step",
+    } <= set(figs)
     names = [t.get("name") for t in figs["sq_view_fc_horizon"]["data"]]
     assert {"network", "naive", "seasonal naive", "linear AR"} <= set(names)
     assert "naive forecast" in markdown(at).lower() or "naive" in captions(at)
