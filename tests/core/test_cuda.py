@@ -36,3 +36,46 @@ def test_a_gpu_index_that_is_not_there_is_a_clear_error():
     n = torch.cuda.device_count()
     h = jobs.start(RunConfig().with_changes(train={"device": f"cuda:{n}", "epochs": 1})).wait(30)
     assert h.status == "error" and f"only {n} CUDA GPU" in h.message
+
+
+@pytest.mark.parametrize(
+    "data, arch",
+    [("temporal_order", "lstm"), ("sort", "transformer"), ("sentiment", "gru"), ("sines", "rnn")],
+)
+def test_sequence_models_train_on_the_gpu_with_their_insides_recorded(data, arch):
+    cfg = RunConfig.from_dict(
+        {
+            "data": {"name": data, "n_samples": 1000},
+            "model": {"arch": arch, "hidden_size": 32},
+            "train": {"epochs": 4, "device": "cuda"},
+        }
+    )
+    h = jobs.start(cfg).wait(300)
+    assert h.status == "finished", h.message
+    assert h.device.startswith("cuda:0")
+    assert h.seq, "no snapshot of the insides was taken"
+    snap = h.seq[-1]
+    assert snap.states and all(v.shape[-1] == snap.length for v in snap.states.values())
+
+
+@pytest.mark.parametrize("arch", ["rnn", "lstm", "gru", "transformer"])
+def test_the_observable_path_equals_the_fused_one_on_the_gpu(arch):
+    from dlviz.data import load_dataset
+    from dlviz.models import build_model
+    from dlviz.models.recording import recording
+
+    cfg = RunConfig.from_dict(
+        {
+            "data": {"name": "sentiment", "n_samples": 200},
+            "model": {"arch": arch, "hidden_size": 16},
+        }
+    )
+    data = load_dataset(cfg.data)  # left-padded sentences of several lengths
+    model = build_model(cfg.model, data.input_shape, data.n_outputs, seed=0, spec=data.seq)
+    model = model.to("cuda").eval()
+    x = data.x_test[:64].to("cuda")
+    with torch.no_grad():
+        fused = model(x)
+        with recording(model):
+            stepped = model(x)
+    assert torch.allclose(fused, stepped, atol=1e-4), (fused - stepped).abs().max()
