@@ -3,6 +3,7 @@
 dlviz train CONFIG.json [--runs-dir DIR] [--json]
 dlviz bench overhead [--device cpu] [--repeats 31] [--json]
 dlviz bench refresh [--repeats 31] [--json]
+dlviz bench recurrent [--device all|cpu|cuda] [--repeats 21] [--json]
 dlviz bench runs [--count 1000] [--repeats 5] [--json]
 dlviz runs [ls] [--runs-dir DIR] [--json]
 dlviz runs show ID [--json] | rm ID [--yes] | export ID [-o FILE] | import FILE
@@ -197,6 +198,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.csv:
             Path(args.csv).write_text(devices.to_csv(report["rows"]))
         print(json.dumps(_json_safe(report)) if args.json else devices.format_report(report))
+        return EXIT_OK
+    if args.what == "recurrent":
+        from dlviz.bench import recurrent
+
+        try:
+            result = recurrent.recurrent(device=args.device or "all", repeats=args.repeats)
+        except DeviceError as e:
+            _err(str(e))
+            return EXIT_USAGE
+        print(json.dumps(result) if args.json else recurrent.format_recurrent(result))
         return EXIT_OK
     if args.what == "browser":
         from dlviz.bench import browser as bench_browser
@@ -508,14 +519,16 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(BENCHMARKS),
         help="overhead: dlviz's training vs a bare loop; refresh: cost of one live chart "
         "refresh; ingest: reading an upload of photos; augment: batched augmentation vs one "
-        "image at a time; runs: listing a run store of --count runs; devices: matmul, conv, "
+        "image at a time; recurrent: sequence models' observable paths against their fused "
+        "kernels; runs: listing a run store of --count runs; devices: matmul, conv, "
         "copies and a training step on each device; browser: first paint and the first Train's "
         "first point in Chromium against a fresh dashboard",
     )
     b.add_argument(
         "--device",
         default=None,
-        help="auto, cpu, cuda, cuda:N or mps (default cpu; devices: all, the CPU and every GPU)",
+        help="auto, cpu, cuda, cuda:N or mps (default cpu; devices and recurrent: all, the CPU "
+        "and every GPU)",
     )
     b.add_argument("--quick", action="store_true", help="devices: small sizes, a first look")
     b.add_argument("--csv", default=None, help="devices: also write every measurement as CSV")

@@ -35,7 +35,7 @@ EVAL_BATCH_IMAGES = 128  # images: smaller batches run faster on a CPU (they sta
 # both, sized to the budget, and the last epoch evaluates them in full.
 EVAL_SHARE = 0.03
 EVAL_MIN_SAMPLES = 64  # never fewer test samples than this in an epoch's evaluation (train: half)
-EVAL_FIRST_IMAGES = 128  # the first epoch's image evaluation, before its cost is known
+EVAL_FIRST = 128  # the first epoch's evaluation of images or sequences, before its cost is known
 # sequences: rows per evaluation pass, so that a transformer's attention at the longest length
 # (rows x heads x T x T) stays small
 EVAL_BATCH_SEQUENCES = 256
@@ -379,7 +379,11 @@ def fit(
     task = data.task
     baseline_mse = naive_mse(x_te, y_te) if task == "forecast" else None
     budget = EvalBudget(
-        len(eval_idx), len(x_te), first=EVAL_FIRST_IMAGES if data.kind == "image" else None
+        # 2-D points evaluate in full from the start (it costs little); images and sequences
+        # evaluate a small part first, until the cost per sample is known
+        len(eval_idx),
+        len(x_te),
+        first=None if data.kind == "points2d" else EVAL_FIRST,
     )
     # Augmentation (images only) draws its random numbers from its own seeded generator, so a
     # run with it is as reproducible as one without.

@@ -20,6 +20,12 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
         "server time and bytes of one live chart refresh; time to a run's first loss point",
         "dlviz bench refresh [--repeats 21] [--epochs 200] [--json]",
     ),
+    "recurrent": (
+        "recurrent",
+        "sequence models' step-by-step path (rnn, lstm, gru) and explicit attention against the "
+        "fused kernels and SDPA",
+        "dlviz bench recurrent [--device all|cpu|cuda] [--repeats 21] [--json]",
+    ),
     "ingest": (
         "ingest",
         "decoding, checking and resizing an upload of JPEG photos",

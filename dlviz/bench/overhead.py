@@ -2,8 +2,9 @@
 of repeats reported with its spread, and the device synchronized before every clock read.
 
 `overhead`: dlviz's instrumented training (`train.fit` with the live-run events, gradient norms,
-per-epoch evaluation and 2-D snapshots) against a bare PyTorch loop over the same model, data and
-device. The ratio of their throughputs is the budget docs/ARCHITECTURE.md sets.
+per-epoch evaluation and the snapshots a live run takes: 2-D boundaries, feature maps, or a
+sequence model's states, gates and attention) against a bare PyTorch loop over the same model,
+data and device. The ratio of their throughputs is the budget docs/ARCHITECTURE.md sets.
 """
 
 from __future__ import annotations
@@ -15,15 +16,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
+from torch import nn
 
 from dlviz.config import RunConfig
 from dlviz.data import Dataset, load_dataset
 from dlviz.devices import describe, resolve_device, synchronize
 from dlviz.jobs import EventEmitter, snapshotter_for
 from dlviz.models import build_model
+from dlviz.text import plural
 from dlviz.timing import machine, summarize
-from dlviz.train import EVAL_TRAIN_SAMPLES, batch_bounds, evaluate, fit, make_optimizer
+from dlviz.train import (
+    EVAL_TRAIN_SAMPLES,
+    batch_bounds,
+    evaluate_task,
+    fit,
+    make_optimizer,
+    task_loss,
+)
 
 OVERHEAD_BUDGET = 0.9
 
@@ -35,7 +44,8 @@ class Case:
 
 
 def overhead_cases(device: str = "cpu", epochs: int | None = None) -> list[Case]:
-    """The models `dlviz bench overhead` measures: the Playground default and a larger deep MLP."""
+    """The models `dlviz bench overhead` measures: the Playground default, a deep MLP, the
+    Images page's CNN, and the Sequence lab's LSTM and transformer (each a few seconds a run)."""
     toy = RunConfig().with_changes(train={"device": device, "epochs": epochs or 25})
     deep = RunConfig().with_changes(
         data={"n_samples": 4000},
@@ -57,21 +67,44 @@ def overhead_cases(device: str = "cpu", epochs: int | None = None) -> list[Case]
             "train": {"device": device, "epochs": epochs or 5, "batch_size": 32},
         }
     )  # the Images page's default data: 840 training and 360 test images
+    # Sequences take the lab's training defaults (4,000 sequences: 2,800 to train; batch 64,
+    # Adam at 0.003, gradient clipped to norm 1), and a live run's snapshots of states, gates,
+    # the gradient through time and attention.
+    lstm = RunConfig.from_dict(
+        {
+            "data": {"name": "temporal_order", "length": 50},
+            "model": {"arch": "lstm", "hidden_size": 64},
+            "train": {"device": device, "epochs": epochs or 5},
+        }
+    )
+    transformer = RunConfig.from_dict(
+        {
+            "data": {"name": "sort"},
+            "model": {"arch": "transformer", "hidden_size": 64, "layers": 2, "heads": 2},
+            "train": {"device": device, "epochs": epochs or 4},
+        }
+    )  # the Sequence lab's default: sort 8 digits, 16 tokens with the answer
     return [
         Case("playground default (mlp 8x3, batch 32)", toy),
         Case("deep mlp (64x8, batch norm, batch 64)", deep),
         Case("cnn on 1,200 shapes 32x32 (3 blocks, batch norm), feature maps on", cnn),
+        Case("lstm 64 on temporal_order, length 50 (clip 1), states and gates on", lstm),
+        Case("transformer 2x64, 2 heads, on sort (clip 1), attention on", transformer),
     ]
 
 
 def bare_loop(model: torch.nn.Module, data: Dataset, cfg: RunConfig, device: torch.device) -> float:
-    """The plain PyTorch loop: same batches, same optimizer, and at the end one evaluation of
-    as many training samples as `fit` measures plus the test set (what any training script
-    ends with, and what `fit` does after its last epoch); nothing else. Returns seconds."""
+    """The plain PyTorch loop: same batches, same optimizer, the task's own loss, the gradient
+    clipped as the config says (`train.clip`), and at the end one evaluation of as many training
+    samples as `fit` measures plus the test set (what any training script ends with, and what
+    `fit` does after its last epoch); nothing else. Returns seconds."""
     tc = cfg.train
+    task = data.task
     model.to(device).train()
     x, y = data.x_train.to(device), data.y_train.to(device)
     opt = make_optimizer(model, tc)
+    clipping = tc.clip > 0
+    trainable = [p for p in model.parameters() if p.requires_grad]
     gen = torch.Generator().manual_seed(tc.seed)
     bounds = batch_bounds(len(x), tc.batch_size)
     synchronize(device)
@@ -80,14 +113,20 @@ def bare_loop(model: torch.nn.Module, data: Dataset, cfg: RunConfig, device: tor
         perm = torch.randperm(len(x), generator=gen).to(device)
         for lo, hi in bounds:
             idx = perm[lo:hi]
-            loss = F.cross_entropy(model(x[idx]), y[idx])
+            loss = task_loss(task, model(x[idx]), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if clipping:
+                nn.utils.clip_grad_norm_(trainable, tc.clip, foreach=True)
             opt.step()
     n_eval = min(len(x), EVAL_TRAIN_SAMPLES)
     x_te, y_te = data.x_test.to(device), data.y_test.to(device)
-    evaluate(
-        model, torch.cat([x[:n_eval], x_te]), torch.cat([y[:n_eval], y_te]), (n_eval, len(x_te))
+    evaluate_task(
+        model,
+        torch.cat([x[:n_eval], x_te]),
+        torch.cat([y[:n_eval], y_te]),
+        (n_eval, len(x_te)),
+        task,
     )
     synchronize(device)
     return time.perf_counter() - start
@@ -96,7 +135,8 @@ def bare_loop(model: torch.nn.Module, data: Dataset, cfg: RunConfig, device: tor
 def instrumented_loop(
     model: torch.nn.Module, data: Dataset, cfg: RunConfig, device: torch.device
 ) -> float:
-    """`train.fit` with everything a live Playground run has switched on. Returns seconds."""
+    """`train.fit` with everything a live run has switched on (the snapshots its data gets).
+    Returns seconds."""
     events: list[dict[str, Any]] = []
     emitter = EventEmitter(events.append, snapshot=snapshotter_for(data))
     synchronize(device)
@@ -114,6 +154,9 @@ def overhead(device: str = "cpu", repeats: int = 21, epochs: int | None = None) 
 
     Each repeat times the two loops back to back (alternating which goes first); the ratio is the
     median of those pairs' ratios, which cancels most of a shared machine's drift in speed.
+    `cpu_ratio` is the same from the process's CPU time: on a machine shared with other work it
+    moves less than wall time (time spent waiting for a core is not in it); the budget is the
+    wall-time ratio.
     """
     dev = resolve_device(device)
     results = []
@@ -123,16 +166,20 @@ def overhead(device: str = "cpu", repeats: int = 21, epochs: int | None = None) 
         samples = sum(hi - lo for lo, hi in bounds) * case.config.train.epochs
 
         fresh = functools.partial(
-            build_model, case.config.model, data.input_shape, data.n_classes, seed=0
+            build_model, case.config.model, data.input_shape, data.n_outputs, seed=0, spec=data.seq
         )
         bare_loop(fresh(), data, case.config, dev)  # warm-up: allocator, kernels, lazy imports
         instrumented_loop(fresh(), data, case.config, dev)
-        bare_s, inst_s = [], []
+        bare_s, inst_s, bare_cpu, inst_cpu = [], [], [], []
         for i in range(repeats):
             order = (bare_loop, instrumented_loop) if i % 2 == 0 else (instrumented_loop, bare_loop)
             for fn in order:
-                seconds = fn(fresh(), data, case.config, dev)
+                model = fresh()
+                cpu = time.process_time()
+                seconds = fn(model, data, case.config, dev)
+                cpu = time.process_time() - cpu
                 (bare_s if fn is bare_loop else inst_s).append(seconds)
+                (bare_cpu if fn is bare_loop else inst_cpu).append(cpu)
         ratios = [b / s for b, s in zip(bare_s, inst_s)]
         bare_med, inst_med = statistics.median(bare_s), statistics.median(inst_s)
         results.append(
@@ -144,6 +191,7 @@ def overhead(device: str = "cpu", repeats: int = 21, epochs: int | None = None) 
                 "dlviz_samples_per_second": samples / inst_med,
                 "ratio": statistics.median(ratios),
                 "ratio_spread": summarize(ratios).spread(),
+                "cpu_ratio": statistics.median(b / s for b, s in zip(bare_cpu, inst_cpu)),
                 "bare_seconds": summarize(bare_s).spread(),
                 "dlviz_seconds": summarize(inst_s).spread(),
             }
@@ -162,7 +210,8 @@ def overhead(device: str = "cpu", repeats: int = 21, epochs: int | None = None) 
 def format_overhead(result: dict[str, Any]) -> str:
     lines = [
         f"dlviz bench overhead on {result['device']} ({result['machine']['cpu_model']}, "
-        f"{result['machine']['torch_threads']} torch threads), median of {result['repeats']}:"
+        f"{plural(result['machine']['torch_threads'], 'torch thread')}), "
+        f"median of {result['repeats']}:"
     ]
     for r in result["cases"]:
         s = r["ratio_spread"]
@@ -170,6 +219,7 @@ def format_overhead(result: dict[str, Any]) -> str:
         lines.append(
             f"  {r['case']}: bare {r['bare_samples_per_second']:,.0f} samples/s, "
             f"dlviz {r['dlviz_samples_per_second']:,.0f} samples/s -> ratio {r['ratio']:.3f} "
-            f"(runs {s['min']:.3f}-{s['max']:.3f}) [{verdict}, budget {result['budget']}]"
+            f"(runs {s['min']:.3f}-{s['max']:.3f}; CPU time {r['cpu_ratio']:.3f}) "
+            f"[{verdict}, budget {result['budget']}]"
         )
     return "\n".join(lines)

@@ -1,11 +1,15 @@
-"""`dlviz bench refresh`: the server's cost of one live refresh of the Playground's and the
-Images page's views (building their figures and serialising them as Streamlit does), and the
-time from starting a run to its first loss report."""
+"""`dlviz bench refresh`: the server's cost of one live refresh of the Playground's, the Images
+page's and the Sequence lab's views (building their figures and serialising them as Streamlit
+does), and the time from starting a run to its first loss report."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
+import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from dlviz.config import RunConfig
@@ -31,6 +35,8 @@ def refresh(repeats: int = 30, epochs: int = 200) -> dict[str, Any]:
         ),
     }
     results = [feature_map_figure_cost(repeats), image_view_cost(repeats, 2 if epochs >= 10 else 1)]
+    # a plumbing run (fewer than 20 epochs asked for) trains its sequence runs on 400 sequences
+    results += sequence_view_costs(repeats, max(1, epochs // 20), None if epochs >= 20 else 400)
     for name, cfg in cases.items():
         h = jobs.start(cfg).wait()
         draw = functools.partial(_draw_single_view, h, load_dataset(cfg.data))
@@ -132,6 +138,121 @@ def image_view_cost(repeats: int = 30, epochs: int = 2) -> dict[str, Any]:
         "ms": summarize(times).spread(),
         "bytes": size,
     }
+
+
+SEQUENCE_VIEW = "sq_view"  # the Sequence lab's view key (dlviz.labs.sequences.widgets.VIEW)
+
+
+def sequence_view_cases(epochs: int = 10, samples: int | None = None) -> dict[str, RunConfig]:
+    """The Sequence lab's runs whose live view `sequence_view_costs` draws: its default
+    transformer (attention and head scores) and an LSTM on a long sequence (states, gates and
+    the gradient through time). `samples`: sequences of each dataset (default 4,000)."""
+    cases = {
+        "Sequence view, new snapshot: transformer 2x64, 2 heads, on sort": RunConfig.from_dict(
+            {
+                "data": {"name": "sort"},
+                "model": {"arch": "transformer", "hidden_size": 64, "layers": 2, "heads": 2},
+                "train": {"device": "cpu", "epochs": epochs},
+            }
+        ),
+        "Sequence view, new snapshot: lstm 64 on temporal_order, length 100": RunConfig.from_dict(
+            {
+                "data": {"name": "temporal_order", "length": 100},
+                "model": {"arch": "lstm", "hidden_size": 64},
+                "train": {"device": "cpu", "epochs": epochs},
+            }
+        ),
+    }
+    if samples:
+        cases = {k: c.with_changes(data={"n_samples": samples}) for k, c in cases.items()}
+    return cases
+
+
+def sequence_view_costs(
+    repeats: int = 30, epochs: int = 10, samples: int | None = None
+) -> list[dict[str, Any]]:
+    """One live refresh of the Sequence lab's view, `dlviz.labs.sequences.view.draw_single`
+    itself, run by Streamlit's AppTest (so Streamlit's per-element work is in it), on a trained
+    run's history shown as if it were still training, each time with a new snapshot (its worst
+    case: otherwise the snapshot's figures are reused). `ms` is the wall time of draw_single,
+    `bytes` the JSON of the figures its live charts send."""
+    from streamlit.testing.v1 import AppTest
+
+    from dlviz import jobs
+    from dlviz.ui.live import View
+
+    results = []
+    for name, cfg in sequence_view_cases(epochs, samples).items():
+        handle = jobs.start(cfg)
+        done = handle.wait()
+        # the same history, read as a live run's: no finished-network section below the view
+        handle.history = dataclasses.replace(done, status="running", model=None)
+        with _quiet("streamlit.runtime.scriptrunner_utils.script_run_context"):
+            # made and set up outside a script run: Streamlit would warn of "bare mode"
+            at = AppTest.from_function(_sequence_view_script, default_timeout=120)
+            at.session_state[SEQUENCE_VIEW] = View(kind="single", handles=[handle], labels=[""])
+            at.session_state["sq_example"] = 0
+        times, size = [], 0
+        for i in range(repeats + 1):  # the first run warms up (imports, the data, caches)
+            at.run()
+            if at.exception:
+                raise RuntimeError(f"the Sequence view failed: {at.exception[0].message}")
+            if i:
+                times.append(at.session_state["_bench_draw_ms"])
+            size = _live_chart_bytes(at)
+        results.append(
+            {
+                "case": name,
+                "epochs": done.epoch,
+                "snapshots": len(done.seq),
+                "ms": summarize(times).spread(),
+                "bytes": size,
+            }
+        )
+    return results
+
+
+@contextlib.contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _sequence_view_script() -> None:
+    """The page script AppTest runs (its source is copied into a file: imports go inside)."""
+    from dlviz.bench.refresh import draw_sequence_view
+
+    draw_sequence_view()
+
+
+def draw_sequence_view() -> None:
+    """Inside a script run: the Sequence view under SEQUENCE_VIEW drawn once, timed, with a new
+    snapshot (the figures drawn for the last one forgotten)."""
+    import streamlit as st
+
+    from dlviz.labs.sequences.view import draw_single
+
+    ss = st.session_state
+    ss.pop("_sq_figures", None)  # the view's figures of the last snapshot, reused until a new one
+    start = time.perf_counter()
+    draw_single(ss[SEQUENCE_VIEW], SEQUENCE_VIEW)
+    ss["_bench_draw_ms"] = (time.perf_counter() - start) * 1000
+
+
+def _live_chart_bytes(at: Any) -> int:
+    """Bytes of the figures the live charts drawn by the last run of `at` carry."""
+    import json
+
+    total = 0
+    for el in at.get("bidi_component"):
+        spec = json.loads(el.proto.json).get("spec")
+        total += len(spec) if spec else 0
+    return total
 
 
 def first_point_times(repeats: int = 10) -> list[float]:

@@ -176,8 +176,11 @@ class RecurrentLayer(nn.Module):
         c = h
         hs, cs = [], []
         gates: dict[str, list[torch.Tensor]] = {g: [] for g in GATES[self.kind]}
+        # one view per step: slicing xw[:, t] instead would make every step's backward write
+        # a zero tensor the size of the whole input (a cost that grows as T squared)
+        x_steps = xw.unbind(dim=1)
         for t in range(T):
-            h_new, c_new, step_gates = self._cell(xw[:, t], F.linear(h, w_hh, b_hh), h, c)
+            h_new, c_new, step_gates = self._cell(x_steps[t], F.linear(h, w_hh, b_hh), h, c)
             if real is not None:  # a pad leaves the state as it was: zero, as pads come first
                 keep = real[:, t, None]
                 h_new, c_new = torch.where(keep, h_new, h), torch.where(keep, c_new, c)

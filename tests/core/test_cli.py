@@ -147,7 +147,7 @@ def test_bench_overhead_plumbing_on_a_tiny_budget(capsys):
     assert main(["bench", "overhead", "--repeats", "1", "--epochs", "1", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["benchmark"] == "overhead" and result["budget"] == 0.9
-    assert len(result["cases"]) == 3
+    assert len(result["cases"]) == 5  # three of points and images, an LSTM and a transformer
     for case in result["cases"]:
         assert case["ratio"] > 0 and case["bare_samples_per_second"] > 0
     assert result["machine"]["torch_threads"] >= 1
@@ -165,7 +165,7 @@ def test_bench_refresh_plumbing(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["benchmark"] == "refresh"
     assert all(c["bytes"] > 10_000 and c["ms"]["median"] > 0 for c in result["cases"])
-    assert len(result["cases"]) == 4
+    assert len(result["cases"]) == 6
 
 
 def test_ui_starts_the_dashboard(tmp_path):
