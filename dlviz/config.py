@@ -325,7 +325,8 @@ class ModelConfig:
     zoo: str = ""  # arch "zoo": which ImageNet model (ZOO_MODELS)
     # Sequence models: `hidden_size` units a layer (the width of a transformer), `layers`
     # stacked, `heads` of attention (transformer), `positions` learned or sinusoidal
-    # (transformer), the LSTM's forget-gate bias at initialisation, and a cnn1d's `kernel` and
+    # (transformer), the bias at initialisation of the gate that keeps the memory (the LSTM's
+    # forget gate, the GRU's update gate), and a cnn1d's `kernel` and
     # `padding` ("causal": each output sees only the past; "same": both sides; "": causal for
     # per-token tasks and forecasts, same for one class a sequence).
     hidden_size: int = 64

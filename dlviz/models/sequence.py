@@ -132,7 +132,10 @@ class RecurrentLayer(nn.Module):
         super().__init__()
         self.kind, self.name, self.size = kind, name, size
         self.rnn = _TORCH_RNN[kind](size_in, size)
-        if kind == "lstm":  # a forget gate open at first lets memory (and gradient) last
+        # The gate that keeps the memory - the LSTM's forget gate, the GRU's update gate (torch's
+        # GRU keeps z of the old state) - starts with `forget_bias`: open at first, it lets
+        # memory and gradient last across long gaps. Both are the second block of gate rows.
+        if kind in ("lstm", "gru"):
             with torch.no_grad():
                 cast(torch.Tensor, self.rnn.bias_ih_l0)[size : 2 * size].fill_(forget_bias)
                 cast(torch.Tensor, self.rnn.bias_hh_l0)[size : 2 * size].zero_()

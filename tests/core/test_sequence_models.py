@@ -181,12 +181,35 @@ def test_transformer_states_get_their_gradients():
     assert all(t.state_grads.shape == (3, 6, 8) for t in rec.layers)
 
 
-def test_forget_bias_is_set():
-    model, *_ = make("lstm", hidden_size=4, forget_bias=2.5)
+@pytest.mark.parametrize("arch", ["lstm", "gru"])
+def test_forget_bias_is_set(arch):
+    # the memory gate: the LSTM's forget gate (rows 4:8 of i, f, g, o) and the GRU's update
+    # gate (rows 4:8 of r, z, n; torch's GRU keeps z of the old state)
+    model, *_ = make(arch, hidden_size=4, forget_bias=2.5)
     for layer in model.layers:
         b_ih, b_hh = layer.rnn.bias_ih_l0.detach(), layer.rnn.bias_hh_l0.detach()
         assert torch.all(b_ih[4:8] == 2.5) and torch.all(b_hh[4:8] == 0)
         assert (b_ih[:4] != 2.5).all() and (b_hh[:4] != 0).all()  # the other gates untouched
+
+
+def test_an_open_update_gate_keeps_the_gru_state():
+    # by hand: with a zero input and zero recurrent weights, z = sigmoid(bias) of the old state
+    # is kept each step, so a state decays by that factor
+    model, *_ = make("gru", hidden_size=4, forget_bias=3.0)
+    layer = model.layers[0]
+    with torch.no_grad():
+        for name, p in layer.rnn.named_parameters():
+            if name.startswith("weight"):
+                p.zero_()
+        h0 = torch.ones(1, 1, 4)
+        out, _ = layer.rnn(torch.zeros(1, 1, layer.rnn.input_size), h0)
+    z = torch.sigmoid(torch.tensor(3.0))
+    n = torch.tanh(
+        layer.rnn.bias_ih_l0[8:]
+        + torch.sigmoid(layer.rnn.bias_ih_l0[:4] + layer.rnn.bias_hh_l0[:4])
+        * layer.rnn.bias_hh_l0[8:]
+    )
+    assert torch.allclose(out[0, 0], (1 - z) * n + z * 1.0, atol=1e-6)
 
 
 def expected_parameters(arch: str, V: int, H: int, L: int, T: int, n: int, k: int = 3) -> int:

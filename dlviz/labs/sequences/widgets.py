@@ -285,13 +285,16 @@ def model_controls() -> None:
             "fixed sine waves of many frequencies (Vaswani et al., 2017).",
             persist_state=KEEP,
         )
-    if arch == "lstm":
+    if arch in ("lstm", "gru"):
+        gate = "forget" if arch == "lstm" else "update"
         st.select_slider(
-            "Forget-gate bias at the start",
+            f"{gate.capitalize()}-gate bias at the start",
             (0.0, 1.0, 2.0),
             key="sq_forget_bias",
-            help="A positive bias starts the forget gate open, so the cell remembers by "
-            "default (Jozefowicz et al., 2015).",
+            help=f"A positive bias starts the {gate} gate open, so the "
+            + ("cell" if arch == "lstm" else "state")
+            + " remembers by default, and memory and gradient last across long gaps "
+            "(Jozefowicz et al., 2015).",
             persist_state=KEEP,
         )
     if arch == "cnn1d":

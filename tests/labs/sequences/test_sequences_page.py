@@ -167,3 +167,29 @@ def test_a_series_csv_with_text_in_it_is_refused_with_its_row(apptest):
     assert not at.exception, at.exception
     message = " ".join(errors(at))
     assert "three" in message and at.button(key="sq_train").disabled
+
+
+def test_the_length_experiment_runs_and_draws_its_charts_table_and_reading(
+    apptest, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("DLVIZ_HOME", str(tmp_path))
+    at = apptest(PAGE)
+    at.segmented_control(key="sq_mode").set_value("lengths").run()
+    assert not at.exception, at.exception
+    assert "20 runs" in at.button(key="sq_len_run").label  # 4 networks x 5 lengths
+    at.multiselect(key="sq_len_archs").set_value([]).run()
+    assert errors(at) and at.button(key="sq_len_run").disabled
+    at.multiselect(key="sq_len_archs").set_value(["rnn", "transformer"]).run()
+    at.multiselect(key="sq_len_lengths").set_value([5, 10]).run()
+    at.number_input(key="sq_len_steps").set_value(60).run()
+    assert "4 runs" in at.button(key="sq_len_run").label
+    at.button(key="sq_len_run").click().run()
+    assert not at.exception, at.exception
+    view = at.session_state["sq_len_view"]
+    assert [h.config.data.length for h in view.handles] == [5, 5, 10, 10]
+    wait_until_done(at, key="sq_len_view", deadline_s=180, rerun=True)
+    figs = charts(at)
+    assert {"sq_len_view_acc", "sq_len_view_grad"} <= set(figs)
+    names = {t.get("name") for t in figs["sq_len_view_acc"]["data"]}
+    assert {"rnn", "transformer"} <= names
+    assert len(at.dataframe) >= 1
