@@ -163,10 +163,10 @@ the short sequences and falls to chance (25%) once the gap between the markers i
 to carry the first marker across the gap, and the gradient that would teach it to shrinks at
 every step on its way back (Bengio et al., 1994). The **LSTM** carries it across every gap
 tried: its cell is passed on through a forget gate it can hold open (Hochreiter and
-Schmidhuber, 1997). The **GRU**'s update gate does the same job, but it starts keeping half of
-its state a step where the LSTM's forget gate starts at about three quarters; within this budget
-it learns the middle gaps, not the longest. The **Transformer** does not care about distance:
-attention reaches the first marker in one step, however far back it is.
+Schmidhuber, 1997). The **GRU**'s update gate does the same job: both gates start open (about
+three quarters of the memory kept a step), so from the first steps some gradient reaches the
+first marker. The **Transformer** does not care about distance: attention reaches the first
+marker in one step, however far back it is.
 
 The gradient chart shows why: how much of the gradient at the last step reaches the first, at
 initialisation. Below them, the LSTM's gates at the longest length: where its forget gate stays
