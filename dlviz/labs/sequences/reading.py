@@ -18,11 +18,11 @@ from dlviz.outcome import chance_level, margin
 from dlviz.sequence_probe import HEAD_KINDS, TURNED_ON, SequenceSnapshot, turned_on
 from dlviz.text import plural
 
-KIND_WORDS = {
-    "previous": "previous-token",
-    "self": "self (diagonal)",
-    "duplicate": "duplicate-token (copying)",
-    "induction": "induction",
+KIND_WORDS = {  # with their article
+    "previous": "a previous-token",
+    "self": "a self (diagonal)",
+    "duplicate": "a duplicate-token (copying)",
+    "induction": "an induction",
 }
 
 
@@ -145,7 +145,7 @@ def heads_caption(steps: list[int], scores: list[np.ndarray], done: bool = False
     if found:
         items = sorted(found.items(), key=lambda kv: kv[1])[:3]
         said = [
-            f"L{layer + 1} H{head + 1} as a {KIND_WORDS[HEAD_KINDS[kind]]} head at step {step:,}"
+            f"L{layer + 1} H{head + 1} as {KIND_WORDS[HEAD_KINDS[kind]]} head at step {step:,}"
             for (layer, head, kind), step in items
         ]
         more = len(found) - len(items)
@@ -161,7 +161,7 @@ def heads_caption(steps: list[int], scores: list[np.ndarray], done: bool = False
     return (
         ("No head turned on during training" if done else "No head has turned on yet")
         + f" (no score past {TURNED_ON:g} that was not there at the start); "
-        f"the strongest now: L{layer + 1} H{head + 1} as a {KIND_WORDS[HEAD_KINDS[kind]]} head "
+        f"the strongest now: L{layer + 1} H{head + 1} as {KIND_WORDS[HEAD_KINDS[kind]]} head "
         f"({last[layer, head, kind]:.2f})."
     )
 
@@ -242,8 +242,13 @@ def reading(
             f"It learned nothing it can use: {acc:.0%} of the {unit} right, where guessing the "
             f"most common answer gets {chance:.0%}."
         )
-    else:
+    elif acc >= 0.95:
         out.append(f"It learned the task: {acc:.1%} of the {unit} right (chance: {chance:.0%}).")
+    else:
+        out.append(
+            f"It learned part of the task: {acc:.1%} of the {unit} right, well above chance "
+            f"({chance:.0%}) but short of all of them."
+        )
     if task == "tokens":
         seq = final.get("test_sequence_accuracy", float("nan"))
         if _ok(seq):

@@ -94,7 +94,7 @@ def test_a_transformer_on_sort_shows_attention_then_samples_and_ablates(
     attention = [t for t in figs["sq_view_attention"]["data"] if t["type"] == "heatmap"]
     assert len(attention) == 2  # one map per head
     assert "Inside the network" in markdown(at)
-    assert "It learned the task" in markdown(at) or "It learned nothing" in markdown(at)
+    assert any(f"It learned {w}" in markdown(at) for w in ("the task", "part of the task", "nothing"))
     # a test question answered token by token
     at.button(key="sq_view_sample").click().run()
     assert not at.exception, at.exception
