@@ -28,7 +28,7 @@ from dlviz.labs.sequences.figures import (
 )
 from dlviz.sampling import generate
 from dlviz.text import plural
-from dlviz.ui import layout, live
+from dlviz.ui import fields, layout, live
 
 TEMPERATURES = (0.0, 0.2, 0.5, 0.8, 1.0, 1.2, 1.5, 2.0)
 TOP_KS = (0, 1, 3, 5, 10, 20, 50)
@@ -226,8 +226,11 @@ def _prompt(ds: Dataset, key: str) -> tuple[torch.Tensor | None, int, str, str]:
     if unknown:
         shown = ", ".join(repr(c) for c in unknown[:8])
         return None, 0, "", f"These characters are not in its vocabulary: {shown}. Remove them."
+    refused = fields.problem(f"{key}_write")
+    if refused:
+        return None, 0, "", refused
     ids = torch.tensor([seq.vocab.index(c) for c in text], dtype=torch.long)
-    return ids, int(ss.get(f"{key}_write", 200)), "", ""
+    return ids, int(ss[f"{key}_write"]), "", ""
 
 
 def _sample(model: Any, ds: Dataset, key: str) -> None:
@@ -262,7 +265,13 @@ def _sampling(h: RunHistory, ds: Dataset, key: str) -> None:
         ss.setdefault(f"{key}_write", 200)
         c1, c2 = layout.columns([3, 1], key=f"{key}_prompt_row", min_width=140)
         c1.text_input("Start it with", key=f"{key}_prompt", max_chars=200)
-        c2.number_input("Characters", 1, MAX_WRITE, step=50, key=f"{key}_write")
+        fields.RANGES.setdefault(f"{key}_write", ("Characters", 1, MAX_WRITE))
+        fields.number_input(
+            c2,
+            f"{key}_write",
+            help=f"How many characters to write, 1 to {MAX_WRITE}.",
+            persist=False,
+        )
     else:
         st.caption(
             "It answers the test question chosen above (Test sequence), one token at a time."

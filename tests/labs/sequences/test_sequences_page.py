@@ -94,7 +94,9 @@ def test_a_transformer_on_sort_shows_attention_then_samples_and_ablates(
     attention = [t for t in figs["sq_view_attention"]["data"] if t["type"] == "heatmap"]
     assert len(attention) == 2  # one map per head
     assert "Inside the network" in markdown(at)
-    assert any(f"It learned {w}" in markdown(at) for w in ("the task", "part of the task", "nothing"))
+    assert any(
+        f"It learned {w}" in markdown(at) for w in ("the task", "part of the task", "nothing")
+    )
     # a test question answered token by token
     at.button(key="sq_view_sample").click().run()
     assert not at.exception, at.exception
@@ -154,6 +156,10 @@ def test_your_own_text_trains_a_character_model_and_bad_files_are_refused(
     at.button(key="sq_view_sample").click().run()
     assert not at.exception, at.exception
     assert any(c.value.startswith("the c") for c in at.code), [c.value for c in at.code]
+    at.number_input(key="sq_view_write").set_value(100000).run()
+    at.button(key="sq_view_sample").click().run()
+    assert any("Characters: 100,000 is out of range" in e for e in errors(at)), errors(at)
+    at.number_input(key="sq_view_write").set_value(50).run()
     at.text_input(key="sq_view_prompt").input("ZQ€").run()
     at.button(key="sq_view_sample").click().run()
     assert any("not in its vocabulary" in e for e in errors(at)), errors(at)
