@@ -30,9 +30,7 @@ PAGES = [
         "pages/depth.py", url_path="depth", title="Depth", icon=":material/stacked_line_chart:"
     ),
     st.Page("pages/transfer.py", url_path="transfer", title="Transfer", icon=":material/move_up:"),
-    st.Page(
-        "pages/sequences.py", url_path="sequences", title="Sequences", icon=":material/notes:"
-    ),
+    st.Page("pages/sequences.py", url_path="sequences", title="Sequences", icon=":material/notes:"),
     st.Page("pages/runs.py", url_path="runs", title="Runs", icon=":material/history:"),
     st.Page("pages/devices.py", url_path="devices", title="Devices", icon=":material/speed:"),
 ]
