@@ -4,11 +4,13 @@ what happens inside them as they learn; and the length experiment, the sequence 
 import streamlit as st
 
 from dlviz.labs.sequences import view as seq_view
+from dlviz.labs.sequences import view_lengths as lengths
 from dlviz.labs.sequences import widgets as sequences
 from dlviz.ui import layout, live, state
 
 state.ensure_app()
 sequences.init()
+lengths.init()
 
 st.title("Sequences")
 st.caption(
@@ -61,9 +63,6 @@ if st.session_state["sq_mode"] == "run":
         st.divider()
         seq_view.live_view(sequences.VIEW)
 else:
-    from dlviz.labs.sequences import view_lengths as lengths
-
-    lengths.init()
     with settings:
         lengths.settings()
     problem = lengths.problem() or st.session_state.pop(lengths.PROBLEM, "")
