@@ -169,6 +169,11 @@ class DataConfig:
             )
         if self.is_sequence:
             self._check_sequence()
+            if self.per_class:
+                raise ConfigError(
+                    "data.per_class",
+                    "keeps k images of each class; sequences take data.n_samples instead",
+                )
         if not isinstance(self.path, str) or len(self.path) > 4096:
             raise ConfigError("data.path", "must be a file or folder path (text)")
         if self.name in ("folder", "zip"):

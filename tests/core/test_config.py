@@ -128,6 +128,13 @@ def test_configs_are_frozen():
         ("train", {"augment": [1]}, "train.augment"),
         ("data", {"name": "upload", "n_samples": 1}, "data.n_samples"),
         ("data", {"name": "upload", "n_samples": 20, "image_size": 4}, "data.image_size"),
+        ("data", {"name": "sort", "per_class": 5}, "data.per_class"),
+        ("data", {"name": "parens", "length": 7}, "data.length"),
+        ("data", {"name": "sines", "length": 300}, "data.length"),
+        ("data", {"name": "copy", "horizon": 4}, "data.horizon"),
+        ("model", {"arch": "transformer", "hidden_size": 30, "heads": 4}, "model.heads"),
+        ("model", {"arch": "lstm", "layers": 5}, "model.layers"),
+        ("train", {"clip": -1}, "train.clip"),
     ],
 )
 def test_a_bad_value_names_its_field(section, values, field):
