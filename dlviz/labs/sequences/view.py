@@ -343,9 +343,10 @@ def _transformer(h: RunHistory, snap: SequenceSnapshot, key: str) -> None:
 def _forecast(snap: SequenceSnapshot, ds: Dataset, key: str) -> None:
     seq = ds.seq
     assert seq is not None
-    st.markdown("**The example's forecast**: the network's, against the truth")
+    st.markdown("**The example's forecast**: the network's and the baselines', against the truth")
     truth = ds.y_test[snap.example].numpy()
     forecasts = {"network": snap.forecast} if snap.forecast is not None else {}
+    forecasts.update(_baselines(ds, snap.example))
     live_chart(
         _cached_figure(
             "forecast",
@@ -355,9 +356,30 @@ def _forecast(snap: SequenceSnapshot, ds: Dataset, key: str) -> None:
         key=f"{key}_forecast",
     )
     summary(
-        f"The last {snap.length} values it saw (grey), the next {seq.horizon} (dashed) "
-        "and its forecast of them. The baselines join it once training ends."
+        f"The last {snap.length} values it saw (grey), the next {seq.horizon} (dashed), the "
+        "network's forecast of them and the baselines' (the last value repeated; one season "
+        "back; a linear fit of the window), which need no training."
     )
+
+
+def _baselines(ds: Dataset, example: int) -> dict[str, Any]:
+    """The baselines' forecasts of test window `example` (the linear fit made once a dataset)."""
+    from dlviz import forecast
+
+    seq = ds.seq
+    assert seq is not None
+    cache = st.session_state.setdefault("_sq_linear_ar", {})
+    if cache.get("data") is not ds:
+        cache.clear()
+        cache["data"] = ds
+        cache["ar"] = forecast.LinearAR.fit(ds.x_train[:, :, 0].numpy(), ds.y_train.numpy())
+    window = ds.x_test[example : example + 1, :, 0].numpy()
+    out = {"naive": forecast.naive(window, seq.horizon)[0]}
+    seasonal = forecast.seasonal_naive(window, seq.horizon, seq.period)
+    if seasonal is not None:
+        out["seasonal naive"] = seasonal[0]
+    out["linear AR"] = cache["ar"].predict(window)[0]
+    return out
 
 
 def _inside(view: live.View, key: str) -> None:

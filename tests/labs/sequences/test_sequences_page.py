@@ -128,6 +128,8 @@ def test_a_forecast_is_shown_beside_the_baselines(apptest, monkeypatch, tmp_path
     } <= set(figs)
     names = [t.get("name") for t in figs["sq_view_fc_horizon"]["data"]]
     assert {"network", "naive", "seasonal naive", "linear AR"} <= set(names)
+    live = [t.get("name") for t in figs["sq_view_forecast"]["data"]]
+    assert {"network", "naive", "seasonal naive", "linear AR"} <= set(live)  # from the start
     assert "naive forecast" in markdown(at).lower() or "naive" in captions(at)
     metrics = {m.label: m.value for m in at.metric}
     assert "Test MSE" in metrics and "Naive forecast MSE" in metrics
