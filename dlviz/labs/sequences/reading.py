@@ -236,7 +236,14 @@ def reading(
     train = final.get("train_accuracy", float("nan"))
     at_chance = _ok(acc) and acc <= chance + margin(chance, len(labels))
     overfit = _ok(acc) and _ok(train) and train - acc > 0.1
-    unit = "predicted tokens" if task == "tokens" else "test sequences"
+    language = name in ("chars", "own_text")  # next-character prediction: no "answers"
+    unit = (
+        "next characters predicted"
+        if language
+        else "predicted tokens"
+        if task == "tokens"
+        else "test sequences"
+    )
     if at_chance:
         out.append(
             f"It learned nothing it can use: {acc:.0%} of the {unit} right, where guessing the "
@@ -249,7 +256,21 @@ def reading(
             f"It learned part of the task: {acc:.1%} of the {unit} right, well above chance "
             f"({chance:.0%}) but short of all of them."
         )
-    if task == "tokens":
+    if task == "tokens" and language:
+        loss = final.get("test_loss", float("nan"))
+        if _ok(loss):
+            out.append(
+                f"Its test loss is {loss:.3f} nats a character, a perplexity of "
+                f"{math.exp(loss):.1f}: at each character it is about as unsure as a choice "
+                f"among {math.exp(loss):.0f} equally likely ones."
+            )
+        if positions is not None and len(positions) > 1:
+            out.append(
+                f"It predicts worst at position 1 ({positions[0]:.0%} right), with no "
+                f"character before it to go on, and {positions[-1]:.0%} at position "
+                f"{len(positions)}, with {len(positions) - 1} before it."
+            )
+    elif task == "tokens":
         seq = final.get("test_sequence_accuracy", float("nan"))
         if _ok(seq):
             out.append(

@@ -10,6 +10,7 @@ elements stay the same from one refresh to the next, so the live charts update i
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -58,7 +59,8 @@ def arch_of(h: RunHistory) -> str:
     return h.config.get("model", {}).get("arch", "") if isinstance(h.config, dict) else ""
 
 
-def metrics_row(h: RunHistory, task: str, key: str) -> None:
+def metrics_row(h: RunHistory, task: str, key: str, language: bool = False) -> None:
+    """Epoch, time, speed and the task's two figures (`language`: a character model)."""
     c = layout.columns(5, key=f"{key}_metrics", min_width=120)
     final = h.final
     c[0].metric(f"Epoch (of {h.total_epochs})" if h.total_epochs else "Epoch", f"{h.epoch}")
@@ -70,6 +72,17 @@ def metrics_row(h: RunHistory, task: str, key: str) -> None:
             "Naive forecast MSE",
             f"{final['baseline_mse']:.3g}" if "baseline_mse" in final else "-",
             help="The last value seen, repeated: the baseline every forecast must beat.",
+        )
+    elif task == "tokens" and language:
+        c[3].metric(
+            "Next character right",
+            f"{final['test_accuracy']:.1%}" if "test_accuracy" in final else "-",
+        )
+        c[4].metric(
+            "Perplexity",
+            f"{math.exp(final['test_loss']):.1f}" if "test_loss" in final else "-",
+            help="e to the test loss: as unsure, at each character, as a choice among this "
+            "many equally likely ones.",
         )
     elif task == "tokens":
         c[3].metric(
@@ -416,7 +429,7 @@ def draw_single(view: live.View, key: str) -> None:
     h = view.handles[0].history
     ds = view_data(view)
     live.status_line("", h)
-    metrics_row(h, ds.task, key)
+    metrics_row(h, ds.task, key, language=ds.name in ("chars", "own_text"))
     _curves(h, ds, key)
     _inside(view, key)
     if h.done and h.model is not None and h.status in ("finished", "stopped"):

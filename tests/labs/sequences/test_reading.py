@@ -125,3 +125,22 @@ def test_the_final_reading_of_a_forecast_names_a_baseline_that_beats_it():
         "Its error grows with the horizon: 0.1 one step ahead, 0.5 2 steps ahead (5x larger than "
         "one step ahead)."
     )
+
+
+def test_a_character_model_is_read_by_its_perplexity_not_by_whole_answers():
+    h = history("tokens", train_loss=1.5, test_loss=1.6, train_accuracy=0.5, test_accuracy=0.48,
+                test_sequence_accuracy=0.0, train_sequence_accuracy=0.0)  # fmt: skip
+    h.config = {"model": {"arch": "gru"}, "data": {"name": "chars"}}
+    y = np.tile(np.arange(60), 20)
+    out = reading.reading(
+        h, "tokens", tuple(chr(32 + i) for i in range(60)), y, positions=np.array([0.3, 0.4, 0.5])
+    )
+    assert out[0].startswith(
+        "It learned part of the task: 48.0% of the next characters predicted right"
+    )
+    assert f"a perplexity of {np.exp(1.6):.1f}" in out[1]
+    assert (
+        out[2]
+        == "It predicts worst at position 1 (30% right), with no character before it to go on, and 50% at position 3, with 2 before it."
+    )
+    assert not any("every token" in s for s in out)
