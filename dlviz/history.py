@@ -111,11 +111,10 @@ class RunHistory:
     dead: Series = field(default_factory=lambda: Series(("step", "epoch", "shares")))
     classes: dict[str, Any] = field(default_factory=dict)
     # Sequences: snapshots of states, gates, attention to scrub through (at most MAX_FMAPS,
-    # kept as fmaps are), and every snapshot's attention-head scores and gradient per step.
+    # kept as fmaps are), and every snapshot's attention-head scores.
     seq: list[SequenceSnapshot] = field(default_factory=list)
     seq_seen: int = 0
     heads: Series = field(default_factory=lambda: Series(("step", "epoch", "scores")))
-    time_grads: Series = field(default_factory=lambda: Series(("step", "epoch", "grads")))
     summary: dict[str, Any] = field(default_factory=dict)
     run_id: str = ""
     model: Any = None  # the trained model (on the CPU) once the run has ended
@@ -209,8 +208,6 @@ class RunHistory:
         self.seq_seen += 1
         if snap.head_scores is not None:
             self.heads.append(step=snap.step, epoch=snap.epoch, scores=snap.head_scores)
-        if snap.grad_steps:
-            self.time_grads.append(step=snap.step, epoch=snap.epoch, grads=dict(snap.grad_steps))
         self.seq.append(snap)
         if len(self.seq) > MAX_FMAPS:  # drop every other one, keeping the first and last
             self.seq = self.seq[:-1:2] + [self.seq[-1]]

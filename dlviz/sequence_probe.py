@@ -11,7 +11,6 @@ MAX_UNITS units and MAX_ATTENTION positions a side) and bounded in count by the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
@@ -20,6 +19,7 @@ from torch import nn
 
 from dlviz.data import IGNORE, Dataset
 from dlviz.models.recording import LayerTrace, can_record, recording
+from dlviz.probes import ImageProbe
 from dlviz.train import task_loss
 
 PROBE_BATCH = 32  # test sequences a snapshot's gates, gradients and head scores average over
@@ -78,28 +78,14 @@ class SequenceSnapshot:
         return len(self.values) if self.values is not None else len(self.tokens)
 
 
-class Chooser:
-    """Which test example a probe shows; the page may change it from another thread (any
-    object with `choice().sample_index` works, such as dlviz.probes.ImageProbe)."""
-
-    def __init__(self, index: int = 0):
-        self.index = index
-
-    def choice(self) -> Any:
-        return self
-
-
-def _sample_index(chooser: Any) -> int:
-    if chooser is None:
-        return 0
-    choice = chooser.choice()
-    return int(getattr(choice, "sample_index", getattr(choice, "index", 0)))
-
-
 class SequenceProbe:
-    """Takes SequenceSnapshots of a sequence model training on `data`."""
+    """Takes SequenceSnapshots of a sequence model training on `data`, of the test example the
+    page chose: `chooser` (the run's ImageProbe, which keeps the page's choice under its lock;
+    its sample_index) may be changed from another thread at any time."""
 
-    def __init__(self, data: Dataset, chooser: Any = None, probe_batch: int = PROBE_BATCH):
+    def __init__(
+        self, data: Dataset, chooser: ImageProbe | None = None, probe_batch: int = PROBE_BATCH
+    ):
         if data.seq is None:
             raise ValueError("a SequenceProbe needs sequence data")
         self.data = data
@@ -110,7 +96,8 @@ class SequenceProbe:
         data, seq = self.data, self.data.seq
         assert seq is not None
         n = len(data.x_test)
-        index = min(max(_sample_index(self.chooser), 0), n - 1)
+        chosen = self.chooser.choice().sample_index if self.chooser is not None else 0
+        index = min(max(chosen, 0), n - 1)
         device = next(model.parameters()).device
         # the example first, then the probe batch: one pass reads both
         x = torch.cat([data.x_test[index : index + 1], data.x_test[: self.probe_batch]])

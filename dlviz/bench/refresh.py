@@ -4,12 +4,9 @@ does), and the time from starting a run to its first loss report."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
-import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from dlviz.config import RunConfig
@@ -140,9 +137,6 @@ def image_view_cost(repeats: int = 30, epochs: int = 2) -> dict[str, Any]:
     }
 
 
-SEQUENCE_VIEW = "sq_view"  # the Sequence lab's view key (dlviz.labs.sequences.widgets.VIEW)
-
-
 def sequence_view_cases(epochs: int = 10, samples: int | None = None) -> dict[str, RunConfig]:
     """The Sequence lab's runs whose live view `sequence_view_costs` draws: its default
     transformer (attention and head scores) and an LSTM on a long sequence (states, gates and
@@ -175,11 +169,10 @@ def sequence_view_costs(
     itself, run by Streamlit's AppTest (so Streamlit's per-element work is in it), on a trained
     run's history shown as if it were still training, each time with a new snapshot (its worst
     case: otherwise the snapshot's figures are reused). `ms` is the wall time of draw_single,
-    `bytes` the JSON of the figures its live charts send."""
-    from streamlit.testing.v1 import AppTest
-
+    `bytes` the JSON of the figures its live charts send. The Streamlit side is the lab's
+    (`dlviz.labs.sequences.view_timing`): this module imports no streamlit."""
     from dlviz import jobs
-    from dlviz.ui.live import View
+    from dlviz.labs.sequences.view_timing import time_view
 
     results = []
     for name, cfg in sequence_view_cases(epochs, samples).items():
@@ -187,19 +180,7 @@ def sequence_view_costs(
         done = handle.wait()
         # the same history, read as a live run's: no finished-network section below the view
         handle.history = dataclasses.replace(done, status="running", model=None)
-        with _quiet("streamlit.runtime.scriptrunner_utils.script_run_context"):
-            # made and set up outside a script run: Streamlit would warn of "bare mode"
-            at = AppTest.from_function(_sequence_view_script, default_timeout=120)
-            at.session_state[SEQUENCE_VIEW] = View(kind="single", handles=[handle], labels=[""])
-            at.session_state["sq_example"] = 0
-        times, size = [], 0
-        for i in range(repeats + 1):  # the first run warms up (imports, the data, caches)
-            at.run()
-            if at.exception:
-                raise RuntimeError(f"the Sequence view failed: {at.exception[0].message}")
-            if i:
-                times.append(at.session_state["_bench_draw_ms"])
-            size = _live_chart_bytes(at)
+        times, size = time_view(handle, repeats)
         results.append(
             {
                 "case": name,
@@ -210,49 +191,6 @@ def sequence_view_costs(
             }
         )
     return results
-
-
-@contextlib.contextmanager
-def _quiet(logger: str) -> Iterator[None]:
-    log = logging.getLogger(logger)
-    level = log.level
-    log.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        log.setLevel(level)
-
-
-def _sequence_view_script() -> None:
-    """The page script AppTest runs (its source is copied into a file: imports go inside)."""
-    from dlviz.bench.refresh import draw_sequence_view
-
-    draw_sequence_view()
-
-
-def draw_sequence_view() -> None:
-    """Inside a script run: the Sequence view under SEQUENCE_VIEW drawn once, timed, with a new
-    snapshot (the figures drawn for the last one forgotten)."""
-    import streamlit as st
-
-    from dlviz.labs.sequences.view import draw_single
-
-    ss = st.session_state
-    ss.pop("_sq_figures", None)  # the view's figures of the last snapshot, reused until a new one
-    start = time.perf_counter()
-    draw_single(ss[SEQUENCE_VIEW], SEQUENCE_VIEW)
-    ss["_bench_draw_ms"] = (time.perf_counter() - start) * 1000
-
-
-def _live_chart_bytes(at: Any) -> int:
-    """Bytes of the figures the live charts drawn by the last run of `at` carry."""
-    import json
-
-    total = 0
-    for el in at.get("bidi_component"):
-        spec = json.loads(el.proto.json).get("spec")
-        total += len(spec) if spec else 0
-    return total
 
 
 def first_point_times(repeats: int = 10) -> list[float]:

@@ -31,6 +31,24 @@ def curves_layout(height: int, xlabel: str) -> dict[str, Any]:
     )
 
 
+def batch_loss_trace(h: RunHistory, x: str, color: str, prefix: str, label: str) -> dict[str, Any]:
+    """The thin line of a run's mean batch loss between reports, against fractional epochs
+    (`x` "epoch") or seconds of training ("elapsed"), in the run's `color`."""
+    st = h.steps.to_dict()
+    bx = f32(st["step"]) / max(h.steps_per_epoch, 1) if x == "epoch" else f32(st["elapsed"])
+    bx, by = thin_out(bx, f32(st["loss"]))
+    return {
+        "type": "scatter",
+        "x": bx,
+        "y": by,
+        "mode": "lines",
+        "name": f"{prefix}batch loss",
+        "line": {"color": color, "width": 1},
+        "opacity": 0.35,
+        "legendgroup": label,
+    }
+
+
 def curves_figure(
     runs: Sequence[tuple[str, RunHistory]],
     x: str = "epoch",
@@ -53,21 +71,7 @@ def curves_figure(
         xs = ep["epoch"] if x == "epoch" else ep["elapsed"]
         mode = "lines" if len(xs) > 2 else "lines+markers"  # one epoch is still visible
         if show_batch_loss and len(h.steps):
-            st = h.steps.to_dict()
-            bx = f32(st["step"]) / max(h.steps_per_epoch, 1) if x == "epoch" else f32(st["elapsed"])
-            bx, by = thin_out(bx, f32(st["loss"]))
-            traces.append(
-                {
-                    "type": "scatter",
-                    "x": bx,
-                    "y": by,
-                    "mode": "lines",
-                    "name": f"{prefix}batch loss",
-                    "line": {"color": color, "width": 1},
-                    "opacity": 0.35,
-                    "legendgroup": label,
-                }
-            )
+            traces.append(batch_loss_trace(h, x, color, prefix, label))
         for split, dash in (("train", "dash"), ("test", "solid")):
             line = {"color": color, "dash": dash, "width": 2}
             traces.append(

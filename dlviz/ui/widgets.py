@@ -7,13 +7,15 @@ Every widget has an explicit key and keeps its value across page switches.
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
 
 from dlviz.config import ConfigError, TrainConfig
 from dlviz.text import plural
-from dlviz.ui import fields
+from dlviz.ui import fields, layout
 from dlviz.ui.fields import KEEP
 from dlviz.ui.state import devices, set_defaults
 
@@ -166,3 +168,74 @@ def train_config(prefix: str) -> TrainConfig:
         device=ss[f"{prefix}_device"],
         until_stopped=bool(ss.get(f"{prefix}_until_stopped", False)),
     )
+
+
+# --- looking inside a run: which test item, which snapshot ----------------------------------------
+
+
+def _random_item(key: str, n: int) -> None:
+    st.session_state[key] = random.randrange(n)
+
+
+def test_item_chooser(
+    view: Any, key: str, n: int, label: str, help: str, random_help: str, row_key: str
+) -> int:
+    """Which of `n` test items (an image, a sequence) a live view shows: a number under `key`
+    and a Random button beside it (``{key}_random``). Every run of `view` snapshots that one
+    next; a refused number keeps the one shown and says why. Returns the index shown."""
+    ss = st.session_state
+    ss.setdefault(key, 0)
+    c1, c2 = layout.columns([3, 2], key=row_key, min_width=140, vertical_alignment="bottom")
+    fields.number_input(c1, key, f"{label} (0 to {n - 1})", help=help)
+    c2.button(
+        "Random",
+        key=f"{key}_random",
+        icon=":material/shuffle:",
+        on_click=_random_item,
+        args=(key, n),
+        help=random_help,
+        width="stretch",
+    )
+    refused = fields.problem(key, 0, n - 1, label)
+    with st.container():
+        if refused:  # keep showing what it showed; say why the typed one is not shown
+            st.error(refused, icon=":material/error:")
+    shown = view.handles[0].probe.choice().sample_index
+    index = min(max(int(shown), 0), n - 1) if refused else int(ss[key])
+    for handle in view.handles:
+        handle.probe.choose(sample_index=index)  # the run's next snapshot takes this one
+    return index
+
+
+def snapshot_slider(key: str, owner: Any, snaps: Sequence[Any]) -> int:
+    """The snapshot slider over a run's kept snapshots `snaps` (each with `step` and `epoch`),
+    of the history `owner`: it follows the newest one unless the person has moved it back; then
+    it keeps the snapshot they chose (by its step) while new ones arrive and the history thins
+    itself. Returns the position chosen.
+
+    The slider's key (``{key}_{len(snaps)}``) changes with the number of snapshots: a fresh
+    widget starts at the position given here (a browser moved a kept one back to its old
+    value)."""
+    n = len(snaps)
+    ss = st.session_state
+    track = f"_{key}_track"
+    last_n, last_steps, last_owner = ss.get(track, (0, [], None))
+    chosen = ss.get(f"{key}_{last_n}") if last_owner is owner else None
+    if chosen is None or chosen >= last_n - 1 or chosen >= len(last_steps):
+        pos = n - 1  # a new run, or it was on the newest: follow
+    else:
+        step = last_steps[chosen]
+        pos = min(range(n), key=lambda i: abs(snaps[i].step - step))
+    with st.container():
+        if n > 1:
+            pos = st.select_slider(
+                "Snapshot",
+                options=list(range(n)),
+                value=pos,
+                key=f"{key}_{n}",
+                format_func=lambda i: f"epoch {snaps[i].epoch}, step {snaps[i].step:,}",
+                help=f"Scrub back through the {n} snapshots kept so far (evenly spread over "
+                "the run; the newest is always kept).",
+            )
+    ss[track] = (n, [s.step for s in snaps], owner)
+    return int(pos)

@@ -43,9 +43,6 @@ def page_side(module: str) -> bool:
 
 
 ENTRY = ("dlviz.cli", "dlviz.__main__", "dlviz.bench")
-# benchmarks that time a lab's view as Streamlit draws it (in its AppTest), lazily: the other
-# benchmarks, and the CLI, run where streamlit is not installed
-STREAMLIT_BENCHMARKS = {"dlviz.bench.refresh"}
 NOT_CORE = ("dlviz.labs", "dlviz.ui", "dlviz.figures", "dlviz.dashboard", *ENTRY)
 
 
@@ -104,7 +101,6 @@ def violations(root: Path) -> list[str]:
             not in_dlviz
             or within(name, "dlviz.ui")
             or within(name, "dlviz.dashboard")
-            or name in STREAMLIT_BENCHMARKS
             or (lab is not None and (page_side(name) or name.split(".")[-1] == lab))
         )
         if "streamlit" in tops and not streamlit_ok:

@@ -9,7 +9,6 @@ elements stay the same from one refresh to the next, so the live charts update i
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,7 @@ from dlviz.probes import FeatureSnapshot, ImageProbe, top_activating
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live
 from dlviz.ui.charts import live_chart, summary
+from dlviz.ui.widgets import snapshot_slider, test_item_chooser
 
 KEEP = "session"  # widget values survive a page switch
 
@@ -101,41 +101,19 @@ def _channel_pager(view: live.View) -> int:
     return start
 
 
-def _random_sample(n: int) -> None:
-    st.session_state["im_sample"] = random.randrange(n)
-
-
 def _sample_chooser(view: live.View, ds: Dataset) -> int:
     """Which test image the feature maps show (a number and a Random button, side by side);
     every run of the view snapshots that one next."""
     n = len(ds.x_test)
-    ss = st.session_state
-    ss.setdefault("im_sample", 0)
-    c1, c2 = layout.columns([3, 2], key="im_sample_row", min_width=140, vertical_alignment="bottom")
-    fields.number_input(
-        c1,
+    return test_item_chooser(
+        view,
         "im_sample",
-        f"Test image (0 to {n - 1})",
+        n,
+        "Test image",
         help=f"Which of the {plural(n, 'test image')} to look at.",
+        random_help="Draw one of the test images at random.",
+        row_key="im_sample_row",
     )
-    c2.button(
-        "Random",
-        key="im_sample_random",
-        icon=":material/shuffle:",
-        on_click=_random_sample,
-        args=(n,),
-        help="Draw one of the test images at random.",
-        width="stretch",
-    )
-    refused = fields.problem("im_sample", 0, n - 1, "Test image")
-    with st.container():
-        if refused:  # keep showing the image it showed; say why the typed one is not shown
-            st.error(refused, icon=":material/error:")
-    shown = view.handles[0].probe.choice().sample_index
-    index = min(max(int(shown), 0), n - 1) if refused else int(ss["im_sample"])
-    for handle in view.handles:
-        handle.probe.choose(sample_index=index)  # the run's next snapshot takes this image
-    return index
 
 
 def _image_caption(ds: Dataset, index: int) -> str:
@@ -156,38 +134,6 @@ def _sample_chart(ds: Dataset, index: int, key: str, tile: int) -> None:
     )
 
 
-def _pick_snapshot(h: RunHistory, key: str) -> int:
-    """The snapshot slider: which of `h.fmaps` to show. It follows the newest one unless the
-    person has moved it back; then it keeps the snapshot they chose (by its step) while new
-    ones arrive and the history thins itself.
-
-    The slider's key changes with the number of snapshots: a fresh widget starts at the
-    position given here (a browser moved a kept one back to its old value)."""
-    n = len(h.fmaps)
-    ss = st.session_state
-    track = f"_{key}_fmap_track"
-    last_n, last_steps, owner = ss.get(track, (0, [], None))
-    chosen = ss.get(f"{key}_fmap_{last_n}") if owner is h else None
-    if chosen is None or chosen >= last_n - 1 or chosen >= len(last_steps):
-        pos = n - 1  # a new run, or it was on the newest: follow
-    else:
-        step = last_steps[chosen]
-        pos = min(range(n), key=lambda i: abs(h.fmaps[i].step - step))
-    with st.container():
-        if n > 1:
-            pos = st.select_slider(
-                "Snapshot",
-                options=list(range(n)),
-                value=pos,
-                key=f"{key}_fmap_{n}",
-                format_func=lambda i: f"epoch {h.fmaps[i].epoch}, step {h.fmaps[i].step:,}",
-                help=f"Scrub back through the {n} snapshots kept so far (evenly spread over "
-                "the run; the newest is always kept).",
-            )
-    ss[track] = (n, [s.step for s in h.fmaps], h)
-    return int(pos)
-
-
 def _feature_maps(view: live.View, key: str) -> None:
     """Which test image and which snapshot (top row); the image and the first layer's filters
     (left); every layer's feature maps (right)."""
@@ -204,7 +150,7 @@ def _feature_maps(view: live.View, key: str) -> None:
     snap, note = None, ""
     with scrub:
         if h.fmaps:
-            pos = _pick_snapshot(h, key)
+            pos = snapshot_slider(f"{key}_fmap", h, h.fmaps)
             snap = h.fmaps[pos]
             if h.done and pos == len(h.fmaps) - 1 and not _shows(snap, index, start):
                 snap = _final_snapshot(h, ds.x_test, index, start) or snap

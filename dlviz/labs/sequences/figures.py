@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dlviz.figures.axes import log_decade_axis, log_value_axis
-from dlviz.figures.curves import curves_layout
+from dlviz.figures.curves import batch_loss_trace, curves_layout
 from dlviz.figures.theme import (
     COMPARE_COLORS,
     DIVERGING,
@@ -154,13 +154,7 @@ def sequence_curves_figure(
         common = {"type": "scatter", "mode": mode, "legendgroup": label}
         right = {**common, "xaxis": "x2", "yaxis": "y2"}
         if len(h.steps):
-            st = h.steps.to_dict()
-            bx = f32(st["step"]) / max(h.steps_per_epoch, 1) if x == "epoch" else f32(st["elapsed"])
-            bx, by = thin_out(bx, f32(st["loss"]))
-            traces.append(
-                {**common, "x": bx, "y": by, "mode": "lines", "name": f"{prefix}batch loss",
-                 "line": {"color": color, "width": 1}, "opacity": 0.35}
-            )  # fmt: skip
+            traces.append(batch_loss_trace(h, x, color, prefix, label))
         for split, dash in (("train", "dash"), ("test", "solid")):
             traces.append(
                 {**common, "x": xs, "y": ep[f"{split}_loss"], "name": f"{prefix}{split}",

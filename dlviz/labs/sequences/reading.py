@@ -16,7 +16,6 @@ from dlviz.config import LENGTH_DEFAULT
 from dlviz.history import RunHistory
 from dlviz.outcome import chance_level, margin
 from dlviz.sequence_probe import HEAD_KINDS, TURNED_ON, SequenceSnapshot, turned_on
-from dlviz.text import plural
 
 KIND_WORDS = {  # with their article
     "previous": "a previous-token",
@@ -301,10 +300,3 @@ def reading(
     if tip:
         out.append(tip)
     return out
-
-
-def count_heads(scores: np.ndarray | None) -> str:
-    if scores is None:
-        return ""
-    layers, heads, _ = scores.shape
-    return f"{plural(layers, 'layer')} of {plural(heads, 'head')}"

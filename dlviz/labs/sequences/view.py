@@ -11,7 +11,6 @@ elements stay the same from one refresh to the next, so the live charts update i
 from __future__ import annotations
 
 import math
-import random
 from typing import Any
 
 import streamlit as st
@@ -32,8 +31,9 @@ from dlviz.labs.sequences.figures import (
 )
 from dlviz.sequence_probe import HEAD_KINDS, SequenceSnapshot
 from dlviz.text import plural
-from dlviz.ui import fields, layout, live
+from dlviz.ui import layout, live
 from dlviz.ui.charts import live_chart, summary
+from dlviz.ui.widgets import snapshot_slider, test_item_chooser
 
 KEEP = "session"
 RECURRENT = ("rnn", "lstm", "gru")
@@ -121,68 +121,19 @@ def _curves(h: RunHistory, ds: Dataset, key: str) -> None:
 # --- choosing what to look at ------------------------------------------------------------------
 
 
-def _random_example(n: int) -> None:
-    st.session_state["sq_example"] = random.randrange(n)
-
-
 def _example_chooser(view: live.View, ds: Dataset) -> int:
     """Which test sequence the inside views show (a number and a Random button); the run's
     next snapshot takes it."""
     n = len(ds.x_test)
-    ss = st.session_state
-    c1, c2 = layout.columns(
-        [3, 2], key="sq_example_row", min_width=140, vertical_alignment="bottom"
-    )
-    fields.number_input(
-        c1,
+    return test_item_chooser(
+        view,
         "sq_example",
-        f"Test sequence (0 to {n - 1})",
+        n,
+        "Test sequence",
         help=f"Which of the {plural(n, 'test sequence')} to look inside.",
+        random_help="Draw one of the test sequences at random.",
+        row_key="sq_example_row",
     )
-    c2.button(
-        "Random",
-        key="sq_example_random",
-        icon=":material/shuffle:",
-        on_click=_random_example,
-        args=(n,),
-        width="stretch",
-    )
-    refused = fields.problem("sq_example", 0, n - 1, "Test sequence")
-    with st.container():
-        if refused:
-            st.error(refused, icon=":material/error:")
-    shown = view.handles[0].probe.choice().sample_index
-    index = min(max(int(shown), 0), n - 1) if refused else int(ss["sq_example"])
-    view.handles[0].probe.choose(sample_index=index)
-    return index
-
-
-def _pick_snapshot(h: RunHistory, key: str) -> int:
-    """The snapshot slider over `h.seq`: it follows the newest unless moved back; then it keeps
-    the chosen snapshot (by its step) while new ones arrive."""
-    n = len(h.seq)
-    ss = st.session_state
-    track = f"_{key}_seq_track"
-    last_n, last_steps, owner = ss.get(track, (0, [], None))
-    chosen = ss.get(f"{key}_seq_{last_n}") if owner is h else None
-    if chosen is None or chosen >= last_n - 1 or chosen >= len(last_steps):
-        pos = n - 1
-    else:
-        step = last_steps[chosen]
-        pos = min(range(n), key=lambda i: abs(h.seq[i].step - step))
-    with st.container():
-        if n > 1:
-            pos = st.select_slider(
-                "Snapshot",
-                options=list(range(n)),
-                value=pos,
-                key=f"{key}_seq_{n}",
-                format_func=lambda i: f"epoch {h.seq[i].epoch}, step {h.seq[i].step:,}",
-                help=f"Scrub back through the {n} snapshots kept so far (evenly spread over "
-                "the run; the newest is always kept).",
-            )
-    ss[track] = (n, [s.step for s in h.seq], h)
-    return int(pos)
 
 
 def _example_text(snap: SequenceSnapshot, ds: Dataset) -> None:
@@ -408,7 +359,7 @@ def _inside(view: live.View, key: str) -> None:
     snap = None
     with scrub:
         if h.seq:
-            snap = h.seq[_pick_snapshot(h, key)]
+            snap = h.seq[snapshot_slider(f"{key}_seq", h, h.seq)]
     if snap is None:
         st.caption("The insides appear with the first snapshot, a moment after training starts.")
         return

@@ -36,12 +36,18 @@ TOP_PS = (1.0, 0.95, 0.9, 0.8, 0.5)
 MAX_WRITE = 500  # characters a click writes at most
 
 
-def _kept(name: str, model: Any, make):
-    """`make()` once per trained model (kept in the session for the latest model only)."""
+def _done(model: Any) -> dict[str, Any]:
+    """What was computed of the trained `model` (kept in the session for the latest only)."""
     cache = st.session_state.setdefault("_sq_done", {})
     if cache.get("model") is not model:
         cache.clear()
         cache["model"] = model
+    return cache
+
+
+def _kept(name: str, model: Any, make):
+    """`make()` once per trained model."""
+    cache = _done(model)
     if name not in cache:
         cache[name] = make()
     return cache[name]
@@ -154,11 +160,7 @@ def _forecasts(report: analysis.ForecastReport, ds: Dataset, key: str) -> None:
 
 
 def _run_ablation(model: Any, ds: Dataset) -> None:
-    cache = st.session_state.setdefault("_sq_done", {})
-    if cache.get("model") is not model:
-        cache.clear()
-        cache["model"] = model
-    cache["ablation"] = analysis.ablate_heads(model, ds)
+    _done(model)["ablation"] = analysis.ablate_heads(model, ds)
 
 
 def _ablation(h: RunHistory, ds: Dataset, key: str) -> None:
@@ -172,8 +174,7 @@ def _ablation(h: RunHistory, ds: Dataset, key: str) -> None:
         on_click=_run_ablation,
         args=(model, ds),
     )
-    done = st.session_state.get("_sq_done", {})
-    result = done.get("ablation") if done.get("model") is model else None
+    result = _done(model).get("ablation")
     if result is None:
         st.caption(
             "Each head's output is set to zero in turn and the test set is scored again; the "
