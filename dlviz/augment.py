@@ -57,3 +57,44 @@ class Augment:
             mean = x.mean(dim=(1, 2, 3), keepdim=True)
             x = ((x - mean) * contrast + mean) * bright
         return x.clamp(0, 1)
+
+
+@dataclass(frozen=True)
+class AudioAugment:
+    """What to apply to a batch of waves (B, 1, S); each clip gets its own random draw. The
+    SpecAugment masks act on the spectrogram, in the network's front end
+    (`dlviz.audio_features.AudioFeatures.set_masks`)."""
+
+    shift: float = 0.0  # roll in time by up to this share of the clip, either way
+    noise: float = 0.0  # add white noise of up to this share of the clip's own RMS level
+    gain: float = 0.0  # scale by up to this many dB either way
+
+    @classmethod
+    def from_config(cls, cfg: AugmentConfig) -> AudioAugment:
+        return cls(shift=cfg.shift, noise=cfg.noise, gain=cfg.gain)
+
+    @property
+    def active(self) -> bool:
+        return self.shift > 0 or self.noise > 0 or self.gain > 0
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """x (B, 1, S) -> an augmented copy, same shape."""
+        if not self.active or len(x) == 0:
+            return x
+        b, s, dev = len(x), x.shape[-1], x.device
+
+        def uniform(*shape: int) -> torch.Tensor:  # in [-1, 1), drawn on the CPU: reproducible
+            return (torch.rand(*shape, generator=generator) * 2 - 1).to(dev)
+
+        if self.shift > 0:
+            offset = (uniform(b) * self.shift * s).round().long()  # (B,)
+            idx = (torch.arange(s, device=dev)[None, :] - offset[:, None]) % s
+            x = torch.gather(x, 2, idx[:, None, :])
+        if self.noise > 0:
+            level = x.pow(2).mean(dim=2, keepdim=True).sqrt()  # (B, 1, 1)
+            amount = (uniform(b, 1, 1) + 1) / 2 * self.noise
+            noise = torch.randn(x.shape, generator=generator).to(dev)
+            x = x + noise * level * amount
+        if self.gain > 0:
+            x = x * torch.pow(10.0, uniform(b, 1, 1) * self.gain / 20)
+        return x

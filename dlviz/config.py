@@ -29,7 +29,21 @@ TEXT_DATASETS = ("sentiment", "chars", "own_text", "own_labels")
 # CSV of one numeric column, from `path` or given in memory as the own_* text sets are.
 SERIES_DATASETS = ("sines", "arma", "seasonal", "mackey_glass", "own_series")
 SEQUENCE_DATASETS = SYMBOL_DATASETS + TEXT_DATASETS + SERIES_DATASETS
-DATASETS = TOY_DATASETS + IMAGE_DATASETS + SEQUENCE_DATASETS
+# Sounds (the Sound lab): generated class sets (dlviz.data.sounds), spoken digits synthesised by
+# espeak-ng (dlviz.data.spoken), and a person's recordings: a folder of class folders or a ZIP
+# of them at `path` (audio_folder, audio_zip), or clips given to the run in memory
+# (audio_upload: uploaded or recorded in a browser session, which a stored config cannot load
+# again).
+SOUND_DATASETS = (
+    "tones", "chirps", "vowels", "noises", "spoken_digits", "audio_folder", "audio_zip",
+    "audio_upload",
+)  # fmt: skip
+GENERATED_SOUNDS = ("tones", "chirps", "vowels", "noises", "spoken_digits")
+DATASETS = TOY_DATASETS + IMAGE_DATASETS + SEQUENCE_DATASETS + SOUND_DATASETS
+# What a sound network reads: a log-mel spectrogram, a log power spectrogram (the STFT), MFCCs
+# (dlviz.audio_features) or the raw wave (a cnn1d).
+SOUND_FEATURES = ("mel", "stft", "mfcc", "wave")
+MAX_CLIP_SECONDS = 4.0
 # What a sequence dataset asks of its network: one class a sequence, a token at each position
 # (generation and character models predict the next token from the ones before), or the next
 # `horizon` values of a series.
@@ -133,6 +147,13 @@ class DataConfig:
     # dataset's own, LENGTH_DEFAULT), and for series the steps ahead to forecast
     length: int = 0
     horizon: int = 0
+    # sounds: what the network reads (SOUND_FEATURES), the STFT's window and hop in samples at
+    # 16 kHz (400 and 160: 25 ms windows every 10 ms), mel bands, and each clip's length
+    features: str = "mel"
+    window: int = 400
+    hop: int = 160
+    mels: int = 40
+    seconds: float = 1.0
 
     def __post_init__(self) -> None:
         _check_choice("data.name", self.name, DATASETS)
@@ -176,6 +197,7 @@ class DataConfig:
                 )
         if not isinstance(self.path, str) or len(self.path) > 4096:
             raise ConfigError("data.path", "must be a file or folder path (text)")
+        self._check_sound()
         if self.name in ("folder", "zip"):
             if not isinstance(self.path, str) or not self.path:
                 raise ConfigError(
@@ -194,6 +216,46 @@ class DataConfig:
                     f"{self.n_samples:,} images of {self.channels}x{self.size}x{self.size} would "
                     f"take {values * 4 / 1e9:.1f} GB; choose fewer or smaller images",
                 )
+
+    def _check_sound(self) -> None:
+        _check_choice("data.features", self.features, SOUND_FEATURES)
+        _check_number("data.window", self.window, kind=int, lo=64, hi=2048)
+        _check_number("data.hop", self.hop, kind=int, lo=16, hi=2048)
+        if self.hop > self.window:
+            raise ConfigError(
+                "data.hop",
+                f"must be at most the window ({self.window} samples), or samples would be "
+                f"skipped; got {self.hop}",
+            )
+        bins = self.window // 2 + 1
+        _check_number("data.mels", self.mels, kind=int, lo=8, hi=128)
+        if self.mels > bins:
+            raise ConfigError(
+                "data.mels",
+                f"a window of {self.window} samples has {bins} frequency bins: choose at most "
+                f"{bins} mel bands, or a longer window",
+            )
+        _check_number("data.seconds", self.seconds, kind=float, lo=0.25, hi=MAX_CLIP_SECONDS)
+        if self.is_sound:
+            frames = int(self.seconds * 16_000) // self.hop + 1
+            if frames < 8:
+                raise ConfigError(
+                    "data.hop",
+                    f"{self.seconds:g} s clips with a hop of {self.hop} samples give {frames} "
+                    "frames; choose a shorter hop (at least 8 frames a clip)",
+                )
+            if self.per_class:
+                raise ConfigError(
+                    "data.per_class", "keeps k images of each class; sounds take data.n_samples"
+                )
+            if self.name in ("audio_folder", "audio_zip") and not self.path:
+                raise ConfigError(
+                    "data.path",
+                    f"{self.name} needs a path: "
+                    + ("a folder with one sub-folder of recordings per class"
+                       if self.name == "audio_folder"
+                       else "a ZIP file whose top-level folders are the classes"),
+                )  # fmt: skip
 
     def _check_sequence(self) -> None:
         from dlviz.data.symbols import min_length  # numpy only; no cycle
@@ -226,6 +288,10 @@ class DataConfig:
     @property
     def is_sequence(self) -> bool:
         return self.name in SEQUENCE_DATASETS
+
+    @property
+    def is_sound(self) -> bool:
+        return self.name in SOUND_DATASETS
 
     @property
     def is_series(self) -> bool:
@@ -437,6 +503,15 @@ class AugmentConfig:
     crop: float = 0.0  # shift by up to this share of the side, e.g. 0.1 (a random crop)
     rotate: float = 0.0  # rotate by up to this many degrees either way, e.g. 15
     jitter: float = 0.0  # brightness and contrast change by up to this share, e.g. 0.2
+    # Sounds: each training clip shifted in time by up to this share of its length (wrapping
+    # round), white noise added at up to this share of the clip's own level, its gain changed
+    # by up to this many dB either way; then one band of up to `time_mask` frames and one of
+    # up to `freq_mask` spectrogram rows blanked (SpecAugment)
+    shift: float = 0.0
+    noise: float = 0.0
+    gain: float = 0.0
+    time_mask: int = 0
+    freq_mask: int = 0
 
     def validate(self) -> None:
         if not isinstance(self.flip, bool):
@@ -444,10 +519,24 @@ class AugmentConfig:
         _check_number("train.augment.crop", self.crop, kind=float, lo=0.0, hi=0.5)
         _check_number("train.augment.rotate", self.rotate, kind=float, lo=0.0, hi=180.0)
         _check_number("train.augment.jitter", self.jitter, kind=float, lo=0.0, hi=1.0)
+        _check_number("train.augment.shift", self.shift, kind=float, lo=0.0, hi=0.5)
+        _check_number("train.augment.noise", self.noise, kind=float, lo=0.0, hi=1.0)
+        _check_number("train.augment.gain", self.gain, kind=float, lo=0.0, hi=24.0)
+        _check_number("train.augment.time_mask", self.time_mask, kind=int, lo=0, hi=200)
+        _check_number("train.augment.freq_mask", self.freq_mask, kind=int, lo=0, hi=64)
 
     @property
     def active(self) -> bool:
+        """Any image augmentation on."""
         return self.flip or self.crop > 0 or self.rotate > 0 or self.jitter > 0
+
+    @property
+    def sound_active(self) -> bool:
+        """Any sound augmentation on."""
+        return (
+            self.shift > 0 or self.noise > 0 or self.gain > 0 or self.time_mask > 0
+            or self.freq_mask > 0
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -563,6 +652,20 @@ SEQUENCE_SAMPLES_DEFAULT = 4000
 SEQUENCE_TRAIN_DEFAULTS = {"lr": 0.003, "epochs": 30, "batch_size": 64, "clip": 1.0}
 
 
+# Sounds, when a config does not say: 200 clips a class of the generated sets (spoken digits:
+# 10 classes, so 100 each), the Image lab's CNN (or, for the raw wave, a 1-D CNN of three
+# blocks), and a short training: a spectrogram network learns these sets in a few epochs.
+SOUND_SAMPLES_DEFAULT = {"tones": 800, "chirps": 800, "vowels": 600, "noises": 800,
+                         "spoken_digits": 1000}  # fmt: skip
+SOUND_TRAIN_DEFAULTS = {"lr": 0.003, "epochs": 12, "batch_size": 32}
+
+
+def _sound_model(data: dict[str, Any]) -> dict[str, Any]:
+    if data.get("features") == "wave":
+        return {"arch": "cnn1d", "layers": 3, "hidden_size": 64, "kernel": 3}
+    return {"arch": "cnn"}
+
+
 def _sequence_samples(name: Any) -> dict[str, int]:
     generated = SYMBOL_DATASETS + ("sentiment", "chars", "own_text") + SERIES_DATASETS
     return {"n_samples": SEQUENCE_SAMPLES_DEFAULT} if name in generated else {}
@@ -605,18 +708,40 @@ class RunConfig:
                 raise ConfigError(key, f"must be a {cls.__name__}")
         if not isinstance(self.name, str) or len(self.name) > 200:
             raise ConfigError("name", "must be text of at most 200 characters")
-        if self.model.arch == "cnn" and not self.data.is_image and not self.transfer.active:
+        if self.data.is_sound or self.model.arch == "cnn1d" and not self.data.is_sequence:
+            self._check_sound_pairing()
+        elif self.model.arch == "cnn" and not self.data.is_image and not self.transfer.active:
             raise ConfigError(
                 "model.arch",
                 f"a cnn needs images, and {self.data.name} is 2-D points: choose data.name "
                 "shapes, digits, folder or zip, or the mlp",
             )
-        self._check_sequence_pairing()
+        if not self.data.is_sound:
+            self._check_sequence_pairing()
         if self.model.norm == "batch" and self.train.batch_size < 2:
             raise ConfigError(
                 "train.batch_size",
                 "batch norm needs at least 2 samples per batch; choose a batch size of 2 or "
                 "more, or layer norm",
+            )
+
+    def _check_sound_pairing(self) -> None:
+        data, model = self.data, self.model
+        if self.transfer.active:
+            raise ConfigError("transfer.backbone", "transfer learning takes images, not sounds")
+        if not data.is_sound:  # a cnn1d on neither a sequence nor a sound
+            return
+        if data.features == "wave" and model.arch != "cnn1d":
+            raise ConfigError(
+                "model.arch",
+                f"the raw wave (data.features wave) is read by a 1-D CNN: choose cnn1d (not "
+                f"{model.arch}), or a spectrogram (data.features mel, stft or mfcc) for a cnn",
+            )
+        if data.features != "wave" and model.arch != "cnn":
+            raise ConfigError(
+                "model.arch",
+                f"a {data.features} spectrogram is read by a 2-D CNN: choose cnn (not "
+                f"{model.arch}), or data.features wave for a cnn1d",
             )
 
     def _check_sequence_pairing(self) -> None:
@@ -674,6 +799,8 @@ class RunConfig:
                 "is not a config section (expected data, model, train, transfer, name)",
             )
         parts: dict[str, Any] = {}
+        data_section = d.get("data", {})
+        sound = isinstance(data_section, dict) and data_section.get("name") in SOUND_DATASETS
         for key, section_cls in _SECTIONS.items():
             section = d.get(key, {})
             if not isinstance(section, dict):
@@ -684,7 +811,13 @@ class RunConfig:
                 section = {**section, "name": "temporal_order"}  # a sequence model's default
             if key == "data" and "n_samples" not in section:
                 section = {**section, **_sequence_samples(section.get("name"))}
-            if key == "train" and _names_sequence_model(d.get("model")):
+                if section.get("name") in SOUND_SAMPLES_DEFAULT:
+                    section["n_samples"] = SOUND_SAMPLES_DEFAULT[section["name"]]
+            if key == "model" and sound and "arch" not in section:
+                section = {**_sound_model(d.get("data", {})), **section}
+            if key == "train" and sound:
+                section = {**SOUND_TRAIN_DEFAULTS, **section}
+            elif key == "train" and _names_sequence_model(d.get("model")):
                 section = {**SEQUENCE_TRAIN_DEFAULTS, **section}
             parts[key] = _section(key, section_cls, section)
         return cls(**parts, name=d.get("name", ""))

@@ -31,7 +31,7 @@ def snapshotter_for(data: Dataset, probe: ImageProbe | None = None) -> Snapshott
             "type": "snapshot",
             "snapshot": snapshot_2d(model, data.extent, step=step, epoch=epoch),
         }
-    if data.kind == "image":
+    if data.kind in ("image", "audio"):
         probe = probe or ImageProbe(data.x_test)
         return lambda model, step, epoch: {"type": "fmaps", "snapshot": probe(model, step, epoch)}
     if data.seq is not None:

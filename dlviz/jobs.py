@@ -192,9 +192,14 @@ def build_network(
     """The model `config` describes, seeded by `config.train.seed`; with a transfer backbone
     (found in `runs_dir` for a ``run:ID``), that backbone's network and `data` adapted to it."""
     if not config.transfer.active:
+        spec = data.seq if data.seq is not None else data.audio
         model = build_model(
-            config.model, data.input_shape, data.n_outputs, seed=config.train.seed, spec=data.seq
+            config.model, data.input_shape, data.n_outputs, seed=config.train.seed, spec=spec
         )
+        aug = config.train.augment
+        if data.audio is not None and (aug.time_mask or aug.freq_mask):
+            frontend = model.get_submodule("frontend")  # a sound network's AudioFeatures
+            frontend.set_masks(aug.time_mask, aug.freq_mask, config.train.seed + 5)  # type: ignore[operator]
         return Network(config, data, model)
     backbone = transfer.load_backbone(config.transfer.backbone, runs_dir)
     config = transfer.resolve(config, backbone)
@@ -226,7 +231,7 @@ def train(
         callbacks=(emitter, *saving, *callbacks),
         control=control,
     )
-    if data.kind == "image" and state.epoch > 0 and state.status != "diverged":
+    if data.kind in ("image", "audio") and state.epoch > 0 and state.status != "diverged":
         report = class_report(model, data.x_test, data.y_test, data.n_classes)
         record.emit({"type": "classes", **report})
     return state

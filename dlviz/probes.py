@@ -201,9 +201,10 @@ class FeatureSnapshot:
 
     `maps`: layer -> (C, h, w) float16 activations of test image `sample_index` (at most
     `max_channels` channels from `first_channel[layer]` on, pooled down to at most `max_side`
-    pixels a side); `channels`: each layer's real channel count; `dead`: layer -> share of ReLU channels (units, for dense
+    pixels a side; a 1-D CNN's (C, t), pooled to at most 8 `max_side` steps); `channels`: each layer's real channel count; `dead`: layer -> share of ReLU channels (units, for dense
     layers) that output zero for every image of the probe batch (ReLU layers only); `filters`:
-    the first convolution's weights (C_out, C_in, k, k), or None.
+    the first convolution's weights (C_out, C_in, k, k), or (C_out, C_in, k) for a 1-D one, or
+    None.
     """
 
     step: int
@@ -276,20 +277,22 @@ class ImageProbe:
         for name, _ in points:
             out = outs[name][0]  # the chosen sample
             channels[name] = out.shape[0]
-            if out.dim() != 3:
+            if out.dim() not in (2, 3):
                 continue  # dense layers have no maps
             start = min(max(choice.channel_start, 0), max(out.shape[0] - self.max_channels, 0))
             starts[name] = start
             out = out[start : start + self.max_channels].float()
-            if max(out.shape[-2:]) > self.max_side:
+            if out.dim() == 3 and max(out.shape[-2:]) > self.max_side:
                 out = F.adaptive_avg_pool2d(out, self.max_side)
+            elif out.dim() == 2 and out.shape[-1] > self.max_side * 8:  # a 1-D CNN's (C, T)
+                out = F.adaptive_avg_pool1d(out[None], self.max_side * 8)[0]
             maps[name] = out.cpu().numpy().astype(np.float16)
         dead = {}
         for name, _ in relus:
             a = acts[name][1:]  # the probe batch
             alive = (a > 0).transpose(0, 1).reshape(a.shape[1], -1).any(dim=1)
             dead[name] = 1.0 - alive.float().mean().item()
-        first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+        first = next((m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Conv1d))), None)
         filters = first.weight.detach().float().cpu().numpy() if first is not None else None
         return FeatureSnapshot(step, epoch, index, maps, channels, dead, filters, starts)
 
@@ -297,8 +300,9 @@ class ImageProbe:
 def _blocks_with_act(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """(layer name, block) for blocks with an `act` module, named as in weight_layers."""
     blocks = getattr(model, "blocks", [])
+    convs = (nn.Conv2d, nn.Conv1d)
     prefix = (
-        "conv" if any(isinstance(getattr(b, "conv", None), nn.Conv2d) for b in blocks) else "hidden"
+        "conv" if any(isinstance(getattr(b, "conv", None), convs) for b in blocks) else "hidden"
     )
     return [(f"{prefix}{i + 1}", b) for i, b in enumerate(blocks) if hasattr(b, "act")]
 

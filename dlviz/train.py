@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlviz.augment import Augment
+from dlviz.augment import AudioAugment, Augment
 from dlviz.config import TrainConfig
 from dlviz.data import IGNORE, Dataset
 from dlviz.models import count_parameters, set_dropout_generator
@@ -385,9 +385,13 @@ def fit(
         len(x_te),
         first=None if data.kind == "points2d" else EVAL_FIRST,
     )
-    # Augmentation (images only) draws its random numbers from its own seeded generator, so a
+    # Augmentation (images and sounds) draws its random numbers from its own seeded generator, so a
     # run with it is as reproducible as one without.
-    augment = Augment.from_config(cfg.augment) if x_tr.dim() == 4 else Augment()
+    augment: Augment | AudioAugment = Augment()
+    if x_tr.dim() == 4:
+        augment = Augment.from_config(cfg.augment)
+    elif data.kind == "audio":
+        augment = AudioAugment.from_config(cfg.augment)
     augmenting = augment.active
     augment_gen = torch.Generator().manual_seed(cfg.seed + 3)
     dropout_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)

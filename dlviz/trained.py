@@ -20,7 +20,12 @@ def trained_model(
     takes it (a transfer run's images resized and coloured as its backbone wants them)."""
     if cfg.transfer.active:
         data = transfer.adapt_data(data, backbone_input(root, run_id, cfg, data))
-    model = build_model(cfg.model, data.input_shape, data.n_outputs, spec=data.seq)
+    model = build_model(
+        cfg.model,
+        data.input_shape,
+        data.n_outputs,
+        spec=data.seq if data.seq is not None else data.audio,
+    )
     runs.load_weights(root, run_id, model)
     model.eval()
     return model, data

@@ -93,6 +93,20 @@ temporal order, recall), text (sentiment, characters) and time series - or your 
             "pages/sequences.py", label="Open the Sequence lab", icon=":material/arrow_forward:"
         )
     with st.container(border=True):
+        st.subheader(":material/graphic_eq: Sound")
+        st.markdown(
+            """
+Tones, chirps, vowels, noises, digits spoken by a synthesiser - or your own recordings,
+uploaded or made in the browser. **Hear** every clip, see it become a **spectrogram**, and
+train the Image lab's CNN on it (or a 1-D CNN on the raw wave).
+
+- watch its **feature maps** of a clip you can play, as it trains;
+- give it a new clip: **probabilities**, **saliency** and **Grad-CAM** over time and
+  frequency, and an occlusion check of what it heard.
+"""
+        )
+        st.page_link("pages/sound.py", label="Open the Sound lab", icon=":material/arrow_forward:")
+    with st.container(border=True):
         st.subheader(":material/school: Things to try")
         st.markdown(
             """

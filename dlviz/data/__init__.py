@@ -9,10 +9,12 @@ import torch
 
 from dlviz.config import DataConfig
 from dlviz.data import toy2d
-from dlviz.data.base import IGNORE, Dataset, SequenceInfo, split
+from dlviz.data.base import IGNORE, SAMPLE_RATE, AudioInfo, Dataset, SequenceInfo, split
 
 __all__ = [
     "IGNORE",
+    "SAMPLE_RATE",
+    "AudioInfo",
     "Dataset",
     "SequenceInfo",
     "image_dataset",
@@ -50,6 +52,10 @@ def _load(cfg: DataConfig) -> Dataset:
         return load_sequence(cfg)
     if cfg.is_image:
         return _load_images(cfg)
+    if cfg.is_sound:
+        from dlviz.data.audio import load_sound
+
+        return load_sound(cfg)
     x, y = toy2d.generate(cfg.name, cfg.n_samples, cfg.noise, cfg.seed)
     xtr, ytr, xte, yte = split(x, y, cfg.test_fraction, cfg.seed)
     return _dataset(cfg.name, "points2d", xtr, ytr, xte, yte, ("class 0", "class 1"))

@@ -13,6 +13,8 @@ import torch
 from dlviz.data.toy2d import EXTENT
 
 IGNORE = -100  # a per-token target that is not predicted (F.cross_entropy's ignore_index)
+# Every clip of the Sound lab, generated, synthesised or uploaded, is mono at this rate.
+SAMPLE_RATE = 16_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,13 +58,31 @@ class SequenceInfo:
 
 
 @dataclass(frozen=True)
+class AudioInfo:
+    """What a sound dataset's network needs beyond the clips: how its front end turns a wave
+    into features (`dlviz.audio_features`).
+
+    `features`: ``mel`` (log-mel spectrogram), ``stft`` (log power spectrogram), ``mfcc`` or
+    ``wave`` (the raw samples); `window` and `hop` in samples, `mels` mel bands.
+    """
+
+    features: str = "mel"
+    window: int = 400
+    hop: int = 160
+    mels: int = 40
+    sample_rate: int = SAMPLE_RATE
+
+
+@dataclass(frozen=True)
 class Dataset:
     """A split dataset held as CPU tensors.
 
     `kind` tells the pages how to draw it: ``"points2d"`` (x is (N, 2)), ``"image"`` (x is
     (N, C, H, W) in [0, 1]), ``"tokens"`` (x is (N, T) int64 token ids) or ``"series"`` (x is
-    (N, T, 1) float32 windows of a time series). Sequences carry `seq` (SequenceInfo); the
-    others are classification, y (N,) classes named by `class_names`.
+    (N, T, 1) float32 windows of a time series) or ``"audio"`` (x is (N, 1, S) float32 mono
+    waves in [-1, 1] at `audio.sample_rate`; the network's front end makes its features).
+    Sequences carry `seq` (SequenceInfo), sounds `audio` (AudioInfo); the others are
+    classification, y (N,) classes named by `class_names`.
     """
 
     name: str
@@ -74,6 +94,7 @@ class Dataset:
     class_names: tuple[str, ...]
     extent: float = EXTENT  # points2d only: half-width of the square to draw
     seq: SequenceInfo | None = None  # sequences only
+    audio: AudioInfo | None = None  # sounds only
 
     @property
     def task(self) -> str:

@@ -48,21 +48,17 @@ class UploadLimits:
         """The defaults, changed by ``DLVIZ_MAX_FILE_MB``, ``DLVIZ_MAX_MEGAPIXELS``,
         ``DLVIZ_MAX_FILES`` and ``DLVIZ_MAX_UPLOAD_MB`` where set (whole positive numbers;
         anything else raises ValueError naming the variable)."""
-        environ = os.environ if environ is None else environ
-        values = {}
-        for var, name, scale in (
-            ("DLVIZ_MAX_FILE_MB", "max_file_bytes", 2**20),
-            ("DLVIZ_MAX_MEGAPIXELS", "max_pixels", 1_000_000),
-            ("DLVIZ_MAX_FILES", "max_files", 1),
-            ("DLVIZ_MAX_UPLOAD_MB", "max_total_bytes", 2**20),
-        ):
-            text = environ.get(var, "").strip()
-            if not text:
-                continue
-            if not text.isdigit() or int(text) < 1:
-                raise ValueError(f"{var} must be a whole number of at least 1, got {text!r}")
-            values[name] = int(text) * scale
-        return cls(**values)
+        return cls(
+            **settings_from_env(
+                (
+                    ("DLVIZ_MAX_FILE_MB", "max_file_bytes", 2**20),
+                    ("DLVIZ_MAX_MEGAPIXELS", "max_pixels", 1_000_000),
+                    ("DLVIZ_MAX_FILES", "max_files", 1),
+                    ("DLVIZ_MAX_UPLOAD_MB", "max_total_bytes", 2**20),
+                ),
+                environ,
+            )
+        )
 
     def describe(self) -> str:
         return (
@@ -70,6 +66,24 @@ class UploadLimits:
             f"{self.max_pixels / 1e6:.0f} megapixels each, {self.max_total_bytes / 2**30:.0f} GB "
             "in all"
         )
+
+
+def settings_from_env(
+    table: tuple[tuple[str, str, int], ...], environ: Mapping[str, str] | None = None
+) -> dict[str, int]:
+    """{field: whole number x scale} for each (variable, field, scale) of `table` whose
+    variable is set in `environ` (the process's environment by default); a value that is not a
+    whole number of at least 1 raises ValueError naming the variable."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for var, name, scale in table:
+        text = environ.get(var, "").strip()
+        if not text:
+            continue
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError(f"{var} must be a whole number of at least 1, got {text!r}")
+        values[name] = int(text) * scale
+    return values
 
 
 DEFAULT_LIMITS = UploadLimits()
@@ -213,11 +227,12 @@ def _is_symlink(info: zipfile.ZipInfo) -> bool:
 
 
 def read_zip(
-    data: bytes, limits: UploadLimits = DEFAULT_LIMITS
+    data: bytes, limits: UploadLimits = DEFAULT_LIMITS, what: str = "image"
 ) -> tuple[dict[str, list[tuple[str, bytes]]], list[Problem]]:
     """Files per class from a ZIP whose top-level folders are the classes, and the entries that
     were refused. Raises UploadError when `data` is not a ZIP or the ZIP as a whole is over a
-    limit (too many files, too large uncompressed)."""
+    limit (too many files, too large uncompressed). `what` names one file in the messages
+    (``image``, ``sound file``); only the limits' file count and byte sizes are used."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError) as e:
@@ -248,11 +263,13 @@ def read_zip(
         if not why and name.lower().endswith(".zip"):
             why = "is a ZIP inside the ZIP; unpack it and upload its folders instead"
         if not why and len(parts) < 2:
-            why = "is not inside a class folder; put each class's images in a folder named after it"
+            why = (
+                f"is not inside a class folder; put each class's {what}s in a folder named after it"
+            )
         if not why and info.file_size > limits.max_file_bytes:
             why = (
                 f"unpacks to {info.file_size / 2**20:.1f} MB; the limit is "
-                f"{limits.max_file_bytes / 2**20:.0f} MB per image"
+                f"{limits.max_file_bytes / 2**20:.0f} MB per {what}"
             )
         if why:
             problems.append(Problem(name, why))

@@ -8,7 +8,9 @@ from typing import cast
 import torch
 from torch import nn
 
+from dlviz.audio_features import AudioFeatures, feature_shape
 from dlviz.config import ConvBlock, ModelConfig
+from dlviz.data.base import AudioInfo
 from dlviz.models.layers import ACTIVATIONS, SeededDropout, count_parameters
 from dlviz.models.registry import register_model
 
@@ -185,13 +187,42 @@ class CNN(Freezable, nn.Module):
         return [(f"conv{i + 1}", b) for i, b in enumerate(self.blocks)]
 
 
+class SoundCNN(CNN):
+    """A CNN on the features of waves (the Sound lab's cnn): `frontend`
+    (`dlviz.audio_features.AudioFeatures`: wave (1, S) -> spectrogram (1, H, W), no trained
+    weights, SpecAugment masks in training only), then the CNN's blocks.
+
+    `body(features)` runs the CNN on features already made, for saliency and Grad-CAM over the
+    spectrogram."""
+
+    def __init__(
+        self, input_shape: tuple[int, ...], cfg: ModelConfig, n_classes: int, info: AudioInfo
+    ):
+        samples = input_shape[-1]
+        spec_shape = feature_shape(info, samples)
+        super().__init__(spec_shape, cfg, n_classes)
+        self.info = info
+        self.spec_shape = spec_shape
+        self.frontend = AudioFeatures(info)
+
+    def body(self, spec: torch.Tensor) -> torch.Tensor:  # (B, 1, H, W) -> (B, n_classes)
+        return CNN.forward(self, spec)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 1, S) -> (B, n_classes)
+        return self.body(self.frontend(x))
+
+
 def _conv_blocks(blocks: nn.ModuleList) -> list[ConvBlockModule]:
     """A CNN's blocks, as the type checker should see them (a ModuleList yields Modules)."""
     return cast("list[ConvBlockModule]", blocks)
 
 
 @register_model("cnn")
-def _build_cnn(cfg: ModelConfig, input_shape: tuple[int, ...], n_classes: int) -> nn.Module:
+def _build_cnn(
+    cfg: ModelConfig, input_shape: tuple[int, ...], n_classes: int, spec: object = None
+) -> nn.Module:
+    if isinstance(spec, AudioInfo):  # waves, read through their spectrogram
+        return SoundCNN(input_shape, cfg, n_classes, spec)
     return CNN(input_shape, cfg, n_classes)
 
 

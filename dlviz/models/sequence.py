@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from dlviz.config import ModelConfig
+from dlviz.data.base import AudioInfo
 from dlviz.models.layers import ACTIVATIONS, SeededDropout
 from dlviz.models.recording import Recording
 from dlviz.models.registry import register_model
@@ -368,6 +369,10 @@ for _kind in GATES:
 def _build_cnn1d(
     cfg: ModelConfig, input_shape: tuple[int, ...], n_outputs: int, spec: Any = None
 ) -> nn.Module:
+    if isinstance(spec, AudioInfo):  # a raw wave, not a sequence of tokens or values
+        from dlviz.models.audio import build_wave_cnn
+
+        return build_wave_cnn(cfg, input_shape, n_outputs, spec)
     return Conv1dNet(cfg, input_shape, n_outputs, spec)
 
 

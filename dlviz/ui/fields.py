@@ -30,8 +30,9 @@ RANGES: dict[str, tuple[str, int, int]] = {
     "tl_epochs": ("Epochs", 1, 500),
     "tl_seed": ("Seed", 0, SEED_MAX),
     "tl_steps": ("Optimizer steps per run", 10, 5000),
+    "sd_data_seed": ("Data seed", 0, SEED_MAX),
 }
-for _prefix in ("pg", "im", "up"):  # the shared training controls
+for _prefix in ("pg", "im", "up", "sd"):  # the shared training controls
     RANGES[f"{_prefix}_epochs"] = ("Epochs", 1, 5000)
     RANGES[f"{_prefix}_seed"] = ("Seed", 0, SEED_MAX)
 

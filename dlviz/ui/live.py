@@ -34,6 +34,7 @@ VIEW_PAGES = {
     "tl": ("pages/transfer.py", "Transfer"),
     "dv": ("pages/devices.py", "Devices"),
     "sq": ("pages/sequences.py", "Sequences"),
+    "sd": ("pages/sound.py", "Sound"),
 }
 
 
@@ -82,18 +83,20 @@ def start_view(
     configs: list[RunConfig],
     labels: list[str],
     kind: str,
-    data: Dataset | None = None,
+    data: Dataset | list[Dataset] | None = None,
     parallel: bool = False,
 ) -> View:
     """Start `configs` one after the other (all at once when `parallel`: a race between
     devices) and keep them in session state under `key`; on `data` when given (uploaded
-    images), else on the data each config names."""
+    images; a list: one for each config, as the Sound lab's spectrogram and wave twins read
+    the same clips through different front ends), else on the data each config names."""
+    datas = data if isinstance(data, list) else [data] * len(configs)
     old = st.session_state.get(key)
     if isinstance(old, View):
         old.stop()
     handles: list[jobs.RunHandle] = []
     who = owner.owner_id()
-    for cfg, label in zip(configs, labels):
+    for cfg, label, cfg_data in zip(configs, labels, datas):
         after = handles[-1] if handles and not parallel else None
         handles.append(
             jobs.start(
@@ -102,7 +105,7 @@ def start_view(
                 after=after,
                 label=label,
                 orphan_after_s=ORPHAN_AFTER_S,
-                data=data,
+                data=cfg_data,
                 owner=who,
                 # the runs that start now (not those waiting for the one before them)
                 wait_for_page_s=FIRST_DRAW_WAIT_S if after is None else None,
@@ -135,9 +138,11 @@ def train_buttons(
     disabled: bool,
     pair_disabled: bool,
     pair_help: str,
+    pair_label: str = "Train shallow vs deep",
 ) -> None:
     """The Train and Train shallow vs deep buttons (keys ``{prefix}_train`` and
-    ``{prefix}_train_pair``) in the two `columns`; each calls `start("single" | "pair")`."""
+    ``{prefix}_train_pair``; the second labelled `pair_label`) in the two `columns`; each
+    calls `start("single" | "pair")`."""
     single_col, pair_col = columns
     single_col.button(
         "Train",
@@ -150,7 +155,7 @@ def train_buttons(
         width="stretch",
     )
     pair_col.button(
-        "Train shallow vs deep",
+        pair_label,
         key=f"{prefix}_train_pair",
         icon=":material/compare_arrows:",
         on_click=start,

@@ -31,15 +31,17 @@ LAB_EDGES = {
     ("devices", "images"),  # the Devices page races the Image lab's default CNN
     ("devices", "playground"),  # ... and the Playground's default network
     ("transfer", "uploads"),  # Transfer fine-tunes on the person's own uploaded classes
+    ("sound", "images"),  # Sound trains the Image lab's network on spectrograms, in its view
 }
 # a lab's modules that may use streamlit: its widgets and view, and a big lab's further views
-# (view_<part>.py, e.g. the Sequence lab's length experiment)
+# and settings (view_<part>.py, widgets_<part>.py: the Sequence lab's length experiment, the
+# Sound lab's recordings)
 PAGE_SIDE = {"widgets", "view", "__init__"}
 
 
 def page_side(module: str) -> bool:
     last = module.split(".")[-1]
-    return last in PAGE_SIDE or last.startswith("view_")
+    return last in PAGE_SIDE or last.startswith(("view_", "widgets_"))
 
 
 ENTRY = ("dlviz.cli", "dlviz.__main__", "dlviz.bench")

@@ -1,4 +1,4 @@
-"""The Image lab's figures: the confusion matrix, dead units and the CNN's block diagram."""
+"""The Image lab's figures: dead units and the CNN's block diagram."""
 
 from __future__ import annotations
 
@@ -11,31 +11,6 @@ import plotly.graph_objects as go
 from dlviz.figures.gradients import layer_colors
 from dlviz.figures.theme import base_layout, f32, legend_below, make_figure
 from dlviz.history import RunHistory
-
-# White for none of a class to dark blue for all of it. (plotly.js's named "Blues" runs the other
-# way: dark at zero.)
-CONFUSION_SCALE = [[0.0, "#f7fbff"], [0.5, "#6baed6"], [1.0, "#08306b"]]
-
-
-def confusion_figure(cm: np.ndarray, class_names: Sequence[str], height: int = 380) -> go.Figure:
-    """Test-set confusion matrix: rows the true class, columns the prediction, counts written in."""
-    cm = np.asarray(cm)
-    names = list(class_names)
-    share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-    traces = [
-        {
-            "type": "heatmap", "z": share.astype(np.float32), "x": names, "y": names, "zmin": 0, "zmax": 1,
-            "colorscale": CONFUSION_SCALE, "showscale": False, "text": cm.astype(str).tolist(),
-            "texttemplate": "%{text}", "customdata": cm.tolist(),
-            "hovertemplate": "true %{y}, predicted %{x}: %{customdata}<extra></extra>",
-        }
-    ]  # fmt: skip
-    layout = base_layout(
-        height,
-        xaxis={"title": {"text": "predicted"}, "side": "bottom", "tickangle": 0},
-        yaxis={"title": {"text": "true"}, "autorange": "reversed"},
-    )
-    return make_figure(traces, layout)
 
 
 def dead_units_figure(h: RunHistory, height: int = 300) -> go.Figure:

@@ -18,11 +18,12 @@ import torch
 from dlviz import captions
 from dlviz.compare import compare_runs, config_activation, gradient_verdict
 from dlviz.data import Dataset
+from dlviz.figures.classes import confusion_figure
 from dlviz.figures.curves import curves_figure
 from dlviz.figures.gradients import grad_norm_figure
 from dlviz.figures.rasters import feature_maps_figure, filters_figure, image_grid_figure
 from dlviz.history import RunHistory
-from dlviz.labs.images.figures import confusion_figure, dead_units_figure
+from dlviz.labs.images.figures import dead_units_figure
 from dlviz.probes import FeatureSnapshot, ImageProbe, top_activating
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live
@@ -217,7 +218,7 @@ def _has_relu(h: RunHistory) -> bool:
     return "relu" in (acts or [model.get("activation", "relu")])
 
 
-def _warnings(h: RunHistory) -> list[tuple[str, str]]:
+def _warnings(h: RunHistory, noun: str = "image") -> list[tuple[str, str]]:
     """(kind, sentence) readings of the gradients and the dead ReLUs; kind "warn" or "ok"."""
     out = []
     norms = h.grad_norms.column("norms")
@@ -240,7 +241,7 @@ def _warnings(h: RunHistory) -> list[tuple[str, str]]:
                 (
                     "warn",
                     f"Most ReLU channels of {worst} are dead ({share:.0%} output zero for every "
-                    "probe image): they pass no gradient and learn nothing. Try a lower "
+                    f"probe {noun}): they pass no gradient and learn nothing. Try a lower "
                     "learning rate, batch norm or residual connections.",
                 )
             )
@@ -249,7 +250,9 @@ def _warnings(h: RunHistory) -> list[tuple[str, str]]:
     return out
 
 
-def _health(h: RunHistory, key: str, n_test: int) -> None:
+def health(h: RunHistory, key: str, n_test: int, noun: str = "image") -> None:
+    """Curves, gradient health and dead ReLUs of a run on `n_test` test items (images, or the
+    Sound lab's clips: `noun`), with what the gradients say."""
     left, right = layout.columns(2, key=f"{key}_health", min_width=420, gap="medium")
     with left:
         st.markdown("**Loss and accuracy**: train dashed, test solid")
@@ -259,8 +262,9 @@ def _health(h: RunHistory, key: str, n_test: int) -> None:
             if 0 < h.test_samples < n_test:
                 st.caption(
                     f"While training, each epoch's metrics use a random {h.test_samples} of the "
-                    f"{n_test} test images (and a like share of the training images), so measuring costs "
-                    "under 3% of the training time; the last epoch uses all of them."
+                    f"{n_test} test {noun}s (and a like share of the training {noun}s), so "
+                    "measuring costs under 3% of the training time; the last epoch uses all of "
+                    "them."
                 )
     with right:
         st.markdown("**Gradient health**: mean weight-gradient norm per layer")
@@ -270,7 +274,7 @@ def _health(h: RunHistory, key: str, n_test: int) -> None:
     left, right = layout.columns(2, key=f"{key}_dead_row", min_width=420, gap="medium")
     with left:
         st.markdown(
-            "**Dead ReLUs**: channels that output zero for every probe image"
+            f"**Dead ReLUs**: channels that output zero for every probe {noun}"
             if _has_relu(h)
             else "**Dead ReLUs**: none in this network, which has no ReLU layers"
         )
@@ -280,7 +284,7 @@ def _health(h: RunHistory, key: str, n_test: int) -> None:
                 summary(captions.dead_units(h))
     with right:
         st.markdown("**What the gradients say**")
-        for kind, sentence in _warnings(h):
+        for kind, sentence in _warnings(h, noun):
             if kind == "warn":
                 st.warning(sentence, icon=":material/warning:")
             else:
@@ -377,7 +381,7 @@ def draw_single(view: live.View, key: str) -> None:
     live.status_line("", h)
     live.metrics_row(h)
     _feature_maps(view, key)
-    _health(h, key, len(live.view_dataset(view.handles[0]).x_test))
+    health(h, key, len(live.view_dataset(view.handles[0]).x_test))
     _results(view, key)
 
 

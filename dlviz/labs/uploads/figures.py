@@ -1,48 +1,11 @@
-"""Your images' figures: class probabilities and what the network looked at."""
+"""Your images' figures: what the network looked at."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
 from dlviz.figures.rasters import colorize, image_grid_figure, to_rgb
-from dlviz.figures.theme import RUN_COLORS, base_layout, make_figure
-
-
-def probability_figure(
-    class_names: Sequence[str], probs: np.ndarray, max_classes: int = 20
-) -> go.Figure:
-    """One image's class probabilities as horizontal bars, most likely on top and highlighted."""
-    probs = np.asarray(probs, dtype=np.float64)
-    order = np.argsort(-probs, kind="stable")[:max_classes]
-    names = [str(class_names[i]) for i in order]
-    values = probs[order]
-    colors = [RUN_COLORS[0] if k == 0 else "#9bbcd6" for k in range(len(order))]
-    traces = [
-        {
-            "type": "bar",
-            "orientation": "h",
-            "x": values.tolist(),
-            "y": names,
-            "marker": {"color": colors},
-            "text": [f"{v:.1%}" for v in values],
-            "textposition": "outside",
-            "cliponaxis": False,
-            "hovertemplate": "%{y}: %{x:.2%}<extra></extra>",
-        }
-    ]
-    title = None if len(probs) <= max_classes else f"The {max_classes} most likely classes"
-    layout = base_layout(
-        60 + 28 * len(order) + (30 if title else 0),
-        title,
-        xaxis={"range": [0, 1.15], "tickformat": ".0%", "title": {"text": "probability"}},
-        yaxis={"autorange": "reversed", "type": "category"},
-        showlegend=False,
-        bargap=0.25,
-    )
-    return make_figure(traces, layout)
 
 
 def explain_figure(

@@ -9,17 +9,19 @@ import numpy as np
 import streamlit as st
 import torch
 
+from dlviz import explain
 from dlviz.data import Dataset
 from dlviz.data.uploads import Problem, UploadLimits, decode_image, picture_array
+from dlviz.figures.classes import probability_figure
 from dlviz.figures.rasters import feature_maps_figure
 from dlviz.labs.images import view as image_view
 from dlviz.labs.images import widgets as images
-from dlviz.labs.uploads import explain
-from dlviz.labs.uploads.figures import explain_figure, probability_figure
-from dlviz.labs.uploads.widgets import VIEW, megabytes
+from dlviz.labs.uploads.figures import explain_figure
+from dlviz.labs.uploads.widgets import VIEW
 from dlviz.probes import ImageProbe
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live
+from dlviz.ui.collection import megabytes
 
 
 def network_panel(rows: list[dict[str, object]], ds: Dataset) -> None:

@@ -35,6 +35,13 @@ from dlviz.labs.images import widgets as images
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live
 from dlviz.ui import widgets as shared_widgets
+from dlviz.ui.collection import (
+    class_name_problem,
+    megabytes,
+    show_report,
+    taken_in,
+    uploader_key,
+)
 from dlviz.ui.session_folder import session_folder
 
 KEEP = "session"
@@ -93,33 +100,7 @@ def _changed() -> None:
     st.session_state["up_version"] += 1
 
 
-def _uploader_key(name: str) -> str:
-    """An uploader's key. Each uploader gets a new key (so it empties) only after its own
-    files were taken in: files dropped on another uploader during that rerun are not lost with
-    a replaced widget."""
-    return f"{name}_{st.session_state.setdefault('up_uploader_gen', {}).get(name, 0)}"
-
-
-def _taken_in(name: str) -> None:
-    gen = st.session_state.setdefault("up_uploader_gen", {})
-    gen[name] = gen.get(name, 0) + 1
-
-
 # --- classes and uploads ---------------------------------------------------------------------
-
-
-def class_name_problem(name: str, existing: list[str]) -> str:
-    """Why `name` cannot be a new class ("" when it can): class names become folder names."""
-    name = name.strip()
-    if not name:
-        return "Type a name for the class first."
-    if name in existing:
-        return f"There is already a class called {name}."
-    if any(c in name for c in '/\\:*?"<>|') or name.startswith("."):
-        return f'{name!r} cannot be a class name: leave out / \\ : * ? " < > | and a leading dot.'
-    if len(name) > 60:
-        return "Class names are at most 60 characters."
-    return ""
 
 
 def _add_class() -> None:
@@ -181,28 +162,7 @@ def ingest(target: str | None, files: list[Any], lim: UploadLimits) -> None:
 
 def report() -> None:
     """What the last change did: images added, and each file that was refused, by name."""
-    r = st.session_state.get(REPORT)
-    if not r:
-        return
-    text = r["title"]
-    if r["problems"]:
-        shown = r["problems"][:20]
-        text += "\n" + "\n".join(f"- {p}" for p in shown)
-        if len(r["problems"]) > 20:
-            text += f"\n- ... and {len(r['problems']) - 20} more"
-    icon = {"ok": ":material/check_circle:", "info": ":material/info:"}.get(r["kind"])
-    if r["kind"] == "error":
-        st.error(text, icon=":material/error:")
-    elif r["kind"] == "warn":
-        st.warning(text, icon=":material/warning:")
-    elif r["kind"] == "ok":
-        st.success(text, icon=icon)
-    else:
-        st.info(text, icon=icon)
-
-
-def megabytes(n_bytes: int) -> int:
-    return max(1, -(-n_bytes // 2**20))
+    show_report(st.session_state.get(REPORT))
 
 
 def _key(name: str) -> str:
@@ -231,7 +191,7 @@ def add_class_row() -> None:
 def zip_uploader(lim: UploadLimits) -> None:
     files = st.file_uploader(
         "Or a ZIP whose top-level folders are the classes",
-        key=_uploader_key("up_zip"),
+        key=uploader_key("up_zip"),
         accept_multiple_files=True,
         help="For example cat/1.jpg, cat/2.jpg, dog/1.jpg: the folders become classes (new ones "
         "are made, existing ones get more images).",
@@ -239,7 +199,7 @@ def zip_uploader(lim: UploadLimits) -> None:
     )
     if files:
         ingest(None, files, lim)
-        _taken_in("up_zip")
+        taken_in("up_zip")
         st.rerun()
 
 
@@ -284,7 +244,7 @@ def class_panel(cls: str, lim: UploadLimits) -> None:
                 st.caption(f"The first {THUMBS} of {len(pics)}.")
         files = st.file_uploader(
             f"Add images to {cls}",
-            key=_uploader_key(f"up_files_{_key(cls)}"),
+            key=uploader_key(f"up_files_{_key(cls)}"),
             accept_multiple_files=True,
             label_visibility="collapsed",
             help=f"PNG, JPEG, WebP, BMP, GIF (first frame) or TIFF; {lim.describe()}.",
@@ -292,7 +252,7 @@ def class_panel(cls: str, lim: UploadLimits) -> None:
         )
         if files:
             ingest(cls, files, lim)
-            _taken_in(f"up_files_{_key(cls)}")
+            taken_in(f"up_files_{_key(cls)}")
             st.rerun()
 
 
@@ -311,7 +271,7 @@ def camera(lim: UploadLimits) -> None:
     st.selectbox("Photos go into", names, key="up_camera_class")
     shot = st.camera_input(
         "Take a photo",
-        key=_uploader_key("up_shot"),
+        key=uploader_key("up_shot"),
         label_visibility="collapsed",
     )
     if shot is not None:
@@ -319,7 +279,7 @@ def camera(lim: UploadLimits) -> None:
         n = len(image_set().classes[cls]) + 1
         shot.name = f"photo-{n}.jpg"
         ingest(cls, [shot], lim)
-        _taken_in("up_shot")
+        taken_in("up_shot")
         st.rerun()
 
 

@@ -4,17 +4,7 @@ import numpy as np
 from support.figures import figure_pixels
 
 from dlviz.figures.rasters import colorize
-from dlviz.labs.uploads.figures import explain_figure, probability_figure
-
-
-def test_probability_bars_put_the_most_likely_class_first_and_highlight_it():
-    fig = probability_figure(["cat", "dog", "mug"], np.array([0.2, 0.7, 0.1]))
-    bar = fig.data[0]
-    assert list(bar.y) == ["dog", "cat", "mug"] and list(bar.x) == [0.7, 0.2, 0.1]
-    assert list(bar.text) == ["70.0%", "20.0%", "10.0%"]
-    assert bar.marker.color[0] != bar.marker.color[1] == bar.marker.color[2]
-    many = probability_figure([str(i) for i in range(30)], np.full(30, 1 / 30))
-    assert len(many.data[0].y) == 20 and "20 most likely" in many.layout.title.text
+from dlviz.labs.uploads.figures import explain_figure
 
 
 def test_explain_figure_lays_the_grad_cam_heat_over_the_image():

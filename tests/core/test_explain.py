@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from dlviz.config import ConvBlock, ModelConfig
-from dlviz.labs.uploads.explain import grad_cam, probabilities, saliency
+from dlviz.explain import grad_cam, probabilities, saliency
 from dlviz.models import build_model
 
 

@@ -1,0 +1,1 @@
+"""The Sound lab: sounds to hear, see as spectrograms and train CNNs on, with your own recordings too."""
