@@ -235,6 +235,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
         result = ingest.ingest(n_files=args.files, megabytes=args.megabytes)
         print(json.dumps(result) if args.json else ingest.format_ingest(result))
         return EXIT_OK
+    if args.what == "audio":
+        from dlviz.bench import audio, ingest
+
+        try:
+            result = {
+                "features": audio.features_bench(device=args.device or "cpu"),
+                "ingest": ingest.ingest_sounds(n=args.files),
+            }
+        except DeviceError as e:
+            _err(str(e))
+            return EXIT_USAGE
+        text = audio.format_features(result["features"])
+        text += "\n\n" + ingest.format_ingest_sounds(result["ingest"])
+        print(json.dumps(result) if args.json else text)
+        return EXIT_OK
     if args.what == "augment":
         from dlviz.bench import augment
 
@@ -519,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(BENCHMARKS),
         help="overhead: dlviz's training vs a bare loop; refresh: cost of one live chart "
         "refresh; ingest: reading an upload of photos; augment: batched augmentation vs one "
-        "image at a time; recurrent: sequence models' observable paths against their fused "
+        "image at a time; audio: mel features batched against clip by clip, and ingesting WAVs; recurrent: sequence models' observable paths against their fused "
         "kernels; runs: listing a run store of --count runs; devices: matmul, conv, "
         "copies and a training step on each device; browser: first paint and the first Train's "
         "first point in Chromium against a fresh dashboard",
@@ -534,7 +549,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--csv", default=None, help="devices: also write every measurement as CSV")
     b.add_argument("--repeats", type=int, default=21, help="timed pairs of runs (default 21)")
     b.add_argument("--epochs", type=int, default=None, help="epochs per timed run")
-    b.add_argument("--files", type=int, default=500, help="ingest: photos (default 500)")
+    b.add_argument(
+        "--files", type=int, default=500, help="ingest: photos; audio: WAVs (default 500)"
+    )
     b.add_argument("--megabytes", type=float, default=1.0, help="ingest: MB a photo (default 1)")
     b.add_argument("--count", type=int, default=1000, help="runs: runs in the store (default 1000)")
     b.add_argument("--width", type=int, default=1400, help="browser: window width (1400)")

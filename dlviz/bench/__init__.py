@@ -31,6 +31,12 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
         "decoding, checking and resizing an upload of JPEG photos",
         "dlviz bench ingest [--files 500] [--megabytes 1] [--json]",
     ),
+    "audio": (
+        "audio",
+        "mel features of 1,000 one-second clips, batched on the device against clip by clip; "
+        "ingesting --files uploaded WAVs",
+        "dlviz bench audio [--device cpu] [--files 500] [--json]",
+    ),
     "augment": (
         "augment",
         "batched augmentation against one image at a time and a training step",

@@ -46,6 +46,8 @@ PAGES = {
     "transfer": "/transfer",
     "runs": "/runs",
     "devices": "/devices",
+    "sequences": "/sequences",
+    "sound": "/sound",
 }
 
 
@@ -79,10 +81,11 @@ def train(page, name: str, pair: bool = False) -> None:
         set_epochs(page, 40, until_stopped=None if pair else False)
         button = "Train shallow vs deep" if pair else "Train"
         page.get_by_role("button", name=button, exact=True).click()
-    elif name == "images":
+    elif name in ("images", "sound"):
         page.get_by_role("tab", name="Training").first.click()
         _fill(page, "Epochs", "2")
-        button = "Train shallow vs deep" if pair else "Train"
+        pair_name = "Train spectrogram vs wave" if name == "sound" else "Train shallow vs deep"
+        button = pair_name if pair else "Train"
         page.get_by_role("button", name=button, exact=True).click()
     elif name == "depth":
         _fill(page, "Epochs", "3")
@@ -144,12 +147,18 @@ def main(argv: list[str] | None = None) -> None:
                         path = out / f"{name}-{width}-{theme}.png"
                         page.screenshot(path=str(path))
                         report(path, page)
-                        if args.train and name in ("playground", "images", "depth", "transfer"):
+                        if args.train and name in (
+                            "playground",
+                            "images",
+                            "depth",
+                            "transfer",
+                            "sound",
+                        ):
                             train(page, name, args.pair)
                             fit_height(page, width)
                             kind = (
                                 "pair"
-                                if args.pair and name in ("playground", "images")
+                                if args.pair and name in ("playground", "images", "sound")
                                 else "trained"
                             )
                             path = out / f"{name}-{width}-{theme}-{kind}.png"

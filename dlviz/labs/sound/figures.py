@@ -17,13 +17,13 @@ HEAT_SCALE = [[0.0, "rgba(255,255,255,0)"], [0.35, "rgba(253,231,37,0.25)"],
 MAX_COLUMNS = 400  # spectrogram columns sent; more do not show at a chart's width
 
 
-def _rows_axis(rows: np.ndarray, unit: str, title: bool = True) -> dict[str, Any]:
-    """A spectrogram's rows as an index axis, labelled with a few of their frequencies (mel
+def _rows_axis(rows: np.ndarray, unit: str, title: bool = True, ticks: int = 5) -> dict[str, Any]:
+    """A spectrogram's rows as an index axis, labelled with `ticks` of their frequencies (mel
     bands are not evenly spaced in Hz, so the rows are drawn evenly and named)."""
     n = len(rows)
     if unit != "Hz" or n == 0:
         return {"title": {"text": "coefficient" if title else ""}}
-    picks = np.unique(np.linspace(0, n - 1, 5).round().astype(int))
+    picks = np.unique(np.linspace(0, n - 1, ticks).round().astype(int))
     labels = [f"{rows[i] / 1000:.1f}k" if rows[i] >= 1000 else f"{rows[i]:.0f}" for i in picks]
     return {
         "tickvals": picks.tolist(),
@@ -59,8 +59,12 @@ def spectrogram_figure(
     height: int = 220,
 ) -> go.Figure:
     """A spectrogram (H, T), low frequencies at the bottom, time across."""
+    ticks = 5 if height >= 200 else 3  # a short chart has room for fewer labels
     layout = base_layout(
-        height, title, xaxis={"title": {"text": "seconds"}}, yaxis=_rows_axis(rows, unit)
+        height,
+        title,
+        xaxis={"title": {"text": "seconds"}},
+        yaxis=_rows_axis(rows, unit, ticks=ticks),
     )
     return make_figure([spectrogram_trace(image, times)], layout)
 
@@ -173,13 +177,14 @@ def explain_figure(
     ]  # fmt: skip
     layout = base_layout(height, showlegend=False)
     layout["margin"] = {"l": 10, "r": 10, "t": 26, "b": 10}
-    titles = ["the features", "saliency", f"Grad-CAM ({layer})" if layer else "Grad-CAM"]
+    titles = ["what it reads", "saliency", f"Grad-CAM ({layer})" if layer else "Grad-CAM"]
     for i, cell in enumerate(cells):
         n = cell["name"]
         layout[f"xaxis{n}"] = {"domain": cell["xdomain"], "anchor": cell["y"],
                                "title": {"text": "seconds", "standoff": 2}}  # fmt: skip
         layout[f"yaxis{n}"] = {"domain": cell["ydomain"], "anchor": cell["x"],
-                               **_rows_axis(rows, unit, title=i == 0)}  # fmt: skip
+                               **_rows_axis(rows, unit, title=i == 0),
+                               "showticklabels": i == 0}  # the rows are the same in all three  # fmt: skip
     layout["annotations"] = [_panel_title(c, t) for c, t in zip(cells, titles)]
     return make_figure(traces, layout)
 

@@ -161,8 +161,9 @@ def _filters(snap: FeatureSnapshot, key: str) -> None:
         return
     st.markdown("**Filters of the first layer**")
     cols = 4 if len(snap.filters) <= 16 else 8
+    upright = snap.filters[:, :, ::-1, :]  # low frequencies at the bottom, as on the spectrogram
     live_chart(
-        _cached(f"{key}_filters", snap, lambda: filters_figure(snap.filters, tile=40, cols=cols)),
+        _cached(f"{key}_filters", snap, lambda: filters_figure(upright, tile=40, cols=cols)),
         key=f"{key}_filters",
     )
     st.caption(

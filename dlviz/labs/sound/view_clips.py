@@ -31,22 +31,27 @@ def examples(ds: Dataset) -> None:
     """One training clip of each class (the first five classes), to play and to see."""
     assert ds.audio is not None
     picks = _first_of_each(ds)[:EXAMPLES]
-    cols = layout.columns(len(picks), key="sd_examples", min_width=140, gap="small")
-    for col, i in zip(cols, picks):
-        with col:
-            wave = ds.x_train[i, 0].numpy()
-            st.markdown(f"**{ds.class_names[int(ds.y_train[i])]}**")
-            play(wave)
-            st.plotly_chart(
-                clip_spectrogram(wave, ds.audio, None, 150),
-                key=f"sd_example_{i}",
-                config=live.CHART_CONFIG,
-            )
+    for row in range(0, len(picks), 3):  # three a row: each player needs some width
+        cols = layout.columns(3, key=f"sd_examples_{row}", min_width=140, gap="small")
+        for col, i in zip(cols, picks[row : row + 3]):
+            with col:
+                wave = ds.x_train[i, 0].numpy()
+                st.markdown(f"**{ds.class_names[int(ds.y_train[i])]}**")
+                play(wave)
+                st.plotly_chart(
+                    clip_spectrogram(wave, ds.audio, None, 160),
+                    key=f"sd_example_{i}",
+                    config=live.CHART_CONFIG,
+                )
     more = ds.n_classes - len(picks)
+    what = {
+        "mel": "its mel spectrogram, what the network reads",
+        "stft": "its STFT, what the network reads",
+        "mfcc": "its MFCCs, what the network reads",
+        "wave": "its mel spectrogram (the network reads the wave itself)",
+    }[ds.audio.features]
     st.caption(
-        "One training clip of each class: press play, and see what the network will read of "
-        f"it ({'the mel spectrogram of ' if ds.audio.features == 'wave' else ''}"
-        f"{ds.audio.features.upper() if ds.audio.features != 'wave' else 'the raw wave'})."
+        f"One training clip of each class: press play, and see {what}."
         + (f" {more} more classes are not shown." if more > 0 else "")
     )
 

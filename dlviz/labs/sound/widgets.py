@@ -79,6 +79,7 @@ DEFAULTS: dict[str, Any] = {
     "sd_seed": 0,
     "sd_device": "auto",
     "sd_sample": 0,
+    "sd_predict_source": "test",
 }
 
 
@@ -206,12 +207,17 @@ def feature_controls() -> None:
         help="White noise at up to this share of each clip's own loudness.",
         persist_state=KEEP,
     )
+    mfcc = st.session_state["sd_features"] == "mfcc"
     st.slider(
         "Gain (dB either way)",
         0,
         18,
         key="sd_gain",
-        help="Make each clip louder or quieter by up to this many decibels.",
+        disabled=not mfcc,
+        help="Make each clip louder or quieter by up to this many decibels. The front end "
+        "scales every clip to the same level, so a mel, STFT or wave network never sees "
+        "loudness and gain would change nothing; MFCCs keep it in their first coefficient, "
+        "where gain teaches the network to ignore it.",
         persist_state=KEEP,
     )
     c1, c2 = st.columns(2)
@@ -329,7 +335,7 @@ def augment_config() -> AugmentConfig:
     return AugmentConfig(
         shift=float(ss["sd_shift"]),
         noise=float(ss["sd_aug_noise"]),
-        gain=float(ss["sd_gain"]),
+        gain=float(ss["sd_gain"]) if ss["sd_features"] == "mfcc" else 0.0,  # (see its help)
         time_mask=int(ss["sd_time_mask"]),
         freq_mask=int(ss["sd_freq_mask"]),
     )
