@@ -47,11 +47,27 @@ need_chromium() {
   }
 }
 
+want_espeak() {  # optional: the Sound lab's spoken digits; without it the lab offers the rest
+  command -v espeak-ng >/dev/null 2>&1 && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+  if command -v apt-get >/dev/null 2>&1; then
+    say "installing espeak-ng for the Sound lab's spoken digits (optional)"
+    $sudo apt-get install -y -qq espeak-ng >/dev/null 2>&1 \
+      || { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y -qq espeak-ng >/dev/null 2>&1; } \
+      || say "espeak-ng could not be installed; the Sound lab offers its other sounds (install it: apt-get install espeak-ng)"
+  else
+    say "no apt-get here: for the Sound lab's spoken digits, install espeak-ng (e.g. brew install espeak-ng)"
+  fi
+  return 0
+}
+
 cmd=${1:-help}
 shift || true
 case "$cmd" in
   dashboard)
     setup ""
+    want_espeak
     # Streamlit prints the address it listens on once it does: the port of --server.port, or
     # 8501, or the next free one when 8501 is taken.
     say "starting the dashboard (Ctrl+C stops it); Streamlit prints its address below"
@@ -60,6 +76,7 @@ case "$cmd" in
   test)
     setup "[test]"
     need_chromium
+    want_espeak
     say "lint (ruff)"
     "$VENV/bin/ruff" check --quiet . && "$VENV/bin/ruff" format --check --quiet .
     say "types of the shared core (mypy)"

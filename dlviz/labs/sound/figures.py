@@ -69,6 +69,51 @@ def spectrogram_figure(
     return make_figure([spectrogram_trace(image, times)], layout)
 
 
+def envelope(wave: np.ndarray, sample_rate: int, bins: int = 400) -> tuple[np.ndarray, ...]:
+    """A wave's lowest and highest sample in each of `bins` slices of time, with the slices'
+    times: drawn as a band, it shows the whole wave at any width (every k-th sample alone
+    would alias a tone into a false one)."""
+    x = np.asarray(wave, dtype=np.float32).reshape(-1)
+    bins = max(1, min(bins, len(x)))
+    cut = len(x) // bins * bins
+    parts = x[:cut].reshape(bins, -1)
+    times = (np.arange(bins) + 0.5) * (cut / bins) / sample_rate
+    return times, parts.min(axis=1), parts.max(axis=1)
+
+
+def clip_figure(
+    wave: np.ndarray,
+    sample_rate: int,
+    image: np.ndarray,
+    times: np.ndarray,
+    rows: np.ndarray,
+    unit: str = "Hz",
+    title: str | None = None,
+    height: int = 220,
+) -> go.Figure:
+    """One clip as a person sees it: its wave (the band of its samples over time) above its
+    spectrogram (H, T), on one time axis."""
+    t, lo, hi = envelope(wave, sample_rate)
+    band = {"mode": "lines", "line": {"width": 0.5, "color": RUN_COLORS[0]}, "hoverinfo": "skip",
+            "xaxis": "x", "yaxis": "y2", "showlegend": False}  # fmt: skip
+    traces = [
+        spectrogram_trace(image, times),
+        {"type": "scatter", "x": f32(t), "y": f32(lo), **band},
+        {"type": "scatter", "x": f32(t), "y": f32(hi), "fill": "tonexty", **band},
+    ]
+    ticks = 5 if height >= 200 else 3
+    peak = float(max(np.abs(lo).max(), np.abs(hi).max(), 1e-3))
+    layout = base_layout(
+        height,
+        title,
+        xaxis={"title": {"text": "seconds"}},
+        yaxis={"domain": [0.0, 0.7], **_rows_axis(rows, unit, ticks=ticks)},
+        yaxis2={"domain": [0.76, 1.0], "range": [-peak, peak], "showticklabels": False,
+                "zeroline": False, "title": {"text": "wave"}},
+    )  # fmt: skip
+    return make_figure(traces, layout)
+
+
 def _grid(n_cols: int, n_rows: int, gap_x: float = 0.08, gap_y: float = 0.16) -> list[dict]:
     """Axis pairs of an n_rows x n_cols grid, left to right then top to bottom: each
     {"x": "x2", "y": "y2", "xdomain": [...], "ydomain": [...]}."""

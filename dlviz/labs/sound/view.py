@@ -28,7 +28,7 @@ from dlviz.figures.rasters import feature_maps_figure, filters_figure
 from dlviz.history import RunHistory
 from dlviz.labs.images import view as image_view
 from dlviz.labs.sound.figures import (
-    spectrogram_figure,
+    clip_figure,
     wave_filters_figure,
     wave_maps_figure,
 )
@@ -70,8 +70,11 @@ def display_features(wave: np.ndarray, info: AudioInfo) -> tuple[np.ndarray, dic
 
 
 def clip_spectrogram(wave: np.ndarray, info: AudioInfo, title: str | None, height: int):
+    """A clip's wave above the spectrogram of what the network reads."""
     image, ax = display_features(wave, info)
-    return spectrogram_figure(image, ax["times"], ax["rows"], ax["rows_unit"], title, height)
+    return clip_figure(
+        wave, info.sample_rate, image, ax["times"], ax["rows"], ax["rows_unit"], title, height
+    )
 
 
 def clip_name(ds: Dataset, index: int) -> str:
@@ -84,7 +87,7 @@ def play(wave: np.ndarray | torch.Tensor) -> None:
     st.audio(x.reshape(-1).astype(np.float32), sample_rate=SAMPLE_RATE)
 
 
-def _clip_panel(ds: Dataset, index: int, key: str, height: int = 200) -> None:
+def _clip_panel(ds: Dataset, index: int, key: str, height: int = 240) -> None:
     """Test clip `index`: a player and the spectrogram of what the network reads."""
     assert ds.audio is not None
     wave = ds.x_test[index, 0].numpy()

@@ -39,7 +39,7 @@ def examples(ds: Dataset) -> None:
                 st.markdown(f"**{ds.class_names[int(ds.y_train[i])]}**")
                 play(wave)
                 st.plotly_chart(
-                    clip_spectrogram(wave, ds.audio, None, 160),
+                    clip_spectrogram(wave, ds.audio, None, 190),
                     key=f"sd_example_{i}",
                     config=live.CHART_CONFIG,
                 )
