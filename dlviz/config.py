@@ -718,11 +718,39 @@ class RunConfig:
             )
         if not self.data.is_sound:
             self._check_sequence_pairing()
+        self._check_augment()
         if self.model.norm == "batch" and self.train.batch_size < 2:
             raise ConfigError(
                 "train.batch_size",
                 "batch norm needs at least 2 samples per batch; choose a batch size of 2 or "
                 "more, or layer norm",
+            )
+
+    def _check_augment(self) -> None:
+        """Augmentation that would do nothing on this data is refused, not silently ignored."""
+        aug, data = self.train.augment, self.data
+        if data.is_sound:
+            if aug.active:
+                name = next(n for n in ("flip", "crop", "rotate", "jitter") if getattr(aug, n))
+                raise ConfigError(
+                    f"train.augment.{name}",
+                    "is an image augmentation; sounds take shift, noise, gain, time_mask and "
+                    "freq_mask",
+                )
+            if data.features == "wave" and (aug.time_mask or aug.freq_mask):
+                name = "time_mask" if aug.time_mask else "freq_mask"
+                raise ConfigError(
+                    f"train.augment.{name}",
+                    "masks a spectrogram, and data.features wave has none (the network reads "
+                    "the raw wave): set it to 0, or choose mel, stft or mfcc",
+                )
+        elif aug.sound_active:
+            name = next(
+                n for n in ("shift", "noise", "gain", "time_mask", "freq_mask") if getattr(aug, n)
+            )
+            raise ConfigError(
+                f"train.augment.{name}",
+                f"is a sound augmentation, and {data.name} is not a sound set",
             )
 
     def _check_sound_pairing(self) -> None:

@@ -282,8 +282,9 @@ class ImageProbe:
             start = min(max(choice.channel_start, 0), max(out.shape[0] - self.max_channels, 0))
             starts[name] = start
             out = out[start : start + self.max_channels].float()
-            if out.dim() == 3 and max(out.shape[-2:]) > self.max_side:
-                out = F.adaptive_avg_pool2d(out, self.max_side)
+            if out.dim() == 3 and max(out.shape[-2:]) > self.max_side:  # each side down to
+                side = (min(out.shape[-2], self.max_side), min(out.shape[-1], self.max_side))
+                out = F.adaptive_avg_pool2d(out, side)  # at most max_side, never stretched
             elif out.dim() == 2 and out.shape[-1] > self.max_side * 8:  # a 1-D CNN's (C, T)
                 out = F.adaptive_avg_pool1d(out[None], self.max_side * 8)[0]
             maps[name] = out.cpu().numpy().astype(np.float16)

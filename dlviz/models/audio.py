@@ -56,14 +56,16 @@ class WaveCNN(nn.Module):
         narrow = max(wide // 2, 1)
         widths = [narrow] + [narrow if i == 0 else wide for i in range(cfg.layers)]
         blocks = [WaveBlock(1, narrow, STEM_KERNEL, STEM_STRIDE, POOL, cfg.activation, 0.0)]
-        length = samples // STEM_STRIDE // POOL
+        # each convolution pads kernel // 2 on both sides; each block then pools by POOL
+        length = (samples + 2 * (STEM_KERNEL // 2) - STEM_KERNEL) // STEM_STRIDE + 1
+        length //= POOL
         for i in range(cfg.layers):
             blocks.append(
                 WaveBlock(
                     widths[i], widths[i + 1], cfg.kernel, 1, POOL, cfg.activation, cfg.dropout
                 )
             )
-            length //= POOL
+            length = (length + 2 * (cfg.kernel // 2) - cfg.kernel + 1) // POOL
         if length < 1:
             raise ValueError(
                 f"{cfg.layers} blocks pool a {samples}-sample clip to nothing: choose fewer "

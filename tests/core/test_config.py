@@ -259,7 +259,8 @@ def test_augmentation_round_trips_and_is_off_by_default():
     assert cfg.train.augment.active and cfg.train.augment.rotate == 15
     assert RunConfig.from_json(cfg.to_json()) == cfg
     assert cfg.to_dict()["train"]["augment"] == {
-        "flip": True, "crop": 0.1, "rotate": 15, "jitter": 0.2
+        "flip": True, "crop": 0.1, "rotate": 15, "jitter": 0.2, "shift": 0.0, "noise": 0.0,
+        "gain": 0.0, "time_mask": 0, "freq_mask": 0
     }  # fmt: skip
 
 

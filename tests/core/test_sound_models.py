@@ -205,11 +205,6 @@ def test_a_wave_cnn_too_deep_for_its_clips_and_one_on_spectrograms_are_clear_err
         build_model(ModelConfig(arch="cnn1d"), (1, S), 3, spec=AudioInfo(features="mel"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="WaveCNN's guard divides the length by 4 for the stem's conv, which gives S // 4 + 1 "
-    "steps: it refuses clips its layers still leave a step of (dlviz/models/audio.py)",
-)
 def test_a_wave_cnn_builds_wherever_its_layers_leave_a_step():
     samples = 4092  # stem 4092 // 4 + 1 = 1024 -> 256 -> 64 -> 16 -> 4 -> 1 after 4 blocks
     seq, _ = hand_wave_net(4, 8, 4, 3, 3)
@@ -523,3 +518,20 @@ def test_occlusion_hides_the_cells_the_heat_marks_and_as_many_at_random():
         p = F.softmax(wave_model(torch.stack([wave, silenced])), dim=1)
     assert got["highlighted_hidden"] == pytest.approx(float(p[1, got["target"]]), abs=1e-6)
     assert got["before"] == pytest.approx(float(p[0].max()), abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "patch, field",
+    [
+        ({"data": {"name": "tones"}, "train": {"augment": {"flip": True}}}, "train.augment.flip"),
+        (
+            {"data": {"name": "tones", "features": "wave"}, "train": {"augment": {"freq_mask": 3}}},
+            "train.augment.freq_mask",
+        ),
+        ({"data": {"name": "shapes"}, "train": {"augment": {"shift": 0.1}}}, "train.augment.shift"),
+    ],
+)
+def test_augmentation_that_would_do_nothing_on_the_data_is_refused(patch, field):
+    with pytest.raises(ConfigError) as err:
+        RunConfig.from_dict(patch)
+    assert err.value.field == field

@@ -330,19 +330,24 @@ def model_config(features: str) -> ModelConfig:
     return wave_model() if features == "wave" else images.model_config()
 
 
-def augment_config() -> AugmentConfig:
+def augment_config(features: str | None = None) -> AugmentConfig:
+    """The augmentation the settings give `features` (default: the page's): no masks for the
+    raw wave (it has no spectrogram), no gain where the front end levels every clip (see the
+    Gain slider's help)."""
     ss = st.session_state
+    features = features or ss["sd_features"]
+    spectrogram = features != "wave"
     return AugmentConfig(
         shift=float(ss["sd_shift"]),
         noise=float(ss["sd_aug_noise"]),
-        gain=float(ss["sd_gain"]) if ss["sd_features"] == "mfcc" else 0.0,  # (see its help)
-        time_mask=int(ss["sd_time_mask"]),
-        freq_mask=int(ss["sd_freq_mask"]),
+        gain=float(ss["sd_gain"]) if features == "mfcc" else 0.0,
+        time_mask=int(ss["sd_time_mask"]) if spectrogram else 0,
+        freq_mask=int(ss["sd_freq_mask"]) if spectrogram else 0,
     )
 
 
-def train_config() -> TrainConfig:
-    return replace(shared_widgets.train_config("sd"), augment=augment_config())
+def train_config(features: str | None = None) -> TrainConfig:
+    return replace(shared_widgets.train_config("sd"), augment=augment_config(features))
 
 
 PAIR_LABELS = ("spectrogram", "wave")
@@ -358,11 +363,14 @@ def run_configs(kind: str) -> list[RunConfig]:
     spec = "mel" if features == "wave" else features
     return [
         RunConfig(
-            data=data_config(spec), model=images.model_config(), train=train_config(), name=label
+            data=data_config(spec),
+            model=images.model_config(),
+            train=train_config(spec),
+            name=label,
         )
         if label == "spectrogram"
         else RunConfig(
-            data=data_config("wave"), model=wave_model(), train=train_config(), name=label
+            data=data_config("wave"), model=wave_model(), train=train_config("wave"), name=label
         )
         for label in PAIR_LABELS
     ]
