@@ -141,7 +141,10 @@ def execute(
         with device_slot(device, control, record.emit) as admitted:
             if not admitted:
                 return record.end("stopped", "Stopped before it started.")
-            data = load_data(config, data)
+            try:
+                data = load_data(config, data)
+            except (ValueError, RuntimeError) as e:  # no such file, no espeak-ng: say so plainly
+                return record.fail(str(e))
             net = build_network(config, data, runs_dir)
             record.begin(net, device, owner)
             if probe is not None:

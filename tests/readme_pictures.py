@@ -8,7 +8,8 @@ run trains; the Images page's live view of the Deep CNN on shapes; Your images w
 classes from a ZIP and a new picture explained; the depth experiment and the data-efficiency
 experiment on their defaults; Compare on the Runs page after a server restart (the two
 32-layer networks of the depth experiment); the Devices page after a quick measurement; the
-Sequence lab's Transformer on sort, trained to the end; the length experiment on its defaults.
+Sequence lab's Transformer on sort, trained to the end; the length experiment on its defaults;
+the Sound lab's CNN on tones and chords, trained to the end, and where it listened.
 
 Starts its own `streamlit run app.py` with an empty run store in a temporary folder, and
 Debian's Chromium. Not a test (pytest collects only test_*.py).
@@ -327,9 +328,39 @@ def lengths(browser, url: str) -> None:
     page.context.close()
 
 
+def sound(browser, url: str, tmp: Path) -> None:
+    """The default CNN on tones and chords, trained to the end: a test clip to play with its
+    wave and mel spectrogram and every layer's feature maps (above); the same clip through the
+    trained network, with where it listened (below)."""
+    page = open_page(browser, url + "/sound")
+    page.get_by_role("button", name="Train", exact=True).click()
+    wait_runs_ended(page)
+    fit_height(page)
+    maps, predict = tmp / "sound-maps.png", tmp / "sound-predict.png"
+    clip(
+        page,
+        maps,
+        page.get_by_role("heading", name="What each layer hears"),
+        page.get_by_text("Loss and accuracy", exact=True),
+    )
+    clip(
+        page,
+        predict,
+        page.get_by_role("heading", name="Predict", exact=True),
+        page.get_by_role("heading", name="Your recordings as a test set"),
+    )
+    a, b = Image.open(maps), Image.open(predict)
+    both = Image.new("RGB", (max(a.width, b.width), a.height + b.height), "white")
+    both.paste(a, (0, 0))
+    both.paste(b, (0, a.height))
+    both.save(ASSETS / "sound.png")
+    print(ASSETS / "sound.png", flush=True)
+    page.context.close()
+
+
 PICTURES = (
     "playground", "images", "uploads", "depth", "runs", "transfer", "devices", "sequences",
-    "lengths",
+    "lengths", "sound",
 )  # fmt: skip
 
 
@@ -364,8 +395,8 @@ def main(argv: list[str] | None = None) -> None:
                     s.stop()
                     s = server()
                     runs(browser, s.url)
-                elif name == "uploads":
-                    uploads(browser, s.url, tmp)
+                elif name in ("uploads", "sound"):
+                    globals()[name](browser, s.url, tmp)
                 else:
                     globals()[name](browser, s.url)
         finally:

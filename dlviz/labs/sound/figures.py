@@ -109,7 +109,7 @@ def clip_figure(
         xaxis={"title": {"text": "seconds"}},
         yaxis={"domain": [0.0, 0.7], **_rows_axis(rows, unit, ticks=ticks)},
         yaxis2={"domain": [0.76, 1.0], "range": [-peak, peak], "showticklabels": False,
-                "zeroline": False, "title": {"text": "wave"}},
+                "zeroline": False},
     )  # fmt: skip
     return make_figure(traces, layout)
 
