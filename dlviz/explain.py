@@ -8,6 +8,8 @@ maps the size of the input, scaled to [0, 1]. A sound network is explained over 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -117,25 +119,32 @@ def occlusion(
     target: int | None = None,
     seed: int = 0,
     fill: float | None = None,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Hide the `share` of x's cells that `heat` (x's size without channels) rates highest,
-    then as many cells drawn at random, setting them to `fill` (default: x's lowest value,
-    silence on a spectrogram; 0 is silence on a wave), and give the target class's probability before and after each: a map that
-    shows what the network uses costs more when its cells are hidden than random ones do.
-    `target` defaults to the predicted class."""
+    then the same shape moved elsewhere (rolled round by a random quarter to three quarters of
+    each side: as many cells, as close together), setting them to `fill` (default: x's lowest
+    value, silence on a spectrogram; 0 is silence on a wave), and give the target class's
+    probability before and after each: a map that shows what the network uses costs more when
+    its cells are hidden than the same patch elsewhere does. `target` defaults to the
+    predicted class; ``moved_by`` gives the roll along each axis of `heat`."""
     device = next(model.parameters()).device
-    flat = torch.as_tensor(np.asarray(heat, dtype=np.float32)).flatten()
+    heat_t = torch.as_tensor(np.asarray(heat, dtype=np.float32))
+    flat = heat_t.flatten()
     k = max(1, int(round(share * flat.numel())))
-    top = torch.topk(flat, k).indices
-    rand = torch.randperm(flat.numel(), generator=torch.Generator().manual_seed(seed))[:k]
+    top = torch.zeros(flat.numel(), dtype=torch.bool)
+    top[torch.topk(flat, k).indices] = True
+    top = top.view(heat_t.shape)
+    gen = torch.Generator().manual_seed(seed)
+    moved_by = [
+        int(n // 4 + torch.randint(0, max(n // 2, 1) + 1, (1,), generator=gen)) for n in top.shape
+    ]
+    elsewhere = torch.roll(top, shifts=moved_by, dims=tuple(range(top.dim())))
     floor = float(x.min()) if fill is None else float(fill)
 
-    def hidden(idx: torch.Tensor) -> torch.Tensor:
-        mask = torch.zeros(flat.numel(), dtype=torch.bool)
-        mask[idx] = True
-        return torch.where(mask.view(heat.shape).expand_as(x), torch.tensor(floor), x)
+    def hidden(mask: torch.Tensor) -> torch.Tensor:
+        return torch.where(mask.expand_as(x), torch.tensor(floor, dtype=x.dtype), x)
 
-    batch = torch.stack([x, hidden(top), hidden(rand)]).to(device)
+    batch = torch.stack([x, hidden(top), hidden(elsewhere)]).to(device)
     with evaluating(model), torch.no_grad():
         p = F.softmax(model(batch).float(), dim=1).cpu()
     cls = int(p[0].argmax()) if target is None else int(target)
@@ -145,4 +154,5 @@ def occlusion(
         "highlighted_hidden": float(p[1, cls]),
         "random_hidden": float(p[2, cls]),
         "share": k / flat.numel(),
+        "moved_by": moved_by,
     }

@@ -341,7 +341,8 @@ def sound(browser, url: str, tmp: Path) -> None:
         page,
         maps,
         page.get_by_role("heading", name="What each layer hears"),
-        page.get_by_text("Loss and accuracy", exact=True),
+        page.get_by_text(re.compile(r"^Every layer's output for test clip")),
+        bottom_edge="bottom",
     )
     clip(
         page,

@@ -62,7 +62,7 @@ def probability_figure(
     layout = base_layout(
         60 + 28 * len(order) + (30 if title else 0),
         title,
-        xaxis={"range": [0, 1.15], "tickformat": ".0%", "title": {"text": "probability"}},
+        xaxis={"range": [0, 1.32], "tickformat": ".0%", "title": {"text": "probability"}},
         yaxis={"autorange": "reversed", "type": "category"},
         showlegend=False,
         bargap=0.25,

@@ -476,7 +476,7 @@ def test_grad_cam_over_time_of_a_wave_cnn_by_hand():
     assert model.training  # restored
 
 
-def test_occlusion_hides_the_cells_the_heat_marks_and_as_many_at_random():
+def test_occlusion_hides_the_cells_the_heat_marks_and_the_same_patch_elsewhere():
     model, plain, _ = sound_cnn()
     net, feats = explain.on_features(model, waves(1, seed=8)[0])
     h, w = feats.shape[-2:]
@@ -493,17 +493,20 @@ def test_occlusion_hides_the_cells_the_heat_marks_and_as_many_at_random():
         value = float(feats.min()) if fill is None else fill
         top = feats.clone()
         top[0, 2:4, 5:10] = value
-        idx = torch.randperm(h * w, generator=torch.Generator().manual_seed(4))[:10]
-        rand = feats.clone().reshape(-1)
-        rand[idx] = value
+        dy, dx = got["moved_by"]
+        assert h // 4 <= dy <= h // 4 + h // 2 and w // 4 <= dx <= w // 4 + w // 2
+        moved = feats.clone()
+        rows = [(r + dy) % h for r in (2, 3)]
+        cols = [(c + dx) % w for c in range(5, 10)]
+        for r in rows:
+            moved[0, r, cols] = value  # the same 2 x 5 patch, rolled round by (dy, dx)
         before = probs(feats)
         cls = int(before.argmax())
         assert got["target"] == cls and got["share"] == pytest.approx(share)
         assert got["before"] == pytest.approx(float(before[cls]), abs=1e-6)
         assert got["highlighted_hidden"] == pytest.approx(float(probs(top)[cls]), abs=1e-6)
-        assert got["random_hidden"] == pytest.approx(
-            float(probs(rand.reshape(feats.shape))[cls]), abs=1e-6
-        )
+        assert got["random_hidden"] == pytest.approx(float(probs(moved)[cls]), abs=1e-6)
+    assert explain.occlusion(net, feats, heat, share=share, seed=4)["moved_by"] == [dy, dx]
     # a chosen target, and a wave network's samples hidden with silence
     assert explain.occlusion(net, feats, heat, share=share, target=1)["target"] == 1
     wave_model = build_model(ModelConfig(arch="cnn1d", hidden_size=8, layers=1), (1, S), 3,

@@ -246,7 +246,11 @@ def _warnings(h: RunHistory, noun: str = "image") -> list[tuple[str, str]]:
                 )
             )
         else:
-            out.append(("ok", f"Dead ReLU channels: at most {share:.0%} in any layer ({worst})."))
+            out.append(
+                ("ok", f"Dead ReLU channels: at most {share:.0%} in any layer ({worst}).")
+                if share > 0
+                else ("ok", "No ReLU channel is dead in any layer.")
+            )
     return out
 
 

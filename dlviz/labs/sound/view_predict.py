@@ -135,20 +135,18 @@ def show_prediction(model: Any, ds: Dataset, wave: torch.Tensor, name: str, key:
             key=f"{key}_occl",
             config=live.CHART_CONFIG,
         )
-        drop, rand = (
-            check["before"] - check["highlighted_hidden"],
-            check["before"] - check["random_hidden"],
-        )
+        drop = check["before"] - check["highlighted_hidden"]
+        moved = check["before"] - check["random_hidden"]
+        where = "samples" if wave_net else "spectrogram"
         st.caption(
-            f"The occlusion check: hiding the {check['share']:.0%} of the "
-            + ("samples" if wave_net else "spectrogram")
-            + f" that Grad-CAM rates highest moves P({ds.class_names[top]}) by "
-            f"{-drop:+.1%}; hiding as much at random moves it by {-rand:+.1%}. "
+            f"The occlusion check: hiding the {check['share']:.0%} of the {where} that "
+            f"Grad-CAM rates highest (set to silence) moves P({ds.class_names[top]}) by "
+            f"{-drop:+.1%}; hiding the same patch moved elsewhere moves it by {-moved:+.1%}. "
             + (
-                "The highlighted part mattered more than a random one."
-                if drop > rand + 0.02
-                else "Here the highlighted part mattered no more than a random one: the "
-                "network's evidence is spread out, or Grad-CAM at this layer misses it."
+                "The highlighted part mattered more than the rest."
+                if drop > moved + 0.02
+                else "Here the highlighted part mattered no more than another: the network's "
+                "evidence is spread out, or Grad-CAM at this layer misses it."
             )
         )
     with right:
