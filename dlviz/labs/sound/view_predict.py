@@ -140,8 +140,9 @@ def show_prediction(model: Any, ds: Dataset, wave: torch.Tensor, name: str, key:
         where = "samples" if wave_net else "spectrogram"
         st.caption(
             f"The occlusion check: hiding the {check['share']:.0%} of the {where} that "
-            f"Grad-CAM rates highest (set to silence) moves P({ds.class_names[top]}) by "
-            f"{-drop:+.1%}; hiding the same patch moved elsewhere moves it by {-moved:+.1%}. "
+            f"Grad-CAM rates highest (set to silence) takes P({ds.class_names[top]}) from "
+            f"{check['before']:.1%} to {check['highlighted_hidden']:.1%}; hiding the same patch "
+            f"moved elsewhere leaves {check['random_hidden']:.1%}. "
             + (
                 "The highlighted part mattered more than the rest."
                 if drop > moved + 0.02
