@@ -87,6 +87,21 @@ def play(wave: np.ndarray | torch.Tensor) -> None:
     st.audio(x.reshape(-1).astype(np.float32), sample_rate=SAMPLE_RATE)
 
 
+def _small_clip(ds: Dataset, index: int, caption: str, key: str) -> None:
+    """Test clip `index` after a run: a caption, a player and its wave and spectrogram, small."""
+    assert ds.audio is not None
+    wave = ds.x_test[index, 0].numpy()
+    st.caption(caption)
+    play(wave)
+    st.plotly_chart(
+        _cached(
+            key, (id(ds), index, ds.audio), lambda: clip_spectrogram(wave, ds.audio, None, 130)
+        ),
+        key=key,
+        config=live.CHART_CONFIG,
+    )
+
+
 def _clip_panel(ds: Dataset, index: int, key: str, height: int = 240) -> None:
     """Test clip `index`: a player and the spectrogram of what the network reads."""
     assert ds.audio is not None
@@ -240,6 +255,8 @@ def _results(view: live.View, key: str) -> None:
         return
     ds = live.view_dataset(handle)
     st.divider()
+    cm = np.asarray(h.classes["confusion"])
+    total = int(cm.sum() - np.trace(cm))
     left, right = layout.columns(2, key=f"{key}_results", min_width=360, gap="medium")
     with left:
         st.markdown(f"#### Confusion matrix - test accuracy {h.classes['accuracy']:.1%}")
@@ -250,23 +267,25 @@ def _results(view: live.View, key: str) -> None:
         )
         st.caption("Rows: the true class; columns: what the network said. The diagonal is right.")
     with right:
-        cm = np.asarray(h.classes["confusion"])
-        total = int(cm.sum() - np.trace(cm))
-        wrong = h.classes["misclassified"][:SHOWN_WRONG]
-        st.markdown(f"#### Misclassified test clips - {total} of {len(ds.x_test)}")
-        if not wrong:
-            st.success("Every test clip is classified correctly.", icon=":material/check:")
-        names = ds.class_names
-        for w in wrong:
-            st.caption(
+        if h.model is not None:
+            _channel_explorer(h, ds, key)
+    wrong = h.classes["misclassified"][:SHOWN_WRONG]
+    st.markdown(f"#### Misclassified test clips - {total} of {len(ds.x_test)}")
+    if not wrong:
+        st.success("Every test clip is classified correctly.", icon=":material/check:")
+    names = ds.class_names
+    cols = layout.columns(3, key=f"{key}_wrong", min_width=180, gap="small")
+    for k, w in enumerate(wrong):
+        with cols[k % 3]:
+            _small_clip(
+                ds,
+                w["index"],
                 f"clip {w['index']}: {names[w['true']]} → heard as {names[w['pred']]} "
-                f"({w['confidence']:.0%})"
+                f"({w['confidence']:.0%})",
+                f"{key}_wrong_{k}",
             )
-            play(ds.x_test[w["index"], 0])
-        if total > SHOWN_WRONG:
-            st.caption(f"The {SHOWN_WRONG} most confidently wrong of {total}.")
-    if h.model is not None:
-        _channel_explorer(h, ds, key)
+    if total > SHOWN_WRONG:
+        st.caption(f"The {SHOWN_WRONG} most confidently wrong of {total}.")
 
 
 def _channel_explorer(h: RunHistory, ds: Dataset, key: str) -> None:
@@ -291,11 +310,12 @@ def _channel_explorer(h: RunHistory, ds: Dataset, key: str) -> None:
         (id(h.model), layer, channel),
         lambda: top_activating(h.model, ds.x_test, layer, channel, k=SHOWN_TOP),
     )
-    cols = layout.columns(3, key=f"{key}_top", min_width=180, gap="small")
+    cols = layout.columns(2, key=f"{key}_top", min_width=180, gap="small")
     for k, (i, s) in enumerate(zip(idx, scores)):
-        with cols[k % 3]:
-            st.caption(f"clip {i}: {ds.class_names[int(ds.y_test[i])]} ({s:.2g})")
-            play(ds.x_test[i, 0])
+        with cols[k % 2]:
+            _small_clip(
+                ds, i, f"clip {i}: {ds.class_names[int(ds.y_test[i])]} ({s:.2g})", f"{key}_top_{k}"
+            )
     st.caption(
         f"The {len(idx)} test clips that excite this channel most (its mean activation in "
         "brackets): listen for what they share."

@@ -5,6 +5,7 @@ trained on built-in sounds, the person's own recordings as a test set: distribut
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -169,6 +170,12 @@ def show_prediction(model: Any, ds: Dataset, wave: torch.Tensor, name: str, key:
         )
 
 
+def plain_name(name: str) -> str:
+    """A class name as a person would type it: lower case, letters and digits only ("/a/" and
+    "A" are "a", "single tone" is "singletone")."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
 def shift_panel(view: live.View | None) -> None:
     """A network trained on built-in sounds, tested on the person's recordings of the same
     classes (by name): how well what it learned from generated or synthesised clips carries
@@ -179,12 +186,13 @@ def shift_panel(view: live.View | None) -> None:
     label, model, ds = trained[0]
     st.subheader("Your recordings as a test set")
     s = recordings.sound_set()
-    wanted = {n.lower(): i for i, n in enumerate(ds.class_names)}
-    matched = {c: wanted[c.strip().lower()] for c in s.classes if c.strip().lower() in wanted}
+    wanted = {plain_name(n): i for i, n in enumerate(ds.class_names)}
+    matched = {c: wanted[plain_name(c)] for c in s.classes if plain_name(c) in wanted}
     if not any(s.classes[c] for c in matched):
         st.caption(
             f"Record or upload clips under **Your recordings**, in classes named as this "
-            f"network's ({', '.join(ds.class_names)}), and they are tested here. A network "
+            f"network's ({', '.join(ds.class_names)}; case, spaces and marks such as / do "
+            "not count), and they are tested here. A network "
             + (
                 "trained on a synthesiser's voice may fail on real voices: the test set drawn "
                 "from the synthesiser does not show that, yours does."
@@ -203,10 +211,14 @@ def shift_panel(view: live.View | None) -> None:
     x = torch.from_numpy(np.stack(waves))[:, None, :]
     report = class_report(model, x, torch.tensor(ys), ds.n_classes)
     own = report["accuracy"]
+    handle = view.handles[view.labels.index(label)]
+    own_test = handle.history.classes.get("accuracy", float("nan"))
     st.markdown(
-        f"On **{plural(len(ys), 'recording')} of yours** the {label} network is right "
+        f"On **{plural(len(ys), 'recording')} of yours** the "
+        + ("" if label == "run" else f"{label} ")
+        + "network is right "
         f"**{own:.0%}** of the time; on its own test clips, "
-        f"**{view.handles[0].history.classes.get('accuracy', float('nan')):.0%}**."
+        f"**{own_test:.0%}**."
     )
     st.plotly_chart(
         confusion_figure(report["confusion"], ds.class_names, height=360),

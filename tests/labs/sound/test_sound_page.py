@@ -4,6 +4,7 @@ wave twins, and a person's recordings with bad files among them."""
 
 from __future__ import annotations
 
+import numpy as np
 from support.apptest import wait_until_done
 from support.sounds import add_class, class_uploader, files, tone, uploader, wav_bytes
 
@@ -119,3 +120,34 @@ def test_spoken_digits_without_espeak_say_how_to_get_it(apptest, monkeypatch):
     assert not at.exception, at.exception
     assert at.button(key="sd_train").disabled
     assert any("espeak-ng" in e for e in errors(at)), errors(at)
+
+
+def noise_files(kind: str, n: int) -> list[tuple[str, bytes, str]]:
+    out = []
+    for k in range(n):
+        rng = np.random.default_rng(100 + k)
+        if kind == "clicks":
+            x = np.zeros(16_000, np.float32)
+            x[:: 16_000 // 20] = 0.9  # 20 clicks a second
+            x += rng.normal(0, 0.01, 16_000).astype(np.float32)
+        else:
+            x = rng.normal(0, 0.2, 16_000).astype(np.float32)
+        out.append((f"{kind} {k}.wav", wav_bytes(x), "audio/wav"))
+    return out
+
+
+def test_a_network_trained_on_built_in_sounds_is_tested_on_your_recordings(apptest):
+    at = apptest(PAGE)
+    at.segmented_control(key="sd_source").set_value("own").run()
+    for cls, kind in (("White", "white"), ("CLICKS", "clicks"), ("hum", "white")):
+        add_class(at, cls)  # names match whatever their case; hum is no class of noises
+        class_uploader(at, cls).set_value(noise_files(kind, 4)).run()
+    at.segmented_control(key="sd_source").set_value("builtin").run()
+    at.selectbox(key="sd_set").set_value("noises").run()
+    small(at, clips=400, epochs=3)
+    at.button(key="im_preset_shallow").click().run()
+    train(at)
+    assert not errors(at), errors(at)
+    shown = text(at)
+    assert "On **8 recordings of yours** the network is right" in shown
+    assert "Distribution shift" in shown
