@@ -61,12 +61,7 @@ with main:
             uploads.summary()
             with layout.row("up_set_actions"):
                 uploads.download_button()
-                remove = st.popover("Remove all", icon=":material/delete_sweep:", width="stretch")
-            with remove:
-                st.markdown("Remove every class and image?")
-                st.button(
-                    "Remove all", key="up_remove_all", type="primary", on_click=uploads.remove_all
-                )
+                uploads.SET_UI.remove_all_button()
     with st.container():
         if ds is not None:
             uploads.augment_preview(ds)

@@ -9,10 +9,6 @@ starts with ``up_``; the network is the Image lab's own (its ``im_`` settings).
 
 from __future__ import annotations
 
-import hashlib
-import os
-import threading
-import zipfile
 from dataclasses import replace
 from typing import Any
 
@@ -26,7 +22,6 @@ from dlviz.data import Dataset, image_dataset
 from dlviz.data.uploads import (
     EXTENSIONS,
     ImageSet,
-    Problem,
     UploadLimits,
     thumbnail_array,
 )
@@ -35,14 +30,7 @@ from dlviz.labs.images import widgets as images
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live
 from dlviz.ui import widgets as shared_widgets
-from dlviz.ui.collection import (
-    class_name_problem,
-    megabytes,
-    show_report,
-    taken_in,
-    uploader_key,
-)
-from dlviz.ui.session_folder import session_folder
+from dlviz.ui.collection import Collection, class_key, taken_in, uploader_key
 
 KEEP = "session"
 SET = "up_set"
@@ -52,6 +40,11 @@ PROBLEM = "up_problem"
 SIZES = (16, 24, 32, 48, 64)
 THUMBS = 8  # thumbnails per class in the summary
 NUMBER_KEYS = ("up_data_seed", "up_epochs", "up_seed")  # the page's typed whole numbers
+# the classes, uploads, report and download of the person's pictures
+SET_UI = Collection(
+    prefix="up", set_key=SET, version_key="up_version", report_key=REPORT, noun="image",
+    make_set=ImageSet, export_name="dlviz-images",
+)  # fmt: skip
 
 DEFAULTS: dict[str, Any] = {
     "up_version": 0,  # bumped on every change to the set: caches follow it
@@ -80,12 +73,11 @@ DEFAULTS: dict[str, Any] = {
 def init() -> None:
     shared_widgets.init(DEFAULTS, prefix="up")
     images.init()  # the network settings are the Image lab's
-    if SET not in st.session_state:
-        st.session_state[SET] = ImageSet()
+    SET_UI.init()
 
 
 def image_set() -> ImageSet:
-    return st.session_state[SET]
+    return SET_UI.items()
 
 
 def limits() -> tuple[UploadLimits, str]:
@@ -97,110 +89,40 @@ def limits() -> tuple[UploadLimits, str]:
 
 
 def _changed() -> None:
-    st.session_state["up_version"] += 1
+    SET_UI.changed()
 
 
 # --- classes and uploads ---------------------------------------------------------------------
 
 
-def _add_class() -> None:
-    ss = st.session_state
-    name = ss["up_new_class"].strip()
-    problem = class_name_problem(name, list(image_set().classes))
-    if problem:
-        ss[REPORT] = {"title": problem, "problems": [], "kind": "error"}
-        return
-    image_set().add_class(name)
-    ss.pop(REPORT, None)
-    _changed()
-
-
-def _remove_class(name: str) -> None:
-    image_set().remove_class(name)
-    st.session_state[REPORT] = {"title": f"Removed class {name}.", "problems": [], "kind": "info"}
-    _changed()
-
-
-def remove_all() -> None:
-    st.session_state[SET] = ImageSet()
-    st.session_state[REPORT] = {"title": "Removed every class.", "problems": [], "kind": "info"}
-    _changed()
-
-
 def ingest(target: str | None, files: list[Any], lim: UploadLimits) -> None:
     """Decode uploaded `files` into class `target` (or, for ZIP files, into the classes their
     folders name), with a progress bar; the outcome is kept for `report()`."""
-    s = image_set()
-    before = len(s.problems)
-    added = 0
-    bar = st.progress(0.0, text=f"Reading {len(files)} file{'s' if len(files) != 1 else ''}...")
-    for k, f in enumerate(files):
-        data = f.getvalue()
-        if target is None:
-            try:
-                added += s.add_zip(data, lim)
-            except zipfile.BadZipFile:
-                s.problems.append(Problem(f.name, "is not a ZIP file (or it is damaged)"))
-            except ValueError as e:  # UploadError: the whole ZIP is refused, with the reason
-                s.problems.append(Problem(f.name, str(e)))
-        else:
-            added += s.add_files(target, [(f.name, data)], lim)
-        bar.progress(
-            (k + 1) / len(files), text=f"Reading {k + 1} of {plural(len(files), 'file')}..."
-        )
-    bar.empty()
-    new = [str(p) for p in s.problems[before:]]
-    del s.problems[:]  # shown once, with this upload; not kept for the session
-    where = f" to {target}" if target else ""
-    title = f"Added {added} image{'s' if added != 1 else ''}{where}." if added else ""
-    title = title or ("Nothing was added." if new else "No files.")
-    if new:
-        title += f" {len(new)} file{'s' if len(new) != 1 else ''} could not be used:"
-    st.session_state[REPORT] = {"title": title, "problems": new, "kind": "warn" if new else "ok"}
-    _changed()
+    SET_UI.ingest(target, files, lim)
 
 
 def report() -> None:
     """What the last change did: images added, and each file that was refused, by name."""
-    show_report(st.session_state.get(REPORT))
-
-
-def _key(name: str) -> str:
-    return hashlib.sha1(name.encode()).hexdigest()[:10]
+    SET_UI.report()
 
 
 def add_class_row() -> None:
-    """A name and an Add class button (Enter adds it too: they are a form)."""
-    with st.form("up_add_class_form", clear_on_submit=True, border=False):
-        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        c1.text_input(
-            "New class",
-            key="up_new_class",
-            placeholder="e.g. cat",
-            help="A name for one kind of image, e.g. cat, dog, mug. Then add images to it.",
-        )
-        c2.form_submit_button(
-            "Add class",
-            key="up_add_class",
-            icon=":material/add:",
-            on_click=_add_class,
-            width="stretch",
-        )
+    SET_UI.add_class_row(
+        placeholder="e.g. cat",
+        help="A name for one kind of image, e.g. cat, dog, mug. Then add images to it.",
+    )
 
 
 def zip_uploader(lim: UploadLimits) -> None:
-    files = st.file_uploader(
-        "Or a ZIP whose top-level folders are the classes",
-        key=uploader_key("up_zip"),
-        accept_multiple_files=True,
+    SET_UI.uploader(
+        "zip",
+        None,
+        lim,
+        lim.max_total_bytes,
+        label="Or a ZIP whose top-level folders are the classes",
         help="For example cat/1.jpg, cat/2.jpg, dog/1.jpg: the folders become classes (new ones "
         "are made, existing ones get more images).",
-        max_upload_size=megabytes(lim.max_total_bytes),
     )
-    if files:
-        ingest(None, files, lim)
-        taken_in("up_zip")
-        st.rerun()
 
 
 def _thumbs(cls: str, pics: list) -> Any:
@@ -220,40 +142,22 @@ def class_panel(cls: str, lim: UploadLimits) -> None:
     """One class: its count, thumbnails, an uploader for more images and a remove button."""
     pics = image_set().classes[cls]
     with st.container(border=True):
-        with layout.row(f"up_class_head_{_key(cls)}", spread=True):  # the whole label shows
-            st.markdown(f"**{cls}** - {plural(len(pics), 'image')}")
-            remove = st.popover("Remove", icon=":material/delete:")
-        with remove:
-            st.markdown(
-                f"Remove **{cls}** and its {plural(len(pics), 'image')}?"
-                if pics
-                else f"Remove **{cls}**?"
-            )
-            st.button(
-                "Remove",
-                key=f"up_remove_{_key(cls)}",
-                type="primary",
-                on_click=_remove_class,
-                args=(cls,),
-            )
+        SET_UI.class_header(cls, len(pics))
         if pics:
             st.plotly_chart(
-                _thumbs(cls, pics), key=f"up_thumbs_{_key(cls)}", config=live.CHART_CONFIG
+                _thumbs(cls, pics), key=f"up_thumbs_{class_key(cls)}", config=live.CHART_CONFIG
             )
             if len(pics) > THUMBS:
                 st.caption(f"The first {THUMBS} of {len(pics)}.")
-        files = st.file_uploader(
-            f"Add images to {cls}",
-            key=uploader_key(f"up_files_{_key(cls)}"),
-            accept_multiple_files=True,
+        SET_UI.uploader(
+            f"files_{class_key(cls)}",
+            cls,
+            lim,
+            lim.max_file_bytes,
+            label=f"Add images to {cls}",
             label_visibility="collapsed",
             help=f"PNG, JPEG, WebP, BMP, GIF (first frame) or TIFF; {lim.describe()}.",
-            max_upload_size=megabytes(lim.max_file_bytes),
         )
-        if files:
-            ingest(cls, files, lim)
-            taken_in(f"up_files_{_key(cls)}")
-            st.rerun()
 
 
 def camera(lim: UploadLimits) -> None:
@@ -307,40 +211,11 @@ def summary() -> None:
         st.warning(w, icon=":material/warning:")
 
 
-_EXPORT_LOCK = threading.Lock()
-
-
-def _export(s: ImageSet, version: int) -> bytes:
-    """The set as a ZIP, written once per version in this session's folder (and only there)."""
-    path = session_folder() / f"dlviz-images-{version}.zip"
-    # The browser may ask for the file twice at once: one request must not remove, or read
-    # half-written, the file the other is writing.
-    with _EXPORT_LOCK:
-        if not path.exists():
-            for old in path.parent.glob("dlviz-images-*.zip"):
-                if old != path:
-                    old.unlink(missing_ok=True)
-            tmp = path.with_suffix(".zip.tmp")
-            tmp.write_bytes(s.to_zip())
-            os.replace(tmp, path)
-        return path.read_bytes()
-
-
 def download_button() -> None:
-    s = image_set()
-    version = st.session_state["up_version"]
-    st.download_button(
-        "Download as ZIP",
-        data=lambda: _export(s, version),
-        file_name="dlviz-images.zip",
-        mime="application/zip",
-        key="up_download",
-        icon=":material/download:",
-        disabled=s.count() == 0,
-        width="stretch",
+    SET_UI.download_button(
         help="Every class as a folder of PNGs (as kept here: at most 256 px a side). Upload "
         "the ZIP again later to carry on, or train on it with dlviz train "
-        '({"data": {"name": "zip", "path": ...}}).',
+        '({"data": {"name": "zip", "path": ...}}).'
     )
 
 
