@@ -28,7 +28,14 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from dlviz.data.base import SAMPLE_RATE
-from dlviz.data.uploads import Problem, UploadError, UploadLimits, read_zip, settings_from_env
+from dlviz.data.uploads import (
+    LabelledSet,
+    Problem,
+    UploadError,
+    UploadLimits,
+    read_zip,
+    settings_from_env,
+)
 from dlviz.text import plural
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
@@ -389,11 +396,13 @@ def _named(items: list[str], shown: int = 3) -> str:
 
 
 @dataclass
-class SoundSet:
+class SoundSet(LabelledSet):
     """Classes (in the order they were made) and their clips, plus what was refused."""
 
     classes: dict[str, list[Clip]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    NOUN = "clip"
+    FEW = FEW_CLIPS
 
     def add_class(self, name: str) -> None:
         name = name.strip()
@@ -483,48 +492,10 @@ class SoundSet:
         """The names of class `cls`'s clips, in the order they were added."""
         return [c.name for c in self.classes.get(cls, [])]
 
-    def duplicates(self) -> list[tuple[str, str]]:
-        """Pairs (first clip, its repeat) of identical sounds, across classes too."""
-        seen: dict[str, str] = {}
-        pairs = []
-        for cls, clips in self.classes.items():
-            for c in clips:
-                label = f"{cls}/{c.name}"
-                if c.digest in seen:
-                    pairs.append((seen[c.digest], label))
-                else:
-                    seen[c.digest] = label
-        return pairs
-
-    def blocking(self) -> str:
-        """Why this set cannot train yet ("" when it can)."""
-        if len(self.classes) < 2:
-            return "Training needs at least two classes."
-        empty = [c for c, clips in self.classes.items() if not clips]
-        if len(empty) == 1:
-            return f"Class {empty[0]} has no clips yet; add some or remove the class."
-        if empty:
-            return f"Classes {', '.join(empty)} have no clips yet; add some or remove them."
-        return ""
-
     def warnings(self, seconds: float | None = None) -> list[str]:
         """What will hurt training, in plain words; with `seconds`, also what the network's
         clip length will cut or pad."""
-        out = []
-        counts = {c: len(v) for c, v in self.classes.items() if v}
-        few = [c for c, n in counts.items() if n < FEW_CLIPS]
-        if few:
-            out.append(
-                f"Few clips in {', '.join(few)} (under {FEW_CLIPS}): the network can hardly learn "
-                "a class from so few, and the test split will hold at most one of them."
-            )
-        if len(counts) >= 2 and max(counts.values()) >= 3 * min(counts.values()):
-            big = max(counts, key=counts.__getitem__)
-            small = min(counts, key=counts.__getitem__)
-            out.append(
-                f"Strong imbalance: {big} has {plural(counts[big], 'clip')}, {small} only "
-                f"{counts[small]}; the network may learn to answer {big} most of the time."
-            )
+        out = self.balance_warnings()
         labelled = [(f"{cls}/{c.name}", c) for cls, clips in self.classes.items() for c in clips]
         silent = [label for label, c in labelled if c.peak == 0.0]
         if silent:
@@ -538,14 +509,6 @@ class SoundSet:
                 f"{plural(len(quiet), 'very quiet clip')} ({_named(quiet)}): their loudest "
                 f"sample is under {QUIET_PEAK:.0%} of full scale, so the network hears mostly "
                 "noise; record closer to the microphone."
-            )
-        dup = self.duplicates()
-        if dup:
-            shown = "; ".join(f"{a} = {b}" for a, b in dup[:3])
-            out.append(
-                f"{plural(len(dup), 'exact duplicate clip')} ({shown}"
-                + (", ..." if len(dup) > 3 else "")
-                + "): a duplicate in both train and test makes the test look better than it is."
             )
         if seconds:
             length = round(seconds * SAMPLE_RATE)

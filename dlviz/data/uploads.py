@@ -24,6 +24,7 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 import numpy as np
 
@@ -331,8 +332,70 @@ class Picture:
     size: tuple[int, int] = (0, 0)  # the upright file's own (width, height)
 
 
+class LabelledSet:
+    """What a person's labelled set of files (pictures, clips) shares: classes of items, each
+    with a `name` and a `digest`; why it cannot train yet, and the warnings every such set
+    gets. `NOUN` names one item, `FEW` the count under which a class is warned of."""
+
+    classes: dict[str, list[Any]]
+    NOUN = "image"
+    FEW = 5
+
+    def duplicates(self) -> list[tuple[str, str]]:
+        """Pairs (first item, its repeat) of identical items, across classes too."""
+        seen: dict[str, str] = {}
+        pairs = []
+        for cls, items in self.classes.items():
+            for item in items:
+                label = f"{cls}/{item.name}"
+                if item.digest in seen:
+                    pairs.append((seen[item.digest], label))
+                else:
+                    seen[item.digest] = label
+        return pairs
+
+    def blocking(self) -> str:
+        """Why this set cannot train yet ("" when it can)."""
+        if len(self.classes) < 2:
+            return "Training needs at least two classes."
+        empty = [c for c, items in self.classes.items() if not items]
+        if len(empty) == 1:
+            return f"Class {empty[0]} has no {self.NOUN}s yet; add some or remove the class."
+        if empty:
+            return f"Classes {', '.join(empty)} have no {self.NOUN}s yet; add some or remove them."
+        return ""
+
+    def balance_warnings(self) -> list[str]:
+        """Classes with few items, a strong imbalance, exact duplicates, in plain words."""
+        out = []
+        counts = {c: len(v) for c, v in self.classes.items() if v}
+        few = [c for c, n in counts.items() if n < self.FEW]
+        if few:
+            out.append(
+                f"Few {self.NOUN}s in {', '.join(few)} (under {self.FEW}): the network can "
+                "hardly learn a class from so few, and the test split will hold at most one of "
+                "them."
+            )
+        if len(counts) >= 2 and max(counts.values()) >= 3 * min(counts.values()):
+            big = max(counts, key=counts.__getitem__)
+            small = min(counts, key=counts.__getitem__)
+            out.append(
+                f"Strong imbalance: {big} has {plural(counts[big], self.NOUN)}, {small} only "
+                f"{counts[small]}; the network may learn to answer {big} most of the time."
+            )
+        dup = self.duplicates()
+        if dup:
+            shown = "; ".join(f"{a} = {b}" for a, b in dup[:3])
+            out.append(
+                f"{plural(len(dup), f'exact duplicate {self.NOUN}')} ({shown}"
+                + (", ..." if len(dup) > 3 else "")
+                + "): a duplicate in both train and test makes the test look better than it is."
+            )
+        return out
+
+
 @dataclass
-class ImageSet:
+class ImageSet(LabelledSet):
     """Classes (in the order they were made) and their decoded pictures, plus what was refused."""
 
     classes: dict[str, list[Picture]] = field(default_factory=dict)
@@ -388,55 +451,9 @@ class ImageSet:
                 out[key] = out.get(key, 0) + 1
         return out
 
-    def duplicates(self) -> list[tuple[str, str]]:
-        """Pairs (first file, its repeat) of identical pictures, across classes too."""
-        seen: dict[str, str] = {}
-        pairs = []
-        for cls, pics in self.classes.items():
-            for p in pics:
-                label = f"{cls}/{p.name}"
-                if p.digest in seen:
-                    pairs.append((seen[p.digest], label))
-                else:
-                    seen[p.digest] = label
-        return pairs
-
-    def blocking(self) -> str:
-        """Why this set cannot train yet ("" when it can)."""
-        if len(self.classes) < 2:
-            return "Training needs at least two classes."
-        empty = [c for c, pics in self.classes.items() if not pics]
-        if empty:
-            if len(empty) == 1:
-                return f"Class {empty[0]} has no images yet; add some or remove the class."
-            return f"Classes {', '.join(empty)} have no images yet; add some or remove them."
-        return ""
-
     def warnings(self) -> list[str]:
         """What will hurt training, in plain words."""
-        out = []
-        counts = {c: len(p) for c, p in self.classes.items() if p}
-        few = [c for c, n in counts.items() if n < 5]
-        if few:
-            out.append(
-                f"Few images in {', '.join(few)} (under 5): the network can hardly learn a class "
-                "from so few, and the test split will hold at most one of them."
-            )
-        if len(counts) >= 2 and max(counts.values()) >= 3 * min(counts.values()):
-            big = max(counts, key=counts.__getitem__)
-            small = min(counts, key=counts.__getitem__)
-            out.append(
-                f"Strong imbalance: {big} has {plural(counts[big], 'image')}, {small} only "
-                f"{counts[small]}; the network may learn to answer {big} most of the time."
-            )
-        dup = self.duplicates()
-        if dup:
-            shown = "; ".join(f"{a} = {b}" for a, b in dup[:3])
-            out.append(
-                f"{len(dup)} exact duplicate image{'s' if len(dup) != 1 else ''} ({shown}"
-                + (", ..." if len(dup) > 3 else "")
-                + "): a duplicate in both train and test makes the test look better than it is."
-            )
+        out = self.balance_warnings()
         if len(self.sizes()) > 1:
             out.append(
                 f"{len(self.sizes())} different image sizes: every image will be resized to "
