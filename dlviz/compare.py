@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dlviz.captions import factor
+from dlviz.config import SEQUENCE_ARCHS, SOUND_DATASETS
 from dlviz.history import RunHistory
 from dlviz.text import counted, plural
 
@@ -25,8 +26,14 @@ SAME_REL = 0.05
 
 def _describe_net(label: str, h: RunHistory) -> str:
     model = h.config.get("model", {})
-    if model.get("arch") == "cnn":  # its `hidden` is the unused mlp default
+    data = h.config.get("data", {}) if isinstance(h.config.get("data"), dict) else {}
+    arch = model.get("arch")
+    if arch == "cnn":  # its `hidden` is the unused mlp default
         depth, kind = len(model.get("blocks", [])), "conv layer"
+    elif arch == "cnn1d" and data.get("name") in SOUND_DATASETS:  # a stem, then its blocks
+        depth, kind = int(model.get("layers", 1)) + 1, "conv layer"
+    elif arch in SEQUENCE_ARCHS:
+        depth, kind = int(model.get("layers", 1)), "layer"
     else:
         depth, kind = len(model.get("hidden", [])), "hidden layer"
     return f"the {label} net ({plural(depth, kind)}, {plural(h.params, 'parameter')})"

@@ -61,6 +61,19 @@ def test_a_cnn_is_described_by_its_conv_layers():
     assert "the shallow net (1 conv layer, 99 parameters)" in text
 
 
+def test_a_wave_cnn_is_described_by_its_conv_layers_not_the_mlp_default():
+    spec = history([0.5], [0.4], depth=1, params=150, elapsed=1.0)
+    wave = history([0.2], [0.2], depth=1, params=40, elapsed=2.0)
+    spec.config = {"data": {"name": "tones"}, "model": {"arch": "cnn", "blocks": [{}] * 8}}
+    wave.config = {
+        "data": {"name": "tones", "features": "wave"},
+        "model": {"arch": "cnn1d", "hidden": [8, 8, 8], "layers": 3},
+    }
+    text = compare_runs("spectrogram", spec, "wave", wave)[0]
+    assert text.startswith("The wave net (4 conv layers, 40 parameters)"), text
+    assert "the spectrogram net (8 conv layers, 150 parameters)" in text
+
+
 def test_about_the_same_loss_is_said_so():
     a = history([0.300], [0.29], depth=1, params=42, elapsed=1.0)
     b = history([0.310], [0.30], depth=6, params=402, elapsed=1.0)
