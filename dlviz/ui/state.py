@@ -6,6 +6,7 @@ module globals here hold only read-only things cached for all sessions (datasets
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -21,6 +22,19 @@ def set_defaults(defaults: dict[str, Any]) -> None:
     for key, value in defaults.items():
         if key not in st.session_state:
             st.session_state[key] = value
+
+
+def remembered(store: str, name: str, source: Any, build: Callable[[], Any]) -> Any:
+    """What `build()` made for `source` the last time, kept in session state under
+    ``store``/`name`, if `source` is the same object (or an equal tuple): a live view's figure
+    costs milliseconds that a refresh every half second cannot spend again and again."""
+    cache = st.session_state.setdefault(store, {})
+    hit = cache.get(name)
+    if hit is not None and (hit[0] is source or (isinstance(source, tuple) and hit[0] == source)):
+        return hit[1]
+    value = build()
+    cache[name] = (source, value)
+    return value
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

@@ -28,6 +28,7 @@ from dlviz.probes import FeatureSnapshot, ImageProbe, top_activating
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live
 from dlviz.ui.charts import live_chart, summary
+from dlviz.ui.state import remembered
 from dlviz.ui.widgets import snapshot_slider, test_item_chooser
 
 KEEP = "session"  # widget values survive a page switch
@@ -36,13 +37,7 @@ KEEP = "session"  # widget values survive a page switch
 def _cached_figure(name: str, source: Any, build):
     """The figure `build()` made for `source` the last time, if `source` is the same object:
     a feature-map figure costs tens of ms, and a refresh has 50 ms for everything."""
-    cache = st.session_state.setdefault("_im_figures", {})
-    hit = cache.get(name)
-    if hit is not None and (hit[0] is source or (isinstance(source, tuple) and hit[0] == source)):
-        return hit[1]
-    fig = build()
-    cache[name] = (source, fig)
-    return fig
+    return remembered("_im_figures", name, source, build)
 
 
 def _final_snapshot(

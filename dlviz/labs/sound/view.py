@@ -36,6 +36,7 @@ from dlviz.probes import FeatureSnapshot, ImageProbe, top_activating
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live
 from dlviz.ui.charts import live_chart, summary
+from dlviz.ui.state import remembered
 from dlviz.ui.widgets import snapshot_slider, test_item_chooser
 
 SHOWN_WRONG = 6  # misclassified clips listed, each playable
@@ -43,15 +44,8 @@ SHOWN_TOP = 6  # clips that excite a channel, each playable
 
 
 def _cached(name: str, source: Any, build):
-    """The value `build()` made for `source` the last time, if `source` is the same object (or
-    an equal tuple): a figure costs milliseconds a refresh has not got to spare."""
-    cache = st.session_state.setdefault("_sd_cache", {})
-    hit = cache.get(name)
-    if hit is not None and (hit[0] is source or (isinstance(source, tuple) and hit[0] == source)):
-        return hit[1]
-    value = build()
-    cache[name] = (source, value)
-    return value
+    """The value `build()` made for `source` the last time (`dlviz.ui.state.remembered`)."""
+    return remembered("_sd_cache", name, source, build)
 
 
 # --- one clip: its sound and its features ---------------------------------------------------------
