@@ -39,7 +39,13 @@ SOUND_DATASETS = (
     "audio_upload",
 )  # fmt: skip
 GENERATED_SOUNDS = ("tones", "chirps", "vowels", "noises", "spoken_digits")
-DATASETS = TOY_DATASETS + IMAGE_DATASETS + SEQUENCE_DATASETS + SOUND_DATASETS
+# The Generative lab's 2-D distributions (dlviz.data.gen2d): ring (8 Gaussians) and grid (25)
+# have known modes; moons and spiral are the Playground's sets taken as one distribution.
+GEN2D_DATASETS = ("ring", "grid", "moons", "spiral", "swiss")
+GENERATIVE_DATA = GEN2D_DATASETS + ("digits", "shapes")
+DATASETS = (
+    TOY_DATASETS + IMAGE_DATASETS + SEQUENCE_DATASETS + SOUND_DATASETS + ("ring", "grid", "swiss")
+)
 # What a sound network reads: a log-mel spectrogram, a log power spectrogram (the STFT), MFCCs
 # (dlviz.audio_features) or the raw wave (a cnn1d).
 SOUND_FEATURES = ("mel", "stft", "mfcc", "wave")
@@ -63,7 +69,11 @@ DIGITS_COUNT = 1797
 MAX_IMAGE_VALUES = 60_000_000  # n_samples * channels * size^2: about 240 MB as float32
 SEQUENCE_ARCHS = ("rnn", "lstm", "gru", "cnn1d", "transformer", "bow")
 RECURRENT_ARCHS = ("rnn", "lstm", "gru")
-ARCHS = ("mlp", "cnn", "zoo") + SEQUENCE_ARCHS
+# Generative models (dlviz.models.generative): they learn the data's distribution, not a label.
+GENERATIVE_ARCHS = ("gan", "vae", "diffusion", "flow")
+GAN_LOSSES = ("minimax", "nonsaturating", "lsq", "wgan_gp", "hinge")
+SCHEDULES = ("linear", "cosine")
+ARCHS = ("mlp", "cnn", "zoo") + SEQUENCE_ARCHS + GENERATIVE_ARCHS
 POSITIONS = ("learned", "sinusoidal")
 CONV_PADDINGS = ("", "causal", "same")
 MAX_SEQUENCE_LAYERS = 4
@@ -407,9 +417,30 @@ class ModelConfig:
     forget_bias: float = 1.0
     kernel: int = 3
     padding: str = ""
+    # Generative models: `hidden` is the generator's (or the VAE's, the noise or velocity
+    # network's) widths, `hidden_d` the discriminator's (empty: the same); a GAN's `loss` and
+    # discriminator steps per generator step (`d_steps`); the `latent` size (GAN, VAE); the
+    # VAE's `beta`; diffusion's `steps` and noise `schedule`, and a flow's sampling `steps`
+    # (0: 100 for diffusion, 50 for a flow).
+    hidden_d: tuple[int, ...] = ()
+    loss: str = "nonsaturating"
+    d_steps: int = 1
+    latent: int = 2
+    beta: float = 1.0
+    steps: int = 0
+    schedule: str = "linear"
 
     def __post_init__(self) -> None:
         _check_choice("model.arch", self.arch, ARCHS)
+        _check_choice("model.loss", self.loss, GAN_LOSSES)
+        _check_number("model.d_steps", self.d_steps, kind=int, lo=1, hi=10)
+        _check_number("model.latent", self.latent, kind=int, lo=1, hi=256)
+        _check_number("model.beta", self.beta, kind=float, lo=0.0, hi=100.0)
+        _check_number("model.steps", self.steps, kind=int, lo=0, hi=2000)
+        _check_choice("model.schedule", self.schedule, SCHEDULES)
+        object.__setattr__(
+            self, "hidden_d", _widths("model.hidden_d", self.hidden_d, 0, MAX_HIDDEN_LAYERS)
+        )
         _check_number("model.hidden_size", self.hidden_size, kind=int, lo=1, hi=MAX_WIDTH)
         _check_number("model.layers", self.layers, kind=int, lo=1, hi=MAX_SEQUENCE_LAYERS)
         _check_number("model.heads", self.heads, kind=int, lo=1, hi=MAX_HEADS)
@@ -467,6 +498,8 @@ class ModelConfig:
 
     @property
     def depth(self) -> int:
+        if self.is_generative:
+            return len(self.hidden)
         if self.is_sequence:
             return self.layers
         return len(self.blocks) if self.arch == "cnn" else len(self.hidden)
@@ -474,6 +507,10 @@ class ModelConfig:
     @property
     def is_sequence(self) -> bool:
         return self.arch in SEQUENCE_ARCHS
+
+    @property
+    def is_generative(self) -> bool:
+        return self.arch in GENERATIVE_ARCHS
 
 
 def _divisor_near(n: int, k: int) -> int:
@@ -561,6 +598,8 @@ class TrainConfig:
     # clip the gradient's norm (over all parameters) to this before each step; 0: no clipping.
     # Recurrent networks' gradients can explode through time: sequence models default to 1.
     clip: float = 0.0
+    # a GAN's discriminator's learning rate (0: the generator's, `lr`)
+    lr_d: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):
@@ -583,6 +622,7 @@ class TrainConfig:
         _check_number("train.seed", self.seed, kind=int, lo=0, hi=2**31 - 1)
         _check_number("train.eval_every", self.eval_every, kind=int, lo=1, hi=100_000)
         _check_number("train.clip", self.clip, kind=float, lo=0.0, hi=1000.0)
+        _check_number("train.lr_d", self.lr_d, kind=float, lo=0.0, hi=100.0)
         if not isinstance(self.until_stopped, bool):
             raise ConfigError(
                 "train.until_stopped", f"must be true or false, got {self.until_stopped!r}"
@@ -666,6 +706,14 @@ def _sound_model(data: dict[str, Any]) -> dict[str, Any]:
     return {"arch": "cnn"}
 
 
+# Generative models, when a config does not say: 2-D data without extra noise (the modes'
+# own spread is the data's), a generator and a discriminator of 3 layers of 128, and enough
+# Adam steps (about 4,000) for a GAN to find the ring's modes.
+GENERATIVE_DATA_DEFAULTS = {"n_samples": 4000, "noise": 0.0}
+GENERATIVE_MODEL_DEFAULTS = {"hidden": [128, 128, 128]}
+GENERATIVE_TRAIN_DEFAULTS = {"lr": 0.001, "epochs": 100, "batch_size": 128}
+
+
 def _sequence_samples(name: Any) -> dict[str, int]:
     generated = SYMBOL_DATASETS + ("sentiment", "chars", "own_text") + SERIES_DATASETS
     return {"n_samples": SEQUENCE_SAMPLES_DEFAULT} if name in generated else {}
@@ -708,7 +756,9 @@ class RunConfig:
                 raise ConfigError(key, f"must be a {cls.__name__}")
         if not isinstance(self.name, str) or len(self.name) > 200:
             raise ConfigError("name", "must be text of at most 200 characters")
-        if self.data.is_sound or self.model.arch == "cnn1d" and not self.data.is_sequence:
+        if self.model.is_generative or self.data.name in ("ring", "grid", "swiss"):
+            self._check_generative_pairing()
+        elif self.data.is_sound or self.model.arch == "cnn1d" and not self.data.is_sequence:
             self._check_sound_pairing()
         elif self.model.arch == "cnn" and not self.data.is_image and not self.transfer.active:
             raise ConfigError(
@@ -716,7 +766,7 @@ class RunConfig:
                 f"a cnn needs images, and {self.data.name} is 2-D points: choose data.name "
                 "shapes, digits, folder or zip, or the mlp",
             )
-        if not self.data.is_sound:
+        if not self.data.is_sound and not self.model.is_generative:
             self._check_sequence_pairing()
         self._check_augment()
         if self.model.norm == "batch" and self.train.batch_size < 2:
@@ -725,6 +775,23 @@ class RunConfig:
                 "batch norm needs at least 2 samples per batch; choose a batch size of 2 or "
                 "more, or layer norm",
             )
+
+    def _check_generative_pairing(self) -> None:
+        data, model = self.data, self.model
+        if not model.is_generative:
+            raise ConfigError(
+                "model.arch",
+                f"{data.name} is a distribution to learn, with no labels: choose gan, vae, "
+                f"diffusion or flow (not {model.arch})",
+            )
+        if data.name not in GENERATIVE_DATA:
+            raise ConfigError(
+                "data.name",
+                f"a {model.arch} learns 2-D points ({', '.join(GEN2D_DATASETS)}) or images "
+                f"(digits, shapes); {data.name} is neither",
+            )
+        if self.transfer.active:
+            raise ConfigError("transfer.backbone", "transfer learning takes classifiers")
 
     def _check_augment(self) -> None:
         """Augmentation that would do nothing on this data is refused, not silently ignored."""
@@ -805,6 +872,7 @@ class RunConfig:
         d = asdict(self)
         d["model"]["hidden"] = list(self.model.hidden)
         d["model"]["head"] = list(self.model.head)
+        d["model"]["hidden_d"] = list(self.model.hidden_d)
         d["model"]["blocks"] = [asdict(b) for b in self.model.blocks]
         if not self.name:
             del d["name"]
@@ -829,10 +897,26 @@ class RunConfig:
         parts: dict[str, Any] = {}
         data_section = d.get("data", {})
         sound = isinstance(data_section, dict) and data_section.get("name") in SOUND_DATASETS
+        model_section = d.get("model", {})
+        data_name = data_section.get("name") if isinstance(data_section, dict) else None
+        generative = (
+            isinstance(model_section, dict) and model_section.get("arch") in GENERATIVE_ARCHS
+        ) or (  # a distribution with no labels: a generative model's data, and its default
+            data_name in ("ring", "grid", "swiss")
+            and not (isinstance(model_section, dict) and "arch" in model_section)
+        )
         for key, section_cls in _SECTIONS.items():
             section = d.get(key, {})
             if not isinstance(section, dict):
                 raise ConfigError(key, f"must be a JSON object, got {section!r}")
+            if generative and key == "data":
+                section = {"name": "ring", **GENERATIVE_DATA_DEFAULTS, **section}
+            if generative and key == "model":
+                section = {"arch": "gan", **GENERATIVE_MODEL_DEFAULTS, **section}
+                if section.get("loss") == "wgan_gp" and "d_steps" not in section:
+                    section["d_steps"] = 5  # a critic trained 5 steps to each (Gulrajani et al.)
+            if generative and key == "train":
+                section = {**GENERATIVE_TRAIN_DEFAULTS, **section}
             if key == "data" and "name" not in section and _names_cnn(d.get("model")):
                 section = {**section, "name": "shapes"}  # a cnn's default data: images
             if key == "data" and "name" not in section and _names_sequence_model(d.get("model")):

@@ -13,6 +13,7 @@ from typing import Any
 from torch import nn
 
 from dlviz.data import Dataset
+from dlviz.generative_probe import GenerativeProbe
 from dlviz.probes import ImageProbe, snapshot_2d
 from dlviz.sequence_probe import SequenceProbe
 from dlviz.train import Callback, FitState
@@ -26,6 +27,9 @@ def snapshotter_for(data: Dataset, probe: ImageProbe | None = None) -> Snapshott
     """What a live run samples of its model on a timer: the decision boundary and neuron maps
     for 2-D points, feature maps and dead units for images (through `probe`), states, gates,
     attention and the gradient through time for sequences (the example `probe` chooses)."""
+    if data.generative:
+        gen_probe = GenerativeProbe(extent=data.extent)
+        return lambda model, step, epoch: {"type": "gen", "snapshot": gen_probe(model, step, epoch)}
     if data.kind == "points2d":
         return lambda model, step, epoch: {
             "type": "snapshot",

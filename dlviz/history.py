@@ -68,13 +68,25 @@ EPOCH_COLUMNS = (
     "test_accuracy",
 )
 # Columns only some tasks have (None elsewhere): per-token tasks' whole-sequence accuracy,
-# forecasts' mean squared errors and the naive forecast's.
+# forecasts' mean squared errors and the naive forecast's; generative models' losses (a GAN's
+# discriminator and generator, its gradient penalty; a VAE's reconstruction and KL) and how
+# close their samples are to the data (dlviz.generative_metrics.summary).
 TASK_COLUMNS = (
     "train_sequence_accuracy",
     "test_sequence_accuracy",
     "train_mse",
     "test_mse",
     "baseline_mse",
+    "loss_d",
+    "loss_g",
+    "gp",
+    "recon",
+    "kl",
+    "divergence",
+    "mmd",
+    "modes_covered",
+    "n_modes",
+    "high_quality",
 )
 ALL_EPOCH_COLUMNS = EPOCH_COLUMNS + TASK_COLUMNS
 
@@ -114,6 +126,7 @@ class RunHistory:
     # kept as fmaps are), and every snapshot's attention-head scores.
     seq: list[SequenceSnapshot] = field(default_factory=list)
     seq_seen: int = 0
+    gen: list[Any] = field(default_factory=list)  # GenerativeSnapshots, thinned as fmaps are
     heads: Series = field(default_factory=lambda: Series(("step", "epoch", "scores")))
     summary: dict[str, Any] = field(default_factory=dict)
     run_id: str = ""
@@ -178,6 +191,10 @@ class RunHistory:
             self._add_fmaps(event["snapshot"])
         elif kind == "seq":
             self._add_seq(event["snapshot"])
+        elif kind == "gen":  # a generative run's samples (dlviz.generative_probe)
+            self.gen.append(event["snapshot"])
+            if len(self.gen) > MAX_FMAPS:  # drop every other one, keeping the first and last
+                self.gen = self.gen[:-1:2] + [self.gen[-1]]
         elif kind == "classes":
             self.classes = {k: v for k, v in event.items() if k != "type"}
         elif kind == "paused":

@@ -27,7 +27,7 @@ from torch import nn
 
 from dlviz import outcome, runs, transfer
 from dlviz.config import RunConfig
-from dlviz.data import Dataset, limit_per_class, load_dataset
+from dlviz.data import Dataset, limit_per_class, load_dataset, load_generative
 from dlviz.devices import DeviceError, describe, resolve_device
 from dlviz.events import EventEmitter, FirstDrawGate, Snapshotter, snapshotter_for
 from dlviz.history import RunHistory
@@ -172,6 +172,8 @@ def load_data(config: RunConfig, data: Dataset | None = None) -> Dataset:
     """The run's dataset: loaded from `config.data`, or `data` (already loaded) cut to
     `config.data.per_class` examples of each class."""
     if data is None:
+        if config.model.is_generative:
+            return load_generative(config.data)
         return load_dataset(config.data)
     if config.data.per_class:
         return limit_per_class(data, config.data.per_class, config.data.seed)
@@ -234,7 +236,8 @@ def train(
         callbacks=(emitter, *saving, *callbacks),
         control=control,
     )
-    if data.kind in ("image", "audio") and state.epoch > 0 and state.status != "diverged":
+    classifier = data.kind in ("image", "audio") and not data.generative
+    if classifier and state.epoch > 0 and state.status != "diverged":
         report = class_report(model, data.x_test, data.y_test, data.n_classes)
         record.emit({"type": "classes", **report})
     return state

@@ -164,7 +164,7 @@ def of_run(state: Any, data: Any, config: Any, history: Any = None) -> Outcome:
     one)."""
     model = config.model
     task = getattr(data, "task", "class")
-    if task == "forecast":  # no classes: a forecast is read against its baselines instead
+    if task in ("forecast", "generate"):  # no classes: read against baselines, or the data
         return Outcome()
     n_classes = len(data.class_names)
     labels = np.asarray(data.y_test).reshape(-1)

@@ -366,6 +366,9 @@ def fit(
     model.to(device)
     x_tr, y_tr = data.x_train.to(device), data.y_train.to(device)
     x_te, y_te = data.x_test.to(device), data.y_test.to(device)
+    generative = is_generative(model)
+    if generative:  # a generative model learns the data's distribution, flattened
+        x_tr, x_te = x_tr.flatten(1), x_te.flatten(1)
     n = len(x_tr)
     gen = torch.Generator().manual_seed(cfg.seed)  # batch order: as a plain loop seeded alike
     # Train metrics on a fixed subset, so an epoch's evaluation costs little on large data.
@@ -376,7 +379,7 @@ def fit(
     test_order = torch.randperm(len(x_te), generator=eval_gen).to(device)
     x_ev = torch.cat([x_tr[eval_idx], x_te[test_order]])
     y_ev = torch.cat([y_tr[eval_idx], y_te[test_order]])
-    task = data.task
+    task = "generate" if generative else data.task
     baseline_mse = naive_mse(x_te, y_te) if task == "forecast" else None
     budget = EvalBudget(
         # 2-D points evaluate in full from the start (it costs little); images and sequences
@@ -397,11 +400,39 @@ def fit(
     dropout_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     set_dropout_generator(model, dropout_gen)
 
-    optimizer = make_optimizer(model, cfg)
     grad_norms = GradNormTracker(model)
     clipping = cfg.clip > 0
     trainable = [p for p in model.parameters() if p.requires_grad]
     bounds = batch_bounds(n, cfg.batch_size)
+    # One update of the model on a batch, as its task wants it; returns the batch's loss
+    # (detached, on the device: read only at report points).
+    parts: list[dict[str, torch.Tensor]] = []  # a generative model's losses since the epoch began
+    if generative:
+        optimizers = model.make_optimizers(  # type: ignore[operator]
+            cfg.optimizer, cfg.lr, cfg.lr_d or cfg.lr, cfg.weight_decay
+        )
+        step_gen = torch.Generator().manual_seed(cfg.seed + 4)  # latents, noise, times
+        main = model.main_loss()  # type: ignore[operator]
+
+        def update(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+            losses = model.train_step(xb, optimizers, step_gen)  # type: ignore[operator]
+            grad_norms.accumulate()
+            parts.append(losses)
+            return losses[main]
+
+    else:
+        optimizer = make_optimizer(model, cfg)
+
+        def update(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+            loss = task_loss(task, model(xb), yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norms.accumulate()
+            if clipping:
+                nn.utils.clip_grad_norm_(trainable, cfg.clip, foreach=True)
+            optimizer.step()
+            return loss.detach()
+
     state = FitState(
         model=model,
         config=cfg,
@@ -435,14 +466,7 @@ def fit(
             for lo, hi in bounds:
                 idx = perm[lo:hi]
                 xb = augment(x_tr[idx], augment_gen) if augmenting else x_tr[idx]
-                loss = task_loss(task, model(xb), y_tr[idx])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                grad_norms.accumulate()
-                if clipping:
-                    nn.utils.clip_grad_norm_(trainable, cfg.clip, foreach=True)
-                optimizer.step()
-                recent.append(loss.detach())
+                recent.append(update(xb, y_tr[idx]))
                 state.step += 1
                 state.samples_seen += hi - lo
 
@@ -468,21 +492,27 @@ def fit(
             last = control.stop_requested or (not cfg.until_stopped and epoch == cfg.epochs - 1)
             if not last and (epoch + 1) % cfg.eval_every:
                 continue  # no evaluation this epoch (train.eval_every)
-            k_tr, k_te = budget.sizes(full=last)
-            rows = torch.cat([x_ev[:k_tr], x_ev[budget.n_train : budget.n_train + k_te]])
-            labels = torch.cat([y_ev[:k_tr], y_ev[budget.n_train : budget.n_train + k_te]])
-            eval_start = time.perf_counter()
-            on_train, on_test = evaluate_task(model, rows, labels, (k_tr, k_te), task)
-            budget.update(
-                eval_s=time.perf_counter() - eval_start,
-                train_s=state.elapsed - epoch_start,
-                samples=k_tr + k_te,
-            )
-            state.test_samples = k_te
             state.epoch = epoch + 1
-            state.metrics = epoch_metrics(task, on_train, on_test, baseline_mse)
             state.grad_norms = grad_norms.means()
-            check_finite(on_train["loss"], epoch + 1)
+            if generative:
+                state.metrics = generative_metrics(model, parts, x_te, data, cfg.seed, last)
+                parts.clear()
+                state.test_samples = len(x_te)
+                check_finite(state.metrics["train_loss"], epoch + 1)
+            else:
+                k_tr, k_te = budget.sizes(full=last)
+                rows = torch.cat([x_ev[:k_tr], x_ev[budget.n_train : budget.n_train + k_te]])
+                labels = torch.cat([y_ev[:k_tr], y_ev[budget.n_train : budget.n_train + k_te]])
+                eval_start = time.perf_counter()
+                on_train, on_test = evaluate_task(model, rows, labels, (k_tr, k_te), task)
+                budget.update(
+                    eval_s=time.perf_counter() - eval_start,
+                    train_s=state.elapsed - epoch_start,
+                    samples=k_tr + k_te,
+                )
+                state.test_samples = k_te
+                state.metrics = epoch_metrics(task, on_train, on_test, baseline_mse)
+                check_finite(on_train["loss"], epoch + 1)
             if recent:
                 state.recent_loss = torch.stack(recent).mean().item()
                 recent.clear()
@@ -509,6 +539,42 @@ def fit(
             state.stop_reason = control.reason
     fire("on_fit_end")
     return state
+
+
+def is_generative(model: nn.Module) -> bool:
+    """Whether `model` learns a distribution (`dlviz.models.generative`): it takes its own
+    training steps and samples."""
+    return hasattr(model, "train_step") and hasattr(model, "sample")
+
+
+GENERATED_SAMPLES = 2000  # samples drawn at each epoch's end to measure a generative model
+
+
+def generative_metrics(
+    model: nn.Module,
+    parts: list[dict[str, torch.Tensor]],
+    real: torch.Tensor,
+    data: Dataset,
+    seed: int,
+    last: bool = True,
+) -> dict[str, float]:
+    """An epoch's metrics of a generative model: the mean of each of its losses over the
+    epoch's steps (``train_loss`` is its main one), and for 2-D data how far its samples are
+    from the held-out real points (`dlviz.generative_metrics.summary`: divergence, MMD, and
+    where the modes are known, modes covered and the share of high-quality samples; the MMD,
+    which costs more, at the `last` epoch only). The samples come from the same seed every
+    epoch, so the metrics move with the model only."""
+    from dlviz.generative_metrics import summary  # numpy and torch only
+
+    keys = parts[0].keys() if parts else ()
+    means = torch.stack([torch.stack([p[k] for p in parts]).float().mean() for k in keys])
+    metrics = dict(zip(keys, means.tolist()))
+    metrics["train_loss"] = metrics.get(model.main_loss(), float("nan"))  # type: ignore[operator]
+    if real.shape[1] == 2:  # 2-D points: how far the samples are from the data
+        gen = torch.Generator().manual_seed(seed + 6)
+        samples = model.sample(GENERATED_SAMPLES, gen).float().cpu().numpy()  # type: ignore[operator]
+        metrics.update(summary(samples, real.float().cpu().numpy(), data.modes, mmd=last))
+    return metrics
 
 
 def warm_up() -> None:

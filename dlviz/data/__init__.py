@@ -20,6 +20,7 @@ __all__ = [
     "image_dataset",
     "limit_per_class",
     "load_dataset",
+    "load_generative",
     "split",
 ]
 
@@ -43,6 +44,23 @@ def load_dataset(cfg: DataConfig) -> Dataset:
     `cfg.per_class` training samples a class when set."""
     data = _load(cfg)
     return limit_per_class(data, cfg.per_class, cfg.seed) if cfg.per_class else data
+
+
+def load_generative(cfg: DataConfig) -> Dataset:
+    """The distribution a generative model learns: 2-D points (`dlviz.data.gen2d`, scaled to
+    about [-2, 2], y each point's mode or -1), or the digits and shapes images (y their class),
+    split at random into the points it learns from and the ones its samples are measured
+    against."""
+    from dataclasses import replace as _replace
+
+    from dlviz.data import gen2d
+
+    if cfg.name in gen2d.GEN2D_DATASETS:
+        x, y = gen2d.generate(cfg.name, cfg.n_samples, cfg.seed, cfg.noise)
+        xtr, ytr, xte, yte = split(x, y, cfg.test_fraction, cfg.seed)
+        data = _dataset(cfg.name, "points2d", xtr, ytr, xte, yte, ("data",))
+        return _replace(data, extent=2.5, generative=True, modes=gen2d.modes(cfg.name, cfg.noise))
+    return _replace(_load_images(cfg), generative=True)
 
 
 def _load(cfg: DataConfig) -> Dataset:

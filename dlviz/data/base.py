@@ -95,10 +95,18 @@ class Dataset:
     extent: float = EXTENT  # points2d only: half-width of the square to draw
     seq: SequenceInfo | None = None  # sequences only
     audio: AudioInfo | None = None  # sounds only
+    # a distribution for a generative model to learn (the Generative lab): y is each point's
+    # mode (-1 where the data has none), or the image's class
+    generative: bool = False
+    # 2-D generative sets with known modes (ring, grid): their centres (K, 2) and std
+    modes: tuple[np.ndarray, float] | None = None
 
     @property
     def task(self) -> str:
-        """class, tokens or forecast (SequenceInfo.task); every non-sequence set is class."""
+        """class, tokens or forecast (SequenceInfo.task), or generate (a distribution to
+        learn); every other set is class."""
+        if self.generative:
+            return "generate"
         return self.seq.task if self.seq is not None else "class"
 
     @property

@@ -26,6 +26,7 @@ _LAZY = {
     "zoo": "dlviz.models.zoo",
     **{arch: "dlviz.models.sequence" for arch in ("rnn", "lstm", "gru", "cnn1d", "bow")},
     "transformer": "dlviz.models.transformer",
+    **{arch: "dlviz.models.generative" for arch in ("gan", "vae", "diffusion", "flow")},
 }
 # Building a model draws its initial weights from torch's global RNG; runs in other threads
 # must not draw from it at the same time, or a seeded run would not be reproducible.

@@ -1,0 +1,166 @@
+"""Generative runs through the shared engine: the config's defaults and refusals, a run of each
+family with its losses and sample metrics in the summary, the CLI contract, reproducibility,
+the live snapshots (samples, the discriminator's heatmap, the latent mesh, gradient arrows,
+paths), and the default GAN on the ring covering its modes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from dlviz import jobs
+from dlviz.cli import main
+from dlviz.config import ConfigError, RunConfig
+from dlviz.data import load_generative
+from dlviz.generative_probe import ARROWS, HEAT, MESH, PATH_FRAMES, PATH_POINTS, GenerativeProbe
+from dlviz.models.generative import g_loss
+
+SMALL = {"hidden": [32, 32]}
+QUICK = {"epochs": 2, "device": "cpu"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_slots(monkeypatch):
+    monkeypatch.setattr(jobs, "_slots", {})
+
+
+def config(model: dict, data: dict | None = None, train: dict | None = None) -> RunConfig:
+    return RunConfig.from_dict(
+        {
+            "data": {"name": "ring", "n_samples": 600, **(data or {})},
+            "model": {**SMALL, **model},
+            "train": {**QUICK, **(train or {})},
+        }
+    )
+
+
+def run(cfg: RunConfig) -> tuple[dict, list[dict]]:
+    events: list[dict] = []
+    summary = jobs.execute(cfg, emit=events.append)
+    assert summary["status"] == "finished", summary["message"]
+    return summary, events
+
+
+def test_defaults_name_a_gan_on_the_ring_and_refusals_name_their_field():
+    cfg = RunConfig.from_dict({"data": {"name": "ring"}})
+    assert (cfg.model.arch, cfg.model.loss, cfg.model.hidden) == (
+        "gan",
+        "nonsaturating",
+        (128,) * 3,
+    )
+    assert (cfg.data.n_samples, cfg.data.noise, cfg.train.lr) == (4000, 0.0, 0.001)
+    assert RunConfig.from_dict({"model": {"arch": "flow"}}).data.name == "ring"
+    wgan = RunConfig.from_dict({"model": {"arch": "gan", "loss": "wgan_gp"}})
+    assert wgan.model.d_steps == 5
+    assert RunConfig.from_json(cfg.to_json()) == cfg
+    for patch, field in [
+        ({"data": {"name": "ring"}, "model": {"arch": "mlp"}}, "model.arch"),
+        ({"data": {"name": "circle"}, "model": {"arch": "gan"}}, "data.name"),
+        ({"model": {"arch": "gan", "loss": "wasserstein"}}, "model.loss"),
+        ({"model": {"arch": "gan", "d_steps": 0}}, "model.d_steps"),
+        ({"model": {"arch": "diffusion", "schedule": "sqrt"}}, "model.schedule"),
+        ({"model": {"arch": "vae", "beta": -1}}, "model.beta"),
+        ({"model": {"arch": "gan"}, "train": {"lr_d": -0.1}}, "train.lr_d"),
+    ]:
+        with pytest.raises(ConfigError) as err:
+            RunConfig.from_dict(patch)
+        assert err.value.field == field
+
+
+@pytest.mark.parametrize(
+    "model, losses",
+    [
+        ({"arch": "gan"}, {"loss_d", "loss_g"}),
+        ({"arch": "gan", "loss": "wgan_gp", "d_steps": 2}, {"loss_d", "loss_g", "gp"}),
+        ({"arch": "vae"}, {"loss", "recon", "kl"}),
+        ({"arch": "diffusion", "steps": 20}, {"loss"}),
+        ({"arch": "flow", "steps": 10}, {"loss"}),
+    ],
+)
+def test_each_family_trains_and_reports_its_losses_and_how_close_its_samples_are(model, losses):
+    summary, events = run(config(model))
+    final = summary["final"]
+    assert losses <= set(final) and all(np.isfinite(final[k]) for k in losses)
+    assert final["n_modes"] == 8 and isinstance(final["modes_covered"], int)
+    assert 0 <= final["modes_covered"] <= 8 and 0 <= final["high_quality"] <= 1
+    assert 0 <= final["divergence"] <= 1 and np.isfinite(final["mmd"])
+    epochs = [e for e in events if e["type"] == "epoch"]
+    assert len(epochs) == 2 and "mmd" not in epochs[0]  # the costly MMD at the end only
+    assert "divergence" in epochs[0] and "modes_covered" in epochs[0]
+    assert any(e["type"] == "gen" for e in events)  # live snapshots of its samples
+
+
+def test_the_same_seed_trains_the_same_gan():
+    a, _ = run(config({"arch": "gan"}))
+    b, _ = run(config({"arch": "gan"}))
+    assert a["final"] == b["final"]
+    c, _ = run(config({"arch": "gan"}, train={"seed": 1}))
+    assert c["final"]["loss_g"] != a["final"]["loss_g"]
+
+
+def test_dlviz_train_json_gives_the_contract_fields(tmp_path, capsys):
+    path = tmp_path / "gan.json"
+    path.write_text(json.dumps(config({"arch": "gan"}).to_dict()))
+    assert main(["train", str(path), "--runs-dir", str(tmp_path / "s"), "--json", "--quiet"]) == 0
+    final = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["final"]
+    for key in ("modes_covered", "n_modes", "high_quality", "divergence", "loss_d", "loss_g"):
+        assert key in final
+    assert isinstance(final["modes_covered"], int) and final["n_modes"] == 8
+
+
+def test_a_snapshot_shows_samples_heatmap_mesh_and_arrows_of_a_gan():
+    cfg = config({"arch": "gan"})
+    data = load_generative(cfg.data)
+    model = jobs.build_network(cfg, data).model
+    model.train()
+    snap = GenerativeProbe(extent=data.extent, seed=3)(model, step=5, epoch=1)
+    assert model.training  # put back
+    assert snap.samples.shape == (512, 2) and (snap.step, snap.epoch) == (5, 1)
+    assert snap.heat.shape == (HEAT, HEAT) and snap.heat_kind == "probability"
+    assert 0 <= snap.heat.min() and snap.heat.max() <= 1
+    assert snap.mesh.shape == (MESH, MESH, 2) and snap.path is None
+    assert snap.arrows.shape == (ARROWS, 2, 2)
+    # each arrow points down the generator loss's gradient at its point (by hand, autograd)
+    x = torch.tensor(snap.arrows[:, 0], requires_grad=True)
+    model.eval()
+    (grad,) = torch.autograd.grad(g_loss("nonsaturating", model.discriminate(x)), x)
+    step = snap.arrows[:, 1] - snap.arrows[:, 0]
+    cos = (-grad.numpy() * step).sum(1) / (
+        np.linalg.norm(grad.numpy(), axis=1) * np.linalg.norm(step, axis=1) + 1e-12
+    )
+    assert np.all(cos > 0.999)
+    # the heatmap's cell (row i, column j) is D at (x_j, y_i)
+    e = data.extent
+    with torch.no_grad():
+        corner = torch.sigmoid(model.discriminate(torch.tensor([[e, -e]]))).item()
+    assert snap.heat[0, -1] == pytest.approx(corner, abs=1e-5)
+    again = GenerativeProbe(extent=data.extent, seed=3)(model)
+    assert np.array_equal(again.samples, snap.samples)  # the same noise every snapshot
+
+
+def test_diffusion_and_flow_snapshots_follow_points_from_noise_to_data():
+    for model in ({"arch": "diffusion", "steps": 20}, {"arch": "flow", "steps": 10}):
+        cfg = config(model)
+        data = load_generative(cfg.data)
+        net = jobs.build_network(cfg, data).model
+        snap = GenerativeProbe(extent=data.extent)(net)
+        assert snap.path.shape == (PATH_FRAMES, PATH_POINTS, 2) and snap.heat is None
+
+
+def test_digits_are_learned_as_flat_images():
+    cfg = config({"arch": "vae", "latent": 4}, data={"name": "digits", "n_samples": 300})
+    summary, events = run(cfg)
+    assert {"loss", "recon", "kl"} <= set(summary["final"])
+    assert "modes_covered" not in summary["final"]  # no modes for images
+    snap = next(e["snapshot"] for e in events if e["type"] == "gen")
+    assert snap.samples.shape == (512, 64) and snap.samples.min() >= 0 <= snap.samples.max() <= 1
+
+
+@pytest.mark.slow
+def test_the_default_gan_covers_at_least_six_of_the_rings_eight_modes():
+    summary, _ = run(RunConfig.from_dict({"data": {"name": "ring"}, "model": {"arch": "gan"}}))
+    assert summary["final"]["modes_covered"] >= 6
+    assert summary["final"]["high_quality"] > 0.8
