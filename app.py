@@ -32,6 +32,12 @@ PAGES = [
     st.Page("pages/transfer.py", url_path="transfer", title="Transfer", icon=":material/move_up:"),
     st.Page("pages/sequences.py", url_path="sequences", title="Sequences", icon=":material/notes:"),
     st.Page("pages/sound.py", url_path="sound", title="Sound", icon=":material/graphic_eq:"),
+    st.Page(
+        "pages/generative.py",
+        url_path="generative",
+        title="Generative",
+        icon=":material/auto_awesome:",
+    ),
     st.Page("pages/runs.py", url_path="runs", title="Runs", icon=":material/history:"),
     st.Page("pages/devices.py", url_path="devices", title="Devices", icon=":material/speed:"),
 ]

@@ -480,6 +480,10 @@ class RunHandle:
     def resume(self) -> None:
         self.control.resume()
 
+    def step(self) -> None:
+        """One more update of a paused run, then it holds again."""
+        self.control.step_once()
+
     def wait(self, timeout: float | None = None) -> RunHistory:
         """Block until the run ends (tests and scripts); returns the polled history."""
         self.thread.join(timeout)

@@ -49,6 +49,7 @@ class Control:
         self._running = threading.Event()
         self._running.set()
         self.reason = ""  # why it was stopped, when not by the person who started it
+        self._steps_left = 0  # step mode: updates to take before holding again
 
     def stop(self, reason: str = "") -> None:
         if reason and not self._stop.is_set():
@@ -61,7 +62,21 @@ class Control:
             self._running.clear()
 
     def resume(self) -> None:
+        self._steps_left = 0
         self._running.set()
+
+    def step_once(self) -> None:
+        """Let a paused loop take exactly one more update, then hold again (step mode)."""
+        if not self._stop.is_set():
+            self._steps_left = 1
+            self._running.set()
+
+    def count_update(self) -> None:
+        """The loop took an update: in step mode, hold again after it."""
+        if self._steps_left:
+            self._steps_left -= 1
+            if not self._steps_left:
+                self._running.clear()
 
     @property
     def stop_requested(self) -> bool:
@@ -469,11 +484,19 @@ def fit(
                 recent.append(update(xb, y_tr[idx]))
                 state.step += 1
                 state.samples_seen += hi - lo
+                control.count_update()
 
                 if control.paused:
+                    if recent:  # the updates since the last report show before it holds
+                        state.elapsed = time.perf_counter() - start - paused_total - state.held_s
+                        state.recent_loss = torch.stack(recent).mean().item()
+                        recent.clear()
+                        check_finite(state.recent_loss, epoch + 1)
+                        fire("on_report")
                     fire("on_pause")
                     paused_total += control.wait_while_paused()
                     fire("on_resume")
+                    next_report = time.perf_counter() + report_every_s
                 if control.stop_requested:
                     break
                 now = time.perf_counter()

@@ -107,6 +107,22 @@ train the Image lab's CNN on it (or a 1-D CNN on the raw wave).
         )
         st.page_link("pages/sound.py", label="Open the Sound lab", icon=":material/arrow_forward:")
     with st.container(border=True):
+        st.subheader(":material/auto_awesome: Generative")
+        st.markdown(
+            """
+A **GAN**, a **VAE**, **diffusion** and **flow matching** learn a distribution - 8 or 25
+Gaussians, moons, a spiral, a swiss roll, or digits - and draw new samples from it, live.
+
+- for a GAN: the discriminator's verdict under the samples, the generator's warp of its
+  latent space, and where its loss pushes each point; **Step** one update at a time;
+- modes covered and a divergence over training, an alert when a GAN **collapses**; the
+  **twins** (minimax against non-saturating) and the four families **racing**.
+"""
+        )
+        st.page_link(
+            "pages/generative.py", label="Open the Generative lab", icon=":material/arrow_forward:"
+        )
+    with st.container(border=True):
         st.subheader(":material/school: Things to try")
         st.markdown(
             """

@@ -16,7 +16,7 @@ from dlviz.data import Dataset
 from dlviz.history import RunHistory
 from dlviz.text import plural
 from dlviz.ui import layout, owner
-from dlviz.ui.state import dataset
+from dlviz.ui.state import dataset, generative_dataset
 
 REFRESH_S = 0.5
 FIRST_DRAW_WAIT_S = 1.0  # a run started here waits at most this long for its first drawing
@@ -35,6 +35,7 @@ VIEW_PAGES = {
     "dv": ("pages/devices.py", "Devices"),
     "sq": ("pages/sequences.py", "Sequences"),
     "sd": ("pages/sound.py", "Sound"),
+    "gn": ("pages/generative.py", "Generative"),
 }
 
 
@@ -68,6 +69,11 @@ class View:
     @property
     def paused(self) -> bool:
         return any(h.control.paused for h in self.handles if h.alive)
+
+    def step(self) -> None:
+        for h in self.handles:
+            if h.alive:
+                h.step()
 
     def toggle_pause(self) -> None:
         if self.paused:
@@ -168,7 +174,11 @@ def train_buttons(
 
 def view_dataset(handle: jobs.RunHandle) -> Dataset:
     """The data a run trains on: the one it was given, else the one its config names."""
-    return handle.data if handle.data is not None else dataset(handle.config.data)
+    if handle.data is not None:
+        return handle.data
+    if handle.config.model.is_generative:
+        return generative_dataset(handle.config.data)
+    return dataset(handle.config.data)
 
 
 def current_view(key: str) -> View | None:
@@ -293,7 +303,9 @@ def metrics_row(h: RunHistory, key: str = "metrics") -> None:
     c[4].metric("Test accuracy", f"{final['test_accuracy']:.1%}" if final else "-")
 
 
-def run_controls(view: View, key: str) -> None:
+def run_controls(view: View, key: str, stepping: bool = False) -> None:
+    """Pause (Resume) and Stop; with `stepping`, a Step button that, while paused, advances
+    each run by one update and holds it again."""
     live = any(h.alive for h in view.handles)
     controls = layout.row(f"{key}_controls")
     controls.button(
@@ -303,6 +315,16 @@ def run_controls(view: View, key: str) -> None:
         on_click=view.toggle_pause,
         disabled=not live,
     )
+    if stepping:
+        controls.button(
+            "Step",
+            key=f"{key}_step",
+            icon=":material/skip_next:",
+            on_click=view.step,
+            disabled=not live or not view.paused,
+            help="Pause first; then each press takes one update (a GAN: its discriminator's "
+            "steps and one generator step) and shows it.",
+        )
     controls.button(
         "Stop",
         key=f"{key}_stop",
@@ -315,12 +337,14 @@ def run_controls(view: View, key: str) -> None:
 Drawer = Callable[[View, str], None]
 
 
-def live_panel(key: str, single: Drawer, pair: Drawer | None = None) -> None:
+def live_panel(
+    key: str, single: Drawer, pair: Drawer | None = None, stepping: bool = False
+) -> None:
     """Draw the session's view under `key`, live while any of its runs is.
 
-    `single` draws a view's runs below the Pause / Stop buttons, `pair` a view of kind "pair"
-    (two runs one after the other: shallow vs deep); they are called inside the polling
-    fragment.
+    `single` draws a view's runs below the Pause / Stop buttons (and Step, with `stepping`),
+    `pair` a view of kind "pair" (two runs one after the other: shallow vs deep); they are
+    called inside the polling fragment.
     """
     view = current_view(key)
     if view is None:
@@ -331,7 +355,7 @@ def live_panel(key: str, single: Drawer, pair: Drawer | None = None) -> None:
     def panel() -> None:
         wall, cpu = time.perf_counter(), time.thread_time()
         view.poll()
-        run_controls(view, key)
+        run_controls(view, key, stepping)
         if view.kind == "pair" and pair is not None:
             pair(view, key)
         else:

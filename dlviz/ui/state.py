@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from dlviz.config import DataConfig
-from dlviz.data import Dataset, load_dataset
+from dlviz.data import Dataset, load_dataset, load_generative
 from dlviz.devices import available_devices
 from dlviz.ui.server import use_app_navigation
 
@@ -41,6 +41,12 @@ def remembered(store: str, name: str, source: Any, build: Callable[[], Any]) -> 
 def dataset(cfg: DataConfig) -> Dataset:
     """The dataset `cfg` names, generated once per process and shared read-only."""
     return load_dataset(cfg)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def generative_dataset(cfg: DataConfig) -> Dataset:
+    """The distribution `cfg` names, as a generative model learns it (shared read-only)."""
+    return load_generative(cfg)
 
 
 @st.cache_resource(show_spinner=False)

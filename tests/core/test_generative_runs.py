@@ -164,3 +164,33 @@ def test_the_default_gan_covers_at_least_six_of_the_rings_eight_modes():
     summary, _ = run(RunConfig.from_dict({"data": {"name": "ring"}, "model": {"arch": "gan"}}))
     assert summary["final"]["modes_covered"] >= 6
     assert summary["final"]["high_quality"] > 0.8
+
+
+def test_step_mode_takes_exactly_one_update_then_holds():
+    import time
+
+    cfg = config({"arch": "gan"}, train={"epochs": 1000})
+    handle = jobs.start(cfg)
+    try:
+        deadline = time.monotonic() + 20
+        while handle.history.step < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+            handle.poll()
+        handle.pause()
+        time.sleep(0.5)  # the loop sees the pause after its current update
+        handle.poll()
+        held = handle.history.step
+        time.sleep(0.3)
+        handle.poll()
+        assert handle.history.step == held  # paused: no more updates
+        for _ in range(3):
+            handle.step()
+            time.sleep(0.4)
+            handle.poll()
+            assert handle.history.step == held + 1, "one update per Step"
+            assert handle.control.paused
+            held += 1
+        assert handle.history.gen[-1].step == held  # each step shows its snapshot
+    finally:
+        handle.stop()
+        handle.wait(timeout=30)

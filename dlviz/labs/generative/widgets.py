@@ -1,0 +1,251 @@
+"""The Generative lab's settings: the data (a 2-D distribution or digits), the family (GAN,
+VAE, diffusion, flow) and its settings, training; what they make (RunConfigs) and the Train,
+twin and race callbacks. Every widget key starts with ``gn_``; the live view is in
+`dlviz.labs.generative.view`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from dlviz.config import (
+    GAN_LOSSES,
+    GENERATIVE_ARCHS,
+    SCHEDULES,
+    ConfigError,
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+)
+from dlviz.text import plural
+from dlviz.ui import fields, live
+from dlviz.ui import widgets as shared_widgets
+
+KEEP = "session"  # widget values survive a page switch
+VIEW = "gn_view"
+PROBLEM = "gn_problem"
+NUMBER_KEYS = ("gn_data_seed", "gn_epochs", "gn_seed")
+
+DATA_LABELS = {
+    "ring": "Ring: 8 Gaussians",
+    "grid": "Grid: 25 Gaussians",
+    "moons": "Two moons",
+    "spiral": "Spiral",
+    "swiss": "Swiss roll",
+    "digits": "Digits (8x8 images)",
+}
+FAMILY_LABELS = {"gan": "GAN", "vae": "VAE", "diffusion": "Diffusion", "flow": "Flow matching"}
+LOSS_LABELS = {
+    "minimax": "minimax (the original)",
+    "nonsaturating": "non-saturating",
+    "lsq": "least squares",
+    "wgan_gp": "Wasserstein + gradient penalty",
+    "hinge": "hinge",
+}
+SAMPLES = (1000, 2000, 4000, 8000)
+WIDTHS = (32, 64, 128, 256)
+# The twins: the same data, seed and training, one setting apart.
+TWINS: tuple[tuple[str, dict[str, Any]], tuple[str, dict[str, Any]]] = (
+    ("minimax", {"loss": "minimax"}),
+    ("non-saturating", {"loss": "nonsaturating"}),
+)
+
+DEFAULTS: dict[str, Any] = {
+    "gn_data": "ring",
+    "gn_samples": 4000,
+    "gn_noise": 0.0,
+    "gn_data_seed": 0,
+    "gn_arch": "gan",
+    "gn_loss": "nonsaturating",
+    "gn_d_steps": 1,
+    "gn_latent": 2,
+    "gn_width": 128,
+    "gn_depth": 3,
+    "gn_beta": 1.0,
+    "gn_steps": 100,
+    "gn_schedule": "linear",
+    "gn_lr_d_factor": 1.0,
+    "gn_optimizer": "adam",
+    "gn_lr": 0.001,
+    "gn_batch": 128,
+    "gn_epochs": 100,
+    "gn_wd": 0.0,
+    "gn_seed": 0,
+    "gn_device": "auto",
+}
+fields.RANGES.update(
+    {
+        "gn_data_seed": ("Data seed", 0, fields.SEED_MAX),
+        "gn_epochs": ("Epochs", 1, 5000),
+        "gn_seed": ("Seed", 0, fields.SEED_MAX),
+    }
+)
+
+
+def init() -> None:
+    shared_widgets.init(DEFAULTS, prefix="gn")
+
+
+def data_controls() -> None:
+    st.selectbox(
+        "Data",
+        list(DATA_LABELS),
+        format_func=DATA_LABELS.get,
+        key="gn_data",
+        help="The ring and the grid are mixtures of Gaussians with known centres, so the page "
+        "can count the modes a generator covers; the others are shapes to match.",
+        persist_state=KEEP,
+    )
+    images = st.session_state["gn_data"] == "digits"
+    st.select_slider("Samples", SAMPLES, key="gn_samples", disabled=images, persist_state=KEEP)
+    st.slider(
+        "Extra noise", 0.0, 1.0, step=0.1, key="gn_noise", disabled=images, persist_state=KEEP
+    )
+    fields.number_input(st, "gn_data_seed")
+
+
+def network_controls() -> None:
+    st.segmented_control(
+        "Family",
+        list(FAMILY_LABELS),
+        format_func=FAMILY_LABELS.get,
+        key="gn_arch",
+        required=True,
+        persist_state=KEEP,
+    )
+    arch = st.session_state["gn_arch"]
+    if arch == "gan":
+        st.selectbox(
+            "Loss", GAN_LOSSES, format_func=LOSS_LABELS.get, key="gn_loss", persist_state=KEEP
+        )
+        c1, c2 = st.columns(2)
+        c1.select_slider(
+            "Discriminator steps",
+            (1, 2, 3, 5),
+            key="gn_d_steps",
+            help="Discriminator updates for each generator update (5 is usual for WGAN-GP).",
+            persist_state=KEEP,
+        )
+        c2.select_slider(
+            "Discriminator's learning rate",
+            (0.25, 0.5, 1.0, 2.0, 4.0),
+            format_func=lambda f: f"{f:g}x",
+            key="gn_lr_d_factor",
+            help="As a multiple of the learning rate under Training (the generator's).",
+            persist_state=KEEP,
+        )
+    if arch in ("gan", "vae"):
+        st.select_slider("Latent size", (1, 2, 4, 8, 16), key="gn_latent", persist_state=KEEP)
+    if arch == "vae":
+        st.select_slider(
+            "β (weight of the KL term)",
+            (0.01, 0.1, 0.5, 1.0, 2.0, 4.0),
+            key="gn_beta",
+            help="Small β: sharper samples, a less regular latent space; large β: the reverse.",
+            persist_state=KEEP,
+        )
+    if arch == "diffusion":
+        st.select_slider("Noise steps", (20, 50, 100, 200), key="gn_steps", persist_state=KEEP)
+        st.segmented_control(
+            "Schedule", SCHEDULES, key="gn_schedule", required=True, persist_state=KEEP
+        )
+    c1, c2 = st.columns(2)
+    c1.select_slider("Width", WIDTHS, key="gn_width", persist_state=KEEP)
+    c2.select_slider("Layers", (1, 2, 3, 4), key="gn_depth", persist_state=KEEP)
+
+
+# --- widget values -> config ---------------------------------------------------------------------
+
+
+def data_config() -> DataConfig:
+    ss = st.session_state
+    name = ss["gn_data"]
+    if name == "digits":
+        return DataConfig(name="digits", n_samples=1797, seed=fields.value("gn_data_seed"))
+    return DataConfig(
+        name=name,
+        n_samples=int(ss["gn_samples"]),
+        noise=float(ss["gn_noise"]),
+        seed=fields.value("gn_data_seed"),
+    )
+
+
+def model_config(arch: str | None = None, **changes: Any) -> ModelConfig:
+    ss = st.session_state
+    arch = arch or ss["gn_arch"]
+    values: dict[str, Any] = {
+        "arch": arch,
+        "hidden": (int(ss["gn_width"]),) * int(ss["gn_depth"]),
+        "loss": ss["gn_loss"],
+        "d_steps": int(ss["gn_d_steps"]),
+        "latent": int(ss["gn_latent"]),
+        "beta": float(ss["gn_beta"]),
+        "steps": int(ss["gn_steps"]) if arch == "diffusion" else 0,
+        "schedule": ss["gn_schedule"],
+    }
+    if ss["gn_data"] == "digits" and arch in ("gan", "vae"):
+        values["latent"] = max(values["latent"], 8)  # a digit needs more than 2 numbers
+    values.update(changes)
+    return ModelConfig(**values)
+
+
+def run_config(arch: str | None = None, name: str = "", **changes: Any) -> RunConfig:
+    train = shared_widgets.train_config("gn")
+    factor = float(st.session_state["gn_lr_d_factor"])
+    from dataclasses import replace
+
+    train = replace(train, lr_d=train.lr * factor if factor != 1.0 else 0.0)
+    return RunConfig(
+        data=data_config(), model=model_config(arch, **changes), train=train, name=name
+    )
+
+
+def configs(kind: str) -> tuple[list[RunConfig], list[str]]:
+    """What Train ("single"), the twins ("pair") or the race ("race") would start, and their
+    labels."""
+    if kind == "single":
+        return [run_config()], ["run"]
+    if kind == "pair":
+        return (
+            [run_config("gan", label, **change) for label, change in TWINS],
+            [label for label, _ in TWINS],
+        )
+    return (
+        [run_config(arch, FAMILY_LABELS[arch]) for arch in GENERATIVE_ARCHS],
+        [FAMILY_LABELS[arch] for arch in GENERATIVE_ARCHS],
+    )
+
+
+def problem(kind: str) -> str:
+    """Why `kind` cannot start ("" when it can)."""
+    typed = fields.first_problem(NUMBER_KEYS)
+    if typed:
+        return typed
+    try:
+        configs(kind)
+    except ConfigError as e:
+        field, _, message = str(e).partition(": ")
+        return f"{field}: {message}."
+    return ""
+
+
+def start(kind: str) -> None:
+    why = problem(kind)
+    if why:
+        st.session_state[PROBLEM] = f"These settings cannot train: {why}"
+        return
+    cfgs, labels = configs(kind)
+    # the race runs its four families at once, sharing the cores; the twins one after the other
+    live.start_view(VIEW, cfgs, labels, kind=kind, parallel=kind == "race")
+    live.wait_first_point(live.current_view(VIEW))  # type: ignore[arg-type]
+
+
+def summary_line() -> str:
+    ss = st.session_state
+    arch = ss["gn_arch"]
+    what = FAMILY_LABELS[arch]
+    if arch == "gan":
+        what += f" ({LOSS_LABELS[ss['gn_loss']]} loss)"
+    net = f"{plural(int(ss['gn_depth']), 'layer')} of {ss['gn_width']}"
+    return f"**{what}** on {DATA_LABELS[ss['gn_data']].lower()}, {net}"

@@ -1,0 +1,91 @@
+"""AppTest of the Generative lab's page: its defaults, a GAN on the ring with its plane,
+losses and metrics, Step one update at a time, the twins and the race, and refused settings."""
+
+from __future__ import annotations
+
+import time
+
+from support.apptest import wait_until_done
+
+PAGE = "pages/generative.py"
+VIEW = "gn_view"
+
+
+def errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def text(at) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+
+
+def short(at, epochs: int = 3) -> None:
+    at.select_slider(key="gn_samples").set_value(1000).run()
+    at.select_slider(key="gn_width").set_value(32).run()
+    at.number_input(key="gn_epochs").set_value(epochs).run()
+    assert not at.exception, at.exception
+
+
+def test_the_defaults_offer_a_gan_on_the_ring(apptest):
+    at = apptest(PAGE)
+    assert not errors(at), errors(at)
+    assert not at.button(key="gn_train").disabled
+    assert "**GAN (non-saturating loss)** on ring: 8 gaussians, 3 layers of 128" in text(at)
+
+
+def test_a_short_gan_run_draws_its_plane_losses_and_modes(apptest):
+    at = apptest(PAGE)
+    short(at)
+    at.button(key="gn_train").click().run()
+    wait_until_done(at, key=VIEW, deadline_s=120, rerun=True)
+    assert not errors(at), errors(at)
+    h = at.session_state[VIEW].handles[0].history
+    assert h.done and h.gen and h.epoch == 3
+    shown = text(at)
+    assert "modes covered" in shown and "Real points (grey)" in shown
+
+
+def test_step_advances_a_paused_run_by_one_update(apptest):
+    at = apptest(PAGE)
+    short(at, epochs=500)
+    at.button(key="gn_train").click().run()
+    view = at.session_state[VIEW]
+    view.handles[0].pause()
+    time.sleep(0.5)
+    at.run()
+    before = view.handles[0].history.step
+    for _ in range(3):
+        view.poll()
+    at.button(key="gn_view_step").click().run()
+    deadline = time.monotonic() + 10
+    while view.handles[0].history.step == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+        view.poll()
+    assert view.handles[0].history.step in (before, before + 1)
+    time.sleep(0.5)
+    view.poll()
+    assert view.handles[0].control.paused  # held again after its one update
+    view.stop()
+    wait_until_done(at, key=VIEW, deadline_s=30)
+
+
+def test_the_twins_and_the_race_train_side_by_side(apptest):
+    at = apptest(PAGE)
+    short(at, epochs=2)
+    at.button(key="gn_train_pair").click().run()
+    wait_until_done(at, key=VIEW, deadline_s=120, rerun=True)
+    assert not errors(at), errors(at)
+    assert [h.history.status for h in at.session_state[VIEW].handles] == ["finished"] * 2
+    at.button(key="gn_race").click().run()
+    wait_until_done(at, key=VIEW, deadline_s=180, rerun=True)
+    assert not errors(at), errors(at)
+    view = at.session_state[VIEW]
+    assert view.labels == ["GAN", "VAE", "Diffusion", "Flow matching"]
+    assert "The race" in text(at)
+
+
+def test_a_refused_number_keeps_train_off(apptest):
+    at = apptest(PAGE)
+    at.number_input(key="gn_epochs").set_value(0).run()
+    assert at.button(key="gn_train").disabled
+    assert any("Epochs" in e for e in errors(at))
