@@ -72,6 +72,10 @@ with main:
         else:
             st.markdown(generative.summary_line())
 
+    with st.container():
+        if view is None and not problem:
+            generative.preview(state.generative_dataset(generative.data_config()))
+
 if view is not None:
     st.divider()
     gen_view.live_view(generative.VIEW)

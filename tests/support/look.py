@@ -48,6 +48,7 @@ PAGES = {
     "devices": "/devices",
     "sequences": "/sequences",
     "sound": "/sound",
+    "generative": "/generative",
 }
 
 
@@ -86,6 +87,11 @@ def train(page, name: str, pair: bool = False) -> None:
         _fill(page, "Epochs", "2")
         pair_name = "Train spectrogram vs wave" if name == "sound" else "Train shallow vs deep"
         button = pair_name if pair else "Train"
+        page.get_by_role("button", name=button, exact=True).click()
+    elif name == "generative":
+        page.get_by_role("tab", name="Training").first.click()
+        _fill(page, "Epochs", "40")
+        button = "Train the twins" if pair else "Train"
         page.get_by_role("button", name=button, exact=True).click()
     elif name == "depth":
         _fill(page, "Epochs", "3")
@@ -153,12 +159,14 @@ def main(argv: list[str] | None = None) -> None:
                             "depth",
                             "transfer",
                             "sound",
+                            "generative",
                         ):
                             train(page, name, args.pair)
                             fit_height(page, width)
                             kind = (
                                 "pair"
-                                if args.pair and name in ("playground", "images", "sound")
+                                if args.pair
+                                and name in ("playground", "images", "sound", "generative")
                                 else "trained"
                             )
                             path = out / f"{name}-{width}-{theme}-{kind}.png"

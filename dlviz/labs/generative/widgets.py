@@ -27,6 +27,14 @@ VIEW = "gn_view"
 PROBLEM = "gn_problem"
 NUMBER_KEYS = ("gn_data_seed", "gn_epochs", "gn_seed")
 
+DATA_NAMES = {
+    "ring": "the ring of 8 Gaussians",
+    "grid": "the grid of 25 Gaussians",
+    "moons": "two moons",
+    "spiral": "the spiral",
+    "swiss": "the swiss roll",
+    "digits": "8x8 digits",
+}
 DATA_LABELS = {
     "ring": "Ring: 8 Gaussians",
     "grid": "Grid: 25 Gaussians",
@@ -241,6 +249,28 @@ def start(kind: str) -> None:
     live.wait_first_point(live.current_view(VIEW))  # type: ignore[arg-type]
 
 
+def preview(ds) -> None:
+    """The data before any training: the points (or a few digits) a model will learn."""
+    import numpy as np
+
+    from dlviz.generative_probe import GenerativeSnapshot
+    from dlviz.labs.generative.figures import plane_figure, samples_grid_figure
+
+    x = ds.x_train.numpy()
+    if x.ndim == 2 and x.shape[1] == 2:
+        empty = GenerativeSnapshot(0, 0, np.zeros((0, 2), np.float32), ds.extent)
+        centres = ds.modes[0] if ds.modes is not None else None
+        fig = plane_figure(empty, x, centres, show=("real",), height=360)
+        caption = f"{plural(len(x), 'training point')} to learn" + (
+            f", around {plural(len(centres), 'mode')} (crosses)" if centres is not None else ""
+        )
+    else:
+        fig = samples_grid_figure(x.reshape(len(x), -1)[:32], side=x.shape[-1], cols=8)
+        caption = f"{plural(len(x), 'training image')} to learn; the first 32"
+    st.plotly_chart(fig, key="gn_preview", config=live.CHART_CONFIG)
+    st.caption(caption + ".")
+
+
 def summary_line() -> str:
     ss = st.session_state
     arch = ss["gn_arch"]
@@ -248,4 +278,4 @@ def summary_line() -> str:
     if arch == "gan":
         what += f" ({LOSS_LABELS[ss['gn_loss']]} loss)"
     net = f"{plural(int(ss['gn_depth']), 'layer')} of {ss['gn_width']}"
-    return f"**{what}** on {DATA_LABELS[ss['gn_data']].lower()}, {net}"
+    return f"**{what}** on {DATA_NAMES[ss['gn_data']]}, {net}"

@@ -30,7 +30,8 @@ def test_the_defaults_offer_a_gan_on_the_ring(apptest):
     at = apptest(PAGE)
     assert not errors(at), errors(at)
     assert not at.button(key="gn_train").disabled
-    assert "**GAN (non-saturating loss)** on ring: 8 gaussians, 3 layers of 128" in text(at)
+    assert "**GAN (non-saturating loss)** on the ring of 8 Gaussians, 3 layers of 128" in text(at)
+    assert "2,800 training points to learn, around 8 modes (crosses)." in text(at)
 
 
 def test_a_short_gan_run_draws_its_plane_losses_and_modes(apptest):
