@@ -19,17 +19,20 @@ import torch
 from torch import nn
 
 from dlviz.config import RunConfig
-from dlviz.data import Dataset, load_dataset
+from dlviz.data import Dataset, load_dataset, load_generative
 from dlviz.devices import describe, resolve_device, synchronize
+from dlviz.generative_metrics import summary
 from dlviz.jobs import EventEmitter, snapshotter_for
 from dlviz.models import build_model
 from dlviz.text import plural
 from dlviz.timing import machine, summarize
 from dlviz.train import (
     EVAL_TRAIN_SAMPLES,
+    GENERATED_SAMPLES,
     batch_bounds,
     evaluate_task,
     fit,
+    is_generative,
     make_optimizer,
     task_loss,
 )
@@ -45,7 +48,8 @@ class Case:
 
 def overhead_cases(device: str = "cpu", epochs: int | None = None) -> list[Case]:
     """The models `dlviz bench overhead` measures: the Playground default, a deep MLP, the
-    Images page's CNN, and the Sequence lab's LSTM and transformer (each a few seconds a run)."""
+    Images page's CNN, the Sequence lab's LSTM and transformer, and the Generative lab's GAN
+    (each a few seconds a run)."""
     toy = RunConfig().with_changes(train={"device": device, "epochs": epochs or 25})
     deep = RunConfig().with_changes(
         data={"n_samples": 4000},
@@ -84,12 +88,19 @@ def overhead_cases(device: str = "cpu", epochs: int | None = None) -> list[Case]
             "train": {"device": device, "epochs": epochs or 4},
         }
     )  # the Sequence lab's default: sort 8 digits, 16 tokens with the answer
+    # the Generative lab's default GAN on the ring (two optimizers, its own step), with its
+    # live snapshots: samples, the discriminator's heatmap, the latent mesh and the arrows
+    gan = RunConfig.from_dict(
+        {"data": {"name": "ring"}, "model": {"arch": "gan"},
+         "train": {"device": device, "epochs": epochs or 10}}
+    )  # fmt: skip
     return [
         Case("playground default (mlp 8x3, batch 32)", toy),
         Case("deep mlp (64x8, batch norm, batch 64)", deep),
         Case("cnn on 1,200 shapes 32x32 (3 blocks, batch norm), feature maps on", cnn),
         Case("lstm 64 on temporal_order, length 50 (clip 1), states and gates on", lstm),
         Case("transformer 2x64, 2 heads, on sort (clip 1), attention on", transformer),
+        Case("gan 3x128 on the ring (nonsaturating, two Adams), samples and heatmap on", gan),
     ]
 
 
@@ -102,6 +113,8 @@ def bare_loop(model: torch.nn.Module, data: Dataset, cfg: RunConfig, device: tor
     task = data.task
     model.to(device).train()
     x, y = data.x_train.to(device), data.y_train.to(device)
+    if is_generative(model):
+        return _bare_generative(model, data, cfg, device)
     opt = make_optimizer(model, tc)
     clipping = tc.clip > 0
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -128,6 +141,31 @@ def bare_loop(model: torch.nn.Module, data: Dataset, cfg: RunConfig, device: tor
         (n_eval, len(x_te)),
         task,
     )
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def _bare_generative(
+    model: torch.nn.Module, data: Dataset, cfg: RunConfig, device: torch.device
+) -> float:
+    """A generative model's plain loop: its own step with its optimizers (a GAN: the
+    discriminator's, then the generator's), the same batches, and at the end what a script
+    ends with: samples measured against the held-out points once (divergence, modes, MMD)."""
+    tc = cfg.train
+    x = data.x_train.to(device).flatten(1)
+    real = data.x_test.flatten(1).numpy()
+    opts = model.make_optimizers(tc.optimizer, tc.lr, tc.lr_d or tc.lr, tc.weight_decay)  # type: ignore[operator]
+    gen = torch.Generator().manual_seed(tc.seed)
+    step_gen = torch.Generator().manual_seed(tc.seed + 4)
+    bounds = batch_bounds(len(x), tc.batch_size)
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(tc.epochs):
+        perm = torch.randperm(len(x), generator=gen).to(device)
+        for lo, hi in bounds:
+            model.train_step(x[perm[lo:hi]], opts, step_gen)  # type: ignore[operator]
+    samples = model.sample(GENERATED_SAMPLES, torch.Generator().manual_seed(1))  # type: ignore[operator]
+    summary(samples.float().cpu().numpy(), real, data.modes)
     synchronize(device)
     return time.perf_counter() - start
 
@@ -161,7 +199,8 @@ def overhead(device: str = "cpu", repeats: int = 21, epochs: int | None = None) 
     dev = resolve_device(device)
     results = []
     for case in overhead_cases(device, epochs):
-        data = load_dataset(case.config.data)
+        generative = case.config.model.is_generative
+        data = (load_generative if generative else load_dataset)(case.config.data)
         bounds = batch_bounds(len(data.x_train), case.config.train.batch_size)
         samples = sum(hi - lo for lo, hi in bounds) * case.config.train.epochs
 
