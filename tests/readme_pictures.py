@@ -9,7 +9,8 @@ classes from a ZIP and a new picture explained; the depth experiment and the dat
 experiment on their defaults; Compare on the Runs page after a server restart (the two
 32-layer networks of the depth experiment); the Devices page after a quick measurement; the
 Sequence lab's Transformer on sort, trained to the end; the length experiment on its defaults;
-the Sound lab's CNN on tones and chords, trained to the end, and where it listened.
+the Sound lab's CNN on tones and chords, trained to the end, and where it listened; the
+Generative lab's GAN on the ring of Gaussians, trained to the end.
 
 Starts its own `streamlit run app.py` with an empty run store in a temporary folder, and
 Debian's Chromium. Not a test (pytest collects only test_*.py).
@@ -359,9 +360,27 @@ def sound(browser, url: str, tmp: Path) -> None:
     page.context.close()
 
 
+def generative(browser, url: str) -> None:
+    """The default GAN on the ring of 8 Gaussians, trained to the end: the plane with the
+    discriminator's heatmap, the generator's warped latent grid and its push on each sample,
+    beside the losses and how close the samples came to the data."""
+    page = open_page(browser, url + "/generative")
+    page.get_by_role("button", name="Train", exact=True).click()
+    wait_runs_ended(page)
+    fit_height(page)
+    clip(
+        page,
+        ASSETS / "generative.png",
+        page.get_by_text(re.compile(r"finished \d+ epochs")),
+        page.get_by_text(re.compile(r"^Epoch \d+: \d+ of \d+ modes covered")),
+        bottom_edge="bottom",
+    )
+    page.context.close()
+
+
 PICTURES = (
     "playground", "images", "uploads", "depth", "runs", "transfer", "devices", "sequences",
-    "lengths", "sound",
+    "lengths", "sound", "generative",
 )  # fmt: skip
 
 

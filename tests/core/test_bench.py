@@ -70,8 +70,9 @@ def test_overhead_result_reports_a_ratio_per_case():
     result = overhead.overhead(device="cpu", repeats=3, epochs=1)
     assert [c["case"] for c in result["cases"]] == [c.name for c in overhead.overhead_cases()]
     # one epoch over every training sample: 700 of the Playground default, 2800 of the deep
-    # case, 840 of the CNN's 1,200 shapes, 2800 of each sequence case's 4,000 sequences
-    assert [c["samples_per_run"] for c in result["cases"]] == [700, 2800, 840, 2800, 2800]
+    # case, 840 of the CNN's 1,200 shapes, 2800 of each sequence case's 4,000 sequences and of
+    # the GAN's 4,000 points on the ring
+    assert [c["samples_per_run"] for c in result["cases"]] == [700, 2800, 840, 2800, 2800, 2800]
     for c in result["cases"]:
         s = c["ratio_spread"]
         assert s["min"] <= c["ratio"] <= s["max"] and c["ratio"] == s["median"]
@@ -136,20 +137,21 @@ def test_the_sequence_views_refresh_reports_its_time_and_bytes():
 
 
 def test_overhead_and_recurrent_run_without_streamlit_or_plotly():
-    """The GPU machine has torch and numpy only: both benchmarks' sequence work runs there."""
+    """The GPU machine has torch and numpy only: both benchmarks' sequence and generative work
+    runs there."""
     code = """
 import sys
 sys.modules["streamlit"] = None  # an import of either now fails
 sys.modules["plotly"] = None
 import torch
 from dlviz.bench import overhead, recurrent
-from dlviz.data import load_dataset
+from dlviz.data import load_dataset, load_generative
 from dlviz.models import build_model
 
 recurrent.recurrent("cpu", repeats=1, lengths=(3,), hidden=(4,), transformer_lengths=(3,), batch=2)
 for case in overhead.overhead_cases(epochs=1)[3:]:
     cfg = case.config.with_changes(data={"n_samples": 60})
-    data = load_dataset(cfg.data)
+    data = (load_generative if cfg.model.is_generative else load_dataset)(cfg.data)
     model = build_model(cfg.model, data.input_shape, data.n_outputs, seed=0, spec=data.seq)
     overhead.instrumented_loop(model, data, cfg, torch.device("cpu"))
 print("ok")
