@@ -119,3 +119,19 @@ class GenerativeProbe:
             step = step * (0.2 * self.extent / longest)
         points = x.detach().float().cpu()
         return torch.stack([points, points + step], dim=1).numpy()
+
+
+def interpolation(model: nn.Module, steps: int = 10, seed: int = 0) -> np.ndarray | None:
+    """Samples along a straight line in a GAN's or a VAE's latent space, between two random
+    latent points: (steps, dim), or None for a model without a latent space (diffusion,
+    flow). Smooth changes from one end to the other show a latent space that is continuous."""
+    decode = getattr(model, "generate", None) or getattr(model, "decode", None)
+    latent = getattr(model, "latent", None)
+    if decode is None or latent is None:
+        return None
+    gen = torch.Generator().manual_seed(seed)
+    ends = torch.randn(2, int(latent), generator=gen)
+    t = torch.linspace(0, 1, steps)[:, None]
+    z = ((1 - t) * ends[0] + t * ends[1]).to(next(model.parameters()).device)
+    with evaluating(model), torch.no_grad():
+        return decode(z).float().cpu().numpy()

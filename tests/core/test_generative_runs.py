@@ -194,3 +194,18 @@ def test_step_mode_takes_exactly_one_update_then_holds():
     finally:
         handle.stop()
         handle.wait(timeout=30)
+
+
+def test_a_latent_walk_decodes_a_straight_line_between_two_latent_points():
+    from dlviz.generative_probe import interpolation
+
+    cfg = config({"arch": "vae", "latent": 3})
+    data = load_generative(cfg.data)
+    model = jobs.build_network(cfg, data).model
+    line = interpolation(model, steps=5, seed=7)
+    ends = torch.randn(2, 3, generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        expected = model.eval().decode(torch.stack([ends[0], ends.mean(0), ends[1]]))
+    np.testing.assert_allclose(line[[0, 2, 4]], expected.numpy(), rtol=1e-5, atol=1e-6)
+    flow = jobs.build_network(config({"arch": "flow"}), data).model
+    assert interpolation(flow) is None  # no latent space to walk

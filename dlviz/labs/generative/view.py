@@ -18,7 +18,7 @@ import streamlit as st
 
 from dlviz.data import Dataset
 from dlviz.generative_metrics import collapsed
-from dlviz.generative_probe import GenerativeSnapshot
+from dlviz.generative_probe import GenerativeSnapshot, interpolation
 from dlviz.history import RunHistory
 from dlviz.labs.generative.figures import (
     losses_figure,
@@ -170,12 +170,44 @@ def draw_single(view: live.View, key: str) -> None:
                     "Each line is one point's way from noise (grey) to a sample (colour), as "
                     "the model turns noise into data step by step."
                 )
+        with st.container():
+            if h.done and h.model is not None and ds.x_train.dim() > 2:
+                _interpolation(h, ds)
     with right:
         st.markdown("**Losses**")
         live_chart(losses_figure([("", h)]), key=f"{key}_losses")
         st.markdown("**How close the samples are**")
         live_chart(metrics_figure([("", h)]), key=f"{key}_metrics")
         summary(_readings(h))
+
+
+def _interpolation(h: RunHistory, ds: Dataset) -> None:
+    """After a GAN or a VAE trained on images: samples along a line in its latent space."""
+    ss = st.session_state
+    ss.setdefault("gn_interp_seed", 0)
+    line = _cached("interp", (id(h.model), ss["gn_interp_seed"]),
+                   lambda: interpolation(h.model, 10, int(ss["gn_interp_seed"])))  # fmt: skip
+    if line is None:
+        return
+    head = layout.row("gn_interp_head", spread=True)
+    head.markdown("**A walk through the latent space**")
+    head.button(
+        "Another walk",
+        key="gn_interp_new",
+        icon=":material/shuffle:",
+        on_click=lambda: ss.update(gn_interp_seed=ss["gn_interp_seed"] + 1),
+    )
+    side = int(ds.x_train.shape[-1])
+    st.plotly_chart(
+        samples_grid_figure(line, side=side, cols=10, tile=48, count=10),
+        key="gn_interp",
+        config=live.CHART_CONFIG,
+    )
+    st.caption(
+        "Ten samples from evenly spaced points on a straight line between two random latent "
+        "points: where the network has learned a smooth latent space, one digit turns into "
+        "another gradually."
+    )
 
 
 def draw_pair(view: live.View, key: str) -> None:

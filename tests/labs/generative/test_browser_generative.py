@@ -36,17 +36,21 @@ MESH = "latent grid, as generated"  # the mesh trace's name (figures._mesh_trace
 
 # The plane's heatmap z and the mesh's x and y, flat, from the live chart's own frame (or the
 # page); null until it is drawn.
-_PLANE_JS = """(root) => {
+_PLANE_JS = (
+    """(root) => {
     const p = root.classList && root.classList.contains('js-plotly-plot') ? root
         : root.querySelector('.js-plotly-plot');
     if (!p || !p._fullData || !p.querySelector('.main-svg')) return null;
     const flat = (a) => a ? Array.from(a, r => (r != null && typeof r === 'object')
         ? Array.from(r) : [r]).flat() : [];
     const heat = p._fullData.find(d => d.type === 'heatmap');
-    const mesh = p._fullData.find(d => d.name === '""" + MESH + """');
+    const mesh = p._fullData.find(d => d.name === '"""
+    + MESH
+    + """');
     return {z: heat ? flat(heat.z) : null,
             mesh: mesh ? [Array.from(mesh.x), Array.from(mesh.y)] : null};
 }"""
+)
 
 
 def plane(page) -> dict | None:

@@ -90,3 +90,16 @@ def test_a_refused_number_keeps_train_off(apptest):
     at.number_input(key="gn_epochs").set_value(0).run()
     assert at.button(key="gn_train").disabled
     assert any("Epochs" in e for e in errors(at))
+
+
+def test_a_vae_on_digits_shows_its_samples_and_a_walk_through_its_latent_space(apptest):
+    at = apptest(PAGE)
+    at.selectbox(key="gn_data").set_value("digits").run()
+    at.segmented_control(key="gn_arch").set_value("vae").run()
+    at.select_slider(key="gn_width").set_value(64).run()
+    at.number_input(key="gn_epochs").set_value(2).run()
+    at.button(key="gn_train").click().run()
+    wait_until_done(at, key=VIEW, deadline_s=120, rerun=True)
+    assert not errors(at), errors(at)
+    assert "A walk through the latent space" in text(at)
+    assert at.session_state[VIEW].handles[0].config.model.latent == 8  # digits need more than 2
