@@ -19,7 +19,7 @@ from dlviz.compare import (
     gradient_reading,
     run_labels,
 )
-from dlviz.config import IMAGE_DATASETS, RunConfig
+from dlviz.config import GENERATIVE_ARCHS, IMAGE_DATASETS, RunConfig
 from dlviz.figures.rasters import feature_maps_figure, image_grid_figure
 from dlviz.labs.runs.figures import compare_curves_figure, grad_profiles_figure
 from dlviz.labs.runs.widgets import as_number, flash, root
@@ -294,7 +294,10 @@ def feature_maps(labels: list[str], stored: list[runs.StoredRun]) -> None:
     images = [
         (label, s)
         for label, s in zip(labels, stored)
-        if isinstance(s.config.get("data"), dict) and s.config["data"].get("name") in IMAGE_DATASETS
+        if isinstance(s.config.get("data"), dict)
+        and s.config["data"].get("name") in IMAGE_DATASETS
+        # a generative model on digits has no feature maps of a test image to show
+        and (s.config.get("model") or {}).get("arch") not in GENERATIVE_ARCHS
     ]
     if not images:
         return
