@@ -712,6 +712,14 @@ def _sound_model(data: dict[str, Any]) -> dict[str, Any]:
 GENERATIVE_DATA_DEFAULTS = {"n_samples": 4000, "noise": 0.0}
 GENERATIVE_MODEL_DEFAULTS = {"hidden": [128, 128, 128]}
 GENERATIVE_TRAIN_DEFAULTS = {"lr": 0.001, "epochs": 100, "batch_size": 128}
+# ... and what each family does well with on the ring in seconds (docs/benchmarks.md): a VAE's
+# β of 0.3 (at 1 its samples blur between the modes), a faster learning rate for diffusion
+# and a flow, and twice the epochs for diffusion. (model changes, train changes)
+GENERATIVE_FAMILY_DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "vae": ({"beta": 0.3}, {}),
+    "diffusion": ({}, {"lr": 0.003, "epochs": 200}),
+    "flow": ({}, {"lr": 0.003}),
+}
 
 
 def _sequence_samples(name: Any) -> dict[str, int]:
@@ -912,11 +920,17 @@ class RunConfig:
             if generative and key == "data":
                 section = {"name": "ring", **GENERATIVE_DATA_DEFAULTS, **section}
             if generative and key == "model":
-                section = {"arch": "gan", **GENERATIVE_MODEL_DEFAULTS, **section}
+                arch = section.get("arch", "gan")
+                family = GENERATIVE_FAMILY_DEFAULTS.get(arch, ({}, {}))[0]
+                section = {"arch": "gan", **GENERATIVE_MODEL_DEFAULTS, **family, **section}
                 if section.get("loss") == "wgan_gp" and "d_steps" not in section:
                     section["d_steps"] = 5  # a critic trained 5 steps to each (Gulrajani et al.)
             if generative and key == "train":
-                section = {**GENERATIVE_TRAIN_DEFAULTS, **section}
+                arch = (
+                    model_section.get("arch", "gan") if isinstance(model_section, dict) else "gan"
+                )
+                family = GENERATIVE_FAMILY_DEFAULTS.get(arch, ({}, {}))[1]
+                section = {**GENERATIVE_TRAIN_DEFAULTS, **family, **section}
             if key == "data" and "name" not in section and _names_cnn(d.get("model")):
                 section = {**section, "name": "shapes"}  # a cnn's default data: images
             if key == "data" and "name" not in section and _names_sequence_model(d.get("model")):

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 MMD_MAX_POINTS = 2000
+STUCK_EPOCHS = 15  # epochs on a quarter of the modes or fewer that make a collapse
 
 
 def _points(x: np.ndarray) -> np.ndarray:
@@ -176,15 +177,27 @@ def collapsed(
 ) -> str | None:
     """A plain-words alert when the modes covered have fallen while the losses look calm.
 
-    Fallen: at least 2 below the best so far, or down to 1 or 2 modes from more. Calm: both
-    losses finite and not exploding (a diverging run is the training loop's alert, not this).
-    None otherwise.
+    Fallen: at least 2 below the best so far, or down to 1 or 2 modes from more. Stuck: for
+    the last STUCK_EPOCHS epochs (of at least twice as many) at most a quarter of the modes,
+    at least one. Calm: both losses finite and not exploding (a diverging run is the training
+    loop's alert, not this). None otherwise.
     """
     if len(coverage_history) < 2:
         return None
     best, now = max(coverage_history), coverage_history[-1]
     fallen = best - now >= 2 or (1 <= now <= 2 and best > now)
-    if not fallen or not (_calm(loss_history_d) and _calm(loss_history_g)):
+    calm = _calm(loss_history_d) and _calm(loss_history_g)
+    # stuck: the last STUCK_EPOCHS epochs on at most a quarter of the modes, having found some
+    recent = coverage_history[-STUCK_EPOCHS:]
+    stuck = len(coverage_history) >= 2 * STUCK_EPOCHS and 1 <= max(recent) <= n_modes // 4
+    if calm and stuck and not fallen:
+        return (
+            f"For the last {STUCK_EPOCHS} epochs the samples have covered at most {max(recent)} "
+            f"of {n_modes} modes, while both losses look calm: the generator has collapsed onto "
+            "a few modes and stays there. Try another loss (non-saturating or WGAN-GP), fewer "
+            "discriminator steps per generator step, or a lower learning rate."
+        )
+    if not fallen or not calm:
         return None
     return (
         f"The samples covered {best} of {n_modes} modes at best and now cover only {now}, while "

@@ -156,3 +156,13 @@ def test_collapsed_leaves_diverging_losses_to_the_loop():
     falling = [8, 8, 3]
     assert gm.collapsed(falling, 8, [*CALM_D, float("nan")], CALM_G) is None
     assert gm.collapsed(falling, 8, CALM_D, [*CALM_G, 500.0]) is None
+
+
+def test_a_generator_stuck_on_a_few_modes_with_calm_losses_is_called_collapsed():
+    calm_d, calm_g = [0.6] * 40, [-0.2] * 40
+    stuck = [0] * 10 + [1] * 10 + [2] * 20  # never more than 2 of 8, the last 15 epochs too
+    text = gm.collapsed(stuck, 8, calm_d, calm_g)
+    assert text is not None and "at most 2 of 8 modes" in text
+    assert gm.collapsed([0] * 10 + [8] * 30, 8, calm_d, calm_g) is None  # covers them all
+    assert gm.collapsed(stuck[:20], 8, calm_d[:20], calm_g[:20]) is None  # too early to say
+    assert gm.collapsed(stuck, 8, [float("nan")] * 40, calm_g) is None  # diverged: not this

@@ -34,23 +34,19 @@ EPOCHS = 300  # far more than the test waits for: the run is still training when
 PLANE = "gn_view_plane"
 MESH = "latent grid, as generated"  # the mesh trace's name (figures._mesh_trace)
 
-# The plane's heatmap z and the mesh's x and y, flat, from the live chart's own frame (or the
-# page); null until it is drawn.
-_PLANE_JS = (
-    """(root) => {
+# The plane's heatmap z and the mesh's x and y (the trace named `mesh`), flat, from the live
+# chart's own frame (or the page); null until it is drawn.
+_PLANE_JS = """([root, mesh]) => {
     const p = root.classList && root.classList.contains('js-plotly-plot') ? root
         : root.querySelector('.js-plotly-plot');
     if (!p || !p._fullData || !p.querySelector('.main-svg')) return null;
     const flat = (a) => a ? Array.from(a, r => (r != null && typeof r === 'object')
         ? Array.from(r) : [r]).flat() : [];
     const heat = p._fullData.find(d => d.type === 'heatmap');
-    const mesh = p._fullData.find(d => d.name === '"""
-    + MESH
-    + """');
+    const lines = p._fullData.find(d => d.name === mesh);
     return {z: heat ? flat(heat.z) : null,
-            mesh: mesh ? [Array.from(mesh.x), Array.from(mesh.y)] : null};
+            mesh: lines ? [Array.from(lines.x), Array.from(lines.y)] : null};
 }"""
-)
 
 
 def plane(page) -> dict | None:
@@ -59,9 +55,13 @@ def plane(page) -> dict | None:
         frames = page.locator(f".st-key-{PLANE} iframe")
         if frames.count():
             frame = frames.first.element_handle().content_frame()
-            return frame.evaluate(f"() => ({_PLANE_JS})(document.body)") if frame else None
+            if frame is None:
+                return None
+            return frame.evaluate(f"(mesh) => ({_PLANE_JS})([document.body, mesh])", MESH)
         static = page.locator(f".st-key-{PLANE} .js-plotly-plot")
-        return static.first.evaluate(f"(e) => ({_PLANE_JS})(e)") if static.count() else None
+        if not static.count():
+            return None
+        return static.first.evaluate(f"(e, mesh) => ({_PLANE_JS})([e, mesh])", MESH)
     except Exception:  # a frame that went away while we looked
         return None
 
