@@ -116,7 +116,8 @@ Gaussians, moons, a spiral, a swiss roll, or digits - and draw new samples from 
 - for a GAN: the discriminator's verdict under the samples, the generator's warp of its
   latent space, and where its loss pushes each point; **Step** one update at a time;
 - modes covered and a divergence over training, an alert when a GAN **collapses**; the
-  **twins** (minimax against non-saturating) and the four families **racing**.
+  **twins** (one GAN that covers the modes, one that collapses) and the four families
+  **racing**.
 """
         )
         st.page_link(
