@@ -147,7 +147,8 @@ def test_bench_overhead_plumbing_on_a_tiny_budget(capsys):
     assert main(["bench", "overhead", "--repeats", "1", "--epochs", "1", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["benchmark"] == "overhead" and result["budget"] == 0.9
-    assert len(result["cases"]) == 5  # three of points and images, an LSTM and a transformer
+    # three of points and images, an LSTM, a transformer and a GAN
+    assert len(result["cases"]) == 6
     for case in result["cases"]:
         assert case["ratio"] > 0 and case["bare_samples_per_second"] > 0
     assert result["machine"]["torch_threads"] >= 1
