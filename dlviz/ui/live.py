@@ -75,6 +75,14 @@ class View:
             if h.alive:
                 h.step()
 
+    def set_paused(self, paused: bool) -> None:
+        """Pause every run (or resume them): the same press seen twice changes nothing more."""
+        for h in self.handles:
+            if paused:
+                h.pause()
+            else:
+                h.resume()
+
     def toggle_pause(self) -> None:
         if self.paused:
             for h in self.handles:
@@ -312,7 +320,9 @@ def run_controls(view: View, key: str, stepping: bool = False) -> None:
         "Resume" if view.paused else "Pause",
         key=f"{key}_pause",
         icon=":material/play_arrow:" if view.paused else ":material/pause:",
-        on_click=view.toggle_pause,
+        # what the button says, not a toggle: a click the fragment runs twice must not undo it
+        on_click=view.set_paused,
+        args=(not view.paused,),
         disabled=not live,
     )
     if stepping:

@@ -18,6 +18,7 @@ from support.browser import (
     SLOW_MS,
     UI_MS,
     Steps,
+    main_text,
     report_failure,
     screenshot,
     wait_for_main_text,
@@ -66,16 +67,32 @@ def plane(page) -> dict | None:
         return None
 
 
-def wait_for_new_plane(page, before: dict, timeout: float = UI_MS) -> dict:
-    """Wait until the plane's heatmap and mesh both differ from `before`; returns the new one."""
+def wait_for_plane(page, unlike: dict | None = None, timeout: float = UI_MS) -> dict:
+    """Wait until the plane shows a heatmap and a mesh (both other than `unlike`'s, when given:
+    the plane has moved); returns them."""
     deadline = time.monotonic() + timeout / 1000
     while True:
         now = plane(page)
         if now and now["z"] and now["mesh"]:
-            if now["z"] != before["z"] and now["mesh"] != before["mesh"]:
+            if unlike is None or (now["z"] != unlike["z"] and now["mesh"] != unlike["mesh"]):
                 return now
-        assert time.monotonic() < deadline, "the plane's heatmap and mesh did not change"
+        assert time.monotonic() < deadline, (
+            "the plane's heatmap and mesh did not change" if unlike else "no heatmap and mesh"
+        )
         time.sleep(0.2)
+
+
+def steady_plane(page, seconds: float = 1.0, timeout: float = UI_MS) -> dict:
+    """The plane once it has stayed the same for `seconds` (a paused run's, fully drawn)."""
+    deadline = time.monotonic() + timeout / 1000
+    last, since = wait_for_plane(page), time.monotonic()
+    while time.monotonic() - since < seconds:
+        assert time.monotonic() < deadline, "the plane of a paused run kept changing"
+        time.sleep(0.2)
+        now = plane(page)
+        if now and now["z"] and now != last:
+            last, since = now, time.monotonic()
+    return last
 
 
 def steps_metric(page) -> int | None:
@@ -102,6 +119,19 @@ def wait_steps_settle(page, seconds: float = 1.5, timeout: float = UI_MS) -> int
             last, since = now, time.monotonic()
     assert last is not None, "no Steps metric"
     return last
+
+
+def wait_paused(page, timeout: float = UI_MS) -> None:
+    """Wait until the progress line says the run is paused; fails saying what it says instead."""
+    try:
+        wait_for_main_text(page, rf"paused at epoch \d+/{EPOCHS} - press Resume", timeout)
+    except playwright_api.TimeoutError:
+        line = re.search(r"(training - epoch|paused at epoch) [^\n]+", main_text(page))
+        raise AssertionError(
+            "one press of Pause did not hold the run: it reads "
+            f"{line.group(0) if line else 'no progress line'!r} (a toggle that ran twice "
+            "pauses and resumes at once)"
+        ) from None
 
 
 def snapshot_step(page) -> int:
@@ -144,28 +174,27 @@ def test_train_a_gan_watch_the_plane_move_then_step_it(streamlit_server, new_pag
     assert types.count("heatmap") == 1, types
     for name in ("discriminator", "real data", "mode centres", "generated", "generator's push"):
         assert name in names, names
-    first = plane(page)
-    assert first and first["z"] and first["mesh"], first
+    first = wait_for_plane(page)
     assert len(first["z"]) == 48 * 48, len(first["z"])
     assert len(first["mesh"][0]) == 2 * 15 * 16, len(first["mesh"][0])  # 30 lines, 15 + a gap
-    wait_for_new_plane(page, first)
+    wait_for_plane(page, unlike=first)
     screenshot(page, "browser-generative-training")
 
     step("Pause: the run holds, Step comes on")
     main.get_by_role("button", name="Pause", exact=True).click()
-    expect(main.get_by_role("button", name="Resume", exact=True)).to_be_visible(timeout=UI_MS)
-    wait_for_main_text(page, rf"paused at epoch \d+/{EPOCHS} - press Resume")
+    wait_paused(page)
+    expect(main.get_by_role("button", name="Resume", exact=True)).to_be_visible()
     step_button = main.get_by_role("button", name="Step", exact=True)
     expect(step_button).to_be_enabled()
     held = wait_steps_settle(page)
     assert snapshot_step(page) == held  # the snapshot taken as it paused
-    shown = plane(page)
+    shown = steady_plane(page)
 
     for press in (1, 2):
         step(f"Step, press {press}: one update, the plane redrawn")
         step_button.click()
         wait_for_main_text(page, rf"generated ones \(colour\), epoch \d+, step {held + 1:,}\.")
-        shown = wait_for_new_plane(page, shown)
+        shown = wait_for_plane(page, unlike=shown)
         assert wait_steps_settle(page) == held + 1  # exactly one update, then it holds again
         held += 1
         expect(step_button).to_be_enabled()
