@@ -4,6 +4,7 @@ dlviz train CONFIG.json [--runs-dir DIR] [--json]
 dlviz bench overhead [--device cpu] [--repeats 31] [--json]
 dlviz bench refresh [--repeats 31] [--json]
 dlviz bench recurrent [--device all|cpu|cuda] [--repeats 21] [--json]
+dlviz bench generative [--device all|cpu|cuda] [--repeats 21] [--json]
 dlviz bench runs [--count 1000] [--repeats 5] [--json]
 dlviz runs [ls] [--runs-dir DIR] [--json]
 dlviz runs show ID [--json] | rm ID [--yes] | export ID [-o FILE] | import FILE
@@ -208,6 +209,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
             _err(str(e))
             return EXIT_USAGE
         print(json.dumps(result) if args.json else recurrent.format_recurrent(result))
+        return EXIT_OK
+    if args.what == "generative":
+        from dlviz.bench import generative
+
+        try:
+            result = generative.generative(device=args.device or "all", repeats=args.repeats)
+        except DeviceError as e:
+            _err(str(e))
+            return EXIT_USAGE
+        print(json.dumps(result) if args.json else generative.format_generative(result))
         return EXIT_OK
     if args.what == "browser":
         from dlviz.bench import browser as bench_browser
@@ -535,15 +546,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="overhead: dlviz's training vs a bare loop; refresh: cost of one live chart "
         "refresh; ingest: reading an upload of photos; augment: batched augmentation vs one "
         "image at a time; audio: mel features batched against clip by clip, and ingesting WAVs; recurrent: sequence models' observable paths against their fused "
-        "kernels; runs: listing a run store of --count runs; devices: matmul, conv, "
+        "kernels; generative: seconds per training step of gan, vae, diffusion and flow on "
+        "each device, and the GPU's speed-up; runs: listing a run store of --count runs; devices: matmul, conv, "
         "copies and a training step on each device; browser: first paint and the first Train's "
         "first point in Chromium against a fresh dashboard",
     )
     b.add_argument(
         "--device",
         default=None,
-        help="auto, cpu, cuda, cuda:N or mps (default cpu; devices and recurrent: all, the CPU "
-        "and every GPU)",
+        help="auto, cpu, cuda, cuda:N or mps (default cpu; devices, recurrent and generative: "
+        "all, the CPU and every GPU)",
     )
     b.add_argument("--quick", action="store_true", help="devices: small sizes, a first look")
     b.add_argument("--csv", default=None, help="devices: also write every measurement as CSV")

@@ -41,11 +41,12 @@ SOUND_DATASETS = (
 GENERATED_SOUNDS = ("tones", "chirps", "vowels", "noises", "spoken_digits")
 # The Generative lab's 2-D distributions (dlviz.data.gen2d): ring (8 Gaussians) and grid (25)
 # have known modes; moons and spiral are the Playground's sets taken as one distribution.
-GEN2D_DATASETS = ("ring", "grid", "moons", "spiral", "swiss")
+# drawn: a distribution a person draws on the page, or gives as a CSV of points (data.path).
+GEN2D_DATASETS = ("ring", "grid", "moons", "spiral", "swiss", "drawn")
 GENERATIVE_DATA = GEN2D_DATASETS + ("digits", "shapes")
-DATASETS = (
-    TOY_DATASETS + IMAGE_DATASETS + SEQUENCE_DATASETS + SOUND_DATASETS + ("ring", "grid", "swiss")
-)
+CLASSED_IMAGES = ("digits", "shapes")  # what a conditional GAN learns: images with classes
+UNLABELLED_2D = ("ring", "grid", "swiss", "drawn")  # 2-D sets the Playground does not have
+DATASETS = TOY_DATASETS + IMAGE_DATASETS + SEQUENCE_DATASETS + SOUND_DATASETS + UNLABELLED_2D
 # What a sound network reads: a log-mel spectrogram, a log power spectrogram (the STFT), MFCCs
 # (dlviz.audio_features) or the raw wave (a cnn1d).
 SOUND_FEATURES = ("mel", "stft", "mfcc", "wave")
@@ -216,6 +217,12 @@ class DataConfig:
                     + ("a folder with one sub-folder of images per class" if self.name == "folder"
                        else "a ZIP file whose top-level folders are the classes"),
                 )  # fmt: skip
+        if self.name == "drawn" and not self.path:
+            raise ConfigError(
+                "data.path",
+                "drawn needs a path: a CSV of points x,y (and optionally a weight), as the "
+                "Generative page's drawing downloads",
+            )
         if self.name == "shapes":
             if self.image_size and self.image_size < 16:
                 raise ConfigError("data.image_size", "shapes need 16 to 64 pixels (0: 32)")
@@ -421,7 +428,8 @@ class ModelConfig:
     # network's) widths, `hidden_d` the discriminator's (empty: the same); a GAN's `loss` and
     # discriminator steps per generator step (`d_steps`); the `latent` size (GAN, VAE); the
     # VAE's `beta`; diffusion's `steps` and noise `schedule`, and a flow's sampling `steps`
-    # (0: 100 for diffusion, 50 for a flow).
+    # (0: 100 for diffusion, 50 for a flow). A `conditional` GAN learns images with classes
+    # (digits, shapes) and draws the class it is asked for.
     hidden_d: tuple[int, ...] = ()
     loss: str = "nonsaturating"
     d_steps: int = 1
@@ -429,6 +437,7 @@ class ModelConfig:
     beta: float = 1.0
     steps: int = 0
     schedule: str = "linear"
+    conditional: bool = False
 
     def __post_init__(self) -> None:
         _check_choice("model.arch", self.arch, ARCHS)
@@ -438,6 +447,16 @@ class ModelConfig:
         _check_number("model.beta", self.beta, kind=float, lo=0.0, hi=100.0)
         _check_number("model.steps", self.steps, kind=int, lo=0, hi=2000)
         _check_choice("model.schedule", self.schedule, SCHEDULES)
+        if not isinstance(self.conditional, bool):
+            raise ConfigError(
+                "model.conditional", f"must be true or false, got {self.conditional!r}"
+            )
+        if self.conditional and self.arch != "gan":
+            raise ConfigError(
+                "model.conditional",
+                f"conditions a GAN on the class; a {self.arch} takes no class: set it to false, "
+                "or choose model.arch gan",
+            )
         object.__setattr__(
             self, "hidden_d", _widths("model.hidden_d", self.hidden_d, 0, MAX_HIDDEN_LAYERS)
         )
@@ -764,7 +783,7 @@ class RunConfig:
                 raise ConfigError(key, f"must be a {cls.__name__}")
         if not isinstance(self.name, str) or len(self.name) > 200:
             raise ConfigError("name", "must be text of at most 200 characters")
-        if self.model.is_generative or self.data.name in ("ring", "grid", "swiss"):
+        if self.model.is_generative or self.data.name in UNLABELLED_2D:
             self._check_generative_pairing()
         elif self.data.is_sound or self.model.arch == "cnn1d" and not self.data.is_sequence:
             self._check_sound_pairing()
@@ -797,6 +816,12 @@ class RunConfig:
                 "data.name",
                 f"a {model.arch} learns 2-D points ({', '.join(GEN2D_DATASETS)}) or images "
                 f"(digits, shapes); {data.name} is neither",
+            )
+        if model.conditional and data.name not in CLASSED_IMAGES:
+            raise ConfigError(
+                "model.conditional",
+                f"a conditional GAN draws the class it is asked for, and {data.name} has no "
+                f"classes: choose data.name {' or '.join(CLASSED_IMAGES)}, or set it to false",
             )
         if self.transfer.active:
             raise ConfigError("transfer.backbone", "transfer learning takes classifiers")
@@ -910,7 +935,7 @@ class RunConfig:
         generative = (
             isinstance(model_section, dict) and model_section.get("arch") in GENERATIVE_ARCHS
         ) or (  # a distribution with no labels: a generative model's data, and its default
-            data_name in ("ring", "grid", "swiss")
+            data_name in UNLABELLED_2D
             and not (isinstance(model_section, dict) and "arch" in model_section)
         )
         for key, section_cls in _SECTIONS.items():
@@ -919,6 +944,8 @@ class RunConfig:
                 raise ConfigError(key, f"must be a JSON object, got {section!r}")
             if generative and key == "data":
                 section = {"name": "ring", **GENERATIVE_DATA_DEFAULTS, **section}
+                if section["name"] == "digits" and "n_samples" not in d.get("data", {}):
+                    section["n_samples"] = DIGITS_COUNT  # all of them: fewer than 4,000
             if generative and key == "model":
                 arch = section.get("arch", "gan")
                 family = GENERATIVE_FAMILY_DEFAULTS.get(arch, ({}, {}))[0]

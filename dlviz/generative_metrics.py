@@ -21,6 +21,8 @@ import numpy as np
 
 MMD_MAX_POINTS = 2000
 STUCK_EPOCHS = 15  # epochs on a quarter of the modes or fewer that make a collapse
+WARMUP_EPOCHS = 10  # before this, coverage may jump about as the generator finds the modes
+FALL_EPOCHS = 3  # epochs a fall must hold to be called a collapse
 
 
 def _points(x: np.ndarray) -> np.ndarray:
@@ -169,39 +171,58 @@ def _calm(losses: Sequence[float]) -> bool:
     return bool(abs(v[-1]) <= 10 * (np.median(np.abs(v)) + 1.0))
 
 
+def _advice(loss: str, d_steps: int) -> str:
+    """What to try against a collapse, naming only what the run is not already doing."""
+    names = {"nonsaturating": "non-saturating", "wgan_gp": "WGAN-GP"}
+    others = [names[k] for k in ("nonsaturating", "wgan_gp") if k != loss]
+    steps = (
+        f"fewer discriminator steps per generator step (now {d_steps})"
+        if d_steps > 1
+        else "two discriminator steps per generator step"
+    )
+    return f"Try the {' or '.join(others)} loss, {steps}, or a lower learning rate."
+
+
 def collapsed(
     coverage_history: list[int],
     n_modes: int,
     loss_history_d: Sequence[float],
     loss_history_g: Sequence[float],
+    loss: str = "",
+    d_steps: int = 1,
 ) -> str | None:
-    """A plain-words alert when the modes covered have fallen while the losses look calm.
+    """A plain-words alert when the modes covered have fallen while the losses look calm, with
+    what to try (another loss than `loss`, another step ratio than `d_steps`, a lower rate).
 
-    Fallen: at least 2 below the best so far, or down to 1 or 2 modes from more. Stuck: for
-    the last STUCK_EPOCHS epochs (of at least twice as many) at most a quarter of the modes,
-    at least one. Calm: both losses finite and not exploding (a diverging run is the training
-    loop's alert, not this). None otherwise.
+    Fallen: after WARMUP_EPOCHS epochs, the last FALL_EPOCHS epochs each at least 2 below the
+    best before them, or down to 1 or 2 modes from more (coverage that jumps about early in a
+    run is not a collapse). Stuck: for the last STUCK_EPOCHS epochs (of at least twice as
+    many) at most a quarter of the modes, at least one. Calm: both losses finite and not
+    exploding (a diverging run is the training loop's alert, not this). None otherwise.
     """
     if len(coverage_history) < 2:
         return None
-    best, now = max(coverage_history), coverage_history[-1]
-    fallen = best - now >= 2 or (1 <= now <= 2 and best > now)
     calm = _calm(loss_history_d) and _calm(loss_history_g)
+    fallen = False
+    if len(coverage_history) >= WARMUP_EPOCHS:
+        recent = coverage_history[-FALL_EPOCHS:]
+        before = max(coverage_history[:-FALL_EPOCHS])
+        fallen = all(before - c >= 2 or (1 <= c <= 2 and before > c) for c in recent)
     # stuck: the last STUCK_EPOCHS epochs on at most a quarter of the modes, having found some
-    recent = coverage_history[-STUCK_EPOCHS:]
-    stuck = len(coverage_history) >= 2 * STUCK_EPOCHS and 1 <= max(recent) <= n_modes // 4
+    last = coverage_history[-STUCK_EPOCHS:]
+    stuck = len(coverage_history) >= 2 * STUCK_EPOCHS and 1 <= max(last) <= n_modes // 4
+    advice = _advice(loss, d_steps)
     if calm and stuck and not fallen:
         return (
-            f"For the last {STUCK_EPOCHS} epochs the samples have covered at most {max(recent)} "
+            f"For the last {STUCK_EPOCHS} epochs the samples have covered at most {max(last)} "
             f"of {n_modes} modes, while both losses look calm: the generator has collapsed onto "
-            "a few modes and stays there. Try another loss (non-saturating or WGAN-GP), fewer "
-            "discriminator steps per generator step, or a lower learning rate."
+            f"a few modes and stays there. {advice}"
         )
     if not fallen or not calm:
         return None
+    best, lately = max(coverage_history), max(coverage_history[-FALL_EPOCHS:])
     return (
-        f"The samples covered {best} of {n_modes} modes at best and now cover only {now}, while "
-        "both losses look calm: the generator is collapsing onto fewer modes. Try another loss "
-        "(non-saturating or WGAN-GP), "
-        "a different number of discriminator steps per generator step, or a lower learning rate."
+        f"The samples covered {best} of {n_modes} modes at best, and at most {lately} in each "
+        f"of the last {FALL_EPOCHS} epochs, while both losses look calm: the generator is "
+        f"collapsing onto fewer modes. {advice}"
     )

@@ -1,8 +1,9 @@
-"""What a generative run shows while it trains (the Generative lab): samples from fixed noise,
-and for 2-D data the discriminator's output over the plane, the generator's warp of a grid of
-latent points and each generated point's gradient (GANs), the paths from noise to data
-(diffusion, flow). Everything on the CPU as float32 numpy, in eval mode, under no_grad except
-the gradient arrows; the model's training mode is put back."""
+"""What a generative run shows while it trains (the Generative lab): samples from fixed noise
+(a conditional GAN's as a grid, one row a class), and for 2-D data the discriminator's output
+over the plane, the generator's warp of a grid of latent points and each generated point's
+gradient (GANs), the paths from noise to data (diffusion, flow). Everything on the CPU as
+float32 numpy, in eval mode, under no_grad except the gradient arrows; the model's training
+mode is put back."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ MESH = 15  # the latent grid: MESH x MESH points, drawn warped by the generator
 ARROWS = 64  # generated points that get a gradient arrow
 PATH_POINTS = 128  # points followed from noise to data
 PATH_FRAMES = 10
+PER_CLASS = 8  # a conditional GAN's grid: this many noises, each drawn as every class
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class GenerativeSnapshot:
     the generator's image of a latent grid; `arrows` (ARROWS, 2, 2) a generated point and
     the direction the generator's loss moves it (minus its gradient, scaled for drawing);
     `path` (PATH_FRAMES, PATH_POINTS, 2) diffusion's or a flow's points from noise to data.
+    A conditional GAN's `samples` are class by class (`classes` (n,) says each one's), the same
+    PER_CLASS noises in every class: class c's j-th sample is row c, column j of a grid.
     """
 
     step: int
@@ -43,6 +47,14 @@ class GenerativeSnapshot:
     mesh: np.ndarray | None = None
     arrows: np.ndarray | None = None
     path: np.ndarray | None = None
+    classes: np.ndarray | None = None
+
+    @property
+    def per_class(self) -> int:
+        """Samples of each class (0 for an unconditional model)."""
+        if self.classes is None or not len(self.classes):
+            return 0
+        return int((self.classes == self.classes[0]).sum())
 
 
 class GenerativeProbe:
@@ -57,6 +69,9 @@ class GenerativeProbe:
         return torch.Generator().manual_seed(self.seed + offset)
 
     def __call__(self, model: nn.Module, step: int = 0, epoch: int = 0) -> GenerativeSnapshot:
+        if getattr(model, "conditional", False):
+            samples, classes = self._by_class(model)
+            return GenerativeSnapshot(step, epoch, samples, self.extent, classes=classes)
         samples = model.sample(self.samples, self._gen()).float().cpu()  # type: ignore[operator]
         if samples.shape[1] != 2:
             return GenerativeSnapshot(step, epoch, samples.numpy(), self.extent)
@@ -77,6 +92,17 @@ class GenerativeProbe:
         return GenerativeSnapshot(
             step, epoch, samples.numpy(), self.extent, heat, kind, mesh, arrows, path
         )
+
+    def _by_class(self, model: nn.Module) -> tuple[np.ndarray, np.ndarray]:
+        """A conditional GAN's samples, PER_CLASS a class, class by class, from the same
+        PER_CLASS latents in every class: across a column only the class changes."""
+        k = int(model.n_classes)  # type: ignore[arg-type]
+        z = torch.randn(PER_CLASS, int(model.latent), generator=self._gen())  # type: ignore[arg-type]
+        y = torch.arange(k).repeat_interleave(PER_CLASS)  # 0 0 .. 0 1 1 .. 1 ...
+        device = self._device(model)
+        with evaluating(model), torch.no_grad():
+            out = model.generate(z.repeat(k, 1).to(device), y.to(device))  # type: ignore[operator]
+        return out.float().cpu().numpy(), y.numpy()
 
     def _device(self, model: nn.Module) -> torch.device:
         return next(model.parameters()).device
@@ -121,10 +147,19 @@ class GenerativeProbe:
         return torch.stack([points, points + step], dim=1).numpy()
 
 
+def walk_class(model: nn.Module, seed: int) -> int | None:
+    """The class a conditional GAN's latent walk `seed` holds (each walk the next class), or
+    None for a model that takes no class."""
+    if not getattr(model, "conditional", False):
+        return None
+    return seed % int(model.n_classes)  # type: ignore[arg-type]
+
+
 def interpolation(model: nn.Module, steps: int = 10, seed: int = 0) -> np.ndarray | None:
     """Samples along a straight line in a GAN's or a VAE's latent space, between two random
     latent points: (steps, dim), or None for a model without a latent space (diffusion,
-    flow). Smooth changes from one end to the other show a latent space that is continuous."""
+    flow). Smooth changes from one end to the other show a latent space that is continuous.
+    A conditional GAN's walk keeps one class all along (`walk_class`): only the style moves."""
     decode = getattr(model, "generate", None) or getattr(model, "decode", None)
     latent = getattr(model, "latent", None)
     if decode is None or latent is None:
@@ -132,6 +167,11 @@ def interpolation(model: nn.Module, steps: int = 10, seed: int = 0) -> np.ndarra
     gen = torch.Generator().manual_seed(seed)
     ends = torch.randn(2, int(latent), generator=gen)
     t = torch.linspace(0, 1, steps)[:, None]
-    z = ((1 - t) * ends[0] + t * ends[1]).to(next(model.parameters()).device)
+    device = next(model.parameters()).device
+    z = ((1 - t) * ends[0] + t * ends[1]).to(device)
+    cls = walk_class(model, seed)
     with evaluating(model), torch.no_grad():
-        return decode(z).float().cpu().numpy()
+        if cls is None:
+            return decode(z).float().cpu().numpy()
+        y = torch.full((steps,), cls, dtype=torch.long, device=device)
+        return decode(z, y).float().cpu().numpy()

@@ -480,9 +480,10 @@ class RunHandle:
     def resume(self) -> None:
         self.control.resume()
 
-    def step(self) -> None:
-        """One more update of a paused run, then it holds again."""
-        self.control.step_once()
+    def step(self, after: int | None = None) -> None:
+        """One more update of a paused run, then it holds again; with `after`, only if the run
+        has taken `after` updates (`control.updates`: what the page saw)."""
+        self.control.step_once(after)
 
     def wait(self, timeout: float | None = None) -> RunHistory:
         """Block until the run ends (tests and scripts); returns the polled history."""

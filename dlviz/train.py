@@ -50,6 +50,7 @@ class Control:
         self._running.set()
         self.reason = ""  # why it was stopped, when not by the person who started it
         self._steps_left = 0  # step mode: updates to take before holding again
+        self.updates = 0  # updates taken so far (the loop counts them)
 
     def stop(self, reason: str = "") -> None:
         if reason and not self._stop.is_set():
@@ -65,14 +66,20 @@ class Control:
         self._steps_left = 0
         self._running.set()
 
-    def step_once(self) -> None:
-        """Let a paused loop take exactly one more update, then hold again (step mode)."""
+    def step_once(self, after: int | None = None) -> None:
+        """Let a paused loop take exactly one more update, then hold again (step mode).
+
+        `after`: the update count the asker saw; if the loop has taken an update since (the
+        same click seen twice), nothing more is taken."""
+        if after is not None and after != self.updates:
+            return
         if not self._stop.is_set():
             self._steps_left = 1
             self._running.set()
 
     def count_update(self) -> None:
         """The loop took an update: in step mode, hold again after it."""
+        self.updates += 1
         if self._steps_left:
             self._steps_left -= 1
             if not self._steps_left:
@@ -430,7 +437,7 @@ def fit(
         main = model.main_loss()  # type: ignore[operator]
 
         def update(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-            losses = model.train_step(xb, optimizers, step_gen)  # type: ignore[operator]
+            losses = model.train_step(xb, optimizers, step_gen, y=yb)  # type: ignore[operator]
             grad_norms.accumulate()
             parts.append(losses)
             return losses[main]

@@ -40,6 +40,18 @@ if report is not None:
     dp.draw_report(report)
 
 st.divider()
+st.subheader("Generative families: seconds per training step")
+st.caption(
+    "A GAN, a VAE, diffusion and flow matching as the Generative lab trains them: how long one "
+    "step takes on each device, at the lab's width and at a wide one, where a GPU is likelier "
+    "to pay off."
+)
+if widgets.generative_button():
+    st.session_state[dp.GENERATIVE] = dp.measure_generative()
+if st.session_state.get(dp.GENERATIVE) is not None:
+    dp.draw_generative(st.session_state[dp.GENERATIVE])
+
+st.divider()
 st.subheader("Race: the same training on each device, side by side")
 race_view = widgets.race_settings()
 if race_view is not None:

@@ -76,8 +76,7 @@ with main:
             st.markdown(generative.summary_line())
 
     with st.container():
-        if view is None and not problem:
-            generative.preview(state.generative_dataset(generative.data_config()))
+        generative.data_panel(view is not None, busy, problem)
 
 if view is not None:
     st.divider()

@@ -26,6 +26,12 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
         "fused kernels and SDPA",
         "dlviz bench recurrent [--device all|cpu|cuda] [--repeats 21] [--json]",
     ),
+    "generative": (
+        "generative",
+        "seconds per training step of the four generative families (gan, vae, diffusion, "
+        "flow) at the lab's width and a wide one, on each device, and the GPU's speed-up",
+        "dlviz bench generative [--device all|cpu|cuda] [--repeats 21] [--json]",
+    ),
     "ingest": (
         "ingest",
         "decoding, checking and resizing an upload of JPEG photos",

@@ -1,6 +1,7 @@
 """`dlviz bench refresh`: the server's cost of one live refresh of the Playground's, the Images
-page's and the Sequence lab's views (building their figures and serialising them as Streamlit
-does), and the time from starting a run to its first loss report."""
+page's, the Sequence lab's and the Generative lab's views (building their figures and
+serialising them as Streamlit does), and the time from starting a run to its first loss
+report."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def refresh(repeats: int = 30, epochs: int = 200) -> dict[str, Any]:
     results = [feature_map_figure_cost(repeats), image_view_cost(repeats, 2 if epochs >= 10 else 1)]
     # a plumbing run (fewer than 20 epochs asked for) trains its sequence runs on 400 sequences
     results += sequence_view_costs(repeats, max(1, epochs // 20), None if epochs >= 20 else 400)
+    results += generative_view_costs(repeats, max(1, epochs // 10), None if epochs >= 20 else 400)
     for name, cfg in cases.items():
         h = jobs.start(cfg).wait()
         draw = functools.partial(_draw_single_view, h, load_dataset(cfg.data))
@@ -186,6 +188,45 @@ def sequence_view_costs(
                 "case": name,
                 "epochs": done.epoch,
                 "snapshots": len(done.seq),
+                "ms": summarize(times).spread(),
+                "bytes": size,
+            }
+        )
+    return results
+
+
+def generative_view_cases(epochs: int = 20, samples: int | None = None) -> dict[str, RunConfig]:
+    """The Generative lab's run whose live view `generative_view_costs` draws: its default GAN
+    on the ring (the discriminator's heatmap, the latent mesh and the gradient arrows under the
+    points). `samples`: points of the ring (default 4,000)."""
+    data: dict[str, Any] = {"name": "ring"} | ({"n_samples": samples} if samples else {})
+    cfg = RunConfig.from_dict(
+        {"data": data, "model": {"arch": "gan"}, "train": {"device": "cpu", "epochs": epochs}}
+    )
+    return {"Generative view, new snapshot: gan 3x128 on the ring, every layer shown": cfg}
+
+
+def generative_view_costs(
+    repeats: int = 30, epochs: int = 20, samples: int | None = None
+) -> list[dict[str, Any]]:
+    """One live refresh of the Generative lab's view, `dlviz.labs.generative.view.draw_single`
+    itself, run by Streamlit's AppTest, on a trained run's history shown as if it were still
+    training, each time with a new snapshot (its worst case): as `sequence_view_costs`, the
+    Streamlit side in the lab (`dlviz.labs.generative.view_timing`)."""
+    from dlviz import jobs
+    from dlviz.labs.generative.view_timing import time_view
+
+    results = []
+    for name, cfg in generative_view_cases(epochs, samples).items():
+        handle = jobs.start(cfg)
+        done = handle.wait()
+        handle.history = dataclasses.replace(done, status="running", model=None)
+        times, size = time_view(handle, repeats)
+        results.append(
+            {
+                "case": name,
+                "epochs": done.epoch,
+                "snapshots": len(done.gen),
                 "ms": summarize(times).spread(),
                 "bytes": size,
             }

@@ -55,12 +55,37 @@ def load_generative(cfg: DataConfig) -> Dataset:
 
     from dlviz.data import gen2d
 
+    if cfg.name == gen2d.DRAWN:
+        x = drawn_points(cfg)
+        y = np.full(len(x), -1, dtype=np.int64)
+        xtr, ytr, xte, yte = split(x, y, cfg.test_fraction, cfg.seed)
+        data = _dataset(cfg.name, "points2d", xtr, ytr, xte, yte, ("data",))
+        return _replace(data, extent=2.5, generative=True, modes=None)
     if cfg.name in gen2d.GEN2D_DATASETS:
         x, y = gen2d.generate(cfg.name, cfg.n_samples, cfg.seed, cfg.noise)
         xtr, ytr, xte, yte = split(x, y, cfg.test_fraction, cfg.seed)
         data = _dataset(cfg.name, "points2d", xtr, ytr, xte, yte, ("data",))
         return _replace(data, extent=2.5, generative=True, modes=gen2d.modes(cfg.name, cfg.noise))
     return _replace(_load_images(cfg), generative=True)
+
+
+def drawn_points(cfg: DataConfig, points=None, weights=None) -> np.ndarray:
+    """`cfg.n_samples` samples of a drawn distribution: of `points` and `weights` when given
+    (the page's canvas), else of the CSV at `cfg.path` (`dlviz.data.gen2d.parse_points`).
+
+    Raises:
+        gen2d.PointsError: the file is missing or unreadable as points, in words for a person.
+    """
+    from pathlib import Path
+
+    from dlviz.data import gen2d
+
+    if points is None:
+        path = Path(cfg.path).expanduser()
+        if not path.is_file():
+            raise gen2d.PointsError(f"data.path: {cfg.path} is not a file")
+        points, weights, _ = gen2d.parse_points(path.read_bytes(), path.name)
+    return gen2d.draw_samples(points, cfg.n_samples, cfg.seed, cfg.noise, weights)
 
 
 def _load(cfg: DataConfig) -> Dataset:

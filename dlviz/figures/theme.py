@@ -173,11 +173,16 @@ def readable(color: str, background: str, ratio: float = MIN_CONTRAST) -> str:
     return "#{:02x}{:02x}{:02x}".format(*(int(round(v)) for v in mixed))
 
 
+# A trace whose `meta` is this keeps its colours on any page: it is drawn over an opaque heatmap
+# (pale on both themes), not over the page.
+OWN_COLOURS = "own colours"
+
+
 def themed(fig: go.Figure, scheme: str | None) -> go.Figure:
     """`fig` (changed in place, and returned) for a page in Streamlit's ``"light"`` or
     ``"dark"`` theme (None: not known, neutral greys): text, grid, axis and hover colours, and
-    each line, marker and bar colour made to stand out from the page (`readable`). Images and
-    heatmaps keep their own colours. For the charts Streamlit does not style (the live ones).
+    each line, marker and bar colour made to stand out from the page (`readable`). Images,
+    heatmaps and traces marked OWN_COLOURS (drawn over a heatmap) keep their own colours. For the charts Streamlit does not style (the live ones).
 
     It edits the figure's own dicts (plotly's `_layout` and `_data`, as `make_figure` built them):
     setting a few dozen properties through plotly's objects costs more than a live refresh's
@@ -201,6 +206,8 @@ def themed(fig: go.Figure, scheme: str | None) -> go.Figure:
     background = colors["background"]
     for trace in fig._data:
         if trace.get("type", "scatter") not in ("scatter", "bar"):
+            continue
+        if trace.get("meta") == OWN_COLOURS:
             continue
         for part in (trace.get("line"), trace.get("marker")):
             if not isinstance(part, dict):

@@ -124,8 +124,10 @@ class Generative(nn.Module, ABC):
         x: torch.Tensor,
         optimizers: list[torch.optim.Optimizer],
         generator: torch.Generator | None,
+        y: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """One update on the batch `x`; returns detached scalar tensors (no host sync)."""
+        """One update on the batch `x` (with its classes `y`, which only a conditional model
+        reads); returns detached scalar tensors (no host sync)."""
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -221,7 +223,16 @@ class GAN(Generative):
     Settings: `latent` (the size of z ~ N(0, I)), `hidden_g` and `hidden_d` (the generator's and
     the discriminator's hidden widths), `loss` (one of LOSSES), `d_steps` (discriminator updates
     per generator update), `activation` (ACTIVATIONS), `gp_weight` (lambda of wgan_gp),
-    `output` ("linear" for points, "sigmoid" for images in [0, 1]).
+    `output` ("linear" for points, "sigmoid" for images in [0, 1]), `n_classes` (0: an
+    unconditional GAN; k: a conditional one, Mirza & Osindero 2014, over k classes).
+
+    A conditional GAN's generator reads [z, one_hot(y)] and its discriminator [x, one_hot(y)].
+    The class goes in at the discriminator's input, not by projection (Miyato & Koyama 2018,
+    an inner product of a class embedding with the last features): in a small MLP a one-hot
+    at the input is a learned per-class bias of the first layer, so every layer can weigh the
+    pixels against the class, where a projection would judge the class only by the last
+    layer's features; it is also the form that reads the same in the generator and the
+    discriminator.
 
     `make_optimizers` returns [generator's, discriminator's]; Adam uses betas (0.5, 0.999), as
     DCGAN does. `train_step` returns "loss_d" (what the last discriminator update minimised,
@@ -239,23 +250,51 @@ class GAN(Generative):
         activation: str = "relu",
         gp_weight: float = 10.0,
         output: str = "linear",
+        n_classes: int = 0,
     ):
         super().__init__()
         _check("GAN loss", loss, LOSSES)
         _check("output", output, OUTPUTS)
         if d_steps < 1:
             raise ValueError(f"d_steps must be at least 1, not {d_steps}")
+        if n_classes < 0 or n_classes == 1:
+            raise ValueError(f"a conditional GAN needs at least 2 classes, not {n_classes}")
         self.dim, self.latent, self.loss, self.d_steps = dim, latent, loss, d_steps
-        self.gp_weight, self.output = gp_weight, output
-        self.net_g = _mlp(latent, tuple(hidden_g), dim, activation)
-        self.net_d = _mlp(dim, tuple(hidden_d), 1, activation)
+        self.gp_weight, self.output, self.n_classes = gp_weight, output, n_classes
+        self.net_g = _mlp(latent + n_classes, tuple(hidden_g), dim, activation)
+        self.net_d = _mlp(dim + n_classes, tuple(hidden_d), 1, activation)
 
-    def generate(self, z: torch.Tensor) -> torch.Tensor:  # (B, latent) -> (B, dim)
-        out = self.net_g(z)
+    @property
+    def conditional(self) -> bool:
+        return self.n_classes > 0
+
+    def _with_class(self, v: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """(B, k) -> (B, k + n_classes): v and y's one-hot, for a conditional GAN; v itself
+        for an unconditional one (which takes no class)."""
+        if not self.conditional:
+            if y is not None:
+                raise ValueError("this GAN is not conditional: it takes no class")
+            return v
+        if y is None:
+            raise ValueError(
+                f"a conditional GAN needs each sample's class (0 to {self.n_classes - 1})"
+            )
+        return torch.cat([v, F.one_hot(y.long(), self.n_classes).to(v.dtype)], dim=1)
+
+    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, latent) and, when conditional, (B,) classes -> (B, dim)."""
+        out = self.net_g(self._with_class(z, y))
         return torch.sigmoid(out) if self.output == "sigmoid" else out
 
-    def discriminate(self, x: torch.Tensor) -> torch.Tensor:  # (B, ...) -> (B,) raw outputs
-        return self.net_d(x.flatten(1)).squeeze(1)
+    def discriminate(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, ...) and, when conditional, (B,) classes -> (B,) raw outputs."""
+        return self.net_d(self._with_class(x.flatten(1), y)).squeeze(1)
+
+    def random_classes(self, n: int, generator: torch.Generator | None) -> torch.Tensor | None:
+        """(n,) classes drawn uniformly (None for an unconditional GAN)."""
+        if not self.conditional:
+            return None
+        return torch.randint(0, self.n_classes, (n,), generator=generator).to(self.device)
 
     def latent_grid(self, k: int, extent: float = 2.0) -> torch.Tensor:
         """(k * k, latent): a k x k grid over [-extent, extent]^2 in z's first two dimensions
@@ -282,17 +321,29 @@ class GAN(Generative):
         x: torch.Tensor,
         optimizers: list[torch.optim.Optimizer],
         generator: torch.Generator | None,
+        y: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
+        """One generator update after `d_steps` discriminator updates. A conditional GAN's
+        discriminator sees the real batch with its classes `y` and fakes made for the same
+        classes (so each interpolate of the gradient penalty lies between a real sample and
+        a fake one of one class); the generator's update draws its classes uniformly."""
         opt_g, opt_d = optimizers
         real = x.flatten(1)
         B = real.shape[0]
+        y_real = y.to(real.device) if self.conditional and y is not None else None
+        if self.conditional and y_real is None:
+            raise ValueError("a conditional GAN trains on labelled data: pass the batch's y")
+
+        def critic(v: torch.Tensor) -> torch.Tensor:
+            return self.discriminate(v, y_real)
+
         out: dict[str, torch.Tensor] = {}
         for _ in range(self.d_steps):  # the same real batch, fresh latents each time
             with torch.no_grad():
-                fake = self.generate(randn((B, self.latent), generator, real.device))
-            loss_d = d_loss(self.loss, self.discriminate(real), self.discriminate(fake))
+                fake = self.generate(randn((B, self.latent), generator, real.device), y_real)
+            loss_d = d_loss(self.loss, critic(real), critic(fake))
             if self.loss == "wgan_gp":
-                gp = gradient_penalty(self.discriminate, real, fake, generator)
+                gp = gradient_penalty(critic, real, fake, generator)
                 loss_d = loss_d + self.gp_weight * gp
                 out["gp"] = gp.detach()
             opt_d.zero_grad(set_to_none=True)
@@ -303,8 +354,9 @@ class GAN(Generative):
         # The generator's update; D is frozen so that its .grad stays its own loss's gradient.
         self.net_d.requires_grad_(False)
         try:
-            fake = self.generate(randn((B, self.latent), generator, real.device))
-            loss_g = g_loss(self.loss, self.discriminate(fake))
+            z = randn((B, self.latent), generator, real.device)
+            y_fake = self.random_classes(B, generator)
+            loss_g = g_loss(self.loss, self.discriminate(self.generate(z, y_fake), y_fake))
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
@@ -314,7 +366,9 @@ class GAN(Generative):
         return out
 
     def _sample(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
-        return self.generate(randn((n, self.latent), generator, self.device))
+        """n samples; a conditional GAN's of classes drawn uniformly (after the latents)."""
+        z = randn((n, self.latent), generator, self.device)
+        return self.generate(z, self.random_classes(n, generator))
 
     def main_loss(self) -> str:
         return "loss_g"
@@ -386,6 +440,7 @@ class VAE(Generative):
         x: torch.Tensor,
         optimizers: list[torch.optim.Optimizer],
         generator: torch.Generator | None,
+        y: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         (opt,) = optimizers
         terms = self.loss_terms(x, randn((x.shape[0], self.latent), generator, x.device))
@@ -468,6 +523,7 @@ class Diffusion(Generative):
         x: torch.Tensor,
         optimizers: list[torch.optim.Optimizer],
         generator: torch.Generator | None,
+        y: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         (opt,) = optimizers
         x0 = x.flatten(1)
@@ -553,6 +609,7 @@ class Flow(Generative):
         x: torch.Tensor,
         optimizers: list[torch.optim.Optimizer],
         generator: torch.Generator | None,
+        y: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         (opt,) = optimizers
         x1 = x.flatten(1)
@@ -621,6 +678,7 @@ def _build_gan(cfg: ModelConfig, input_shape: tuple[int, ...], n_outputs: int, s
         d_steps=cfg.d_steps,
         activation=cfg.activation,
         output=_output(input_shape),
+        n_classes=n_outputs if cfg.conditional else 0,  # the config allows it on classes only
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -70,10 +70,13 @@ class View:
     def paused(self) -> bool:
         return any(h.control.paused for h in self.handles if h.alive)
 
-    def step(self) -> None:
-        for h in self.handles:
+    def step(self, seen: Sequence[int] | None = None) -> None:
+        """One update more of each paused run; `seen`, each run's update count when the Step
+        button was drawn: a run that has moved on since (a click the fragment ran twice) is not
+        stepped again."""
+        for i, h in enumerate(self.handles):
             if h.alive:
-                h.step()
+                h.step(None if seen is None else seen[i])
 
     def set_paused(self, paused: bool) -> None:
         """Pause every run (or resume them): the same press seen twice changes nothing more."""
@@ -331,6 +334,7 @@ def run_controls(view: View, key: str, stepping: bool = False) -> None:
             key=f"{key}_step",
             icon=":material/skip_next:",
             on_click=view.step,
+            args=([h.control.updates for h in view.handles],),
             disabled=not live or not view.paused,
             help="Pause first; then each press takes one update (a GAN: its discriminator's "
             "steps and one generator step) and shows it.",

@@ -166,7 +166,22 @@ def test_bench_refresh_plumbing(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["benchmark"] == "refresh"
     assert all(c["bytes"] > 10_000 and c["ms"]["median"] > 0 for c in result["cases"])
-    assert len(result["cases"]) == 6
+    assert len(result["cases"]) == 7  # ... and the Generative view
+    assert "Generative view" in result["cases"][4]["case"]
+
+
+def test_bench_generative_plumbing(capsys, monkeypatch):
+    from dlviz.bench import BENCHMARKS, generative
+
+    assert "generative" in BENCHMARKS
+    monkeypatch.setattr(generative, "SIZES", {"tiny": ((8,), 16)})
+    assert main(["bench", "generative", "--device", "cpu", "--repeats", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["benchmark"] == "generative" and result["devices"] == ["cpu"]
+    assert [r["family"] for r in result["rows"]] == ["gan", "vae", "diffusion", "flow"]
+    assert main(["bench", "generative", "--device", "cpu", "--repeats", "1"]) == 0
+    assert "cpu gan" in capsys.readouterr().out
+    assert main(["bench", "generative", "--device", "cuda:7"]) == 2
 
 
 def test_ui_starts_the_dashboard(tmp_path):

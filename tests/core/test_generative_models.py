@@ -154,6 +154,121 @@ def test_gan_helpers_shapes():
     assert gan.main_loss() == "loss_g"
 
 
+# ---------------------------------------------------------------------------- conditional GAN
+
+
+def first_layer_inputs(net: nn.Sequential) -> tuple[list[torch.Tensor], object]:
+    """What each call of `net`'s first layer receives, and the hook's handle (remove it)."""
+    seen: list[torch.Tensor] = []
+    handle = net[0].register_forward_pre_hook(lambda _m, args: seen.append(args[0].detach()))
+    return seen, handle
+
+
+def test_a_conditional_generator_draws_the_class_it_is_given():
+    torch.manual_seed(0)
+    gan = GAN(64, latent=4, hidden_g=(16,), hidden_d=(16,), output="sigmoid", n_classes=3)
+    assert gan.conditional and gan.net_g[0].in_features == 4 + 3
+    z = torch.randn(1, 4).repeat(3, 1)  # the same noise for each class
+    with torch.no_grad():
+        out = gan.generate(z, torch.tensor([0, 1, 2]))
+        # by hand: the class is a one-hot after z, so class c adds the first layer's column 4 + c
+        w, b = gan.net_g[0].weight, gan.net_g[0].bias
+        hidden = torch.relu(z @ w[:, :4].T + b + w[:, 4:].T)  # row c: one-hot c
+        expected = torch.sigmoid(gan.net_g[1:](hidden))
+    torch.testing.assert_close(out, expected)
+    assert (out[0] - out[1]).abs().max() > 1e-3 and (out[1] - out[2]).abs().max() > 1e-3
+    with pytest.raises(ValueError, match="needs each sample's class"):
+        gan.generate(z)
+    plain = GAN(64, latent=4, hidden_g=(16,), hidden_d=(16,), output="sigmoid")
+    assert not plain.conditional and plain.net_g[0].in_features == 4  # no class input
+    assert plain.net_d[0].in_features == 64
+    with pytest.raises(ValueError, match="takes no class"):
+        plain.generate(z, torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        GAN(64, n_classes=1)
+
+
+def test_the_conditional_discriminator_reads_the_class_beside_the_image():
+    torch.manual_seed(0)
+    gan = GAN(64, latent=4, hidden_g=(16,), hidden_d=(16,), output="sigmoid", n_classes=5)
+    assert gan.net_d[0].in_features == 64 + 5
+    x, y = torch.rand(4, 1, 8, 8), torch.tensor([4, 0, 2, 2])
+    seen, handle = first_layer_inputs(gan.net_d)
+    try:
+        with torch.no_grad():
+            a, b = gan.discriminate(x, y), gan.discriminate(x, (y + 1) % 5)
+    finally:
+        handle.remove()
+    assert torch.equal(seen[0][:, :64], x.flatten(1))
+    assert torch.equal(seen[0][:, 64:], torch.eye(5)[y])
+    assert a.shape == (4,) and (a - b).abs().min() > 0  # the verdict depends on the class
+
+
+@pytest.mark.parametrize("kind", LOSSES)
+def test_a_conditional_gan_step_trains_on_the_batchs_labels_under_every_loss(kind):
+    torch.manual_seed(0)
+    k, B, latent = 4, 6, 3
+    gan = GAN(64, latent=latent, hidden_g=(16,), hidden_d=(16,), loss=kind, n_classes=k,
+              output="sigmoid")  # fmt: skip
+    x, y = torch.rand(B, 64, generator=seeded(1)), torch.tensor([0, 1, 2, 3, 3, 1])
+    before = [p.detach().clone() for p in gan.parameters()]
+    opts = gan.make_optimizers("adam", 1e-2, 1e-2, 0.0)
+    seen, handle = first_layer_inputs(gan.net_d)
+    try:
+        out = gan.train_step(x, opts, seeded(5), y=y)
+    finally:
+        handle.remove()
+    assert set(out) == ({"loss_d", "loss_g", "gp"} if kind == "wgan_gp" else {"loss_d", "loss_g"})
+    assert all(torch.isfinite(v) for v in out.values())
+    n_g = len(list(gan.net_g.parameters()))
+    changed = [not torch.equal(a, b) for a, b in zip(before, gan.parameters(), strict=True)]
+    assert any(changed[:n_g]) and any(changed[n_g:])  # both networks learned
+    # D judged the real batch, then fakes, both with the batch's own classes ...
+    onehot = torch.eye(k)[y]
+    assert torch.equal(seen[0][:, :64], x) and torch.equal(seen[0][:, 64:], onehot)
+    assert torch.equal(seen[1][:, 64:], onehot)
+    # ... and the generator's update asked for classes drawn uniformly after its latents: in
+    # the order the step draws (z of D's step, the penalty's a for wgan_gp, z of G's step, y)
+    gen = seeded(5)
+    torch.randn(B, latent, generator=gen)
+    if kind == "wgan_gp":
+        torch.rand(B, 1, generator=gen)
+    torch.randn(B, latent, generator=gen)
+    drawn = torch.randint(0, k, (B,), generator=gen)
+    assert torch.equal(seen[-1][:, 64:], torch.eye(k)[drawn])
+    with pytest.raises(ValueError, match="labelled data"):
+        gan.train_step(x, opts, seeded(5))
+
+
+def test_the_conditional_gradient_penalty_is_the_critics_at_the_real_classes():
+    torch.manual_seed(0)
+    k, B, latent = 3, 5, 2
+    gan = GAN(16, latent=latent, hidden_g=(8,), hidden_d=(8,), loss="wgan_gp", n_classes=k)
+    x, y = torch.randn(B, 16, generator=seeded(1)), torch.tensor([2, 0, 1, 1, 0])
+    # by hand, before the step changes anything: the penalty's draws follow D's latents
+    gen = seeded(7)
+    z = torch.randn(B, latent, generator=gen)
+    a = torch.rand(B, 1, generator=gen)
+    with torch.no_grad():
+        fake = gan.generate(z, y)
+    x_hat = (a * x + (1 - a) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(gan.discriminate(x_hat, y).sum(), x_hat)
+    expected = ((grad.norm(dim=1) - 1) ** 2).mean()
+    out = gan.train_step(x, gan.make_optimizers("sgd", 0.01, 0.01, 0.0), seeded(7), y=y)
+    assert out["gp"].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_a_conditional_gans_samples_draw_classes_uniformly_after_their_latents():
+    gan = GAN(16, latent=2, hidden_g=(8,), hidden_d=(8,), n_classes=4)
+    gen = seeded(3)
+    z = torch.randn(200, 2, generator=gen)
+    y = torch.randint(0, 4, (200,), generator=gen)
+    with torch.no_grad():
+        expected = gan.generate(z, y)
+    torch.testing.assert_close(gan.sample(200, seeded(3)), expected)
+    assert torch.bincount(y, minlength=4).min() > 30  # every class drawn
+
+
 # ---------------------------------------------------------------------------- diffusion
 
 

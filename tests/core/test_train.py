@@ -335,3 +335,25 @@ def test_augmentation_changes_training_batches_only_and_is_reproducible():
     )
     assert all(torch.equal(a[1], b[1]) for a, b in zip(augmented, again))
     assert state.metrics == state2.metrics
+
+
+def test_a_step_asked_for_twice_after_the_same_update_takes_one():
+    """Step mode: the page passes the update count it drew; a click its fragment runs twice
+    asks twice after the same count, and only the first is taken."""
+    c = Control()
+    c.pause()
+    assert c.paused and c.updates == 0
+    c.step_once(after=0)
+    assert not c.paused  # the loop may take one update
+    c.step_once(after=0)  # the same click again, before the loop took it: still one
+    c.count_update()
+    assert c.paused and c.updates == 1  # it took one and holds again
+    c.step_once(after=0)  # the same click again, after the loop took it: nothing
+    assert c.paused and c.updates == 1
+    c.step_once(after=1)  # a new click, drawn after that update
+    assert not c.paused
+    c.count_update()
+    assert c.paused and c.updates == 2
+    c.resume()
+    c.count_update()
+    assert not c.paused and c.updates == 3  # running: counted, never held

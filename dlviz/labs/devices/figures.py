@@ -1,4 +1,5 @@
-"""The Devices page's figures: matmul speed, training-step speed and where a step's time goes."""
+"""The Devices page's figures: matmul speed, training-step speed, where a step's time goes, and
+the generative families' seconds per step."""
 
 from __future__ import annotations
 
@@ -139,6 +140,46 @@ def bars_figure(
         height,
         barmode="group",
         yaxis={"title": {"text": unit}},
+        legend=legend_below(),
+    )
+    return make_figure(traces, layout)
+
+
+def _width_label(row: dict[str, Any]) -> str:
+    """ "3x128, batch 128" of a generative bench row."""
+    hidden = row["hidden"]
+    width = f"{len(hidden)}x{hidden[0]}" if len(set(hidden)) == 1 else "-".join(map(str, hidden))
+    return f"{width}, batch {row['batch']:,}"
+
+
+def generative_steps_figure(rows: Sequence[dict[str, Any]], height: int = 360) -> go.Figure:
+    """Milliseconds per training step of each generative family (`dlviz bench generative`'s
+    rows): grouped bars, one bar per device and size (width and batch), on a log axis so that
+    a narrow step and a wide one read on one chart; the hover gives samples a second."""
+    families = list(dict.fromkeys(r["family"] for r in rows))
+    series = list(dict.fromkeys((r["device"], _width_label(r)) for r in rows))
+    traces = []
+    for i, (dev, size) in enumerate(series):
+        line = {r["family"]: r for r in rows if (r["device"], _width_label(r)) == (dev, size)}
+        traces.append(
+            {
+                "type": "bar",
+                "name": f"{dev}, {size}",
+                "x": families,
+                "y": [line[f]["seconds_per_step"] * 1e3 if f in line else None for f in families],
+                "customdata": [
+                    line[f]["samples_per_second"] if f in line else None for f in families
+                ],  # fmt: skip
+                "marker": {"color": _series_color(i)},
+                "hovertemplate": f"{dev}, {size}: %{{x}} %{{y:.3g}} ms a step "
+                "(%{customdata:,.0f} samples/s)<extra></extra>",
+            }
+        )
+    layout = base_layout(
+        height,
+        barmode="group",
+        xaxis={"title": {"text": "family"}},
+        yaxis=log_value_axis([r["seconds_per_step"] * 1e3 for r in rows], "ms per training step"),
         legend=legend_below(),
     )
     return make_figure(traces, layout)

@@ -1,6 +1,7 @@
 """The Devices page's parts: what this machine has, the benchmarks run with a progress bar and
 charts drawn as results arrive, earlier measurements kept in ``$DLVIZ_HOME/bench``, and
-downloads. Widget keys start with ``dv_``."""
+downloads; the generative families' seconds per step on each device. Widget keys start with
+``dv_``."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from dlviz.bench.devices import to_csv as to_csv
 from dlviz.figures.curves import curves_figure
 from dlviz.labs.devices.figures import (
     bars_figure,
+    generative_steps_figure,
     matmul_figure,
     step_parts_figure,
     train_step_figure,
@@ -222,6 +224,144 @@ def speedup_lines(rows: list[dict[str, Any]]) -> list[str]:
             f"Training step, batch {s['batch']}: {s['device']} is {factor:.1f}x {word} than the CPU."
         )
     return out
+
+
+# --- the generative families ---------------------------------------------------------------------
+
+GENERATIVE = "dv_gen_result"
+# How the page measures them: fewer and shorter timed calls than `dlviz bench generative`'s
+# defaults, so the whole takes seconds (the sizes: None for the bench's own).
+GEN_SIZES: dict[str, tuple[tuple[int, ...], int]] | None = None
+GEN_REPEATS = 5
+GEN_STEPS = 5
+GEN_MAX_SECONDS = 1.0
+FAMILY_NAMES = {"gan": "GAN", "vae": "VAE", "diffusion": "Diffusion", "flow": "Flow matching"}
+
+
+def measure_generative() -> dict[str, Any]:
+    """`dlviz bench generative` on the CPU and each GPU here, with a progress bar and the chart
+    redrawn as each family's step is timed."""
+    from dlviz.bench.generative import FAMILIES, SIZES, generative, size_label
+
+    devices = devices_to_measure("all")
+    expected = len(devices) * len(GEN_SIZES or SIZES) * len(FAMILIES)
+    bar = st.progress(0.0, text="Starting...")
+    chart = st.empty()
+    rows: list[dict[str, Any]] = []
+
+    def progress(row: dict[str, Any]) -> None:
+        rows.append(row)
+        bar.progress(
+            min(len(rows) / expected, 1.0),
+            text=f"{FAMILY_NAMES.get(row['family'], row['family'])}, {size_label(row)}, on "
+            f"{row['device']}: {row['seconds_per_step'] * 1e3:.3g} ms a step",
+        )
+        chart.plotly_chart(
+            generative_steps_figure(rows),
+            key=f"dv_gen_live{len(rows)}",  # keys must differ within a run
+            config=live.CHART_CONFIG,
+        )
+
+    result = generative(
+        "all",
+        repeats=GEN_REPEATS,
+        sizes=GEN_SIZES,
+        steps=GEN_STEPS,
+        max_seconds=GEN_MAX_SECONDS,
+        progress=progress,
+    )
+    bar.empty()
+    chart.empty()
+    return result
+
+
+def generative_table(result: dict[str, Any]) -> pd.DataFrame:
+    """One line a family, size and device: ms a step, samples/s and, where a GPU was measured,
+    its speed-up over the CPU (no such column when only the CPU was)."""
+    from dlviz.bench.generative import size_label
+
+    ups = {(s["device"], s["family"], s["size"]): s["speedup"] for s in result["speedups"]}
+    rows = []
+    for r in result["rows"]:
+        row = {
+            "family": FAMILY_NAMES.get(r["family"], r["family"]),
+            "size": size_label(r),
+            "device": r["device"],
+            "ms a step": round(r["seconds_per_step"] * 1e3, 3),
+            "samples/s": round(r["samples_per_second"]),
+        }
+        if ups:
+            up = ups.get((r["device"], r["family"], r["size"]))
+            row["speed-up over the CPU"] = f"{up:.1f}x" if up else ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def generative_reading(result: dict[str, Any]) -> list[str]:
+    """The speed-ups in words, by GPU and size: the range over the four families, and which
+    gains most; nothing where only the CPU was measured."""
+    from dlviz.bench.generative import size_label
+
+    out = []
+    example = {(r["family"], r["size"]): r for r in result["rows"]}
+    for dev in dict.fromkeys(s["device"] for s in result["speedups"]):
+        for size in dict.fromkeys(s["size"] for s in result["speedups"]):
+            ups = [s for s in result["speedups"] if (s["device"], s["size"]) == (dev, size)]
+            if not ups:
+                continue
+            lo, hi = min(u["speedup"] for u in ups), max(u["speedup"] for u in ups)
+            best = max(ups, key=lambda u: u["speedup"])
+            what = size_label(example[(best["family"], size)])
+            if hi < 1:
+                verdict = f"the CPU wins: {dev} is {1 / hi:.1f}x to {1 / lo:.1f}x slower"
+            elif lo < 1:
+                verdict = (
+                    f"{dev} is from {1 / lo:.1f}x slower to {hi:.1f}x faster than the CPU "
+                    f"(fastest for {FAMILY_NAMES.get(best['family'], best['family'])})"
+                )
+            else:
+                verdict = (
+                    f"{dev} is {lo:.1f}x to {hi:.1f}x faster than the CPU (most for "
+                    f"{FAMILY_NAMES.get(best['family'], best['family'])})"
+                )
+            out.append(f"At {what}: {verdict}.")
+    return out
+
+
+NO_GPU = (
+    "No GPU is present here: these are the CPU's figures alone, and there is no speed-up to "
+    "give. On a machine with a CUDA GPU (and torch built for it), the same button measures "
+    "both and gives the GPU's speed-up for each family."
+)
+
+
+def draw_generative(result: dict[str, Any]) -> None:
+    """The generative families' measurement: the chart, the speed-ups in words, the table."""
+    from dlviz.bench.generative import size_label
+
+    sizes = {
+        r["size"]: size_label(r) + (" (the lab's)" if r["size"] == "default" else "")
+        for r in result["rows"]
+    }
+    m = result["machine"]
+    st.plotly_chart(
+        generative_steps_figure(result["rows"]), key="dv_gen_steps", config=live.CHART_CONFIG
+    )
+    st.caption(
+        f"Milliseconds per training step (log scale) of each family with the Generative lab's "
+        f"settings for the ring, at {' and at '.join(sizes.values())}: the median of up to "
+        f"{plural(result['repeats'], 'timed call')} of {plural(result['steps_per_call'], 'step')}"
+        f" each, after {plural(result['warmup_calls'], 'untimed call')}, the device synchronised "
+        f"around each call. A step is the family's own update, a GAN's discriminator step "
+        f"included. Measured on {m['cpu_model']}, torch using {threads(m)}"
+        + "".join(f"; {g}" for g in result.get("gpus", []))
+        + "."
+    )
+    if all(d == "cpu" for d in result["devices"]):
+        st.info(NO_GPU, icon=":material/info:")
+    for line in generative_reading(result):
+        st.success(line, icon=":material/speed:")
+    st.dataframe(generative_table(result), hide_index=True, key="dv_gen_table")
 
 
 # --- the race -----------------------------------------------------------------------------------

@@ -65,6 +65,25 @@ def earlier_reports(report: dict[str, Any] | None) -> dict[str, Any] | None:
     return report
 
 
+def generative_button() -> bool:
+    """The Generative families' Measure button; True when pressed."""
+    from dlviz.bench.generative import SIZES, size_label
+
+    sizes = [
+        size_label({"hidden": hidden, "batch": batch})
+        for hidden, batch in (dp.GEN_SIZES or SIZES).values()
+    ]
+    return st.button(
+        "Measure the four families",
+        key="dv_gen_measure",
+        type="primary",
+        icon=":material/speed:",
+        help="One training step of a GAN, a VAE, diffusion and flow matching on the ring, at "
+        f"{' and at '.join(sizes)}, on the CPU and on each GPU here. About 10 to 20 s on a "
+        "CPU of two cores.",
+    )
+
+
 def race_settings() -> live.View | None:
     """What to race on which devices, and the Start button; returns the race's view, if any."""
     devices = dp.race_devices()

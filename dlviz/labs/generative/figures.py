@@ -20,6 +20,7 @@ from dlviz.figures.rasters import image_grid_figure
 from dlviz.figures.theme import (
     BOUNDARY_SCALE,
     OKABE_ITO,
+    OWN_COLOURS,
     RUN_COLORS,
     base_layout,
     f32,
@@ -40,6 +41,7 @@ CENTRE_COLOR = "#444444"
 # orange where the discriminator says "fake", blue where it says "real".
 HEAT_FAKE, HEAT_REAL = BOUNDARY_SCALE[0][1], BOUNDARY_SCALE[-1][1]
 PLANE_ITEMS = ("heat", "mesh", "arrows", "real", "fake")
+ROW_GAP = 4  # pixels between an image grid's rows (`dlviz.figures.rasters.image_grid_figure`)
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -171,8 +173,12 @@ def _arrows_trace(arrows: np.ndarray) -> dict[str, Any]:
 
 
 def _centres_trace(centres: np.ndarray) -> dict[str, Any]:
+    """Dark crosses with a white edge: they read on the pale heatmap, on white and on a dark
+    page."""
     points = np.asarray(centres, dtype=np.float32).reshape(-1, 2)
-    return _points(points, "mode centres", CENTRE_COLOR, 7, symbol="x")
+    return _points(
+        points, "mode centres", CENTRE_COLOR, 8, symbol="x", line={"color": "white", "width": 1}
+    )
 
 
 # --- the plane ------------------------------------------------------------------------------------
@@ -192,12 +198,15 @@ def plane_figure(
     ``"heat", "mesh", "arrows", "real", "fake"``; what the snapshot lacks (a VAE's heat) is
     left out."""
     traces: list[dict[str, Any]] = []
-    if "heat" in show and snap.heat is not None:
+    heat = "heat" in show and snap.heat is not None
+    if heat:
         traces += _heat_traces(snap)
     if "real" in show and real is not None and len(real):
         traces.append(_points(_thin_points(real), "real data", REAL_COLOR, 3, 0.6))
     if centres is not None and len(centres):
         traces.append(_centres_trace(centres))
+        if heat:  # over the pale heatmap: not lightened on a dark page
+            traces[-1]["meta"] = OWN_COLOURS
     if "mesh" in show and snap.mesh is not None:
         traces.append(_mesh_trace(snap.mesh))
     if "fake" in show and len(snap.samples):
@@ -207,6 +216,8 @@ def plane_figure(
         )
     if "arrows" in show and snap.arrows is not None:
         traces.append(_arrows_trace(snap.arrows))
+        if heat:
+            traces[-1]["meta"] = OWN_COLOURS
     layout = base_layout(height, title, legend=legend_below(), **_square_axes(snap.extent))
     return make_figure(traces, layout)
 
@@ -252,9 +263,11 @@ def samples_grid_figure(
     tile: int = 48,
     count: int = 64,
     title: str | None = None,
+    row_labels: Sequence[str] = (),
 ) -> go.Figure:
     """Image samples in [0, 1], (n, C*side*side) flat or (n, C, side, side), as a grid of the
-    first `count`."""
+    first `count` (C = 1 grey, 3 colour), `cols` a row; `row_labels` name the rows on the left
+    (a conditional GAN's classes)."""
     x = np.asarray(samples, dtype=np.float32)[:count]
     per_channel = side * side
     flat = x.reshape(len(x), -1)
@@ -263,7 +276,23 @@ def samples_grid_figure(
             f"samples of {flat.shape[1]} values are not {side}x{side} images; pass the images' side"
         )
     images = flat.reshape(len(x), flat.shape[1] // per_channel, side, side)
-    return image_grid_figure(images, cols=cols, tile=tile, title=title)
+    fig = image_grid_figure(images, cols=cols, tile=tile, title=title)
+    if len(row_labels) and len(images):
+        rows = -(-len(images) // max(1, min(cols, len(images))))
+        labels = [str(v) for v in row_labels][:rows]
+        fig.update_layout(
+            yaxis={
+                "visible": True,
+                "tickvals": [r * (tile + ROW_GAP) + tile / 2 for r in range(len(labels))],
+                "ticktext": labels,
+                "ticks": "",
+                "showgrid": False,
+                "zeroline": False,
+                "showline": False,
+            },
+            margin={"l": 16 + 7 * max(len(v) for v in labels)},  # room for the longest name
+        )
+    return fig
 
 
 # --- runs over time -------------------------------------------------------------------------------
@@ -411,4 +440,54 @@ def race_figure(
         yaxis={"title": {"text": "divergence (JS, 0 = as the data)"}, "rangemode": "tozero"},
         legend=legend_below(),
     )
+    return make_figure(traces, layout)
+
+
+# --- the canvas a person paints a distribution on -------------------------------------------------
+
+
+def canvas_figure(
+    cells: np.ndarray, density: np.ndarray, erase: bool = False, height: int = 420
+) -> go.Figure:
+    """The Generative page's canvas: `cells` (K, 2), the centres of the cells a person can
+    paint (trace 0: the one a lasso, a box or a click selects), over `density` (41 x 41, rows
+    y, columns x), how much of the drawing each cell holds, as a heatmap (0: not painted).
+    Drag draws a lasso; `erase` only changes the hint of its colour."""
+    dens = np.asarray(density, dtype=np.float32)
+    axis = np.unique(np.asarray(cells, dtype=np.float32)[:, 0])
+    shown = np.where(dens > 0, dens, np.nan).astype(np.float32)
+    top = float(np.nanmax(shown)) if np.isfinite(shown).any() else 1.0
+    traces = [
+        {
+            "type": "scatter",
+            "x": f32(cells[:, 0]),
+            "y": f32(cells[:, 1]),
+            "mode": "markers",
+            "name": "canvas",
+            "marker": {"size": 4, "color": REAL_COLOR, "opacity": 0.35},
+            "selected": {"marker": {"color": OKABE_ITO["vermillion" if erase else "blue"]}},
+            "unselected": {"marker": {"opacity": 0.35}},
+            "showlegend": False,
+            "hovertemplate": "x %{x:.1f}, y %{y:.1f}<extra></extra>",
+        },
+        {
+            "type": "heatmap",
+            "z": shown,
+            "x": axis,
+            "y": axis,
+            "zmin": 0.0,
+            "zmax": max(top, 1.0),
+            "colorscale": [[0.0, "#c6dbef"], [1.0, OKABE_ITO["blue"]]],
+            "showscale": False,
+            "name": "drawing",
+            "hovertemplate": "x %{x:.1f}, y %{y:.1f}<br>weight %{z:g}<extra></extra>",
+        },
+    ]
+    layout = {
+        **base_layout(height=height),
+        **_square_axes(2.2),
+        "dragmode": "lasso",
+        "showlegend": False,
+        "clickmode": "event+select",
+    }
     return make_figure(traces, layout)

@@ -1,6 +1,7 @@
 """The Generative lab's live view: the plane with real and generated points (and for a GAN
 the discriminator's heatmap under them, the generator's warp of a latent grid, each generated
-point's gradient), the paths from noise to data (diffusion, flow), digits as a sample grid;
+point's gradient), the paths from noise to data (diffusion, flow), images (digits, shapes) as
+a sample grid, a conditional GAN's one row a class;
 the losses, the divergence and the modes covered over training, with an alert when a GAN
 collapses; Step to advance one update at a time. The twins side by side; the four-family
 race against wall time.
@@ -18,7 +19,7 @@ import streamlit as st
 
 from dlviz.data import Dataset
 from dlviz.generative_metrics import collapsed
-from dlviz.generative_probe import GenerativeSnapshot, interpolation
+from dlviz.generative_probe import GenerativeSnapshot, interpolation, walk_class
 from dlviz.history import RunHistory
 from dlviz.labs.generative.figures import (
     losses_figure,
@@ -35,6 +36,7 @@ from dlviz.ui.state import remembered
 from dlviz.ui.widgets import snapshot_slider
 
 LAYERS = {"heat": "discriminator", "mesh": "latent mesh", "arrows": "gradients"}
+PLANE_HEIGHT = 520  # a single run's plane: about 420 px of square above its legend
 
 
 def _cached(name: str, source: Any, build):
@@ -54,24 +56,73 @@ def _alert(h: RunHistory) -> None:
     n = int(_column(h, "n_modes")[-1]) if _column(h, "n_modes") else 0
     if not coverage or not n:
         return
-    text = collapsed(coverage, n, _column(h, "loss_d"), _column(h, "loss_g"))
+    model = h.config.get("model", {})
+    text = collapsed(
+        coverage,
+        n,
+        _column(h, "loss_d"),
+        _column(h, "loss_g"),
+        loss=str(model.get("loss", "")),
+        d_steps=int(model.get("d_steps", 1)),
+    )
     if text:
         st.warning(text, icon=":material/warning:")
 
 
-def _plane(snap: GenerativeSnapshot, ds: Dataset, key: str, layers: tuple[str, ...]) -> None:
+def _plane(
+    snap: GenerativeSnapshot, ds: Dataset, key: str, layers: tuple[str, ...], height: int = 420
+) -> None:
     centres = ds.modes[0] if ds.modes is not None else None
-    if snap.samples.shape[1] != 2:  # images
-        side = int(round(snap.samples.shape[1] ** 0.5))
-        live_chart(
-            _cached(key, snap, lambda: samples_grid_figure(snap.samples[:64], side=side)),
-            key=key,
-        )
+    if snap.samples.shape[1] != 2:  # images, grey or colour, at the data's side
+        side, per_class = int(ds.x_train.shape[-1]), snap.per_class
+        if per_class:  # a conditional GAN: one row a class, named on the left
+
+            def build():
+                n = len(snap.samples)
+                return samples_grid_figure(
+                    snap.samples, side, per_class, count=n, row_labels=ds.class_names
+                )
+
+        else:
+
+            def build():
+                return samples_grid_figure(snap.samples[:64], side=side)
+
+        live_chart(_cached(key, snap, build), key=key)
         return
     show = ("real", "fake", *layers)
     live_chart(
-        _cached(key, (id(snap), show), lambda: plane_figure(snap, _real(ds), centres, show=show)),
+        _cached(
+            key,
+            (id(snap), show),
+            lambda: plane_figure(snap, _real(ds), centres, show=show, height=height),
+        ),
         key=key,
+    )
+
+
+def _item(ds: Dataset) -> str:
+    """What one image of the data is, in words."""
+    return {"digits": "digit", "shapes": "shape"}.get(ds.name, "image")
+
+
+def _samples_caption(h: RunHistory, snap: GenerativeSnapshot, ds: Dataset, gan: bool) -> str:
+    """The sentence under the samples: points on the plane, or a grid of images."""
+    when = _when(h, snap)
+    if snap.samples.shape[1] != 2 and snap.per_class:
+        return (
+            f"Generated {_item(ds)}s, {when}: one row a class, named on the left; each column "
+            "is one noise, the same in every row, so the row sets the class and the column the "
+            "style. The same noises at every snapshot."
+        )
+    if snap.samples.shape[1] != 2:
+        return f"Generated {_item(ds)}s, {when}, from the same noise at every snapshot."
+    return f"Real points (grey) and generated ones (colour), {when}. " + (
+        "Under them, the discriminator's verdict (blue: real, orange: fake); "
+        "the lines are a grid of latent points as the generator maps them; "
+        "each arrow shows where the generator's loss pushes a generated point."
+        if gan
+        else ""
     )
 
 
@@ -149,17 +200,8 @@ def draw_single(view: live.View, key: str) -> None:
                     "Samples appear with the first snapshot, a moment after training starts."
                 )
             else:
-                _plane(snap, ds, f"{key}_plane", layers)
-                st.caption(
-                    f"Real points (grey) and generated ones (colour), {_when(h, snap)}. "
-                    + (
-                        "Under them, the discriminator's verdict (blue: real, orange: fake); "
-                        "the lines are a grid of latent points as the generator maps them; "
-                        "each arrow shows where the generator's loss pushes a generated point."
-                        if gan
-                        else ""
-                    )
-                )
+                _plane(snap, ds, f"{key}_plane", layers, height=PLANE_HEIGHT)
+                st.caption(_samples_caption(h, snap, ds, gan))
         with st.container():
             if snap is not None and snap.path is not None:
                 live_chart(
@@ -203,10 +245,19 @@ def _interpolation(h: RunHistory, ds: Dataset) -> None:
         key="gn_interp",
         config=live.CHART_CONFIG,
     )
+    held = walk_class(h.model, int(ss["gn_interp_seed"]))
+    if held is not None:  # a conditional GAN: the walk keeps one class
+        st.caption(
+            f"Ten samples of the class {ds.class_names[held]}, from evenly spaced points on a "
+            "straight line between two random latent points, the class held fixed: the class "
+            f"sets which {_item(ds)} is drawn, the latent point its style. Another walk takes "
+            "the next class."
+        )
+        return
     st.caption(
         "Ten samples from evenly spaced points on a straight line between two random latent "
-        "points: where the network has learned a smooth latent space, one digit turns into "
-        "another gradually."
+        f"points: where the network has learned a smooth latent space, one {_item(ds)} turns "
+        "into another gradually."
     )
 
 

@@ -1,6 +1,6 @@
-"""The Generative lab's settings: the data (a 2-D distribution or digits), the family (GAN,
-VAE, diffusion, flow) and its settings, training; what they make (RunConfigs) and the Train,
-twin and race callbacks. Every widget key starts with ``gn_``; the live view is in
+"""The Generative lab's settings: the data (a 2-D distribution, digits or shapes), the family
+(GAN, VAE, diffusion, flow) and its settings, training; what they make (RunConfigs) and the
+Train, twin and race callbacks. Every widget key starts with ``gn_``; the live view is in
 `dlviz.labs.generative.view`."""
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from dlviz.config import (
     ModelConfig,
     RunConfig,
 )
+from dlviz.labs.generative import widgets_draw as draw
 from dlviz.text import plural
-from dlviz.ui import fields, live
+from dlviz.ui import fields, layout, live, state
 from dlviz.ui import widgets as shared_widgets
 
 KEEP = "session"  # widget values survive a page switch
@@ -33,7 +34,9 @@ DATA_NAMES = {
     "moons": "two moons",
     "spiral": "the spiral",
     "swiss": "the swiss roll",
+    "drawn": "your drawing",
     "digits": "8x8 digits",
+    "shapes": "16x16 shapes",
 }
 DATA_LABELS = {
     "ring": "Ring: 8 Gaussians",
@@ -41,8 +44,12 @@ DATA_LABELS = {
     "moons": "Two moons",
     "spiral": "Spiral",
     "swiss": "Swiss roll",
+    "drawn": "Your drawing",
     "digits": "Digits (8x8 images)",
+    "shapes": "Shapes (16x16 images)",
 }
+IMAGE_DATA = ("digits", "shapes")  # images with classes: what a conditional GAN can learn
+SHAPES_SIZE = 16  # the shapes' side: the smallest they are drawn at, 256 values an image
 FAMILY_LABELS = {"gan": "GAN", "vae": "VAE", "diffusion": "Diffusion", "flow": "Flow matching"}
 LOSS_LABELS = {
     "minimax": "minimax (the original)",
@@ -86,6 +93,7 @@ DEFAULTS: dict[str, Any] = {
     "gn_steps": 100,
     "gn_schedule": "linear",
     "gn_lr_d_factor": 1.0,
+    "gn_conditional": False,
     "gn_optimizer": "adam",
     "gn_lr": 0.001,
     "gn_batch": 128,
@@ -114,11 +122,13 @@ def data_controls() -> None:
         format_func=DATA_LABELS.get,
         key="gn_data",
         help="The ring and the grid are mixtures of Gaussians with known centres, so the page "
-        "can count the modes a generator covers; the others are shapes to match.",
+        "can count the modes a generator covers; the others are shapes to match. Your drawing: "
+        "paint any distribution on a canvas (or give a CSV of points).",
         persist_state=KEEP,
     )
-    images = st.session_state["gn_data"] == "digits"
-    st.select_slider("Samples", SAMPLES, key="gn_samples", disabled=images, persist_state=KEEP)
+    images = st.session_state["gn_data"] in IMAGE_DATA
+    digits = st.session_state["gn_data"] == "digits"  # all 1,797 of them
+    st.select_slider("Samples", SAMPLES, key="gn_samples", disabled=digits, persist_state=KEEP)
     st.slider(
         "Extra noise", 0.0, 1.0, step=0.1, key="gn_noise", disabled=images, persist_state=KEEP
     )
@@ -155,6 +165,18 @@ def network_controls() -> None:
             help="As a multiple of the learning rate under Training (the generator's).",
             persist_state=KEEP,
         )
+        images = st.session_state["gn_data"] in IMAGE_DATA
+        st.checkbox(
+            "Conditional on the class",
+            key="gn_conditional",
+            disabled=not images,
+            help="The generator is told which class to draw and the discriminator which class "
+            "it judges; the samples then show one row a class, the same noise in every row. "
+            "On digits it takes about 300 epochs to use the class (at 100 the rows look alike)."
+            if images
+            else "Only for images with classes (digits, shapes): 2-D points have none.",
+            persist_state=KEEP,
+        )
     if arch in ("gan", "vae"):
         st.select_slider("Latent size", (1, 2, 4, 8, 16), key="gn_latent", persist_state=KEEP)
     if arch == "vae":
@@ -181,8 +203,26 @@ def network_controls() -> None:
 def data_config() -> DataConfig:
     ss = st.session_state
     name = ss["gn_data"]
+    if name == "drawn":
+        if draw.is_empty():
+            raise ConfigError("data.path", "the drawing is empty: paint a region on the canvas")
+        return DataConfig(
+            name="drawn",
+            path=draw.saved_path(),
+            n_samples=int(ss["gn_samples"]),
+            noise=float(ss["gn_noise"]),
+            seed=fields.value("gn_data_seed"),
+        )
     if name == "digits":
         return DataConfig(name="digits", n_samples=1797, seed=fields.value("gn_data_seed"))
+    if name == "shapes":  # grey, without pixel noise
+        return DataConfig(
+            name="shapes",
+            n_samples=int(ss["gn_samples"]),
+            noise=0.0,
+            image_size=SHAPES_SIZE,
+            seed=fields.value("gn_data_seed"),
+        )
     return DataConfig(
         name=name,
         n_samples=int(ss["gn_samples"]),
@@ -203,11 +243,20 @@ def model_config(arch: str | None = None, **changes: Any) -> ModelConfig:
         "beta": float(ss["gn_beta"]),
         "steps": int(ss["gn_steps"]) if arch == "diffusion" else 0,
         "schedule": ss["gn_schedule"],
+        "conditional": conditional(arch),
     }
-    if ss["gn_data"] == "digits" and arch in ("gan", "vae"):
-        values["latent"] = max(values["latent"], 8)  # a digit needs more than 2 numbers
+    if ss["gn_data"] in IMAGE_DATA and arch in ("gan", "vae"):
+        values["latent"] = max(values["latent"], 8)  # an image needs more than 2 numbers
     values.update(changes)
     return ModelConfig(**values)
+
+
+def conditional(arch: str | None = None) -> bool:
+    """Whether the checkbox asks for a conditional GAN, and it can be one: a GAN on images
+    with classes (the race's other families, and 2-D data, ignore the box)."""
+    ss = st.session_state
+    arch = arch or ss["gn_arch"]
+    return bool(ss["gn_conditional"]) and arch == "gan" and ss["gn_data"] in IMAGE_DATA
 
 
 def run_config(arch: str | None = None, name: str = "", **changes: Any) -> RunConfig:
@@ -256,6 +305,8 @@ def problem(kind: str) -> str:
         configs(kind)
     except ConfigError as e:
         field, _, message = str(e).partition(": ")
+        if st.session_state["gn_data"] == "drawn" and field == "data.path":
+            return message[0].upper() + message[1:] + "."
         return f"{field}: {message}."
     return ""
 
@@ -269,6 +320,25 @@ def start(kind: str) -> None:
     # the race runs its four families at once, sharing the cores; the twins one after the other
     live.start_view(VIEW, cfgs, labels, kind=kind, parallel=kind == "race")
     live.wait_first_point(live.current_view(VIEW))  # type: ignore[arg-type]
+
+
+def data_panel(view_open: bool, busy: bool, problem: str) -> None:
+    """Above the live view: the data's preview before any run; for a drawing, its canvas
+    beside the points sampled from it (folded away under a run's view)."""
+    if st.session_state["gn_data"] != "drawn":
+        if not view_open and not problem:
+            preview(state.generative_dataset(data_config()))
+        return
+    if view_open:
+        with st.expander("Your drawing", icon=":material/draw:"):
+            draw.controls(disabled=busy)
+        return
+    left, right = layout.columns(2, key="gn_draw_cols", min_width=360, gap="medium")
+    with left:
+        draw.controls()
+    with right:
+        if not draw.is_empty():
+            preview(state.generative_dataset(data_config()))
 
 
 def preview(ds) -> None:
@@ -299,5 +369,7 @@ def summary_line() -> str:
     what = FAMILY_LABELS[arch]
     if arch == "gan":
         what += f" ({LOSS_LABELS[ss['gn_loss']]} loss)"
+        if conditional(arch):
+            what += ", conditional on the class"
     net = f"{plural(int(ss['gn_depth']), 'layer')} of {ss['gn_width']}"
     return f"**{what}** on {DATA_NAMES[ss['gn_data']]}, {net}"

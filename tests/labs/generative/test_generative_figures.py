@@ -308,3 +308,51 @@ def test_image_samples_are_one_picture_of_a_grid():
     assert list(fig.layout.yaxis.range) == [2 * 52 - 4, 0]
     with pytest.raises(ValueError, match="not 8x8 images"):
         samples_grid_figure(np.zeros((4, 60)))
+
+
+def png_pixels(fig) -> np.ndarray:
+    """The RGBA pixels of a grid figure's one image: its PNG read back by hand (8-bit RGBA,
+    filter 0 on every row, as `dlviz.figures.rasters.png_bytes` writes it)."""
+    import base64
+    import struct
+    import zlib
+
+    data = base64.b64decode(fig.data[0].source.split(",", 1)[1])
+    pos, idat, size = 8, b"", (0, 0)
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos : pos + 4])
+        tag, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + n]
+        if tag == b"IHDR":
+            size = struct.unpack(">II", body[:8])
+            assert body[9] == 6  # RGBA
+        elif tag == b"IDAT":
+            idat += body
+        pos += 12 + n
+    w, h = size
+    rows = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, 1 + 4 * w)
+    assert (rows[:, 0] == 0).all()
+    return rows[:, 1:].reshape(h, w, 4)
+
+
+def test_grey_and_colour_samples_are_drawn_in_their_own_colours():
+    grey = np.full((2, 16 * 16), 0.5, np.float32)  # shapes as the Generative page loads them
+    px = png_pixels(samples_grid_figure(grey, side=16, cols=2, tile=16))
+    assert px.shape == (16, 2 * 16 + 4, 4)
+    assert (px[:, :16, :3] == 128).all() and (px[:, :16, 3] == 255).all()
+    assert (px[:, 16:20, 3] == 0).all()  # the gap between tiles: clear
+    red = np.zeros((1, 3, 8, 8), np.float32)
+    red[:, 0] = 1.0  # colour images, (n, 3, side, side)
+    px = png_pixels(samples_grid_figure(red.reshape(1, -1), side=8, cols=1, tile=8))
+    assert (px[..., :3] == [255, 0, 0]).all()
+
+
+def test_a_conditional_grid_names_each_row_with_its_class():
+    samples = np.random.default_rng(0).random((30, 64), dtype=np.float32)
+    names = [str(d) for d in range(10)]
+    fig = samples_grid_figure(samples, side=8, cols=3, tile=48, count=30, row_labels=names)
+    assert list(fig.layout.xaxis.range) == [0, 3 * 52 - 4]
+    assert list(fig.layout.yaxis.range) == [10 * 52 - 4, 0]  # 10 rows of 3
+    assert fig.layout.yaxis.visible and list(fig.layout.yaxis.ticktext) == names
+    # each name at the middle of its row of 48 px tiles, 4 px apart
+    assert list(fig.layout.yaxis.tickvals) == [r * 52 + 24 for r in range(10)]
+    assert not samples_grid_figure(samples, side=8, cols=3).layout.yaxis.visible

@@ -3,6 +3,7 @@ losses and metrics, Step one update at a time, the twins and the race, and refus
 
 from __future__ import annotations
 
+import json
 import time
 
 from support.apptest import wait_until_done
@@ -103,3 +104,56 @@ def test_a_vae_on_digits_shows_its_samples_and_a_walk_through_its_latent_space(a
     assert not errors(at), errors(at)
     assert "A walk through the latent space" in text(at)
     assert at.session_state[VIEW].handles[0].config.model.latent == 8  # digits need more than 2
+
+
+def test_a_conditional_gan_on_digits_trains_and_draws_one_row_a_class(apptest):
+    at = apptest(PAGE)
+    box = at.checkbox(key="gn_conditional")
+    assert box.disabled and not box.value  # a GAN on 2-D points: no classes
+    assert "2-D points have none" in box.help
+    at.selectbox(key="gn_data").set_value("digits").run()
+    assert not at.checkbox(key="gn_conditional").disabled
+    at.checkbox(key="gn_conditional").check().run()
+    assert "**GAN (non-saturating loss), conditional on the class** on 8x8 digits" in text(at)
+    at.select_slider(key="gn_width").set_value(32).run()
+    at.number_input(key="gn_epochs").set_value(2).run()
+    at.button(key="gn_train").click().run()
+    wait_until_done(at, key=VIEW, deadline_s=120, rerun=True)
+    assert not errors(at), errors(at)
+    handle = at.session_state[VIEW].handles[0]
+    assert handle.config.model.conditional and handle.config.model.latent == 8
+    snap = handle.history.gen[-1]
+    assert snap.per_class == 8 and snap.samples.shape == (80, 64)
+    shown = text(at)
+    assert "one row a class, named on the left" in shown
+    assert "Ten samples of the class 0" in shown and "the class held fixed" in shown
+    at.segmented_control(key="gn_arch").set_value("vae").run()
+    assert "gn_conditional" not in [c.key for c in at.checkbox]  # only a GAN has the box
+    assert "**VAE** on 8x8 digits, 3 layers of 32" in text(at)  # and is not conditional
+
+
+def test_shapes_can_be_chosen_and_previewed(apptest):
+    at = apptest(PAGE)
+    at.selectbox(key="gn_data").set_value("shapes").run()
+    assert not errors(at), errors(at)
+    assert "on 16x16 shapes" in text(at)
+    assert "2,800 training images to learn; the first 32." in text(at)
+    assert not at.select_slider(key="gn_samples").disabled
+    assert at.slider(key="gn_noise").disabled
+    preview = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert preview["data"][0]["type"] == "image"
+    # 32 tiles of 48 px, 8 a row, 4 px apart: 4 rows
+    assert preview["layout"]["yaxis"]["range"] == [4 * 52 - 4, 0]
+    assert not at.checkbox(key="gn_conditional").disabled
+    at.select_slider(key="gn_samples").set_value(1000).run()
+    at.select_slider(key="gn_width").set_value(32).run()
+    at.number_input(key="gn_epochs").set_value(1).run()
+    at.checkbox(key="gn_conditional").check().run()
+    at.button(key="gn_train").click().run()
+    wait_until_done(at, key=VIEW, deadline_s=120, rerun=True)
+    assert not errors(at), errors(at)
+    handle = at.session_state[VIEW].handles[0]
+    assert handle.config.data.image_size == 16 and handle.config.data.channels == 1
+    assert handle.history.gen[-1].samples.shape == (6 * 8, 16 * 16)  # 6 shapes, 8 noises
+    shown = text(at)
+    assert "Generated shapes" in shown and "Ten samples of the class circle" in shown
