@@ -1,5 +1,5 @@
 """Generative: GANs, VAEs, diffusion and flow matching learning a distribution live, on 2-D
-data and on digits; the twins, and the four families racing."""
+data (a person's drawing too), digits and shapes; the twins, and the four families racing."""
 
 import streamlit as st
 

@@ -111,7 +111,8 @@ train the Image lab's CNN on it (or a 1-D CNN on the raw wave).
         st.markdown(
             """
 A **GAN**, a **VAE**, **diffusion** and **flow matching** learn a distribution - 8 or 25
-Gaussians, moons, a spiral, a swiss roll, or digits - and draw new samples from it, live.
+Gaussians, moons, a spiral, a swiss roll, **one you draw**, digits or shapes - and draw new
+samples from it, live; a GAN can be **conditional** on the class.
 
 - for a GAN: the discriminator's verdict under the samples, the generator's warp of its
   latent space, and where its loss pushes each point; **Step** one update at a time;

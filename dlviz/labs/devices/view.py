@@ -361,7 +361,12 @@ def draw_generative(result: dict[str, Any]) -> None:
         st.info(NO_GPU, icon=":material/info:")
     for line in generative_reading(result):
         st.success(line, icon=":material/speed:")
-    st.dataframe(generative_table(result), hide_index=True, key="dv_gen_table")
+    st.dataframe(
+        generative_table(result),
+        hide_index=True,
+        key="dv_gen_table",
+        column_config={"samples/s": st.column_config.NumberColumn(format="localized")},
+    )
 
 
 # --- the race -----------------------------------------------------------------------------------

@@ -218,9 +218,16 @@ def draw_single(view: live.View, key: str) -> None:
     with right:
         st.markdown("**Losses**")
         live_chart(losses_figure([("", h)]), key=f"{key}_losses")
-        st.markdown("**How close the samples are**")
-        live_chart(metrics_figure([("", h)]), key=f"{key}_metrics")
-        summary(_readings(h))
+        if ds.x_train.dim() > 2:  # images: no histogram or modes to measure them by
+            st.caption(
+                "The divergence and the modes covered are measured on 2-D data, where the "
+                "plane can be binned and the modes are known; for images, scrub the snapshots "
+                "and judge the samples by eye."
+            )
+        else:
+            st.markdown("**How close the samples are**")
+            live_chart(metrics_figure([("", h)]), key=f"{key}_metrics")
+            summary(_readings(h))
 
 
 def _interpolation(h: RunHistory, ds: Dataset) -> None:
