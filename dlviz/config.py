@@ -617,8 +617,10 @@ class TrainConfig:
     # clip the gradient's norm (over all parameters) to this before each step; 0: no clipping.
     # Recurrent networks' gradients can explode through time: sequence models default to 1.
     clip: float = 0.0
-    # a GAN's discriminator's learning rate (0: the generator's, `lr`)
+    # a GAN's discriminator's learning rate (0: the generator's, `lr`) and optimizer ("": the
+    # generator's, `optimizer`)
     lr_d: float = 0.0
+    optimizer_d: str = ""
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):
@@ -642,6 +644,8 @@ class TrainConfig:
         _check_number("train.eval_every", self.eval_every, kind=int, lo=1, hi=100_000)
         _check_number("train.clip", self.clip, kind=float, lo=0.0, hi=1000.0)
         _check_number("train.lr_d", self.lr_d, kind=float, lo=0.0, hi=100.0)
+        if self.optimizer_d != "":
+            _check_choice("train.optimizer_d", self.optimizer_d, OPTIMIZERS)
         if not isinstance(self.until_stopped, bool):
             raise ConfigError(
                 "train.until_stopped", f"must be true or false, got {self.until_stopped!r}"
@@ -796,6 +800,13 @@ class RunConfig:
         if not self.data.is_sound and not self.model.is_generative:
             self._check_sequence_pairing()
         self._check_augment()
+        for name in ("lr_d", "optimizer_d"):
+            if getattr(self.train, name) and self.model.arch != "gan":
+                raise ConfigError(
+                    f"train.{name}",
+                    f"is a GAN's discriminator's; a {self.model.arch} has no discriminator: "
+                    "leave it out",
+                )
         if self.model.norm == "batch" and self.train.batch_size < 2:
             raise ConfigError(
                 "train.batch_size",

@@ -431,7 +431,7 @@ def fit(
     parts: list[dict[str, torch.Tensor]] = []  # a generative model's losses since the epoch began
     if generative:
         optimizers = model.make_optimizers(  # type: ignore[operator]
-            cfg.optimizer, cfg.lr, cfg.lr_d or cfg.lr, cfg.weight_decay
+            cfg.optimizer, cfg.lr, cfg.lr_d or cfg.lr, cfg.weight_decay, cfg.optimizer_d
         )
         step_gen = torch.Generator().manual_seed(cfg.seed + 4)  # latents, noise, times
         main = model.main_loss()  # type: ignore[operator]

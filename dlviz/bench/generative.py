@@ -61,7 +61,9 @@ def step_function(
     model = build_model(cfg.model, data.input_shape, data.n_outputs, seed=seed).to(device)
     model.train()
     t = cfg.train
-    optimizers = model.make_optimizers(t.optimizer, t.lr, t.lr_d or t.lr, t.weight_decay)
+    optimizers = model.make_optimizers(
+        t.optimizer, t.lr, t.lr_d or t.lr, t.weight_decay, t.optimizer_d
+    )
     step_gen = torch.Generator().manual_seed(seed + 4)  # latents, noise, times: as fit draws them
     grad_norms = GradNormTracker(model)
     x = data.x_train.flatten(1)

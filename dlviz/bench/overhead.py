@@ -154,7 +154,9 @@ def _bare_generative(
     tc = cfg.train
     x = data.x_train.to(device).flatten(1)
     real = data.x_test.flatten(1).numpy()
-    opts = model.make_optimizers(tc.optimizer, tc.lr, tc.lr_d or tc.lr, tc.weight_decay)  # type: ignore[operator]
+    opts = model.make_optimizers(
+        tc.optimizer, tc.lr, tc.lr_d or tc.lr, tc.weight_decay, tc.optimizer_d
+    )  # type: ignore[operator]
     gen = torch.Generator().manual_seed(tc.seed)
     step_gen = torch.Generator().manual_seed(tc.seed + 4)
     bounds = batch_bounds(len(x), tc.batch_size)

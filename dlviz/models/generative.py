@@ -113,9 +113,10 @@ class Generative(nn.Module, ABC):
     dim: int
 
     def make_optimizers(
-        self, kind: str, lr: float, lr_d: float, weight_decay: float
+        self, kind: str, lr: float, lr_d: float, weight_decay: float, kind_d: str = ""
     ) -> list[torch.optim.Optimizer]:
-        """One optimizer over every parameter (a GAN has two; `lr_d` is its discriminator's)."""
+        """One optimizer over every parameter (a GAN has two: `kind_d` and `lr_d` are its
+        discriminator's)."""
         return [make_optimizer(kind, self.parameters(), lr, weight_decay)]
 
     @abstractmethod
@@ -308,12 +309,14 @@ class GAN(Generative):
         return z
 
     def make_optimizers(
-        self, kind: str, lr: float, lr_d: float, weight_decay: float
+        self, kind: str, lr: float, lr_d: float, weight_decay: float, kind_d: str = ""
     ) -> list[torch.optim.Optimizer]:
+        """The generator's optimizer and the discriminator's (`kind_d`, "" for the same kind,
+        at `lr_d`); Adam's first beta at 0.5, as GANs usually train."""
         betas = (0.5, 0.999)
         return [
             make_optimizer(kind, self.net_g.parameters(), lr, weight_decay, betas),
-            make_optimizer(kind, self.net_d.parameters(), lr_d, weight_decay, betas),
+            make_optimizer(kind_d or kind, self.net_d.parameters(), lr_d, weight_decay, betas),
         ]
 
     def train_step(

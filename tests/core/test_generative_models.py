@@ -499,3 +499,25 @@ def test_training_on_the_ring_puts_samples_on_it(one_thread, name, steps, lr):
         model.train_step(ring(128, data), opts, noise)
     samples = model.sample(1000, seeded(3))
     assert (samples.norm(dim=1) - 2).abs().mean().item() < 0.3
+
+
+def test_the_discriminator_may_have_its_own_optimizer():
+    gan = GAN(2, latent=2, hidden_g=(8,), hidden_d=(8,), loss="nonsaturating")
+    opt_g, opt_d = gan.make_optimizers("adam", 1e-3, 4e-3, 0.0, kind_d="sgd")
+    assert isinstance(opt_g, torch.optim.Adam) and isinstance(opt_d, torch.optim.SGD)
+    assert opt_d.param_groups[0]["lr"] == 4e-3
+    _, same = gan.make_optimizers("adam", 1e-3, 1e-3, 0.0)
+    assert isinstance(same, torch.optim.Adam)
+
+
+def test_discriminator_settings_are_refused_where_there_is_no_discriminator():
+    from dlviz.config import ConfigError, RunConfig
+
+    cfg = RunConfig.from_dict({"model": {"arch": "gan"}, "train": {"optimizer_d": "sgd"}})
+    assert cfg.train.optimizer_d == "sgd"
+    for train in ({"optimizer_d": "sgd"}, {"lr_d": 0.01}):
+        name = next(iter(train))
+        with pytest.raises(ConfigError, match=f"train.{name}: is a GAN's discriminator's"):
+            RunConfig.from_dict({"model": {"arch": "vae"}, "train": train})
+    with pytest.raises(ConfigError, match="train.optimizer_d: must be one of"):
+        RunConfig.from_dict({"model": {"arch": "gan"}, "train": {"optimizer_d": "rmsprop"}})

@@ -12,6 +12,7 @@ import streamlit as st
 from dlviz.config import (
     GAN_LOSSES,
     GENERATIVE_ARCHS,
+    OPTIMIZERS,
     SCHEDULES,
     ConfigError,
     DataConfig,
@@ -50,6 +51,13 @@ DATA_LABELS = {
 }
 IMAGE_DATA = ("digits", "shapes")  # images with classes: what a conditional GAN can learn
 SHAPES_SIZE = 16  # the shapes' side: the smallest they are drawn at, 256 values an image
+OPTIMIZER_LABELS = {
+    "": "as the generator's",
+    "sgd": "SGD",
+    "momentum": "SGD with momentum",
+    "adam": "Adam",
+    "adamw": "AdamW",
+}
 FAMILY_LABELS = {"gan": "GAN", "vae": "VAE", "diffusion": "Diffusion", "flow": "Flow matching"}
 LOSS_LABELS = {
     "minimax": "minimax (the original)",
@@ -93,6 +101,9 @@ DEFAULTS: dict[str, Any] = {
     "gn_steps": 100,
     "gn_schedule": "linear",
     "gn_lr_d_factor": 1.0,
+    "gn_opt_d": "",
+    "gn_width_d": 0,
+    "gn_depth_d": 0,
     "gn_conditional": False,
     "gn_optimizer": "adam",
     "gn_lr": 0.001,
@@ -165,6 +176,31 @@ def network_controls() -> None:
             help="As a multiple of the learning rate under Training (the generator's).",
             persist_state=KEEP,
         )
+        with st.expander("The discriminator's own settings"):
+            st.selectbox(
+                "Its optimizer",
+                ["", *OPTIMIZERS],
+                format_func=lambda o: OPTIMIZER_LABELS.get(o, o),
+                key="gn_opt_d",
+                help="The discriminator trains with its own optimizer (and state); by default "
+                "the same kind as the generator's, under Training.",
+                persist_state=KEEP,
+            )
+            d1, d2 = st.columns(2)
+            d1.select_slider(
+                "Its width",
+                (0, *WIDTHS),
+                format_func=lambda w: "as G" if w == 0 else str(w),
+                key="gn_width_d",
+                persist_state=KEEP,
+            )
+            d2.select_slider(
+                "Its layers",
+                (0, 1, 2, 3, 4),
+                format_func=lambda n: "as G" if n == 0 else str(n),
+                key="gn_depth_d",
+                persist_state=KEEP,
+            )
         images = st.session_state["gn_data"] in IMAGE_DATA
         st.checkbox(
             "Conditional on the class",
@@ -193,7 +229,14 @@ def network_controls() -> None:
             "Schedule", SCHEDULES, key="gn_schedule", required=True, persist_state=KEEP
         )
     c1, c2 = st.columns(2)
-    c1.select_slider("Width", WIDTHS, key="gn_width", persist_state=KEEP)
+    gan = arch == "gan"
+    c1.select_slider(
+        "Width",
+        WIDTHS,
+        key="gn_width",
+        help="Units in each hidden layer" + (" of the generator (G)." if gan else "."),
+        persist_state=KEEP,
+    )
     c2.select_slider("Layers", (1, 2, 3, 4), key="gn_depth", persist_state=KEEP)
 
 
@@ -245,6 +288,10 @@ def model_config(arch: str | None = None, **changes: Any) -> ModelConfig:
         "schedule": ss["gn_schedule"],
         "conditional": conditional(arch),
     }
+    if arch == "gan" and (ss["gn_width_d"] or ss["gn_depth_d"]):
+        values["hidden_d"] = (int(ss["gn_width_d"] or ss["gn_width"]),) * int(
+            ss["gn_depth_d"] or ss["gn_depth"]
+        )
     if ss["gn_data"] in IMAGE_DATA and arch in ("gan", "vae"):
         values["latent"] = max(values["latent"], 8)  # an image needs more than 2 numbers
     values.update(changes)
@@ -264,7 +311,12 @@ def run_config(arch: str | None = None, name: str = "", **changes: Any) -> RunCo
     factor = float(st.session_state["gn_lr_d_factor"])
     from dataclasses import replace
 
-    train = replace(train, lr_d=train.lr * factor if factor != 1.0 else 0.0)
+    if (arch or st.session_state["gn_arch"]) == "gan":  # the others have no discriminator
+        train = replace(
+            train,
+            lr_d=train.lr * factor if factor != 1.0 else 0.0,
+            optimizer_d=str(st.session_state["gn_opt_d"]),
+        )
     return RunConfig(
         data=data_config(), model=model_config(arch, **changes), train=train, name=name
     )
@@ -372,4 +424,11 @@ def summary_line() -> str:
         if conditional(arch):
             what += ", conditional on the class"
     net = f"{plural(int(ss['gn_depth']), 'layer')} of {ss['gn_width']}"
+    if arch == "gan":
+        model = model_config(arch)
+        if model.hidden_d and model.hidden_d != model.hidden:
+            d = model.hidden_d
+            net += f" (the discriminator: {plural(len(d), 'layer')} of {d[0]})"
+        if ss["gn_opt_d"]:
+            net += f"; the discriminator trains with {OPTIMIZER_LABELS[ss['gn_opt_d']]}"
     return f"**{what}** on {DATA_NAMES[ss['gn_data']]}, {net}"

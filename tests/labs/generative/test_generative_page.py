@@ -157,3 +157,31 @@ def test_shapes_can_be_chosen_and_previewed(apptest):
     assert handle.history.gen[-1].samples.shape == (6 * 8, 16 * 16)  # 6 shapes, 8 noises
     shown = text(at)
     assert "Generated shapes" in shown and "Ten samples of the class circle" in shown
+
+
+def test_the_discriminator_gets_its_own_optimizer_width_and_depth(apptest):
+    at = apptest(PAGE)
+    at.selectbox(key="gn_opt_d").set_value("sgd").run()
+    at.select_slider(key="gn_width_d").set_value(64).run()
+    at.select_slider(key="gn_depth_d").set_value(2).run()
+    assert not at.exception and not errors(at), errors(at)
+    assert "(the discriminator: 2 layers of 64); the discriminator trains with SGD" in text(at)
+    short(at, epochs=1)
+    at.button(key="gn_train").click().run()
+    wait_until_done(at, key=VIEW, deadline_s=120, rerun=True)
+    handle = at.session_state[VIEW].handles[0]
+    assert handle.config.train.optimizer_d == "sgd"
+    assert handle.config.model.hidden_d == (64, 64)
+    opt_d = handle.history.model  # the trained GAN: its discriminator has the widths asked for
+    widths = [m.out_features for m in opt_d.net_d.modules() if hasattr(m, "out_features")]
+    assert widths[:2] == [64, 64]
+    # the race's other families have no discriminator: its settings do not reach them
+    at.button(key="gn_race").click().run()
+    view = at.session_state[VIEW]
+    for handle in view.handles:
+        handle.stop()
+    archs = {h.config.model.arch: h.config.train for h in view.handles}
+    assert archs["gan"].optimizer_d == "sgd"
+    assert all(
+        archs[a].optimizer_d == "" and archs[a].lr_d == 0 for a in ("vae", "diffusion", "flow")
+    )
