@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dlviz.labs.playground import view as playground_view
+from dlviz.labs.playground import view_by_hand
 from dlviz.labs.playground import widgets as playground
 from dlviz.ui import layout, live, state
 from dlviz.ui.widgets import training_controls
@@ -74,3 +75,6 @@ with main:
 if view is not None:
     st.divider()
     playground_view.live_view()
+
+# One training step of a tiny network of its own, number by number: closed until opened.
+view_by_hand.expander()

@@ -300,3 +300,295 @@ def network_figure(
     )
     layout["margin"]["b"] = 8 + 15 * len(notes)
     return make_figure(traces, layout)
+
+
+# --- step by hand ---------------------------------------------------------------------------------
+
+POSITIVE, NEGATIVE = "#0877bd", "#f59322"  # the ends of DIVERGING: blue positive, orange negative
+CHOSEN = OKABE_ITO["purple"]
+NODE_PX = 34  # a neuron's diameter
+# What the label placement assumes of the drawing (px): the plot's width at its narrowest
+# (an 800 px window), a character of the numbers, a line of them.
+PLOT_PX, CHAR_PX, LINE_PX = 600, 6.2, 15
+
+
+def _short(v: float) -> str:
+    """A number in at most about 6 characters: 0.123, -0.0456, 1.2e-05."""
+    return f"{v:.3g}"
+
+
+def _step_height(units: Sequence[Sequence[str]]) -> int:
+    return 150 + 115 * (max(len(c) for c in units) - 1)
+
+
+def step_figure(
+    units: Sequence[Sequence[str]],
+    edges: Sequence[np.ndarray],
+    node_values: Sequence[Sequence[float]] | None = None,
+    above: Sequence[Sequence[str]] | None = None,
+    below: Sequence[Sequence[str]] | None = None,
+    hover: Sequence[Sequence[str]] | None = None,
+    chosen: tuple[int, int, int] | None = None,
+    edge_name: str = "w",
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """A small network with its numbers: a column of neurons per layer, every connection drawn.
+
+    Args:
+        units: each layer's neuron names, input to output.
+        edges: per weight layer, an (n_out, n_in) array: the number each connection carries
+            (a weight, a gradient), written on it; blue positive, orange negative, thicker
+            for a larger magnitude (against the largest of all).
+        node_values: each neuron's colour value (the same colours, against the largest); None
+            or NaN: no colour.
+        above, below: text above and below each neuron.
+        hover: each neuron's hover text.
+        chosen: (layer, j, i), the weight from unit i of layer `layer` to unit j of the next,
+            drawn in purple under its number in bold.
+        edge_name: what the numbers on the connections are, in their hover text.
+        height: in px; by default enough for the widest layer.
+    """
+    n_layers = len(units)
+    height = height or _step_height(units)
+    ys = [np.linspace((len(c) - 1) / 2, -(len(c) - 1) / 2, len(c)) for c in units]  # top down
+    top = (max(len(c) for c in units) - 1) / 2 + 0.62
+    # px per unit along x and y, for placing the numbers where they do not cover each other
+    px = (PLOT_PX / (n_layers - 0.1), (height - (50 if title else 20)) / (2 * top))
+    biggest = max((float(np.abs(e).max()) for e in edges if e.size), default=0.0) or 1.0
+    traces: list[dict[str, Any]] = []
+    order = sorted(
+        ((layer, j, i) for layer, e in enumerate(edges) for j in range(e.shape[0])
+         for i in range(e.shape[1])),
+        key=lambda w: w != chosen,  # the chosen weight's number first: it gets the best place
+    )  # fmt: skip
+    taken = _node_boxes(units, ys, above, below, px)
+    lines = _line_points(order, ys, px)  # (E, S, 2): points along every connection, in px
+    labels = []
+    for layer, j, i in order:
+        v = float(edges[layer][j, i])
+        x0, x1, y0, y1 = layer, layer + 1, ys[layer][i], ys[layer + 1][j]
+        if chosen == (layer, j, i):
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": [x0, x1],
+                    "y": [y0, y1],
+                    "mode": "lines",
+                    "line": {"color": CHOSEN, "width": 12},
+                    "opacity": 0.5,
+                    "hoverinfo": "skip",
+                    "showlegend": False,
+                }
+            )
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [x0, x1],
+                "y": [y0, y1],
+                "mode": "lines",
+                "line": {
+                    "color": POSITIVE if v >= 0 else NEGATIVE,
+                    "width": 0.8 + 4.2 * min(1.0, abs(v) / biggest),
+                },
+                "hoverinfo": "skip",
+                "showlegend": False,
+            }
+        )
+        text = _short(v)
+        others = np.delete(lines, len(labels), axis=0)  # every connection but this one
+        t = _place(text, (x0, y0), (x1, y1), taken, others, px)
+        labels.append(
+            (
+                (layer, j, i),
+                x0 + t * (x1 - x0),
+                y0 + t * (y1 - y0),
+                f"<b>{text}</b>" if chosen == (layer, j, i) else text,
+                f"{edge_name}({units[layer][i]}→{units[layer + 1][j]}) = {v:.6g}",
+            )
+        )
+    labels.sort()  # input side first, as `edges` are: the trace's order does not depend on `chosen`
+    # The numbers: on chips that hide the lines under them; the trace under them gives each a
+    # hover text (and keeps them as data).
+    traces.append(
+        {
+            "type": "scatter",
+            "x": [lb[1] for lb in labels],
+            "y": [lb[2] for lb in labels],
+            "mode": "markers",
+            "marker": {"size": 16, "color": "rgba(0,0,0,0)"},
+            "text": [lb[3] for lb in labels],
+            "hovertext": [lb[4] for lb in labels],
+            "hoverinfo": "text",
+            "showlegend": False,
+            "name": "edges",
+        }
+    )
+    annotations = [
+        {
+            "x": x,
+            "y": y,
+            "text": text,
+            "showarrow": False,
+            "font": {"size": 10, "color": "#31333f"},
+            "bgcolor": "rgba(255,255,255,0.88)",
+            "borderpad": 1,
+        }
+        for _, x, y, text, _ in labels
+    ]
+    node_x = [float(k) for k in range(n_layers) for _ in units[k]]
+    node_y = [float(y) for k in range(n_layers) for y in ys[k]]
+    flat_values = [float(v) for row in node_values for v in row] if node_values else []
+    finite = [abs(v) for v in flat_values if np.isfinite(v)]
+    scale = max(finite, default=0.0) or 1.0
+    shade = [
+        v / scale if k < len(flat_values) and np.isfinite(v := flat_values[k]) else 0.0
+        for k in range(len(node_x))
+    ]
+    flat = [str(name) for row in units for name in row]
+    traces.append(
+        {
+            "type": "scatter",
+            "x": node_x,
+            "y": node_y,
+            "mode": "markers+text",
+            "marker": {
+                "size": NODE_PX,
+                "color": [_mix(v) for v in shade],
+                "line": {"color": "#555555", "width": 1},
+            },
+            "text": flat,
+            "textposition": "middle center",
+            # dark on a pale neuron, white on a deep blue or orange one
+            "textfont": {
+                "size": 10,
+                "color": ["white" if abs(v) > 0.6 else "#31333f" for v in shade],
+            },
+            "hovertext": [str(h) for row in hover for h in row] if hover else flat,
+            "hoverinfo": "text",
+            "showlegend": False,
+            "name": "neurons",
+        }
+    )
+    # The text above and below each neuron: on chips, as the numbers on the lines are (the
+    # traces keep it as data, each under its neuron).
+    for texts, side in ((above, 1), (below, -1)):
+        if texts is None:
+            continue
+        flat_texts = [str(t) for row in texts for t in row]
+        traces.append(
+            {
+                "type": "scatter",
+                "x": node_x,
+                "y": node_y,
+                "mode": "markers",
+                "marker": {"size": 1, "color": "rgba(0,0,0,0)"},
+                "text": flat_texts,
+                "hoverinfo": "skip",
+                "showlegend": False,
+                "name": "top" if side > 0 else "bottom",
+            }
+        )
+        annotations += [
+            {
+                "x": x,
+                "y": y,
+                "text": t,
+                "showarrow": False,
+                "yshift": side * (NODE_PX / 2 + LINE_PX / 2 + 1),
+                "font": {"size": 11, "color": "#31333f"},
+                "bgcolor": "rgba(255,255,255,0.88)",
+                "borderpad": 1,
+            }
+            for x, y, t in zip(node_x, node_y, flat_texts)
+            if t
+        ]
+    layout = base_layout(
+        height,
+        title,
+        annotations=annotations,
+        xaxis={"visible": False, "range": [-0.45, n_layers - 0.55], "fixedrange": True},
+        yaxis={"visible": False, "range": [-top, top], "fixedrange": True},
+        hovermode="closest",
+    )
+    return make_figure(traces, layout)
+
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in px
+
+
+def _node_boxes(
+    units: Sequence[Sequence[str]],
+    ys: Sequence[np.ndarray],
+    above: Sequence[Sequence[str]] | None,
+    below: Sequence[Sequence[str]] | None,
+    px: tuple[float, float],
+) -> list[Box]:
+    """Where the neurons and the text above and below them are, in px."""
+    boxes = []
+    r = NODE_PX / 2
+    for k, column in enumerate(units):
+        for n in range(len(column)):
+            cx, cy = k * px[0], ys[k][n] * px[1]
+            boxes.append((cx - r, cy - r, cx + r, cy + r))
+            for texts, sign in ((above, 1), (below, -1)):
+                if texts and texts[k][n]:
+                    w = CHAR_PX * len(str(texts[k][n])) / 2 + 2
+                    edge = cy + sign * r
+                    boxes.append((cx - w, min(edge, edge + sign * LINE_PX), cx + w,
+                                  max(edge, edge + sign * LINE_PX)))  # fmt: skip
+    return boxes
+
+
+def _line_points(
+    order: Sequence[tuple[int, int, int]], ys: Sequence[np.ndarray], px: tuple[float, float]
+) -> np.ndarray:
+    """(E, S, 2): S points along each connection of `order`, in px."""
+    t = np.linspace(0.0, 1.0, 41)[:, None]
+    starts = np.array([(layer * px[0], ys[layer][i] * px[1]) for layer, j, i in order])
+    ends = np.array([((layer + 1) * px[0], ys[layer + 1][j] * px[1]) for layer, j, i in order])
+    return starts[:, None, :] + t[None] * (ends - starts)[:, None, :]
+
+
+def _place(
+    text: str,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    taken: list[Box],
+    others: np.ndarray,
+    px: tuple[float, float],
+) -> float:
+    """How far along the line from `start` to `end` (0 to 1) to write `text`: where its chip
+    covers no neuron, no text and no other number, and as few other lines as can be (a
+    number where two lines cross could be either's); the middle first. The place's box joins
+    `taken`."""
+    w, h = CHAR_PX * len(text) / 2 + 3, LINE_PX / 2 + 1
+    best, best_t, best_box = float("inf"), 0.5, (0.0, 0.0, 0.0, 0.0)
+    for t in (0.5, 0.4, 0.6, 0.32, 0.68, 0.25, 0.75, 0.45, 0.55, 0.36, 0.64, 0.28, 0.72):
+        cx = (start[0] + t * (end[0] - start[0])) * px[0]
+        cy = (start[1] + t * (end[1] - start[1])) * px[1]
+        box = (cx - w, cy - h, cx + w, cy + h)
+        inside = (
+            (others[..., 0] > box[0]) & (others[..., 0] < box[2])
+            & (others[..., 1] > box[1]) & (others[..., 1] < box[3])
+        )  # fmt: skip
+        cost = 10 * sum(_overlap(box, other) for other in taken) + 100 * int(inside.any(1).sum())
+        if cost < best:
+            best, best_t, best_box = cost, t, box
+        if cost == 0:
+            break
+    taken.append(best_box)
+    return best_t
+
+
+def _overlap(a: Box, b: Box) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _mix(v: float) -> str:
+    """A colour of DIVERGING for v in [-1, 1]: orange negative, near white 0, blue positive."""
+    end = POSITIVE if v >= 0 else NEGATIVE
+    r, g, b = (int(end[k : k + 2], 16) for k in (1, 3, 5))
+    a = min(1.0, abs(v))
+    blend = [round(0xF7 + (c - 0xF7) * a) for c in (r, g, b)]
+    return "#" + "".join(f"{c:02x}" for c in blend)
