@@ -201,7 +201,8 @@ class FeatureSnapshot:
 
     `maps`: layer -> (C, h, w) float16 activations of test image `sample_index` (at most
     `max_channels` channels from `first_channel[layer]` on, pooled down to at most `max_side`
-    pixels a side; a 1-D CNN's (C, t), pooled to at most 8 `max_side` steps); `channels`: each layer's real channel count; `dead`: layer -> share of ReLU channels (units, for dense
+    pixels a side; a 1-D CNN's (C, t), pooled to at most 8 `max_side` steps); `channels`: each
+    layer's real channel count; `dead`: layer -> share of ReLU channels (units, for dense
     layers) that output zero for every image of the probe batch (ReLU layers only); `filters`:
     the first convolution's weights (C_out, C_in, k, k), or (C_out, C_in, k) for a 1-D one, or
     None.
@@ -215,6 +216,9 @@ class FeatureSnapshot:
     dead: dict[str, float]
     filters: np.ndarray | None
     first_channel: dict[str, int] = field(default_factory=dict)  # layer -> its first map's channel
+    # layer -> (n, C) float16: each of the first n test images' output of the layer, averaged
+    # over its positions (a channel's mean activation); the projector draws these
+    embedding: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,9 @@ class ProbeChoice:
     sample_index: int
     channel_start: int
     max_channels: int
+
+
+EMBED_COUNT = 128  # test images whose pooled activations each snapshot keeps (the projector)
 
 
 class ImageProbe:
@@ -241,8 +248,10 @@ class ImageProbe:
         probe_batch: int = 16,
         max_channels: int = 32,
         max_side: int = 32,
+        embed_count: int = EMBED_COUNT,
     ):
         self.x_test = x_test
+        self.embed_count = embed_count
         self.sample_index = sample_index
         self.channel_start = 0
         self.probe_batch = probe_batch
@@ -268,13 +277,19 @@ class ImageProbe:
         choice = self.choice()
         index = min(max(choice.sample_index, 0), len(self.x_test) - 1)
         device = next(model.parameters()).device
-        x = torch.cat([self.x_test[index : index + 1], self.x_test[: self.probe_batch]]).to(device)
+        batch = max(self.probe_batch, self.embed_count)
+        x = torch.cat([self.x_test[index : index + 1], self.x_test[:batch]]).to(device)
         points = activation_points(model)
         relus = [(n, m.act) for n, m in _blocks_with_act(model) if isinstance(m.act, nn.ReLU)]
         with evaluating(model), capture(model, points) as outs, capture(model, relus) as acts:
             model(x)
-        maps, channels, starts = {}, {}, {}
+        maps, channels, starts, embedding = {}, {}, {}, {}
+        n_embed = min(self.embed_count, len(x) - 1)
         for name, _ in points:
+            if n_embed:
+                whole = outs[name][1 : 1 + n_embed]
+                pooled = whole.float().flatten(2).mean(dim=2) if whole.dim() > 2 else whole
+                embedding[name] = pooled.float().cpu().numpy().astype(np.float16)
             out = outs[name][0]  # the chosen sample
             channels[name] = out.shape[0]
             if out.dim() not in (2, 3):
@@ -290,12 +305,12 @@ class ImageProbe:
             maps[name] = out.cpu().numpy().astype(np.float16)
         dead = {}
         for name, _ in relus:
-            a = acts[name][1:]  # the probe batch
+            a = acts[name][1 : 1 + self.probe_batch]  # the probe batch
             alive = (a > 0).transpose(0, 1).reshape(a.shape[1], -1).any(dim=1)
             dead[name] = 1.0 - alive.float().mean().item()
         first = next((m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Conv1d))), None)
         filters = first.weight.detach().float().cpu().numpy() if first is not None else None
-        return FeatureSnapshot(step, epoch, index, maps, channels, dead, filters, starts)
+        return FeatureSnapshot(step, epoch, index, maps, channels, dead, filters, starts, embedding)
 
 
 def _blocks_with_act(model: nn.Module) -> list[tuple[str, nn.Module]]:

@@ -107,6 +107,27 @@ def test_image_probe_keeps_the_chosen_images_maps_capped_and_pooled():
     assert probe(model).sample_index == 29
 
 
+def test_image_probe_keeps_each_test_images_mean_channel_activation():
+    model = small_cnn()
+    x = torch.rand(30, 1, 16, 16)
+    snap = ImageProbe(x, embed_count=20)(model)
+    assert {k: v.shape for k, v in snap.embedding.items()} == {
+        "conv1": (20, 4),
+        "conv2": (20, 40),  # every channel, not the page of 32 the maps show
+        "conv3": (20, 6),
+    }
+    model.eval()
+    with torch.no_grad():
+        h = x[:20]
+        for i, block in enumerate(model.blocks):
+            h = block(h)
+            expected = h.mean(dim=(2, 3)).numpy()  # averaged over every position, by hand
+            got = snap.embedding[f"conv{i + 1}"].astype(np.float32)
+            np.testing.assert_allclose(got, expected, rtol=5e-3, atol=2e-3)
+    assert ImageProbe(x[:5], embed_count=20)(model).embedding["conv1"].shape == (5, 4)
+    assert ImageProbe(x, embed_count=0)(model).embedding == {}
+
+
 def test_image_probe_pages_through_channels_of_wide_layers():
     model = small_cnn()
     x = torch.rand(10, 1, 16, 16)
