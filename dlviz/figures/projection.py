@@ -11,6 +11,10 @@ import plotly.graph_objects as go
 
 from dlviz.figures.theme import CLASS_COLORS, base_layout, f32, legend_below, make_figure
 
+# Ten classes (the digits) need ten colours: the class colours, then four more that stay apart
+# from them (Paul Tol's olive, purple, teal, and grey).
+PALETTE = (*CLASS_COLORS, "#999933", "#aa4499", "#44aa99", "#888888")
+
 
 def projection_figure(
     coords: np.ndarray,
@@ -40,7 +44,7 @@ def projection_figure(
                 "customdata": idx.astype(np.int32),
                 "mode": "markers",
                 "name": str(name),
-                "marker": {"size": 7, "color": CLASS_COLORS[c % len(CLASS_COLORS)], "opacity": 0.8},
+                "marker": {"size": 7, "color": PALETTE[c % len(PALETTE)], "opacity": 0.8},
                 "hovertemplate": f"{name}<br>test item %{{customdata}}<extra></extra>",
             }
         )

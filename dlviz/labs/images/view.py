@@ -23,6 +23,7 @@ from dlviz.figures.curves import curves_figure
 from dlviz.figures.gradients import grad_norm_figure
 from dlviz.figures.rasters import feature_maps_figure, filters_figure, image_grid_figure
 from dlviz.history import RunHistory
+from dlviz.labs.images import view_projector
 from dlviz.labs.images.figures import dead_units_figure
 from dlviz.probes import FeatureSnapshot, ImageProbe, top_activating
 from dlviz.text import plural
@@ -381,6 +382,7 @@ def draw_single(view: live.View, key: str) -> None:
     live.metrics_row(h)
     _feature_maps(view, key)
     health(h, key, len(live.view_dataset(view.handles[0]).x_test))
+    view_projector.draw(h, live.view_dataset(view.handles[0]), key)
     _results(view, key)
 
 
