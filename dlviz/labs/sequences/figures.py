@@ -811,3 +811,39 @@ def length_gradient_figure(rows: Sequence[dict[str, Any]], height: int = 320) ->
         legend=legend_below(),
     )
     return make_figure(traces, layout)
+
+
+def state_path_figure(snap: SequenceSnapshot, layer: str, height: int = 340) -> go.Figure:
+    """A layer's hidden state of the snapshot's example as a path through time: the states
+    (one a position) flattened to their two main directions (PCA of this example's states),
+    joined in order, each dot coloured by its position, the first and last labelled. Each
+    axis's sign is chosen so the path ends on the positive side (PCA's signs are arbitrary)."""
+    from dlviz.projector import pca
+
+    if layer not in snap.states:
+        return _message(f"no states recorded for {layer}", height)
+    states = np.asarray(snap.states[layer], dtype=np.float32).T  # (T, units)
+    t = len(states)
+    if t < 2:
+        return _message("a path needs at least two positions", height)
+    coords, share = pca(states)
+    end = coords[-1] - coords[0]
+    coords = coords * np.where(end < 0, -1.0, 1.0)
+    text = [printable(tok) for tok in snap.tokens[:t]] if snap.tokens else [""] * t
+    pos = np.arange(t, dtype=np.float32)
+    traces: list[dict[str, Any]] = [
+        {"type": "scatter", "mode": "lines", "x": f32(coords[:, 0]), "y": f32(coords[:, 1]),
+         "line": {"color": GREY, "width": 1}, "hoverinfo": "skip", "showlegend": False},
+        {"type": "scatter", "mode": "markers", "x": f32(coords[:, 0]), "y": f32(coords[:, 1]),
+         "marker": {"size": 7, "color": pos, "colorscale": SEQUENTIAL, "cmin": 0, "cmax": t - 1,
+                    "colorbar": {"thickness": 10, "title": {"text": "position", "side": "right"}}},
+         "text": text, "showlegend": False,
+         "hovertemplate": "position %{marker.color:.0f} %{text}<extra></extra>"},
+        {"type": "scatter", "mode": "text", "x": f32(coords[[0, -1], 0]),
+         "y": f32(coords[[0, -1], 1]), "text": ["start", "end"], "textposition": "top center",
+         "showlegend": False, "hoverinfo": "skip"},
+    ]  # fmt: skip
+    layout = base_layout(height)
+    layout["xaxis"] = {"title": {"text": f"PC1 ({share[0]:.0%})"}, "zeroline": False}
+    layout["yaxis"] = {"title": {"text": f"PC2 ({share[1]:.0%})"}, "zeroline": False}
+    return make_figure(traces, layout)

@@ -26,6 +26,7 @@ from dlviz.labs.sequences.figures import (
     gates_figure,
     head_scores_figure,
     sequence_curves_figure,
+    state_path_figure,
     states_figure,
     time_gradient_figure,
 )
@@ -236,6 +237,22 @@ def _recurrent(h: RunHistory, snap: SequenceSnapshot, key: str) -> None:
     summary(reading.time_gradient_caption(first, snap))
     if arch not in RECURRENT:
         st.caption("Without a recurrence the gradient reaches each step through the layers only.")
+    st.markdown(f"**The path of {layer}'s state through time**")
+    live_chart(
+        _cached_figure(
+            "state_path", (snap.step, snap.example, layer), lambda: state_path_figure(snap, layer)
+        ),
+        key=f"{key}_state_path",
+    )
+    summary(
+        f"The state after each position of this example, {layer}'s {plural(snap.states[layer].shape[0], 'unit')} "
+        "flattened to the two directions along which this example's states differ most "
+        "(PCA): dark at the start, yellow at the end. A long step is a position whose input "
+        "moved the state a lot; where the dots bunch up, the state changed little along "
+        "these two directions."
+        if layer in snap.states
+        else f"No states were recorded for {layer}."
+    )
 
 
 ALL_LAYERS = "every layer"

@@ -411,3 +411,23 @@ def test_a_transformers_live_figures_together_stay_under_300_kb():
     ]
     total = sum(figure_bytes(f) for f in figs)
     assert total < REFRESH_BYTES, total
+
+
+def test_the_state_path_is_the_states_pca_in_order_ending_on_the_positive_side():
+    from dlviz.labs.sequences.figures import state_path_figure
+
+    # 3 units, 5 positions: the state moves along unit 0 only, from +2 down to -2
+    states = np.zeros((3, 5), dtype=np.float16)
+    states[0] = [2, 1, 0, -1, -2]
+    fig = state_path_figure(snap(states={"lstm1": states}), "lstm1")
+    line, dots, ends = fig.data
+    x = np.asarray(dots.x, dtype=np.float64)
+    # the only direction of change, centred (mean 0), signed so the path ends positive
+    np.testing.assert_allclose(x, [-2, -1, 0, 1, 2], atol=1e-6)
+    np.testing.assert_allclose(np.asarray(dots.y), 0, atol=1e-6)
+    assert list(dots.marker.color) == [0, 1, 2, 3, 4]  # coloured by position
+    assert list(dots.text) == ["a", "␣", "b", "⏎", "c"]
+    assert list(ends.text) == ["start", "end"]
+    assert fig.layout.xaxis.title.text == "PC1 (100%)"
+    missing = state_path_figure(snap(states={}), "lstm1")
+    assert "no states recorded" in missing.layout.annotations[0].text

@@ -201,3 +201,20 @@ def test_the_length_experiment_runs_and_draws_its_charts_table_and_reading(
     names = {t.get("name") for t in figs["sq_len_view_acc"]["data"]}
     assert {"rnn", "transformer"} <= names
     assert len(at.dataframe) >= 1
+
+
+def test_an_lstm_shows_its_states_gates_and_the_path_of_its_state(apptest):
+    at = apptest(PAGE)
+    choose(at, "symbols", "temporal_order")
+    at.selectbox(key="sq_arch").set_value("lstm").run()
+    at.select_slider(key="sq_samples").set_value(1000).run()
+    train(at, epochs=1)
+    assert not errors(at), errors(at)
+    figs = charts(at)
+    assert {"sq_view_states", "sq_view_gates", "sq_view_state_path"} <= set(figs)
+    snap = at.session_state[VIEW].handles[0].history.seq[-1]
+    layer = snap.layers[0]
+    dots = figs["sq_view_state_path"]["data"][1]
+    assert len(values(dots["x"])) == snap.states[layer].shape[1]  # a dot a position
+    assert f"The path of {layer}'s state through time" in markdown(at)
+    assert "dark at the start, yellow at the end" in captions(at)
