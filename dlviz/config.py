@@ -621,6 +621,10 @@ class TrainConfig:
     # generator's, `optimizer`)
     lr_d: float = 0.0
     optimizer_d: str = ""
+    # fit a linear probe on every layer (dlviz.representations) at most every this many
+    # epochs, while the probes cost at most 3% of the training time, and once at the end;
+    # 0: no probes. Classification runs only (a forecast or a generative run has no classes).
+    probe_every: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):
@@ -644,6 +648,7 @@ class TrainConfig:
         _check_number("train.eval_every", self.eval_every, kind=int, lo=1, hi=100_000)
         _check_number("train.clip", self.clip, kind=float, lo=0.0, hi=1000.0)
         _check_number("train.lr_d", self.lr_d, kind=float, lo=0.0, hi=100.0)
+        _check_number("train.probe_every", self.probe_every, kind=int, lo=0, hi=100_000)
         if self.optimizer_d != "":
             _check_choice("train.optimizer_d", self.optimizer_d, OPTIMIZERS)
         if not isinstance(self.until_stopped, bool):

@@ -128,6 +128,11 @@ class RunHistory:
     seq_seen: int = 0
     gen: list[Any] = field(default_factory=list)  # GenerativeSnapshots, thinned as fmaps are
     heads: Series = field(default_factory=lambda: Series(("step", "epoch", "scores")))
+    # Linear probes (train.probe_every, dlviz.events.LayerProbes): the layers probed, input to
+    # output, their feature counts, and per probe the test accuracy of each layer's probe.
+    probe_layers: list[str] = field(default_factory=list)
+    probe_dims: list[int] = field(default_factory=list)
+    probes: Series = field(default_factory=lambda: Series(("step", "epoch", "accuracy")))
     summary: dict[str, Any] = field(default_factory=dict)
     run_id: str = ""
     model: Any = None  # the trained model (on the CPU) once the run has ended
@@ -195,6 +200,11 @@ class RunHistory:
             self.gen.append(event["snapshot"])
             if len(self.gen) > MAX_FMAPS:  # drop every other one, keeping the first and last
                 self.gen = self.gen[:-1:2] + [self.gen[-1]]
+        elif kind == "probes":
+            self.probe_layers, self.probe_dims = list(event["layers"]), list(event["dims"])
+            self.probes.append(
+                step=event["step"], epoch=event["epoch"], accuracy=list(event["accuracy"])
+            )
         elif kind == "classes":
             self.classes = {k: v for k, v in event.items() if k != "type"}
         elif kind == "paused":

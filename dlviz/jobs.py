@@ -29,7 +29,14 @@ from dlviz import outcome, runs, transfer
 from dlviz.config import RunConfig
 from dlviz.data import Dataset, limit_per_class, load_dataset, load_generative
 from dlviz.devices import DeviceError, describe, resolve_device
-from dlviz.events import EventEmitter, FirstDrawGate, Snapshotter, snapshotter_for
+from dlviz.events import (
+    EventEmitter,
+    FirstDrawGate,
+    LayerProbes,
+    Snapshotter,
+    probeable,
+    snapshotter_for,
+)
 from dlviz.history import RunHistory
 from dlviz.models import build_model, count_parameters
 from dlviz.probes import ImageProbe, class_report, weight_layers
@@ -221,21 +228,29 @@ def train(
     snapshot: Snapshotter | None,
     callbacks: tuple[Callback, ...] = (),
 ) -> FitState:
-    """The training loop, its events into `record` (snapshots by `snapshot`), its curves saved
-    to the store as it goes; then, for images, how each class fared."""
-    model, data = net.model, net.data
+    """The training loop, its events into `record` (snapshots by `snapshot`; linear probes of
+    every layer with `train.probe_every`), its curves saved to the store as it goes; then, for
+    images, how each class fared."""
+    model, data, tc = net.model, net.data, net.config.train
     emitter = EventEmitter(record.emit, snapshot=snapshot)
     saving: tuple[Callback, ...] = ()
     if record.run_id:
         saving = (MetricsSaver(record.save_metrics, METRICS_EVERY_S),)
+    probes: tuple[LayerProbes, ...] = ()
+    if tc.probe_every and probeable(data):
+        probes = (LayerProbes(record.emit, data, every=tc.probe_every, seed=tc.seed),)
     state = fit(
         model,
         data,
-        net.config.train,
+        tc,
         device,
-        callbacks=(emitter, *saving, *callbacks),
+        callbacks=(emitter, *probes, *saving, *callbacks),
         control=control,
     )
+    if probes and state.status != "diverged" and not state.stop_reason:
+        # the trained network's, after the loop (not training time); not when the server or
+        # the reaper stopped the run, which should end at once
+        probes[0].final(state)
     classifier = data.kind in ("image", "audio") and not data.generative
     if classifier and state.epoch > 0 and state.status != "diverged":
         report = class_report(model, data.x_test, data.y_test, data.n_classes)

@@ -71,15 +71,53 @@ def test_overhead_result_reports_a_ratio_per_case():
     assert [c["case"] for c in result["cases"]] == [c.name for c in overhead.overhead_cases()]
     # one epoch over every training sample: 700 of the Playground default, 2800 of the deep
     # case, 840 of the CNN's 1,200 shapes, 2800 of each sequence case's 4,000 sequences and of
-    # the GAN's 4,000 points on the ring
-    assert [c["samples_per_run"] for c in result["cases"]] == [700, 2800, 840, 2800, 2800, 2800]
+    # the GAN's 4,000 points on the ring, and 840 shapes again for the CNN's live probes
+    assert [c["samples_per_run"] for c in result["cases"]] == [
+        700, 2800, 840, 2800, 2800, 2800, 840,
+    ]  # fmt: skip
     for c in result["cases"]:
         s = c["ratio_spread"]
         assert s["min"] <= c["ratio"] <= s["max"] and c["ratio"] == s["median"]
         assert c["bare_seconds"]["min"] > 0 and c["cpu_ratio"] > 0
-    assert result["within_budget"] == all(c["ratio"] >= 0.9 for c in result["cases"])
+    # the probes' case is held to 3% of training time, against dlviz without probes
+    assert [c["budget"] for c in result["cases"]] == [0.9] * 6 + [0.97]
+    probes = result["cases"][-1]
+    assert probes["baseline"] == "dlviz without probes"
+    assert probes["probe_share"]["min"] >= 0 and probes["probes_per_run"]["min"] >= 0
+    assert "probe_share" not in result["cases"][0]
+    # the probes' case on their own timed share of the run, the others on the ratio
+    for c in result["cases"][:-1]:
+        assert c["within_budget"] == (c["ratio"] >= 0.9)
+    assert probes["within_budget"] == (probes["probe_share"]["median"] <= 0.03 + 1e-12)
+    assert result["within_budget"] == all(c["within_budget"] for c in result["cases"])
     text = overhead.format_overhead(result)
-    assert "ratio" in text and "budget 0.9" in text
+    assert "ratio" in text and "budget 0.9" in text and "budget 0.97" in text
+    assert "without probes" in text
+
+
+def test_the_probes_case_times_the_same_run_with_probes_on_and_off(monkeypatch):
+    """The probes only look: with them on (and taken at every epoch) the run ends at the same
+    weights as without them."""
+    from dlviz import events
+
+    case = overhead.overhead_cases(epochs=2)[-1]
+    assert case.baseline == "unprobed" and case.config.train.probe_every == 1
+    assert case.config.model.arch == "cnn"
+    cfg = case.config.with_changes(data={"n_samples": 120})
+    data = load_dataset(cfg.data)
+    a, b = (build_model(cfg.model, data.input_shape, data.n_classes, seed=0) for _ in range(2))
+    taken = []
+    monkeypatch.setattr(events, "PROBE_SHARE", 1e9)  # time is no object: probe every epoch
+    real = events.LayerProbes.take
+    monkeypatch.setattr(
+        events.LayerProbes, "take", lambda self, s: taken.append(s.epoch) or real(self, s)
+    )
+    overhead.unprobed_loop(a, data, cfg, torch.device("cpu"))
+    assert taken == []
+    overhead.instrumented_loop(b, data, cfg, torch.device("cpu"))
+    assert taken == [1, 2]
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb)
 
 
 def test_the_feature_map_figure_of_an_8_layer_cnn_on_64px_images_stays_under_1_mb():

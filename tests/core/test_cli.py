@@ -147,8 +147,8 @@ def test_bench_overhead_plumbing_on_a_tiny_budget(capsys):
     assert main(["bench", "overhead", "--repeats", "1", "--epochs", "1", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["benchmark"] == "overhead" and result["budget"] == 0.9
-    # three of points and images, an LSTM, a transformer and a GAN
-    assert len(result["cases"]) == 6
+    # three of points and images, an LSTM, a transformer, a GAN and the CNN's live probes
+    assert len(result["cases"]) == 7
     for case in result["cases"]:
         assert case["ratio"] > 0 and case["bare_samples_per_second"] > 0
     assert result["machine"]["torch_threads"] >= 1
@@ -370,6 +370,21 @@ def test_runs_show(tmp_path, capsys):
     assert shown["run"]["run_id"] == older and shown["run"]["name"] == "older"
     assert shown["config"]["model"]["hidden"] == [8] and shown["metrics"]["epoch"] == [1, 2]
     assert shown["has_weights"] is False and shown["summary"]["status"] == "finished"
+
+
+def test_runs_probe_json_ends_with_the_layers_line_from_the_real_entry_point(tmp_path):
+    """`dlviz runs probe ID --json`: the last stdout line is {"layers": [{"name",
+    "probe_accuracy"}, ...]}, input to output."""
+    cfg = write(tmp_path, {"data": {"name": "xor", "n_samples": 200}, "model": {"hidden": [6]},
+                           "train": {"epochs": 3}})  # fmt: skip
+    store = str(tmp_path / "store")
+    trained = dlviz("train", cfg, "--runs-dir", store, "--json", "--quiet")
+    run_id = json.loads(trained.stdout.strip().splitlines()[-1])["run_id"]
+    out = dlviz("runs", "probe", run_id, "--runs-dir", store, "--json")
+    assert out.returncode == 0, out.stderr
+    layers = json.loads(out.stdout.strip().splitlines()[-1])["layers"]
+    assert [r["name"] for r in layers] == ["input", "hidden1", "output"]
+    assert all(isinstance(r["probe_accuracy"], float) for r in layers)
 
 
 def test_runs_unknown_id_is_a_clear_error(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""The Image lab's figures: dead units and the CNN's block diagram."""
+"""The Image lab's figures: dead units, the CNN's block diagram and what a channel wants."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dlviz.figures.gradients import layer_colors
+from dlviz.figures.rasters import image_grid_figure
 from dlviz.figures.theme import base_layout, f32, legend_below, make_figure
 from dlviz.history import RunHistory
 
@@ -77,3 +78,30 @@ def cnn_figure(
         yaxis={"visible": False, "range": [-3.8, 2.8]},
     )  # fmt: skip
     return make_figure([], layout)
+
+
+def channel_wants_figure(
+    wanted: np.ndarray,
+    wanted_captions: Sequence[str],
+    top: np.ndarray,
+    top_captions: Sequence[Sequence[str]],
+    tile: int = 72,
+) -> go.Figure:
+    """One row per channel: the input optimised for it (`wanted`, (G, C, H, W) in [0, 1]),
+    framed in orange so a white or black one still shows, then the test images that excite it
+    most (`top`, (G, k, C, H, W)), each with its caption under it."""
+    wanted, top = np.asarray(wanted), np.asarray(top)
+    g, k = top.shape[:2]
+    images = np.concatenate([wanted[:, None], top], axis=1).reshape(g * (1 + k), *top.shape[2:])
+    captions = [c for i in range(g) for c in (wanted_captions[i], *top_captions[i])]
+    fig = image_grid_figure(images, captions, cols=1 + k, tile=tile)
+    # A tile's caption sits 2 px under it, centred: the frames follow the grid's own layout,
+    # just inside each tile (the grid's edge would clip a frame outside it).
+    notes = fig.layout.annotations
+    frames = [
+        {"type": "rect", "x0": n.x - tile / 2 + 1, "x1": n.x + tile / 2 - 1,
+         "y0": n.y - 2 - tile + 1, "y1": n.y - 3, "line": {"color": "#f59322", "width": 2}}
+        for n in notes[:: 1 + k]
+    ]  # fmt: skip
+    fig.update_layout(shapes=frames)
+    return fig

@@ -23,7 +23,7 @@ from dlviz.figures.curves import curves_figure
 from dlviz.figures.gradients import grad_norm_figure
 from dlviz.figures.rasters import feature_maps_figure, filters_figure, image_grid_figure
 from dlviz.history import RunHistory
-from dlviz.labs.images import view_projector
+from dlviz.labs.images import view_channels, view_layers, view_projector
 from dlviz.labs.images.figures import dead_units_figure
 from dlviz.probes import FeatureSnapshot, ImageProbe, top_activating
 from dlviz.text import plural
@@ -312,6 +312,7 @@ def _results(view: live.View, key: str) -> None:
     with right:
         if h.model is not None:
             _channel_explorer(h, ds, key)
+    view_channels.draw(h, ds, key)  # what the chosen layer's channels want, under it
     cm = np.asarray(h.classes["confusion"])
     total = int(cm.sum() - np.trace(cm))
     wrong = h.classes["misclassified"][:24]
@@ -383,6 +384,7 @@ def draw_single(view: live.View, key: str) -> None:
     _feature_maps(view, key)
     health(h, key, len(live.view_dataset(view.handles[0]).x_test))
     view_projector.draw(h, live.view_dataset(view.handles[0]), key)
+    view_layers.draw(h, live.view_dataset(view.handles[0]), key)
     _results(view, key)
 
 
@@ -434,6 +436,7 @@ def draw_pair(view: live.View, key: str) -> None:
         st.markdown("#### What happened")
         for sentence in compare_runs(view.labels[0], hs[0], view.labels[1], hs[1]):
             st.markdown(f"- {sentence}")
+        view_layers.draw_pair(list(view.labels), hs, ds, key)
 
 
 def live_view(key: str) -> None:

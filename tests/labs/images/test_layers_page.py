@@ -1,0 +1,119 @@
+"""The Image lab's probes and CKA on a trained network: the buttons fit and draw them, the
+numbers shown are the core's on the same network, and the readings say what the numbers do
+(checked on hand-made probe results)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+from support.apptest import button, charts, texts, values, wait_until_done
+
+from dlviz.config import ConvBlock
+from dlviz.data import load_dataset
+from dlviz.labs.images.view_layers import cka_reading, probe_reading
+from dlviz.representations import probe_layers
+
+PAGE = "pages/images.py"
+VIEW = "im_view"
+SMALL = (ConvBlock(8, 3, pool="max"), ConvBlock(16, 3, pool="max"))
+
+
+def layers(*acc):
+    names = ["input", *(f"conv{i}" for i in range(1, len(acc) - 1)), "output"]
+    return [{"name": n, "probe_accuracy": a, "dim": 8} for n, a in zip(names, acc)]
+
+
+def test_the_probe_reading_names_where_the_classes_separate_and_whether_it_rises():
+    text = probe_reading(layers(0.4, 0.6, 0.9, 0.93), chance=1 / 6, network=0.95)
+    assert (
+        "on the raw input scores 40% (chance 17%); on output, 93% (the network itself: 95%)" in text
+    )
+    assert "within 5% of the best - at conv2." in text
+    assert "rises from layer to layer" in text
+    falls = probe_reading(layers(0.4, 0.9, 0.8, 0.85), chance=0.5, network=None)
+    assert (
+        "does not rise all the way: it falls by more than 2 points somewhere after conv1" in falls
+    )
+    easy = probe_reading(layers(0.99, 0.97, 0.99, 0.99), chance=0.5, network=None)
+    assert "Even the input is about as separable as any layer" in easy
+
+
+def test_the_cka_reading_says_what_the_matrix_holds():
+    m = np.array([[1.0, 0.8, 0.3], [0.8, 1.0, 0.6], [0.3, 0.6, 1.0]])
+    text = cka_reading(["input", "conv1", "conv2"], ["input", "conv1", "conv2"], m, same=True)
+    assert "CKA 0.70 on average" in text and "much less (0.30)" in text
+    two = cka_reading(
+        ["a1", "a2"], ["b1", "b2", "b3"], np.array([[0.9, 0.2, 0.1], [0.1, 0.3, 0.7]]), same=False
+    )
+    assert "a1 most like b1 (0.90), a2 most like b3 (0.70)" in two
+
+
+@pytest.fixture
+def trained(apptest) -> AppTest:
+    at = apptest(PAGE)
+    at.select_slider(key="im_shapes_samples").set_value(300).run()
+    at.slider(key="im_shapes_size").set_value(28).run()
+    at.number_input(key="im_epochs").set_value(3).run()
+    at.session_state["im_blocks"] = SMALL
+    at.session_state["im_blocks_version"] = at.session_state["im_blocks_version"] + 1
+    at.run()
+    button(at, "im_train").click().run()
+    wait_until_done(at, key=VIEW, deadline_s=60, rerun=True)
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_buttons_fit_probes_and_cka_on_the_trained_network(trained):
+    at = trained
+    assert "#### Where the classes become linearly separable" in texts(at.markdown)
+    assert f"{VIEW}_probes" not in charts(at)  # nothing fitted before the press
+    button(at, "im_probe_fit").click().run()
+    assert not at.exception, at.exception
+    fig = charts(at)[f"{VIEW}_probes"]
+    handle = at.session_state[VIEW].handles[0]
+    ds = load_dataset(handle.config.data)
+    expected = probe_layers(handle.history.model, ds)
+    shown = values(fig["data"][0]["y"])
+    np.testing.assert_allclose(shown, [layer["probe_accuracy"] for layer in expected], atol=1e-6)
+    assert list(fig["data"][0]["x"]) == ["input", "conv1", "conv2", "output"]
+    assert any(
+        t.startswith("A linear classifier on the raw input scores") for t in texts(at.caption)
+    )
+    assert button(at, "im_probe_fit").disabled  # fitted: pressing again would change nothing
+
+    button(at, "im_cka_fit").click().run()
+    assert not at.exception, at.exception
+    cka = charts(at)[f"{VIEW}_cka"]["data"][0]
+    raw = cka["z"]
+    if isinstance(raw, dict):  # plotly's binary form of a 2-D array
+        z = np.array(values(raw)).reshape([int(n) for n in str(raw["shape"]).split(",")])
+    else:
+        z = np.array([values(row) for row in raw])
+    assert list(cka["x"]) == ["input", "conv1", "conv2", "output"]
+    assert z.shape == (4, 4)
+    np.testing.assert_allclose(np.diag(z), 1.0, atol=1e-4)  # a layer is itself
+    np.testing.assert_allclose(z, z.T, atol=1e-6)
+    assert any("Neighbouring layers are alike" in t for t in texts(at.caption))
+
+
+def test_the_twins_probes_share_one_chart_and_cka_compares_them(apptest):
+    at = apptest(PAGE)
+    at.segmented_control(key="im_dataset").set_value("digits").run()
+    at.select_slider(key="im_digits_samples").set_value(300).run()
+    at.number_input(key="im_epochs").set_value(2).run()
+    button(at, "im_train_pair").click().run()
+    wait_until_done(at, key=VIEW, deadline_s=120, rerun=True)
+    assert not at.exception, at.exception
+    button(at, "im_pair_layers_fit").click().run()
+    assert not at.exception, at.exception
+    figs = charts(at)
+    lines = [t for t in figs[f"{VIEW}_pair_probes"]["data"] if t["name"] in ("shallow", "deep")]
+    assert [len(values(t["y"])) for t in lines] == [3, 10]  # input, 1 or 8 convs, output
+    assert values(lines[0]["x"])[0] == 0.0 and values(lines[1]["x"])[-1] == 1.0  # depth 0 to 1
+    cka = figs[f"{VIEW}_pair_cka"]["data"][0]
+    assert list(cka["y"]) == ["input", "conv1", "output"] and len(cka["x"]) == 10
+    shown = texts(at.caption)
+    assert any(t.startswith("Shallow: A linear classifier") for t in shown)
+    assert any(t.startswith("Deep: A linear classifier") for t in shown)
+    assert any("most like" in t for t in shown)
