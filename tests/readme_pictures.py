@@ -282,7 +282,7 @@ def transfer(browser, url: str) -> None:
 
 def devices(browser, url: str) -> None:
     page = open_page(browser, url + "/devices")
-    page.get_by_role("button", name="Measure").click()
+    page.get_by_role("button", name="Measure", exact=True).click()
     wait_for_main_text(page, r"Measured on", timeout=LONG_MS)
     wait_settled(page, seconds=3)
     fit_height(page)

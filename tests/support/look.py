@@ -99,7 +99,7 @@ def train(page, name: str, pair: bool = False) -> None:
     elif name == "transfer":
         page.get_by_role("button", name="Compare all four strategies").click()
     elif name == "devices":
-        page.get_by_role("button", name="Measure").click()
+        page.get_by_role("button", name="Measure", exact=True).click()
     else:
         return
     # The runs have started once a Stop button is enabled (its label follows an icon's

@@ -32,7 +32,7 @@ def test_measure_the_cpu_and_see_the_charts(streamlit_server, new_page):
     expect(page.get_by_text("How it is measured.")).to_be_visible()
 
     step("a quick CPU measurement: matmul and training-step charts")
-    page.get_by_role("button", name="Measure").click()
+    page.get_by_role("button", name="Measure", exact=True).click()
     matmul = wait_for_chart(page, "dv_matmul")
     train = wait_for_chart(page, "dv_train")
     assert matmul is not None and train is not None
