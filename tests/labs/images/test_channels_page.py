@@ -4,7 +4,8 @@ test images that excite it most, with the caption; the same settings again compu
 
 from __future__ import annotations
 
-from support.apptest import button, charts, texts, wait_until_done
+from support.apptest import button, charts, texts
+from support.images import trained_images_page
 
 from dlviz import feature_viz
 from dlviz.config import ConvBlock
@@ -15,20 +16,7 @@ SMALL = (ConvBlock(8, 3, pool="max"), ConvBlock(16, 3, pool="max"))
 
 
 def trained(apptest):
-    """An Images-page session that has trained a two-block CNN on 300 shapes for 3 epochs (about
-    a second)."""
-    at = apptest(PAGE)
-    at.select_slider(key="im_shapes_samples").set_value(300).run()
-    at.slider(key="im_shapes_size").set_value(28).run()
-    at.number_input(key="im_epochs").set_value(3).run()
-    at.session_state["im_blocks"] = SMALL
-    at.session_state["im_blocks_version"] = at.session_state["im_blocks_version"] + 1
-    at.run()
-    button(at, "im_train").click().run()
-    assert not at.exception, at.exception
-    wait_until_done(at, key=VIEW, deadline_s=60.0, rerun=True)
-    assert at.session_state[VIEW].handles[0].history.status == "finished"
-    return at
+    return trained_images_page(apptest)
 
 
 def notes(fig: dict) -> list[str]:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 from support.apptest import button, charts, texts, values, wait_until_done
+from support.images import trained_images_page
 
 from dlviz.config import ConvBlock
 from dlviz.data import load_dataset
@@ -51,17 +52,7 @@ def test_the_cka_reading_says_what_the_matrix_holds():
 
 @pytest.fixture
 def trained(apptest) -> AppTest:
-    at = apptest(PAGE)
-    at.select_slider(key="im_shapes_samples").set_value(300).run()
-    at.slider(key="im_shapes_size").set_value(28).run()
-    at.number_input(key="im_epochs").set_value(3).run()
-    at.session_state["im_blocks"] = SMALL
-    at.session_state["im_blocks_version"] = at.session_state["im_blocks_version"] + 1
-    at.run()
-    button(at, "im_train").click().run()
-    wait_until_done(at, key=VIEW, deadline_s=60, rerun=True)
-    assert not at.exception, at.exception
-    return at
+    return trained_images_page(apptest)
 
 
 def test_the_buttons_fit_probes_and_cka_on_the_trained_network(trained):

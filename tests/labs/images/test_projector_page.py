@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-from support.apptest import button, charts, texts, values, wait_until_done
+from support.apptest import charts, texts, values
+from support.images import trained_images_page
 
 from dlviz.config import ConvBlock
 from dlviz.data import load_dataset
@@ -21,18 +22,7 @@ SMALL = (ConvBlock(8, 3, pool="max"), ConvBlock(16, 3, pool="max"))
 
 @pytest.fixture
 def trained(apptest) -> AppTest:
-    """An Images session after a 3-epoch run of a two-block CNN on 300 shapes of 28x28."""
-    at = apptest(PAGE)
-    at.select_slider(key="im_shapes_samples").set_value(300).run()
-    at.slider(key="im_shapes_size").set_value(28).run()
-    at.number_input(key="im_epochs").set_value(3).run()
-    at.session_state["im_blocks"] = SMALL
-    at.session_state["im_blocks_version"] = at.session_state["im_blocks_version"] + 1
-    at.run()
-    button(at, "im_train").click().run()
-    wait_until_done(at, key=VIEW, deadline_s=60, rerun=True)
-    assert not at.exception, at.exception
-    return at
+    return trained_images_page(apptest)
 
 
 def brute_nearest_share(x: np.ndarray, y: np.ndarray) -> float:
