@@ -23,6 +23,8 @@ FALL_ABS, FALL_REL = 0.005, 0.02
 # ... and flat since the epoch from which it stays within this band around its last value.
 FLAT_ABS, FLAT_REL = 0.01, 0.05
 GAP = 10.0  # gradients this many times apart are worth a word
+# A layer whose probe accuracy is within this of the best layer's "separates the classes":
+PROBE_NEAR_BEST = 0.05
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -371,3 +373,54 @@ def efficiency(rows: Sequence[dict[str, Any]]) -> str:
             else f"with {n}, {best['label'].lower()} {_pct(best['test_accuracy'])}"
         )
     return _sentence(parts)
+
+
+# --- what the layers hold (dlviz.representations) ---------------------------------------------
+
+
+def probe_reading(layers: list[dict[str, Any]], chance: float, network: float | None) -> str:
+    """What the probes say, from their numbers: the input's and the best layer's accuracy,
+    the first layer within PROBE_NEAR_BEST of the best, and whether accuracy rises all the way."""
+    acc = [float(layer["probe_accuracy"]) for layer in layers]
+    names = [str(layer["name"]) for layer in layers]
+    best = int(np.argmax(acc))
+    first = next(i for i, a in enumerate(acc) if a >= acc[best] - PROBE_NEAR_BEST)
+    parts = [
+        f"A linear classifier on the raw {names[0]} scores {acc[0]:.0%} (chance "
+        f"{chance:.0%}); on {names[best]}, {acc[best]:.0%}"
+        + (f" (the network itself: {network:.0%})" if network is not None else "")
+        + "."
+    ]
+    if first > 0:
+        parts.append(
+            f"The classes become linearly separable - within {PROBE_NEAR_BEST:.0%} of the best - "
+            f"at {names[first]}."
+        )
+    else:
+        parts.append("Even the input is about as separable as any layer: the task is easy.")
+    rises = all(b >= a - 0.02 for a, b in zip(acc, acc[1:]))
+    parts.append(
+        "Probe accuracy rises from layer to layer (never falling by more than 2 points)."
+        if rises
+        else "Probe accuracy does not rise all the way: it falls by more than 2 points "
+        f"somewhere after {names[best] if best < len(acc) - 1 else names[first]}."
+    )
+    return " ".join(parts)
+
+
+def cka_reading(rows: list[str], cols: list[str], matrix: np.ndarray, same: bool) -> str:
+    m = np.asarray(matrix, dtype=np.float64)
+    if same:
+        adjacent = [m[i, i + 1] for i in range(len(rows) - 1) if np.isfinite(m[i, i + 1])]
+        return (
+            f"Neighbouring layers are alike (CKA {np.mean(adjacent):.2f} on average); the input "
+            f"and the last layer, {rows[-1]}, much less ({m[0, -1]:.2f}): each layer changes the "
+            "representation a little, and together they change it a lot."
+            if adjacent
+            else ""
+        )
+    best = [cols[int(np.nanargmax(m[i]))] for i in range(len(rows))]
+    pairs = ", ".join(
+        f"{r} most like {b} ({np.nanmax(m[i]):.2f})" for i, (r, b) in enumerate(zip(rows, best))
+    )
+    return f"Each layer of the first network and the layer of the second it is most like: {pairs}."

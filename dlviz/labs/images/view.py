@@ -23,11 +23,12 @@ from dlviz.figures.curves import curves_figure
 from dlviz.figures.gradients import grad_norm_figure
 from dlviz.figures.rasters import feature_maps_figure, filters_figure, image_grid_figure
 from dlviz.history import RunHistory
-from dlviz.labs.images import view_channels, view_layers, view_projector
+from dlviz.labs.images import view_channels, view_projector
 from dlviz.labs.images.figures import dead_units_figure
 from dlviz.probes import FeatureSnapshot, ImageProbe, top_activating
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live
+from dlviz.ui import layers as layer_views
 from dlviz.ui.charts import live_chart, summary
 from dlviz.ui.state import remembered
 from dlviz.ui.widgets import snapshot_slider, test_item_chooser
@@ -384,7 +385,7 @@ def draw_single(view: live.View, key: str) -> None:
     _feature_maps(view, key)
     health(h, key, len(live.view_dataset(view.handles[0]).x_test))
     view_projector.draw(h, live.view_dataset(view.handles[0]), key)
-    view_layers.draw(h, live.view_dataset(view.handles[0]), key)
+    layer_views.draw(h, live.view_dataset(view.handles[0]), key, prefix="im")
     _results(view, key)
 
 
@@ -436,7 +437,7 @@ def draw_pair(view: live.View, key: str) -> None:
         st.markdown("#### What happened")
         for sentence in compare_runs(view.labels[0], hs[0], view.labels[1], hs[1]):
             st.markdown(f"- {sentence}")
-        view_layers.draw_pair(list(view.labels), hs, ds, key)
+        layer_views.draw_runs(view.labels, hs, ds, key, prefix="im")
 
 
 def live_view(key: str) -> None:

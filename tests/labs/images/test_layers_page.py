@@ -10,9 +10,9 @@ from streamlit.testing.v1 import AppTest
 from support.apptest import button, charts, texts, values, wait_until_done
 from support.images import trained_images_page
 
+from dlviz.captions import cka_reading, probe_reading
 from dlviz.config import ConvBlock
 from dlviz.data import load_dataset
-from dlviz.labs.images.view_layers import cka_reading, probe_reading
 from dlviz.representations import probe_layers
 
 PAGE = "pages/images.py"
