@@ -3,7 +3,7 @@ to the next (orthogonal Procrustes, so the picture turns no more than the networ
 seeded t-SNE on demand, and a point's nearest neighbours in the layer's own space.
 
 Everything here is numpy or torch on the CPU, deterministic for its seed; the pages draw what
-it returns (`dlviz.labs.images.view_projector`).
+it returns (`dlviz.ui.projector`).
 
 References: Schönemann (1966) for the orthogonal Procrustes problem; van der Maaten and Hinton
 (2008) for t-SNE, whose exact form (every pair, a few hundred points) this is.
@@ -189,3 +189,19 @@ def kl_divergence(x: np.ndarray, y: np.ndarray, perplexity: float = 30.0) -> flo
     num = (1.0 / (1.0 + torch.cdist(yt, yt).pow(2))).masked_fill(torch.eye(n, dtype=torch.bool), 0)
     q = (num / num.sum()).clamp_min(1e-12)
     return float((p * torch.log(p / q)).sum())
+
+
+def nearest_share(acts: np.ndarray, labels: np.ndarray, chunk: int = 32) -> float:
+    """The share of items whose nearest other item (Euclidean, in `acts`' own space; a tie goes
+    to the first) is of their class: how far a layer has sorted the classes, with no
+    classifier fitted. Distances are summed from differences, `chunk` rows at a time (exact
+    ties, such as identical inputs, stay ties; memory stays chunk x n x D)."""
+    x = _2d(acts)
+    labels = np.asarray(labels)
+    nearest = np.empty(len(x), dtype=np.int64)
+    for start in range(0, len(x), chunk):
+        d = ((x[start : start + chunk, None, :] - x[None, :, :]) ** 2).sum(axis=2)
+        rows = np.arange(start, min(start + chunk, len(x)))
+        d[rows - start, rows] = np.inf
+        nearest[rows] = d.argmin(axis=1)
+    return float((labels[nearest] == labels).mean())

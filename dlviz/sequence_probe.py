@@ -19,7 +19,8 @@ from torch import nn
 
 from dlviz.data import IGNORE, Dataset
 from dlviz.models.recording import LayerTrace, can_record, recording
-from dlviz.probes import ImageProbe
+from dlviz.probes import EMBED_COUNT, ImageProbe
+from dlviz.representations import layer_features
 from dlviz.train import task_loss
 
 PROBE_BATCH = 32  # test sequences a snapshot's gates, gradients and head scores average over
@@ -53,6 +54,9 @@ class SequenceSnapshot:
     (heads, T', T') float16 of the example (transformers; T' at most MAX_ATTENTION).
     `head_scores`: (layers, heads, len(HEAD_KINDS)) transformers, else None.
     `loss`: the probe batch's loss.
+    `embedding`: one class a sequence: {layer: (EMBED_COUNT, D) float16}, what the head would
+    read at each layer (`dlviz.representations.layer_features`; the input left out) for the
+    first EMBED_COUNT test sequences, the projector's points; empty for the other tasks.
     """
 
     step: int
@@ -72,6 +76,7 @@ class SequenceSnapshot:
     attention_bins: int = 1  # positions averaged into one cell of an attention map
     head_scores: np.ndarray | None = None
     loss: float = float("nan")
+    embedding: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def length(self) -> int:
@@ -149,7 +154,17 @@ class SequenceProbe:
             attention_bins=bins,
             head_scores=np.stack(scores).astype(np.float32) if scores else None,
             loss=float(loss.detach()),
+            embedding=sequence_embedding(model, data) if seq.task == "class" else {},
         )
+
+
+def sequence_embedding(
+    model: nn.Module, data: Dataset, n: int = EMBED_COUNT
+) -> dict[str, np.ndarray]:
+    """What the head would read at each layer (the input left out) of the first `n` test
+    sequences of a one-class-a-sequence task: {layer: (n, D) float16}."""
+    feats, _ = layer_features(model, data.x_test[:n])
+    return {k: v.cpu().numpy().astype(np.float16) for k, v in feats.items() if k != "input"}
 
 
 def _states(h: torch.Tensor) -> np.ndarray:

@@ -13,6 +13,7 @@ import numpy as np
 
 from dlviz.captions import factor
 from dlviz.config import LENGTH_DEFAULT
+from dlviz.data import Dataset
 from dlviz.history import RunHistory
 from dlviz.outcome import chance_level, margin
 from dlviz.sequence_probe import HEAD_KINDS, TURNED_ON, SequenceSnapshot, turned_on
@@ -23,6 +24,25 @@ KIND_WORDS = {  # with their article
     "duplicate": "a duplicate-token (copying)",
     "induction": "an induction",
 }
+
+
+MAX_SHOWN = 400  # characters of a sequence shown as text at most
+
+
+def is_chars(ds: Dataset) -> bool:
+    """A character model's text: its tokens are joined as they are, not with spaces."""
+    vocab = ds.seq.vocab if ds.seq is not None else ()
+    return bool(vocab) and max(len(t) for t in vocab) == 1 and ds.name in ("chars", "own_text")
+
+
+def shown_text(tokens: Sequence[str], vocab: Sequence[str], pad: int, prompt: int, chars: bool):
+    """A sequence's tokens as a person reads them: the padding left out, a generation task's
+    question only (its input holds the answer, shifted), characters joined as they are and
+    words with spaces, cut at MAX_SHOWN characters."""
+    tokens = tokens[:prompt] if prompt else tokens
+    padding = vocab[pad] if 0 <= pad < len(vocab) else None
+    text = ("" if chars else " ").join(t for t in tokens if t != padding)
+    return text[:MAX_SHOWN] + " …" if len(text) > MAX_SHOWN else text
 
 
 def _ok(v: Any) -> bool:

@@ -18,7 +18,7 @@ import streamlit as st
 from dlviz.data import Dataset
 from dlviz.figures.gradients import grad_norm_figure
 from dlviz.history import RunHistory
-from dlviz.labs.sequences import reading, view_finished
+from dlviz.labs.sequences import reading, view_finished, view_projector
 from dlviz.labs.sequences.figures import (
     KIND_NAMES,
     attention_figure,
@@ -32,6 +32,7 @@ from dlviz.labs.sequences.figures import (
 )
 from dlviz.sequence_probe import HEAD_KINDS, SequenceSnapshot
 from dlviz.text import plural
+from dlviz.ui import layers as layer_views
 from dlviz.ui import layout, live
 from dlviz.ui.charts import live_chart, summary
 from dlviz.ui.widgets import snapshot_slider, test_item_chooser
@@ -147,23 +148,9 @@ def _example_text(snap: SequenceSnapshot, ds: Dataset) -> None:
             f"forecasts the next {seq.horizon}."
         )
         return
-    joined = (
-        "".join
-        if seq.vocab
-        and max(len(t) for t in seq.vocab) == 1
-        and ds.name
-        in (
-            "chars",
-            "own_text",
-        )
-        else " ".join
+    text = reading.shown_text(
+        snap.tokens, seq.vocab, seq.pad, seq.prompt, chars=reading.is_chars(ds)
     )
-    # a generation task's input holds its answer, shifted (teacher forcing): show the question
-    tokens = snap.tokens[: seq.prompt] if seq.prompt else snap.tokens
-    shown = [t for t in tokens if t != (seq.vocab[seq.pad] if seq.pad >= 0 else None)]
-    text = joined(shown)
-    if len(text) > 400:
-        text = text[:400] + " …"
     right = snap.target == snap.prediction
     verdict = "right" if right else "wrong"
     conf = f" ({snap.confidence:.0%} sure)" if snap.confidence is not None else ""
@@ -400,6 +387,10 @@ def draw_single(view: live.View, key: str) -> None:
     metrics_row(h, ds.task, key, language=ds.name in ("chars", "own_text"))
     _curves(h, ds, key)
     _inside(view, key)
+    if ds.task == "class":
+        view_projector.draw(h, ds, key)
+    if ds.task in ("class", "tokens"):
+        layer_views.draw(h, ds, key, prefix="sq", noun="sequences")
     if h.done and h.model is not None and h.status in ("finished", "stopped"):
         view_finished.draw(h, ds, key)
 

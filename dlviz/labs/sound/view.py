@@ -35,6 +35,7 @@ from dlviz.labs.sound.figures import (
 from dlviz.probes import FeatureSnapshot, ImageProbe, top_activating
 from dlviz.text import plural
 from dlviz.ui import fields, layout, live
+from dlviz.ui import layers as layer_views
 from dlviz.ui.charts import live_chart, summary
 from dlviz.ui.state import remembered
 from dlviz.ui.widgets import snapshot_slider, test_item_chooser
@@ -324,7 +325,9 @@ def draw_single(view: live.View, key: str) -> None:
     live.status_line("", h)
     live.metrics_row(h)
     _feature_maps(view, key)
-    image_view.health(h, key, len(live.view_dataset(view.handles[0]).x_test), noun="clip")
+    ds = live.view_dataset(view.handles[0])
+    image_view.health(h, key, len(ds.x_test), noun="clip")
+    layer_views.draw(h, ds, key, prefix="sd", noun="clips")
     _results(view, key)
 
 
@@ -366,6 +369,7 @@ def draw_pair(view: live.View, key: str) -> None:
         st.markdown("#### What happened")
         for sentence in compare_runs(view.labels[0], hs[0], view.labels[1], hs[1]):
             st.markdown(f"- {sentence}")
+        layer_views.draw_runs(view.labels, hs, ds, key, prefix="sd", noun="clips")
 
 
 def live_view(key: str) -> None:

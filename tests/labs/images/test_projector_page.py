@@ -13,7 +13,7 @@ from support.images import trained_images_page
 
 from dlviz.config import ConvBlock
 from dlviz.data import load_dataset
-from dlviz.labs.images.view_projector import _picked
+from dlviz.ui.projector import picked as _picked
 
 PAGE = "pages/images.py"
 VIEW = "im_view"

@@ -5,7 +5,7 @@ wave twins, and a person's recordings with bad files among them."""
 from __future__ import annotations
 
 import numpy as np
-from support.apptest import wait_until_done
+from support.apptest import charts, wait_until_done
 from support.sounds import add_class, class_uploader, files, tone, uploader, wav_bytes
 
 PAGE = "pages/sound.py"
@@ -53,6 +53,12 @@ def test_a_short_run_shows_maps_results_and_a_prediction_with_grad_cam(apptest):
     assert "What each layer hears" in shown and "Confusion matrix - test accuracy" in shown
     assert "Where the network listened for" in shown
     assert "The occlusion check" in shown
+    # where the classes become separable: the probes of the trained network, from the wave on
+    at.button(key="sd_probe_fit").click().run()
+    assert not at.exception, at.exception
+    probes = charts(at)[f"{VIEW}_probes"]["data"][0]
+    assert list(probes["x"])[0] == "input" and list(probes["x"])[-1] == "output"
+    assert any("training clips" in c.value for c in at.caption)
 
 
 def own_recordings(at, n: int = 12) -> None:

@@ -151,6 +151,16 @@ def test_train_on_uploads_then_predict_an_upload_and_a_test_image(page):
     assert h.classes["confusion"].sum() == len(view.handles[0].data.x_test) == 6
     figs = charts(at)
     assert "up_view_fmaps" in figs and "up_view_confusion" in figs
+    # what the layers hold, as on the Image lab: the projector of the 6 test images, the probes
+    assert "up_view_proj_pca_conv2" in figs
+    at.button(key="im_probe_fit").click().run()
+    assert not at.exception, at.exception
+    assert list(charts(at)["up_view_probes"]["data"][0]["x"]) == [
+        "input",
+        "conv1",
+        "conv2",
+        "output",
+    ]
 
     # predict: an uploaded picture, then a damaged one, then a test image
     uploader(at, "up_predict_file").set_value(("new disc.png", picture("disc", 50), "image/png"))
