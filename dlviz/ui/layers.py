@@ -105,7 +105,7 @@ def draw(h: RunHistory, ds: Dataset, key: str, prefix: str, noun: str = "images"
     st.markdown("#### Where the classes become linearly separable")
     left, right = layout.columns(2, key=f"{key}_layers", min_width=360, gap="medium")
     with left:
-        source, flag = (id(h.model),), f"_{prefix}_probe_for"
+        source, flag = (h.model,), f"_{prefix}_probe_for"
         _button(
             "Fit a linear probe at every layer",
             f"{prefix}_probe_fit",
@@ -133,7 +133,7 @@ def draw(h: RunHistory, ds: Dataset, key: str, prefix: str, noun: str = "images"
             summary(probe_reading(layers, chance, network))
             st.caption(probe_caption(ds, noun, seconds))
     with right:
-        source, flag = (id(h.model), "cka"), f"_{prefix}_cka_for"
+        source, flag = (h.model, "cka"), f"_{prefix}_cka_for"
         _button(
             "Compare every layer with every other (CKA)",
             f"{prefix}_cka_fit",
@@ -179,7 +179,7 @@ def draw_runs(
     if len(kept) < 2:
         return False
     st.markdown(f"#### {title}")
-    source = tuple(id(h.model) for _, h, _ in kept)
+    source = tuple(h.model for _, h, _ in kept)
     flag = f"_{prefix}_pair_layers_for"
     _button(
         "Fit probes and compare the networks' layers"

@@ -80,7 +80,7 @@ def _snapshots(it: Items, h: RunHistory, ds: Dataset, n: int | None) -> list[Any
             final = _cached(
                 it,
                 "final",
-                (id(h.model),),
+                (h.model,),
                 lambda: _Final(h.step, h.epoch, it.trained(h.model, ds, count)),
             )
             shots = [*shots, final]
@@ -196,11 +196,11 @@ def _tsne_view(it: Items, h: RunHistory, ds: Dataset, layer: str, key: str) -> N
         return
     seed = int(st.session_state[seed_key])
     n = min(TSNE_POINTS, len(ds.x_test))
-    embedding = _cached(it, f"tsne_acts_{n}", (id(h.model),), lambda: it.trained(h.model, ds, n))
+    embedding = _cached(it, f"tsne_acts_{n}", (h.model,), lambda: it.trained(h.model, ds, n))
     acts = it.inputs(ds, n) if layer == "input" else embedding[layer].astype(np.float32)
     with st.spinner(f"t-SNE of {plural(n, it.noun)}..."):
         coords = _cached(
-            it, f"tsne_{layer}_{seed}", (id(h.model), layer, seed), lambda: tsne(acts, seed=seed)
+            it, f"tsne_{layer}_{seed}", (h.model, layer, seed), lambda: tsne(acts, seed=seed)
         )
     labels = ds.y_test[:n].numpy()
     _clickable(it, coords, labels, acts, ds, layer, key, ("", ""), "tsne")

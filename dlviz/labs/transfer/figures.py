@@ -1,13 +1,16 @@
-"""The Transfer lab's figures: which layers train, how far weights moved, what each strategy costs."""
+"""The Transfer lab's figures: which layers train, how far weights and representations moved,
+what each strategy costs."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import plotly.graph_objects as go
 
 from dlviz.figures.theme import OKABE_ITO, RUN_COLORS, base_layout, f32, legend_below, make_figure
+from dlviz.labs.transfer.layers import KEPT_CKA
 
 # --- transfer learning ----------------------------------------------------------------------------
 
@@ -101,6 +104,55 @@ def weight_change_figure(
             "tickformat": ".0%",
             "rangemode": "tozero",
         },
+        legend=legend_below(),
+    )
+    return make_figure(traces, layout)
+
+
+def backbone_similarity_figure(
+    rows: Sequence[tuple[str, str, dict[str, float]]], height: int = 300
+) -> go.Figure:
+    """Linear CKA between each conv layer of the pretrained backbone and the same layer of each
+    trained network (1: the layer computes what it did before training), one line per run:
+    `rows` are (label, strategy, {layer: CKA}). A run from scratch, which never saw the
+    backbone, is dashed: the reference the others are read against. A dotted line at KEPT_CKA,
+    above which the reading calls a layer kept close."""
+    traces: list[dict[str, Any]] = []
+    for label, strategy, cka in rows:
+        scratch = strategy == "scratch"
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": f"{label} (reference)" if scratch else label,
+                "x": list(cka),
+                "y": f32(list(cka.values())),
+                "line": {"color": STRATEGY_COLORS.get(strategy, "#444"), "width": 2,
+                         "dash": "dash" if scratch else "solid"},
+                "marker": {"size": 7},
+                "hovertemplate": f"{label}, %{{x}}: CKA %{{y:.3f}}<extra></extra>",
+            }
+        )  # fmt: skip
+    layers = list(dict.fromkeys(k for _, _, cka in rows for k in cka))
+    if layers:
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"CKA {KEPT_CKA:.2f}: kept close above",
+                "x": [layers[0], layers[-1]],
+                "y": [KEPT_CKA, KEPT_CKA],
+                "line": {"color": "#999999", "dash": "dot", "width": 1},
+                "hoverinfo": "skip",
+            }
+        )
+    finite = [v for _, _, cka in rows for v in cka.values() if math.isfinite(v)]
+    # from a round tenth below the lowest line: lines near 1 would merge on an axis from 0
+    bottom = max(0.0, math.floor((min(finite, default=1.0) - 0.05) * 10) / 10)
+    layout = base_layout(
+        height,
+        xaxis={"title": {"text": "layer (input \u2192 output)"}, "type": "category"},
+        yaxis={"title": {"text": "CKA with the pretrained layer"}, "range": [bottom, 1.01]},
         legend=legend_below(),
     )
     return make_figure(traces, layout)

@@ -1,5 +1,6 @@
 """The Transfer page's view: the network's frozen and trainable layers, the four strategies side
-by side, and the data-efficiency experiment."""
+by side (how far each layer moved from its pretrained weights and representation, where each
+strategy separates the classes), and the data-efficiency experiment."""
 
 from __future__ import annotations
 
@@ -9,19 +10,24 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dlviz import captions, runs, transfer
+from dlviz import captions, jobs, runs, transfer
+from dlviz.data import Dataset
 from dlviz.figures.curves import curves_figure
 from dlviz.figures.rasters import filters_figure
 from dlviz.labs.transfer import efficiency
+from dlviz.labs.transfer import layers as transfer_layers
 from dlviz.labs.transfer.figures import (
+    backbone_similarity_figure,
     efficiency_figure,
     transfer_plan_figure,
     weight_change_figure,
 )
 from dlviz.labs.transfer.widgets import AVAILABLE, transfer_settings
 from dlviz.text import counted, plural
+from dlviz.ui import layers as layer_views
 from dlviz.ui import layout, live
 from dlviz.ui.charts import live_chart, summary
+from dlviz.ui.state import remembered
 
 
 def plan_chart(b: transfer.Backbone, counts: tuple[int, int] | None) -> None:
@@ -123,6 +129,114 @@ def draw_strategies(view: live.View, key: str) -> None:
     ]
     if moved:
         _weights_moved(view, moved, key)
+    if not view.live:
+        try:
+            datasets = _run_datasets(view)
+        except transfer.BackboneError as e:  # the data is resized to the backbone's input
+            st.caption(f"The probes cannot be fitted without the backbone: {e}")
+            return
+        layer_views.draw_runs(
+            view.labels,
+            hs,
+            datasets,
+            key,
+            prefix="tl",
+            noun="images",
+            title="Where each strategy separates the classes",
+            cka=False,
+        )
+
+
+BACKBONE_CKA_FOR = "_tl_backbone_cka_for"  # the networks whose CKA was asked for
+CACHE = "_tl_layers"  # what was computed for them (`remembered`)
+
+
+def _network_data(handle: jobs.RunHandle, backbone: transfer.Backbone) -> Dataset:
+    """The data a run's network took: its training images (each class cut to the run's
+    per_class; the test set whole), as the backbone takes them."""
+    data = live.view_dataset(handle)
+    if handle.data is not None:  # a person's images, given whole: cut as the run cut them
+        data = jobs.load_data(handle.config, data)
+    return transfer.adapt_data(data, backbone.input_shape)
+
+
+def _backbone(handle: jobs.RunHandle) -> transfer.Backbone:
+    """The backbone a run started from, whatever is chosen on the page now."""
+    return transfer.load_backbone(handle.config.transfer.backbone, runs.default_root())
+
+
+def _run_datasets(view: live.View) -> list[Dataset]:
+    """Each run's data as its network took it (`_network_data`), once per view."""
+    return remembered(
+        CACHE,
+        "data",
+        tuple(view.handles),  # the objects, not their ids: a freed run's id can come again
+        lambda: [_network_data(handle, _backbone(handle)) for handle in view.handles],
+    )
+
+
+def _backbone_similarities(
+    done: list[jobs.RunHandle],
+) -> tuple[list[transfer_layers.Similarity], int]:
+    """Each finished run's CKA against its pretrained backbone, layer by layer, on the first
+    CKA inputs of its test set (the runs of one comparison share the backbone and the test
+    set), and how many images that is."""
+    backbone = _backbone(done[0])
+    data = _network_data(done[0], backbone)
+    x = layer_views.cka_inputs(data)
+    pretrained = transfer_layers.pretrained_network(backbone, data.n_classes)
+    sims = transfer_layers.similarity_to_pretrained(
+        pretrained, [handle.history.model for handle in done], x
+    )
+    rows = [
+        (handle.history.label, handle.config.transfer.strategy, cka)
+        for handle, cka in zip(done, sims)
+    ]
+    return rows, len(x)
+
+
+def _representations_moved(view: live.View, key: str) -> None:
+    """On a button, CKA of each finished network's conv layers against the pretrained ones."""
+    done = [h for h in view.handles if h.history.done and h.history.model is not None]
+    if view.live or not done:
+        return
+    source = tuple(h.history.model for h in done)  # the networks (an id can come again)
+    pressed = st.session_state.get(BACKBONE_CKA_FOR) == source
+    st.button(
+        "Compare each layer with its pretrained self (CKA)",
+        key=f"{key}_backbone_cka_fit",
+        icon=":material/compare:",
+        disabled=pressed,
+        on_click=st.session_state.__setitem__,
+        args=(BACKBONE_CKA_FOR, source),
+        help="Linear CKA between each conv layer's activations in the pretrained backbone and "
+        "in each trained network, on the same test images (seconds).",
+    )
+    if not pressed:
+        return
+    try:
+        with st.spinner("Comparing each layer with the pretrained one..."):
+            rows, n = remembered(
+                CACHE, "backbone_cka", source, lambda: _backbone_similarities(done)
+            )
+    except transfer.BackboneError as e:
+        st.caption(f"The pretrained layers cannot be compared: {e}")
+        return
+    st.markdown("**How far each layer's representation moved**: similarity to the pretrained layer")
+    st.plotly_chart(
+        backbone_similarity_figure(rows), key=f"{key}_backbone_cka", config=live.CHART_CONFIG
+    )
+    for sentence in transfer_layers.backbone_reading(rows):
+        st.markdown(f"- {sentence}")
+    scratch = any(strategy == "scratch" for _, strategy, _ in rows)
+    st.caption(
+        layer_views.cka_caption(n, "images")
+        + " Here each conv layer of a trained network against the same layer of the pretrained "
+        "backbone: 1 where it represents the images as the pretrained layer did. A layer's CKA "
+        "also carries what the layers below pass on to it: a layer with random weights on top "
+        "of pretrained ones can still score high"
+        + (", so read each line against the dashed one, from scratch." if scratch else ".")
+    )
 
 
 def _weights_moved(view: live.View, moved: list, key: str) -> None:
@@ -134,8 +248,11 @@ def _weights_moved(view: live.View, moved: list, key: str) -> None:
         st.caption(
             "Relative change of each conv layer's weights, ||W - W0|| / ||W0||, after training. "
             "Frozen layers stay at zero. Fine-tuned, the last layers usually move most: early "
-            "layers hold general edges and colours, later ones the source task's own features."
+            "layers hold general edges and colours, later ones the source task's own features. "
+            "How far a layer's weights moved does not say how far its representation of the "
+            "images moved: CKA against the pretrained layer, below, does."
         )
+        _representations_moved(view, key)
     with right:
         # the runs whose first layer learned (fine-tune all, or the top N with N = all)
         tuned = [
