@@ -424,3 +424,36 @@ def cka_reading(rows: list[str], cols: list[str], matrix: np.ndarray, same: bool
         f"{r} most like {b} ({np.nanmax(m[i]):.2f})" for i, (r, b) in enumerate(zip(rows, best))
     )
     return f"Each layer of the first network and the layer of the second it is most like: {pairs}."
+
+
+def probe_history_reading(
+    layers: Sequence[str], epochs: Sequence[int], accuracies: Sequence[Sequence[float]]
+) -> str:
+    """A run's live probes in words: from which layer the classes were linearly separable
+    (within PROBE_NEAR_BEST of that probe's best layer) at the first and the latest probe,
+    and how the best layer's accuracy moved."""
+    if not epochs:
+        return ""
+
+    def separable(acc: Sequence[float]) -> tuple[str, float]:
+        best = max(acc)
+        return layers[next(i for i, a in enumerate(acc) if a >= best - PROBE_NEAR_BEST)], best
+
+    last_at, last_best = separable(accuracies[-1])
+    if len(epochs) == 1:
+        return (
+            f"One probe, at epoch {epochs[0]}: the best layer scores {last_best:.0%}, and "
+            f"the classes are linearly separable (within {PROBE_NEAR_BEST:.0%} of it) from "
+            f"{last_at} on."
+        )
+    first_at, first_best = separable(accuracies[0])
+    moved = (
+        f"still from {last_at}"
+        if first_at == last_at
+        else f"from {last_at} (at epoch {epochs[0]}, from {first_at})"
+    )
+    return (
+        f"{len(epochs)} probes, epochs {epochs[0]} to {epochs[-1]}: the best layer went from "
+        f"{first_best:.0%} to {last_best:.0%}; at epoch {epochs[-1]} the classes are linearly "
+        f"separable (within {PROBE_NEAR_BEST:.0%} of the best) {moved}."
+    )

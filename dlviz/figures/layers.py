@@ -95,3 +95,57 @@ def cka_figure(
     layout["yaxis"] = {"title": {"text": row_title}, "autorange": "reversed", "type": "category"}
     layout["xaxis"] = {"title": {"text": col_title}, "type": "category"}
     return make_figure(traces, layout)
+
+
+MAX_PROBE_LINES = 8  # probes a chart over training draws at most (evenly spread, last kept)
+
+
+def probe_history_figure(
+    layers: Sequence[str],
+    epochs: Sequence[int],
+    accuracies: Sequence[Sequence[float]],
+    chance: float | None = None,
+    height: int = 320,
+) -> go.Figure:
+    """A run's live probes (`RunHistory.probes`): probe accuracy at each layer, one line per
+    probe, pale for the earliest and dark for the latest (at most MAX_PROBE_LINES, spread over
+    training, the latest always drawn); `chance` dotted."""
+    n = len(epochs)
+    keep = sorted({round(i * (n - 1) / (MAX_PROBE_LINES - 1)) for i in range(MAX_PROBE_LINES)})
+    keep = [i for i in keep if i < n] if n > 1 else list(range(n))
+    names = list(layers)
+    traces: list[dict[str, Any]] = []
+    for rank, i in enumerate(keep):
+        t = (rank + 1) / len(keep)  # 0..1, the latest darkest
+        shade = int(round(205 - 160 * t))
+        last = i == n - 1
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "x": names,
+                "y": f32([float(a) for a in accuracies[i]]),
+                "name": f"epoch {epochs[i]}",
+                "line": {"color": f"rgb({shade // 3},{shade // 2 + 20},{shade})",
+                         "width": 3 if last else 1.5},
+                "marker": {"size": 7 if last else 4},
+                "hovertemplate": "%{x}: %{y:.1%}<extra>epoch " + str(epochs[i]) + "</extra>",
+            }
+        )  # fmt: skip
+    if chance is not None and names:
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": [names[0], names[-1]],
+                "y": [chance, chance],
+                "name": "chance",
+                "line": {"color": "#999999", "dash": "dot", "width": 1},
+                "hoverinfo": "skip",
+            }
+        )
+    layout = base_layout(height, None, legend=legend_below())
+    layout["yaxis"] = {"title": {"text": "linear probe: test accuracy"}, "range": [0, 1.02],
+                       "tickformat": ".0%"}  # fmt: skip
+    layout["xaxis"] = {"title": {"text": "layer, input to output"}, "type": "category"}
+    return make_figure(traces, layout)

@@ -14,11 +14,15 @@ from typing import Any
 
 import streamlit as st
 
-from dlviz.captions import cka_reading, probe_reading
+from dlviz.captions import cka_reading, probe_history_reading, probe_reading
 from dlviz.data import Dataset
-from dlviz.figures.layers import cka_figure, probe_figure
+from dlviz.events import PROBE_SHARE
+from dlviz.figures.layers import cka_figure, probe_figure, probe_history_figure
 from dlviz.history import RunHistory
 from dlviz.representations import (
+    LIVE_FEATURES,
+    LIVE_TEST,
+    LIVE_TRAIN,
     MAX_FEATURES,
     MAX_TEST,
     MAX_TRAIN,
@@ -28,7 +32,7 @@ from dlviz.representations import (
     probe_layers,
 )
 from dlviz.ui import layout, live
-from dlviz.ui.charts import summary
+from dlviz.ui.charts import live_chart, summary
 from dlviz.ui.state import remembered
 
 CKA_INPUTS = 500  # test samples CKA compares the layers on ...
@@ -97,12 +101,54 @@ def _button(label: str, key: str, flag: str, source: Any, icon: str, help: str |
     )
 
 
+def probes_live(h: RunHistory) -> bool:
+    """The run was set to probe its layers while it trains (train.probe_every)."""
+    return bool((h.config or {}).get("train", {}).get("probe_every"))
+
+
+def _live_probes(h: RunHistory, ds: Dataset, key: str, prefix: str, noun: str) -> None:
+    """The probes taken while the run trained, one line each, as they come."""
+    epochs = h.probes.column("epoch")
+    if not epochs or not h.probe_layers:
+        if not h.done:
+            st.caption(
+                f"The first probe comes once it fits in {PROBE_SHARE:.0%} of the training "
+                "time so far: after a few epochs, sooner on a long run."
+            )
+        return
+    accuracies = h.probes.column("accuracy")
+    chance = chance_accuracy(ds.y_train, ds.y_test)
+    fig = remembered(
+        f"_{prefix}_layers_cache",
+        "live",
+        (h.probes, h.probes.seen),
+        lambda: probe_history_figure(h.probe_layers, epochs, accuracies, chance),
+    )
+    live_chart(fig, key=f"{key}_live_probes")
+    summary(probe_history_reading(h.probe_layers, epochs, accuracies))
+    rows = rows_noun(ds, noun)
+    st.caption(
+        f"While it trains: after an epoch, a logistic regression on each layer's activations of "
+        f"{LIVE_TRAIN} training {rows}, scored on {LIVE_TEST} test {rows} (at most "
+        f"{LIVE_FEATURES} numbers a layer), whenever it fits in {PROBE_SHARE:.0%} of the "
+        "training time so far; the last line is the trained network"
+        + (", probed after training." if h.done else ".")
+    )
+
+
 def draw(h: RunHistory, ds: Dataset, key: str, prefix: str, noun: str = "images") -> None:
-    """A finished classification run: its probes and its layers' CKA, each on a button
-    (``{prefix}_probe_fit``, ``{prefix}_cka_fit``; charts ``{key}_probes``, ``{key}_cka``)."""
-    if not h.done or h.model is None:
+    """A classification run: its live probes as they come (train.probe_every), then, once it
+    has ended, its probes and its layers' CKA, each on a button (``{prefix}_probe_fit``,
+    ``{prefix}_cka_fit``; charts ``{key}_live_probes``, ``{key}_probes``, ``{key}_cka``)."""
+    finished = h.done and h.model is not None
+    live_probes = probes_live(h)
+    if not finished and not live_probes:
         return
     st.markdown("#### Where the classes become linearly separable")
+    if live_probes:
+        _live_probes(h, ds, key, prefix, noun)
+    if not finished:
+        return
     left, right = layout.columns(2, key=f"{key}_layers", min_width=360, gap="medium")
     with left:
         source, flag = (h.model,), f"_{prefix}_probe_for"
@@ -112,7 +158,8 @@ def draw(h: RunHistory, ds: Dataset, key: str, prefix: str, noun: str = "images"
             flag,
             source,
             ":material/straighten:",
-            help="A logistic regression on each layer's frozen activations (a few seconds).",
+            help="A logistic regression on each layer's frozen activations (a few seconds)"
+            + (", on more samples than the probes during training." if live_probes else "."),
         )
         if _pressed(flag, source):
             try:

@@ -85,6 +85,7 @@ DEFAULTS: dict[str, Any] = {
     "im_lr": 0.003,
     "im_batch": 32,
     "im_epochs": 10,
+    "im_live_probes": True,
     "im_wd": 0.0,
     "im_seed": 0,
     "im_device": "auto",

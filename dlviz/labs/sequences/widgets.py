@@ -126,6 +126,7 @@ DEFAULTS: dict[str, Any] = {
     "sq_lr": 0.003,
     "sq_batch": 64,
     "sq_epochs": 20,
+    "sq_live_probes": True,
     "sq_wd": 0.0,
     "sq_seed": 0,
     "sq_device": "auto",

@@ -75,6 +75,7 @@ DEFAULTS: dict[str, Any] = {
     "sd_lr": 0.003,
     "sd_batch": 32,
     "sd_epochs": 12,
+    "sd_live_probes": True,
     "sd_wd": 0.0,
     "sd_seed": 0,
     "sd_device": "auto",

@@ -62,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "up_lr": 0.003,
     "up_batch": 16,
     "up_epochs": 30,
+    "up_live_probes": True,
     "up_wd": 0.0,
     "up_seed": 0,
     "up_device": "auto",

@@ -10,9 +10,10 @@ from streamlit.testing.v1 import AppTest
 from support.apptest import button, charts, texts, values, wait_until_done
 from support.images import trained_images_page
 
-from dlviz.captions import cka_reading, probe_reading
+from dlviz.captions import cka_reading, probe_history_reading, probe_reading
 from dlviz.config import ConvBlock
 from dlviz.data import load_dataset
+from dlviz.figures.layers import MAX_PROBE_LINES, probe_history_figure
 from dlviz.representations import probe_layers
 
 PAGE = "pages/images.py"
@@ -108,3 +109,40 @@ def test_the_twins_probes_share_one_chart_and_cka_compares_them(apptest):
     assert any(t.startswith("Shallow: A linear classifier") for t in shown)
     assert any(t.startswith("Deep: A linear classifier") for t in shown)
     assert any("most like" in t for t in shown)
+
+
+def test_the_live_probe_reading_follows_the_first_and_latest_probe():
+    names = ["input", "conv1", "conv2", "output"]
+    one = probe_history_reading(names, [3], [[0.3, 0.5, 0.9, 0.92]])
+    assert one.startswith("One probe, at epoch 3: the best layer scores 92%")
+    assert "from conv2 on" in one
+    two = probe_history_reading(names, [2, 5, 9], [[0.3, 0.4, 0.6, 0.62], [0, 0, 0, 0],
+                                                   [0.3, 0.93, 0.95, 0.96]])  # fmt: skip
+    assert two.startswith("3 probes, epochs 2 to 9: the best layer went from 62% to 96%")
+    assert "from conv1 (at epoch 2, from conv2)" in two
+    same = probe_history_reading(names, [1, 2], [[0.3, 0.5, 0.9, 0.9], [0.3, 0.5, 0.95, 0.96]])
+    assert "still from conv2" in same
+
+
+def test_the_live_probe_chart_draws_the_latest_probe_darkest_and_thins_old_ones():
+    names = ["input", "conv1", "output"]
+    epochs = list(range(1, 21))
+    acc = [[0.3, 0.3 + e / 40, 0.4 + e / 40] for e in epochs]
+    fig = probe_history_figure(names, epochs, acc, chance=0.25).to_dict()
+    lines = [t for t in fig["data"] if t["name"] != "chance"]
+    assert len(lines) == MAX_PROBE_LINES
+    assert lines[0]["name"] == "epoch 1" and lines[-1]["name"] == "epoch 20"
+    np.testing.assert_allclose(values(lines[-1]["y"]), acc[-1], atol=1e-6)
+    assert lines[-1]["line"]["width"] > lines[0]["line"]["width"]
+
+
+def test_a_run_that_probes_while_it_trains_draws_its_probes(trained):
+    at = trained
+    h = at.session_state[VIEW].handles[0].history
+    assert h.config["train"]["probe_every"] == 1  # the page's default
+    assert h.probes.column("epoch")[-1] == h.epoch  # the trained network, probed at the end
+    fig = charts(at)[f"{VIEW}_live_probes"]
+    lines = [t for t in fig["data"] if t["name"] != "chance"]
+    assert lines[-1]["name"] == f"epoch {h.epoch}"
+    np.testing.assert_allclose(values(lines[-1]["y"]), h.probes.column("accuracy")[-1], atol=1e-6)
+    assert any("whenever it fits in 3% of the training time" in t for t in texts(at.caption))
