@@ -176,13 +176,18 @@ def readable(color: str, background: str, ratio: float = MIN_CONTRAST) -> str:
 # A trace whose `meta` is this keeps its colours on any page: it is drawn over an opaque heatmap
 # (pale on both themes), not over the page.
 OWN_COLOURS = "own colours"
+# A label's chip: a pale box behind its dark text, over lines and markers (the step-by-hand
+# diagram's numbers). `themed` turns it dark, with light text, on a dark page.
+CHIP, CHIP_TEXT = "rgba(255,255,255,0.88)", "#31333f"
+DARK_CHIP, DARK_CHIP_TEXT = "rgba(14,17,23,0.88)", "#fafafa"
 
 
 def themed(fig: go.Figure, scheme: str | None) -> go.Figure:
     """`fig` (changed in place, and returned) for a page in Streamlit's ``"light"`` or
     ``"dark"`` theme (None: not known, neutral greys): text, grid, axis and hover colours, and
     each line, marker and bar colour made to stand out from the page (`readable`). Images,
-    heatmaps and traces marked OWN_COLOURS (drawn over a heatmap) keep their own colours. For the charts Streamlit does not style (the live ones).
+    heatmaps and traces marked OWN_COLOURS (drawn over a heatmap) keep their own colours; label chips (CHIP) turn dark on a dark page. For the charts
+    Streamlit does not style (the live ones), and those whose labels sit on chips.
 
     It edits the figure's own dicts (plotly's `_layout` and `_data`, as `make_figure` built them):
     setting a few dozen properties through plotly's objects costs more than a live refresh's
@@ -203,6 +208,11 @@ def themed(fig: go.Figure, scheme: str | None) -> go.Figure:
     }
     if scheme is None:
         return fig
+    if scheme == "dark":
+        for note in layout.get("annotations", ()):
+            if isinstance(note, dict) and note.get("bgcolor") == CHIP:
+                note["bgcolor"] = DARK_CHIP
+                note["font"] = {**note.get("font", {}), "color": DARK_CHIP_TEXT}
     background = colors["background"]
     for trace in fig._data:
         if trace.get("type", "scatter") not in ("scatter", "bar"):

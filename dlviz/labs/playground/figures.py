@@ -10,9 +10,12 @@ import plotly.graph_objects as go
 
 from dlviz.figures.theme import (
     BOUNDARY_SCALE,
+    CHIP,
+    CHIP_TEXT,
     CLASS_COLORS,
     DIVERGING,
     OKABE_ITO,
+    OWN_COLOURS,
     base_layout,
     f32,
     legend_below,
@@ -430,8 +433,8 @@ def step_figure(
             "y": y,
             "text": text,
             "showarrow": False,
-            "font": {"size": 10, "color": "#31333f"},
-            "bgcolor": "rgba(255,255,255,0.88)",
+            "font": {"size": 10, "color": CHIP_TEXT},
+            "bgcolor": CHIP,
             "borderpad": 1,
         }
         for _, x, y, text, _ in labels
@@ -496,8 +499,8 @@ def step_figure(
                 "text": t,
                 "showarrow": False,
                 "yshift": side * (NODE_PX / 2 + LINE_PX / 2 + 1),
-                "font": {"size": 11, "color": "#31333f"},
-                "bgcolor": "rgba(255,255,255,0.88)",
+                "font": {"size": 11, "color": CHIP_TEXT},
+                "bgcolor": CHIP,
                 "borderpad": 1,
             }
             for x, y, t in zip(node_x, node_y, flat_texts)
@@ -511,6 +514,8 @@ def step_figure(
         yaxis={"visible": False, "range": [-top, top], "fixedrange": True},
         hovermode="closest",
     )
+    for trace in traces:  # the colours are the numbers' signs and sizes: no theme may move them
+        trace["meta"] = OWN_COLOURS
     return make_figure(traces, layout)
 
 

@@ -14,11 +14,13 @@ import streamlit as st
 
 from dlviz.by_hand import ChainRule, StepRecord, chain_rule, unit_names, weight_name
 from dlviz.config import ConfigError
+from dlviz.figures.theme import themed
 from dlviz.labs.playground import widgets as playground
 from dlviz.labs.playground import widgets_by_hand as hand
 from dlviz.labs.playground.figures import step_figure
 from dlviz.text import plural
 from dlviz.ui import fields, live
+from dlviz.ui.charts import scheme
 from dlviz.ui.state import dataset
 from dlviz.ui.widgets import DATASET_LABELS
 
@@ -95,7 +97,7 @@ def draw(sp: hand.Stepper, sample: int, chosen: tuple[int, int, int]) -> None:
     if rec is None:
         edges = [lin.weight.detach().numpy() for lin in sp.net.layers()]
         fig = step_figure(units, edges, chosen=chosen, title="Before the first step: the weights")
-        st.plotly_chart(fig, key="pg_bh_diagram", config=live.CHART_CONFIG)
+        st.plotly_chart(themed(fig, scheme()), key="pg_bh_diagram", config=live.CHART_CONFIG)
         st.markdown(
             "The numbers on the connections are the weights the first step starts from: "
             "blue positive, orange negative, thicker for larger. Press **Forward** to run the "
@@ -161,7 +163,7 @@ def draw(sp: hand.Stepper, sample: int, chosen: tuple[int, int, int]) -> None:
         edge_name=edge_name,
         title=title,
     )
-    st.plotly_chart(fig, key="pg_bh_diagram", config=live.CHART_CONFIG)
+    st.plotly_chart(themed(fig, scheme()), key="pg_bh_diagram", config=live.CHART_CONFIG)
     explain = {"forward": forward_text, "loss": loss_text, "backward": backward_text,
                "update": update_text}[stage]  # fmt: skip
     st.markdown(explain(rec, s, chosen, act))

@@ -12,6 +12,7 @@ from support.apptest import chart_title, charts
 from dlviz.by_hand import SIZES, HandNet, chain_rule, pick_batch
 from dlviz.config import DataConfig
 from dlviz.data import load_dataset
+from dlviz.figures.theme import CHIP, CHIP_TEXT, DARK_CHIP, DARK_CHIP_TEXT, themed
 from dlviz.labs.playground.figures import step_figure
 
 STAGES = ["forward", "loss", "backward", "update", "next"]
@@ -289,3 +290,19 @@ def test_step_figure_draws_every_neuron_and_connection():
     colours = list(neurons.marker.color)
     assert list(neurons.textfont.color)[-2:] == ["white", "white"]  # on the deepest colours
     assert colours[-2] == "#0877bd" and colours[-1] == "#f59322" and colours[3] == "#f7f7f7"
+
+
+def test_on_a_dark_page_the_numbers_sit_on_dark_chips_and_the_colours_keep_their_meaning():
+    units = [["x1", "x2"], ["h1", "h2"], ["o0", "o1"]]
+    w = [np.array([[0.5, -0.25], [1.0, 0.0]]), np.array([[0.3, -0.3], [-1.5, 0.2]])]
+    light = step_figure(units, w, node_values=[[1, -1], [0.5, 0], [2, -2]], title="t")
+    before = [(t.line.color, tuple(t.marker.color or ())) for t in light.data]
+    chips = [a for a in light.layout.annotations if a.bgcolor is not None]
+    assert chips and all(a.bgcolor == CHIP and a.font.color == CHIP_TEXT for a in chips)
+    dark = themed(light, "dark")
+    chips = [a for a in dark.layout.annotations if a.bgcolor is not None]
+    assert all(a.bgcolor == DARK_CHIP and a.font.color == DARK_CHIP_TEXT for a in chips)
+    # the lines' and neurons' colours are the weights' signs and the values' sizes: unchanged
+    assert [(t.line.color, tuple(t.marker.color or ())) for t in dark.data] == before
+    again = themed(step_figure(units, w, node_values=[[1, -1], [0.5, 0], [2, -2]]), "light")
+    assert [a.bgcolor for a in again.layout.annotations if a.bgcolor is not None][0] == CHIP
