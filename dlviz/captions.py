@@ -452,8 +452,13 @@ def probe_history_reading(
         if first_at == last_at
         else f"from {last_at} (at epoch {epochs[0]}, from {first_at})"
     )
+    best = (
+        f"the best layer stayed at {last_best:.0%}"
+        if f"{first_best:.0%}" == f"{last_best:.0%}"
+        else f"the best layer went from {first_best:.0%} to {last_best:.0%}"
+    )
     return (
-        f"{len(epochs)} probes, epochs {epochs[0]} to {epochs[-1]}: the best layer went from "
-        f"{first_best:.0%} to {last_best:.0%}; at epoch {epochs[-1]} the classes are linearly "
+        f"{len(epochs)} probes, epochs {epochs[0]} to {epochs[-1]}: {best}; at epoch "
+        f"{epochs[-1]} the classes are linearly "
         f"separable (within {PROBE_NEAR_BEST:.0%} of the best) {moved}."
     )

@@ -10,7 +10,8 @@ experiment on their defaults; Compare on the Runs page after a server restart (t
 32-layer networks of the depth experiment); the Devices page after a quick measurement; the
 Sequence lab's Transformer on sort, trained to the end; the length experiment on its defaults;
 the Sound lab's CNN on tones and chords, trained to the end, and where it listened; the
-Generative lab's GAN on the ring of Gaussians, trained to the end.
+Generative lab's GAN on the ring of Gaussians, trained to the end; inside the Image lab's
+trained Deep CNN (projector, probes, CKA); the Playground's step by hand after Backward.
 
 Starts its own `streamlit run app.py` with an empty run store in a temporary folder, and
 Debian's Chromium. Not a test (pytest collects only test_*.py).
@@ -158,6 +159,63 @@ def images(browser, url: str) -> None:
         page.get_by_role("heading", name="What each layer sees"),
         page.get_by_text("Dead ReLUs", exact=False),
     )
+    page.context.close()
+
+
+def clip_section(page, path: Path, top, bottom, pad: int = 12) -> None:
+    """A picture of the main area from `top` down to `bottom`, a section too far down a long
+    page for `clip`: the window made as tall as the section, the section scrolled to its top."""
+    tall = box(bottom)["y"] - box(top)["y"]
+    page.set_viewport_size({"width": page.viewport_size["width"], "height": int(tall) + 4 * pad})
+    top.first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    time.sleep(1.5)  # the charts follow the new size
+    y0, y1 = box(top)["y"] - pad, box(bottom)["y"]
+    inner = box(page.get_by_test_id("stMainBlockContainer").locator("> div"))
+    page.screenshot(
+        path=str(path),
+        clip={"x": inner["x"] - pad, "y": max(y0, 0), "width": inner["width"] + 2 * pad,
+              "height": y1 - max(y0, 0)},
+    )  # fmt: skip
+    print(path, flush=True)
+
+
+def inside(browser, url: str) -> None:
+    """The Image lab's Deep CNN on shapes, trained to the end: where the classes go (PCA of the
+    last layer), the probes taken while it trained, the probes of the trained network and CKA
+    between its layers; the same at 800 px wide in the temporary folder (`INSIDE_800`)."""
+    page = open_page(browser, url + "/images")
+    page.get_by_role("button", name="Train", exact=True).click()
+    wait_runs_ended(page)
+    for label in ("Fit a linear probe at every layer", "Compare every layer with every other"):
+        page.get_by_role("button", name=re.compile(label)).click()
+        wait_settled(page, seconds=2, timeout=SLOW_MS * 4)
+    page.get_by_text("Linear CKA (Kornblith").wait_for(timeout=SLOW_MS * 4)
+    wait_settled(page, seconds=2, timeout=SLOW_MS * 2)
+    top = page.get_by_role("heading", name="Where the classes go")
+    bottom = page.get_by_role("heading", name=re.compile("^Confusion matrix"))
+    clip_section(page, ASSETS / "inside.png", top, bottom)
+    page.set_viewport_size({"width": 800, "height": 1400})
+    wait_settled(page, seconds=2, timeout=SLOW_MS * 2)
+    clip_section(page, INSIDE_800, top, bottom)
+    page.context.close()
+
+
+INSIDE_800 = Path(tempfile.gettempdir()) / "dlviz-inside-800.png"
+
+
+def by_hand(browser, url: str) -> None:
+    """The Playground's step by hand after Forward, Loss and Backward: every neuron's and
+    weight's gradient on the diagram, and the chain rule of the chosen weight."""
+    page = open_page(browser, url + "/playground")
+    page.set_viewport_size({"width": WIDTH, "height": 2400})
+    section = page.get_by_text("Step by hand: one training step of a tiny network, every number")
+    section.click()
+    buttons = page.locator(".st-key-row_pg_bh_buttons")
+    for label in ("Forward", "Loss", "Backward"):
+        buttons.get_by_role("button", name=label, exact=True).click()
+        wait_settled(page, seconds=1.5, timeout=SLOW_MS * 2)
+    fit_height(page)
+    clip(page, ASSETS / "by_hand.png", section)
     page.context.close()
 
 
@@ -380,7 +438,7 @@ def generative(browser, url: str) -> None:
 
 PICTURES = (
     "playground", "images", "uploads", "depth", "runs", "transfer", "devices", "sequences",
-    "lengths", "sound", "generative",
+    "lengths", "sound", "generative", "inside", "by_hand",
 )  # fmt: skip
 
 

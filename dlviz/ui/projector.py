@@ -130,8 +130,8 @@ def draw(it: Items, h: RunHistory, ds: Dataset, key: str, count: int | None = No
     fields.RANGES.setdefault(seed_key, ("t-SNE seed", 0, fields.SEED_MAX))
     if ss.get(layer_key) not in layers:
         ss[layer_key] = layers[-1]
-    top = layout.columns(
-        [1, 1, 1], key=f"{key}_proj_top", min_width=180, vertical_alignment="bottom"
+    top = layout.columns(  # the map's two choices need about 300 px
+        [1, 1, 1], key=f"{key}_proj_top", min_width=300, vertical_alignment="bottom"
     )
     layer = top[0].selectbox("Layer", layers, key=layer_key, help=it.layer_help)
     method = "pca"

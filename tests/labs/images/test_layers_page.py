@@ -122,6 +122,9 @@ def test_the_live_probe_reading_follows_the_first_and_latest_probe():
     assert "from conv1 (at epoch 2, from conv2)" in two
     same = probe_history_reading(names, [1, 2], [[0.3, 0.5, 0.9, 0.9], [0.3, 0.5, 0.95, 0.96]])
     assert "still from conv2" in same
+    assert "the best layer went from 90% to 96%" in same
+    kept = probe_history_reading(names, [9, 10], [[0.4, 0.9, 1.0, 1.0], [0.4, 0.9, 0.998, 1.0]])
+    assert "epochs 9 to 10: the best layer stayed at 100%" in kept
 
 
 def test_the_live_probe_chart_draws_the_latest_probe_darkest_and_thins_old_ones():
