@@ -639,6 +639,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no per-epoch progress on stderr")
     t.set_defaults(func=cmd_train)
 
+    from dlviz.sweeps.command import add_parser as add_sweep_parser
+
+    add_sweep_parser(sub)
+
     from dlviz.bench import BENCHMARKS
 
     b = sub.add_parser("bench", help="benchmarks")

@@ -189,8 +189,10 @@ def save_run(
     summary: dict[str, Any],
     metrics: dict[str, list[Any]],
     model: nn.Module | None = None,
+    tensors: dict[str, torch.Tensor] | None = None,
 ) -> Path:
-    """Write one finished (or stopped, diverged or failed) run: metrics, weights, then
+    """Write one finished (or stopped, diverged or failed) run: metrics, weights (of `model`,
+    or `tensors`, a state dict already on the CPU: a run trained elsewhere), then
     ``summary.json`` last; returns its folder. Works with or without an earlier `start_run`."""
     _check_id(run_id)
     folder = Path(root) / run_id
@@ -199,6 +201,7 @@ def save_run(
     atomic_write_json(folder / METRICS, metrics)
     if model is not None:
         tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if tensors is not None:
         tensors = {k: v for k, v in tensors.items() if isinstance(v, torch.Tensor)}
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights.", suffix=".tmp")
         os.close(fd)

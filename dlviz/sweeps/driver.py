@@ -1,0 +1,314 @@
+"""The sweep driver: feeds an executor the trials a sweep file expands to, at most its slots at a
+time, and is the only writer of the run store (a Ray cluster needs no shared file system).
+
+Each trial that ends is saved as a normal run, tagged ``sweep:<sweep id>`` and carrying
+``summary["sweep"] = {"id", "key", "index", "params", "seed"}``, so the Runs page filters and
+compares them. The sweep keeps a manifest, ``<run store>/.sweeps/<sweep id>/manifest.json``
+(written atomically, at most once a second while epochs come in): every trial's status, run
+and last metrics, the sweep's state and the driver's process. Running the same file again
+resumes: a trial whose run finished is skipped; stopped and failed ones run again.
+
+A stop comes from the process (Ctrl+C, SIGTERM) or from a file, ``.../stop``, that the
+dashboard writes: it reaches every running trial through the executor within a couple of
+seconds, and the trials not started are left pending.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dlviz import runs
+from dlviz.sweeps.aggregate import best_group, groups, trial_metrics
+from dlviz.sweeps.executors import Executor
+from dlviz.sweeps.spec import SweepSpec, Trial, expand, sweep_id
+
+SWEEPS_DIR = ".sweeps"
+MANIFEST = "manifest.json"
+STOP_FILE = "stop"
+WRITE_EVERY_S = 1.0
+DRAIN_S = 30.0  # after a stop, how long the driver waits for running trials to end
+FORMAT_VERSION = 1
+MAX_MANIFEST_BYTES = 64_000_000  # 10,000 trials' rows, with room
+
+
+def sweep_folder(root: str | os.PathLike[str], sid: str) -> Path:
+    return Path(root) / SWEEPS_DIR / sid
+
+
+def request_stop(root: str | os.PathLike[str], sid: str) -> None:
+    """Ask the sweep's driver, wherever it runs on this store, to stop (the dashboard's Stop)."""
+    folder = sweep_folder(root, sid)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / STOP_FILE).write_text(str(time.time()))
+
+
+def read_manifest(root: str | os.PathLike[str], sid: str) -> dict[str, Any] | None:
+    path = sweep_folder(root, sid) / MANIFEST
+    try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            return None
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def list_sweeps(root: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every sweep's manifest in the store, newest first."""
+    base = Path(root) / SWEEPS_DIR
+    out = []
+    if base.is_dir():
+        for entry in base.iterdir():
+            m = read_manifest(root, entry.name) if entry.is_dir() else None
+            if m is not None:
+                out.append(m)
+    return sorted(out, key=lambda m: m.get("started", 0), reverse=True)
+
+
+@dataclass
+class _Row:
+    trial: Trial
+    status: str = "pending"  # pending, running, finished, stopped, error, diverged
+    run_id: str = ""
+    message: str = ""
+    epoch: int = 0
+    last: dict[str, Any] = field(default_factory=dict)  # the latest epoch's numbers
+    metrics: dict[str, float] = field(default_factory=dict)  # a finished trial's
+
+    def to_dict(self) -> dict[str, Any]:
+        t = self.trial
+        return {
+            "index": t.index,
+            "key": t.key,
+            "label": t.label(),
+            "params": t.params,
+            "seed": t.seed,
+            "status": self.status,
+            "run_id": self.run_id,
+            "message": self.message,
+            "epoch": self.epoch,
+            "epochs": t.config.train.epochs,
+            "last": self.last,
+            "metrics": self.metrics,
+        }
+
+
+def _finished_before(root: Path, entry: dict[str, Any]) -> bool:
+    """A trial of an earlier run of the sweep that finished and whose run is still stored."""
+    run_id = entry.get("run_id")
+    if entry.get("status") != "finished" or not isinstance(run_id, str) or not run_id:
+        return False
+    try:
+        return (runs.run_folder(root, run_id) / "summary.json").is_file()
+    except runs.RunStoreError:
+        return False
+
+
+class Driver:
+    """One run of a sweep file over `executor`, saving into the run store at `root`. `say`
+    gets a line of progress for a person (the CLI prints it to stderr)."""
+
+    def __init__(
+        self,
+        spec: SweepSpec,
+        source: dict[str, Any],
+        root: str | os.PathLike[str],
+        executor: Executor,
+        say: Callable[[str], None] = lambda line: None,
+    ):
+        self.spec = spec
+        self.source = source  # the sweep file as given, kept in the manifest
+        self.root = Path(root)
+        self.executor = executor
+        self.say = say
+        self.id = sweep_id(spec)
+        self.folder = sweep_folder(self.root, self.id)
+        self.rows = [_Row(t) for t in expand(spec)]
+        self.by_key = {r.trial.key: r for r in self.rows}
+        self.state = "running"
+        self.started = time.time()
+        self._stop = threading.Event()
+        self._written = 0.0
+        self.skipped = 0
+
+    # --- the manifest -------------------------------------------------------------------------
+
+    def _resume(self) -> None:
+        old = read_manifest(self.root, self.id)
+        if not old:
+            return
+        for entry in old.get("trials", []):
+            row = self.by_key.get(entry.get("key")) if isinstance(entry, dict) else None
+            if row is not None and _finished_before(self.root, entry):
+                row.status, row.run_id = "finished", entry["run_id"]
+                row.epoch = int(entry.get("epoch") or 0)
+                row.last = entry.get("last") or {}
+                row.metrics = entry.get("metrics") or {}
+                self.skipped += 1
+
+    def manifest(self) -> dict[str, Any]:
+        trials = [r.to_dict() for r in self.rows]
+        return {
+            "format_version": FORMAT_VERSION,
+            "sweep_id": self.id,
+            "name": self.spec.name,
+            "source": self.source,
+            "metric": {"name": self.spec.metric, "goal": self.spec.goal},
+            "axes": list(self.spec.grid),
+            "seeds": self.spec.seeds,
+            "state": self.state,
+            "where": self.executor.where,
+            "pid": os.getpid(),
+            "started": self.started,
+            "updated": time.time(),
+            "trials": trials,
+        }
+
+    def write(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._written < WRITE_EVERY_S:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        runs.atomic_write_json(self.folder / MANIFEST, self.manifest())
+        self._written = now
+
+    # --- a trial's end --------------------------------------------------------------------------
+
+    def _save(self, row: _Row, result: dict[str, Any]) -> None:
+        t = row.trial
+        status = str(result.get("status") or "error")
+        message = str(result.get("message") or "")
+        summary = dict(result.get("summary") or {})
+        if not summary:
+            summary = {"status": status, "message": message, "epochs": 0, "final": {}}
+        summary["sweep"] = {
+            "id": self.id,
+            "key": t.key,
+            "index": t.index,
+            "params": t.params,
+            "seed": t.seed,
+        }
+        metrics = result.get("metrics") or {}
+        run_id = runs.new_run_id(f"{self.spec.name or 'sweep'} {t.index}")
+        try:
+            runs.save_run(
+                self.root,
+                run_id,
+                t.config.to_dict(),
+                summary,
+                metrics,
+                tensors=result.get("state"),
+            )
+            runs.set_tags(self.root, run_id, [f"sweep:{self.id}"])
+        except (OSError, runs.RunStoreError) as e:
+            status, message, run_id = "error", f"{message} Not saved: {e}".strip(), ""
+        row.status, row.message, row.run_id = status, message, run_id
+        row.metrics = trial_metrics(summary, metrics) if status == "finished" else {}
+
+    def _line(self, row: _Row) -> str:
+        done = sum(r.status not in ("pending", "running") for r in self.rows)
+        what = row.trial.label()
+        m = row.metrics.get(self.spec.metric)
+        value = (
+            f": {self.spec.metric.replace('_', ' ')} {m:.4g}"
+            if isinstance(m, float)
+            else (f": {row.message}" if row.message else "")
+        )
+        return f"[{done}/{len(self.rows)}] {row.status} {what}{value}"
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _stop_asked(self) -> bool:
+        return self._stop.is_set() or (self.folder / STOP_FILE).exists()
+
+    def run(self) -> dict[str, Any]:
+        """Run every trial not finished before; return the result (`result()`)."""
+        self._resume()
+        (self.folder / STOP_FILE).unlink(missing_ok=True)  # an old stop is not this run's
+        pending = [r for r in self.rows if r.status != "finished"]
+        if self.skipped:
+            self.say(f"{self.skipped} of {len(self.rows)} trials finished before: skipped")
+        self.say(f"sweep {self.id}: {len(pending)} trials on {self.executor.where}")
+        self.write(force=True)
+        queue = list(pending)
+        running: dict[str, _Row] = {}
+        stopping_since: float | None = None
+        try:
+            while queue or running:
+                if stopping_since is None and self._stop_asked():
+                    stopping_since = time.monotonic()
+                    self.state = "stopping"
+                    self.executor.stop()
+                    self.say("stopping: the running trials end within seconds")
+                if stopping_since is None:
+                    while queue and len(running) < self.executor.slots:
+                        row = queue.pop(0)
+                        row.status = "running"
+                        running[row.trial.key] = row
+                        self.executor.submit(row.trial.key, row.trial.config.to_dict())
+                elif not running or time.monotonic() - stopping_since > DRAIN_S:
+                    break
+                for event in self.executor.events(timeout=0.5):
+                    row = running.get(event.get("key", ""))
+                    if row is None:
+                        continue
+                    if event.get("type") == "epoch":
+                        row.epoch = int(event.get("epoch") or row.epoch)
+                        row.last = {k: v for k, v in event.items() if k not in ("type", "key")}
+                    elif event.get("type") == "done":
+                        self._save(row, event.get("result") or {})
+                        running.pop(row.trial.key, None)
+                        self.say(self._line(row))
+                        self.write(force=True)
+                        continue
+                self.write()
+        finally:
+            for row in running.values():  # never came back: left as not run
+                row.status = "pending"
+            self.state = "stopped" if stopping_since is not None else "finished"
+            if self.state == "finished" and any(r.status == "pending" for r in self.rows):
+                self.state = "stopped"
+            self.executor.close()
+            self.write(force=True)
+        return self.result()
+
+    def result(self) -> dict[str, Any]:
+        """The CLI's JSON: ``{"sweep_id", "trials", "finished", "failed", "runs", "groups",
+        "best"}``."""
+        trials = [r.to_dict() for r in self.rows]
+        gs = groups(trials)
+        best = best_group(gs, self.spec.metric, self.spec.goal)
+        return {
+            "sweep_id": self.id,
+            "state": self.state,
+            "trials": len(self.rows),
+            "finished": sum(r.status == "finished" for r in self.rows),
+            "failed": sum(r.status in ("error", "diverged") for r in self.rows),
+            "stopped": sum(r.status == "stopped" for r in self.rows),
+            "pending": sum(r.status == "pending" for r in self.rows),
+            "metric": {"name": self.spec.metric, "goal": self.spec.goal},
+            "runs": [r.run_id for r in self.rows if r.run_id],
+            "groups": gs,
+            "best": best["params"] if best else None,
+        }
+
+
+def install_signal_stop(driver: Driver) -> None:
+    """SIGTERM (the dashboard's process stop) and Ctrl+C stop the sweep cleanly."""
+
+    def handler(signum, frame) -> None:  # noqa: ARG001
+        driver.stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
