@@ -38,6 +38,7 @@ PAGES = [
         title="Generative",
         icon=":material/auto_awesome:",
     ),
+    st.Page("pages/sweeps.py", url_path="sweeps", title="Sweeps", icon=":material/tune:"),
     st.Page("pages/runs.py", url_path="runs", title="Runs", icon=":material/history:"),
     st.Page("pages/devices.py", url_path="devices", title="Devices", icon=":material/speed:"),
 ]

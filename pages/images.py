@@ -4,7 +4,7 @@ import streamlit as st
 
 from dlviz.labs.images import view as image_view
 from dlviz.labs.images import widgets as images
-from dlviz.ui import layout, live, state
+from dlviz.ui import layout, live, state, sweep_link
 from dlviz.ui.widgets import training_controls
 
 state.ensure_app()
@@ -44,6 +44,8 @@ with main:
         pair_help="The Shallow and Deep presets, one after the other, on the same data, seed and "
         "training settings (Deep with the residual switch as it is).",
     )
+    with buttons:
+        sweep_link.sweep_button(images.run_config, "Image lab", "im_sweep")
     # One container whatever it holds: the elements after it keep their places from one rerun
     # to the next, so the live charts below are updated, not rebuilt.
     with st.container():

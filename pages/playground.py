@@ -5,7 +5,7 @@ import streamlit as st
 from dlviz.labs.playground import view as playground_view
 from dlviz.labs.playground import view_by_hand
 from dlviz.labs.playground import widgets as playground
-from dlviz.ui import layout, live, state
+from dlviz.ui import layout, live, state, sweep_link
 from dlviz.ui.widgets import training_controls
 
 state.ensure_app()
@@ -43,6 +43,8 @@ with main:
         pair_help="Same data, split, seed and training settings; 1 hidden layer against 6, "
         f"{st.session_state['pg_epochs']} epochs each (Training tab).",
     )
+    with buttons:
+        sweep_link.sweep_button(playground.run_config, "Playground", "pg_sweep")
     # One container whatever it holds: the elements after it keep their places from one rerun
     # to the next, so the live charts below are updated, not rebuilt.
     with st.container():

@@ -6,7 +6,7 @@ import streamlit as st
 from dlviz.labs.sequences import view as seq_view
 from dlviz.labs.sequences import view_lengths as lengths
 from dlviz.labs.sequences import widgets as sequences
-from dlviz.ui import layout, live, state
+from dlviz.ui import layout, live, state, sweep_link
 
 state.ensure_app()
 sequences.init()
@@ -49,6 +49,7 @@ if st.session_state["sq_mode"] == "run":
             on_click=sequences.start,
             disabled=busy or bool(problem),
         )
+        sweep_link.sweep_button(sequences.run_config, "Sequence lab", "sq_sweep")
         with st.container():
             if problem:
                 st.error(problem, icon=":material/error:")

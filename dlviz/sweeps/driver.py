@@ -82,6 +82,7 @@ class _Row:
     epoch: int = 0
     last: dict[str, Any] = field(default_factory=dict)  # the latest epoch's numbers
     metrics: dict[str, float] = field(default_factory=dict)  # a finished trial's
+    finished: float = 0.0  # when it ended (time.time())
 
     def to_dict(self) -> dict[str, Any]:
         t = self.trial
@@ -98,6 +99,7 @@ class _Row:
             "epochs": t.config.train.epochs,
             "last": self.last,
             "metrics": self.metrics,
+            "finished": self.finished,
         }
 
 
@@ -152,6 +154,7 @@ class Driver:
                 row.epoch = int(entry.get("epoch") or 0)
                 row.last = entry.get("last") or {}
                 row.metrics = entry.get("metrics") or {}
+                row.finished = float(entry.get("finished") or 0.0)
                 self.skipped += 1
 
     def manifest(self) -> dict[str, Any]:
@@ -211,6 +214,7 @@ class Driver:
         except (OSError, runs.RunStoreError) as e:
             status, message, run_id = "error", f"{message} Not saved: {e}".strip(), ""
         row.status, row.message, row.run_id = status, message, run_id
+        row.finished = time.time()
         row.metrics = trial_metrics(summary, metrics) if status == "finished" else {}
 
     def _line(self, row: _Row) -> str:
@@ -312,3 +316,66 @@ def install_signal_stop(driver: Driver) -> None:
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+
+
+# --- a sweep started from the dashboard ----------------------------------------------------------
+
+SWEEP_FILE = "sweep.json"
+LOG_FILE = "log.txt"
+
+
+def _pid_alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def running(manifest: dict[str, Any] | None) -> bool:
+    """The manifest's driver is still at work (its state says so and its process lives)."""
+    return bool(
+        manifest
+        and manifest.get("state") in ("running", "stopping")
+        and _pid_alive(manifest.get("pid"))
+    )
+
+
+def launch(
+    source: dict[str, Any], root: str | os.PathLike[str], parallel: int = 1
+) -> tuple[str, int]:
+    """Start `dlviz sweep` on the sweep file `source` in a process of its own (its own session:
+    it outlives the page that started it and the browser tab), writing into the run store at
+    `root`; its file and log in the sweep's folder. Returns (sweep id, process id). Raises
+    SweepError for a bad sweep and RuntimeError when that sweep is already running."""
+    import subprocess
+    import sys
+
+    from dlviz.sweeps.spec import parse
+
+    spec = parse(source)
+    expand(spec)  # every trial checked here, before a process starts
+    sid = sweep_id(spec)
+    if running(read_manifest(root, sid)):
+        raise RuntimeError(f"the sweep {sid} is already running")
+    folder = sweep_folder(root, sid)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SWEEP_FILE
+    runs.atomic_write_json(path, source)
+    (folder / STOP_FILE).unlink(missing_ok=True)
+    command = [sys.executable, "-m", "dlviz", "sweep", str(path), "--runs-dir", str(root),
+               "--parallel", str(int(parallel)), "--yes"]  # fmt: skip
+    with open(folder / LOG_FILE, "ab") as log:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    return sid, proc.pid

@@ -1,0 +1,1 @@
+"""The Sweep page: set up, start, follow and stop a sweep; its results over seeds."""

@@ -1,0 +1,207 @@
+"""The Sweep page's view: start a sweep in a process of its own (it survives a closed tab),
+follow it from its manifest (progress by trial, a table of the trials), stop it, and the views
+of its results - a metric against an axis as the mean over seeds with a 95% band, parallel
+coordinates, each axis's share of the variance, the best value as trials finish, final against
+best - with a reading; open a trial in Runs."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dlviz import runs
+from dlviz.labs.sweeps import widgets
+from dlviz.labs.sweeps.figures import (
+    band_figure,
+    best_so_far_figure,
+    final_vs_best_figure,
+    importance_figure,
+    parallel_figure,
+)
+from dlviz.sweeps import analysis
+from dlviz.sweeps.aggregate import groups
+from dlviz.sweeps.driver import launch, list_sweeps, read_manifest, request_stop, running
+from dlviz.sweeps.spec import SweepError
+from dlviz.text import plural
+from dlviz.ui import layout, live
+from dlviz.ui.charts import summary
+
+CURRENT = "sw_current"  # the sweep the page shows (its id)
+PROBLEM = "_sw_problem"
+RUNS_SEARCH, RUNS_SELECTED = "rs_search", "rs_selected"  # the Runs page's search and selection
+REFRESH_S = 1.0
+METRICS = {
+    "test_accuracy": "final test accuracy",
+    "best_test_accuracy": "best test accuracy",
+    "test_loss": "final test loss",
+    "train_accuracy": "final training accuracy",
+    "seconds": "seconds a trial",
+}
+
+
+def root():
+    return runs.default_root()
+
+
+def start() -> None:
+    """The Start button: the checked sweep file, launched."""
+    source, problem, _ = widgets.checked()
+    if source is None:
+        st.session_state[PROBLEM] = problem
+        return
+    try:
+        sid, _ = launch(source, root(), parallel=int(st.session_state["sw_parallel"]))
+    except (SweepError, RuntimeError, OSError) as e:
+        st.session_state[PROBLEM] = str(e)
+        return
+    st.session_state[CURRENT] = sid
+    st.session_state.pop(PROBLEM, None)
+
+
+def stop(sid: str) -> None:
+    request_stop(root(), sid)
+
+
+def chooser() -> str | None:
+    """The sweeps in the store, newest first; the one shown."""
+    sweeps = list_sweeps(root())
+    ids = [m["sweep_id"] for m in sweeps]
+    ss = st.session_state
+    if not ids:
+        return None
+    if ss.get(CURRENT) not in ids:
+        ss[CURRENT] = ids[0]
+    names = {
+        m["sweep_id"]: f"{m['sweep_id']} - {m.get('state', '?')}, "
+        f"{plural(len(m.get('trials', [])), 'trial')}, "
+        f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(m.get('started', 0)))}"
+        for m in sweeps
+    }
+    st.selectbox("Sweep", ids, key=CURRENT, format_func=names.get)
+    return ss[CURRENT]
+
+
+def _table(m: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for t in m["trials"]:
+        acc = (t.get("metrics") or {}).get("test_accuracy")
+        last = (t.get("last") or {}).get("test_accuracy")
+        value = acc if acc is not None else last
+        rows.append(
+            {
+                "trial": t["index"],
+                "settings": t["label"],
+                "status": t["status"],
+                "epoch": f"{t['epoch']} / {t['epochs']}",
+                "test accuracy": f"{value:.1%}" if isinstance(value, (int, float)) else "-",
+                "run": t.get("run_id") or "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def progress(m: dict[str, Any]) -> None:
+    trials = m["trials"]
+    n = len(trials)
+    done = sum(t["status"] not in ("pending", "running") for t in trials)
+    now = sum(t["status"] == "running" for t in trials)
+    alive = running(m)
+    state = m.get("state", "?")
+    if state in ("running", "stopping") and not alive:
+        state = "ended without finishing (its process is gone)"
+    st.progress(done / n if n else 0.0, text=f"{done} of {plural(n, 'trial')} done, {now} running")
+    st.caption(f"{state.capitalize()}, on {m.get('where', '?')}. Sweep {m['sweep_id']}.")
+    if alive:
+        st.button(
+            "Stop the sweep",
+            key="sw_stop",
+            icon=":material/stop:",
+            on_click=stop,
+            args=(m["sweep_id"],),
+            help="Every running trial stops within seconds and is saved as stopped; the rest "
+            "are not started. Start the same sweep again to resume: finished trials are kept.",
+        )
+    st.dataframe(_table(m), hide_index=True, key="sw_trials", height=260)
+
+
+def results(m: dict[str, Any]) -> None:
+    trials, axes = m["trials"], m.get("axes") or []
+    finished = [t for t in trials if t["status"] == "finished"]
+    if not finished:
+        st.caption("The charts appear as trials finish.")
+        return
+    ss = st.session_state
+    top = layout.columns(2, key="sw_pick", min_width=220, vertical_alignment="bottom")
+    metric = top[0].selectbox("Metric", list(METRICS), format_func=METRICS.get, key="sw_metric")
+    goal = "min" if metric in ("test_loss", "seconds") else "max"
+    gs = groups(trials)
+    for sentence in analysis.reading(trials, axes, metric, goal):
+        st.markdown(f"- {sentence}")
+    if axes:
+        if ss.get("sw_axis") not in axes:
+            ss["sw_axis"] = axes[0]
+        axis = top[1].selectbox("Across", axes, key="sw_axis")
+        values = m.get("source", {}).get("grid", {}).get(axis) or sorted(
+            {t["params"][axis] for t in trials}, key=str
+        )
+        st.markdown(f"**{METRICS[metric].capitalize()} against {axis}**: mean over seeds, 95% band")
+        st.plotly_chart(
+            band_figure(gs, axis, values, metric), key="sw_band", config=live.CHART_CONFIG
+        )
+        seeds = len(m.get("seeds") or [])
+        st.caption(
+            "Each line is a combination of the other axes; the band is the 95% confidence "
+            "interval of the mean over seeds (Student's t), from the trials that finished."
+            + (" With one seed there is no band." if seeds == 1 else "")
+        )
+    left, right = layout.columns(2, key="sw_views", min_width=360, gap="medium")
+    with left:
+        st.markdown("**Parallel coordinates**: one line a trial")
+        st.plotly_chart(
+            parallel_figure(trials, axes, metric), key="sw_parallel_chart",
+            config=live.CHART_CONFIG,
+        )  # fmt: skip
+        if axes:
+            shares = analysis.importance(trials, axes, metric)
+            if any(v is not None for v in shares.values()):
+                st.markdown("**What each axis explains**")
+                st.plotly_chart(
+                    importance_figure(shares, metric), key="sw_importance",
+                    config=live.CHART_CONFIG,
+                )  # fmt: skip
+                summary(
+                    "The share of the spread of the metric over finished trials that each "
+                    "axis's value accounts for alone (eta squared)."
+                )
+    with right:
+        st.markdown("**Best so far**")
+        points = analysis.best_so_far(trials, metric, goal)
+        st.plotly_chart(best_so_far_figure(points, metric), key="sw_best", config=live.CHART_CONFIG)
+        st.markdown("**Final against best**: a dot below the line fell from its best")
+        st.plotly_chart(final_vs_best_figure(trials), key="sw_final_best", config=live.CHART_CONFIG)
+    open_in_runs(finished)
+
+
+def open_in_runs(finished: list[dict[str, Any]]) -> None:
+    labels = {t["run_id"]: f"trial {t['index']}: {t['label']}" for t in finished if t["run_id"]}
+    if not labels:
+        return
+    c1, c2 = layout.columns([3, 1], key="sw_open", min_width=220, vertical_alignment="bottom")
+    pick = c1.selectbox("A trial's run", list(labels), format_func=labels.get, key="sw_open_run")
+    if c2.button("Open in Runs", key="sw_open_btn", icon=":material/history:"):
+        st.session_state[RUNS_SEARCH] = pick  # the Runs page shows that run, selected
+        st.session_state[RUNS_SELECTED] = [pick]
+        st.switch_page("pages/runs.py")
+
+
+@st.fragment(run_every=REFRESH_S)
+def live_sweep(sid: str) -> None:
+    m = read_manifest(root(), sid)
+    if m is None:
+        st.caption("The sweep is starting...")
+        return
+    progress(m)
+    results(m)
