@@ -61,6 +61,47 @@ def best_so_far(trials: Sequence[dict[str, Any]], metric: str, goal: str):
     return out
 
 
+def paired(trials: Sequence[dict[str, Any]], axes: Sequence[str], metric: str, goal: str):
+    """For each axis with two values: how often one beats the other among pairs of finished
+    trials alike in everything else (the other axes and the seed), in words."""
+    out = []
+    for axis in axes:
+        vals = list(dict.fromkeys(json.dumps(t["params"].get(axis)) for t in trials))
+        if len(vals) != 2:
+            continue
+        by: dict[str, dict[str, float]] = {}
+        for t in trials:
+            v = _value(t, metric)
+            if v is None:
+                continue
+            rest = {k: x for k, x in t["params"].items() if k != axis}
+            key = json.dumps([rest, t.get("seed")], sort_keys=True)
+            by.setdefault(key, {})[json.dumps(t["params"].get(axis))] = v
+        pairs = [p for p in by.values() if len(p) == 2]
+        if not pairs:
+            continue
+        a, b = vals
+        better = (lambda x, y: x > y) if goal == "max" else (lambda x, y: x < y)
+        b_wins = sum(better(p[b], p[a]) for p in pairs)
+        a_wins = sum(better(p[a], p[b]) for p in pairs)
+        if a_wins == b_wins:
+            out.append(
+                f"{axis}: {a} and {b} each win {a_wins} of {len(pairs)} pairs of trials alike "
+                "in everything else (the other axes and the seed): no side is ahead."
+            )
+            continue
+        win, lose, n_win = (b, a, b_wins) if b_wins > a_wins else (a, b, a_wins)
+        whole = "every one" if n_win == len(pairs) else f"{n_win} of {len(pairs)}"
+        out.append(
+            f"{axis} = {win} beats {lose} in {whole} of the {len(pairs)} pairs of trials alike "
+            "in everything else (the other axes and the seed)."
+            if n_win == len(pairs)
+            else f"{axis} = {win} beats {lose} in {whole} pairs of trials alike in everything "
+            "else (the other axes and the seed)."
+        )
+    return out
+
+
 def _pct(metric: str, v: float) -> str:
     return f"{v:.1%}" if "accuracy" in metric else f"{v:.4g}"
 
@@ -113,6 +154,7 @@ def reading(trials: Sequence[dict[str, Any]], axes: Sequence[str], metric: str, 
     if imp:
         top = max(imp, key=lambda a: imp[a])
         out.append(f"{top} explains {imp[top]:.0%} of the spread of {metric.replace('_', ' ')}.")
+    out += paired(trials, axes, metric, goal)
     failed = sum(g["failed"] for g in groups(trials))
     if failed:
         out.append(

@@ -134,7 +134,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     best = result["best"]
     if best is not None:
         m = g[json.dumps(best, sort_keys=True)]["mean"].get(spec.metric)
-        shown = ", ".join(f"{k}={v}" for k, v in best.items()) or "the base config"
+        shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in best.items()) or "the base config"
         print(f"best by mean {spec.metric}: {shown} ({m:.4g})", file=sys.stderr)
     print(
         f"{result['finished']} finished, {result['failed']} failed, {result['stopped']} "

@@ -52,8 +52,10 @@ def band_figure(
             m = g["mean"].get(metric) if g else None
             ci = g["ci95"].get(metric) if g else None
             mean.append(m if m is not None else None)
-            low.append(ci[0] if ci else None)
-            high.append(ci[1] if ci else None)
+            # an accuracy's interval is cut at 0 and 1, where the t interval can run past them
+            cut = (0.0, 1.0) if "accuracy" in metric else (-np.inf, np.inf)
+            low.append(max(ci[0], cut[0]) if ci else None)
+            high.append(min(ci[1], cut[1]) if ci else None)
             n.append(g["n"] if g else 0)
         if any(v is not None for v in low):
             traces.append(

@@ -154,7 +154,8 @@ def results(m: dict[str, Any]) -> None:
         seeds = len(m.get("seeds") or [])
         st.caption(
             "Each line is a combination of the other axes; the band is the 95% confidence "
-            "interval of the mean over seeds (Student's t), from the trials that finished."
+            "interval of the mean over seeds (Student's t), from the trials that finished"
+            + (", cut at 0% and 100%." if "accuracy" in metric else ".")
             + (" With one seed there is no band." if seeds == 1 else "")
         )
     left, right = layout.columns(2, key="sw_views", min_width=360, gap="medium")

@@ -35,16 +35,16 @@ def wait_for_state(at, states, deadline_s=120.0) -> dict:
 def test_the_defaults_offer_a_sweep_of_depth_and_residual_over_three_seeds(apptest):
     at = apptest(PAGE)
     assert at.multiselect(key="sw_axes").value == ["model.depth", "model.residual"]
-    assert at.text_input(key="sw_values_model.depth").value == "1, 2, 4, 8"
+    assert at.text_input(key="sw_values_model.depth").value == "2, 8, 16"
     start = at.button(key="sw_start")
-    assert start.label == "Start the sweep (24 trials)" and not start.disabled
+    assert start.label == "Start the sweep (18 trials)" and not start.disabled
     assert "No sweep yet" in " ".join(c.value for c in at.caption)
 
 
 @pytest.mark.parametrize(
     "key, value, words",
     [
-        ("sw_values_model.depth", "1, 0", "trial 6 (model.depth=0, model.residual=false, seed 0)"),
+        ("sw_values_model.depth", "2, 0", "trial 6 (model.depth=0, model.residual=false, seed 0)"),
         ("sw_values_model.depth", "1, 1", "lists a value twice"),
         ("sw_values_model.depth", "", "must be a non-empty list"),
         ("sw_seeds", 0, "Seeds"),
