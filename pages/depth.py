@@ -5,7 +5,7 @@ import streamlit as st
 
 from dlviz import text
 from dlviz.labs.depth import view as depth_view
-from dlviz.ui import layout, live, state
+from dlviz.ui import fields, layout, live, state
 
 state.ensure_app()
 depth_view.init()
@@ -38,7 +38,8 @@ ones (Glorot and Bengio, 2010) - see the chart of the gradient along the deepest
     )
     view = live.current_view(depth_view.VIEW)
     busy = view is not None and view.live
-    n = len(st.session_state["dp_depths"]) * len(st.session_state["dp_variants"])
+    seeds = st.session_state["dp_seeds"] if not fields.problem("dp_seeds") else 1
+    n = len(st.session_state["dp_depths"]) * len(st.session_state["dp_variants"]) * int(seeds)
     st.button(
         f"Run the depth experiment ({text.plural(n, 'run')})",
         key="dp_run",

@@ -11,11 +11,12 @@ gradients shrink toward the input layers, by orders of magnitude as layers are a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dlviz.captions import factor
 from dlviz.config import ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig
+from dlviz.sweeps.aggregate import mean_ci
 
 DEFAULT_DEPTHS = (1, 2, 4, 8, 16, 32)
 # plain and residual use the experiment's activation; sigmoid is a plain network of sigmoids
@@ -32,8 +33,11 @@ class DepthExperiment:
     data: DataConfig = DataConfig(name="spiral", n_samples=1000, noise=0.1)
     train: TrainConfig = TrainConfig(lr=0.003, epochs=40, batch_size=32)
     variants: tuple[str, ...] = VARIANTS
+    seeds: tuple[int, ...] = (0,)  # each rung once per seed (train.seed); the split stays
 
     def __post_init__(self) -> None:
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError("seeds", "choose one or more different seeds")
         if not self.depths:
             raise ConfigError("depths", "choose at least one depth")
         if len(set(self.depths)) != len(self.depths):
@@ -47,17 +51,23 @@ class DepthExperiment:
             ModelConfig(hidden=(self.width,) * d, activation=self.activation)
 
     def configs(self) -> list[tuple[str, int, RunConfig]]:
-        """(variant, depth, config) in the order they run: each variant from shallow to deep."""
+        """(variant, depth, config) in the order they run: each seed in turn, and in it each
+        variant from shallow to deep (so the first seed's ladder is whole first). A run's name
+        is "depth D VARIANT", with " seed S" when there are several seeds."""
         out = []
-        for variant in self.variants:
-            for depth in sorted(self.depths):
-                model = ModelConfig(
-                    hidden=(self.width,) * depth,
-                    activation="sigmoid" if variant == "sigmoid" else self.activation,
-                    residual=variant == "residual",
-                )
-                name = f"depth {depth} {variant}"
-                out.append((variant, depth, RunConfig(self.data, model, self.train, name=name)))
+        for seed in self.seeds:
+            train = replace(self.train, seed=seed)
+            for variant in self.variants:
+                for depth in sorted(self.depths):
+                    model = ModelConfig(
+                        hidden=(self.width,) * depth,
+                        activation="sigmoid" if variant == "sigmoid" else self.activation,
+                        residual=variant == "residual",
+                    )
+                    name = f"depth {depth} {variant}" + (
+                        f" seed {seed}" if len(self.seeds) > 1 else ""
+                    )
+                    out.append((variant, depth, RunConfig(self.data, model, train, name=name)))
         return out
 
 
@@ -75,6 +85,11 @@ class DepthResult:
     seconds: float
     profile: tuple[float, ...] = ()  # every layer's gradient norm, input to output
     activation: str = "relu"  # of the network's hidden layers
+    seed: int = 0
+    # over seeds (`over_seeds`): how many finished, and the 95% intervals of the accuracies
+    n: int = 1
+    train_ci: tuple[float, float] | None = None
+    test_ci: tuple[float, float] | None = None
 
     @property
     def finished(self) -> bool:
@@ -101,7 +116,90 @@ def result_of(variant: str, depth: int, history: Any) -> DepthResult:
         seconds=history.elapsed if done else nan,
         profile=tuple(norms),
         activation="sigmoid" if variant == "sigmoid" else model.get("activation", "relu"),
-    )
+        seed=int((history.config.get("train", {}) if isinstance(history.config, dict) else {})
+                 .get("seed", 0)),
+    )  # fmt: skip
+
+
+def over_seeds(results: list[DepthResult]) -> list[DepthResult]:
+    """One DepthResult per (variant, depth): the mean over its finished seeds of each number
+    (the gradients' profile too), with the accuracies' 95% intervals (Student's t; None with
+    one seed) and `n`, the seeds averaged; NaN and n = 0 until one has finished. With one seed
+    each, the results as they are."""
+    if len({r.seed for r in results}) <= 1:
+        return results
+    keys = list(dict.fromkeys((r.variant, r.depth) for r in results))
+    out = []
+    for variant, depth in keys:
+        rows = [r for r in results if (r.variant, r.depth) == (variant, depth)]
+        done = [r for r in rows if r.finished]
+        if not done:
+            out.append(replace(rows[0], status=rows[-1].status, n=0, profile=()))
+            continue
+
+        def mean(field: str, done=done) -> float:
+            return sum(getattr(r, field) for r in done) / len(done)
+
+        train_m, train_ci = mean_ci([r.train_accuracy for r in done])
+        test_m, test_ci = mean_ci([r.test_accuracy for r in done])
+        lengths = {len(r.profile) for r in done}
+        profile = (
+            tuple(sum(p) / len(done) for p in zip(*(r.profile for r in done)))
+            if len(lengths) == 1
+            else ()
+        )
+        out.append(
+            replace(
+                done[0],
+                status="finished" if len(done) == len(rows) else f"{len(done)} of {len(rows)}",
+                train_accuracy=train_m,
+                test_accuracy=test_m,
+                first_grad=mean("first_grad"),
+                last_grad=mean("last_grad"),
+                seconds=mean("seconds"),
+                profile=profile,
+                n=len(done),
+                train_ci=tuple(train_ci) if train_ci else None,
+                test_ci=tuple(test_ci) if test_ci else None,
+            )
+        )
+    return out
+
+
+def seeds_reading(results: list[DepthResult]) -> list[str]:
+    """With several seeds: at each depth, in how many seeds the residual network's training
+    accuracy beats the plain one's, in words (the deepest depth, and any depth where the
+    seeds disagree)."""
+    seeds = sorted({r.seed for r in results})
+    if len(seeds) < 2:
+        return []
+    by = {(r.variant, r.depth, r.seed): r for r in results if r.finished}
+    depths = sorted({r.depth for r in results})
+    out = []
+    for depth in depths:
+        pairs = [
+            (by[("residual", depth, s)], by[("plain", depth, s)])
+            for s in seeds
+            if ("residual", depth, s) in by and ("plain", depth, s) in by
+        ]
+        if len(pairs) < 2:
+            continue
+        wins = sum(res.train_accuracy > plain.train_accuracy for res, plain in pairs)
+        gap = sum(res.train_accuracy - plain.train_accuracy for res, plain in pairs) / len(pairs)
+        if depth == depths[-1] or 0 < wins < len(pairs):
+            n = len(pairs)
+            how = (
+                f"in all {n} seeds"
+                if wins == n
+                else f"in {wins} of {n} seeds"
+                if wins * 2 > n
+                else f"in only {wins} of {n} seeds"
+            )
+            out.append(
+                f"At depth {depth} the residual network beats the plain one in training "
+                f"accuracy {how} (by {gap:+.0%} on average)."
+            )
+    return out
 
 
 def _peak(rows: list[DepthResult]) -> DepthResult | None:

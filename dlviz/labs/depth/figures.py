@@ -27,17 +27,28 @@ def depth_accuracy_figure(results: Sequence[Any], height: int = 340) -> go.Figur
         if not rows:
             continue
         for part, dash in (("train", "solid"), ("test", "dash")):
-            traces.append(
-                {
-                    "type": "scatter",
-                    "mode": "lines+markers",
-                    "name": f"{variant} ({part})",
-                    "x": [r.depth for r in rows],
-                    "y": f32([getattr(r, f"{part}_accuracy") for r in rows]),
-                    "line": {"color": color, "dash": dash},
-                    "hovertemplate": f"{variant}, depth %{{x}}: {part} %{{y:.1%}}<extra></extra>",
+            ys = [getattr(r, f"{part}_accuracy") for r in rows]
+            trace = {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": f"{variant} ({part})",
+                "x": [r.depth for r in rows],
+                "y": f32(ys),
+                "line": {"color": color, "dash": dash},
+                "hovertemplate": f"{variant}, depth %{{x}}: {part} %{{y:.1%}}<extra></extra>",
+            }
+            cis = [getattr(r, f"{part}_ci", None) for r in rows]
+            if any(cis):  # the mean over seeds: its 95% interval, cut at 0 and 1
+                trace["error_y"] = {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": f32([min(c[1], 1.0) - y if c else 0.0 for c, y in zip(cis, ys)]),
+                    "arrayminus": f32([y - max(c[0], 0.0) if c else 0.0 for c, y in zip(cis, ys)]),
+                    "color": color,
+                    "thickness": 1.5,
+                    "width": 4,
                 }
-            )
+            traces.append(trace)
     layout = base_layout(
         height,
         xaxis=_depth_axis(),

@@ -16,8 +16,10 @@ from dlviz.labs.depth.experiment import (
     DEFAULT_DEPTHS,
     VARIANTS,
     DepthExperiment,
+    over_seeds,
     reading,
     result_of,
+    seeds_reading,
 )
 from dlviz.labs.depth.figures import (
     depth_accuracy_figure,
@@ -44,7 +46,9 @@ DEFAULTS: dict[str, Any] = {
     "dp_epochs": 40,
     "dp_lr": 0.003,
     "dp_device": "auto",
+    "dp_seeds": 1,
 }
+fields.RANGES.setdefault("dp_seeds", ("Seeds", 1, 10))
 
 
 def init() -> None:
@@ -86,6 +90,13 @@ def settings() -> None:
         persist_state=KEEP,
     )
     st.selectbox("Device", devices(), key="dp_device", persist_state=KEEP)
+    fields.number_input(
+        st,
+        "dp_seeds",
+        help="Each network once per seed (train.seed 0, 1, ...), on the same data and split: "
+        "the charts show the mean over seeds with 95% error bars, and the reading counts the "
+        "seeds where residual beats plain.",
+    )
 
 
 def experiment() -> DepthExperiment:
@@ -103,6 +114,7 @@ def experiment() -> DepthExperiment:
             device=ss["dp_device"],
         ),
         variants=tuple(v for v in VARIANTS if v in ss["dp_variants"]),
+        seeds=tuple(range(fields.value("dp_seeds"))),
     )
 
 
@@ -111,9 +123,13 @@ def problem() -> str:
         experiment()
     except ConfigError as e:
         field, _, message = str(e).partition(": ")
-        label = {"depths": "Depths", "variants": "Networks", "model.hidden": "Depths"}.get(
-            field, field
-        )
+        label = {
+            "depths": "Depths",
+            "variants": "Networks",
+            "model.hidden": "Depths",
+            "dp_seeds": "Seeds",
+            "seeds": "Seeds",
+        }.get(field, field)
         return f"{label}: {message}."
     return ""
 
@@ -130,9 +146,9 @@ def start() -> None:
 
 
 def results(view: live.View) -> list:
-    # each run's name is "depth D VARIANT" (DepthExperiment.configs)
+    # each run's name is "depth D VARIANT", then " seed S" with several (DepthExperiment.configs)
     return [
-        result_of(h.config.name.split()[-1], h.config.model.depth, h.history) for h in view.handles
+        result_of(h.config.name.split()[2], h.config.model.depth, h.history) for h in view.handles
     ]
 
 
@@ -141,10 +157,13 @@ def draw(view: live.View, key: str) -> None:
     hs = [h.history for h in view.handles]
     done = sum(h.done for h in hs)
     current = live.ladder_progress(hs)
-    rows = results(view)
+    runs_ = results(view)
+    rows = over_seeds(runs_)  # the mean over seeds, with its interval, where there are several
+    seeds = len({r.seed for r in runs_})
+    bars = " - the mean over seeds, 95% error bars" if seeds > 1 else ""
     left, right = layout.columns(2, key=f"{key}_charts", min_width=420, gap="medium")
     with left:
-        st.markdown("**Accuracy against depth**: train solid, test dashed")
+        st.markdown(f"**Accuracy against depth**: train solid, test dashed{bars}")
         live_chart(depth_accuracy_figure(rows), key=f"{key}_acc")
         summary(captions.depth_accuracy(rows))
     with right:
@@ -163,17 +182,17 @@ def draw(view: live.View, key: str) -> None:
             "steeply toward layer 1, the first layers receive almost no signal to learn from."
         )
     with st.container():
-        sentences = reading(rows) if current is None else []
+        sentences = reading(rows) + seeds_reading(runs_) if current is None else []
         if sentences:
             st.markdown("#### What it shows")
             for s in sentences:
                 st.markdown(f"- {s}")
     with st.container():
         if done:
-            st.dataframe(table(rows), hide_index=True, key=f"{key}_table")
+            st.dataframe(table(runs_, seeds > 1), hide_index=True, key=f"{key}_table")
 
 
-def table(rows: list) -> pd.DataFrame:
+def table(rows: list, with_seed: bool = False) -> pd.DataFrame:
     def pct(v: float) -> str:
         return "-" if math.isnan(v) else f"{v:.1%}"
 
@@ -184,6 +203,7 @@ def table(rows: list) -> pd.DataFrame:
         {
             "network": [r.variant for r in rows],
             "depth": [r.depth for r in rows],
+            **({"seed": [r.seed for r in rows]} if with_seed else {}),
             "status": [r.status for r in rows],
             "train accuracy": [pct(r.train_accuracy) for r in rows],
             "test accuracy": [pct(r.test_accuracy) for r in rows],

@@ -10,7 +10,14 @@ import pytest
 from dlviz import jobs
 from dlviz.config import ConfigError, DataConfig, TrainConfig
 from dlviz.history import RunHistory
-from dlviz.labs.depth.experiment import DepthExperiment, DepthResult, reading, result_of
+from dlviz.labs.depth.experiment import (
+    DepthExperiment,
+    DepthResult,
+    over_seeds,
+    reading,
+    result_of,
+    seeds_reading,
+)
 
 
 def test_the_ladder_runs_each_variant_from_shallow_to_deep_on_the_same_data():
@@ -146,3 +153,36 @@ def test_a_tiny_ladder_runs_one_after_another():
     assert [len(x.profile) for x in results] == [2, 4, 2, 4, 2, 4]
     text = reading(results)
     assert text[0].startswith("Plain: ") and text[1].startswith("Residual: ")
+
+
+def seeded(variant, depth, seed, train, first=0.1, status="finished"):
+    return DepthResult(variant, depth, status, train, train - 0.1, first, 0.2, 1.0,
+                       (first, 0.2), "relu", seed)  # fmt: skip
+
+
+def test_over_seeds_averages_each_rung_with_its_interval():
+    rows = [seeded("plain", 16, s, acc) for s, acc in enumerate((0.5, 0.6, 0.7))]
+    rows += [seeded("residual", 16, s, acc) for s, acc in enumerate((0.9, 0.95, 0.85))]
+    rows += [seeded("residual", 32, 0, 0.8), seeded("residual", 32, 1, math.nan, status="running")]
+    plain, res16, res32 = over_seeds(rows)
+    assert (plain.n, plain.train_accuracy) == (3, pytest.approx(0.6))
+    # by hand: s = 0.1, t(0.975, 2) = 4.302653, half width 0.1 * 4.302653 / sqrt(3) = 0.248414
+    assert plain.train_ci == pytest.approx((0.6 - 0.248414, 0.6 + 0.248414), abs=1e-5)
+    assert plain.profile == pytest.approx((0.1, 0.2)) and plain.status == "finished"
+    assert res16.train_accuracy == pytest.approx(0.9)
+    assert (res32.n, res32.train_ci, res32.status) == (1, None, "1 of 2")
+    one_seed = [seeded("plain", 2, 0, 0.7)]
+    assert over_seeds(one_seed) == one_seed
+
+
+def test_the_seeds_reading_counts_the_seeds_where_residual_wins():
+    rows = [seeded("plain", d, s, 0.5) for d in (2, 16) for s in range(3)]
+    rows += [seeded("residual", 2, s, acc) for s, acc in enumerate((0.6, 0.4, 0.45))]
+    rows += [seeded("residual", 16, s, 0.9) for s in range(3)]
+    assert seeds_reading(rows) == [
+        "At depth 2 the residual network beats the plain one in training accuracy in only 1 of "
+        "3 seeds (by -2% on average).",
+        "At depth 16 the residual network beats the plain one in training accuracy in all 3 "
+        "seeds (by +40% on average).",
+    ]
+    assert seeds_reading([seeded("plain", 2, 0, 0.5), seeded("residual", 2, 0, 0.9)]) == []

@@ -3,7 +3,8 @@ charts, reading and table."""
 
 from __future__ import annotations
 
-from support.apptest import charts, wait_until_done
+import pytest
+from support.apptest import charts, values, wait_until_done
 
 
 def test_depth_page_defaults_and_a_tiny_ladder(apptest, monkeypatch, tmp_path):
@@ -48,3 +49,37 @@ def test_depth_page_defaults_and_a_tiny_ladder(apptest, monkeypatch, tmp_path):
     from dlviz import runs
 
     assert len(runs.list_runs(tmp_path / "runs")) == 6
+
+
+def test_with_three_seeds_the_ladder_shows_means_with_error_bars_and_counts_the_seeds(apptest):
+    at = apptest("pages/depth.py")
+    at.multiselect(key="dp_variants").set_value(["plain", "residual"]).run()
+    at.multiselect(key="dp_depths").set_value([1, 3]).run()
+    at.number_input(key="dp_epochs").set_value(3).run()
+    at.number_input(key="dp_seeds").set_value(3).run()
+    assert at.button(key="dp_run").label == "Run the depth experiment (12 runs)"
+    at.button(key="dp_run").click().run()
+    view = at.session_state["dp_view"]
+    names = [h.config.name for h in view.handles]
+    assert names[:4] == ["depth 1 plain seed 0", "depth 3 plain seed 0",
+                         "depth 1 residual seed 0", "depth 3 residual seed 0"]  # fmt: skip
+    assert [h.config.train.seed for h in view.handles] == [0] * 4 + [1] * 4 + [2] * 4
+    wait_until_done(at, key="dp_view")
+    at.run()
+    assert not at.exception, at.exception
+    train = charts(at)["dp_view_acc"]["data"][0]  # plain (train)
+    # the mean over the three seeds' final training accuracy, from the runs themselves
+    finals = {}
+    for h in view.handles:
+        if h.config.name.split()[2] == "plain":
+            finals.setdefault(h.config.model.depth, []).append(h.history.final["train_accuracy"])
+    expected = [sum(finals[d]) / 3 for d in (1, 3)]
+    assert values(train["y"]) == pytest.approx(expected, abs=1e-6)
+    assert len(values(train["error_y"]["array"])) == 2
+    assert all(v >= 0 for v in values(train["error_y"]["arrayminus"]))
+    text = "\n".join(m.value for m in at.markdown)
+    assert "the mean over seeds, 95% error bars" in text
+    assert "At depth 3 the residual network beats the plain one in training accuracy" in text
+    assert "seeds (by " in text
+    (table,) = [d.value for d in at.dataframe]
+    assert list(table["seed"]) == [0] * 4 + [1] * 4 + [2] * 4
