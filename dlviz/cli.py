@@ -201,6 +201,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
             Path(args.csv).write_text(devices.to_csv(report["rows"]))
         print(json.dumps(_json_safe(report)) if args.json else devices.format_report(report))
         return EXIT_OK
+    if args.what == "sweep":
+        from dlviz.bench import sweep
+
+        return sweep.run(trials=args.trials, json_out=args.json, repeats=min(args.repeats, 5))
     if args.what == "recurrent":
         from dlviz.bench import recurrent
 
@@ -673,6 +677,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--megabytes", type=float, default=1.0, help="ingest: MB a photo (default 1)")
     b.add_argument("--count", type=int, default=1000, help="runs: runs in the store (default 1000)")
     b.add_argument("--width", type=int, default=1400, help="browser: window width (1400)")
+    b.add_argument("--trials", type=int, default=24, help="sweep: tiny trials (default 24)")
     b.add_argument("--json", action="store_true", help="print the result as JSON")
     b.set_defaults(func=cmd_bench)
 

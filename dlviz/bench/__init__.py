@@ -32,6 +32,12 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
         "flow) at the lab's width and a wide one, on each device, and the GPU's speed-up",
         "dlviz bench generative [--device all|cpu|cuda] [--repeats 21] [--json]",
     ),
+    "sweep": (
+        "sweep",
+        "tiny trials a minute: this machine 1 and 2 at a time, and a private local Ray with "
+        "its start-up",
+        "dlviz bench sweep [--trials 24] [--repeats 3] [--json]",
+    ),
     "ingest": (
         "ingest",
         "decoding, checking and resizing an upload of JPEG photos",

@@ -50,7 +50,7 @@ def test_pairs_alike_in_everything_else_are_counted():
         "model.depth: 2 and 16 each win 2 of 4 pairs of trials alike in everything else (the "
         "other axes and the seed): no side is ahead.",
         "model.residual = true beats false in every one of the 4 pairs of trials alike in "
-        "everything else (the other axes and the seed)."
+        "everything else (the other axes and the seed).",
     ]
     mixed = [*TRIALS[:4], t(4, 16, False, 0, 0.95), *TRIALS[5:]]
     (line,) = paired(mixed, ["model.residual"], "test_accuracy", "max")
