@@ -11,7 +11,8 @@ experiment on their defaults; Compare on the Runs page after a server restart (t
 Sequence lab's Transformer on sort, trained to the end; the length experiment on its defaults;
 the Sound lab's CNN on tones and chords, trained to the end, and where it listened; the
 Generative lab's GAN on the ring of Gaussians, trained to the end; inside the Image lab's
-trained Deep CNN (projector, probes, CKA); the Playground's step by hand after Backward.
+trained Deep CNN (projector, probes, CKA); the Playground's step by hand after Backward; the
+Sweep page after its default sweep.
 
 Starts its own `streamlit run app.py` with an empty run store in a temporary folder, and
 Debian's Chromium. Not a test (pytest collects only test_*.py).
@@ -201,6 +202,23 @@ def inside(browser, url: str) -> None:
 
 
 INSIDE_800 = Path(tempfile.gettempdir()) / "dlviz-inside-800.png"
+
+
+def sweeps(browser, url: str) -> None:
+    """The Sweep page after its default sweep (18 trials) has finished: the band chart, the
+    parallel coordinates, the importance, best so far and final against best."""
+    page = open_page(browser, url + "/sweeps")
+    page.get_by_role("button", name=re.compile("^Start the sweep")).click()
+    page.get_by_text(re.compile(r"^Finished, on this machine")).wait_for(timeout=LONG_MS)
+    wait_settled(page, seconds=3, timeout=SLOW_MS * 2)
+    fit_height(page)
+    clip(
+        page,
+        ASSETS / "sweeps.png",
+        page.get_by_role("heading", name="Sweeps"),
+        page.get_by_text("A trial's run", exact=True),
+    )
+    page.context.close()
 
 
 def by_hand(browser, url: str) -> None:
@@ -438,7 +456,7 @@ def generative(browser, url: str) -> None:
 
 PICTURES = (
     "playground", "images", "uploads", "depth", "runs", "transfer", "devices", "sequences",
-    "lengths", "sound", "generative", "inside", "by_hand",
+    "lengths", "sound", "generative", "inside", "by_hand", "sweeps",
 )  # fmt: skip
 
 

@@ -340,7 +340,7 @@ def running(manifest: dict[str, Any] | None) -> bool:
     """The manifest's driver is still at work (its state says so and its process lives)."""
     return bool(
         manifest
-        and manifest.get("state") in ("running", "stopping")
+        and manifest.get("state") in ("starting", "running", "stopping")
         and _pid_alive(manifest.get("pid"))
     )
 
@@ -377,5 +377,28 @@ def launch(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+        )
+    old = read_manifest(root, sid)
+    if old is not None:  # a sweep run again: its trials kept (the driver resumes from them)
+        old.update(state="starting", pid=proc.pid, updated=time.time())
+        runs.atomic_write_json(folder / MANIFEST, old)
+    else:  # the page follows the sweep from its first second
+        runs.atomic_write_json(
+            folder / MANIFEST,
+            {
+                "format_version": FORMAT_VERSION,
+                "sweep_id": sid,
+                "name": spec.name,
+                "source": source,
+                "metric": {"name": spec.metric, "goal": spec.goal},
+                "axes": list(spec.grid),
+                "seeds": spec.seeds,
+                "state": "starting",
+                "where": "this machine",
+                "pid": proc.pid,
+                "started": time.time(),
+                "updated": time.time(),
+                "trials": [],
+            },
         )
     return sid, proc.pid

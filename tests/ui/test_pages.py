@@ -23,6 +23,7 @@ from support.apptest import (
     playground,
     set_widget,
     texts,
+    values,
     view_of,
     wait_for,
     wait_until_done,
@@ -208,6 +209,15 @@ def test_train_finishes_and_is_saved(apptest, _isolated_run_store):
     assert summary["final"]["test_accuracy"] > 0.9
     saved = json.loads((folders[0] / "config.json").read_text())
     assert saved["data"]["name"] == "xor" and saved["train"]["epochs"] == 60
+
+    # XOR is not linearly separable in its input, and is after the hidden layers
+    button(at, "pg_probe_fit").click().run()
+    assert not at.exception, at.exception
+    probe = charts(at)["pg_view_probes"]["data"][0]
+    acc = dict(zip(probe["x"], values(probe["y"])))
+    assert list(acc)[0] == "input" and acc["input"] < 0.75
+    assert max(acc.values()) > 0.9
+    assert any("training points" in c for c in texts(at.caption))
 
 
 def test_changing_settings_during_a_run_does_not_touch_it(apptest):

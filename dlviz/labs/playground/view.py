@@ -22,6 +22,7 @@ from dlviz.labs.playground.figures import (
 from dlviz.labs.playground.widgets import VIEW
 from dlviz.models import parameter_count
 from dlviz.text import plural
+from dlviz.ui import layers as layer_views
 from dlviz.ui import layout, live
 from dlviz.ui.charts import live_chart, summary
 from dlviz.ui.state import dataset
@@ -85,6 +86,8 @@ def draw_single(view: live.View, key: str) -> None:
                     "blue positive, orange negative, white zero; each scaled to its own largest "
                     "value."
                 )
+    # once it has ended: where the classes become linearly separable, layer by layer
+    layer_views.draw(h, live.view_dataset(view.handles[0]), key, prefix="pg", noun="points")
 
 
 def draw_pair(view: live.View, key: str) -> None:
@@ -110,6 +113,8 @@ def draw_pair(view: live.View, key: str) -> None:
         st.markdown("#### What happened")
         for sentence in compare_runs(view.labels[0], hs[0], view.labels[1], hs[1]):
             st.markdown(f"- {sentence}")
+        ds = live.view_dataset(view.handles[0])
+        layer_views.draw_runs(view.labels, hs, ds, key, prefix="pg", noun="points")
 
 
 def data_preview(data_cfg: DataConfig, ds: Dataset) -> None:

@@ -110,7 +110,10 @@ def progress(m: dict[str, Any]) -> None:
     now = sum(t["status"] == "running" for t in trials)
     alive = running(m)
     state = m.get("state", "?")
-    if state in ("running", "stopping") and not alive:
+    if state == "starting" and alive:
+        st.caption("The sweep is starting: its process loads torch and checks every trial.")
+        return
+    if state in ("starting", "running", "stopping") and not alive:
         state = "ended without finishing (its process is gone)"
     st.progress(done / n if n else 0.0, text=f"{done} of {plural(n, 'trial')} done, {now} running")
     st.caption(f"{state.capitalize()}, on {m.get('where', '?')}. Sweep {m['sweep_id']}.")
