@@ -41,8 +41,4 @@ with main:
             "FILE`, also on a Ray cluster (see the README)."
         )
     st.divider()
-    sid = view.chooser()
-    if sid is None:
-        st.caption("No sweep yet: the trials and charts appear here once one starts.")
-    else:
-        view.live_sweep(sid)
+    view.live_sweep()

@@ -102,6 +102,13 @@ def paired(trials: Sequence[dict[str, Any]], axes: Sequence[str], metric: str, g
     return out
 
 
+def _cut(metric: str, ci: list[float] | None) -> list[float] | None:
+    """An accuracy's interval within 0 and 1 (the t interval can run past them)."""
+    if ci is None or "accuracy" not in metric:
+        return ci
+    return [max(ci[0], 0.0), min(ci[1], 1.0)]
+
+
 def _pct(metric: str, v: float) -> str:
     return f"{v:.1%}" if "accuracy" in metric else f"{v:.4g}"
 
@@ -121,7 +128,7 @@ def reading(trials: Sequence[dict[str, Any]], axes: Sequence[str], metric: str, 
     if best is None:
         return [f"No finished trial reports {metric.replace('_', ' ')}."]
     out = []
-    m, ci = best["mean"][metric], best["ci95"][metric]
+    m, ci = best["mean"][metric], _cut(metric, best["ci95"][metric])
     seeds = f"over {best['n']} seed{'s' if best['n'] != 1 else ''}"
     band = f" (95% interval {_pct(metric, ci[0])} to {_pct(metric, ci[1])})" if ci else ""
     out.append(
@@ -132,7 +139,7 @@ def reading(trials: Sequence[dict[str, Any]], axes: Sequence[str], metric: str, 
     if rest:
         pick = max if goal == "max" else min
         second = pick(rest, key=lambda g: g["mean"][metric])
-        c2 = second["ci95"][metric]
+        c2 = _cut(metric, second["ci95"][metric])
         if ci and c2:
             overlap = ci[0] <= c2[1] and c2[0] <= ci[1]
             out.append(

@@ -36,6 +36,7 @@ STOP_FILE = "stop"
 WRITE_EVERY_S = 1.0
 DRAIN_S = 30.0  # after a stop, how long the driver waits for running trials to end
 FORMAT_VERSION = 1
+CURVE_POINTS = 100  # points of a running trial's curve the manifest keeps at most
 MAX_MANIFEST_BYTES = 64_000_000  # 10,000 trials' rows, with room
 
 
@@ -83,6 +84,7 @@ class _Row:
     last: dict[str, Any] = field(default_factory=dict)  # the latest epoch's numbers
     metrics: dict[str, float] = field(default_factory=dict)  # a finished trial's
     finished: float = 0.0  # when it ended (time.time())
+    curve: list[list[Any]] = field(default_factory=list)  # [epoch, test accuracy] while running
 
     def to_dict(self) -> dict[str, Any]:
         t = self.trial
@@ -100,6 +102,10 @@ class _Row:
             "last": self.last,
             "metrics": self.metrics,
             "finished": self.finished,
+            # a running trial's curve (thinned to CURVE_POINTS); an ended one's is in its run
+            "curve": self.curve[:: max(1, len(self.curve) // CURVE_POINTS)]
+            if self.status == "running"
+            else [],
         }
 
 
@@ -270,6 +276,7 @@ class Driver:
                     if event.get("type") == "epoch":
                         row.epoch = int(event.get("epoch") or row.epoch)
                         row.last = {k: v for k, v in event.items() if k not in ("type", "key")}
+                        row.curve.append([row.epoch, event.get("test_accuracy")])
                     elif event.get("type") == "done":
                         self._save(row, event.get("result") or {})
                         running.pop(row.trial.key, None)

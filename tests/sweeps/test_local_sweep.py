@@ -129,6 +129,8 @@ def test_a_stop_file_stops_the_running_trials_within_seconds_and_resume_runs_the
         if m and sum(t["epoch"] > 0 for t in m["trials"]) >= 2:
             break
         time.sleep(0.2)
+    live = [t for t in m["trials"] if t["status"] == "running"]
+    assert live and all(t["curve"][-1][0] == t["epoch"] for t in live)  # the curve so far
     asked = time.monotonic()
     request_stop(tmp_path, driver.id)  # what the dashboard's Stop does
     thread.join(timeout=30)

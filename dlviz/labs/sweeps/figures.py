@@ -213,3 +213,34 @@ def final_vs_best_figure(trials: Sequence[dict[str, Any]], height: int = 300) ->
                        "tickformat": ".0%"}  # fmt: skip
     layout["yaxis"] = {"title": {"text": "final test accuracy"}, "tickformat": ".0%"}
     return make_figure(traces, layout)
+
+
+def trial_curves_figure(
+    curves: Sequence[tuple[str, str, Sequence[int], Sequence[float], bool]], height: int = 300
+) -> go.Figure:
+    """Each trial's test accuracy over epochs, `curves` of (trial label, its combination,
+    epochs, values, running): one colour per combination, a running trial drawn thicker."""
+    combos = list(dict.fromkeys(c for _, c, _, _, _ in curves))
+    traces = []
+    shown: set[str] = set()
+    for label, combo, epochs, ys, live in curves:
+        color = RUN_COLORS[combos.index(combo) % len(RUN_COLORS)]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": list(epochs),
+                "y": f32([v if v is not None else float("nan") for v in ys]),
+                "name": combo or "trials",
+                "legendgroup": combo,
+                "showlegend": combo not in shown,
+                "line": {"color": color, "width": 2.5 if live else 1.2},
+                "opacity": 1.0 if live else 0.7,
+                "hovertemplate": f"{label}<br>epoch %{{x}}: %{{y:.1%}}<extra></extra>",
+            }
+        )
+        shown.add(combo)
+    layout = base_layout(height, None, legend=legend_below())
+    layout["xaxis"] = {"title": {"text": "epoch"}}
+    layout["yaxis"] = {"title": {"text": "test accuracy"}, "tickformat": ".0%"}
+    return make_figure(traces, layout)

@@ -6,6 +6,7 @@ best - with a reading; open a trial in Runs."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -20,6 +21,7 @@ from dlviz.labs.sweeps.figures import (
     final_vs_best_figure,
     importance_figure,
     parallel_figure,
+    trial_curves_figure,
 )
 from dlviz.sweeps import analysis
 from dlviz.sweeps.aggregate import groups
@@ -128,6 +130,44 @@ def progress(m: dict[str, Any]) -> None:
             "are not started. Start the same sweep again to resume: finished trials are kept.",
         )
     st.dataframe(_table(m), hide_index=True, key="sw_trials", height=260)
+    curves = trial_curves(m)
+    if curves:
+        st.markdown("**The trials' curves**: test accuracy, one colour a combination")
+        st.plotly_chart(trial_curves_figure(curves), key="sw_curves", config=live.CHART_CONFIG)
+
+
+MAX_CURVES = 60  # trials whose curves the chart draws at most (the running ones, then the latest)
+
+
+def _stored_curve(run_id: str) -> tuple[list[int], list[float]]:
+    """A stored run's epochs and test accuracies, read once per run."""
+    cache = st.session_state.setdefault("_sw_curves", {})
+    if run_id not in cache:
+        try:
+            metrics = runs.load_run(root(), run_id).metrics
+        except runs.RunStoreError:
+            metrics = {}
+        cache[run_id] = (list(metrics.get("epoch") or []), list(metrics.get("test_accuracy") or []))
+    return cache[run_id]
+
+
+def trial_curves(m: dict[str, Any]) -> list[tuple[str, str, list, list, bool]]:
+    """(label, combination, epochs, test accuracies, running) of the trials to draw."""
+    trials = sorted(
+        m["trials"],
+        key=lambda t: (t["status"] != "running", -(t.get("finished") or 0)),
+    )[:MAX_CURVES]
+    out = []
+    for t in trials:
+        combo = ", ".join(f"{k}={json.dumps(v)}" for k, v in t["params"].items())
+        if t["status"] == "running" and t.get("curve"):
+            epochs, ys = [p[0] for p in t["curve"]], [p[1] for p in t["curve"]]
+            out.append((t["label"], combo, epochs, ys, True))
+        elif t.get("run_id"):
+            epochs, ys = _stored_curve(t["run_id"])
+            if epochs:
+                out.append((t["label"], combo, epochs, ys, False))
+    return out
 
 
 def results(m: dict[str, Any]) -> None:
@@ -202,7 +242,12 @@ def open_in_runs(finished: list[dict[str, Any]]) -> None:
 
 
 @st.fragment(run_every=REFRESH_S)
-def live_sweep(sid: str) -> None:
+def live_sweep() -> None:
+    """The sweeps in the store to choose from, and the chosen one, read again every second."""
+    sid = chooser()
+    if sid is None:
+        st.caption("No sweep yet: the trials and charts appear here once one starts.")
+        return
     m = read_manifest(root(), sid)
     if m is None:
         st.caption("The sweep is starting...")

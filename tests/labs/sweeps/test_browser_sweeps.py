@@ -1,5 +1,5 @@
 """Browser journey of the Sweep page through a real `streamlit run app.py`: a person makes a
-small sweep (depth 2 and 8, plain and residual, 2 seeds), starts it, watches the first mean
+small sweep (depth 2 and 16, plain and residual, 4 seeds), starts it, watches the first mean
 with its 95% band appear while the rest trains, and stops it; the sweep's manifest says
 stopped, with its finished trials kept.
 
@@ -34,13 +34,13 @@ def test_a_person_starts_a_sweep_sees_the_band_form_and_stops_it(streamlit_serve
     page = new_page(viewport={"width": 1400, "height": 2400})
     page.goto(streamlit_server.url + "/sweeps")
     expect(page.get_by_role("heading", name="Sweeps", exact=True)).to_be_visible(timeout=SLOW_MS)
-    fill(page, "Values of model.depth", "2, 8")
-    fill(page, "Seeds", "2")
-    start = page.get_by_role("button", name="Start the sweep (8 trials)")
+    fill(page, "Values of model.depth", "2, 16")
+    fill(page, "Seeds", "4")
+    start = page.get_by_role("button", name="Start the sweep (16 trials)")
     expect(start).to_be_enabled(timeout=SLOW_MS)
     start.click()
-    # the first combination's two seeds run first, side by side: its mean and band come first
-    expect(page.get_by_text(re.compile(r"of 8 trials done"))).to_be_visible(timeout=SLOW_MS)
+    # the first combination's seeds run first, two side by side: its mean and band come first
+    expect(page.get_by_text(re.compile(r"of 16 trials done"))).to_be_visible(timeout=SLOW_MS)
     wait_for_traces(page, "sw_band", "fill", lambda v: "toself" in v, timeout=SLOW_MS * 4)
     screenshot(page, "sweeps_band")
     page.get_by_role("button", name="Stop the sweep").click()
@@ -51,6 +51,6 @@ def test_a_person_starts_a_sweep_sees_the_band_form_and_stops_it(streamlit_serve
     (m,) = list_sweeps(streamlit_server.home / "runs")
     assert m["state"] == "stopped"
     statuses = [t["status"] for t in m["trials"]]
-    assert 2 <= statuses.count("finished") < 8  # stopped before the end
+    assert 2 <= statuses.count("finished") < 16  # stopped before the end
     assert set(statuses) <= {"finished", "stopped", "pending"}
     assert all(t["run_id"] for t in m["trials"] if t["status"] in ("finished", "stopped"))

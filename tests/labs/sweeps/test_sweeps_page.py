@@ -93,6 +93,11 @@ def test_a_small_sweep_runs_in_its_own_process_and_draws_its_views(apptest):
     assert values(line["y"]) == pytest.approx(expected, abs=1e-6)
     band = next(d for d in figs["sw_band"]["data"] if d.get("fill") == "toself")
     assert len(values(band["y"])) == 4  # the upper edge out, the lower edge back
+    curves = figs["sw_curves"]["data"]
+    assert len(curves) == 4 and {c["name"] for c in curves} == {"model.depth=1", "model.depth=2"}
+    first = runs.load_run(runs.default_root(), m["trials"][0]["run_id"]).metrics
+    drawn = next(c for c in curves if c["hovertemplate"].startswith(m["trials"][0]["label"]))
+    assert values(drawn["y"]) == pytest.approx(first["test_accuracy"], abs=1e-6)
     (table,) = [d.value for d in at.dataframe]
     assert list(table["status"]) == ["finished"] * 4
     shown = " ".join(m.value for m in at.markdown)
