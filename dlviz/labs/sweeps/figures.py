@@ -72,12 +72,24 @@ def band_figure(
                     "connectgaps": False,
                 }
             )
+        whiskers = {  # the same interval as whiskers: visible where a band has no width
+            "type": "data",
+            "symmetric": False,
+            "array": [h - m if h is not None and m is not None else None
+                      for h, m in zip(high, mean)],
+            "arrayminus": [m - lo if lo is not None and m is not None else None
+                           for lo, m in zip(low, mean)],
+            "color": color,
+            "thickness": 1.2,
+            "width": 4,
+        }  # fmt: skip
         traces.append(
             {
                 "type": "scatter",
                 "mode": "lines+markers",
                 "x": xs,
                 "y": mean,
+                "error_y": whiskers,
                 "name": name,
                 "line": {"color": color, "width": 2},
                 "marker": {"size": 7},
