@@ -125,6 +125,17 @@ samples from it, live; a GAN can be **conditional** on the class.
             "pages/generative.py", label="Open the Generative lab", icon=":material/arrow_forward:"
         )
     with st.container(border=True):
+        st.subheader(":material/tune: Sweeps")
+        st.markdown(
+            """
+One seed can mislead. Vary a few settings - depth, residual connections, learning rate - and
+repeat each combination over **several seeds**: every trial is a run in the store, and the
+page shows the **mean with its 95% band**, parallel coordinates and what each setting
+explains. It runs on this machine, or on a **Ray** cluster from the command line.
+"""
+        )
+        st.page_link("pages/sweeps.py", label="Open Sweeps", icon=":material/arrow_forward:")
+    with st.container(border=True):
         st.subheader(":material/school: Things to try")
         st.markdown(
             """

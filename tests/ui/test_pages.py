@@ -48,11 +48,12 @@ def test_home_renders_and_links_to_the_pages(apptest):
         "Open the Sequence lab",
         "Open the Sound lab",
         "Open the Generative lab",
+        "Open Sweeps",
     ]
     pages = [link.proto.page for link in links]
     assert "playground" in pages[0] and "depth" in pages[1]
     assert "images" in pages[2] and "uploads" in pages[3] and "sequences" in pages[4]
-    assert "sound" in pages[5] and "generative" in pages[6]
+    assert "sound" in pages[5] and "generative" in pages[6] and "sweeps" in pages[7]
     # The shared sidebar is there on Home too, with this machine's devices.
     assert at.sidebar.expander[0].label == "This machine"
     lines = texts(at.sidebar.caption)
