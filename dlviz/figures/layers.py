@@ -15,6 +15,26 @@ from dlviz.figures.theme import RUN_COLORS, base_layout, f32, legend_below, make
 CKA_SCALE = "Viridis"
 
 
+def _chance(ends: list[Any], chance: float) -> dict[str, Any]:
+    """The chance level as a dotted line from one end of the x axis to the other."""
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "x": ends,
+        "y": [chance, chance],
+        "name": "chance",
+        "line": {"color": "#999999", "dash": "dot", "width": 1},
+        "hoverinfo": "skip",
+    }
+
+
+def _probe_layout(height: int, title: str | None) -> dict[str, Any]:
+    layout = base_layout(height, title, legend=legend_below())
+    layout["yaxis"] = {"title": {"text": "linear probe: test accuracy"}, "range": [0, 1.02],
+                       "tickformat": ".0%"}  # fmt: skip
+    return layout
+
+
 def probe_figure(
     runs: Sequence[tuple[str, Sequence[dict[str, Any]]]],
     chance: float | None = None,
@@ -45,20 +65,9 @@ def probe_figure(
             }
         )
     if chance is not None:
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": [0.0, 1.0] if relative else [traces[0]["x"][0], traces[0]["x"][-1]],
-                "y": [chance, chance],
-                "name": "chance",
-                "line": {"color": "#999999", "dash": "dot", "width": 1},
-                "hoverinfo": "skip",
-            }
-        )
-    layout = base_layout(height, title, legend=legend_below())
-    layout["yaxis"] = {"title": {"text": "linear probe: test accuracy"}, "range": [0, 1.02],
-                       "tickformat": ".0%"}  # fmt: skip
+        ends = [0.0, 1.0] if relative else [traces[0]["x"][0], traces[0]["x"][-1]]
+        traces.append(_chance(ends, chance))
+    layout = _probe_layout(height, title)
     layout["xaxis"] = {
         "title": {"text": "depth (0 input, 1 output)" if relative else "layer, input to output"}
     }
@@ -133,19 +142,7 @@ def probe_history_figure(
             }
         )  # fmt: skip
     if chance is not None and names:
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": [names[0], names[-1]],
-                "y": [chance, chance],
-                "name": "chance",
-                "line": {"color": "#999999", "dash": "dot", "width": 1},
-                "hoverinfo": "skip",
-            }
-        )
-    layout = base_layout(height, None, legend=legend_below())
-    layout["yaxis"] = {"title": {"text": "linear probe: test accuracy"}, "range": [0, 1.02],
-                       "tickformat": ".0%"}  # fmt: skip
+        traces.append(_chance([names[0], names[-1]], chance))
+    layout = _probe_layout(height, None)
     layout["xaxis"] = {"title": {"text": "layer, input to output"}, "type": "category"}
     return make_figure(traces, layout)

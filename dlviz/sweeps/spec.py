@@ -97,21 +97,25 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _read_json(p: Path, field: str, what: str) -> Any:
+    """The JSON in file `p` (`what` names it in errors), or one SweepError under `field`."""
+    if not p.is_file():
+        raise SweepError(field, f"{what} does not exist")
+    if p.stat().st_size > MAX_FILE_BYTES:
+        raise SweepError(field, f"{what} is over 1 MB; it should be small JSON")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise SweepError(field, f"{what} is not UTF-8 text") from e
+    except json.JSONDecodeError as e:
+        raise SweepError(field, f"{what} is not valid JSON ({e.msg} at line {e.lineno})") from e
+
+
 def read_spec(path: str | Path) -> SweepSpec:
     """The sweep file at `path` (JSON), checked (`parse`); a base given as a path is read
     relative to the file."""
     p = Path(path)
-    if not p.is_file():
-        raise SweepError("sweep", f"file {str(path)!r} does not exist")
-    if p.stat().st_size > MAX_FILE_BYTES:
-        raise SweepError("sweep", f"file {str(path)!r} is over 1 MB; a sweep file is small JSON")
-    try:
-        obj = json.loads(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as e:
-        raise SweepError("sweep", f"file {str(path)!r} is not UTF-8 text") from e
-    except json.JSONDecodeError as e:
-        raise SweepError("sweep", f"is not valid JSON ({e.msg} at line {e.lineno})") from e
-    return parse(obj, p.parent)
+    return parse(_read_json(p, "sweep", f"file {str(path)!r}"), p.parent)
 
 
 def _read_base(value: Any, folder: Path | None) -> dict[str, Any]:
@@ -121,14 +125,7 @@ def _read_base(value: Any, folder: Path | None) -> dict[str, Any]:
         p = Path(value)
         if not p.is_absolute() and folder is not None:
             p = folder / p
-        if not p.is_file():
-            raise SweepError("base", f"config file {value!r} does not exist")
-        if p.stat().st_size > MAX_FILE_BYTES:
-            raise SweepError("base", f"config file {value!r} is over 1 MB")
-        try:
-            obj = json.loads(p.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise SweepError("base", f"config file {value!r} is not valid JSON ({e})") from e
+        obj = _read_json(p, "base", f"config file {value!r}")
         if not isinstance(obj, dict):
             raise SweepError("base", f"config file {value!r} must hold a JSON object")
         return obj

@@ -130,3 +130,18 @@ def test_exclusions_that_leave_nothing_and_sweeps_over_the_cap_are_refused():
     assert count(big) == 10_100 > MAX_TRIALS
     with pytest.raises(SweepError, match="over the limit of 10,000"):
         expand(big)
+
+
+def test_a_sweep_file_that_is_missing_not_json_or_not_text_says_so(tmp_path):
+    with pytest.raises(SweepError, match="does not exist"):
+        read_spec(tmp_path / "none.json")
+    (tmp_path / "bad.json").write_text('{"grid": ')
+    with pytest.raises(SweepError, match=r"is not valid JSON \(Expecting value at line 1\)"):
+        read_spec(tmp_path / "bad.json")
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(SweepError, match="is not UTF-8 text"):
+        read_spec(tmp_path / "bin.json")
+    (tmp_path / "base.json").write_text("[1]")
+    (tmp_path / "s.json").write_text(json.dumps({"base": "base.json"}))
+    with pytest.raises(SweepError, match="must hold a JSON object"):
+        read_spec(tmp_path / "s.json")
