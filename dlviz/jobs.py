@@ -3,8 +3,8 @@
 A page keeps the `RunHandle` that `start()` returns in its own session state (never in a module
 global), calls `handle.poll()` to fold new events into `handle.history`, and draws that.
 
-Admission: each device trains at most `DLVIZ_RUNS_PER_DEVICE` runs at once (default 2); later
-runs wait in line and say so.
+Admission (`dlviz.admission`): a run waits, and says why, until its device has a free slot and
+memory for it and its person is under their cap of running runs.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from dlviz import outcome, runs, transfer
+from dlviz import admission, outcome, runs, transfer
 from dlviz.config import RunConfig
 from dlviz.data import Dataset, limit_per_class, load_dataset, load_generative
 from dlviz.devices import DeviceError, describe, resolve_device
@@ -40,54 +39,28 @@ from dlviz.events import (
 from dlviz.history import RunHistory
 from dlviz.models import build_model, count_parameters
 from dlviz.probes import ImageProbe, class_report, weight_layers
-from dlviz.text import counted, plural
 from dlviz.train import Callback, Control, FitState, batch_bounds, fit
 
 log = logging.getLogger(__name__)
 Emit = Callable[[dict[str, Any]], None]
 
-# --- per-device admission -------------------------------------------------------------------
+# --- admission (dlviz.admission) ------------------------------------------------------------
 
-_slots_lock = threading.Lock()
-_slots: dict[str, threading.Semaphore] = {}
-
-
-def runs_per_device() -> int:
-    try:
-        return max(1, int(os.environ.get("DLVIZ_RUNS_PER_DEVICE", "2")))
-    except ValueError:
-        return 2
+runs_per_device = admission.runs_per_device  # kept here for the pages that quote it
 
 
-def _semaphore(device: torch.device) -> threading.Semaphore:
-    with _slots_lock:
-        key = str(device)
-        if key not in _slots:
-            _slots[key] = threading.Semaphore(runs_per_device())
-        return _slots[key]
-
-
-@contextmanager
-def device_slot(device: torch.device, control: Control, emit: Emit):
-    """Hold one of the device's run slots; while none is free, say so and keep checking stop."""
-    sem = _semaphore(device)
-    acquired = sem.acquire(blocking=False)
-    if not acquired:
-        emit(
-            {
-                "type": "queued",
-                "message": f"Waiting for {device}: {plural(runs_per_device(), 'run')} "
-                f"{counted(runs_per_device(), 'is', 'are')} already "
-                "training on it. This run starts when one of them ends.",
-            }
-        )
-        while not acquired and not control.stop_requested:
-            acquired = sem.acquire(timeout=0.1)
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            sem.release()
+def network_bytes(net: Network) -> int:
+    """About the memory `net` takes while it trains (`admission.estimate_bytes`)."""
+    d = net.data
+    y = sum(t.numel() * t.element_size() for t in (d.y_train, d.y_test))
+    return admission.estimate_bytes(
+        net.model,
+        d.x_train,
+        d.x_test,
+        net.config.train.batch_size,
+        net.config.train.optimizer,
+        y_bytes=y,
+    )
 
 
 # --- the curves, saved as a run trains ------------------------------------------------------
@@ -145,20 +118,27 @@ def execute(
     except DeviceError as e:
         return record.end("error", str(e))
     try:
-        with device_slot(device, control, record.emit) as admitted:
+        try:
+            data = load_data(config, data)
+        except (ValueError, RuntimeError) as e:  # no such file, no espeak-ng: say so plainly
+            return record.fail(str(e))
+        net = build_network(config, data, runs_dir)
+        with admission.admit(
+            device,
+            need=network_bytes(net),
+            should_stop=lambda: control.stop_requested,
+            emit=record.emit,
+            owner=owner,
+            label=config.name,
+        ) as admitted:
             if not admitted:
                 return record.end("stopped", "Stopped before it started.")
-            try:
-                data = load_data(config, data)
-            except (ValueError, RuntimeError) as e:  # no such file, no espeak-ng: say so plainly
-                return record.fail(str(e))
-            net = build_network(config, data, runs_dir)
             record.begin(net, device, owner)
             if probe is not None:
                 probe.x_test = net.data.x_test
             snap = snapshotter_for(net.data, probe) if snapshots else None
             state = train(net, device, record, control, snap, callbacks)
-    except transfer.BackboneError as e:
+    except (transfer.BackboneError, admission.TooBig) as e:
         return record.fail(str(e))
     except torch.cuda.OutOfMemoryError:
         return record.fail(

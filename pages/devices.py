@@ -5,7 +5,7 @@ import streamlit as st
 
 from dlviz.labs.devices import view as dp
 from dlviz.labs.devices import widgets
-from dlviz.ui import live, state
+from dlviz.ui import live, server_board, state
 
 state.ensure_app()
 
@@ -56,3 +56,11 @@ st.subheader("Race: the same training on each device, side by side")
 race_view = widgets.race_settings()
 if race_view is not None:
     live.live_panel(dp.RACE, single=dp.draw_race)
+
+st.divider()
+st.subheader("Who trains on this server now")
+st.caption(
+    "Every run the dashboard trains holds a place on its device while it trains; the rest wait "
+    "in line and say why."
+)
+server_board.draw()

@@ -63,6 +63,7 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--yes", "-y", action="store_true", help="run a very large sweep")
     s.add_argument("--json", action="store_true", help="end with the result as one JSON line")
     s.add_argument("--runs-dir", help="run store folder (default: $DLVIZ_HOME/runs)")
+    s.add_argument("--owner", default="", help=argparse.SUPPRESS)  # the page's person
     s.set_defaults(func=cmd_sweep)
 
 
@@ -127,7 +128,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except ExecutorError as e:
         _err(str(e))
         return EXIT_USAGE
-    driver = Driver(spec, source, root, executor, say=lambda line: print(line, file=sys.stderr))
+    driver = Driver(
+        spec,
+        source,
+        root,
+        executor,
+        say=lambda line: print(line, file=sys.stderr),
+        owner=args.owner,
+    )
     install_signal_stop(driver)
     result = driver.run()
     g = {json.dumps(x["params"], sort_keys=True): x for x in result["groups"]}

@@ -131,8 +131,10 @@ class Driver:
         root: str | os.PathLike[str],
         executor: Executor,
         say: Callable[[str], None] = lambda line: None,
+        owner: str = "",
     ):
         self.spec = spec
+        self.owner = owner  # the person whose runs the trials are (the page's; "" for a CLI)
         self.source = source  # the sweep file as given, kept in the manifest
         self.root = Path(root)
         self.executor = executor
@@ -175,6 +177,7 @@ class Driver:
             "seeds": self.spec.seeds,
             "state": self.state,
             "where": self.executor.where,
+            "owner": self.owner,
             "pid": os.getpid(),
             "started": self.started,
             "updated": time.time(),
@@ -198,6 +201,8 @@ class Driver:
         summary = dict(result.get("summary") or {})
         if not summary:
             summary = {"status": status, "message": message, "epochs": 0, "final": {}}
+        if self.owner:
+            summary["owner"] = self.owner
         summary["sweep"] = {
             "id": self.id,
             "key": t.key,
@@ -352,13 +357,19 @@ def running(manifest: dict[str, Any] | None) -> bool:
     )
 
 
+def running_for(root: str | os.PathLike[str], owner: str) -> list[dict[str, Any]]:
+    """The manifests of the sweeps `owner` has running now."""
+    return [m for m in list_sweeps(root) if owner and m.get("owner") == owner and running(m)]
+
+
 def launch(
-    source: dict[str, Any], root: str | os.PathLike[str], parallel: int = 1
+    source: dict[str, Any], root: str | os.PathLike[str], parallel: int = 1, owner: str = ""
 ) -> tuple[str, int]:
     """Start `dlviz sweep` on the sweep file `source` in a process of its own (its own session:
     it outlives the page that started it and the browser tab), writing into the run store at
-    `root`; its file and log in the sweep's folder. Returns (sweep id, process id). Raises
-    SweepError for a bad sweep and RuntimeError when that sweep is already running."""
+    `root`; its file and log in the sweep's folder; its trials are `owner`'s runs. Returns
+    (sweep id, process id). Raises SweepError for a bad sweep and RuntimeError when that sweep
+    is already running, or `owner` has one running (one person runs one sweep at a time)."""
     import subprocess
     import sys
 
@@ -369,6 +380,13 @@ def launch(
     sid = sweep_id(spec)
     if running(read_manifest(root, sid)):
         raise RuntimeError(f"the sweep {sid} is already running")
+    mine = running_for(root, owner)
+    if mine:
+        name = mine[0].get("name") or mine[0].get("sweep_id")
+        raise RuntimeError(
+            f"You already have a sweep running ({name}). One person runs one sweep at a time "
+            "here: stop it, or wait for it to end."
+        )
     folder = sweep_folder(root, sid)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / SWEEP_FILE
@@ -376,6 +394,8 @@ def launch(
     (folder / STOP_FILE).unlink(missing_ok=True)
     command = [sys.executable, "-m", "dlviz", "sweep", str(path), "--runs-dir", str(root),
                "--parallel", str(int(parallel)), "--yes"]  # fmt: skip
+    if owner:
+        command += ["--owner", owner]
     with open(folder / LOG_FILE, "ab") as log:
         proc = subprocess.Popen(
             command,
@@ -402,6 +422,7 @@ def launch(
                 "seeds": spec.seeds,
                 "state": "starting",
                 "where": "this machine",
+                "owner": owner,
                 "pid": proc.pid,
                 "started": time.time(),
                 "updated": time.time(),

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from dlviz import jobs
+from dlviz import admission, jobs
 from dlviz.cli import main
 from dlviz.config import ConfigError, RunConfig
 from dlviz.data import gen2d, load_generative
@@ -18,7 +18,7 @@ from dlviz.data import gen2d, load_generative
 
 @pytest.fixture(autouse=True)
 def fresh_slots(monkeypatch):
-    monkeypatch.setattr(jobs, "_slots", {})
+    monkeypatch.setattr(admission, "BOARD", admission.Admission())
 
 
 def test_the_canvas_is_41_by_41_cells_of_a_tenth_over_the_square():

@@ -4,7 +4,7 @@ import time
 import pytest
 import torch
 
-from dlviz import jobs, runs
+from dlviz import admission, jobs, runs
 from dlviz.config import RunConfig
 from dlviz.train import Control
 
@@ -14,7 +14,7 @@ LONG = SMALL.with_changes(train={"epochs": 100_000})
 
 @pytest.fixture(autouse=True)
 def fresh_slots(monkeypatch):
-    monkeypatch.setattr(jobs, "_slots", {})
+    monkeypatch.setattr(admission, "BOARD", admission.Admission())
 
 
 def wait_until(predicate, timeout=20.0):
@@ -146,21 +146,6 @@ def test_runs_nobody_watches_are_stopped_as_orphans():
     assert jobs.reap_orphans(now=time.monotonic() + 31) == 1
     h = handle.wait(5)
     assert h.status == "stopped" and "No page had shown it for 30 s" in h.message
-
-
-def test_device_slot_gives_up_when_stopped_while_waiting():
-    sem_device = torch.device("cpu")
-    events = []
-    control = Control()
-    with (
-        jobs.device_slot(sem_device, control, events.append) as a,
-        jobs.device_slot(sem_device, control, events.append) as b,
-    ):
-        assert a and b  # two slots by default
-        control.stop()
-        with jobs.device_slot(sem_device, control, events.append) as c:
-            assert not c
-    assert events and events[0]["type"] == "queued"
 
 
 def test_a_run_store_that_cannot_be_written_is_reported_and_the_run_kept(tmp_path):

@@ -13,7 +13,7 @@ import zipfile
 import pytest
 import torch
 
-from dlviz import jobs, runs
+from dlviz import admission, jobs, runs
 from dlviz.bench import listing as bench_listing
 from dlviz.config import RunConfig
 from dlviz.models import build_model
@@ -510,7 +510,7 @@ def test_metrics_csv(tmp_path):
 
 
 def test_jobs_list_a_run_as_running_while_it_trains_then_finished(tmp_path, monkeypatch):
-    monkeypatch.setattr(jobs, "_slots", {})
+    monkeypatch.setattr(admission, "BOARD", admission.Admission())
     long = CONFIG.with_changes(train={"epochs": 100_000})
     events = []
     handle = jobs.start(long, runs_dir=tmp_path)
@@ -546,7 +546,7 @@ def test_jobs_list_a_run_as_running_while_it_trains_then_finished(tmp_path, monk
 
 
 def test_a_run_that_fails_is_listed_as_an_error_not_left_running(tmp_path, monkeypatch):
-    monkeypatch.setattr(jobs, "_slots", {})
+    monkeypatch.setattr(admission, "BOARD", admission.Admission())
 
     class Boom(Callback):
         def on_epoch_end(self, state):

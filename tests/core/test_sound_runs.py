@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from dlviz import jobs
+from dlviz import admission, jobs
 from dlviz.audio_features import features
 from dlviz.cli import main
 from dlviz.config import RunConfig
@@ -36,7 +36,7 @@ QUICK = {"epochs": 2, "batch_size": 32, "device": "cpu"}
 
 @pytest.fixture(autouse=True)
 def fresh_slots(monkeypatch):
-    monkeypatch.setattr(jobs, "_slots", {})
+    monkeypatch.setattr(admission, "BOARD", admission.Admission())
 
 
 def config(data=None, model=None, train=None) -> RunConfig:

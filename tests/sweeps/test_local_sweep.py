@@ -6,6 +6,7 @@ failed trials counted, at most `parallel` trials at once, and the CLI's refusals
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 
@@ -14,7 +15,14 @@ import torch
 
 from dlviz import runs
 from dlviz.cli import main
-from dlviz.sweeps.driver import Driver, list_sweeps, read_manifest, request_stop
+from dlviz.sweeps.driver import (
+    Driver,
+    launch,
+    list_sweeps,
+    read_manifest,
+    request_stop,
+    running_for,
+)
 from dlviz.sweeps.executors import LocalExecutor, cores
 from dlviz.sweeps.spec import parse
 
@@ -167,3 +175,24 @@ def test_the_cli_refuses_bad_files_big_sweeps_without_yes_and_gpu_without_ray(tm
     assert "12 trials: 4 combinations x 3 seeds" in out.err
     assert out.out.startswith("trial 0 (model.depth=1, train.lr=0.03, seed 0), key ")
     assert "... and 9 more" in out.out
+
+
+def test_a_pages_sweep_belongs_to_its_person_who_runs_one_sweep_at_a_time(tmp_path, capsys):
+    store = tmp_path / "runs"
+    one = {**SWEEP, "grid": {"train.lr": [0.03]}, "seeds": [0]}
+    assert main(["sweep", write(tmp_path, one), "--json", "--runs-dir", str(store),
+                 "--owner", "ann-hash"]) == 0  # fmt: skip
+    out = last_json(capsys)
+    (run_id,) = out["runs"]
+    assert runs.load_run(store, run_id).summary["owner"] == "ann-hash"
+    manifest = read_manifest(store, out["sweep_id"])
+    assert manifest["owner"] == "ann-hash"
+    # while that sweep's process lives (here: this one), ann cannot start another from the page
+    manifest.update(state="running", pid=os.getpid())
+    runs.atomic_write_json(store / ".sweeps" / out["sweep_id"] / "manifest.json", manifest)
+    assert [m["sweep_id"] for m in running_for(store, "ann-hash")] == [out["sweep_id"]]
+    assert running_for(store, "bob-hash") == [] and running_for(store, "") == []
+    other = {**one, "name": "another"}
+    with pytest.raises(RuntimeError, match=r"You already have a sweep running \(tiny\)"):
+        launch(other, store, owner="ann-hash")
+    assert len(list_sweeps(store)) == 1  # nothing started

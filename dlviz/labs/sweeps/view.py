@@ -28,7 +28,7 @@ from dlviz.sweeps.aggregate import groups
 from dlviz.sweeps.driver import launch, list_sweeps, read_manifest, request_stop, running
 from dlviz.sweeps.spec import SweepError
 from dlviz.text import plural
-from dlviz.ui import layout, live
+from dlviz.ui import layout, live, owner
 from dlviz.ui.charts import summary
 
 CURRENT = "sw_current"  # the sweep the page shows (its id)
@@ -55,7 +55,9 @@ def start() -> None:
         st.session_state[PROBLEM] = problem
         return
     try:
-        sid, _ = launch(source, root(), parallel=int(st.session_state["sw_parallel"]))
+        sid, _ = launch(
+            source, root(), parallel=int(st.session_state["sw_parallel"]), owner=owner.owner_id()
+        )
     except (SweepError, RuntimeError, OSError) as e:
         st.session_state[PROBLEM] = str(e)
         return

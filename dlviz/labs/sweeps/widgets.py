@@ -9,6 +9,7 @@ from typing import Any
 
 import streamlit as st
 
+from dlviz.admission import runs_per_session
 from dlviz.config import RunConfig
 from dlviz.sweeps.executors import cores
 from dlviz.sweeps.spec import CONFIRM_TRIALS, SweepError, count, expand, parse
@@ -39,12 +40,14 @@ DEFAULT_BASE = {"data": {"name": "spiral"}, "model": {"hidden": [16, 16]},
 DEFAULTS = {
     "sw_axes": ["model.depth", "model.residual"],
     "sw_seeds": 3,
-    "sw_parallel": min(2, cores()),
+    "sw_parallel": min(2, cores(), runs_per_session() or 2),
     **{f"sw_values_{a}": v for a, v in AXES.items()},
     "sw_values_model.depth": "2, 8, 16",
 }
 fields.RANGES.setdefault("sw_seeds", ("Seeds", 1, 20))
-fields.RANGES.setdefault("sw_parallel", ("Trials at once", 1, max(1, cores())))
+# one person's sweep trains at most their cap of runs at once (DLVIZ_RUNS_PER_SESSION)
+MOST_AT_ONCE = min(max(1, cores()), runs_per_session() or max(1, cores()))
+fields.RANGES.setdefault("sw_parallel", ("Trials at once", 1, MOST_AT_ONCE))
 
 
 def init() -> None:
