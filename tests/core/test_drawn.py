@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from dlviz import admission, jobs
+from dlviz import admission
 from dlviz.cli import main
 from dlviz.config import ConfigError, RunConfig
 from dlviz.data import gen2d, load_generative

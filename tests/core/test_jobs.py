@@ -6,7 +6,6 @@ import torch
 
 from dlviz import admission, jobs, runs
 from dlviz.config import RunConfig
-from dlviz.train import Control
 
 SMALL = RunConfig().with_changes(data={"n_samples": 200}, train={"epochs": 3, "device": "cpu"})
 LONG = SMALL.with_changes(train={"epochs": 100_000})
