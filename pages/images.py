@@ -4,7 +4,7 @@ import streamlit as st
 
 from dlviz.labs.images import view as image_view
 from dlviz.labs.images import widgets as images
-from dlviz.ui import layout, live, state, sweep_link
+from dlviz.ui import layout, live, open_settings, state, sweep_link
 from dlviz.ui.widgets import training_controls
 
 state.ensure_app()
@@ -15,6 +15,7 @@ st.caption(
     "Shapes or handwritten digits, a convolutional network you shape, and every layer's feature "
     "maps as it learns: edges first, then parts, then whole shapes."
 )
+open_settings.notice("im")
 
 settings, main = layout.split("im")
 with settings:

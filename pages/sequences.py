@@ -6,7 +6,7 @@ import streamlit as st
 from dlviz.labs.sequences import view as seq_view
 from dlviz.labs.sequences import view_lengths as lengths
 from dlviz.labs.sequences import widgets as sequences
-from dlviz.ui import layout, live, state, sweep_link
+from dlviz.ui import layout, live, open_settings, state, sweep_link
 
 state.ensure_app()
 sequences.init()
@@ -17,6 +17,7 @@ st.caption(
     "Recurrent networks and transformers on symbol tasks, text and time series: watch hidden "
     "states, gates and attention heads change while the network trains."
 )
+open_settings.notice("sq")
 st.segmented_control(
     "What to do",
     ["run", "lengths"],

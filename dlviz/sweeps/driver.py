@@ -357,6 +357,85 @@ def running(manifest: dict[str, Any] | None) -> bool:
     )
 
 
+def _when(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) else time.time()
+
+
+def record(
+    root: str | os.PathLike[str],
+    *,
+    name: str,
+    trials: list[dict[str, Any]],
+    where: str,
+    owner: str = "",
+    metric: tuple[str, str] = ("test_accuracy", "max"),
+) -> str:
+    """Keep runs a lab trained over seeds (`trials`: ``{"run_id", "params", "seed"}`` each, in
+    the order they ran) as a sweep: tagged ``sweep:<id>``, with a manifest, so the Sweep page
+    shows them with its views and the Runs page filters them. Returns the sweep's id (the same
+    for the same runs: recording them again rewrites the one sweep)."""
+    import hashlib
+
+    ids = [str(t["run_id"]) for t in trials]
+    digest = hashlib.sha256(json.dumps(ids).encode()).hexdigest()[:8]
+    words = "".join(c if c.isalnum() else " " for c in name.lower()).split()
+    slug = "-".join(words)[:40].strip("-") or "sweep"
+    sid = f"{slug}-{digest}"
+    axes = list(dict.fromkeys(k for t in trials for k in t["params"]))
+    rows = []
+    for index, t in enumerate(trials):
+        stored = runs.load_run(root, t["run_id"])
+        status = str(stored.row.get("status") or "error")
+        params, seed = dict(t["params"]), int(t["seed"])
+        shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in params.items())
+        rows.append(
+            {
+                "index": index,
+                "key": stored.run_id,
+                "label": f"{shown}, seed {seed}",
+                "params": params,
+                "seed": seed,
+                "status": status,
+                "run_id": stored.run_id,
+                "message": str(stored.summary.get("message") or ""),
+                "epoch": len(stored.metrics.get("epoch") or []),
+                "epochs": int((stored.config.get("train") or {}).get("epochs") or 0),
+                "last": {},
+                "metrics": trial_metrics(stored.summary, stored.metrics)
+                if status == "finished"
+                else {},
+                "finished": _when(stored.row.get("finished")),
+                "curve": [],
+            }
+        )
+        tags = list(stored.row.get("tags") or [])
+        if f"sweep:{sid}" not in tags:
+            runs.set_tags(root, stored.run_id, [*tags, f"sweep:{sid}"])
+    values = {a: list(dict.fromkeys(json.dumps(t["params"][a]) for t in trials)) for a in axes}
+    folder = sweep_folder(root, sid)
+    folder.mkdir(parents=True, exist_ok=True)
+    runs.atomic_write_json(
+        folder / MANIFEST,
+        {
+            "format_version": FORMAT_VERSION,
+            "sweep_id": sid,
+            "name": name,
+            "source": {"grid": {a: [json.loads(v) for v in vs] for a, vs in values.items()}},
+            "metric": {"name": metric[0], "goal": metric[1]},
+            "axes": axes,
+            "seeds": sorted({int(t["seed"]) for t in trials}),
+            "state": "finished",
+            "where": where,
+            "owner": owner,
+            "pid": None,
+            "started": min((r["finished"] for r in rows), default=time.time()),
+            "updated": time.time(),
+            "trials": rows,
+        },
+    )
+    return sid
+
+
 def running_for(root: str | os.PathLike[str], owner: str) -> list[dict[str, Any]]:
     """The manifests of the sweeps `owner` has running now."""
     return [m for m in list_sweeps(root) if owner and m.get("owner") == owner and running(m)]

@@ -32,6 +32,9 @@ LAB_EDGES = {
     ("devices", "playground"),  # ... and the Playground's default network
     ("transfer", "uploads"),  # Transfer fine-tunes on the person's own uploaded classes
     ("sound", "images"),  # Sound trains the Image lab's network on spectrograms, in its view
+    ("sweeps", "playground"),  # a sweep's trial opens in its lab, to train it live there
+    ("sweeps", "images"),
+    ("sweeps", "sequences"),
 }
 # a lab's modules that may use streamlit: its widgets and view, and a big lab's further views
 # and settings (view_<part>.py, widgets_<part>.py: the Sequence lab's length experiment, the

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dlviz import captions
+from dlviz import captions, runs
 from dlviz.config import ACTIVATIONS, TOY_DATASETS, ConfigError, DataConfig, TrainConfig
 from dlviz.labs.depth.experiment import (
     DEFAULT_DEPTHS,
@@ -26,7 +26,8 @@ from dlviz.labs.depth.figures import (
     depth_gradient_figure,
     depth_profile_figure,
 )
-from dlviz.ui import fields, layout, live
+from dlviz.sweeps.driver import record
+from dlviz.ui import fields, layout, live, owner
 from dlviz.ui import widgets as shared_widgets
 from dlviz.ui.charts import live_chart, summary
 from dlviz.ui.state import devices
@@ -190,6 +191,43 @@ def draw(view: live.View, key: str) -> None:
     with st.container():
         if done:
             st.dataframe(table(runs_, seeds > 1), hide_index=True, key=f"{key}_table")
+    if seeds > 1 and done == len(hs):
+        kept_as_sweep(view, runs_)
+
+
+RECORDED = "_dp_recorded"  # run ids of an ended experiment -> the sweep they are kept as
+
+
+def kept_as_sweep(view: live.View, rows: list) -> None:
+    """An experiment over seeds, once every run has ended, is kept as a sweep in the store
+    (`dlviz.sweeps.driver.record`): the Sweep page shows it with its views. Said under it."""
+    ids = tuple(h.history.run_id for h in view.handles)
+    if not all(ids):
+        return  # a run that could not be saved: nothing to keep
+    recorded = st.session_state.setdefault(RECORDED, {})
+    if ids not in recorded:
+        trials = [
+            {"run_id": run_id, "params": {"network": r.variant, "model.depth": r.depth},
+             "seed": r.seed}
+            for run_id, r in zip(ids, rows)
+        ]  # fmt: skip
+        try:
+            recorded[ids] = record(
+                runs.default_root(),
+                name=f"depth experiment, {len({r.seed for r in rows})} seeds",
+                trials=trials,
+                where="the Depth lab",
+                owner=owner.owner_id(),
+            )
+        except (OSError, runs.RunStoreError):
+            recorded[ids] = ""
+    sid = recorded[ids]
+    if sid:
+        st.caption(
+            f"These runs are kept as the sweep **{sid}**: the Sweep page shows them with its "
+            "views (each axis's share of the variance, parallel coordinates, best so far)."
+        )
+        st.page_link("pages/sweeps.py", label="Open the Sweep page", icon=":material/tune:")
 
 
 def table(rows: list, with_seed: bool = False) -> pd.DataFrame:

@@ -41,7 +41,7 @@ from dlviz.labs.images.blocks import (  # the table's rows and edits
 from dlviz.labs.images.figures import cnn_figure
 from dlviz.models import build_model, cnn_layer_table
 from dlviz.text import plural
-from dlviz.ui import fields, live
+from dlviz.ui import fields, live, open_settings
 from dlviz.ui import widgets as shared_widgets
 from dlviz.ui.state import dataset
 
@@ -95,6 +95,39 @@ DEFAULTS: dict[str, Any] = {
 
 def init() -> None:
     shared_widgets.init(DEFAULTS, prefix="im")
+    open_settings.apply("im")
+
+
+def from_config(cfg: RunConfig, s: open_settings.Setter) -> None:
+    """The widget values of `cfg` (a run to open here); what the widgets cannot show, named."""
+    d, m = cfg.data, cfg.model
+    if s.choice("im_dataset", d.name, tuple(DATASET_LABELS), "data.name"):
+        if d.name == "shapes":
+            s.choice("im_shapes_size", d.image_size, tuple(range(28, 65, 4)), "data.image_size")
+            s.choice("im_channels", d.channels, (1, 3), "data.channels")
+            s.between("im_noise", d.noise, 0.0, 1.0, "data.noise")
+            if 0 <= d.clutter <= 20:
+                s.put("im_clutter", int(d.clutter))
+            else:
+                s.skip(f"data.clutter {d.clutter!r} (this page takes 0 to 20)")
+            s.choice("im_shapes_samples", d.n_samples, SHAPE_SAMPLES, "data.n_samples")
+        else:
+            s.choice("im_digits_size", d.image_size, DIGIT_SIZES, "data.image_size")
+            s.choice("im_digits_samples", d.n_samples, DIGIT_SAMPLES, "data.n_samples")
+    s.between("im_test_fraction", d.test_fraction, 0.1, 0.9, "data.test_fraction")
+    s.number("im_data_seed", d.seed, "data.seed")
+    if m.arch != "cnn":
+        s.skip(f"model.arch {m.arch!r} (the Image lab trains convolutional networks)")
+    else:
+        s.put("im_blocks", tuple(m.blocks))
+        s.put("im_blocks_version", int(st.session_state.get("im_blocks_version", 0)) + 1)
+        s.put("im_head", ", ".join(map(str, m.head)))
+        s.choice("im_head_pool", m.head_pool, tuple(HEAD_POOL_LABELS), "model.head_pool")
+        s.choice("im_activation", m.activation, ACTIVATIONS, "model.activation")
+        s.choice("im_norm", m.norm or "none", NORMS, "model.norm")
+        s.between("im_dropout", m.dropout, 0.0, 0.9, "model.dropout")
+        s.put("im_residual", bool(m.residual))
+    open_settings.training("im", cfg.train, s, DEFAULTS)
 
 
 # --- the blocks table -----------------------------------------------------------------------------

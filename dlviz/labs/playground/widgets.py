@@ -24,7 +24,7 @@ from dlviz.config import (
     RunConfig,
     preset,
 )
-from dlviz.ui import fields, live, widgets
+from dlviz.ui import fields, live, open_settings, widgets
 from dlviz.ui.fields import KEEP
 from dlviz.ui.widgets import DATASET_LABELS, parse_width_list, train_config
 
@@ -59,8 +59,36 @@ DEFAULTS: dict[str, Any] = {
 
 
 def init() -> None:
-    """Give this session the Playground's defaults; forget a device that is no longer here."""
+    """Give this session the Playground's defaults; forget a device that is no longer here;
+    take the settings of a run opened here (`dlviz.ui.open_settings`)."""
     widgets.init(DEFAULTS, prefix="pg")
+    open_settings.apply("pg")
+
+
+def from_config(cfg: RunConfig, s: open_settings.Setter) -> None:
+    """The widget values of `cfg` (a run to open here); what the widgets cannot show, named."""
+    d, m = cfg.data, cfg.model
+    s.choice("pg_dataset", d.name, TOY_DATASETS, "data.name")
+    s.between("pg_noise", d.noise, 0.0, 1.0, "data.noise")
+    s.between("pg_test_fraction", d.test_fraction, 0.1, 0.9, "data.test_fraction")
+    s.choice("pg_samples", d.n_samples, SAMPLE_COUNTS, "data.n_samples")
+    s.number("pg_data_seed", d.seed, "data.seed")
+    if m.arch != "mlp":
+        s.skip(f"model.arch {m.arch!r} (the Playground trains MLPs)")
+    elif 1 <= len(m.hidden) <= MAX_HIDDEN_LAYERS and all(1 <= w <= MAX_WIDTH for w in m.hidden):
+        s.put("pg_widths", ", ".join(map(str, m.hidden)))
+        s.put("pg_layers", len(m.hidden))
+        if m.hidden[0] in WIDTHS:
+            s.put("pg_width", m.hidden[0])
+    else:
+        s.skip(f"model.hidden {list(m.hidden)} (this page takes 1 to {MAX_HIDDEN_LAYERS} "
+               f"layers of 1 to {MAX_WIDTH:,})")  # fmt: skip
+    s.choice("pg_activation", m.activation, ("relu", "tanh", "sigmoid", "gelu"),
+             "model.activation")  # fmt: skip
+    s.choice("pg_norm", m.norm or "none", ("none", "batch", "layer"), "model.norm")
+    s.between("pg_dropout", m.dropout, 0.0, 0.9, "model.dropout")
+    s.put("pg_residual", bool(m.residual))
+    open_settings.training("pg", cfg.train, s, DEFAULTS)
 
 
 # --- hidden widths ----------------------------------------------------------------------------

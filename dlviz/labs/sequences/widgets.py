@@ -26,7 +26,7 @@ from dlviz.config import (
 from dlviz.data import Dataset
 from dlviz.models import parameter_count
 from dlviz.text import plural
-from dlviz.ui import fields, live
+from dlviz.ui import fields, live, open_settings
 from dlviz.ui import widgets as shared_widgets
 from dlviz.ui.state import dataset
 
@@ -145,6 +145,43 @@ fields.RANGES.update(
 
 def init() -> None:
     shared_widgets.init(DEFAULTS, prefix="sq")
+    open_settings.apply("sq")
+
+
+def from_config(cfg: RunConfig, s: open_settings.Setter) -> None:
+    """The widget values of `cfg` (a run to open here); what the widgets cannot show, named.
+    A person's own text or series is not kept in a run: its data must be given again."""
+    d, m = cfg.data, cfg.model
+    s.put("sq_mode", "run")
+    family = next((f for f, names in FAMILY_DATASETS.items() if d.name in names), None)
+    if family is None:
+        s.skip(f"data.name {d.name!r} (not a sequence task of this page)")
+    else:
+        s.put("sq_family", family)
+        s.put(f"sq_data_{family}", d.name)
+        if d.name.startswith("own_"):
+            s.skip("the data itself (a person's own; give it again)")
+        if _uses_length(d.name):
+            s.number("sq_length", d.length, "data.length")
+        if d.name in SERIES_DATASETS:
+            s.number("sq_horizon", d.horizon, "data.horizon")
+            s.between("sq_noise", d.noise, 0.0, 0.5, "data.noise")
+    s.choice("sq_samples", d.n_samples, SAMPLE_COUNTS, "data.n_samples")
+    s.number("sq_data_seed", d.seed, "data.seed")
+    if s.choice("sq_arch", m.arch, tuple(ARCH_LABELS), "model.arch"):
+        s.choice("sq_hidden", m.hidden_size, HIDDEN_SIZES, "model.hidden_size")
+        if m.arch != "bow":
+            s.choice("sq_layers", m.layers, (1, 2, 3, 4), "model.layers")
+        if m.arch == "transformer":
+            s.choice("sq_heads", m.heads, (1, 2, 4, 8), "model.heads")
+            s.choice("sq_positions", m.positions, ("learned", "sinusoidal"), "model.positions")
+        if m.arch in ("lstm", "gru"):
+            s.choice("sq_forget_bias", m.forget_bias, (0.0, 1.0, 2.0), "model.forget_bias")
+        if m.arch == "cnn1d":
+            s.choice("sq_kernel", m.kernel, (3, 5, 7), "model.kernel")
+        s.choice("sq_dropout", m.dropout, DROPOUTS, "model.dropout")
+    s.choice("sq_clip", cfg.train.clip, CLIPS, "train.clip")
+    open_settings.training("sq", cfg.train, s, DEFAULTS)
 
 
 def data_name() -> str:

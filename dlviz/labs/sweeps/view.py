@@ -14,6 +14,10 @@ import pandas as pd
 import streamlit as st
 
 from dlviz import runs
+from dlviz.config import TOY_DATASETS, ConfigError, RunConfig
+from dlviz.labs.images import widgets as images_widgets
+from dlviz.labs.playground import widgets as playground_widgets
+from dlviz.labs.sequences import widgets as sequence_widgets
 from dlviz.labs.sweeps import widgets
 from dlviz.labs.sweeps.figures import (
     band_figure,
@@ -28,7 +32,7 @@ from dlviz.sweeps.aggregate import groups
 from dlviz.sweeps.driver import launch, list_sweeps, read_manifest, request_stop, running
 from dlviz.sweeps.spec import SweepError
 from dlviz.text import plural
-from dlviz.ui import layout, live, owner
+from dlviz.ui import layout, live, open_settings, owner
 from dlviz.ui.charts import summary
 
 CURRENT = "sw_current"  # the sweep the page shows (its id)
@@ -231,16 +235,70 @@ def results(m: dict[str, Any]) -> None:
     open_in_runs(finished)
 
 
+def lab_of(config: RunConfig) -> tuple[str, str, Any, str] | None:
+    """(page, widget prefix, from_config, name) of the lab that trains `config` live; None
+    when no lab takes it."""
+    name = config.data.name
+    if name in TOY_DATASETS:
+        return "pages/playground.py", "pg", playground_widgets.from_config, "Playground"
+    if name in ("shapes", "digits") and config.model.arch == "cnn":
+        return "pages/images.py", "im", images_widgets.from_config, "Image lab"
+    if any(name in names for names in sequence_widgets.FAMILY_DATASETS.values()):
+        return "pages/sequences.py", "sq", sequence_widgets.from_config, "Sequence lab"
+    return None
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _trial_config(store: str, run_id: str) -> RunConfig | None:
+    """A finished trial's config (runs do not change once finished); None when unreadable."""
+    try:
+        return RunConfig.from_dict(runs.load_run(store, run_id).config)
+    except (runs.RunStoreError, ConfigError, OSError):
+        return None
+
+
+def _open_in_lab(run_id: str, label: str) -> None:
+    """Button callback: the trial's settings into its lab's widgets; the lab opens."""
+    config = _trial_config(str(root()), run_id)
+    if config is None:
+        st.session_state[PROBLEM] = "That trial's run can no longer be read from the store."
+        return
+    lab = lab_of(config)
+    if lab is None:
+        return
+    page, prefix, from_config, _ = lab
+    setter = open_settings.Setter()
+    from_config(config, setter)
+    open_settings.send(page, prefix, setter, f"the sweep's {label}")
+
+
 def open_in_runs(finished: list[dict[str, Any]]) -> None:
+    """A trial's run: open it in Runs, or its settings in its lab to train it live there."""
     labels = {t["run_id"]: f"trial {t['index']}: {t['label']}" for t in finished if t["run_id"]}
     if not labels:
         return
-    c1, c2 = layout.columns([3, 1], key="sw_open", min_width=220, vertical_alignment="bottom")
+    c1, c2, c3 = layout.columns(
+        [3, 1, 1], key="sw_open", min_width=220, vertical_alignment="bottom"
+    )
     pick = c1.selectbox("A trial's run", list(labels), format_func=labels.get, key="sw_open_run")
     if c2.button("Open in Runs", key="sw_open_btn", icon=":material/history:"):
         st.session_state[RUNS_SEARCH] = pick  # the Runs page shows that run, selected
         st.session_state[RUNS_SELECTED] = [pick]
         st.switch_page("pages/runs.py")
+    config = _trial_config(str(root()), pick)
+    lab = lab_of(config) if config is not None else None
+    c3.button(
+        f"Train it in the {lab[3]}" if lab else "Train it in its lab",
+        key="sw_open_lab",
+        icon=":material/play_arrow:",
+        disabled=lab is None,
+        on_click=_open_in_lab,
+        args=(pick, labels[pick]),
+        help="Open its lab with this trial's settings, to train it live and look inside."
+        if lab
+        else "Only runs of the Playground, the Image lab and the Sequence lab open in a lab.",
+    )
+    open_settings.go()
 
 
 @st.fragment(run_every=REFRESH_S)

@@ -6,6 +6,10 @@ from __future__ import annotations
 import pytest
 from support.apptest import charts, values, wait_until_done
 
+from dlviz import runs
+from dlviz.sweeps.aggregate import groups
+from dlviz.sweeps.driver import list_sweeps
+
 
 def test_depth_page_defaults_and_a_tiny_ladder(apptest, monkeypatch, tmp_path):
     monkeypatch.setenv("DLVIZ_HOME", str(tmp_path))
@@ -83,3 +87,18 @@ def test_with_three_seeds_the_ladder_shows_means_with_error_bars_and_counts_the_
     assert "seeds (by " in text
     (table,) = [d.value for d in at.dataframe]
     assert list(table["seed"]) == [0] * 4 + [1] * 4 + [2] * 4
+    # kept as a sweep: the Sweep page's views over the same runs, the Runs page's tag
+    captions = " ".join(c.value for c in at.caption)
+    assert "These runs are kept as the sweep **depth-experiment-3-seeds-" in captions
+    (m,) = list_sweeps(runs.default_root())
+    assert m["axes"] == ["network", "model.depth"] and m["seeds"] == [0, 1, 2]
+    assert [t["run_id"] for t in m["trials"]] == [h.history.run_id for h in view.handles]
+    assert all(t["status"] == "finished" for t in m["trials"])
+    tagged = {r["run_id"] for r in runs.list_runs(runs.default_root())
+              if f"sweep:{m['sweep_id']}" in r["tags"]}  # fmt: skip
+    assert tagged == {h.history.run_id for h in view.handles}
+    plain1 = [g for g in groups(m["trials"]) if g["params"] == {"network": "plain",
+                                                                "model.depth": 1}]  # fmt: skip
+    assert plain1[0]["mean"]["train_accuracy"] == pytest.approx(expected[0], abs=1e-6)
+    at.run()  # drawn again: kept once, not twice
+    assert len(list_sweeps(runs.default_root())) == 1
