@@ -82,7 +82,7 @@ case "$cmd" in
     say "types of the shared core (mypy)"
     "$VENV/bin/mypy"
     say "tests (pytest)"
-    exec "$PY" -m pytest -q "$@"
+    exec "$PY" -m pytest -q --durations=25 "$@"
     ;;
   *)
     sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'

@@ -18,13 +18,20 @@ How the defaults were chosen: the LSTM at length 100 is the hard case. It learns
 jump after a search whose length depends on the seed; with these settings it jumped within the
 budget for 11 of the seeds 0 to 11 (by step 1,452 for seeds 0 and 1). A larger learning rate, a
 smaller batch or more sequences (each seen less often) made it less reliable.
+
+That search is why the experiment takes `seeds`: each network at each length trains once per
+training seed, on the same data and split, so a reading can say in how many seeds a network
+stays above chance (the LSTM at length 100 in most, not all), not only what one seed gave. Each
+seed costs the same again: 3 to 4 minutes a seed on the defaults. Over seeds the charts draw the
+mean test accuracy with its 95% interval (Student's t), and the gradient share's median with its
+smallest and largest value (see `over_seeds`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -43,6 +50,7 @@ from dlviz.data.base import split
 from dlviz.data.symbols import generate
 from dlviz.outcome import margin
 from dlviz.sequence_probe import SATURATED
+from dlviz.sweeps.aggregate import mean_ci
 from dlviz.train import batch_bounds
 
 TASKS = ("temporal_order", "recall")
@@ -65,7 +73,12 @@ class LengthExperiment:
     epochs are ``round(steps / steps_per_epoch)`` (at least 1), where ``steps_per_epoch`` is
     the number of batches of `batch_size` in that length's training set (`n_samples` less the
     test share, split as the run will split it). So every run takes `steps` steps, give or
-    take half an epoch, and sees the same number of sequences."""
+    take half an epoch, and sees the same number of sequences.
+
+    `seed` fixes the data and its split; `seeds` are the training seeds (``train.seed``: the
+    weights' start and the batches' order), each network at each length trained once per seed
+    on that same data. Left out (None), it is ``(seed,)``: one run each, trained with the data's
+    seed, as before seeds existed."""
 
     task: str = "temporal_order"
     lengths: tuple[int, ...] = DEFAULT_LENGTHS
@@ -78,8 +91,19 @@ class LengthExperiment:
     batch_size: int = 64
     clip: float = 1.0
     device: str = "auto"
+    seeds: tuple[int, ...] | None = None  # None: (seed,)
 
     def __post_init__(self) -> None:
+        if self.seeds is None or isinstance(self.seeds, list):  # frozen: set once, here
+            seeds = (self.seed,) if self.seeds is None else tuple(self.seeds)
+            object.__setattr__(self, "seeds", seeds)
+        if not isinstance(self.seeds, tuple) or not self.seeds:
+            raise ConfigError("seeds", "choose one or more different seeds")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError("seeds", "each seed once: choose one or more different seeds")
+        for s in self.seeds:
+            if isinstance(s, bool) or not isinstance(s, int):
+                raise ConfigError("seeds", f"must be whole numbers, got {s!r}")
         if self.task not in TASKS:
             raise ConfigError("task", f"must be temporal_order or recall, got {self.task!r}")
         if not self.lengths:
@@ -102,7 +126,8 @@ class LengthExperiment:
             raise ConfigError("steps", f"must be at most 1,000,000, got {self.steps!r}")
         # the parts check every other value and name its field (data.length, model.hidden_size,
         # train.lr, ...): recall, for one, has 26 keys and no sequence longer than 54
-        self._train()
+        for s in self.seeds:  # TrainConfig checks each seed's range (train.seed)
+            self._train(seed=s)
         for n in self.lengths:
             self._data(n)
         for a in self.archs:
@@ -122,12 +147,12 @@ class LengthExperiment:
     def _model(self, arch: str) -> ModelConfig:
         return ModelConfig(arch=arch, hidden_size=self.hidden_size)
 
-    def _train(self, epochs: int = 1) -> TrainConfig:
+    def _train(self, epochs: int = 1, seed: int | None = None) -> TrainConfig:
         return TrainConfig(
             lr=self.lr,
             batch_size=self.batch_size,
             epochs=epochs,
-            seed=self.seed,
+            seed=self.seed if seed is None else seed,
             clip=self.clip,
             device=self.device,
         )
@@ -142,15 +167,26 @@ class LengthExperiment:
         return max(1, round(self.steps / self.steps_per_epoch(length)))
 
     def configs(self) -> list[tuple[str, int, RunConfig]]:
-        """(arch, length, config) in the order they run: every network at the shortest length,
-        then at the next, so the charts fill from left to right."""
+        """(arch, length, config) in the order they run: every network in every seed at the
+        shortest length (seed by seed, each seed's networks together), then at the next, so
+        the charts fill from left to right. A run's name is "ARCH length N", with " seed S"
+        when there are several seeds; every run at a length has the same data (seed `seed`)."""
+        several = len(self.seeds) > 1
         out = []
         for length in sorted(self.lengths):
-            data, train = self._data(length), self._train(self.epochs(length))
-            for arch in self.archs:
-                name = f"{arch} length {length}"
-                out.append((arch, length, RunConfig(data, self._model(arch), train, name=name)))
+            data, epochs = self._data(length), self.epochs(length)
+            for seed in self.seeds:
+                train = self._train(epochs, seed)
+                for arch in self.archs:
+                    name = f"{arch} length {length}" + (f" seed {seed}" if several else "")
+                    cfg = RunConfig(data, self._model(arch), train, name=name)
+                    out.append((arch, length, cfg))
         return out
+
+    @property
+    def runs(self) -> int:
+        """How many runs `configs` makes: a network, a length and a seed each."""
+        return len(self.lengths) * len(self.archs) * len(self.seeds)
 
     @property
     def chance(self) -> float:
@@ -189,7 +225,13 @@ class LengthResult:
     `initial_keep_gate`: the mean of the gate that keeps the state from step to step (an
     LSTM's forget gate, a GRU's update gate; NaN for others) over the steps, at the end and
     at initialisation. `n_test`: the test sequences behind `test_accuracy`; `train_accuracy` (on a
-    sample of the training set) tells a network that memorised its training sequences."""
+    sample of the training set) tells a network that memorised its training sequences.
+
+    A row over seeds (`over_seeds`) has `runs` > 1, the runs (seeds) behind it, and `n`, those
+    that finished: its accuracies, keeping gates and seconds are their means, `test_ci` the
+    test accuracy's 95% interval (Student's t; None with one), `above` how many of them were
+    clearly above chance; its gradient shares are their medians (`log_median`), with the
+    smallest and largest in `gradient_range` (trained) and `initial_gradient_range`."""
 
     arch: str
     length: int
@@ -203,10 +245,21 @@ class LengthResult:
     keep_gate: float = math.nan
     initial_keep_gate: float = math.nan
     train_accuracy: float = math.nan
+    seed: int = 0  # the training seed (train.seed)
+    # over seeds (`over_seeds`)
+    runs: int = 1
+    n: int = 1
+    above: int | None = None
+    test_ci: tuple[float, float] | None = None
+    gradient_range: tuple[float, float] | None = None
+    initial_gradient_range: tuple[float, float] | None = None
 
     @property
     def finished(self) -> bool:
-        return self.status == "finished" and math.isfinite(self.test_accuracy)
+        """It has numbers to read: the run finished (over seeds: at least one of them did)."""
+        if not math.isfinite(self.test_accuracy):
+            return False
+        return self.status == "finished" or (self.runs > 1 and self.n > 0)
 
     @classmethod
     def from_history(cls, arch: str, length: int, history: Any) -> LengthResult:
@@ -218,7 +271,8 @@ class LengthResult:
         snaps = list(history.seq) if done else []
         first = snaps[0] if snaps and snaps[0].step == 0 else None
         last = snaps[-1] if snaps else None
-        data = history.config.get("data", {}) if isinstance(history.config, dict) else {}
+        config = history.config if isinstance(history.config, dict) else {}
+        data, train = config.get("data", {}), config.get("train", {})
         nan = math.nan
         return cls(
             arch=arch,
@@ -233,18 +287,113 @@ class LengthResult:
             keep_gate=keep_gate_mean(last, arch) if last is not None else nan,
             initial_keep_gate=keep_gate_mean(first, arch) if first is not None else nan,
             train_accuracy=final.get("train_accuracy", nan),
+            seed=int(train.get("seed", 0)) if isinstance(train, dict) else 0,
         )
 
     def row(self) -> dict[str, Any]:
         """The row the Sequence lab's length figures draw. Its gradient is the one at
-        initialisation (`initial_gradient`; see `SHOWN_GRADIENT`)."""
-        return {
+        initialisation (`initial_gradient`; see `SHOWN_GRADIENT`). A row over seeds adds `n`
+        (the seeds that finished), `test_ci` and `first_step_gradient_range` (None where
+        there is none)."""
+        out: dict[str, Any] = {
             "arch": self.arch,
             "length": self.length,
             "status": self.status,
             "test_accuracy": self.test_accuracy if self.finished else math.nan,
             "first_step_gradient": self.initial_gradient if self.finished else math.nan,
         }
+        if self.runs > 1:
+            out["n"] = self.n
+            out["test_ci"] = self.test_ci if self.finished else None
+            out["first_step_gradient_range"] = (
+                self.initial_gradient_range if self.finished else None
+            )
+        return out
+
+
+# --- over seeds -----------------------------------------------------------------------------------
+
+
+def log_median(values: Sequence[float]) -> float:
+    """The median on a log scale: the middle value, or for an even count the geometric mean of
+    the two middle ones (0 when the smaller is 0: a share that underflowed sits at minus
+    infinity on that scale). NaN for no values. Why not the mean: across seeds the gradient
+    share spans orders of magnitude, so an arithmetic mean is about the largest seed's value
+    over n, and a geometric mean is 0 as soon as one seed's share underflowed to 0."""
+    vs = sorted(values)
+    if not vs:
+        return math.nan
+    mid = len(vs) // 2
+    if len(vs) % 2:
+        return vs[mid]
+    lo, hi = vs[mid - 1], vs[mid]
+    if lo <= 0:
+        return 0.0
+    return math.exp((math.log(lo) + math.log(hi)) / 2)
+
+
+def _mean(values: Sequence[float]) -> float:
+    vs = [v for v in values if math.isfinite(v)]
+    return sum(vs) / len(vs) if vs else math.nan
+
+
+def _spread(values: Sequence[float]) -> tuple[float, tuple[float, float] | None]:
+    """The log median of the finite values and their (smallest, largest); NaN and None for
+    none."""
+    vs = [v for v in values if math.isfinite(v)]
+    return log_median(vs), ((min(vs), max(vs)) if vs else None)
+
+
+def over_seeds(results: Sequence[LengthResult]) -> list[LengthResult]:
+    """One LengthResult per (arch, length), in the order first met, over its seeds: of those
+    that finished, the mean test and train accuracy with the test accuracy's 95% interval
+    (`dlviz.sweeps.aggregate.mean_ci`), the mean keeping gates and seconds, the median gradient
+    shares with their range, and how many were clearly above chance (`above`). Its status is
+    "finished" when every seed finished, else "k of m finished" (or, with none finished yet,
+    the state of one still to end). With one seed each (or rows already over seeds), the
+    results as they are."""
+    if len({r.seed for r in results}) <= 1 or any(r.runs > 1 for r in results):
+        return list(results)
+    keys = list(dict.fromkeys((r.arch, r.length) for r in results))
+    out = []
+    for arch, length in keys:
+        rows = [r for r in results if (r.arch, r.length) == (arch, length)]
+        done = [r for r in rows if r.finished]
+        if not done:
+            going = [r.status for r in rows if r.status in ("running", "paused")]
+            nan = math.nan
+            out.append(
+                replace(rows[0], status=(going or [rows[-1].status])[0], test_accuracy=nan,
+                        first_step_gradient=nan, initial_gradient=nan, seconds=nan,
+                        keep_gate=nan, initial_keep_gate=nan, train_accuracy=nan,
+                        runs=len(rows), n=0, above=0)
+            )  # fmt: skip
+            continue
+        test, ci = mean_ci([r.test_accuracy for r in done])
+        trained, trained_range = _spread([r.first_step_gradient for r in done])
+        initial, initial_range = _spread([r.initial_gradient for r in done])
+        out.append(
+            replace(
+                done[0],
+                status="finished"
+                if len(done) == len(rows)
+                else f"{len(done)} of {len(rows)} finished",
+                test_accuracy=test,
+                train_accuracy=_mean([r.train_accuracy for r in done]),
+                first_step_gradient=trained,
+                initial_gradient=initial,
+                seconds=_mean([r.seconds for r in done]),
+                keep_gate=_mean([r.keep_gate for r in done]),
+                initial_keep_gate=_mean([r.initial_keep_gate for r in done]),
+                runs=len(rows),
+                n=len(done),
+                above=sum(above_chance(r) for r in done),
+                test_ci=(ci[0], ci[1]) if ci else None,
+                gradient_range=trained_range,
+                initial_gradient_range=initial_range,
+            )
+        )
+    return out
 
 
 # Why the chart draws the gradient at initialisation: it is what each network starts from, the
