@@ -33,11 +33,8 @@ def limits_line() -> str:
     budget = admission.budget_bytes(torch.device("cpu"))
     if budget:
         parts.append(f"runs on the CPU may plan on {admission.size(budget)} of memory together")
-    return (
-        "Here "
-        + ", ".join(parts)
-        + ". A run that needs more waits, first come first served, and says why."
-    )
+    listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+    return f"Here {listed}. A run that needs more waits, first come first served, and says why."
 
 
 def sweeps_line(viewer: str) -> str:

@@ -49,6 +49,7 @@ PAGES = {
     "sequences": "/sequences",
     "sound": "/sound",
     "generative": "/generative",
+    "sweeps": "/sweeps",
 }
 
 
@@ -93,8 +94,13 @@ def train(page, name: str, pair: bool = False) -> None:
         _fill(page, "Epochs", "40")
         button = "Train the twins" if pair else "Train"
         page.get_by_role("button", name=button, exact=True).click()
+    elif name == "sequences":
+        page.get_by_role("tab", name="Training").first.click()
+        _fill(page, "Epochs", "3")
+        page.get_by_role("button", name="Train", exact=True).click()
     elif name == "depth":
         _fill(page, "Epochs", "3")
+        _fill(page, "Seeds", "2")
         page.get_by_role("button", name="Run the depth experiment").click()
     elif name == "transfer":
         page.get_by_role("button", name="Compare all four strategies").click()
@@ -160,6 +166,7 @@ def main(argv: list[str] | None = None) -> None:
                             "transfer",
                             "sound",
                             "generative",
+                            "sequences",
                         ):
                             train(page, name, args.pair)
                             fit_height(page, width)

@@ -195,9 +195,10 @@ def seeds_reading(results: list[DepthResult]) -> list[str]:
                 if wins * 2 > n
                 else f"in only {wins} of {n} seeds"
             )
+            shown = f"{gap:+.0%}" if round(gap * 100) != 0 else f"{gap:+.1%}, about even"
             out.append(
                 f"At depth {depth} the residual network beats the plain one in training "
-                f"accuracy {how} (by {gap:+.0%} on average)."
+                f"accuracy {how} (by {shown} on average)."
             )
     return out
 

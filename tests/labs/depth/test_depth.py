@@ -186,3 +186,10 @@ def test_the_seeds_reading_counts_the_seeds_where_residual_wins():
         "seeds (by +40% on average).",
     ]
     assert seeds_reading([seeded("plain", 2, 0, 0.5), seeded("residual", 2, 0, 0.9)]) == []
+
+
+def test_a_gap_that_rounds_to_nothing_is_given_to_a_tenth_and_called_even():
+    rows = [seeded("plain", 4, 0, 0.50), seeded("residual", 4, 0, 0.51),
+            seeded("plain", 4, 1, 0.516), seeded("residual", 4, 1, 0.50)]  # fmt: skip
+    (sentence,) = seeds_reading(rows)
+    assert sentence.endswith("in only 1 of 2 seeds (by -0.3%, about even on average).")

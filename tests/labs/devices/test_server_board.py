@@ -68,7 +68,7 @@ def test_the_board_shows_who_trains_and_who_waits_and_why(apptest, board, monkey
     assert rows[0]["memory (about)"] == "3 MB"
     assert "someone-elses-hash" not in frame.to_string() and me not in frame.to_string()
     captions = " ".join(c.value for c in at.caption)
-    assert "each device trains at most 1 run at once, one person at most 2 runs" in captions
+    assert "each device trains at most 1 run at once, one person at most 2 runs and" in captions
     assert "1 run training, 1 waiting." in captions
 
 
