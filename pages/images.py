@@ -4,7 +4,7 @@ import streamlit as st
 
 from dlviz.labs.images import view as image_view
 from dlviz.labs.images import widgets as images
-from dlviz.ui import layout, live, open_settings, state, sweep_link
+from dlviz.ui import layout, live, open_settings, state, sweep_link, url_state
 from dlviz.ui.widgets import training_controls
 
 state.ensure_app()
@@ -16,6 +16,7 @@ st.caption(
     "maps as it learns: edges first, then parts, then whole shapes."
 )
 open_settings.notice("im")
+url_state.notice("im")
 
 settings, main = layout.split("im")
 with settings:

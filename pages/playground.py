@@ -5,7 +5,7 @@ import streamlit as st
 from dlviz.labs.playground import view as playground_view
 from dlviz.labs.playground import view_by_hand
 from dlviz.labs.playground import widgets as playground
-from dlviz.ui import layout, live, open_settings, state, sweep_link
+from dlviz.ui import layout, live, open_settings, state, sweep_link, url_state
 from dlviz.ui.widgets import training_controls
 
 state.ensure_app()
@@ -16,6 +16,7 @@ st.caption(
     "Pick a dataset, shape a network, press Train and watch it learn. Shallow or deep: try both."
 )
 open_settings.notice("pg")
+url_state.notice("pg")
 
 settings, main = layout.split("pg")
 with settings:

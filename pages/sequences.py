@@ -6,7 +6,7 @@ import streamlit as st
 from dlviz.labs.sequences import view as seq_view
 from dlviz.labs.sequences import view_lengths as lengths
 from dlviz.labs.sequences import widgets as sequences
-from dlviz.ui import layout, live, open_settings, state, sweep_link
+from dlviz.ui import layout, live, open_settings, state, sweep_link, url_state
 
 state.ensure_app()
 sequences.init()
@@ -18,6 +18,7 @@ st.caption(
     "states, gates and attention heads change while the network trains."
 )
 open_settings.notice("sq")
+url_state.notice("sq")
 st.segmented_control(
     "What to do",
     ["run", "lengths"],

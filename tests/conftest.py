@@ -80,8 +80,15 @@ def apptest(monkeypatch):
     monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
     sessions: list[AppTest] = []
 
-    def make(page: str | None = None, *, timeout: float = 60, token: str = "") -> AppTest:
-        """`token`: the browser's dlviz token (its cookie), for a second session of one browser."""
+    def make(
+        page: str | None = None,
+        *,
+        timeout: float = 60,
+        token: str = "",
+        query: dict[str, str] | None = None,
+    ) -> AppTest:
+        """`token`: the browser's dlviz token (its cookie), for a second session of one browser;
+        `query`: the page's URL query (a link's settings)."""
         at = AppTest.from_file(str(APP), default_timeout=timeout)
         sessions.append(at)
         if token:
@@ -91,7 +98,10 @@ def apptest(monkeypatch):
         at.run()
         assert not at.exception, at.exception
         if page:
-            at.switch_page(page).run()
+            at.switch_page(page)
+            if query:
+                at.query_params.update(query)
+            at.run()
             assert not at.exception, at.exception
         return at
 

@@ -15,7 +15,7 @@ import streamlit as st
 
 from dlviz.config import ConfigError, TrainConfig
 from dlviz.text import plural
-from dlviz.ui import fields, layout
+from dlviz.ui import fields, layout, url_state
 from dlviz.ui.fields import KEEP
 from dlviz.ui.state import devices, set_defaults
 
@@ -35,6 +35,21 @@ BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
 
 WEIGHT_DECAYS = (0.0, 0.00001, 0.0001, 0.001, 0.01, 0.1)
+
+
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+
+
+def training_fields(prefix: str) -> dict[str, url_state.Field]:
+    """The shared training settings' choices, for a link (`dlviz.ui.url_state`); the epochs,
+    seed and switches come from the lab's defaults (`url_state.numbers`)."""
+    return {
+        f"{prefix}_optimizer": url_state.choice(OPTIMIZERS),
+        f"{prefix}_lr": url_state.choice(LEARNING_RATES),
+        f"{prefix}_batch": url_state.choice(BATCH_SIZES),
+        f"{prefix}_wd": url_state.choice(WEIGHT_DECAYS),
+        f"{prefix}_device": url_state.choice(devices()),
+    }
 
 
 def preset_buttons(prefix: str, apply_preset, shallow_help: str, deep_help: str) -> None:
@@ -95,7 +110,7 @@ def training_controls(prefix: str) -> TrainConfig | None:
     c1, c2 = st.columns(2)
     c1.selectbox(
         "Optimizer",
-        ("sgd", "momentum", "adam", "adamw"),
+        OPTIMIZERS,
         format_func={
             "sgd": "SGD",
             "momentum": "SGD + momentum",

@@ -10,7 +10,7 @@ drawn afresh under a new key. The Shallow / Deep presets rewrite the tuple the s
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -41,7 +41,7 @@ from dlviz.labs.images.blocks import (  # the table's rows and edits
 from dlviz.labs.images.figures import cnn_figure
 from dlviz.models import build_model, cnn_layer_table
 from dlviz.text import plural
-from dlviz.ui import fields, live, open_settings
+from dlviz.ui import fields, live, open_settings, url_state
 from dlviz.ui import widgets as shared_widgets
 from dlviz.ui.state import dataset
 
@@ -95,7 +95,50 @@ DEFAULTS: dict[str, Any] = {
 
 def init() -> None:
     shared_widgets.init(DEFAULTS, prefix="im")
+    url_state.sync("im", url_fields(), DEFAULTS, after=_after_link)
     open_settings.apply("im")
+
+
+def _blocks_from(obj: Any) -> tuple[ConvBlock, ...]:
+    """The blocks a link gives (a list of objects, as a run config writes them), checked."""
+    cfg = RunConfig.from_dict({"data": {"name": "shapes"}, "model": {"arch": "cnn", "blocks": obj}})
+    return tuple(cfg.model.blocks)
+
+
+def _blocks_shown(blocks: tuple[ConvBlock, ...]) -> list[dict[str, Any]]:
+    plain = ConvBlock()
+    return [
+        {k: v for k, v in asdict(b).items() if v != getattr(plain, k) or k == "channels"}
+        for b in blocks
+    ]
+
+
+def url_fields() -> dict[str, url_state.Field]:
+    """The settings a link carries."""
+    return {
+        **url_state.numbers(DEFAULTS),
+        "im_dataset": url_state.choice(tuple(DATASET_LABELS)),
+        "im_shapes_size": url_state.choice(tuple(range(28, 65, 4))),
+        "im_channels": url_state.choice((1, 3)),
+        "im_noise": url_state.real(0.0, 1.0, 0.05),
+        "im_clutter": url_state.whole(0, 20),
+        "im_shapes_samples": url_state.choice(SHAPE_SAMPLES),
+        "im_digits_size": url_state.choice(DIGIT_SIZES),
+        "im_digits_samples": url_state.choice(DIGIT_SAMPLES),
+        "im_test_fraction": url_state.real(0.1, 0.9, 0.05),
+        "im_blocks": url_state.as_json(_blocks_from, _blocks_shown),
+        "im_head": url_state.text(parse_head),
+        "im_head_pool": url_state.choice(tuple(HEAD_POOL_LABELS)),
+        "im_activation": url_state.choice(ACTIVATIONS),
+        "im_norm": url_state.choice(NORMS),
+        "im_dropout": url_state.real(0.0, 0.9, 0.05),
+        **shared_widgets.training_fields("im"),
+    }
+
+
+def _after_link(values: dict[str, Any]) -> None:
+    if "im_blocks" in values:
+        st.session_state["im_blocks_version"] += 1  # a fresh table shows them
 
 
 def from_config(cfg: RunConfig, s: open_settings.Setter) -> None:

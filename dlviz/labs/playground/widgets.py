@@ -24,7 +24,7 @@ from dlviz.config import (
     RunConfig,
     preset,
 )
-from dlviz.ui import fields, live, open_settings, widgets
+from dlviz.ui import fields, live, open_settings, url_state, widgets
 from dlviz.ui.fields import KEEP
 from dlviz.ui.widgets import DATASET_LABELS, parse_width_list, train_config
 
@@ -62,7 +62,34 @@ def init() -> None:
     """Give this session the Playground's defaults; forget a device that is no longer here;
     take the settings of a run opened here (`dlviz.ui.open_settings`)."""
     widgets.init(DEFAULTS, prefix="pg")
+    url_state.sync("pg", url_fields(), DEFAULTS, after=_after_link)
     open_settings.apply("pg")
+
+
+def url_fields() -> dict[str, url_state.Field]:
+    """The settings a link carries (the layer count and width follow from the widths)."""
+    out = {
+        **url_state.numbers(DEFAULTS),
+        "pg_dataset": url_state.choice(TOY_DATASETS),
+        "pg_noise": url_state.real(0.0, 1.0, 0.05),
+        "pg_test_fraction": url_state.real(0.1, 0.9, 0.05),
+        "pg_samples": url_state.choice(SAMPLE_COUNTS),
+        "pg_widths": url_state.text(parse_widths),
+        "pg_activation": url_state.choice(("relu", "tanh", "sigmoid", "gelu")),
+        "pg_norm": url_state.choice(("none", "batch", "layer")),
+        "pg_dropout": url_state.real(0.0, 0.9, 0.05),
+        **widgets.training_fields("pg"),
+    }
+    out.pop("pg_layers", None)
+    return out
+
+
+def _after_link(values: dict[str, Any]) -> None:
+    if "pg_widths" in values:
+        widths = parse_widths(values["pg_widths"])
+        _set_widths(widths)
+        if widths[0] in WIDTHS:
+            st.session_state["pg_width"] = widths[0]
 
 
 def from_config(cfg: RunConfig, s: open_settings.Setter) -> None:

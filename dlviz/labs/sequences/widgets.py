@@ -26,7 +26,7 @@ from dlviz.config import (
 from dlviz.data import Dataset
 from dlviz.models import parameter_count
 from dlviz.text import plural
-from dlviz.ui import fields, live, open_settings
+from dlviz.ui import fields, live, open_settings, url_state
 from dlviz.ui import widgets as shared_widgets
 from dlviz.ui.state import dataset
 
@@ -145,7 +145,31 @@ fields.RANGES.update(
 
 def init() -> None:
     shared_widgets.init(DEFAULTS, prefix="sq")
+    url_state.sync("sq", url_fields(), DEFAULTS)
     open_settings.apply("sq")
+
+
+def url_fields() -> dict[str, url_state.Field]:
+    """The settings a link carries: not a person's own text, which stays in their browser.
+    (The length experiment's settings are its own: `view_lengths`.)"""
+    return {
+        **url_state.numbers(DEFAULTS),
+        "sq_mode": url_state.choice(("run", "lengths")),
+        "sq_family": url_state.choice(tuple(FAMILIES)),
+        **{f"sq_data_{f}": url_state.choice(names) for f, names in FAMILY_DATASETS.items()},
+        "sq_samples": url_state.choice(SAMPLE_COUNTS),
+        "sq_noise": url_state.real(0.0, 0.5, 0.05),
+        "sq_arch": url_state.choice(tuple(ARCH_LABELS)),
+        "sq_hidden": url_state.choice(HIDDEN_SIZES),
+        "sq_layers": url_state.choice((1, 2, 3, 4)),
+        "sq_heads": url_state.choice((1, 2, 4, 8)),
+        "sq_positions": url_state.choice(("learned", "sinusoidal")),
+        "sq_forget_bias": url_state.choice((0.0, 1.0, 2.0)),
+        "sq_kernel": url_state.choice((3, 5, 7)),
+        "sq_dropout": url_state.choice(DROPOUTS),
+        "sq_clip": url_state.choice(CLIPS),
+        **shared_widgets.training_fields("sq"),
+    }
 
 
 def from_config(cfg: RunConfig, s: open_settings.Setter) -> None:
