@@ -5,7 +5,7 @@ import streamlit as st
 
 from dlviz import text
 from dlviz.labs.depth import view as depth_view
-from dlviz.ui import fields, layout, live, state
+from dlviz.ui import fields, layout, live, state, url_state
 
 state.ensure_app()
 depth_view.init()
@@ -15,6 +15,7 @@ st.caption(
     "One click trains the same network at every depth you choose, without and with residual "
     "connections, on the same data, split and seed, one after another."
 )
+url_state.notice("dp")
 
 settings, main = layout.split("dp")
 with settings:

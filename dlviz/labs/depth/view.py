@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dlviz import captions, runs
+from dlviz import captions
 from dlviz.config import ACTIVATIONS, TOY_DATASETS, ConfigError, DataConfig, TrainConfig
 from dlviz.labs.depth.experiment import (
     DEFAULT_DEPTHS,
@@ -26,8 +26,7 @@ from dlviz.labs.depth.figures import (
     depth_gradient_figure,
     depth_profile_figure,
 )
-from dlviz.sweeps.driver import record
-from dlviz.ui import fields, layout, live, owner
+from dlviz.ui import fields, layout, live, sweep_link, url_state
 from dlviz.ui import widgets as shared_widgets
 from dlviz.ui.charts import live_chart, summary
 from dlviz.ui.state import devices
@@ -54,6 +53,22 @@ fields.RANGES.setdefault("dp_seeds", ("Seeds", 1, 10))
 
 def init() -> None:
     shared_widgets.init(DEFAULTS, prefix="dp")
+    url_state.sync("dp", url_fields(), DEFAULTS)
+
+
+def url_fields() -> dict[str, url_state.Field]:
+    """The settings a link carries: every one of the experiment's (nothing here is a person's
+    own data; the results are runs in the store, not settings)."""
+    return {
+        **url_state.numbers(DEFAULTS),
+        "dp_depths": url_state.many(DEPTH_CHOICES),
+        "dp_variants": url_state.many(VARIANTS),
+        "dp_width": url_state.choice(WIDTHS),
+        "dp_activation": url_state.choice(ACTIVATIONS),
+        "dp_dataset": url_state.choice(TOY_DATASETS),
+        "dp_lr": url_state.choice(shared_widgets.LEARNING_RATES),
+        "dp_device": url_state.choice(devices()),
+    }
 
 
 def settings() -> None:
@@ -192,42 +207,15 @@ def draw(view: live.View, key: str) -> None:
         if done:
             st.dataframe(table(runs_, seeds > 1), hide_index=True, key=f"{key}_table")
     if seeds > 1 and done == len(hs):
-        kept_as_sweep(view, runs_)
-
-
-RECORDED = "_dp_recorded"  # run ids of an ended experiment -> the sweep they are kept as
-
-
-def kept_as_sweep(view: live.View, rows: list) -> None:
-    """An experiment over seeds, once every run has ended, is kept as a sweep in the store
-    (`dlviz.sweeps.driver.record`): the Sweep page shows it with its views. Said under it."""
-    ids = tuple(h.history.run_id for h in view.handles)
-    if not all(ids):
-        return  # a run that could not be saved: nothing to keep
-    recorded = st.session_state.setdefault(RECORDED, {})
-    if ids not in recorded:
-        trials = [
-            {"run_id": run_id, "params": {"network": r.variant, "model.depth": r.depth},
-             "seed": r.seed}
-            for run_id, r in zip(ids, rows)
-        ]  # fmt: skip
-        try:
-            recorded[ids] = record(
-                runs.default_root(),
-                name=f"depth experiment, {len({r.seed for r in rows})} seeds",
-                trials=trials,
-                where="the Depth lab",
-                owner=owner.owner_id(),
-            )
-        except (OSError, runs.RunStoreError):
-            recorded[ids] = ""
-    sid = recorded[ids]
-    if sid:
-        st.caption(
-            f"These runs are kept as the sweep **{sid}**: the Sweep page shows them with its "
-            "views (each axis's share of the variance, parallel coordinates, best so far)."
+        sweep_link.kept_as_sweep(
+            view,
+            [{"network": r.variant, "model.depth": r.depth} for r in runs_],
+            [r.seed for r in runs_],
+            name=f"depth experiment, {seeds} seeds",
+            where="the Depth lab",
         )
-        st.page_link("pages/sweeps.py", label="Open the Sweep page", icon=":material/tune:")
+
+
 
 
 def table(rows: list, with_seed: bool = False) -> pd.DataFrame:

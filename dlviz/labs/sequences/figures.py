@@ -754,22 +754,44 @@ def _length_axis(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "tickmode": "array", "tickvals": lengths, "ticktext": [str(n) for n in lengths]}  # fmt: skip
 
 
+def _seeds_note(r: dict[str, Any]) -> str:
+    """What a row over seeds adds to its hover: how many seeds its point is over."""
+    n = r.get("n")
+    return f", over {n} seeds" if isinstance(n, int) and n > 1 else ""
+
+
 def length_accuracy_figure(
     rows: Sequence[dict[str, Any]], chance: float, height: int = 320
 ) -> go.Figure:
     """Test accuracy against sequence length, a line per architecture (rnn, lstm, gru,
     transformer), and a dotted line at chance: where a network stops carrying information
-    across the sequence it falls to chance. Rows without an accuracy yet are left out."""
+    across the sequence it falls to chance. Rows without an accuracy yet are left out. Rows over
+    seeds (`LengthResult.row`, with a `test_ci`) draw the mean with its 95% interval as error
+    bars, cut at 0 and 1."""
     traces = []
     for i, (arch, rs) in enumerate(_arch_rows(rows, "test_accuracy").items()):
-        traces.append(
-            {"type": "scatter", "mode": "lines+markers", "name": arch,
-             "x": [int(r["length"]) for r in rs], "y": f32([r["test_accuracy"] for r in rs]),
-             "customdata": [r.get("status", "") for r in rs],
-             "line": {"color": _arch_color(arch, i), "width": 2},
-             "hovertemplate": f"{arch}, length %{{x}}: %{{y:.1%}} (%{{customdata}})"
-                              "<extra></extra>"}
-        )  # fmt: skip
+        color = _arch_color(arch, i)
+        ys = [float(r["test_accuracy"]) for r in rs]
+        trace = {
+            "type": "scatter", "mode": "lines+markers", "name": arch,
+            "x": [int(r["length"]) for r in rs], "y": f32(ys),
+            "customdata": [r.get("status", "") + _seeds_note(r) for r in rs],
+            "line": {"color": color, "width": 2},
+            "hovertemplate": f"{arch}, length %{{x}}: %{{y:.1%}} (%{{customdata}})"
+                             "<extra></extra>",
+        }  # fmt: skip
+        cis = [r.get("test_ci") for r in rs]
+        if any(cis):  # the mean over seeds: its 95% interval, cut at 0 and 1
+            trace["error_y"] = {
+                "type": "data",
+                "symmetric": False,
+                "array": f32([min(c[1], 1.0) - y if c else 0.0 for c, y in zip(cis, ys)]),
+                "arrayminus": f32([y - max(c[0], 0.0) if c else 0.0 for c, y in zip(cis, ys)]),
+                "color": color,
+                "thickness": 1.5,
+                "width": 4,
+            }
+        traces.append(trace)
     layout = base_layout(
         height,
         xaxis=_length_axis(rows),
@@ -785,28 +807,54 @@ def length_accuracy_figure(
 def length_gradient_figure(rows: Sequence[dict[str, Any]], height: int = 320) -> go.Figure:
     """The share of the gradient at the last time step that reaches the first (a ratio, log)
     against sequence length (log), a line per architecture. A ratio of exactly 0 (it underflowed)
-    is drawn at the axis floor; rows without one are left out."""
+    is drawn at the axis floor; rows without one are left out. Rows over seeds (with a
+    `first_step_gradient_range`) draw the median with a bar from the smallest seed's ratio to
+    the largest's (a 0 at the floor)."""
     by_arch = _arch_rows(rows, "first_step_gradient")
+    ranges = {id(r): r.get("first_step_gradient_range") for rs in by_arch.values() for r in rs}
     positive = [r["first_step_gradient"] for rs in by_arch.values() for r in rs]
+    positive += [v for span in ranges.values() if span for v in span]
     positive = [v for v in positive if v > 0]
     floor = min(positive) / 10 if positive else 1e-12
     traces = []
     for i, (arch, rs) in enumerate(by_arch.items()):
         ratio = [float(r["first_step_gradient"]) for r in rs]
-        traces.append(
-            {"type": "scatter", "mode": "lines+markers", "name": arch,
-             "x": [int(r["length"]) for r in rs], "y": f32([max(v, floor) for v in ratio]),
-             "customdata": f32(ratio), "line": {"color": _arch_color(arch, i), "width": 2},
-             # a ratio that underflowed to 0 points down from the floor it is drawn at
-             "marker": {"symbol": ["triangle-down" if v <= 0 else "circle" for v in ratio],
-                        "size": [10 if v <= 0 else 6 for v in ratio]},
-             "hovertemplate": f"{arch}, length %{{x}}: %{{customdata:.2e}}<extra></extra>"}
-        )  # fmt: skip
+        ys = [max(v, floor) for v in ratio]
+        trace = {
+            "type": "scatter", "mode": "lines+markers", "name": arch,
+            "x": [int(r["length"]) for r in rs], "y": f32(ys),
+            "customdata": f32(ratio), "line": {"color": _arch_color(arch, i), "width": 2},
+            # a ratio that underflowed to 0 points down from the floor it is drawn at
+            "marker": {"symbol": ["triangle-down" if v <= 0 else "circle" for v in ratio],
+                       "size": [10 if v <= 0 else 6 for v in ratio]},
+            "hovertemplate": f"{arch}, length %{{x}}: %{{customdata:.2e}}<extra></extra>",
+        }  # fmt: skip
+        spans = [ranges[id(r)] for r in rs]
+        if any(spans):  # over seeds: the median, its bar from the smallest to the largest
+            trace["error_y"] = {
+                "type": "data",
+                "symmetric": False,
+                "array": f32([max(s[1], floor) - y if s else 0.0 for s, y in zip(spans, ys)]),
+                "arrayminus": f32([y - max(s[0], floor) if s else 0.0 for s, y in zip(spans, ys)]),
+                "color": _arch_color(arch, i),
+                "thickness": 1.5,
+                "width": 4,
+            }
+            trace["text"] = [
+                f"median{_seeds_note(r)}, {s[0]:.2e} to {s[1]:.2e}" if s else ""
+                for r, s in zip(rs, spans)
+            ]
+            trace["hovertemplate"] = (
+                f"{arch}, length %{{x}}: %{{customdata:.2e}} (%{{text}})<extra></extra>"
+            )
+        traces.append(trace)
+    ends = [max(v, floor) for s in ranges.values() if s for v in s]  # the bars fit the axis
     layout = base_layout(
         height,
         xaxis=_length_axis([r for rs in by_arch.values() for r in rs]),
         yaxis=log_decade_axis(
-            [v for t in traces for v in t["y"]], "gradient at step 1 / at the last step (log)"
+            [v for t in traces for v in t["y"]] + ends,
+            "gradient at step 1 / at the last step (log)",
         ),
         legend=legend_below(),
     )

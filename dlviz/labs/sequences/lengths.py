@@ -1,7 +1,7 @@
 """The length experiment: a plain RNN, an LSTM, a GRU and a Transformer trained on the same
-symbol task at a ladder of lengths, with the same data seed, training seed and number of
-optimizer steps; what each reached at each length, and how much of the gradient at the last
-step reaches the first.
+symbol task at a ladder of lengths, with the same data seed, training seed (or seeds) and
+number of optimizer steps; what each reached at each length, and how much of the gradient at
+the last step reaches the first.
 
 On its defaults (temporal_order at lengths 5, 10, 20, 50 and 100; 32 units; 1,600 steps of 64
 sequences drawn from 6,000, of which 4,200 train; Adam at 0.0015; the gradient clipped to norm
@@ -21,10 +21,11 @@ smaller batch or more sequences (each seen less often) made it less reliable.
 
 That search is why the experiment takes `seeds`: each network at each length trains once per
 training seed, on the same data and split, so a reading can say in how many seeds a network
-stays above chance (the LSTM at length 100 in most, not all), not only what one seed gave. Each
-seed costs the same again: 3 to 4 minutes a seed on the defaults. Over seeds the charts draw the
-mean test accuracy with its 95% interval (Student's t), and the gradient share's median with its
-smallest and largest value (see `over_seeds`).
+stays above chance (the LSTM at length 100: in 11 of the seeds 0 to 11), not only what one
+seed gave. Each seed costs the same again: 3 to 4 minutes a seed on the defaults. Over seeds
+the charts draw the mean test accuracy with its 95% interval (Student's t), and the gradient
+share's median (on a log scale, `log_median`) with its smallest and largest value (see
+`over_seeds`).
 """
 
 from __future__ import annotations
@@ -171,11 +172,12 @@ class LengthExperiment:
         shortest length (seed by seed, each seed's networks together), then at the next, so
         the charts fill from left to right. A run's name is "ARCH length N", with " seed S"
         when there are several seeds; every run at a length has the same data (seed `seed`)."""
-        several = len(self.seeds) > 1
+        seeds = self._seeds()
+        several = len(seeds) > 1
         out = []
         for length in sorted(self.lengths):
             data, epochs = self._data(length), self.epochs(length)
-            for seed in self.seeds:
+            for seed in seeds:
                 train = self._train(epochs, seed)
                 for arch in self.archs:
                     name = f"{arch} length {length}" + (f" seed {seed}" if several else "")
@@ -186,7 +188,10 @@ class LengthExperiment:
     @property
     def runs(self) -> int:
         """How many runs `configs` makes: a network, a length and a seed each."""
-        return len(self.lengths) * len(self.archs) * len(self.seeds)
+        return len(self.lengths) * len(self.archs) * len(self._seeds())
+
+    def _seeds(self) -> tuple[int, ...]:
+        return self.seeds or (self.seed,)  # never None once built (__post_init__)
 
     @property
     def chance(self) -> float:
@@ -473,30 +478,74 @@ def above_chance(r: LengthResult) -> bool:
     return r.test_accuracy > c + margin(c, r.n_test)
 
 
+def seeds_above(r: LengthResult) -> int:
+    """In how many of its finished seeds the row is clearly above chance (a single run: 1 or
+    0, by `above_chance`)."""
+    return r.above if r.above is not None else int(above_chance(r))
+
+
+def held(r: LengthResult) -> bool:
+    """Clearly above chance in every seed that finished (a single run: `above_chance`)."""
+    return seeds_above(r) == r.n > 0
+
+
+def lost(r: LengthResult) -> bool:
+    """No better than chance in any seed that finished (a single run: not `above_chance`)."""
+    return seeds_above(r) == 0
+
+
+def _several(rows: Sequence[LengthResult]) -> bool:
+    """The rows are over several seeds (`over_seeds`)."""
+    return any(r.runs > 1 for r in rows)
+
+
+def _count(k: int, m: int) -> str:
+    """In how many of `m` seeds: "in all 3 seeds", "in 2 of 3 seeds" (most), "in only 1 of 3
+    seeds" (half or fewer)."""
+    if m == 1:
+        return "in the one seed that finished"
+    if k == m:
+        return f"in all {m} seeds"
+    if 2 * k > m:
+        return f"in {k} of {m} seeds"
+    return f"in only {k} of {m} seeds"
+
+
 def _fall(rows: list[LengthResult]) -> tuple[LengthResult | None, LengthResult | None]:
-    """(the longest run clearly above chance before the first one at chance, the first one at
-    chance), over finished runs by length; None where there is none."""
-    held = None
+    """(the longest run clearly above chance before the first one that is not, that first one),
+    over finished runs by length; None where there is none. Over seeds "clearly above chance"
+    is in every seed (`held`): the first one that is not may be at chance in only some."""
+    last = None
     for r in rows:
-        if not above_chance(r):
-            return held, r
-        held = r
-    return held, None
+        if not held(r):
+            return last, r
+        last = r
+    return last, None
 
 
 def reading(results: Sequence[LengthResult]) -> list[str]:
     """What the finished runs show, in plain sentences computed from them (empty until one
-    has finished). Only finished runs are read: a stopped or diverged run is left out."""
-    done = [r for r in results if r.finished]
+    has finished). Only finished runs are read: a stopped or diverged run is left out.
+
+    `results`: one per run. With several seeds they are read over seeds (`over_seeds`): each
+    network's sentence counts, length by length, the seeds in which it is clearly above
+    chance; the others speak of means (accuracies, gates) and medians (gradient shares), and
+    of a network being at chance or above it only where every seed agrees."""
+    rows = over_seeds(results)
+    done = [r for r in rows if r.finished]
     if not done:
         return []
     task = done[0].task
     c = CHANCE.get(task, 0.25)
-    out = [_arch_sentence(arch, _finished(done, arch), c) for arch in _archs(done)]
-    if not any(above_chance(r) for r in done):
+    several = _several(done)
+    sentence = _arch_seeds_sentence if several else _arch_sentence
+    out = [sentence(arch, _finished(done, arch), c) for arch in _archs(done)]
+    if not any(seeds_above(r) for r in done):
         out.append(
-            "No network learned at any length: with this budget none got past guessing. Try "
-            "more steps per run or another learning rate."
+            "No network learned at any length"
+            + (" in any seed" if several else "")
+            + ": with this budget none got past guessing. Try more steps per run or another "
+            "learning rate."
         )
         return out
     out += _gated_sentence(done, task)
@@ -506,13 +555,23 @@ def reading(results: Sequence[LengthResult]) -> list[str]:
     return out
 
 
-def _accs(rows: list[LengthResult]) -> str:
-    """ "100% at each" when every accuracy reads the same, else "between 93% and 100%"."""
+def _accs(rows: list[LengthResult], mean: bool = False) -> str:
+    """ "100% at each" when every accuracy reads the same, else "between 93% and 100%" (with
+    `mean`: "a mean of 100% at each", "means between 93% and 100%")."""
     shown = {_pct(r.test_accuracy) for r in rows}
     if len(shown) == 1:
-        return f"{shown.pop()} at each"
+        return (
+            ("a mean of " if mean else "")
+            + f"{shown.pop()}"
+            + (" at each" if len(rows) > 1 else "")
+        )
     lo, hi = min(r.test_accuracy for r in rows), max(r.test_accuracy for r in rows)
-    return f"between {_pct(lo)} and {_pct(hi)}"
+    return ("means " if mean else "") + f"between {_pct(lo)} and {_pct(hi)}"
+
+
+def _at_lengths(rs: list[LengthResult]) -> str:
+    word = "length" if len(rs) == 1 else "lengths"
+    return f"{word} {_lengths([r.length for r in rs])}"
 
 
 def _arch_sentence(arch: str, rows: list[LengthResult], c: float) -> str:
@@ -536,43 +595,68 @@ def _arch_sentence(arch: str, rows: list[LengthResult], c: float) -> str:
             + ", ".join(f"{_pct(r.test_accuracy)} at length {r.length}" for r in rows)
             + "."
         )
-    held, fell = _fall(rows)
+    last, fell = _fall(rows)
     after = [r for r in rows if fell is not None and r.length >= fell.length]
-    if held is not None and fell is not None and all(not above_chance(r) for r in after):
+    if last is not None and fell is not None and all(not above_chance(r) for r in after):
         return (
-            f"{name}: clearly above chance up to length {held.length} "
-            f"({_pct(held.test_accuracy)}), then no better than chance ({_pct(c)}): "
+            f"{name}: clearly above chance up to length {last.length} "
+            f"({_pct(last.test_accuracy)}), then no better than chance ({_pct(c)}): "
             + ", ".join(f"{_pct(r.test_accuracy)} at length {r.length}" for r in after)
             + "."
         )
-
-    def at_lengths(rs: list[LengthResult]) -> str:
-        word = "length" if len(rs) == 1 else "lengths"
-        return f"{word} {_lengths([r.length for r in rs])}"
-
     return (
-        f"{name}: clearly above chance ({_pct(c)}) at {at_lengths(above)}, no better than "
-        f"chance at {at_lengths(at)}."
+        f"{name}: clearly above chance ({_pct(c)}) at {_at_lengths(above)}, no better than "
+        f"chance at {_at_lengths(at)}."
     )
+
+
+def _arch_seeds_sentence(arch: str, rows: list[LengthResult], c: float) -> str:
+    """Over seeds: at which lengths one network is clearly above chance in all its finished
+    seeds, in most, in only some, or in none, with the mean accuracies; lengths with the same
+    count together, in the order of their first length."""
+    groups: dict[tuple[int, int], list[LengthResult]] = {}
+    for r in rows:
+        groups.setdefault((seeds_above(r), r.n), []).append(r)
+    clauses = []
+    for i, ((k, m), rs) in enumerate(groups.items()):
+        chance_ = f"chance ({_pct(c)})" if i == 0 else "chance"
+        how = (
+            f"no better than {chance_} {_count(m, m)}"
+            if k == 0
+            else f"clearly above {chance_} {_count(k, m)}"
+        )
+        where = (
+            f"every length from {rs[0].length} to {rs[-1].length}"
+            if len(groups) == 1 and len(rs) > 1
+            else _at_lengths(rs)
+        )
+        clauses.append(f"{how} at {where} ({_accs(rs, mean=True)})")
+    return f"{_name(arch)}: " + "; ".join(clauses) + "."
 
 
 def _gated_sentence(done: list[LengthResult], task: str) -> list[str]:
-    """Where the plain RNN fell to chance, what the gated networks did there, and why."""
+    """Where the plain RNN fell to chance (in every seed), what the gated networks clearly
+    above chance there (in every seed) did, and why."""
+    several = _several(done)
     _, fell = _fall(_finished(done, "rnn"))
-    if fell is None:
+    if fell is None or not lost(fell):
         return []
-    there = [
-        r for r in done if r.arch in KEEP_GATES and r.length == fell.length and above_chance(r)
-    ]
+    there = [r for r in done if r.arch in KEEP_GATES and r.length == fell.length and held(r)]
     if not there:
         return []
+    mean = "a mean of " if several else ""
     who = " and ".join(
-        f"the {_name(r.arch)}" + (" is right on " if i == 0 else " on ") + _pct(r.test_accuracy)
+        f"the {_name(r.arch)}"
+        + (f" is right on {mean}" if i == 0 else " on ")
+        + _pct(r.test_accuracy)
         for i, r in enumerate(there)
     )
+    if several:
+        who += (", each" if len(there) > 1 else ",") + " clearly above chance in every seed"
+    falls = f"falls to chance {_count(fell.n, fell.n)}" if several else "falls to chance"
     return [
-        f"Where the plain RNN falls to chance, at length {fell.length} "
-        f"({_pct(fell.test_accuracy)}), {who}. The RNN passes its state through the same "
+        f"Where the plain RNN {falls}, at length {fell.length} "
+        f"({mean}{_pct(fell.test_accuracy)}), {who}. The RNN passes its state through the same "
         "weights and a tanh at every step, so what it read long ago fades, and so does the "
         "gradient that would teach it to keep it (Bengio et al., 1994). A gated network carries "
         f"its state forward through a gate it can hold open, so {CARRY.get(task, 'what it read')}"
@@ -582,29 +666,50 @@ def _gated_sentence(done: list[LengthResult], task: str) -> list[str]:
 
 def _gradient_sentences(done: list[LengthResult]) -> list[str]:
     """How far the gradient reaching the first step fell with length, the RNN against the
-    LSTM, at initialisation; and where they ended after training."""
+    LSTM, at initialisation; and where they ended after training (over seeds: the medians,
+    and the gates' means)."""
+    several = _several(done)
 
-    def by_length(arch: str, field: str) -> dict[int, float]:
-        return {
-            r.length: getattr(r, field)
-            for r in _finished(done, arch)
-            if math.isfinite(getattr(r, field))
-        }
+    def by_length(arch: str, field: str) -> dict[int, LengthResult]:
+        return {r.length: r for r in _finished(done, arch) if math.isfinite(getattr(r, field))}
 
-    rnn, lstm = by_length("rnn", "initial_gradient"), by_length("lstm", "initial_gradient")
+    rnn_rows, lstm_rows = (
+        by_length("rnn", "initial_gradient"),
+        by_length("lstm", "initial_gradient"),
+    )
+    rnn = {n: r.initial_gradient for n, r in rnn_rows.items()}
+    lstm = {n: r.initial_gradient for n, r in lstm_rows.items()}
     common = sorted(set(rnn) & set(lstm))
     if len(common) < 2:
         return []
     short, long = common[0], common[-1]
     text = (
-        "The share of the gradient at the last step that reaches the first, at initialisation, "
-        f"from length {short} to {long}: from {_grad(rnn[short])} to {_grad(rnn[long])} for the "
-        f"RNN, from {_grad(lstm[short])} to {_grad(lstm[long])} for the LSTM"
+        "The share of the gradient at the last step that reaches the first, at initialisation"
+        + (" (the median over the seeds)" if several else "")
+        + f", from length {short} to {long}: from {_grad(rnn[short])} to {_grad(rnn[long])} "
+        f"for the RNN, from {_grad(lstm[short])} to {_grad(lstm[long])} for the LSTM"
     )
+    rnn_range = rnn_rows[long].initial_gradient_range
+    lstm_range = lstm_rows[long].initial_gradient_range
     if rnn[long] == 0 < lstm[long]:
-        text += f". At length {long} none of it reaches the RNN's first step."
+        if not several:
+            text += f". At length {long} none of it reaches the RNN's first step."
+        elif rnn_range is not None and rnn_range[1] == 0:
+            text += f". At length {long} none of it reaches the RNN's first step, in any seed."
+        else:
+            text += (
+                f". At length {long}, in at least half the seeds, none of it reaches the RNN's "
+                "first step."
+            )
     elif 0 < rnn[long] < lstm[long]:
-        text += f": at length {long} the RNN's is {factor(lstm[long] / rnn[long])} smaller."
+        median = "median " if several else ""
+        text += f": at length {long} the RNN's {median}is {factor(lstm[long] / rnn[long])} smaller"
+        if several and rnn_range and lstm_range and rnn_range[1] < lstm_range[0]:
+            text += (
+                f", and its largest ({_grad(rnn_range[1])}) is below the LSTM's smallest "
+                f"({_grad(lstm_range[0])})"
+            )
+        text += "."
     else:
         text += "."
     out = [text]
@@ -616,15 +721,18 @@ def _gradient_sentences(done: list[LengthResult]) -> list[str]:
         and trained_rnn is not None
     ):
         after = (
-            f"After training, at length {long}: {_grad(trained.first_step_gradient)} for the "
-            f"LSTM, {_grad(trained_rnn)} for the RNN"
+            f"After training, at length {long}"
+            + (", the medians over the seeds" if several else "")
+            + f": {_grad(trained.first_step_gradient)} for the LSTM, "
+            f"{_grad(trained_rnn.first_step_gradient)} for the RNN"
         )
         f0, f1 = trained.initial_keep_gate, trained.keep_gate
         if math.isfinite(f0) and math.isfinite(f1):
             how = "rose" if f1 > f0 + 0.01 else "fell" if f1 < f0 - 0.01 else "stayed"
             move = f"from {f0:.2f} to {f1:.2f}" if how != "stayed" else f"at {f1:.2f}"
+            over = "the steps and the seeds" if several else "the steps"
             after += (
-                f"; the LSTM's forget gate, averaged over the steps, {how} {move} (1 keeps the "
+                f"; the LSTM's forget gate, averaged over {over}, {how} {move} (1 keeps the "
                 "cell as it was)"
             )
         out.append(after + ".")
@@ -632,25 +740,33 @@ def _gradient_sentences(done: list[LengthResult]) -> list[str]:
 
 
 def _gru_sentence(done: list[LengthResult]) -> list[str]:
-    """Where the GRU is at chance and the LSTM is not: how the two gates that keep their state
-    started, and the gradient reaching the first step with them."""
+    """Where the GRU is at chance and the LSTM is not (over seeds: in every seed): how the two
+    gates that keep their state started, and the gradient reaching the first step with them."""
+    several = _several(done)
     lstm = {r.length: r for r in _finished(done, "lstm")}
     for gru in _finished(done, "gru"):
-        held = lstm.get(gru.length)
-        if held is None or above_chance(gru) or not above_chance(held):
+        other = lstm.get(gru.length)
+        if other is None or not lost(gru) or not held(other):
             continue
-        z, f = gru.initial_keep_gate, held.initial_keep_gate
+        z, f = gru.initial_keep_gate, other.initial_keep_gate
         if not (math.isfinite(z) and math.isfinite(f)):
             return []
-        text = (
-            f"The GRU is at chance at length {gru.length}, where the LSTM is not "
-            f"({_pct(held.test_accuracy)}): at initialisation its update gate keeps {z:.2f} of "
-            f"its state a step on average, the LSTM's forget gate {f:.2f} of its cell"
+        where = (
+            f"The GRU is at chance at length {gru.length} {_count(gru.n, gru.n)}, where the LSTM "
+            f"is clearly above it in every seed (a mean of {_pct(other.test_accuracy)})"
+            if several
+            else f"The GRU is at chance at length {gru.length}, where the LSTM is not "
+            f"({_pct(other.test_accuracy)})"
         )
-        g, g_lstm = gru.initial_gradient, held.initial_gradient
+        text = (
+            f"{where}: at initialisation its update gate keeps {z:.2f} of its state a step on "
+            f"average, the LSTM's forget gate {f:.2f} of its cell"
+        )
+        g, g_lstm = gru.initial_gradient, other.initial_gradient
         if math.isfinite(g) and math.isfinite(g_lstm) and 0 < g < g_lstm:
+            share = "the median share" if several else "the share"
             text += (
-                f", so the share of the gradient reaching its first step starts "
+                f", so {share} of the gradient reaching its first step starts "
                 f"{factor(g_lstm / g)} smaller ({_grad(g)} against {_grad(g_lstm)})"
             )
         return [text + "."]
@@ -658,31 +774,35 @@ def _gru_sentence(done: list[LengthResult]) -> list[str]:
 
 
 def _transformer_sentences(done: list[LengthResult], task: str) -> list[str]:
-    """Whether the Transformer's accuracy changes with length, and why it need not."""
+    """Whether the Transformer's accuracy (over seeds: its mean) changes with length, and why
+    it need not."""
+    several = _several(done)
     rows = _finished(done, "transformer")
     if len(rows) < 2:
         return []
     accs = [r.test_accuracy for r in rows]
     lo, hi = min(accs), max(accs)
     span = f"from length {rows[0].length} to {rows[-1].length}"
+    accuracy = "mean accuracy" if several else "accuracy"
     if hi - lo > FLAT:
         low = min(rows, key=lambda r: r.test_accuracy)
         return [
-            f"The Transformer's accuracy changes with length {span}: between {_pct(lo)} (at "
+            f"The Transformer's {accuracy} changes with length {span}: between {_pct(lo)} (at "
             f"length {low.length}) and {_pct(hi)}."
         ]
-    if not all(above_chance(r) for r in rows):
-        return []  # flat at chance: its own sentence says so
+    if not all(held(r) for r in rows):
+        return []  # flat at chance (or not above it in every seed): its own sentence says so
     text = (
-        f"The Transformer's accuracy barely changes {span} ({_accs(rows)}). "
+        f"The Transformer's {accuracy} barely changes {span} ({_accs(rows, several)}). "
         "Attention reaches any position in one step, so "
         f"{CARRY.get(task, 'what it needs')} is one step from the answer however long the "
         "sequence is"
     )
     g = rows[-1].initial_gradient
     if math.isfinite(g) and 0.1 <= g <= 10:
+        share = "the median share" if several else "the share"
         text += (
-            f": the share of its gradient that reaches the first position is {g:.2f} at length "
+            f": {share} of its gradient that reaches the first position is {g:.2f} at length "
             f"{rows[-1].length}"
         )
     return [text + "."]
@@ -692,42 +812,81 @@ def _transformer_sentences(done: list[LengthResult], task: str) -> list[str]:
 
 
 def accuracy_caption(results: Sequence[LengthResult]) -> str:
-    """One line under the accuracy chart: where each network stays above chance."""
-    done = [r for r in results if r.finished]
+    """One line under the accuracy chart: where each network stays above chance (over seeds:
+    in every seed, and how many at the first length where not). `results`: one per run."""
+    rows = over_seeds(results)
+    done = [r for r in rows if r.finished]
     if not done:
         return "Each point appears when its run has finished."
     c = CHANCE.get(done[0].task, 0.25)
+    if _several(rows):
+        return _seeds_accuracy_caption(rows, done, c)
     parts = []
     for arch in _archs(done):
-        rows = _finished(done, arch)
-        held, fell = _fall(rows)
+        rs = _finished(done, arch)
+        last, fell = _fall(rs)
         name = _name(arch)
-        if fell is None and len(rows) == len([r for r in results if r.arch == arch]):
+        if fell is None and len(rs) == len([r for r in rows if r.arch == arch]):
             parts.append(f"{name} above chance at every length")
         elif fell is None:
             parts.append(f"{name} above chance at every length so far")
-        elif held is None:
+        elif last is None:
             parts.append(f"{name} at chance from length {fell.length}")
         else:
-            parts.append(f"{name} above chance up to {held.length}, at chance at {fell.length}")
+            parts.append(f"{name} above chance up to {last.length}, at chance at {fell.length}")
     return f"Test accuracy, chance {_pct(c)} dotted: " + "; ".join(parts) + "."
+
+
+def _seeds_accuracy_caption(rows: list[LengthResult], done: list[LengthResult], c: float) -> str:
+    parts = []
+    for arch in _archs(done):
+        last, fell = _fall(_finished(done, arch))
+        name = _name(arch)
+        if fell is None:
+            complete = all(r.finished and r.n == r.runs for r in rows if r.arch == arch)
+            so_far = "" if complete else " so far"
+            parts.append(f"{name} above chance in every seed at every length{so_far}")
+            continue
+        k, m = seeds_above(fell), fell.n
+        if last is None:
+            count = f"none of {m} seeds" if k == 0 else f"{k} of {m} seeds"
+            parts.append(f"{name} above chance in {count} at {fell.length}")
+        else:
+            count = "none" if k == 0 else f"{k} of {m}"
+            parts.append(
+                f"{name} above chance in every seed up to {last.length}, in {count} at "
+                f"{fell.length}"
+            )
+    seeds = max(r.runs for r in rows)
+    return (
+        f"Mean test accuracy over {seeds} seeds with 95% error bars, chance {_pct(c)} dotted: "
+        + "; ".join(parts)
+        + "."
+    )
 
 
 def gradient_caption(results: Sequence[LengthResult]) -> str:
     """One line under the gradient chart: what is drawn, why at initialisation, and where
-    each network's line ends."""
-    done = [r for r in results if r.finished and math.isfinite(r.initial_gradient)]
+    each network's line ends (over seeds: the medians). `results`: one per run."""
+    rows = over_seeds(results)
+    done = [r for r in rows if r.finished and math.isfinite(r.initial_gradient)]
     why = (
         "Drawn at initialisation, before any step: what each network starts from, whatever it "
         "then learns (the table has the value after training)"
     )
+    if _several(rows):
+        why += (
+            ". Each point is the median over the seeds (the share spans orders of magnitude: a "
+            "mean would be set by the largest seed alone), its bar from the smallest to the "
+            "largest"
+        )
     if not done:
         return why + ". Each point appears when its run has finished."
     parts = []
     for arch in _archs(done):
-        rows = [r for r in _finished(done, arch) if math.isfinite(r.initial_gradient)]
-        if rows:
-            parts.append(f"{_name(arch)} {_grad(rows[-1].initial_gradient)} at {rows[-1].length}")
+        rs = [r for r in _finished(done, arch) if math.isfinite(r.initial_gradient)]
+        if rs:
+            parts.append(f"{_name(arch)} {_grad(rs[-1].initial_gradient)} at {rs[-1].length}")
     return why + ". Reaching the first step: " + ", ".join(parts) + "."
 
 
