@@ -11,6 +11,7 @@ from dlviz.ui import layout, live, open_settings, state, sweep_link, url_state
 state.ensure_app()
 sequences.init()
 lengths.init()
+sequences.sync_url(lengths.url_fields(), lengths.DEFAULTS)
 
 st.title("Sequences")
 st.caption(

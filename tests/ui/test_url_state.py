@@ -129,3 +129,21 @@ def test_a_sequence_lab_link_reopens_its_task_and_network(apptest):
     )  # fmt: skip
     assert (ss["sq_forget_bias"], ss["sq_clip"], ss["sq_epochs"]) == (2.0, 5.0, 7)
     assert at.selectbox(key="sq_arch").value == "lstm"
+
+
+def test_the_length_experiment_shares_the_sequence_pages_link(apptest):
+    at = apptest("pages/sequences.py")
+    at.segmented_control(key="sq_mode").set_value("lengths").run()
+    at.multiselect(key="sq_len_archs").set_value(["rnn", "lstm"]).run()
+    at.number_input(key="sq_len_seeds").set_value(3).run()
+    link = {k: str(v) for k, v in at.query_params.items()}
+    assert link == {"mode": "lengths", "len_archs": "rnn,lstm", "len_seeds": "3"}
+    fresh = apptest("pages/sequences.py", query=link)
+    ss = fresh.session_state
+    assert (ss["sq_mode"], ss["sq_len_archs"], ss["sq_len_seeds"]) == (
+        "lengths",
+        ["rnn", "lstm"],
+        3,
+    )
+    # 2 networks x 5 lengths x 3 seeds
+    assert fresh.button(key="sq_len_run").label == "Run the length experiment (30 runs)"

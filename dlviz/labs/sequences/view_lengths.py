@@ -32,7 +32,7 @@ from dlviz.labs.sequences.lengths import (
     reading,
 )
 from dlviz.text import plural
-from dlviz.ui import fields, layout, live, sweep_link
+from dlviz.ui import fields, layout, live, sweep_link, url_state
 from dlviz.ui.charts import live_chart, summary
 from dlviz.ui.state import set_defaults
 
@@ -72,6 +72,19 @@ LABELS = {
 
 def init() -> None:
     set_defaults(DEFAULTS)
+
+
+def url_fields() -> dict[str, url_state.Field]:
+    """The length experiment's settings in a link."""
+    return {
+        **url_state.numbers(DEFAULTS),
+        "sq_len_task": url_state.choice(TASKS),
+        "sq_len_lengths": url_state.many(LENGTH_CHOICES),
+        "sq_len_archs": url_state.many(ARCHS),
+        "sq_len_hidden": url_state.choice(HIDDEN_SIZES),
+        "sq_len_steps": url_state.whole(STEPS[1], STEPS[2]),
+        "sq_len_seed": url_state.whole(SEED[1], SEED[2]),
+    }
 
 
 def settings() -> None:

@@ -145,13 +145,17 @@ fields.RANGES.update(
 
 def init() -> None:
     shared_widgets.init(DEFAULTS, prefix="sq")
-    url_state.sync("sq", url_fields(), DEFAULTS)
     open_settings.apply("sq")
+
+
+def sync_url(more: dict[str, url_state.Field], more_defaults: dict[str, Any]) -> None:
+    """This page's settings and `more` (the length experiment's) in its URL, in one query."""
+    url_state.sync("sq", {**url_fields(), **more}, {**DEFAULTS, **more_defaults})
 
 
 def url_fields() -> dict[str, url_state.Field]:
     """The settings a link carries: not a person's own text, which stays in their browser.
-    (The length experiment's settings are its own: `view_lengths`.)"""
+    (The length experiment's settings are its own: `view_lengths.url_fields`.)"""
     return {
         **url_state.numbers(DEFAULTS),
         "sq_mode": url_state.choice(("run", "lengths")),
