@@ -195,7 +195,7 @@ def test_ui_starts_the_dashboard(tmp_path):
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [sys.executable, "-m", "dlviz.cli", "ui", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port)],
+         "--server.port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
     )  # fmt: skip
     try:
@@ -211,6 +211,8 @@ def test_ui_starts_the_dashboard(tmp_path):
             except OSError:
                 time.sleep(0.3)
         assert body == "ok", proc.stdout.read().decode() if proc.poll() is not None else "no answer"
+        # with no address given it listens on this machine only, not on every interface
+        assert listening_addresses(port) == {"127.0.0.1"}
     finally:
         proc.terminate()
         proc.wait(10)
@@ -218,6 +220,28 @@ def test_ui_starts_the_dashboard(tmp_path):
     time.sleep(0.5)
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses with a socket listening on `port` (Linux's /proc/net/tcp and tcp6)."""
+    import ipaddress
+    from pathlib import Path
+
+    found = set()
+    for name, size in (("tcp", 4), ("tcp6", 16)):
+        table = Path("/proc/net") / name
+        if not table.exists():
+            continue
+        for line in table.read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            addr, hexport = local.split(":")
+            if state != "0A" or int(hexport, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(addr)
+            # the kernel writes each 32-bit word in host (little-endian) order
+            raw = b"".join(raw[i : i + 4][::-1] for i in range(0, size, 4))
+            found.add(str(ipaddress.ip_address(raw)))
+    return found
 
 
 def test_train_a_cnn_on_digits(tmp_path, capsys):
