@@ -5,7 +5,7 @@ import streamlit as st
 
 from dlviz.labs.generative import view as gen_view
 from dlviz.labs.generative import widgets as generative
-from dlviz.ui import layout, live, state
+from dlviz.ui import layout, live, state, url_state
 from dlviz.ui.widgets import training_controls
 
 state.ensure_app()
@@ -17,6 +17,7 @@ st.caption(
     "and flow matching - trained live on the same data: watch the samples find the data, the "
     "discriminator's verdict under them, and whether a GAN covers every mode or collapses."
 )
+url_state.notice("gn")
 
 settings, main = layout.split("gn")
 with settings:

@@ -8,7 +8,7 @@ from dlviz.labs.sound import view_clips as clips
 from dlviz.labs.sound import view_predict as predict
 from dlviz.labs.sound import widgets as sound
 from dlviz.labs.sound import widgets_recordings as recordings
-from dlviz.ui import layout, live, state
+from dlviz.ui import layout, live, state, url_state
 from dlviz.ui.widgets import training_controls
 
 state.ensure_app()
@@ -20,6 +20,7 @@ st.caption(
     "how a wave becomes a spectrogram, train a CNN on it, and see which times and frequencies "
     "it listens to."
 )
+url_state.notice("sd")
 
 settings, main = layout.split("sd")
 with settings:

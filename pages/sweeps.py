@@ -4,7 +4,7 @@ over seeds with its 95% band, parallel coordinates, what each setting explains."
 import streamlit as st
 
 from dlviz.labs.sweeps import view, widgets
-from dlviz.ui import layout, state
+from dlviz.ui import layout, state, url_state
 
 state.ensure_app()
 widgets.init()
@@ -14,6 +14,7 @@ st.caption(
     "Vary a few settings, repeat each combination over several seeds, and see which "
     "differences hold beyond the luck of one seed. Every trial is a run in the store."
 )
+url_state.notice("sw")
 
 settings, main = layout.split("sw")
 with settings:

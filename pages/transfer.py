@@ -6,7 +6,7 @@ import streamlit as st
 from dlviz import text
 from dlviz.labs.transfer import view as transfer_view
 from dlviz.labs.transfer import widgets as transfer
-from dlviz.ui import layout, live, state
+from dlviz.ui import layout, live, state, url_state
 
 state.ensure_app()
 transfer.init()
@@ -16,6 +16,7 @@ st.caption(
     "Start from a network pretrained on another task: freeze it and train a new output layer, "
     "fine-tune some or all of it, or train the same network from scratch, on the same data."
 )
+url_state.notice("tl")
 
 settings, main = layout.split("tl")
 with settings:

@@ -6,7 +6,7 @@ import streamlit as st
 from dlviz import text
 from dlviz.labs.uploads import view as uploads_view
 from dlviz.labs.uploads import widgets as uploads
-from dlviz.ui import fields, layout, live, state
+from dlviz.ui import fields, layout, live, state, url_state
 from dlviz.ui.widgets import training_controls
 
 state.ensure_app()
@@ -19,6 +19,7 @@ st.caption(
     "convolutional network on them: watch its feature maps of your own pictures, then show it "
     "a new one and see where it looked."
 )
+url_state.notice("up")
 
 settings, main = layout.split("up")
 with settings:

@@ -216,8 +216,6 @@ def draw(view: live.View, key: str) -> None:
         )
 
 
-
-
 def table(rows: list, with_seed: bool = False) -> pd.DataFrame:
     def pct(v: float) -> str:
         return "-" if math.isnan(v) else f"{v:.1%}"

@@ -96,10 +96,10 @@ def network(source: str):
     from dlviz.ui.state import dataset
 
     if source == "images":
-        images.init()
+        images.init(link=False)
         cfg = images.run_config()
     else:
-        controls.init()
+        controls.init(link=False)
         cfg = controls.run_config()
     ds = dataset(cfg.data)
     if cfg.model.arch == "cnn":  # raises ValueError when its blocks shrink the input to nothing
@@ -387,9 +387,9 @@ def race_config(source: str):
     from dlviz.labs.playground import widgets as controls
 
     if source == "images":
-        images.init()
+        images.init(link=False)
         return images.run_config()
-    controls.init()
+    controls.init(link=False)
     # A race ends when both runs have trained the same epochs, even where the Playground's
     # Train would go on until stopped.
     return controls.run_config().with_changes(train={"until_stopped": False})

@@ -21,7 +21,7 @@ from dlviz.config import (
 )
 from dlviz.labs.generative import widgets_draw as draw
 from dlviz.text import plural
-from dlviz.ui import fields, layout, live, state
+from dlviz.ui import fields, layout, live, state, url_state
 from dlviz.ui import widgets as shared_widgets
 
 KEEP = "session"  # widget values survive a page switch
@@ -68,6 +68,15 @@ LOSS_LABELS = {
 }
 SAMPLES = (1000, 2000, 4000, 8000)
 WIDTHS = (32, 64, 128, 256)
+DEPTHS = (1, 2, 3, 4)
+D_STEPS = (1, 2, 3, 5)
+LR_D_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
+OPTIMIZERS_D = ("", *OPTIMIZERS)  # "": as the generator's
+WIDTHS_D = (0, *WIDTHS)  # 0: as the generator's
+DEPTHS_D = (0, *DEPTHS)
+LATENTS = (1, 2, 4, 8, 16)
+BETAS = (0.01, 0.1, 0.3, 0.5, 1.0, 2.0, 4.0)  # 0.3: the default, and the race's
+NOISE_STEPS = (20, 50, 100, 200)
 # The twins: the same data, seed and training, one setting apart.
 # On the ring, on the defaults, the first covers the 8 modes and the second collapses onto one
 # to four (data and training seeds 0 to 2; docs/benchmarks.md): the minimax generator's
@@ -124,6 +133,33 @@ fields.RANGES.update(
 
 def init() -> None:
     shared_widgets.init(DEFAULTS, prefix="gn")
+    url_state.sync("gn", url_fields(), DEFAULTS)
+
+
+def url_fields() -> dict[str, url_state.Field]:
+    """The settings a link carries: the data, the family and its settings, training. Left
+    out: a drawing (its points are a person's own, in this session only: a link to *Your
+    drawing* opens the canvas with its starter face, to paint over) and the canvas's tools."""
+    return {
+        **url_state.numbers(DEFAULTS),
+        "gn_data": url_state.choice(tuple(DATA_LABELS)),
+        "gn_samples": url_state.choice(SAMPLES),
+        "gn_noise": url_state.real(0.0, 1.0, 0.1),
+        "gn_arch": url_state.choice(tuple(FAMILY_LABELS)),
+        "gn_loss": url_state.choice(GAN_LOSSES),
+        "gn_d_steps": url_state.choice(D_STEPS),
+        "gn_lr_d_factor": url_state.choice(LR_D_FACTORS),
+        "gn_opt_d": url_state.choice(OPTIMIZERS_D),
+        "gn_width_d": url_state.choice(WIDTHS_D),
+        "gn_depth_d": url_state.choice(DEPTHS_D),
+        "gn_latent": url_state.choice(LATENTS),
+        "gn_beta": url_state.choice(BETAS),
+        "gn_steps": url_state.choice(NOISE_STEPS),
+        "gn_schedule": url_state.choice(SCHEDULES),
+        "gn_width": url_state.choice(WIDTHS),
+        "gn_depth": url_state.choice(DEPTHS),
+        **shared_widgets.training_fields("gn"),
+    }
 
 
 def data_controls() -> None:
@@ -163,14 +199,14 @@ def network_controls() -> None:
         c1, c2 = st.columns(2)
         c1.select_slider(
             "Discriminator steps",
-            (1, 2, 3, 5),
+            D_STEPS,
             key="gn_d_steps",
             help="Discriminator updates for each generator update (5 is usual for WGAN-GP).",
             persist_state=KEEP,
         )
         c2.select_slider(
             "Discriminator's learning rate",
-            (0.25, 0.5, 1.0, 2.0, 4.0),
+            LR_D_FACTORS,
             format_func=lambda f: f"{f:g}x",
             key="gn_lr_d_factor",
             help="As a multiple of the learning rate under Training (the generator's).",
@@ -179,7 +215,7 @@ def network_controls() -> None:
         with st.expander("The discriminator's own settings"):
             st.selectbox(
                 "Its optimizer",
-                ["", *OPTIMIZERS],
+                OPTIMIZERS_D,
                 format_func=lambda o: OPTIMIZER_LABELS.get(o, o),
                 key="gn_opt_d",
                 help="The discriminator trains with its own optimizer (and state); by default "
@@ -189,14 +225,14 @@ def network_controls() -> None:
             d1, d2 = st.columns(2)
             d1.select_slider(
                 "Its width",
-                (0, *WIDTHS),
+                WIDTHS_D,
                 format_func=lambda w: "as G" if w == 0 else str(w),
                 key="gn_width_d",
                 persist_state=KEEP,
             )
             d2.select_slider(
                 "Its layers",
-                (0, 1, 2, 3, 4),
+                DEPTHS_D,
                 format_func=lambda n: "as G" if n == 0 else str(n),
                 key="gn_depth_d",
                 persist_state=KEEP,
@@ -214,17 +250,17 @@ def network_controls() -> None:
             persist_state=KEEP,
         )
     if arch in ("gan", "vae"):
-        st.select_slider("Latent size", (1, 2, 4, 8, 16), key="gn_latent", persist_state=KEEP)
+        st.select_slider("Latent size", LATENTS, key="gn_latent", persist_state=KEEP)
     if arch == "vae":
         st.select_slider(
             "β (weight of the KL term)",
-            (0.01, 0.1, 0.5, 1.0, 2.0, 4.0),
+            BETAS,
             key="gn_beta",
             help="Small β: sharper samples, a less regular latent space; large β: the reverse.",
             persist_state=KEEP,
         )
     if arch == "diffusion":
-        st.select_slider("Noise steps", (20, 50, 100, 200), key="gn_steps", persist_state=KEEP)
+        st.select_slider("Noise steps", NOISE_STEPS, key="gn_steps", persist_state=KEEP)
         st.segmented_control(
             "Schedule", SCHEDULES, key="gn_schedule", required=True, persist_state=KEEP
         )
@@ -237,7 +273,7 @@ def network_controls() -> None:
         help="Units in each hidden layer" + (" of the generator (G)." if gan else "."),
         persist_state=KEEP,
     )
-    c2.select_slider("Layers", (1, 2, 3, 4), key="gn_depth", persist_state=KEEP)
+    c2.select_slider("Layers", DEPTHS, key="gn_depth", persist_state=KEEP)
 
 
 # --- widget values -> config ---------------------------------------------------------------------

@@ -93,8 +93,10 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def init() -> None:
+def init(link: bool = True) -> None:
     shared_widgets.init(DEFAULTS, prefix="im")
+    if not link:  # another page reads these settings: its URL is its own
+        return
     url_state.sync("im", url_fields(), DEFAULTS, after=_after_link)
     open_settings.apply("im")
 

@@ -58,10 +58,12 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def init() -> None:
+def init(link: bool = True) -> None:
     """Give this session the Playground's defaults; forget a device that is no longer here;
     take the settings of a run opened here (`dlviz.ui.open_settings`)."""
     widgets.init(DEFAULTS, prefix="pg")
+    if not link:  # another page reads these settings: its URL is its own
+        return
     url_state.sync("pg", url_fields(), DEFAULTS, after=_after_link)
     open_settings.apply("pg")
 

@@ -27,7 +27,7 @@ from dlviz.data.audio import audio_info
 from dlviz.labs.images import widgets as images
 from dlviz.labs.sound import widgets_recordings as recordings
 from dlviz.text import plural
-from dlviz.ui import fields, layout, live
+from dlviz.ui import fields, layout, live, url_state
 from dlviz.ui import widgets as shared_widgets
 from dlviz.ui.state import dataset as cached_dataset
 
@@ -51,6 +51,13 @@ WINDOWS = (256, 400, 512, 800, 1024)  # samples at 16 kHz: 16 to 64 ms
 HOPS = (80, 160, 256, 320)
 MELS = (20, 32, 40, 64, 80)
 WAVE_WIDTHS = (16, 32, 64, 128)
+WAVE_LAYERS = (1, 2, 3, 4)
+GAIN_DB, TIME_MASK, FREQ_MASK = 18, 40, 20  # the sliders' highest
+# the Image lab's network settings this page shows (its Network tab and blocks table)
+NETWORK_KEYS = (
+    "im_blocks", "im_head", "im_head_pool", "im_activation", "im_norm", "im_residual",
+    "im_dropout",
+)  # fmt: skip
 
 DEFAULTS: dict[str, Any] = {
     "sd_source": "builtin",
@@ -86,8 +93,46 @@ DEFAULTS: dict[str, Any] = {
 
 def init() -> None:
     shared_widgets.init(DEFAULTS, prefix="sd")
-    images.init()  # the spectrogram network is the Image lab's
+    # The spectrogram network is the Image lab's: its defaults, without `images.init`, whose
+    # link is the Images page's (it would read this page's link as its own).
+    shared_widgets.init(images.DEFAULTS, prefix="im")
     recordings.init()
+    url_state.sync("sd", url_fields(), {**images.DEFAULTS, **DEFAULTS}, after=_after_link)
+
+
+def url_fields() -> dict[str, url_state.Field]:
+    """The settings a link carries: the clips, features, augmentation, the wave network,
+    training, and the Image lab's network (under its own ``im_`` names). Left out: a person's
+    recordings and the switch that records them (their own, in this session only; a link to
+    *Your recordings* opens that panel empty), and the clip chosen to predict."""
+    network = images.url_fields()
+    return {
+        **url_state.numbers(DEFAULTS),
+        "sd_source": url_state.choice(tuple(SOURCES)),
+        "sd_set": url_state.choice(GENERATED_SOUNDS),
+        "sd_samples": url_state.choice(SAMPLES),
+        "sd_noise": url_state.real(0.0, 0.5, 0.05),
+        "sd_seconds": url_state.choice(SECONDS),
+        "sd_test_fraction": url_state.real(0.1, 0.5, 0.05),
+        "sd_features": url_state.choice(tuple(FEATURE_LABELS)),
+        "sd_window": url_state.choice(WINDOWS),
+        "sd_hop": url_state.choice(HOPS),
+        "sd_mels": url_state.choice(MELS),
+        "sd_shift": url_state.real(0.0, 0.5, 0.05),
+        "sd_aug_noise": url_state.real(0.0, 1.0, 0.05),
+        "sd_gain": url_state.whole(0, GAIN_DB),
+        "sd_time_mask": url_state.whole(0, TIME_MASK),
+        "sd_freq_mask": url_state.whole(0, FREQ_MASK),
+        "sd_wave_layers": url_state.choice(WAVE_LAYERS),
+        "sd_wave_width": url_state.choice(WAVE_WIDTHS),
+        **shared_widgets.training_fields("sd"),
+        **{key: network[key] for key in NETWORK_KEYS},
+    }
+
+
+def _after_link(values: dict[str, Any]) -> None:
+    if "im_blocks" in values:
+        st.session_state["im_blocks_version"] += 1  # a fresh blocks table shows them
 
 
 def _ms(samples: int) -> str:
@@ -212,7 +257,7 @@ def feature_controls() -> None:
     st.slider(
         "Gain (dB either way)",
         0,
-        18,
+        GAIN_DB,
         key="sd_gain",
         disabled=not mfcc,
         help="Make each clip louder or quieter by up to this many decibels. The front end "
@@ -225,7 +270,7 @@ def feature_controls() -> None:
     c1.slider(
         "Time mask (frames)",
         0,
-        40,
+        TIME_MASK,
         key="sd_time_mask",
         disabled=wave,
         help="SpecAugment: blank a band of up to this many spectrogram columns.",
@@ -234,7 +279,7 @@ def feature_controls() -> None:
     c2.slider(
         "Frequency mask (rows)",
         0,
-        20,
+        FREQ_MASK,
         key="sd_freq_mask",
         disabled=wave,
         help="SpecAugment: blank a band of up to this many spectrogram rows.",
@@ -246,7 +291,7 @@ def network_controls() -> None:
     if st.session_state["sd_features"] == "wave":
         st.select_slider(
             "Blocks after the first",
-            (1, 2, 3, 4),
+            WAVE_LAYERS,
             key="sd_wave_layers",
             help="Each: a 3-wide convolution, batch norm, ReLU and 4x max pooling. The first "
             "layer is always 80 samples wide (5 ms) with a stride of 4.",

@@ -13,7 +13,7 @@ from dlviz.admission import runs_per_session
 from dlviz.config import RunConfig
 from dlviz.sweeps.executors import cores
 from dlviz.sweeps.spec import CONFIRM_TRIALS, SweepError, count, expand, parse
-from dlviz.ui import fields
+from dlviz.ui import fields, url_state
 from dlviz.ui.sweep_link import BASE, BASE_FROM
 
 # The axes offered, with the values a new axis starts with (edited as text, comma-separated).
@@ -54,6 +54,32 @@ def init() -> None:
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
     st.session_state.setdefault(BASE, DEFAULT_BASE)
+    url_state.sync("sw", url_fields(), DEFAULTS)
+
+
+def url_fields() -> dict[str, url_state.Field]:
+    """The settings a link carries: the axes, each axis's values, the seeds and the trials at
+    once. Left out: the base run config a lab sent (a whole config, too large for a link, and
+    a link opens with the defaults' base) and the sweep the page follows (a sweep of this
+    server's store)."""
+    return {
+        **url_state.numbers(DEFAULTS),
+        "sw_axes": _axes_field(),
+        **{f"sw_values_{a}": url_state.text() for a in AXES},
+    }
+
+
+def _axes_field() -> url_state.Field:
+    """Up to MAX_AXES of the axes offered (the multiselect refuses more)."""
+    each = url_state.many(tuple(AXES))
+
+    def parse(raw: str) -> list[str]:
+        axes = each.parse(raw)
+        if len(axes) > MAX_AXES:
+            raise ValueError(f"more than {MAX_AXES} axes")
+        return axes
+
+    return url_state.Field(parse, each.show)
 
 
 def parse_values(text: str) -> list[Any]:

@@ -12,6 +12,7 @@ import torch
 
 from dlviz import runs, transfer
 from dlviz.config import (
+    MAX_BLOCKS,
     STRATEGIES,
     ConfigError,
     DataConfig,
@@ -24,7 +25,7 @@ from dlviz.labs.transfer import efficiency
 from dlviz.labs.uploads import widgets as uploads_ui
 from dlviz.models import zoo
 from dlviz.text import counted, plural
-from dlviz.ui import fields, live
+from dlviz.ui import fields, live, url_state
 from dlviz.ui.session_folder import session_folder
 from dlviz.ui.state import dataset, devices, set_defaults
 
@@ -35,6 +36,8 @@ AVAILABLE = "tl_eff_available"  # training images of the smallest class, for the
 UPLOAD, FROM_RUN = "upload", "run"
 PER_CLASS = efficiency.PER_CLASS_CHOICES  # 0: all
 LR_FACTORS = (0.01, 0.03, 0.1, 0.3, 1.0)
+LEARNING_RATES = (0.0003, 0.001, 0.003, 0.01, 0.03)
+BATCH_SIZES = (8, 16, 32, 64, 128)
 TARGETS = {
     "shapes": "Shapes it never saw (6 classes)",
     "digits": "Handwritten digits (10 classes)",
@@ -65,12 +68,34 @@ def typed_problem(kind: str) -> str:
 
 def init() -> None:
     set_defaults(DEFAULTS)
-    uploads_ui.init()  # the Your images page's set, as a target
+    uploads_ui.init_set()  # the Your images page's set, as a target
     if st.session_state["tl_device"] not in devices():
         st.session_state["tl_device"] = "auto"
     choices = backbone_choices()
     if st.session_state["tl_backbone"] not in choices:
         st.session_state["tl_backbone"] = choices[0]
+    url_state.sync("tl", url_fields(), DEFAULTS)
+
+
+def url_fields() -> dict[str, url_state.Field]:
+    """The settings a link carries: the backbone (one this server offers: a link to an
+    ImageNet model opens without it where its library is missing), target, strategy, training
+    and the data-efficiency levels. Left out: an uploaded checkpoint (a person's own file; the
+    link keeps the choice to upload one) and the run chosen from the run store (this server's
+    own runs)."""
+    return {
+        **url_state.numbers(DEFAULTS),
+        "tl_backbone": url_state.choice(backbone_choices()),
+        "tl_target": url_state.choice(tuple(TARGETS)),
+        "tl_per_class": url_state.choice(PER_CLASS),
+        "tl_strategy": url_state.choice(STRATEGIES),
+        "tl_top": url_state.whole(1, MAX_BLOCKS),  # then at most the backbone's blocks
+        "tl_factor": url_state.choice(LR_FACTORS),
+        "tl_lr": url_state.choice(LEARNING_RATES),
+        "tl_batch": url_state.choice(BATCH_SIZES),
+        "tl_device": url_state.choice(devices()),
+        "tl_levels": url_state.many(PER_CLASS),
+    }
 
 
 # --- the backbone ---------------------------------------------------------------------------------
@@ -362,9 +387,9 @@ def strategy_settings(b: transfer.Backbone | None, counts: tuple[int, int] | Non
         help="Fine-tuned pretrained layers learn slower, so they keep what they learned.",
     )
     with st.expander("Training"):
-        st.select_slider("Learning rate", (0.0003, 0.001, 0.003, 0.01, 0.03), key="tl_lr")
+        st.select_slider("Learning rate", LEARNING_RATES, key="tl_lr")
         fields.number_input(st, "tl_epochs", persist=False)
-        st.select_slider("Batch size", (8, 16, 32, 64, 128), key="tl_batch")
+        st.select_slider("Batch size", BATCH_SIZES, key="tl_batch")
         fields.number_input(st, "tl_seed", persist=False)
         st.selectbox("Device", devices(), key="tl_device")
 

@@ -28,7 +28,7 @@ from dlviz.data.uploads import (
 from dlviz.figures.rasters import image_grid_figure
 from dlviz.labs.images import widgets as images
 from dlviz.text import plural
-from dlviz.ui import fields, layout, live
+from dlviz.ui import fields, layout, live, url_state
 from dlviz.ui import widgets as shared_widgets
 from dlviz.ui.collection import Collection, class_key, taken_in, uploader_key
 
@@ -38,6 +38,12 @@ VIEW = "up_view"
 REPORT = "up_report"
 PROBLEM = "up_problem"
 SIZES = (16, 24, 32, 48, 64)
+CHANNELS = (3, 1)  # RGB, grey
+# the Image lab's network settings this page shows (its Network tab and blocks table)
+NETWORK_KEYS = (
+    "im_blocks", "im_head", "im_head_pool", "im_activation", "im_norm", "im_residual",
+    "im_dropout",
+)  # fmt: skip
 THUMBS = 8  # thumbnails per class in the summary
 NUMBER_KEYS = ("up_data_seed", "up_epochs", "up_seed")  # the page's typed whole numbers
 # the classes, uploads, report and download of the person's pictures
@@ -72,9 +78,46 @@ DEFAULTS: dict[str, Any] = {
 
 
 def init() -> None:
+    """This page's defaults and set, then the settings of its link (`dlviz.ui.url_state`)."""
+    init_set()
+    url_state.sync("up", url_fields(), {**images.DEFAULTS, **DEFAULTS}, after=_after_link)
+
+
+def init_set() -> None:
+    """The defaults and the person's set, for this page or another that trains on the set
+    (Transfer): not the link, which is this page's own. The network settings are the Image
+    lab's, their defaults given here without `images.init`, whose link is the Images page's
+    (it would read this page's link as its own and write its settings into it)."""
     shared_widgets.init(DEFAULTS, prefix="up")
-    images.init()  # the network settings are the Image lab's
+    shared_widgets.init(images.DEFAULTS, prefix="im")
     SET_UI.init()
+
+
+def url_fields() -> dict[str, url_state.Field]:
+    """The settings a link carries: input size, colour, split, augmentation, training, and the
+    Image lab's network (under its own ``im_`` names). Left out: the pictures and classes (a
+    person's own, in this session only), the camera switch (it asks the browser for the
+    camera), and internal keys (the set's version, the preview's draw, the picture to
+    predict)."""
+    network = images.url_fields()
+    out = {
+        **url_state.numbers(DEFAULTS),
+        "up_size": url_state.choice(SIZES),
+        "up_channels": url_state.choice(CHANNELS),
+        "up_test_fraction": url_state.real(0.1, 0.5, 0.05),
+        "up_crop": url_state.real(0.0, 0.3, 0.05),
+        "up_rotate": url_state.whole(0, 45),
+        "up_jitter": url_state.real(0.0, 0.5, 0.05),
+        **shared_widgets.training_fields("up"),
+        **{key: network[key] for key in NETWORK_KEYS},
+    }
+    out.pop("up_camera")
+    return out
+
+
+def _after_link(values: dict[str, Any]) -> None:
+    if "im_blocks" in values:
+        st.session_state["im_blocks_version"] += 1  # a fresh blocks table shows them
 
 
 def image_set() -> ImageSet:
@@ -235,7 +278,7 @@ def data_controls() -> None:
     )
     st.segmented_control(
         "Colour",
-        (3, 1),
+        CHANNELS,
         format_func={1: "grey", 3: "RGB"}.get,
         key="up_channels",
         required=True,
