@@ -1,13 +1,14 @@
 """`dlviz train | bench | runs | ui` — the command line.
 
-dlviz train CONFIG.json [--runs-dir DIR] [--json]
+dlviz train CONFIG.json [--runs-dir DIR] [--json] [--tensorboard DIR]
 dlviz bench overhead [--device cpu] [--repeats 31] [--json]
 dlviz bench refresh [--repeats 31] [--json]
 dlviz bench recurrent [--device all|cpu|cuda] [--repeats 21] [--json]
 dlviz bench generative [--device all|cpu|cuda] [--repeats 21] [--json]
 dlviz bench runs [--count 1000] [--repeats 5] [--json]
 dlviz runs [ls] [--runs-dir DIR] [--json]
-dlviz runs show ID [--json] | rm ID [--yes] | export ID [-o FILE] | import FILE
+dlviz runs show ID [--json] | rm ID [--yes] | import FILE
+dlviz runs export ID [--format zip|onnx|tensorboard] [-o PATH]
 dlviz runs probe ID [--json] [--device DEV]
 dlviz pretrain [--name NAME] [--samples N] [--epochs N] [--size PX] [--seed S] [--out DIR] | --list
 dlviz ui [STREAMLIT ARGS...]
@@ -61,7 +62,7 @@ def load_config(path: str):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from dlviz import jobs, runs
+    from dlviz import runs
     from dlviz.config import ConfigError
 
     try:
@@ -70,9 +71,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         _err(f"bad config: {e}")
         return EXIT_USAGE
     runs_dir = Path(args.runs_dir) if args.runs_dir else runs.default_root()
+    callbacks: tuple[Any, ...] = ()
+    if args.tensorboard:
+        from dlviz.export.onnx_model import ExportError
+        from dlviz.export.tensorboard import TensorBoardCallback
+
+        try:
+            board = TensorBoardCallback(args.tensorboard, config=config.to_dict())
+        except ExportError as e:
+            _err(str(e))
+            return EXIT_FAILED
+        callbacks = (board,)
     if config.train.until_stopped and not args.quiet:
         print("Training until stopped: press Ctrl+C to stop and save.", file=sys.stderr)
-    handle = jobs.start(config, runs_dir=runs_dir)
+    handle = _start_run(config, runs_dir, callbacks)
     last_print = 0.0
     end: dict[str, Any] = {}
     try:
@@ -118,11 +130,44 @@ def cmd_train(args: argparse.Namespace) -> int:
         summary["run_dir"] = str(runs_dir / end["run_id"])
     if status in ("error", "diverged") and args.json:  # stdout holds JSON: say it on stderr too
         _err(summary["message"])
+    if args.tensorboard and not args.quiet:
+        board_error = callbacks[0].error
+        print(
+            board_error
+            or f"TensorBoard events in {args.tensorboard}: tensorboard --logdir {args.tensorboard}",
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps(_json_safe(summary)))
     else:
         print(_human_summary(summary))
     return EXIT_OK if status in ("finished", "stopped") else EXIT_FAILED
+
+
+def _start_run(config: Any, runs_dir: Path, callbacks: tuple[Any, ...]) -> Any:
+    """`jobs.start`, or, with `callbacks` for the loop (`--tensorboard`), a `jobs.RunHandle`
+    whose thread runs `jobs.execute` with them (`jobs.start` takes no callbacks)."""
+    import threading
+
+    from dlviz import jobs
+
+    if not callbacks:
+        return jobs.start(config, runs_dir=runs_dir)
+    handle = jobs.RunHandle(config, runs_dir=runs_dir)
+    handle.thread = threading.Thread(
+        target=jobs.execute,
+        args=(config,),
+        kwargs={
+            "emit": handle.events.put,
+            "control": handle.control,
+            "runs_dir": runs_dir,
+            "callbacks": callbacks,
+        },
+        name="dlviz-run",
+        daemon=True,
+    )
+    handle.thread.start()
+    return handle
 
 
 def _epoch_line(event: dict[str, Any], total: int) -> str:
@@ -533,6 +578,10 @@ def cmd_runs_rm(args: argparse.Namespace) -> int:
 def cmd_runs_export(args: argparse.Namespace) -> int:
     from dlviz import runs
 
+    if args.format == "onnx":
+        return _export_onnx(args)
+    if args.format == "tensorboard":
+        return _export_tensorboard(args)
     data = runs.export_run(_runs_root(args), args.id)
     if args.output == "-":
         sys.stdout.buffer.write(data)
@@ -545,6 +594,104 @@ def cmd_runs_export(args: argparse.Namespace) -> int:
         _err(f"cannot write {out}: {e}")
         return EXIT_FAILED
     print(f"exported run {args.id} to {out} ({len(data):,} bytes)")
+    return EXIT_OK
+
+
+def _export_onnx(args: argparse.Namespace) -> int:
+    """`dlviz runs export ID --format onnx`: the trained network as ONNX, checked in
+    onnxruntime against PyTorch; exit status 1 when they disagree (the file is written)."""
+    from dlviz import runs
+    from dlviz.export.onnx_model import ExportError, run_to_onnx
+
+    try:
+        data, report = run_to_onnx(_runs_root(args), args.id)
+    except ExportError as e:
+        _err(f"run {args.id} cannot be exported to ONNX: {e}")
+        return EXIT_FAILED
+    to_stdout = args.output == "-"
+    out = Path(args.output or f"{args.id}.onnx")
+    if to_stdout:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        try:
+            runs.atomic_write_bytes(out, data)
+        except OSError as e:
+            _err(f"cannot write {out}: {e}")
+            return EXIT_FAILED
+    inputs = {"test": "test", "random": "random", "noise": "random"}[report["inputs_from"]]
+    verdict = "agrees with" if report["ok"] else "DISAGREES with"
+    lines = [
+        f"exported run {args.id} to {'stdout' if to_stdout else out} ({len(data):,} bytes); "
+        f"onnxruntime {verdict} PyTorch on {report['inputs']} {inputs} inputs: largest "
+        f"difference {report['max_abs_diff']:.1e}"
+        + ("" if report["ok"] else f" (over the tolerance, {report['atol']:g})"),
+        f"  input {report['input_name']!r} {report['input_dtype']} {_dims(report['input_shape'])}"
+        f" -> output {report['output_name']!r} {_dims(report['output_shape'])}; opset "
+        f"{report['opset']}; batch sizes checked: {', '.join(map(str, report['batch_sizes']))}",
+    ]
+    if report["note"]:
+        lines.append(f"  exported: {report['note']}")
+    if report["inputs_from"] == "random":
+        lines.append(f"  inputs: {report['inputs_note']}")
+    print("\n".join(lines), file=sys.stderr if to_stdout else sys.stdout)
+    return EXIT_OK if report["ok"] else EXIT_FAILED
+
+
+def _dims(shape: list[Any]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def _export_tensorboard(args: argparse.Namespace) -> int:
+    """`dlviz runs export ID --format tensorboard`: the run's curves, gradient norms and
+    weights as TensorBoard event files in a folder."""
+    from dlviz.export.onnx_model import ExportError
+    from dlviz.export.tensorboard import write_run
+
+    if args.output == "-":
+        _err("TensorBoard writes a folder of event files: give -o FOLDER, not -")
+        return EXIT_USAGE
+    try:
+        out = write_run(_runs_root(args), args.id, args.output or f"{args.id}-tensorboard")
+    except ExportError as e:
+        _err(str(e))
+        return EXIT_FAILED
+    print(
+        f"exported run {args.id} to {out}/ (TensorBoard event files); open it with: tensorboard --logdir {out}"
+    )
+    return EXIT_OK
+
+
+def cmd_runs_code(args: argparse.Namespace) -> int:
+    """`dlviz runs code ID --framework pytorch|keras [-o FILE]`: the run as one standalone
+    script, and beside it the .npz of its data where the script needs one."""
+    from dlviz import runs
+    from dlviz.export.code import CodeError, generate
+
+    try:
+        code = generate(_runs_root(args), args.id, args.framework)
+    except CodeError as e:
+        _err(str(e))
+        return EXIT_FAILED
+    if args.output == "-":
+        _err("a script is written to a file (its data goes beside it): give -o FILE, not -")
+        return EXIT_USAGE
+    out = Path(args.output or code.filename)
+    if out.is_dir():
+        out = out / code.filename
+    written = [out]
+    try:
+        runs.atomic_write_bytes(out, code.script.encode("utf-8"))
+        if code.data is not None:
+            written.append(out.with_name(code.data_name))
+            runs.atomic_write_bytes(written[-1], code.data)
+    except OSError as e:
+        _err(f"cannot write {written[-1]}: {e.strerror or e}")
+        return EXIT_FAILED
+    how = "repeats the run exactly" if code.exact else "trains like the run, not to the same digits"
+    data = f", its data in {written[1]}" if len(written) > 1 else ""
+    print(f"wrote run {args.id} as {args.framework} code to {out}{data} ({how})")
+    print(f"run it with: python {out}")
     return EXIT_OK
 
 
@@ -641,6 +788,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--json", action="store_true", help="end with one JSON summary line on stdout")
     t.add_argument("--quiet", action="store_true", help="no per-epoch progress on stderr")
+    t.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="also write TensorBoard event files into DIR while training (needs tensorboard)",
+    )
     t.set_defaults(func=cmd_train)
 
     from dlviz.sweeps.command import add_parser as add_sweep_parser
@@ -682,11 +834,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_bench)
 
     store_help = "run store folder (default: $DLVIZ_HOME/runs or ~/.dlviz/runs)"
-    r = sub.add_parser("runs", help="the run store: ls, show, probe, rm, export, import")
+    r = sub.add_parser("runs", help="the run store: ls, show, probe, rm, export, code, import")
     r.add_argument("--runs-dir", help=store_help)
     r.add_argument("--json", action="store_true", help="ls: print the runs as JSON")
     r.set_defaults(func=cmd_runs)
-    rsub = r.add_subparsers(dest="action", metavar="{ls,show,probe,rm,export,import}")
+    rsub = r.add_subparsers(dest="action", metavar="{ls,show,probe,rm,export,code,import}")
 
     def runs_command(name: str, func, help: str, with_id: bool = True) -> argparse.ArgumentParser:
         c = rsub.add_parser(name, help=help)
@@ -708,8 +860,35 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (auto)")
     c = runs_command("rm", cmd_runs_rm, "delete a run (asks first)")
     c.add_argument("--yes", "-y", action="store_true", help="delete without asking")
-    c = runs_command("export", cmd_runs_export, "write a run as a ZIP another dlviz can import")
-    c.add_argument("-o", "--output", help="ZIP file to write (default ID.zip; - for stdout)")
+    c = runs_command(
+        "export",
+        cmd_runs_export,
+        "write a run as a ZIP another dlviz can import, its network as ONNX, or its curves as "
+        "TensorBoard event files",
+    )
+    c.add_argument(
+        "--format",
+        choices=("zip", "onnx", "tensorboard"),
+        default="zip",
+        help="zip: the whole run (default); onnx: the trained network, checked in onnxruntime; "
+        "tensorboard: curves, gradient norms and weights as event files",
+    )
+    c.add_argument(
+        "-o",
+        "--output",
+        help="file to write (default ID.zip or ID.onnx; - for stdout), or for tensorboard a "
+        "folder (default ID-tensorboard)",
+    )
+    c = runs_command(
+        "code", cmd_runs_code, "write a run as a standalone PyTorch or Keras script to run"
+    )
+    c.add_argument("--framework", choices=("pytorch", "keras"), default="pytorch", help="(pytorch)")
+    c.add_argument(
+        "-o",
+        "--output",
+        help="script to write, or a folder for it (default ID_pytorch.py or ID_keras.py); "
+        "its data file goes beside it",
+    )
     c = runs_command("import", cmd_runs_import, "add a run from an exported ZIP", with_id=False)
     c.add_argument("file", help="a ZIP that `dlviz runs export` wrote")
 

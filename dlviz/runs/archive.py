@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -31,6 +32,13 @@ from dlviz.runs.store import (
 )
 
 # --- export and import ------------------------------------------------------------------------
+
+# What a bundle (`dlviz.export.bundle`) adds to a run's folder, for people rather than for dlviz:
+# the model as ONNX, the run as code, its metrics as CSV, a model card. Import skips them.
+TAKE_AWAY = "take-away"
+TAKE_AWAY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}\.(onnx|npz|py|csv|md|html|txt)")
+MAX_TAKE_AWAY_FILES = 16
+MAX_TAKE_AWAY_TEXT = 64 << 20  # a script, a CSV, a card, a report
 
 
 def export_run(root: str | os.PathLike[str] | None, run_id: str) -> bytes:
@@ -61,10 +69,11 @@ def _read_run_zip(data: bytes) -> tuple[str, dict[str, bytes]]:
     except (zipfile.BadZipFile, ValueError) as e:
         raise _zip_problem(f"not a ZIP file ({e})") from e
     infos = zf.infolist()
-    if len(infos) > 2 * len(RUN_FILES):
+    if len(infos) > 2 * len(RUN_FILES) + MAX_TAKE_AWAY_FILES + 1:
         raise _zip_problem(f"{len(infos)} entries; a run has at most {len(RUN_FILES)} files")
     top: set[str] = set()
     files: dict[str, bytes] = {}
+    extras = 0
     for info in infos:
         name = info.filename
         parts = name.rstrip("/").split("/")
@@ -78,8 +87,21 @@ def _read_run_zip(data: bytes) -> tuple[str, dict[str, bytes]]:
         ):
             raise _zip_problem(f"unsafe path {name!r}")
         if info.is_dir():
+            if len(parts) == 2 and parts[1] == TAKE_AWAY:
+                top.add(parts[0])
+                continue
             if len(parts) != 1:
                 raise _zip_problem(f"unexpected folder {name!r}")
+            top.add(parts[0])
+            continue
+        if len(parts) == 3 and parts[1] == TAKE_AWAY:  # a bundle's extras: checked, not kept
+            if not TAKE_AWAY_NAME.fullmatch(parts[2]):
+                raise _zip_problem(f"unexpected file {name!r}")
+            extras += 1
+            big = parts[2].endswith((".onnx", ".npz"))
+            limit = MAX_WEIGHTS_BYTES if big else MAX_TAKE_AWAY_TEXT
+            if extras > MAX_TAKE_AWAY_FILES or info.file_size > limit:
+                raise _zip_problem(f"{name} is too big, or one extra file too many")
             top.add(parts[0])
             continue
         if len(parts) > 2:
