@@ -582,7 +582,10 @@ def cmd_runs_export(args: argparse.Namespace) -> int:
         return _export_onnx(args)
     if args.format == "tensorboard":
         return _export_tensorboard(args)
-    data = runs.export_run(_runs_root(args), args.id)
+    from dlviz.export import bundle
+
+    made = bundle.make(_runs_root(args), args.id)  # the run ZIP and its take-away folder
+    data = made.data
     if args.output == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -594,6 +597,10 @@ def cmd_runs_export(args: argparse.Namespace) -> int:
         _err(f"cannot write {out}: {e}")
         return EXIT_FAILED
     print(f"exported run {args.id} to {out} ({len(data):,} bytes)")
+    if made.files:
+        print(f"  take-away/: {', '.join(made.files)}")
+    for why in made.left_out:
+        print(f"  not in it: {why}")
     return EXIT_OK
 
 

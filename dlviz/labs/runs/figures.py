@@ -117,3 +117,69 @@ def grad_profiles_figure(
         legend=legend_below(),
     )
     return make_figure(traces, layout)
+
+
+# --- one run as an HTML report that opens offline -------------------------------------------
+
+
+def report_html(stored: Any) -> str:
+    """A stored run (`dlviz.runs.StoredRun`) as one HTML file: its numbers, its curves and
+    gradient profile as interactive charts (plotly.js inlined once: it opens offline), and
+    its config."""
+    import html
+    import json
+
+    from plotly.offline import get_plotlyjs
+
+    label = str(stored.row.get("name") or stored.run_id)
+    s = stored.summary if isinstance(stored.summary, dict) else {}
+    final = s.get("final") if isinstance(s.get("final"), dict) else {}
+    tests = [v for v in stored.metrics.get("test_accuracy", []) if isinstance(v, (int, float))]
+
+    def pct(v: Any) -> str:
+        return f"{v:.1%}" if isinstance(v, (int, float)) else "-"
+
+    rows = [
+        ("status", stored.row.get("status")),
+        ("date", stored.row.get("date")),
+        ("dataset", stored.row.get("dataset")),
+        ("architecture", stored.row.get("arch")),
+        (
+            "parameters",
+            f"{stored.row['params']:,}" if isinstance(stored.row.get("params"), int) else "-",
+        ),  # fmt: skip
+        ("epochs", s.get("epochs", len(stored.metrics.get("epoch", [])))),
+        ("final test accuracy", pct(final.get("test_accuracy"))),
+        ("best test accuracy", pct(max(tests) if tests else None)),
+        ("final training accuracy", pct(final.get("train_accuracy"))),
+        ("seconds", f"{s['seconds']:.1f}" if isinstance(s.get("seconds"), (int, float)) else "-"),
+        ("device", s.get("device", "-")),
+    ]
+    charts = []
+    if stored.metrics.get("epoch"):
+        fig = compare_curves_figure([(label, stored.metrics)])
+        charts.append(("Loss and accuracy (solid: test; dashed: train)", fig))
+    norms = s.get("gradient_norms")
+    if isinstance(norms, dict) and norms:
+        charts.append(("Gradient norms by layer, last epoch",
+                       grad_profiles_figure([(label, norms)])))  # fmt: skip
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(label)} - dlviz run report</title>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;"
+        "padding:0 1em;color:#222}table{border-collapse:collapse}td{padding:.2em 1em .2em 0;"
+        "border-bottom:1px solid #ddd}pre{background:#f5f5f5;padding:1em;overflow:auto}</style>",
+        f"<script>{get_plotlyjs()}</script></head><body>",
+        f"<h1>{html.escape(label)}</h1><p>Run <code>{html.escape(stored.run_id)}</code>, "
+        "a report from dlviz.</p><table>",
+        *(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in rows),
+        "</table>",
+    ]
+    for title, fig in charts:
+        parts.append(f"<h2>{html.escape(title)}</h2>")
+        parts.append(fig.to_html(full_html=False, include_plotlyjs=False))
+    parts.append(
+        "<h2>Config</h2><pre>" + html.escape(json.dumps(stored.config, indent=2)) + "</pre>"
+    )
+    parts.append("</body></html>")
+    return "\n".join(parts)

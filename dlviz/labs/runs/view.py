@@ -20,19 +20,21 @@ from dlviz.compare import (
     run_labels,
 )
 from dlviz.config import GENERATIVE_ARCHS, IMAGE_DATASETS, RunConfig
+from dlviz.export import bundle
 from dlviz.figures.rasters import feature_maps_figure, image_grid_figure
+from dlviz.labs.runs import view_take_away
 from dlviz.labs.runs.figures import compare_curves_figure, grad_profiles_figure
 from dlviz.labs.runs.widgets import as_number, flash, root
 from dlviz.probes import FeatureSnapshot, ImageProbe
 from dlviz.text import counted, plural
 from dlviz.trained import trained_model
-from dlviz.ui import fields, layout
+from dlviz.ui import fields, layout, live
 from dlviz.ui.state import dataset
 
 MAX_COMPARE = 10
 MAX_TEST_IMAGE = 100_000  # the Compare view's test-image number: each run clamps to its own
 DETAIL_OF = "rs_detail_of"  # the run whose name and tags the edit boxes hold
-CHART_CONFIG = {"displayModeBar": False}
+CHART_CONFIG = live.CHART_CONFIG  # a chart's own menu saves it as a PNG
 DIFF_COLOR = "background-color: rgba(255, 196, 0, 0.25)"
 
 
@@ -134,13 +136,15 @@ def run_details(row: dict[str, Any]) -> None:
         _delete_popover(run_id, label, disabled=status == "running")
     actions.download_button(
         "Download ZIP",
-        data=lambda: runs.export_run(root(), run_id),
+        data=lambda: bundle.make(root(), run_id).data,
         file_name=f"{run_id}.zip",
         mime="application/zip",
         key="rs_zip",
         icon=":material/download:",
         on_click="ignore",
-        help="The whole run (config, metrics, summary, weights): another dlviz can import it.",
+        help="The whole run (config, metrics, summary, weights), which another dlviz imports, "
+        "and a take-away folder: the model as ONNX, the run as PyTorch and Keras code, the "
+        "metrics as CSV and a model card.",
     )
     if stored is not None and _has_metrics(stored):
         actions.download_button(
@@ -203,6 +207,8 @@ def run_details(row: dict[str, Any]) -> None:
         st.caption(stored_reading(stored.config, norms))
     with st.expander("Config"):
         st.json(stored.config)
+    if summary and stored.has_weights:
+        view_take_away.take_away(run_id)
 
 
 # --- compare ----------------------------------------------------------------------------------

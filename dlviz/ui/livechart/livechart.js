@@ -26,6 +26,21 @@ function loadPlotly(url) {
 // once instead of after the boundary (a few hundred points of SVG take far longer to draw).
 const queue = (window.__dlvizQueue = window.__dlvizQueue || new Map());
 
+// Each chart's own menu (on hover): save it as a PNG (twice the screen's resolution) or an SVG,
+// named after the chart.
+function chartConfig(Plotly, key) {
+  const save = (format) => (gd) =>
+    Plotly.downloadImage(gd, { format, scale: format === "png" ? 2 : 1, filename: key || "chart" });
+  return {
+    responsive: true,
+    displaylogo: false,
+    modeBarButtons: [[
+      { name: "Save as PNG", icon: Plotly.Icons.camera, click: save("png") },
+      { name: "Save as SVG", icon: Plotly.Icons.disk, click: save("svg") },
+    ]],
+  };
+}
+
 function drawNext(Plotly) {
   if (!queue.size) return;
   let best = null;
@@ -42,7 +57,7 @@ function drawNext(Plotly) {
       const fig = JSON.parse(job.spec);
       const layout = Object.assign({}, fig.layout, { autosize: true });
       const t0 = performance.now();
-      Plotly.react(best, fig.data, layout, { displayModeBar: false, responsive: true });
+      Plotly.react(best, fig.data, layout, chartConfig(Plotly, job.key));
       // How long each drawing took, for `dlviz bench browser` (the last 200).
       const log = (window.__dlvizDraws = window.__dlvizDraws || []);
       log.push([job.key, Math.round(performance.now() - t0), Math.round(t0)]);

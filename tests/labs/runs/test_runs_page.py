@@ -8,6 +8,7 @@ are selected through the table's session-state key, as a click on their boxes do
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -362,3 +363,42 @@ def test_a_transfer_run_shows_feature_maps_of_its_images_as_the_backbone_took_th
     assert len(maps) == 2
     notes = [[a["text"] for a in figs[k]["layout"]["annotations"]] for k in maps]
     assert any(n[0].startswith("<b>conv1</b> - 16 channels, 32x32") for n in notes), notes
+
+
+# --- take it with you -----------------------------------------------------------------------------
+
+
+def downloads(at: AppTest) -> dict[str, str]:
+    return {b.key: b.label for b in at.get("download_button")}
+
+
+def test_a_finished_run_shows_its_code_checks_its_onnx_and_offers_the_bundle(
+    apptest, store, trained
+):
+    at = select(apptest(PAGE), trained["deep"])
+    assert any(m.value == "#### Take it with you" for m in at.markdown)
+    code = [c.value for c in at.code]
+    assert len(code) == 2  # PyTorch and Keras, each in its tab
+    assert (
+        "import torch" in code[0] and "import dlviz" not in code[0] and "from dlviz" not in code[0]
+    )
+    assert "keras.Sequential" in code[1] or "keras.Model" in code[1]
+    assert "it reproduces this run's numbers exactly" in captions(at)
+    assert downloads(at)["rs_code_dl_pytorch"] == "Download the PyTorch script"
+    # ONNX: exported and checked on a click, the result said in numbers
+    click(at, "rs_onnx_go")
+    (ok,) = [s.value for s in at.success if "onnxruntime agrees with PyTorch" in s.value]
+    diff = float(re.search(r"largest difference between their outputs is ([\d.e+-]+)", ok)[1])
+    assert diff <= 1e-4 and "within 1e-4" in ok
+    at.run()
+    assert at.button(key="rs_onnx_go").disabled  # done: kept for the session, still shown
+    assert any("onnxruntime agrees with PyTorch" in s.value for s in at.success)
+    labels = set(downloads(at).values())
+    assert {"Download the bundle (ZIP)", "Download the report (HTML)",
+            "Download TensorBoard event files (ZIP)", "Download model.onnx"} <= labels  # fmt: skip
+
+
+def test_a_cnn_run_with_its_data_offers_the_script_with_the_data_file(apptest, store, trained):
+    at = select(apptest(PAGE), trained["digits cnn"])
+    assert downloads(at)["rs_code_dl_pytorch"] == "Download the PyTorch script and its data"
+    assert "np.load" in at.code[0].value or "npz" in at.code[0].value
