@@ -21,8 +21,8 @@ from dlviz.ui.state import dataset, generative_dataset
 REFRESH_S = 0.5
 FIRST_DRAW_WAIT_S = 1.0  # a run started here waits at most this long for its first drawing
 ORPHAN_AFTER_S = 60.0  # a run no page has polled for this long is stopped (its tab is gone)
-# A chart's own menu, on hover: save it as a PNG at twice the screen's resolution (the live
-# charts, `dlviz.ui.livechart`, offer SVG too)
+# A chart's own menu, on hover: save it as a PNG at twice the screen's resolution; the live-chart
+# script (`dlviz.ui.livechart`) adds "Save as SVG" beside it
 CHART_CONFIG = {
     "displaylogo": False,
     "modeBarButtons": [["toImage"]],

@@ -110,6 +110,45 @@ function warmUp(Plotly, root) {
     .finally(() => div.remove());
 }
 
+// The page's other charts (st.plotly_chart) save themselves as a PNG from their own menu; this
+// gives each of them a "Save as SVG" button beside it, drawn with the tab's plotly.js. Once per
+// tab, for every chart that appears.
+function addSvgButtons(Plotly) {
+  if (window.__dlvizSvgObserver) return;
+  const icon = Plotly.Icons.disk;
+  const add = () => {
+    for (const gd of document.querySelectorAll(".js-plotly-plot:not(.dlviz-chart)")) {
+      const group = gd.querySelector(".modebar-group");
+      if (!group || group.querySelector('[data-title="Save as SVG"]')) continue;
+      const keyed = gd.closest("[class*='st-key-']");
+      const key = keyed ? (keyed.className.match(/st-key-([^\s]+)/) || [])[1] : "";
+      const button = document.createElement("a");
+      button.className = "modebar-btn";
+      button.setAttribute("rel", "tooltip");
+      button.setAttribute("data-title", "Save as SVG");
+      button.innerHTML =
+        `<svg viewBox="0 0 ${icon.width} ${icon.height}" class="icon" height="1em" width="1em">` +
+        `<path d="${icon.path}" transform="${icon.transform || ""}"></path></svg>`;
+      button.addEventListener("click", () =>
+        Plotly.downloadImage(gd, { format: "svg", filename: key || "chart" })
+      );
+      group.appendChild(button);
+    }
+  };
+  let pending = false; // one look a fifth of a second, however busy the page is
+  const later = () => {
+    if (pending) return;
+    pending = true;
+    setTimeout(() => {
+      pending = false;
+      add();
+    }, 200);
+  };
+  window.__dlvizSvgObserver = new MutationObserver(later);
+  window.__dlvizSvgObserver.observe(document.body, { childList: true, subtree: true });
+  add();
+}
+
 export default function (component) {
   const { data, parentElement } = component;
   const root = parentElement;
@@ -129,7 +168,10 @@ export default function (component) {
     // compiles most of plotly.js on its first drawing, which would otherwise delay the first
     // live chart by as long again.
     plotly
-      .then((Plotly) => warmUp(Plotly, root))
+      .then((Plotly) => {
+        addSvgButtons(Plotly);
+        return warmUp(Plotly, root);
+      })
       .catch((err) => console.warn("dlviz: the chart warm-up failed:", err));
     return;
   }

@@ -60,6 +60,13 @@ def test_train_read_the_code_take_the_bundle_and_reopen_the_link(
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 18, box["y"] + ROW_PX * 1.5)
     wait_for_main_text(page, r"Take it with you", timeout=SLOW_MS)
+    curves = page.locator(".st-key-rs_curves .js-plotly-plot").first  # a chart drawn by Streamlit
+    curves.hover()
+    expect(curves.locator('.modebar-btn[data-title="Save as SVG"]')).to_have_count(1)
+    with page.expect_download(timeout=UI_MS) as download:
+        curves.locator('.modebar-btn[data-title="Save as SVG"]').click()
+    assert download.value.suggested_filename == "rs_curves.svg"
+    assert "<svg" in open(download.value.path(), encoding="utf-8").read()[:500]
     code = page.get_by_test_id("stCode").first
     expect(code).to_contain_text("import torch", timeout=SLOW_MS)
     expect(code).to_contain_text("test_accuracy")
