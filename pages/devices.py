@@ -5,15 +5,17 @@ import streamlit as st
 
 from dlviz.labs.devices import view as dp
 from dlviz.labs.devices import widgets
-from dlviz.ui import live, server_board, state
+from dlviz.ui import live, server_board, state, url_state
 
 state.ensure_app()
+widgets.init()
 
 st.title("Devices")
 st.caption(
     "How much faster is a GPU, and when? Measured here, on this machine, not quoted from a "
     "data sheet."
 )
+url_state.notice("dv")
 state.torch_threads()  # what the sidebar states, and what runs and benchmarks here use
 m = dp.machine()
 st.dataframe(dp.machine_table(m), hide_index=True, key="dv_machine")

@@ -147,3 +147,17 @@ def test_the_length_experiment_shares_the_sequence_pages_link(apptest):
     )
     # 2 networks x 5 lengths x 3 seeds
     assert fresh.button(key="sq_len_run").label == "Run the length experiment (30 runs)"
+
+
+def test_a_devices_link_reopens_what_to_measure_and_names_a_device_not_here(apptest):
+    from dlviz.labs.devices.view import SOURCES
+
+    second = list(SOURCES)[1]
+    at = apptest("pages/devices.py", query={"quick": "false", "network": second, "which": "cuda:3"})
+    assert not at.exception
+    ss = at.session_state
+    assert ss["dv_quick"] is False and ss["dv_network"] == second and ss["dv_which"] == "all"
+    (warning,) = [w.value for w in at.warning]
+    assert "which=cuda:3 (not one of all, cpu" in warning
+    link = {k: str(v) for k, v in at.query_params.items()}
+    assert link == {"quick": "false", "network": second}

@@ -9,7 +9,39 @@ from typing import Any
 import streamlit as st
 
 from dlviz.labs.devices import view as dp
-from dlviz.ui import layout, live
+from dlviz.ui import layout, live, url_state
+from dlviz.ui.state import set_defaults
+
+
+def defaults() -> dict[str, Any]:
+    racers = dp.race_devices()
+    return {
+        "dv_which": "all",
+        "dv_network": next(iter(dp.SOURCES)),
+        "dv_quick": True,
+        "dv_source": next(iter(dp.SOURCES)),
+        "dv_racers": racers[:2],
+    }
+
+
+def url_fields() -> dict[str, url_state.Field]:
+    """What a link carries: what to measure and how, and what to race on which devices (not
+    the earlier reports, which are files of this machine)."""
+    names = ["all"] + [str(d) for d in dp.devices_to_measure("all")]
+    return {
+        "dv_which": url_state.choice(names),
+        "dv_network": url_state.choice(tuple(dp.SOURCES)),
+        "dv_quick": url_state.flag(),
+        "dv_source": url_state.choice(tuple(dp.SOURCES)),
+        "dv_racers": url_state.many(dp.race_devices()),
+    }
+
+
+def init() -> None:
+    """The page's defaults, then the settings its link names."""
+    d = defaults()
+    set_defaults(d)
+    url_state.sync("dv", url_fields(), d)
 
 
 def measure_settings() -> tuple[str, str, bool, bool]:
@@ -30,7 +62,6 @@ def measure_settings() -> tuple[str, str, bool, bool]:
     quick = c3.toggle(
         "Quick look",
         key="dv_quick",
-        value=True,
         help="Small sizes: seconds instead of minutes. Off: matrices up to 8192 on a GPU (2048 on "
         "the CPU), batches up to 1024.",
     )
@@ -89,7 +120,7 @@ def race_settings() -> live.View | None:
     devices = dp.race_devices()
     r1, r2, r3 = layout.columns(3, key="dv_race", min_width=300, vertical_alignment="bottom")
     source = r1.selectbox("Train", list(dp.SOURCES), format_func=dp.SOURCES.get, key="dv_source")
-    racers = r2.multiselect("On", devices, default=devices[:2], key="dv_racers", wrap=True)
+    racers = r2.multiselect("On", devices, key="dv_racers", wrap=True)
     race_view = live.current_view(dp.RACE)
     racing = race_view is not None and race_view.live
     problem = st.session_state.pop("dv_race_problem", "")
