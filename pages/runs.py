@@ -5,15 +5,17 @@ import streamlit as st
 from dlviz import text
 from dlviz.labs.runs import view as runs_view
 from dlviz.labs.runs import widgets as runs_widgets
-from dlviz.ui import state
+from dlviz.ui import state, url_state
 
 state.ensure_app()
+runs_widgets.init()
 
 st.title("Runs")
 st.caption(
     "Every run from any page or from `dlviz train` is kept. Select one row to rename, tag, "
     "download or delete it and see its charts; select 2 to 10 to compare them."
 )
+url_state.notice("rs")
 runs_widgets.show_flash()
 runs_widgets.import_box()
 rows = runs_widgets.list_rows()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from dlviz.compare import (
     filter_runs,
     run_labels,
 )
-from dlviz.ui import layout
+from dlviz.ui import layout, url_state
+from dlviz.ui.state import set_defaults
 
 FLASH = "rs_flash"
 SELECTED = "rs_selected"  # the ids of the selected runs, kept when the table changes
@@ -65,6 +67,38 @@ def empty_message() -> None:
         f"back to compare them. (The run store is `{root()}`.)",
         icon=":material/history:",
     )
+
+
+DEFAULTS: dict[str, Any] = {"rs_search": "", "rs_datasets": [], "rs_statuses": []}
+WORD = re.compile(r"[A-Za-z0-9_.:-]{1,60}")
+
+
+def _words(raw: str) -> list[str]:
+    """A filter's values from a link: names, each once, at most 20."""
+    out: list[str] = []
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        if not WORD.fullmatch(part):
+            raise ValueError(f"{part[:20]!r} is not a name")
+        if part not in out:
+            out.append(part)
+    if len(out) > 20:
+        raise ValueError("more than 20 names")
+    return out
+
+
+def _search(raw: str) -> str:
+    if len(raw) > 200:
+        raise ValueError("longer than 200 characters")
+    return raw
+
+
+def init() -> None:
+    """The filters' defaults, then the ones the page's link names (a search, datasets,
+    statuses: a link to the runs a person means)."""
+    set_defaults(DEFAULTS)
+    words = url_state.Field(_words, lambda v: ",".join(v))
+    fields = {"rs_search": url_state.Field(_search), "rs_datasets": words, "rs_statuses": words}
+    url_state.sync("rs", fields, DEFAULTS)
 
 
 def _options(key: str, values: list[str]) -> list[str]:

@@ -402,3 +402,16 @@ def test_a_cnn_run_with_its_data_offers_the_script_with_the_data_file(apptest, s
     at = select(apptest(PAGE), trained["digits cnn"])
     assert downloads(at)["rs_code_dl_pytorch"] == "Download the PyTorch script and its data"
     assert "np.load" in at.code[0].value or "npz" in at.code[0].value
+
+
+def test_a_link_reopens_the_runs_a_person_filtered(apptest, store, trained):
+    at = apptest(PAGE, query={"search": "deep", "statuses": "finished", "datasets": "x y"})
+    assert at.session_state["rs_search"] == "deep"
+    assert at.session_state["rs_statuses"] == ["finished"]
+    assert at.session_state["rs_datasets"] == []  # "x y" is not a name: named, left out
+    assert "datasets=x y ('x y' is not a name)" in at.warning[0].value
+    assert table_ids(at) == [trained["deep"]]
+    assert {k: str(v) for k, v in at.query_params.items()} == {
+        "search": "deep",
+        "statuses": "finished",
+    }
