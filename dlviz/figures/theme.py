@@ -239,6 +239,20 @@ def f32(values: Any) -> np.ndarray:
     )
 
 
+def accuracy_error_bars(ys: list[float], cis: list[Any], color: str) -> dict[str, Any]:
+    """A trace's `error_y` for accuracies `ys` with their 95% intervals `cis` ((low, high), or
+    None for a point without one), cut at 0 and 1."""
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": f32([min(c[1], 1.0) - y if c else 0.0 for c, y in zip(cis, ys)]),
+        "arrayminus": f32([y - max(c[0], 0.0) if c else 0.0 for c, y in zip(cis, ys)]),
+        "color": color,
+        "thickness": 1.5,
+        "width": 4,
+    }
+
+
 MAX_LINE_POINTS = 400  # points per line sent to the browser; more does not show at chart width
 
 

@@ -8,7 +8,14 @@ from typing import Any
 import plotly.graph_objects as go
 
 from dlviz.figures.axes import LOG_DTICK_2X, log_decade_axis
-from dlviz.figures.theme import RUN_COLORS, base_layout, f32, legend_below, make_figure
+from dlviz.figures.theme import (
+    RUN_COLORS,
+    accuracy_error_bars,
+    base_layout,
+    f32,
+    legend_below,
+    make_figure,
+)
 from dlviz.text import plural
 
 VARIANT_COLORS = {"plain": RUN_COLORS[1], "residual": RUN_COLORS[0], "sigmoid": RUN_COLORS[2]}
@@ -39,15 +46,7 @@ def depth_accuracy_figure(results: Sequence[Any], height: int = 340) -> go.Figur
             }
             cis = [getattr(r, f"{part}_ci", None) for r in rows]
             if any(cis):  # the mean over seeds: its 95% interval, cut at 0 and 1
-                trace["error_y"] = {
-                    "type": "data",
-                    "symmetric": False,
-                    "array": f32([min(c[1], 1.0) - y if c else 0.0 for c, y in zip(cis, ys)]),
-                    "arrayminus": f32([y - max(c[0], 0.0) if c else 0.0 for c, y in zip(cis, ys)]),
-                    "color": color,
-                    "thickness": 1.5,
-                    "width": 4,
-                }
+                trace["error_y"] = accuracy_error_bars(ys, cis, color)
             traces.append(trace)
     layout = base_layout(
         height,

@@ -163,10 +163,9 @@ def bundle_view(run_id: str) -> None:
         "Another dlviz imports the bundle on the Runs page (`dlviz runs import`); the "
         "take-away folder is for you."
     )
-    stored = runs.load_run(root(), run_id)
     st.download_button(
         "Download the report (HTML)",
-        data=lambda: report_html(stored).encode(),
+        data=lambda: report_html(runs.load_run(root(), run_id)).encode(),  # read on a click
         file_name=f"{run_id}-report.html",
         mime="text/html",
         key="rs_report",

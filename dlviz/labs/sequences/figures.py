@@ -22,6 +22,7 @@ from dlviz.figures.theme import (
     DIVERGING,
     OKABE_ITO,
     RUN_COLORS,
+    accuracy_error_bars,
     base_layout,
     f32,
     legend_below,
@@ -782,15 +783,7 @@ def length_accuracy_figure(
         }  # fmt: skip
         cis = [r.get("test_ci") for r in rs]
         if any(cis):  # the mean over seeds: its 95% interval, cut at 0 and 1
-            trace["error_y"] = {
-                "type": "data",
-                "symmetric": False,
-                "array": f32([min(c[1], 1.0) - y if c else 0.0 for c, y in zip(cis, ys)]),
-                "arrayminus": f32([y - max(c[0], 0.0) if c else 0.0 for c, y in zip(cis, ys)]),
-                "color": color,
-                "thickness": 1.5,
-                "width": 4,
-            }
+            trace["error_y"] = accuracy_error_bars(ys, cis, color)
         traces.append(trace)
     layout = base_layout(
         height,
