@@ -20,6 +20,7 @@ from dlviz.export.code_plan import (
     describe_training,
     num,
     section,
+    settings_lines,
     tidy,
     toy_source,
 )
@@ -95,18 +96,8 @@ def _imports(plan: Plan) -> str:
 
 
 def _settings(plan: Plan) -> str:
-    t, m = plan.config.train, plan.config.model
-    lines = [
-        section("the run's settings"),
-        f"SEED = {t.seed}",
-        f"LR = {num(t.lr)}",
-        f"BATCH_SIZE = {t.batch_size}",
-        f"EPOCHS = {plan.epochs}",
-    ]
-    if t.weight_decay:
-        lines.append(f"WEIGHT_DECAY = {num(t.weight_decay)}")
-    if t.clip:
-        lines.append(f"CLIP = {num(t.clip)}  # the gradient's norm, over all weights, at most")
+    m = plan.config.model
+    lines = settings_lines(plan, clip_over="weights")
     if plan.kind == "tokens":
         lines += [
             f"VOCAB = {plan.vocab_size}  # token ids 0..{plan.vocab_size - 1}",

@@ -363,3 +363,21 @@ def describe_training(plan: Plan) -> str:
     if t.clip:
         parts.append(f"gradients clipped to norm {num(t.clip)}")
     return ", ".join(parts)
+
+
+def settings_lines(plan: Plan, seed_note: str = "", clip_over: str = "parameters") -> list[str]:
+    """The opening of a script's settings section: seed, learning rate, batch size, epochs,
+    and the weight decay and clipping where the run had them."""
+    t = plan.config.train
+    lines = [
+        section("the run's settings"),
+        f"SEED = {t.seed}" + (f"  # {seed_note}" if seed_note else ""),
+        f"LR = {num(t.lr)}",
+        f"BATCH_SIZE = {t.batch_size}",
+        f"EPOCHS = {plan.epochs}",
+    ]
+    if t.weight_decay:
+        lines.append(f"WEIGHT_DECAY = {num(t.weight_decay)}")
+    if t.clip:
+        lines.append(f"CLIP = {num(t.clip)}  # the gradient's norm, over all {clip_over}, at most")
+    return lines

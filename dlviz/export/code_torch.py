@@ -20,6 +20,7 @@ from dlviz.export.code_plan import (
     describe_training,
     num,
     section,
+    settings_lines,
     tidy,
     toy_source,
 )
@@ -187,18 +188,12 @@ def _needs_math(plan: Plan) -> bool:
 
 
 def _settings(plan: Plan) -> str:
-    t, m = plan.config.train, plan.config.model
-    lines = [
-        section("the run's settings"),
-        f"SEED = {t.seed}  # the initial weights, the batch order, dropout and augmentation",
-        f"LR = {num(t.lr)}",
-        f"BATCH_SIZE = {t.batch_size}",
-        f"EPOCHS = {plan.epochs}",
-    ]
-    if t.weight_decay:
-        lines.append(f"WEIGHT_DECAY = {num(t.weight_decay)}")
-    if t.clip:
-        lines.append(f"CLIP = {num(t.clip)}  # the gradient's norm, over all parameters, at most")
+    m = plan.config.model
+    lines = settings_lines(
+        plan,
+        "the initial weights, the batch order, dropout and augmentation",
+        clip_over="parameters",
+    )
     if plan.device.startswith("cpu"):
         lines.append('DEVICE = "cpu"  # the run trained on the CPU: so does this script')
         lines.append(
