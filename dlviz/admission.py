@@ -35,6 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from dlviz.devices import cpu_thread_budget, set_thread_share
 from dlviz.text import counted, plural
 
 Emit = Callable[[dict[str, Any]], None]
@@ -349,6 +350,7 @@ class Admission:
                     if not reason:
                         ticket.state, ticket.reason = "running", ""
                         admitted = True
+                        self._share_cores()
                         break
                     ticket.reason = reason
                     if reason != said:
@@ -371,7 +373,15 @@ class Admission:
             if admitted:
                 with self._cond:
                     self._tickets.remove(ticket)
+                    self._share_cores()
                     self._cond.notify_all()
+
+    def _share_cores(self) -> None:
+        """Split the process's torch threads among the runs training on the CPU: each run's
+        loop takes its share (`devices.follow_thread_share`), so N runs never ask for N times
+        the cores (threads that wait for a core spin, and every run slows down)."""
+        n = sum(1 for t in self._tickets if t.state == "running" and t.device == "cpu")
+        set_thread_share(max(1, cpu_thread_budget() // n) if n else None)
 
     def board(self, viewer: str | None = None) -> list[dict[str, Any]]:
         """Every run that holds (first) or waits for a place, as a page may show it."""

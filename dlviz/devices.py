@@ -3,6 +3,8 @@ silent fallback."""
 
 from __future__ import annotations
 
+import threading
+
 import torch
 
 
@@ -105,5 +107,44 @@ def server_threads() -> int:
 
 
 def configure_threads(n: int) -> None:
+    global _budget
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
+    _budget = n
+
+
+# --- the cores shared among runs ---------------------------------------------------------------
+# torch's thread count is a setting of each thread that calls it (OpenMP's), taken from a
+# process-wide value when the thread first runs a parallel operation. Admission
+# (`dlviz.admission`) sets the share of the process's threads each CPU run may use as runs
+# start and end; each run's loop follows it from its own thread.
+
+_budget: int | None = None  # the process's torch threads for all its runs together
+_share: int | None = None  # threads a CPU run may use now; None: no run is admitted
+_applied = threading.local()
+
+
+def cpu_thread_budget() -> int:
+    """The torch threads all of this process's CPU runs share: what `configure_threads` set
+    (the dashboard's `server_threads()`), else torch's count when first asked."""
+    global _budget
+    if _budget is None:
+        _budget = torch.get_num_threads()
+    return _budget
+
+
+def set_thread_share(n: int | None) -> None:
+    global _share
+    _share = n
+
+
+def thread_share() -> int | None:
+    return _share
+
+
+def follow_thread_share() -> None:
+    """Use this thread's share of the cores, if it changed since this thread last looked."""
+    share = _share
+    if share is not None and getattr(_applied, "n", None) != share:
+        torch.set_num_threads(share)
+        _applied.n = share

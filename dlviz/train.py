@@ -23,6 +23,8 @@ from torch import nn
 from dlviz.augment import AudioAugment, Augment
 from dlviz.config import TrainConfig
 from dlviz.data import IGNORE, Dataset
+from dlviz.devices import follow_thread_share
+from dlviz.fast_step import LeanStep, fused_supported, mlp_update
 from dlviz.models import count_parameters, set_dropout_generator
 from dlviz.probes import GradNormTracker, evaluating
 from dlviz.text import plural
@@ -178,15 +180,35 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
         params = model.param_groups(cfg.lr)  # type: ignore[operator]  # checked just above
     else:
         params = [p for p in model.parameters() if p.requires_grad]
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "momentum":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
+    kinds: dict[str, tuple[Any, dict[str, Any]]] = {
+        "sgd": (torch.optim.SGD, {}),
+        "momentum": (torch.optim.SGD, {"momentum": 0.9}),
+        "adam": (torch.optim.Adam, {}),
+        "adamw": (torch.optim.AdamW, {}),
+    }
+    if cfg.optimizer not in kinds:
+        raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
+    kind, extra = kinds[cfg.optimizer]
+    # The fused kernel: one call updates every parameter (the fastest of torch's three
+    # implementations; the same arithmetic to within rounding), where this torch has it for the
+    # parameters' device; else the foreach one, which is the for-loop's arithmetic exactly.
+    first = next(iter(_tensors_of(params)), None)
+    fused = first is not None and fused_supported(first.device)
+    return kind(
+        params,
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        **extra,
+        **({"fused": True} if fused else {"foreach": True}),
+    )
+
+
+def _tensors_of(params: Any) -> list[torch.Tensor]:
+    """The tensors of a parameter list or of a list of parameter groups."""
+    out: list[torch.Tensor] = []
+    for p in params:
+        out.extend(p["params"] if isinstance(p, dict) else [p])
+    return out
 
 
 def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
@@ -438,21 +460,20 @@ def fit(
 
         def update(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
             losses = model.train_step(xb, optimizers, step_gen, y=yb)  # type: ignore[operator]
-            grad_norms.accumulate()
             parts.append(losses)
             return losses[main]
 
     else:
         optimizer = make_optimizer(model, cfg)
+        step = LeanStep(optimizer)
 
         def update(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
             loss = task_loss(task, model(xb), yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            grad_norms.accumulate()
             if clipping:
                 nn.utils.clip_grad_norm_(trainable, cfg.clip, foreach=True)
-            optimizer.step()
+            step()
             return loss.detach()
 
     state = FitState(
@@ -475,6 +496,11 @@ def fit(
             raise Diverged(_divergence_message(state, epoch, value))
 
     fire("on_fit_start")
+    if not generative and not clipping and not augmenting:
+        # a plain MLP's step by hand (the same kernels autograd calls, without the graph);
+        # built after the callbacks' start, so that a hook one of them adds is seen
+        update = mlp_update(model, step, task) or update  # type: ignore[assignment]
+    follow_thread_share()  # this run's share of the cores; again at every report
     start = time.perf_counter()
     paused_total = 0.0
     next_report = start  # the first report comes after the first step: a live chart's first point
@@ -489,6 +515,7 @@ def fit(
                 idx = perm[lo:hi]
                 xb = augment(x_tr[idx], augment_gen) if augmenting else x_tr[idx]
                 recent.append(update(xb, y_tr[idx]))
+                grad_norms.accumulate()  # every update: sampling changed the curves (benchmarks.md)
                 state.step += 1
                 state.samples_seen += hi - lo
                 control.count_update()
@@ -513,6 +540,7 @@ def fit(
                     recent.clear()
                     check_finite(state.recent_loss, epoch + 1)
                     fire("on_report")
+                    follow_thread_share()
                     next_report = time.perf_counter() + report_every_s
 
             state.elapsed = time.perf_counter() - start - paused_total - state.held_s

@@ -1,0 +1,191 @@
+"""The lean training step (`dlviz.fast_step`) against the usual path, bit for bit: a plain MLP's
+forward and backward by hand against autograd, and the fused kernel called directly against
+`Optimizer.step()`; and the cores shared among runs (`devices.follow_thread_share`)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dlviz import admission, devices
+from dlviz.config import ModelConfig, RunConfig
+from dlviz.data import load_dataset
+from dlviz.fast_step import LeanStep, mlp_update
+from dlviz.models import build_model
+from dlviz.train import fit, make_optimizer
+
+OPTIMIZERS = {
+    "adam": lambda ps: torch.optim.Adam(ps, lr=0.01, weight_decay=1e-3, fused=True),
+    "adamw": lambda ps: torch.optim.AdamW(ps, lr=0.01, fused=True),
+    "sgd": lambda ps: torch.optim.SGD(ps, lr=0.1, fused=True),
+    "momentum": lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, fused=True),
+}
+
+
+def _batches(n_steps: int = 12, batch: int = 16):
+    g = torch.Generator().manual_seed(3)
+    x, y = (
+        torch.randn(n_steps * batch, 2, generator=g),
+        torch.randint(0, 3, (n_steps * batch,), generator=g),
+    )
+    return [(x[i : i + batch], y[i : i + batch]) for i in range(0, len(x), batch)]
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "gelu"])
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_mlp_by_hand_gives_autograds_gradients_and_weights_exactly(activation, optimizer):
+    cfg = ModelConfig(arch="mlp", hidden=(8, 6, 8), activation=activation)
+    ref, fast = (build_model(cfg, (2,), 3, seed=0) for _ in range(2))
+    opt_ref, opt_fast = (
+        OPTIMIZERS[optimizer](ref.parameters()),
+        OPTIMIZERS[optimizer](fast.parameters()),
+    )
+    update = mlp_update(fast, LeanStep(opt_fast), "class")
+    assert update is not None
+    for xb, yb in _batches():
+        loss = F.cross_entropy(ref(xb), yb)
+        opt_ref.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_ref.step()
+        fast_loss = update(xb, yb)
+        assert torch.equal(fast_loss, loss.detach())
+        for a, b in zip(ref.parameters(), fast.parameters()):
+            assert torch.equal(a.grad, b.grad)
+            assert torch.equal(a, b)
+    # the optimizer's state is the one the lean step updated
+    state_ref, state_fast = opt_ref.state_dict()["state"], opt_fast.state_dict()["state"]
+    for k in state_ref:
+        for name, value in state_ref[k].items():
+            assert torch.equal(value, state_fast[k][name]), name
+
+
+def test_lean_step_follows_a_changed_learning_rate_and_each_groups_own():
+    model_a, model_b = (torch.nn.Linear(3, 2) for _ in range(2))
+    model_b.load_state_dict(model_a.state_dict())
+
+    def groups(m):
+        return [{"params": [m.weight], "lr": 0.1}, {"params": [m.bias], "lr": 0.01}]
+
+    opt_a = torch.optim.Adam(groups(model_a), fused=True)
+    opt_b = torch.optim.Adam(groups(model_b), fused=True)
+    lean = LeanStep(opt_b)
+    x = torch.randn(5, 3)
+    for i in range(6):
+        if i == 3:
+            for opt in (opt_a, opt_b):
+                opt.param_groups[0]["lr"] = 0.02
+        for m in (model_a, model_b):
+            m.zero_grad(set_to_none=True)
+            m(x).square().mean().backward()
+        opt_a.step()
+        lean()
+        assert torch.equal(model_a.weight, model_b.weight) and torch.equal(
+            model_a.bias, model_b.bias
+        )
+    assert lean._ready  # the direct call was taken, not the optimizer's own step each time
+
+
+def test_lean_step_leaves_optimizers_it_does_not_cover_to_their_own_step():
+    model = torch.nn.Linear(3, 2)
+    for opt in (
+        torch.optim.Adam(model.parameters(), foreach=True),
+        torch.optim.Adam(model.parameters(), fused=True, amsgrad=True),
+        torch.optim.RMSprop(model.parameters()),
+    ):
+        lean = LeanStep(opt)
+        for _ in range(2):
+            model.zero_grad(set_to_none=True)
+            model(torch.ones(1, 3)).sum().backward()
+            lean()
+        assert not lean._ready
+
+
+def test_make_optimizer_uses_the_fused_kernel_on_the_cpu():
+    model = build_model(ModelConfig(), (2,), 2, seed=0)
+    for name in ("adam", "adamw", "sgd", "momentum"):
+        opt = make_optimizer(model, RunConfig().train.__class__(optimizer=name))
+        assert opt.defaults["fused"] is True
+
+
+@pytest.mark.parametrize(
+    "model_cfg",
+    [
+        ModelConfig(arch="mlp", norm="batch"),
+        ModelConfig(arch="mlp", dropout=0.2),
+        ModelConfig(arch="mlp", residual=True, hidden=(8, 8, 8)),
+    ],
+)
+def test_networks_the_hand_step_does_not_cover_take_the_usual_path(model_cfg):
+    model = build_model(model_cfg, (2,), 2, seed=0)
+    step = LeanStep(make_optimizer(model, RunConfig().train))
+    assert mlp_update(model, step, "class") is None
+
+
+def test_a_hook_on_the_network_sends_it_the_usual_way():
+    model = build_model(ModelConfig(), (2,), 2, seed=0)
+    step = LeanStep(make_optimizer(model, RunConfig().train))
+    assert mlp_update(model, step, "class") is not None
+    handle = model.blocks[0].act.register_forward_hook(lambda *a: None)
+    assert mlp_update(model, step, "class") is None
+    handle.remove()
+    assert mlp_update(model, step, "tokens") is None
+
+
+def _fit(monkeypatch, fast: bool):
+    if not fast:
+        monkeypatch.setattr("dlviz.train.mlp_update", lambda *a, **k: None)
+    cfg = RunConfig().with_changes(train={"epochs": 4, "device": "cpu"})
+    data = load_dataset(cfg.data)
+    model = build_model(cfg.model, data.input_shape, data.n_outputs, seed=0)
+    state = fit(model, data, cfg.train, torch.device("cpu"))
+    monkeypatch.undo()
+    return model, state
+
+
+def test_a_playground_run_is_the_same_by_hand_as_through_autograd(monkeypatch):
+    fast_model, fast = _fit(monkeypatch, fast=True)
+    slow_model, slow = _fit(monkeypatch, fast=False)
+    assert fast.status == slow.status == "finished"
+    for a, b in zip(fast_model.parameters(), slow_model.parameters()):
+        assert torch.equal(a, b)
+    assert fast.metrics == slow.metrics
+    assert fast.grad_norms == slow.grad_norms and set(fast.grad_norms) == {
+        "hidden1", "hidden2", "hidden3", "output"
+    }  # fmt: skip
+
+
+def test_the_cpu_runs_share_the_process_threads(monkeypatch):
+    monkeypatch.setattr(devices, "_budget", 4)
+    board = admission.Admission(free=lambda d: None, budget=lambda d: None)
+    monkeypatch.setenv("DLVIZ_RUNS_PER_DEVICE", "4")
+    cpu = torch.device("cpu")
+    seen: list[int | None] = []
+    with board.admit(cpu, need=1, should_stop=lambda: False, emit=lambda e: None):
+        seen.append(devices.thread_share())
+        with board.admit(cpu, need=1, should_stop=lambda: False, emit=lambda e: None):
+            seen.append(devices.thread_share())
+            with board.admit(cpu, need=1, should_stop=lambda: False, emit=lambda e: None):
+                seen.append(devices.thread_share())
+            seen.append(devices.thread_share())
+        seen.append(devices.thread_share())
+    seen.append(devices.thread_share())
+    assert seen == [4, 2, 1, 2, 4, None]
+
+
+def test_a_run_follows_its_share_in_its_own_thread(monkeypatch):
+    before = torch.get_num_threads()
+    got: list[int] = []
+
+    def run() -> None:
+        devices.follow_thread_share()
+        got.append(torch.get_num_threads())
+
+    monkeypatch.setattr(devices, "_share", 1)
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    torch.set_num_threads(before)
+    assert got == [1]
