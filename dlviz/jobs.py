@@ -39,6 +39,7 @@ from dlviz.events import (
 from dlviz.history import RunHistory
 from dlviz.models import build_model, count_parameters
 from dlviz.probes import ImageProbe, class_report, weight_layers
+from dlviz.runs import store
 from dlviz.train import Callback, Control, FitState, batch_bounds, fit
 
 log = logging.getLogger(__name__)
@@ -108,8 +109,9 @@ def execute(
 
     Everything the run has to say goes through `emit`, ending with one ``end`` event. A device
     that is not present, a divergence or an unexpected error end the run with a message; this
-    function does not raise for them. `owner` (an opaque id of the person who started it, or "")
-    is kept in the run store with the run.
+    function does not raise for them (a KeyboardInterrupt or SystemExit raised inside a run
+    ends it as failed too, then goes on up). `owner` (an opaque id of the person who started
+    it, or "") is kept in the run store with the run.
     """
     control = control or Control()
     record = RunRecord(emit, runs_dir, config)
@@ -117,6 +119,7 @@ def execute(
         device = resolve_device(config.train.device)
     except DeviceError as e:
         return record.end("error", str(e))
+    out_of_memory = False
     try:
         try:
             data = load_data(config, data)
@@ -141,18 +144,51 @@ def execute(
     except (transfer.BackboneError, admission.TooBig) as e:
         return record.fail(str(e))
     except torch.cuda.OutOfMemoryError:
-        return record.fail(
-            "The GPU ran out of memory. Try a smaller batch size or a narrower network."
-        )
-    except Exception as e:  # the page must survive anything a run does
+        out_of_memory = True  # handled below, once the traceback no longer holds its tensors
+    except BaseException as e:  # the page must survive anything a run does
         log.exception("run failed")
         where = traceback.extract_tb(e.__traceback__)[-1]
-        return record.fail(
+        failed = record.fail(
             f"The run failed unexpectedly: {type(e).__name__}: {e} "
             f"(at {os.path.basename(where.filename)}:{where.lineno})."
         )
+        if not isinstance(e, Exception):
+            raise  # KeyboardInterrupt, SystemExit: the run is saved as failed, and they go on
+        return failed
+    if out_of_memory:
+        net = None  # type: ignore[assignment]  # the model's memory, for release_gpu_memory
+        release_gpu_memory(device)
+        return record.fail(OUT_OF_MEMORY)
     summary = summarize(state, net, device, owner, record.history)
     return record.finish(state, summary, net.model)
+
+
+OUT_OF_MEMORY = (
+    "The GPU ran out of memory. Try a smaller batch size or a narrower or shallower network, "
+    "or train on the CPU (device cpu); other runs on the same GPU leave less memory free."
+)
+
+
+def release_gpu_memory(device: torch.device) -> None:
+    """Give the memory a failed run held back to the GPU (torch's cache keeps it otherwise),
+    so that a run waiting for memory there (`dlviz.admission`) sees it free."""
+    if device.type != "cuda":
+        return
+    import gc
+
+    gc.collect()  # tensors held in reference cycles of the failed step
+    try:
+        torch.cuda.empty_cache()
+    except RuntimeError:  # a GPU in a broken state: nothing more to give back
+        log.warning("the GPU's memory cache could not be emptied", exc_info=True)
+
+
+def disk_full_message(runs_dir: str | os.PathLike[str], e: OSError) -> str:
+    """What a person reads when a run could not be saved because the disk is full."""
+    return (
+        f"The disk is full: the run could not be saved to {runs_dir} ({e.strerror or e}). "
+        "Free some space there, then train it again."
+    )
 
 
 def load_data(config: RunConfig, data: Dataset | None = None) -> Dataset:
@@ -352,7 +388,18 @@ class RunRecord:
             )
         except OSError:
             log.exception("the failed run %s could not be saved", self.run_id)
+            self._save_end(self.run_id, summary)
         return self.end("error", message, run_id=self.run_id)
+
+    def _save_end(self, run_id: str, summary: dict[str, Any]) -> None:
+        """After a save failed (a full disk): write the end alone, keeping the curves saved
+        before; when not even that fits, the listing of this process still shows the end."""
+        assert self.runs_dir is not None
+        try:
+            runs.save_run(self.runs_dir, run_id, self.config.to_dict(), summary, None)
+        except OSError:
+            log.warning("the end of run %s could not be saved", run_id, exc_info=True)
+            store.note_unsaved_end(self.runs_dir, run_id, summary["status"], summary["message"])
 
     def finish(self, state: FitState, summary: dict[str, Any], model: nn.Module) -> dict[str, Any]:
         """Save the trained run (summary, curves, weights) and end it."""
@@ -371,12 +418,32 @@ class RunRecord:
                     model=model,
                 )
             except OSError as e:
+                if store.is_disk_full(e) or store.is_disk_full(self.start_error):
+                    return self._disk_full(run_id, summary, model.to("cpu").eval(), e)
                 e = self.start_error or e
                 message = f"{message} The run could not be saved to {runs_dir}: {e}".strip()
                 summary["message"] = message
                 run_id = ""
         model.to("cpu").eval()  # the trained model, for what pages compute on demand
         return self.end(state.status, message, summary, run_id, model)
+
+    def _disk_full(
+        self, run_id: str, summary: dict[str, Any], model: nn.Module, e: OSError
+    ) -> dict[str, Any]:
+        """A run whose save found the disk full ends failed, saying so: in the store its end
+        alone (its weights are not kept, the curves saved before are); the trained model stays
+        with the page."""
+        assert self.runs_dir is not None
+        if not store.is_disk_full(e) and self.start_error is not None:
+            e = self.start_error
+        message = disk_full_message(self.runs_dir, e)
+        if summary.get("message"):
+            message = f"{message} {summary['message']}"
+        summary.update(status="error", message=message)
+        in_store = os.path.isdir(os.path.join(self.runs_dir, run_id))
+        if in_store:
+            self._save_end(run_id, summary)
+        return self.end("error", message, summary, run_id if in_store else "", model)
 
 
 # --- the background thread ------------------------------------------------------------------
@@ -430,18 +497,21 @@ class RunHandle:
                     {"type": "end", "status": "stopped", "message": "Stopped before it started."}
                 )
                 return
-        execute(
-            self.config,
-            emit=self.events.put,
-            control=self.control,
-            runs_dir=self._runs_dir,
-            probe=self.probe,
-            data=self.data,
-            owner=self.owner,
-            callbacks=(FirstDrawGate(self.drawn, self.wait_for_page_s),)
-            if self.wait_for_page_s
-            else (),
-        )
+        try:
+            execute(
+                self.config,
+                emit=self.events.put,
+                control=self.control,
+                runs_dir=self._runs_dir,
+                probe=self.probe,
+                data=self.data,
+                owner=self.owner,
+                callbacks=(FirstDrawGate(self.drawn, self.wait_for_page_s),)
+                if self.wait_for_page_s
+                else (),
+            )
+        except BaseException:  # already ended as failed by `execute`; nothing above this thread
+            log.warning("a run's thread ended by an exception", exc_info=True)
 
     def poll(self, max_events: int = 10_000) -> int:
         """Fold waiting events into `history`; returns how many there were."""

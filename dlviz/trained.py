@@ -38,12 +38,25 @@ def backbone_input(
     and the side its backbone resizes to (torchvision models: 64; dlviz's: the data's own)."""
     from safetensors import safe_open
 
-    with safe_open(str(runs.run_folder(root, run_id) / runs.WEIGHTS), "pt") as f:
-        key = next(
-            k
-            for k in f.keys()
-            if k.startswith("blocks.0.") and len(f.get_slice(k).get_shape()) == 4
+    path = runs.run_folder(root, run_id) / runs.WEIGHTS
+    if not path.is_file():
+        raise runs.RunStoreError(
+            f"run {run_id} has no saved weights (it did not finish); train it again to get them"
         )
-        channels = f.get_slice(key).get_shape()[1]
+    try:
+        with safe_open(str(path), "pt") as f:
+            key = next(
+                k
+                for k in f.keys()
+                if k.startswith("blocks.0.") and len(f.get_slice(k).get_shape()) == 4
+            )
+            channels = f.get_slice(key).get_shape()[1]
+    except StopIteration:
+        raise runs.RunStoreError(
+            f"the weights of run {run_id} hold no convolution of a backbone; build it from the "
+            "run's config"
+        ) from None
+    except Exception as e:  # safetensors raises its own error types for damaged files
+        raise runs.RunStoreError(f"the weights of run {run_id} cannot be read: {e}") from e
     side = 64 if cfg.model.arch == "zoo" else data.input_shape[1]
     return channels, side, side

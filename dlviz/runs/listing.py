@@ -24,6 +24,9 @@ from dlviz.runs.store import (
     _version_problem,
     default_root,
     describe_config,
+    sweep_hidden_folder,
+    sweep_leftovers,
+    unsaved_end,
 )
 
 
@@ -122,7 +125,9 @@ def _row(folder: str | os.PathLike[str]) -> dict[str, Any]:
         row.update({k: status.get(k) for k in ROW_FIELDS if k in status})
         row.update(run_id=run_id, path=folder, tags=[])
         row.update(_saved_so_far(join(folder, METRICS)))
-        if _alive(status):
+        if ended := unsaved_end(folder):  # this process ended it, and the disk was full
+            row.update(status=ended[0], message=ended[1])
+        elif _alive(status):
             row.update(status="running", message=f"training in process {status['pid']}")
         else:
             row.update(
@@ -131,6 +136,7 @@ def _row(folder: str | os.PathLike[str]) -> dict[str, Any]:
                 "machine restarted); its config and its curves up to the last save are "
                 "kept, its weights are not.",
             )
+            sweep_leftovers(folder)  # what its killed writes left (hidden temp files)
 
     row["date"] = _date(row.get("started") or row.get("finished"))
     try:
@@ -232,11 +238,16 @@ def list_runs(root: str | os.PathLike[str] | None = None) -> list[dict[str, Any]
     root = Path(root) if root else default_root()
     try:
         with os.scandir(root) as it:
-            entries = [e for e in it if not e.name.startswith(".")]
+            entries: list[os.DirEntry[str]] = []
+            hidden: list[os.DirEntry[str]] = []
+            for entry in it:
+                (hidden if entry.name.startswith(".") else entries).append(entry)
     except (FileNotFoundError, NotADirectoryError):
         return []
     except OSError as e:
         raise RunStoreError(f"the run store {root} cannot be read: {e}") from e
+    for entry in hidden:  # runs a killed process left half-started or half-deleted
+        sweep_hidden_folder(entry)
     rows = []
     for entry in entries:
         try:

@@ -4,6 +4,7 @@ its small JSON files back (the layout is described in `dlviz.runs`)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -47,6 +48,8 @@ MAX_IMPORT_BYTES = 2 * MAX_WEIGHTS_BYTES + (256 << 20)  # a bundle holds the wei
 
 MAX_NAME = 200
 MAX_TAGS, MAX_TAG = 20, 40
+
+TMP_SUFFIX = ".tmp"  # a file being written (hidden: its name starts with ".")
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -100,8 +103,11 @@ def new_run_id(label: str = "") -> str:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `path` whole or not at all: a hidden temp file beside it, flushed to the disk, then
+    renamed over it. A write that fails (a full disk) or is killed leaves the old file as it was;
+    a temp file left by a kill is hidden from the listing and removed later (`sweep_leftovers`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -111,6 +117,40 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` last through a power cut (best effort: not every file system
+    lets a folder be opened or synced)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: str | os.PathLike[str]) -> None:
+    """Flush a file written by another library (safetensors) to the disk before it is renamed
+    into place; raises OSError (a full disk can show only here)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, *((errno.EDQUOT,) if hasattr(errno, "EDQUOT") else ())})
+
+
+def is_disk_full(e: BaseException | None) -> bool:
+    """Whether `e` says the disk (or the person's quota on it) is full."""
+    return isinstance(e, OSError) and e.errno in DISK_FULL_ERRNOS
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -171,6 +211,7 @@ def start_run(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _fsync_dir(root)
     return folder
 
 
@@ -187,27 +228,55 @@ def save_run(
     run_id: str,
     config: dict[str, Any],
     summary: dict[str, Any],
-    metrics: dict[str, list[Any]],
+    metrics: dict[str, list[Any]] | None,
     model: nn.Module | None = None,
     tensors: dict[str, torch.Tensor] | None = None,
 ) -> Path:
     """Write one finished (or stopped, diverged or failed) run: metrics, weights (of `model`,
     or `tensors`, a state dict already on the CPU: a run trained elsewhere), then
-    ``summary.json`` last; returns its folder. Works with or without an earlier `start_run`."""
+    ``summary.json`` last; returns its folder. Works with or without an earlier `start_run`.
+    `metrics` None keeps the curves already saved (the end of a run whose full save failed)."""
     _check_id(run_id)
     folder = Path(root) / run_id
+    made = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
+    try:
+        _write_run(folder, run_id, config, summary, metrics, model, tensors)
+    except BaseException:
+        if made:  # a folder this call made (no start): no half-saved run is left in the store
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
+
+
+def _write_run(
+    folder: Path,
+    run_id: str,
+    config: dict[str, Any],
+    summary: dict[str, Any],
+    metrics: dict[str, list[Any]] | None,
+    model: nn.Module | None,
+    tensors: dict[str, torch.Tensor] | None,
+) -> None:
     atomic_write_json(folder / CONFIG, config)
-    atomic_write_json(folder / METRICS, metrics)
+    if metrics is not None:
+        atomic_write_json(folder / METRICS, metrics)
+    else:
+        try:
+            metrics = _read_json(folder / METRICS)
+        except (OSError, ValueError):
+            metrics = None
+        metrics = metrics if isinstance(metrics, dict) else {}
     if model is not None:
         tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if tensors is not None:
         tensors = {k: v for k, v in tensors.items() if isinstance(v, torch.Tensor)}
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights.", suffix=TMP_SUFFIX)
         os.close(fd)
         try:
             # the config travels with the weights, so the file alone can be a Transfer backbone
             save_file(tensors, tmp, metadata={"dlviz_config": json.dumps(config)})
+            _fsync_file(tmp)  # on the disk before the rename: never a renamed, empty file
             os.replace(tmp, folder / WEIGHTS)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -235,7 +304,68 @@ def save_run(
             "final_test_accuracy": final.get("test_accuracy"),
         },
     )
-    return folder
+
+
+# Runs of this process whose end could not be written at all (a full disk): the listing shows
+# each as ended, with the reason, while this process lives; afterwards it reads as interrupted.
+_UNSAVED_ENDS: dict[str, tuple[str, str]] = {}
+_UNSAVED_MAX = 10_000
+
+
+def note_unsaved_end(root: str | os.PathLike[str], run_id: str, status: str, message: str) -> None:
+    """Remember, in this process, how a run ended when not even its summary could be written."""
+    if len(_UNSAVED_ENDS) >= _UNSAVED_MAX:
+        _UNSAVED_ENDS.clear()
+    _UNSAVED_ENDS[os.path.abspath(os.path.join(root, _check_id(run_id)))] = (status, message)
+
+
+def unsaved_end(folder: str) -> tuple[str, str] | None:
+    """(status, message) of a run of this process whose end could not be written, else None."""
+    return _UNSAVED_ENDS.get(os.path.abspath(folder)) if _UNSAVED_ENDS else None
+
+
+# Temp files and folders a killed write leaves behind are hidden (their names start with "."),
+# so the listing never shows them; they are removed once older than this, when no write can
+# still be going on in them.
+LEFTOVER_AGE_S = 600.0
+
+
+def sweep_leftovers(folder: str | os.PathLike[str], now: float | None = None) -> int:
+    """Remove the hidden temp files (``.*.tmp``) older than `LEFTOVER_AGE_S` in `folder`, a run
+    folder; returns how many. Never raises."""
+    now = time.time() if now is None else now
+    removed = 0
+    try:
+        with os.scandir(folder) as it:
+            for entry in it:
+                if not (entry.name.startswith(".") and entry.name.endswith(TMP_SUFFIX)):
+                    continue
+                try:
+                    if now - entry.stat(follow_symlinks=False).st_mtime > LEFTOVER_AGE_S:
+                        os.unlink(entry.path)
+                        removed += 1
+                except OSError:
+                    continue
+    except OSError:
+        pass
+    return removed
+
+
+def sweep_hidden_folder(entry: os.DirEntry[str], now: float | None = None) -> None:
+    """Remove a hidden folder of the store's top level that a killed process left: a run
+    deleted half-way (``.<id>.<hex>.deleting``, any age) or started half-way
+    (``.<id>.<hex>.starting``, older than `LEFTOVER_AGE_S`). Never raises."""
+    name = entry.name
+    if not (name.endswith(".deleting") or name.endswith(".starting")):
+        return
+    try:
+        if not entry.is_dir(follow_symlinks=False):
+            return
+        age = (time.time() if now is None else now) - entry.stat(follow_symlinks=False).st_mtime
+    except OSError:
+        return
+    if name.endswith(".deleting") or age > LEFTOVER_AGE_S:
+        shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _best(values: Any) -> float | None:

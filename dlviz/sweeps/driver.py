@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from dlviz import runs
+from dlviz.runs import store
 from dlviz.sweeps.aggregate import best_group, groups, trial_metrics
 from dlviz.sweeps.executors import Executor
 from dlviz.sweeps.spec import SweepSpec, Trial, expand, sweep_id
@@ -147,6 +148,7 @@ class Driver:
         self.started = time.time()
         self._stop = threading.Event()
         self._written = 0.0
+        self._write_problem = ""  # why the manifest could not be written last time ("" if it was)
         self.skipped = 0
 
     # --- the manifest -------------------------------------------------------------------------
@@ -188,9 +190,17 @@ class Driver:
         now = time.monotonic()
         if not force and now - self._written < WRITE_EVERY_S:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        runs.atomic_write_json(self.folder / MANIFEST, self.manifest())
         self._written = now
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            runs.atomic_write_json(self.folder / MANIFEST, self.manifest())
+        except OSError as e:  # a full disk: the sweep goes on, each trial says how it ended
+            problem = f"the sweep's manifest could not be written: {e}"
+            if problem != self._write_problem:
+                self.say(problem)
+            self._write_problem = problem
+        else:
+            self._write_problem = ""
 
     # --- a trial's end --------------------------------------------------------------------------
 
@@ -223,7 +233,13 @@ class Driver:
             )
             runs.set_tags(self.root, run_id, [f"sweep:{self.id}"])
         except (OSError, runs.RunStoreError) as e:
-            status, message, run_id = "error", f"{message} Not saved: {e}".strip(), ""
+            why = (
+                f"the disk is full ({e.strerror}); free some space, then run the sweep again to "
+                "train what did not finish"
+                if store.is_disk_full(e)
+                else str(e)
+            )
+            status, message, run_id = "error", f"{message} Not saved: {why}".strip(), ""
         row.status, row.message, row.run_id = status, message, run_id
         row.finished = time.time()
         row.metrics = trial_metrics(summary, metrics) if status == "finished" else {}
