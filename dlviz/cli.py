@@ -11,7 +11,7 @@ dlviz runs show ID [--json] | rm ID [--yes] | import FILE
 dlviz runs export ID [--format zip|onnx|tensorboard] [-o PATH]
 dlviz runs probe ID [--json] [--device DEV]
 dlviz pretrain [--name NAME] [--samples N] [--epochs N] [--size PX] [--seed S] [--out DIR] | --list
-dlviz ui [STREAMLIT ARGS...]
+dlviz ui [--shared] [STREAMLIT ARGS...]
 """
 
 from __future__ import annotations
@@ -279,6 +279,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
             _err(str(e))
             return EXIT_FAILED
         print(json.dumps(result) if args.json else bench_browser.format_browser(result))
+        return EXIT_OK
+    if args.what in ("load", "soak"):
+        from dlviz.bench import load, soak
+
+        try:
+            if args.what == "load":
+                result = load.load(sessions=max(1, args.sessions), seconds=args.seconds)
+            else:
+                result = soak.soak(runs=max(1, args.runs))
+        except RuntimeError as e:
+            _err(str(e))
+            return EXIT_FAILED
+        text = load.format_load(result) if args.what == "load" else soak.format_soak(result)
+        print(json.dumps(result) if args.json else text)
         return EXIT_OK
     args.device = args.device or "cpu"
     if args.what == "runs":
@@ -704,11 +718,12 @@ def cmd_runs_code(args: argparse.Namespace) -> int:
 
 def cmd_runs_import(args: argparse.Namespace) -> int:
     from dlviz import runs
+    from dlviz.runs.archive import import_size_problem
 
     path = Path(args.file)
     try:
-        if path.stat().st_size > runs.MAX_IMPORT_BYTES:
-            _err(f"{path} is over {runs.MAX_IMPORT_BYTES >> 20} MB; it is not a run ZIP")
+        if problem := import_size_problem(path.stat().st_size):
+            _err(f"{path}: {problem}. Import a smaller run, or raise DLVIZ_MAX_IMPORT_MB.")
             return EXIT_FAILED
         data = path.read_bytes()
     except OSError as e:
@@ -716,7 +731,8 @@ def cmd_runs_import(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     root = _runs_root(args)
     try:
-        run_id = runs.import_run(root, data)
+        # a run imported on the command line is the operator's, whoever's it was elsewhere
+        run_id = runs.import_run(root, data, owner="")
     except runs.RunStoreError as e:
         _err(f"{path}: {e}")
         return EXIT_FAILED
@@ -779,6 +795,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     from dlviz.ui.server import serve
 
+    if args.shared:  # shared-server mode: each browser (or signed-in person) sees its own runs
+        os.environ["DLVIZ_SHARED"] = "1"
     return serve(args.streamlit_args)
 
 
@@ -837,6 +855,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--count", type=int, default=1000, help="runs: runs in the store (default 1000)")
     b.add_argument("--width", type=int, default=1400, help="browser: window width (1400)")
     b.add_argument("--trials", type=int, default=24, help="sweep: tiny trials (default 24)")
+    b.add_argument("--sessions", type=int, default=10, help="load: browser sessions (10)")
+    b.add_argument("--seconds", type=float, default=180.0, help="load: seconds of load (180)")
+    b.add_argument("--runs", type=int, default=200, help="soak: runs in a row (default 200)")
     b.add_argument("--json", action="store_true", help="print the result as JSON")
     b.set_defaults(func=cmd_bench)
 
@@ -917,6 +938,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     u = sub.add_parser(
         "ui", help="open the dashboard; other options go to `streamlit run` (--server.port 8502)"
+    )
+    u.add_argument(
+        "--shared",
+        action="store_true",
+        help="shared-server mode (DLVIZ_SHARED=1): each browser, or each person signed in "
+        "with st.login, sees and changes only its own runs",
     )
     u.set_defaults(func=cmd_ui)
     return p

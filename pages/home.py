@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dlviz.ui import layout
+from dlviz.ui import layout, visibility
 from dlviz.ui.state import ensure_app
 
 ensure_app()
@@ -162,6 +162,10 @@ explains. It runs on this machine, or on a **Ray** cluster from the command line
 
 st.caption(
     "Every run is real PyTorch training in a background thread of this server; several people "
-    "can train at once without seeing each other's runs. Finished runs are saved to the run "
-    "store (`~/.dlviz/runs`, or `$DLVIZ_HOME/runs`)."
+    "can train at once, each watching their own. Finished runs are saved to the run store "
+    + (
+        "(this server is shared: the Runs page shows each person only their own)."
+        if visibility.shared()
+        else "(`~/.dlviz/runs`, or `$DLVIZ_HOME/runs`), where the Runs page shows them all."
+    )
 )

@@ -11,10 +11,7 @@ state.ensure_app()
 runs_widgets.init()
 
 st.title("Runs")
-st.caption(
-    "Every run from any page or from `dlviz train` is kept. Select one row to rename, tag, "
-    "download or delete it and see its charts; select 2 to 10 to compare them."
-)
+st.caption(runs_widgets.page_caption())
 url_state.notice("rs")
 runs_widgets.show_flash()
 runs_widgets.import_box()

@@ -6,7 +6,7 @@ import streamlit as st
 from dlviz import text
 from dlviz.labs.uploads import view as uploads_view
 from dlviz.labs.uploads import widgets as uploads
-from dlviz.ui import fields, layout, live, state, url_state
+from dlviz.ui import fields, layout, live, state, upload_budget, url_state
 from dlviz.ui.widgets import training_controls
 
 state.ensure_app()
@@ -52,7 +52,7 @@ with main:
     st.caption(
         f"Accepted: {uploads.accepted_types()}; any size, colour mode or orientation (photos "
         f"are turned upright). Limits: {lim.describe()}. Pictures stay in this browser session "
-        "only, and are gone when it ends."
+        f"only, and are gone when it ends. {upload_budget.describe()}"
     )
 
     ds = uploads.dataset()

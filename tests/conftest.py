@@ -115,9 +115,10 @@ def apptest(monkeypatch):
             for h in view.handles:
                 h.thread.join(timeout=20)
                 assert not h.thread.is_alive(), "a run thread outlived its test"
-    from dlviz.ui import owner
+    from dlviz.ui import owner, upload_budget
 
     owner.forget_all()  # the browsers' registry of Views is process-wide
+    upload_budget.forget_all()  # and so is the list of the sessions' upload ledgers
 
 
 # --- browser: a real server, Debian's Chromium ---------------------------------------------------

@@ -15,9 +15,11 @@ from typing import Any
 
 from dlviz.runs.store import (
     CONFIG,
+    FORMAT_VERSION,
     MAX_IMPORT_BYTES,
     MAX_JSON_BYTES,
     MAX_WEIGHTS_BYTES,
+    META,
     RUN_FILES,
     RUN_ID,
     STATUS,
@@ -28,6 +30,7 @@ from dlviz.runs.store import (
     _version_problem,
     atomic_write_bytes,
     default_root,
+    describe_config,
     new_run_id,
 )
 
@@ -39,6 +42,10 @@ TAKE_AWAY = "take-away"
 TAKE_AWAY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}\.(onnx|npz|py|csv|md|html|txt)")
 MAX_TAKE_AWAY_FILES = 16
 MAX_TAKE_AWAY_TEXT = 64 << 20  # a script, a CSV, a card, a report
+# zipfile reads a ZIP's whole list of entries at once, about 500 bytes of memory each: more
+# entry signatures than this (a run has at most 29 entries; an .npz beside it, its own) are
+# refused before it does
+MAX_ENTRY_SIGNATURES = 10_000
 
 
 def export_run(root: str | os.PathLike[str] | None, run_id: str) -> bytes:
@@ -56,17 +63,43 @@ def export_run(root: str | os.PathLike[str] | None, run_id: str) -> bytes:
     return buf.getvalue()
 
 
+IMPORT_CAP_VAR = "DLVIZ_MAX_IMPORT_MB"
+DEFAULT_IMPORT_CAP_MB = 200
+
+
+def max_import_bytes() -> int:
+    """The largest run ZIP an import reads: `DLVIZ_MAX_IMPORT_MB` megabytes (a whole number of
+    at least 1; default 200), and never more than `MAX_IMPORT_BYTES`."""
+    text = os.environ.get(IMPORT_CAP_VAR, "").strip()
+    mb = int(text) if text.isdigit() and int(text) >= 1 else DEFAULT_IMPORT_CAP_MB
+    return min(mb << 20, MAX_IMPORT_BYTES)
+
+
+def import_size_problem(size: int) -> str:
+    """Why a run ZIP of `size` bytes is not imported ("" when it may be), said before anything
+    of it is read."""
+    cap = max_import_bytes()
+    if size <= cap:
+        return ""
+    return (
+        f"it is {size / 2**20:.0f} MB, over the {cap >> 20} MB a run ZIP may be here "
+        f"({IMPORT_CAP_VAR} sets it), so it was not read"
+    )
+
+
 def _zip_problem(message: str) -> RunStoreError:
     return RunStoreError(f"this is not a dlviz run ZIP that can be imported: {message}")
 
 
 def _read_run_zip(data: bytes) -> tuple[str, dict[str, bytes]]:
     """The folder name (or "") and the known files of a run ZIP; refuses anything else."""
-    if len(data) > MAX_IMPORT_BYTES:
-        raise _zip_problem(f"it is over {MAX_IMPORT_BYTES >> 20} MB")
+    if problem := import_size_problem(len(data)):
+        raise RunStoreError(problem)
+    if (listed := data.count(b"PK\x01\x02")) > MAX_ENTRY_SIGNATURES:
+        raise _zip_problem(f"it lists {listed:,} entries; a run has at most {len(RUN_FILES)} files")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError) as e:
+    except Exception as e:  # BadZipFile, and zipfile's other errors for a damaged one
         raise _zip_problem(f"not a ZIP file ({e})") from e
     infos = zf.infolist()
     if len(infos) > 2 * len(RUN_FILES) + MAX_TAKE_AWAY_FILES + 1:
@@ -118,7 +151,7 @@ def _read_run_zip(data: bytes) -> tuple[str, dict[str, bytes]]:
         try:
             with zf.open(info) as f:
                 content = f.read(limit + 1)
-        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as e:
+        except Exception as e:  # damaged (zlib.error, ...), encrypted, unknown compression
             raise _zip_problem(f"{name} cannot be read ({e})") from e
         if len(content) > limit:
             raise _zip_problem(f"{name} is over {limit >> 20} MB")
@@ -136,16 +169,19 @@ def _check_safetensors(data: bytes) -> None:
         raise _zip_problem("weights.safetensors is truncated")
     try:
         header = json.loads(data[8 : 8 + n])
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise _zip_problem("weights.safetensors is not a safetensors file") from e
     if not isinstance(header, dict):
         raise _zip_problem("weights.safetensors is not a safetensors file")
 
 
-def import_run(root: str | os.PathLike[str] | None, data: bytes) -> str:
+def import_run(root: str | os.PathLike[str] | None, data: bytes, owner: str | None = None) -> str:
     """Add a run from a ZIP that `export_run` made; returns its id in this store (a fresh one
-    if the id is taken). Refuses unknown files, oversized files, unsafe paths and a config this
-    dlviz cannot read, with a message saying which."""
+    if the id is taken). Refuses a ZIP over `max_import_bytes`, unknown files, oversized files,
+    unsafe paths and a config this dlviz cannot read, with a message saying which.
+
+    `owner`: whose run it becomes here (the importer's owner id; "" for nobody's: the server
+    operator's); None keeps the owner the ZIP names."""
     from dlviz.config import ConfigError, RunConfig
 
     root = Path(root) if root else default_root()
@@ -161,6 +197,8 @@ def import_run(root: str | os.PathLike[str] | None, data: bytes) -> str:
             parsed[name] = json.loads(content)
         except ValueError as e:
             raise _zip_problem(f"{name} is not valid JSON ({e})") from e
+        except RecursionError as e:
+            raise _zip_problem(f"{name} nests lists or objects too deeply to read") from e
         if not isinstance(parsed[name], dict):
             raise _zip_problem(f"{name} is not a JSON object")
         if problem := _version_problem(name, parsed[name]):
@@ -186,6 +224,19 @@ def import_run(root: str | os.PathLike[str] | None, data: bytes) -> str:
             parsed[name]["run_id"] = run_id
     if STATUS in parsed:  # the process that trained it is not ours: unfinished means interrupted
         parsed[STATUS].update(pid=None, host=None, proc_start=None)
+    if owner is not None:
+        if SUMMARY not in parsed and STATUS not in parsed and owner:  # where the owner is kept
+            parsed[STATUS] = {"format_version": FORMAT_VERSION, "run_id": run_id,
+                              **describe_config(parsed[CONFIG])}  # fmt: skip
+            files[STATUS] = b""
+        for name in (SUMMARY, STATUS):
+            if name in parsed:
+                parsed[name].pop("owner", None)
+                if owner:
+                    parsed[name]["owner"] = owner
+        if owner:  # no restart notice of a run this server never trained
+            parsed.setdefault(META, {})["owner_told"] = True
+            files.setdefault(META, b"")
 
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{run_id}.", suffix=".importing"))
     try:

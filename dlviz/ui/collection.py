@@ -1,7 +1,8 @@
 """What the pages where a person builds a labelled set of files share (Your images, Sound):
 class names that can be folder names, uploaders that empty once their files are taken in, the
 report of what the last change did, naming each refused file, and `Collection`: the classes,
-uploads, report and download of one such set."""
+uploads, report and download of one such set, within the session's upload budget
+(`dlviz.ui.upload_budget`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import streamlit as st
 
 from dlviz.data.uploads import Problem
 from dlviz.text import plural
-from dlviz.ui import layout
+from dlviz.ui import layout, upload_budget
 
 GENERATIONS = "_dlviz_uploader_gen"
 MAX_LISTED = 20  # refused files named in a report; the rest are counted
@@ -91,6 +92,7 @@ class Collection:
     noun: str
     make_set: Callable[[], Any]
     export_name: str  # the downloaded file's name, without .zip
+    page: str = ""  # the page's name, in the upload budget's messages
 
     def init(self) -> None:
         ss = st.session_state
@@ -120,15 +122,61 @@ class Collection:
         ss.pop(self.report_key, None)
         self.changed()
 
+    def _held(self) -> None:
+        """Tell the upload budget what the set holds now."""
+        upload_budget.record(self.set_key, upload_budget.nbytes(self.items()), self.page_name)
+
+    @property
+    def page_name(self) -> str:
+        return self.page or self.prefix
+
     def remove_class(self, name: str) -> None:
         self.items().remove_class(name)
+        self._held()
         self._say(f"Removed class {name}.", "info")
         self.changed()
 
     def remove_all(self) -> None:
         st.session_state[self.set_key] = self.make_set()
+        self._held()
         self._say("Removed every class.", "info")
         self.changed()
+
+    def _take(self, target: str | None, f: Any, limits: Any, kept: int) -> tuple[int, int]:
+        """One uploaded file into the set, within the upload budget: its bytes are claimed
+        before they are read, what was decoded from them after; a file that does not fit is
+        refused (a ZIP whole), with what was there before kept. Returns (items added, bytes
+        the set holds now)."""
+        s = self.items()
+        page = self.page_name
+        raw = getattr(f, "size", None)
+        if not isinstance(raw, int):
+            raw = len(f.getvalue())
+        if problem := upload_budget.claim(self.set_key, kept + raw, page):
+            s.problems.append(Problem(f.name, problem))
+            return 0, kept
+        before = {cls: len(items) for cls, items in s.classes.items()}
+        if target is None:
+            try:
+                s.add_zip(f.getvalue(), limits)
+            except zipfile.BadZipFile:
+                s.problems.append(Problem(f.name, "is not a ZIP file (or it is damaged)"))
+            except ValueError as e:  # UploadError: the whole ZIP is refused, with the reason
+                s.problems.append(Problem(f.name, str(e)))
+        else:
+            s.add_files(target, [(f.name, f.getvalue())], limits)
+        new = [item for cls, items in s.classes.items() for item in items[before.get(cls, 0) :]]
+        grown = sum(upload_budget.nbytes(item) for item in new)
+        if problem := upload_budget.claim(self.set_key, kept + grown, page):
+            for cls in list(s.classes):  # the file's items out again, and its new classes
+                if cls in before:
+                    del s.classes[cls][before[cls] :]
+                else:
+                    del s.classes[cls]
+            upload_budget.record(self.set_key, kept, page)
+            s.problems.append(Problem(f.name, problem))
+            return 0, kept
+        return len(new), kept + grown
 
     def ingest(self, target: str | None, files: list[Any], limits: Any) -> None:
         """Decode uploaded `files` into class `target` (or, for ZIP files, into the classes
@@ -136,18 +184,12 @@ class Collection:
         s = self.items()
         before = len(s.problems)
         added = 0
+        kept = upload_budget.nbytes(s)
+        upload_budget.record(self.set_key, kept, self.page_name)
         bar = st.progress(0.0, text=f"Reading {plural(len(files), 'file')}...")
         for k, f in enumerate(files):
-            data = f.getvalue()
-            if target is None:
-                try:
-                    added += s.add_zip(data, limits)
-                except zipfile.BadZipFile:
-                    s.problems.append(Problem(f.name, "is not a ZIP file (or it is damaged)"))
-                except ValueError as e:  # UploadError: the whole ZIP is refused, with the reason
-                    s.problems.append(Problem(f.name, str(e)))
-            else:
-                added += s.add_files(target, [(f.name, data)], limits)
+            n, kept = self._take(target, f, limits, kept)
+            added += n
             bar.progress(
                 (k + 1) / len(files), text=f"Reading {k + 1} of {plural(len(files), 'file')}..."
             )
@@ -209,7 +251,8 @@ class Collection:
         files = st.file_uploader(
             key=uploader_key(key),
             accept_multiple_files=True,
-            max_upload_size=megabytes(max_bytes),
+            # a file bigger than the session's whole upload budget is not even sent
+            max_upload_size=megabytes(min(max_bytes, upload_budget.session_cap())),
             **kwargs,
         )
         if files:

@@ -7,7 +7,9 @@ so the Views a session started are also kept here, in a process-wide registry ke
 token: a new session of the same browser adopts them into its own session state, and the live
 view, Pause and Stop work again. Nobody else sees them: the registry is only ever read with the
 token of the browser asking, and the token never leaves that browser and this process (the run
-store keeps only `owner_id`, a hash of it).
+store keeps only `owner_id`, a hash of it). Where `st.login` is set up and the person logged in,
+`owner_id` is a hash of their identity instead, so their runs are theirs from any browser.
+Whose stored runs a session may see is decided in `dlviz.ui.visibility`.
 
 After a restart the registry is empty: `restart_notice` tells the person what happened to the
 runs that their browser started and that the server's end cut off, from the run store.
@@ -40,7 +42,10 @@ _COOKIE_JS = """
 export default function (component) {
   const { data } = component;
   const path = data.path || "/";
-  document.cookie = `${data.name}=${data.token}; path=${path}; max-age=31536000; SameSite=Strict`;
+  // served over HTTPS (behind a proxy): never sent over plain HTTP
+  const secure = window.location.protocol === "https:" ? "; Secure" : "";
+  document.cookie =
+    `${data.name}=${data.token}; path=${path}; max-age=31536000; SameSite=Strict${secure}`;
 }
 """
 
@@ -67,8 +72,36 @@ def token() -> str:
     return ss[TOKEN_KEY]
 
 
+def login_available() -> bool:
+    """True where `st.login` is set up: secrets.toml has an [auth] section (Streamlit then gives
+    `st.user` an ``is_logged_in`` field, signed in or not)."""
+    try:
+        return "is_logged_in" in st.user.to_dict()
+    except Exception:  # no script run (a download's callable), or an older Streamlit
+        return False
+
+
+def signed_in() -> str:
+    """The signed-in person's stable identity (their identity provider and its subject, or
+    their email), where `st.login` is set up and they logged in; "" otherwise."""
+    try:
+        user = st.user.to_dict()
+    except Exception:
+        return ""
+    if user.get("is_logged_in") is not True:
+        return ""
+    who = user.get("sub") or user.get("email")
+    if not isinstance(who, str) or not who:
+        return ""
+    return f"{user.get('iss') or ''}|{who}"
+
+
 def owner_id(tok: str | None = None) -> str:
-    """The run store's name for the browser: a hash of its token, not the token itself."""
+    """The run store's name for the person: a hash of their signed-in identity (the same from
+    any browser) where they logged in with `st.login`, else of the browser's token; never the
+    identity or the token itself. With `tok`: that browser token's."""
+    if tok is None and (who := signed_in()):
+        return hashlib.sha256(f"user:{who}".encode()).hexdigest()[:16]
     return hashlib.sha256((tok or token()).encode()).hexdigest()[:16]
 
 
@@ -201,7 +234,7 @@ def _find_cut_off() -> str:
         return ""
     root = runs.default_root()
     try:
-        cut = cut_off_runs(runs.list_runs(root), owner_id(tok))
+        cut = cut_off_runs(runs.list_runs(root), owner_id(None if signed_in() else tok))
     except OSError:
         return ""
     if not cut:

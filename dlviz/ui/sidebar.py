@@ -1,4 +1,5 @@
-"""The sidebar every page shares: the devices found here and this session's runs."""
+"""The sidebar every page shares: the devices found here, this session's runs, and Log in /
+Log out where `st.login` is set up."""
 
 from __future__ import annotations
 
@@ -80,6 +81,34 @@ def _run_status() -> None:
     status()
 
 
+def _plain(text: str) -> str:
+    """A name from an identity provider, shown as it is (no Markdown in it)."""
+    return "".join(c for c in text if c not in "*_`[]()<>#|\\$~")[:80]
+
+
+def _account() -> None:
+    """Log in / Log out, where secrets.toml sets up `st.login` (an [auth] section)."""
+    if not owner.login_available():
+        return
+    if owner.signed_in():
+        user = st.user.to_dict()
+        name = _plain(str(user.get("name") or user.get("email") or "")) or "you"
+        st.caption(f"Signed in as {name}: your runs are yours from any browser.")
+        if st.button("Log out", key="sb_logout", icon=":material/logout:", width="stretch"):
+            st.logout()
+        return
+    st.caption("Log in to keep your runs under your own account, from any browser.")
+    if st.button("Log in", key="sb_login", icon=":material/login:", width="stretch"):
+        try:
+            st.login()
+        except Exception as e:  # Authlib missing, or the [auth] section incomplete
+            st.error(
+                f"Logging in is not available here: {e}. Ask the person who runs this server "
+                "to check its [auth] settings.",
+                icon=":material/error:",
+            )
+
+
 def shared_sidebar() -> None:
     # A reload or a second tab is a new session: it takes over this browser's runs first, so
     # the page it draws already shows them. After a restart, say what became of them.
@@ -87,6 +116,7 @@ def shared_sidebar() -> None:
     owner.restart_notice()
     with st.sidebar:
         owner.remember_browser()
+        _account()
         with st.expander("This machine", expanded=False, icon=":material/memory:"):
             for line in _device_lines():
                 st.caption(line)

@@ -16,7 +16,7 @@ import streamlit as st
 from dlviz.data import gen2d
 from dlviz.labs.generative.figures import canvas_figure
 from dlviz.text import plural
-from dlviz.ui import layout, live
+from dlviz.ui import layout, live, upload_budget
 
 POINTS = "gn_draw_points"  # (K, 2) float32: the drawing's points
 WEIGHTS = "gn_draw_weights"  # (K,) float32
@@ -164,6 +164,11 @@ def _upload() -> None:
     ss = st.session_state
     file = ss.get("gn_draw_file")
     if file is None:
+        upload_budget.release("gn_draw_file")
+        return
+    # the file counts against the session's upload budget while its uploader holds it
+    if problem := upload_budget.claim("gn_draw_file", file.size, "Generative", file.name):
+        ss[NOTE] = f"error:{problem} Your drawing is as it was."
         return
     try:
         points, weights, note = gen2d.parse_points(file.getvalue(), file.name)

@@ -28,7 +28,7 @@ from dlviz.labs.runs.widgets import as_number, flash, root
 from dlviz.probes import FeatureSnapshot, ImageProbe
 from dlviz.text import counted, plural
 from dlviz.trained import trained_model
-from dlviz.ui import fields, layout, live
+from dlviz.ui import fields, layout, live, visibility
 from dlviz.ui.state import dataset
 
 MAX_COMPARE = 10
@@ -41,8 +41,13 @@ DIFF_COLOR = "background-color: rgba(255, 196, 0, 0.25)"
 # --- one run ----------------------------------------------------------------------------------
 
 
+# Each change checks again that the run is the person's (`visibility.require`): the buttons are
+# only drawn for runs they see, and a run that is not theirs reads as one that is not there.
+
+
 def _rename(run_id: str) -> None:
     try:
+        visibility.require(root(), run_id)
         runs.rename_run(root(), run_id, st.session_state.get("rs_name", ""))
     except runs.RunStoreError as e:
         flash("error", str(e))
@@ -53,6 +58,7 @@ def _rename(run_id: str) -> None:
 def _set_tags(run_id: str) -> None:
     text = st.session_state.get("rs_tags", "")
     try:
+        visibility.require(root(), run_id)
         tags = runs.set_tags(root(), run_id, [t.strip() for t in text.split(",")])
     except runs.RunStoreError as e:
         flash("error", f"{e}. Separate tags with commas.")
@@ -63,6 +69,7 @@ def _set_tags(run_id: str) -> None:
 
 def _delete(run_id: str, label: str) -> None:
     try:
+        visibility.require(root(), run_id)
         runs.delete_run(root(), run_id)
     except runs.RunStoreError as e:
         flash("error", str(e))
@@ -85,7 +92,7 @@ def _delete_popover(run_id: str, label: str, disabled: bool = False) -> None:
 
 def _load(run_id: str) -> tuple[runs.StoredRun | None, str]:
     try:
-        return runs.load_run(root(), run_id), ""
+        return visibility.load_run(root(), run_id), ""
     except runs.RunStoreError as e:
         return None, str(e)
 

@@ -1,8 +1,9 @@
-"""The Runs page's widgets: every run in the store in one table (filter, sort, select) and the
-import of a run's ZIP (`view` draws one run and the Compare view).
+"""The Runs page's widgets: every run in the store the person may see in one table (filter,
+sort, select) and the import of a run's ZIP (`view` draws one run and the Compare view).
 
 Every widget key starts with ``rs_``. What a person changes goes through `dlviz.runs`; a failure
-is one message on the page (kept in ``rs_flash`` across the rerun a button causes).
+is one message on the page (kept in ``rs_flash`` across the rerun a button causes). Which runs
+are theirs is `dlviz.ui.visibility`'s rule: all of them on a laptop, their own on a shared server.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from dlviz.compare import (
     filter_runs,
     run_labels,
 )
-from dlviz.ui import layout, url_state
+from dlviz.runs.archive import IMPORT_CAP_VAR, import_size_problem, max_import_bytes
+from dlviz.ui import layout, upload_budget, url_state, visibility
+from dlviz.ui.collection import megabytes, taken_in, uploader_key
 from dlviz.ui.state import set_defaults
 
 FLASH = "rs_flash"
@@ -52,15 +55,36 @@ def show_flash() -> None:
 
 
 def list_rows() -> list[dict[str, Any]] | None:
-    """Every run's listing row; None (with a message) when the store itself cannot be read."""
+    """The listing rows of every run this person may see; None (with a message) when the store
+    itself cannot be read."""
     try:
-        return runs.list_runs(root())
+        return visibility.visible_runs(runs.list_runs(root()))
     except runs.RunStoreError as e:
         st.error(f"{e}. Check that the folder exists and can be read, or set DLVIZ_HOME.")
         return None
 
 
+def page_caption() -> str:
+    what = (
+        f"{visibility.scope_note()} Every run you train is kept."
+        if visibility.shared()
+        else "Every run from any page or from `dlviz train` is kept."
+    )
+    return (
+        f"{what} Select one row to rename, tag, download or delete it and see its charts; "
+        "select 2 to 10 to compare them."
+    )
+
+
 def empty_message() -> None:
+    if visibility.shared():
+        st.info(
+            "No runs of yours yet. Every run you train is kept here: train one on the "
+            "**Playground**, **Images** or **Your images** page, or import a run's ZIP above. "
+            "Then come back to compare them.",
+            icon=":material/history:",
+        )
+        return
     st.info(
         "No runs yet. Every run is kept here: train one on the **Playground**, **Images** or "
         "**Your images** page, or from a terminal with `dlviz train CONFIG.json`. Then come "
@@ -211,12 +235,23 @@ def table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # --- import -----------------------------------------------------------------------------------
 
 
+IMPORT = "rs_import"  # the uploader's name, and the upload budget's for the ZIP while it is read
+
+
 def _import() -> None:
-    upload = st.session_state.get("rs_import")
+    key = uploader_key(IMPORT)
+    upload = st.session_state.get(key)
     if upload is None:
         return
+    taken_in(IMPORT)  # a new, empty uploader: the ZIP's bytes are not kept after this
+    if problem := import_size_problem(upload.size):
+        flash("error", f"{upload.name}: {problem}. Import a smaller run.")
+        return
+    if problem := upload_budget.claim(IMPORT, upload.size, "Runs", upload.name):
+        flash("error", problem)
+        return
     try:
-        run_id = runs.import_run(root(), upload.getvalue())
+        run_id = runs.import_run(root(), upload.getvalue(), owner=visibility.viewer())
     except runs.RunStoreError as e:
         flash(
             "error", f"{upload.name}: {e}. Pick a ZIP that a Runs page or `dlviz runs export` made."
@@ -225,14 +260,19 @@ def _import() -> None:
         flash("error", f"{upload.name} could not be imported: {e}")
     else:
         flash("success", f"Imported {upload.name} as run {run_id}.")
+    finally:
+        upload_budget.release(IMPORT)
 
 
 def import_box() -> None:
+    cap = max_import_bytes()
     with st.expander("Import a run (a ZIP another dlviz exported)", icon=":material/upload:"):
         st.file_uploader(
             "Run ZIP",
             type=["zip"],
-            key="rs_import",
+            key=uploader_key(IMPORT),
             on_change=_import,
-            help="A ZIP from **Download ZIP** below, or from `dlviz runs export ID`.",
+            max_upload_size=megabytes(min(cap, upload_budget.session_cap())),
+            help="A ZIP from **Download ZIP** below, or from `dlviz runs export ID`; at most "
+            f"{cap >> 20} MB ({IMPORT_CAP_VAR}).",
         )

@@ -26,7 +26,7 @@ from dlviz.config import (
 from dlviz.data import Dataset
 from dlviz.models import parameter_count
 from dlviz.text import plural
-from dlviz.ui import fields, live, open_settings, url_state
+from dlviz.ui import fields, live, open_settings, upload_budget, url_state
 from dlviz.ui import widgets as shared_widgets
 from dlviz.ui.state import dataset
 
@@ -440,6 +440,8 @@ def _own_dataset(cfg: DataConfig) -> Dataset:
 
     source = _own_source(cfg.name)
     if source is None:
+        st.session_state.pop(OWN, None)
+        upload_budget.release(OWN)
         raise ValueError(
             {
                 "own_text": "paste a text or upload a text file to train on",
@@ -452,7 +454,21 @@ def _own_dataset(cfg: DataConfig) -> Dataset:
     kept = st.session_state.get(OWN)
     if kept is not None and kept[0] == key:
         return kept[1]
-    ds = files.dataset_from_upload(cfg, raw)
+    # Within the session's upload budget: the file (or text) before it is read, then with the
+    # dataset made from it; what does not fit is not kept.
+    pasted = fingerprint.startswith("pasted:")
+    what = "The pasted text" if pasted else f"The file {fingerprint.rsplit(':', 1)[0]}"
+    size = upload_budget.nbytes(raw)
+    st.session_state.pop(OWN, None)  # the one kept before is for other data or settings
+    try:
+        if problem := upload_budget.claim(OWN, size, "Sequences", what):
+            raise ValueError(problem)
+        ds = files.dataset_from_upload(cfg, raw)
+        if problem := upload_budget.claim(OWN, size + upload_budget.nbytes(ds), "Sequences", what):
+            raise ValueError(problem)
+    except ValueError:
+        upload_budget.release(OWN)
+        raise
     st.session_state[OWN] = (key, ds)
     return ds
 

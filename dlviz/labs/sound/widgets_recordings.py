@@ -16,7 +16,7 @@ from dlviz.data.audio import sound_dataset
 from dlviz.data.audio_files import AUDIO_EXTENSIONS, AudioLimits, SoundSet
 from dlviz.data.base import SAMPLE_RATE
 from dlviz.text import plural
-from dlviz.ui import layout
+from dlviz.ui import layout, upload_budget
 from dlviz.ui.collection import Collection, class_key, taken_in, uploader_key
 
 SET = "sd_recordings"
@@ -24,7 +24,7 @@ VERSION = "sd_rec_version"  # bumped on every change to the set: caches follow i
 PLAYERS = 3  # clips of a class playable in its panel
 SET_UI = Collection(
     prefix="sd", set_key=SET, version_key=VERSION, report_key="sd_rec_report", noun="clip",
-    make_set=SoundSet, export_name="dlviz-sounds",
+    make_set=SoundSet, export_name="dlviz-sounds", page="Sound",
 )  # fmt: skip
 
 
@@ -171,7 +171,7 @@ def panel() -> None:
     st.caption(
         f"Accepted: WAV, FLAC and OGG, any sample rate, bit depth or number of channels "
         f"(each becomes mono at 16 kHz). Limits: {lim.describe()}. Clips stay in this browser "
-        "session only, and are gone when it ends."
+        f"session only, and are gone when it ends. {upload_budget.describe()}"
     )
     with st.container():
         if sound_set().classes:

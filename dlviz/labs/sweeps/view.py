@@ -32,7 +32,7 @@ from dlviz.sweeps.aggregate import groups
 from dlviz.sweeps.driver import launch, list_sweeps, read_manifest, request_stop, running
 from dlviz.sweeps.spec import SweepError
 from dlviz.text import plural
-from dlviz.ui import layout, live, open_settings, owner
+from dlviz.ui import layout, live, open_settings, owner, visibility
 from dlviz.ui.charts import summary
 
 CURRENT = "sw_current"  # the sweep the page shows (its id)
@@ -74,8 +74,9 @@ def stop(sid: str) -> None:
 
 
 def chooser() -> str | None:
-    """The sweeps in the store, newest first; the one shown."""
-    sweeps = list_sweeps(root())
+    """The sweeps in the store this person may follow (`visibility`), newest first; the one
+    shown."""
+    sweeps = visibility.visible_sweeps(list_sweeps(root()))
     ids = [m["sweep_id"] for m in sweeps]
     ss = st.session_state
     if not ids:
@@ -150,7 +151,7 @@ def _stored_curve(run_id: str) -> tuple[list[int], list[float]]:
     cache = st.session_state.setdefault("_sw_curves", {})
     if run_id not in cache:
         try:
-            metrics = runs.load_run(root(), run_id).metrics
+            metrics = visibility.load_run(root(), run_id).metrics
         except runs.RunStoreError:
             metrics = {}
         cache[run_id] = (list(metrics.get("epoch") or []), list(metrics.get("test_accuracy") or []))
@@ -306,9 +307,15 @@ def live_sweep() -> None:
     """The sweeps in the store to choose from, and the chosen one, read again every second."""
     sid = chooser()
     if sid is None:
-        st.caption("No sweep yet: the trials and charts appear here once one starts.")
+        st.caption(
+            "No sweep yet: the trials and charts appear here once one starts."
+            + (" (On this shared server you see the sweeps you started.)"
+               if visibility.shared() else "")
+        )  # fmt: skip
         return
     m = read_manifest(root(), sid)
+    if m is not None and not visibility.may_see_sweep(m):
+        m = None
     if m is None:
         st.caption("The sweep is starting...")
         return

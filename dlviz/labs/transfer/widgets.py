@@ -25,7 +25,7 @@ from dlviz.labs.transfer import efficiency
 from dlviz.labs.uploads import widgets as uploads_ui
 from dlviz.models import zoo
 from dlviz.text import counted, plural
-from dlviz.ui import fields, live, url_state
+from dlviz.ui import fields, live, url_state, visibility
 from dlviz.ui.session_folder import session_folder
 from dlviz.ui.state import dataset, devices, set_defaults
 
@@ -116,9 +116,10 @@ def _backbone_label(choice: str) -> str:
 
 
 def _cnn_runs() -> list[dict[str, Any]]:
+    """The finished image CNNs of the run store this person may see (`visibility`)."""
     return [
         r
-        for r in runs.list_runs(runs.default_root())
+        for r in visibility.visible_runs(runs.list_runs(runs.default_root()))
         if r.get("arch") == "cnn"
         and r.get("status") == "finished"
         and r.get("dataset") in ("digits", "shapes", "folder", "zip", "upload")
@@ -157,6 +158,10 @@ def backbone_spec() -> tuple[str, str]:
         run_id = st.session_state.get("tl_run")
         if not run_id:
             return "", "Choose a CNN run (train one on the Images page first)."
+        try:  # on a shared server, another's run reads as one that is not there
+            visibility.require(runs.default_root(), run_id)
+        except runs.RunStoreError as e:
+            return "", f"{e}. Choose another run."
         return f"run:{run_id}", ""
     return choice, ""
 

@@ -49,7 +49,7 @@ NUMBER_KEYS = ("up_data_seed", "up_epochs", "up_seed")  # the page's typed whole
 # the classes, uploads, report and download of the person's pictures
 SET_UI = Collection(
     prefix="up", set_key=SET, version_key="up_version", report_key=REPORT, noun="image",
-    make_set=ImageSet, export_name="dlviz-images",
+    make_set=ImageSet, export_name="dlviz-images", page="Your images",
 )  # fmt: skip
 
 DEFAULTS: dict[str, Any] = {
