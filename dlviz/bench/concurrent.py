@@ -66,17 +66,21 @@ def _finished(handle: jobs.RunHandle) -> None:
 
 
 def concurrent(
-    runs: int = 3, repeats: int = 3, epochs: int | None = None, share: bool = True
+    runs: int = 3,
+    repeats: int = 3,
+    epochs: int | None = None,
+    share: bool = True,
+    cases: int | None = None,
 ) -> dict[str, Any]:
-    """Seconds for `runs` runs at once and one after another, per case; the median of
-    `repeats`, the two orders alternating."""
+    """Seconds for `runs` runs at once and one after another, per case (the first `cases`
+    of them when given); the median of `repeats`, the two orders alternating."""
     if not share:  # every run asks for all the threads, as before the share
         original = admission.set_thread_share
         admission.set_thread_share = lambda n: None  # type: ignore[assignment]
     try:
         results = []
         with tempfile.TemporaryDirectory() as root:
-            for name, config in concurrent_cases(epochs):
+            for name, config in concurrent_cases(epochs)[:cases]:
                 _one_after_another(config, 1, root)  # warm-up: lazy imports, the data's cache
                 alone: list[float] = []
                 together: list[float] = []
