@@ -119,7 +119,7 @@ def _check_number(
         raise ConfigError(name, f"must be a number, got {value!r}")
     if kind is int and not isinstance(value, int):
         raise ConfigError(name, f"must be a whole number, got {value!r}")
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):  # a whole number is finite
         raise ConfigError(name, f"must be a finite number, got {value!r}")
     if lo is not None and (value <= lo if lo_open else value < lo):
         bound = f"greater than {lo}" if lo_open else f"at least {lo}"
@@ -499,7 +499,7 @@ class ModelConfig:
                 extra = set(b) - known
                 if extra:
                     raise ConfigError(
-                        f"model.blocks[{i}].{sorted(extra)[0]}",
+                        f"model.blocks[{i}].{_shown(sorted(extra)[0])}",
                         f"is not a known field (known: {', '.join(sorted(known))})",
                     )
                 b = ConvBlock(**b)
@@ -632,7 +632,7 @@ class TrainConfig:
             extra = set(self.augment) - known
             if extra:
                 raise ConfigError(
-                    f"train.augment.{sorted(extra)[0]}",
+                    f"train.augment.{_shown(sorted(extra)[0])}",
                     f"is not a known field (known: {', '.join(sorted(known))})",
                 )
             object.__setattr__(self, "augment", AugmentConfig(**self.augment))
@@ -763,13 +763,20 @@ _SECTIONS = {
 }
 
 
+def _shown(key: str) -> str:
+    """An unknown key as a message names it: in quotes when it would not show (empty, blank
+    or unprintable)."""
+    return key if key.strip() and key.isprintable() else json.dumps(key)
+
+
 def _section(key: str, cls: type, values: dict[str, Any]) -> Any:
     """A config section from a dict; an unknown field is a ConfigError naming it."""
     known = {f.name for f in fields(cls)}
     extra = set(values) - known
     if extra:
         raise ConfigError(
-            f"{key}.{sorted(extra)[0]}", f"is not a known field (known: {', '.join(sorted(known))})"
+            f"{key}.{_shown(sorted(extra)[0])}",
+            f"is not a known field (known: {', '.join(sorted(known))})",
         )
     return cls(**values)
 
@@ -925,7 +932,7 @@ class RunConfig:
         d["model"]["blocks"] = [asdict(b) for b in self.model.blocks]
         if not self.name:
             del d["name"]
-        if not self.transfer.active:  # most runs: keep their config as it always was
+        if self.transfer == TransferConfig():  # most runs: keep their config as it always was
             del d["transfer"]
         return d
 
@@ -940,7 +947,7 @@ class RunConfig:
         unknown = set(d) - set(_SECTIONS) - {"name"}
         if unknown:
             raise ConfigError(
-                sorted(unknown)[0],
+                _shown(sorted(unknown)[0]),
                 "is not a config section (expected data, model, train, transfer, name)",
             )
         parts: dict[str, Any] = {}
@@ -980,7 +987,10 @@ class RunConfig:
                 section = {**section, "name": "temporal_order"}  # a sequence model's default
             if key == "data" and "n_samples" not in section:
                 section = {**section, **_sequence_samples(section.get("name"))}
-                if section.get("name") in SOUND_SAMPLES_DEFAULT:
+                if (
+                    isinstance(section.get("name"), str)
+                    and section["name"] in SOUND_SAMPLES_DEFAULT
+                ):
                     section["n_samples"] = SOUND_SAMPLES_DEFAULT[section["name"]]
             if key == "model" and sound and "arch" not in section:
                 section = {**_sound_model(d.get("data", {})), **section}
@@ -997,6 +1007,10 @@ class RunConfig:
             d = json.loads(text)
         except json.JSONDecodeError as e:
             raise ConfigError("config", f"is not valid JSON ({e.msg} at line {e.lineno})") from e
+        except RecursionError as e:
+            raise ConfigError("config", "nests lists or objects too deeply to read") from e
+        except ValueError as e:  # a number of more digits than Python reads (4,300)
+            raise ConfigError("config", "holds a number with too many digits to read") from e
         return cls.from_dict(d)
 
     def with_changes(self, **sections: Any) -> RunConfig:

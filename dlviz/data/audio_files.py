@@ -218,6 +218,18 @@ def _read(name: str, data: bytes, limits: AudioLimits) -> tuple[np.ndarray, int]
         problem = _too_long(name, frames / rate, limits)
         if problem:
             return problem
+        # Reading and resampling take about 40 bytes a sample: a clip holds at most as many
+        # samples as a 16-bit WAV at the file size limit (a few KB of FLAC or Ogg can unpack
+        # to 30 s at 384 kHz, 11.5 million samples).
+        most = limits.max_file_bytes // 2
+        if frames > most:
+            return Problem(
+                name,
+                f"holds {frames:,} samples ({frames / rate:,.1f} s at {rate:,} Hz); a sound "
+                f"file may hold at most {most:,}, as many as a "
+                f"{limits.max_file_bytes / 2**20:.0f} MB 16-bit WAV: export it at 48,000 Hz or "
+                "less, or cut it shorter",
+            )
         mono = np.empty(frames, np.float32)
         done = 0
         try:  # in blocks, mixed down as read: many channels never sit in memory at once
@@ -336,7 +348,7 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     new length; the clip is padded with silence first, so its end does not wrap onto its start.
     Frequencies below 90% of the lower Nyquist pass unchanged; those above it are removed, not
     aliased."""
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
     if rate_in <= 0 or rate_out <= 0:
         raise ValueError(f"sample rates must be positive, got {rate_in} and {rate_out}")
     if rate_in == rate_out:
@@ -352,8 +364,9 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     n_in, n_pad_out = p * m, q * m
     padded = np.zeros(n_in)
     padded[guard : guard + n] = x
-    spectrum = np.fft.rfft(padded)
     keep = min(n_in, n_pad_out) // 2 + 1
+    spectrum = np.fft.rfft(padded)[:keep].copy()  # only the band kept: the rest freed at once
+    del padded
     roll = max(1, keep // 10)
     taper = np.ones(keep)
     taper[keep - roll :] = 0.5 * (1 + np.cos(np.pi * np.arange(1, roll + 1) / roll))

@@ -35,10 +35,17 @@ MAX_CSV_BYTES = 5 * 2**20  # a CSV of labelled texts or of a series
 MAX_ROWS = 50_000  # rows of a CSV
 MIN_ROWS_PER_CLASS = 5  # some to train on, some to test with
 MAX_CLASSES = 100
+SNIFF_CHARS = 4_000  # the start of a CSV the delimiter is told from
 
 
 class SequenceFileError(ValueError):
     """A person's file (or pasted text) that cannot be used; the message says why."""
+
+
+def _quoted(cell: str, most: int = 40) -> str:
+    """A cell or label as a message quotes it: in quotes, cut to `most` characters (a cell
+    can be a whole file's worth)."""
+    return repr(cell if len(cell) <= most else cell[: most - 3] + "...")
 
 
 def _check_size(size: int, limit: int, what: str) -> None:
@@ -154,7 +161,7 @@ def check_classes(labels: list[str], first_line: int = 0) -> None:
     if len(counts) < 2:
         only = next(iter(counts), "")
         raise SequenceFileError(
-            f"every row has the label {only!r}: a classifier needs at least two classes; add "
+            f"every row has the label {_quoted(only)}: a classifier needs at least two classes; add "
             "rows of another class"
         )
     if len(counts) > MAX_CLASSES:
@@ -167,7 +174,7 @@ def check_classes(labels: list[str], first_line: int = 0) -> None:
         n, c = few[0]
         header = first_line and labels[0] == c and n == 1
         raise SequenceFileError(
-            f"class {c!r} has only {plural(n, 'row')}; each class needs at least "
+            f"class {_quoted(c)} has only {plural(n, 'row')}; each class needs at least "
             f"{MIN_ROWS_PER_CLASS} (some to train on, some to test with): add rows or remove "
             "the class"
             + (f" (if row {first_line} is a header, name its columns text,label)" if header else "")
@@ -198,7 +205,9 @@ def numeric_series(data: bytes | str) -> SeriesColumn:
     several (a header row is allowed; commas, semicolons or tabs between columns), checked:
     a number in every row, all finite."""
     text = _decode(data, MAX_CSV_BYTES, "CSV file")
-    sample = text[:20_000]
+    # csv.Sniffer's patterns take time that grows with the square of the sample (20,000
+    # characters of '"a,' took 6 s): a few lines are enough to tell the delimiter
+    sample = text[:SNIFF_CHARS]
     delimiter = ","
     if any(d in sample for d in ",;\t"):
         try:
@@ -227,7 +236,7 @@ def numeric_series(data: bytes | str) -> SeriesColumn:
         )
 
     def name(c: int) -> str:
-        return f"'{header[c]}'" if header and header[c] else f"{c + 1}"
+        return _quoted(header[c]) if header and header[c] else f"{c + 1}"
 
     parsed = [[_number(row[c]) for _, row in rows] for c in range(width)]
     numeric = [c for c in range(width) if all(v is not None for v in parsed[c])]
@@ -240,7 +249,7 @@ def numeric_series(data: bytes | str) -> SeriesColumn:
         i = next(i for i, v in enumerate(parsed[best]) if v is None)
         line, cell = rows[i][0], rows[i][1][best].strip()
         where = f" in column {name(best)}" if width > 1 else ""
-        what = f"holds {cell!r}, not a number" if cell else "is empty"
+        what = f"holds {_quoted(cell)}, not a number" if cell else "is empty"
         raise SequenceFileError(
             f"row {line} {what}{where}: a series needs a number in every row (a header row is "
             "fine); fix or remove that row"
@@ -251,7 +260,7 @@ def numeric_series(data: bytes | str) -> SeriesColumn:
     if len(bad):
         line, cell = rows[bad[0]][0], rows[bad[0]][1][col].strip()
         raise SequenceFileError(
-            f"row {line} holds {cell!r}: a series needs finite numbers; fill in or remove the "
+            f"row {line} holds {_quoted(cell)}: a series needs finite numbers; fill in or remove the "
             "missing values"
         )
     if width == 1:

@@ -234,9 +234,16 @@ def read_zip(
     were refused. Raises UploadError when `data` is not a ZIP or the ZIP as a whole is over a
     limit (too many files, too large uncompressed). `what` names one file in the messages
     (``image``, ``sound file``); only the limits' file count and byte sizes are used."""
+    # zipfile reads the whole list of entries at once, about 500 bytes of memory each: a ZIP
+    # listing far more than the limit (a few MB of empty entries) is refused before it does
+    listed = data.count(b"PK\x01\x02")
+    if listed > 2 * limits.max_files + 1_000:
+        raise UploadError(
+            f"the ZIP lists {listed:,} entries; the limit is {limits.max_files:,} files"
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError) as e:
+    except Exception as e:  # BadZipFile, and zipfile's other errors (a name not UTF-8, ...)
         raise UploadError(f"this file is not a ZIP archive ({e})") from None
     problems: list[Problem] = []
     files: dict[str, list[tuple[str, bytes]]] = {}

@@ -35,9 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dlviz.config import ConfigError, RunConfig
+from dlviz.config import MAX_HIDDEN_LAYERS, ConfigError, RunConfig
 
 MAX_TRIALS = 10_000  # a hard cap: no sweep file expands beyond this
+# The most checks of a combination against an exclusion `count` makes (combinations x
+# exclusions, about a second): beyond it, a grid with exclusions is refused before any is built
+MAX_EXCLUSION_CHECKS = 1_000_000
 CONFIRM_TRIALS = 200  # more than this asks for --yes
 MAX_FILE_BYTES = 1_000_000
 METRICS = {  # what a trial's summary gives, and which way is better by default
@@ -89,6 +92,12 @@ class SweepSpec:
     name: str = ""
 
 
+def _shown(key: str) -> str:
+    """A key as a message names it: in quotes when it would not show (empty, blank or
+    unprintable)."""
+    return key if key.strip() and key.isprintable() else json.dumps(key)
+
+
 def _short(v: Any) -> str:
     return json.dumps(v, separators=(",", ":")) if not isinstance(v, str) else v
 
@@ -99,16 +108,26 @@ def _is_number(v: Any) -> bool:
 
 def _read_json(p: Path, field: str, what: str) -> Any:
     """The JSON in file `p` (`what` names it in errors), or one SweepError under `field`."""
-    if not p.is_file():
+    try:
+        exists = p.is_file()
+        size = p.stat().st_size if exists else 0
+        data = p.read_bytes() if exists and size <= MAX_FILE_BYTES else b""
+    except OSError as e:  # a path longer than the system takes, no permission
+        raise SweepError(field, f"{what} cannot be read ({e.strerror or e})") from e
+    if not exists:
         raise SweepError(field, f"{what} does not exist")
-    if p.stat().st_size > MAX_FILE_BYTES:
+    if size > MAX_FILE_BYTES:
         raise SweepError(field, f"{what} is over 1 MB; it should be small JSON")
     try:
-        return json.loads(p.read_text(encoding="utf-8"))
+        return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise SweepError(field, f"{what} is not UTF-8 text") from e
     except json.JSONDecodeError as e:
         raise SweepError(field, f"{what} is not valid JSON ({e.msg} at line {e.lineno})") from e
+    except RecursionError as e:
+        raise SweepError(field, f"{what} nests lists or objects too deeply to read") from e
+    except ValueError as e:  # a number of more digits than Python reads (4,300)
+        raise SweepError(field, f"{what} holds a number with too many digits to read") from e
 
 
 def read_spec(path: str | Path) -> SweepSpec:
@@ -139,7 +158,8 @@ def parse(obj: Any, folder: Path | None = None) -> SweepSpec:
     unknown = sorted(set(obj) - TOP_LEVEL)
     if unknown:
         raise SweepError(
-            unknown[0], f"is not a sweep field (the fields are {', '.join(sorted(TOP_LEVEL))})"
+            _shown(unknown[0]),
+            f"is not a sweep field (the fields are {', '.join(sorted(TOP_LEVEL))})",
         )
     base = _read_base(obj.get("base", {}), folder)
     try:
@@ -150,7 +170,7 @@ def parse(obj: Any, folder: Path | None = None) -> SweepSpec:
     if not isinstance(grid, dict):
         raise SweepError("grid", "must map dotted config fields to lists of values")
     for name, values in grid.items():
-        where = f"grid.{name}"
+        where = f"grid.{_shown(name)}"
         if not isinstance(name, str) or name.count(".") != 1 or not all(name.split(".")):
             raise SweepError(where, "must be a dotted field: section.field, e.g. train.lr")
         if not isinstance(values, list) or not values:
@@ -165,7 +185,7 @@ def parse(obj: Any, folder: Path | None = None) -> SweepSpec:
     for i, combo in enumerate(exclude):
         for name in combo:
             if name not in grid:
-                raise SweepError(f"exclude[{i}].{name}", "is not an axis of the grid")
+                raise SweepError(f"exclude[{i}].{_shown(name)}", "is not an axis of the grid")
     seeds = obj.get("seeds", [0])
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         if not 1 <= seeds <= 100:
@@ -185,7 +205,7 @@ def parse(obj: Any, folder: Path | None = None) -> SweepSpec:
     if not isinstance(metric, dict) or set(metric) - {"name", "goal"}:
         raise SweepError("metric", 'must be {"name": ..., "goal": "max" or "min"}')
     m_name = metric.get("name", "test_accuracy")
-    if m_name not in METRICS:
+    if not isinstance(m_name, str) or m_name not in METRICS:
         raise SweepError("metric.name", f"must be one of {', '.join(METRICS)}, got {m_name!r}")
     goal = metric.get("goal", METRICS[m_name])
     if goal not in ("max", "min"):
@@ -219,11 +239,18 @@ def _apply(base: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     if depth is not None or width is not None:
         model = out.setdefault("model", {})
         hidden = model.get("hidden") or [8, 8, 8]
+        if not isinstance(hidden, list):
+            raise SweepError(
+                "model.hidden", f"must be a list of widths for model.depth or model.width, got "
+                f"{hidden!r}"
+            )  # fmt: skip
         d = depth if depth is not None else len(hidden)
         w = width if width is not None else (hidden[0] if hidden else 8)
-        for label, v in (("model.depth", d), ("model.width", w)):
+        for label, v, hi in (("model.depth", d, MAX_HIDDEN_LAYERS), ("model.width", w, None)):
             if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
                 raise SweepError(f"grid.{label}", f"must be whole numbers >= 1, got {v!r}")
+            if hi is not None and v > hi:  # checked before a list of that many is made
+                raise SweepError(f"grid.{label}", f"must be at most {hi}, got {v:,}")
         model["hidden"] = [w] * d
     return out
 
@@ -235,12 +262,21 @@ def trial_key(config: dict[str, Any]) -> str:
 
 
 def count(spec: SweepSpec) -> int:
-    """How many trials the sweep has, without building them (exclusions applied)."""
+    """How many trials the sweep has, without building them (exclusions applied). Raises
+    SweepError for a grid whose combinations times exclusions exceed MAX_EXCLUSION_CHECKS."""
     axes = list(spec.grid)
-    combos = [
-        dict(zip(axes, values)) for values in itertools.product(*(spec.grid[a] for a in axes))
-    ]
-    return sum(not _excluded(c, spec.exclude) for c in combos) * len(spec.seeds)
+    combos = math.prod(len(spec.grid[a]) for a in axes)
+    if not spec.exclude:
+        return combos * len(spec.seeds)
+    if combos * len(spec.exclude) > MAX_EXCLUSION_CHECKS:
+        raise SweepError(
+            "grid",
+            f"has {combos:,} combinations to check against {len(spec.exclude):,} exclusions, "
+            f"over the limit of {MAX_EXCLUSION_CHECKS:,} checks: sweep fewer values, or leave "
+            "fewer combinations out",
+        )
+    values = itertools.product(*(spec.grid[a] for a in axes))
+    return sum(not _excluded(dict(zip(axes, v)), spec.exclude) for v in values) * len(spec.seeds)
 
 
 def expand(spec: SweepSpec, limit: int = MAX_TRIALS) -> list[Trial]:

@@ -139,7 +139,7 @@ def as_json(parse_value: Callable[[Any], Any], show_value: Callable[[Any], Any])
     def parse(raw: str) -> Any:
         try:
             obj = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep for the parser
             raise ValueError("not readable") from None
         try:
             return parse_value(obj)
@@ -177,17 +177,20 @@ def read(prefix: str, fields: dict[str, Field], params: dict[str, str]) -> tuple
     for name, raw in params.items():
         key = by_name.get(name)
         if key is None:
-            ignored.append(f"{name} (not a setting of this page)")
+            ignored.append(f"{_cut(name, 40)} (not a setting of this page)")
             continue
         if len(raw) > MAX_VALUE_CHARS:
             ignored.append(f"{name} (too long)")
             continue
         try:
             values[key] = fields[key].parse(raw)
-        except ValueError as e:
-            shown = raw if len(raw) <= 40 else raw[:37] + "..."
-            ignored.append(f"{name}={shown} ({e})")
+        except ValueError as e:  # the reason may quote the value: cut short, as the value is
+            ignored.append(f"{name}={_cut(raw, 40)} ({_cut(str(e), 160)})")
     return values, ignored
+
+
+def _cut(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 def written(prefix: str, fields: dict[str, Field], state: Any, defaults: dict[str, Any]) -> dict:
