@@ -91,7 +91,7 @@ def parse_values(text: str) -> list[Any]:
             continue
         try:
             out.append(json.loads(item))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # text, or nested past Python's limit
             out.append(item)
     return out
 
