@@ -142,9 +142,12 @@ def thread_share() -> int | None:
     return _share
 
 
-def follow_thread_share() -> None:
-    """Use this thread's share of the cores, if it changed since this thread last looked."""
+def follow_thread_share(limit: int | None = None) -> None:
+    """Use this thread's share of the cores, at most `limit` threads, if that changed since
+    this thread last looked."""
     share = _share
+    if limit is not None:
+        share = limit if share is None else min(share, limit)
     if share is not None and getattr(_applied, "n", None) != share:
         torch.set_num_threads(share)
         _applied.n = share

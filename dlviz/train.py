@@ -41,6 +41,8 @@ EVAL_FIRST = 128  # the first epoch's evaluation of images or sequences, before 
 # sequences: rows per evaluation pass, so that a transformer's attention at the longest length
 # (rows x heads x T x T) stays small
 EVAL_BATCH_SEQUENCES = 256
+# a plain MLP whose parameters times batch size are at most this trains on one thread
+TINY_STEP = 1 << 20
 
 
 class Control:
@@ -496,11 +498,18 @@ def fit(
             raise Diverged(_divergence_message(state, epoch, value))
 
     fire("on_fit_start")
+    thread_limit: int | None = None
     if not generative and not clipping and not augmenting:
         # a plain MLP's step by hand (the same kernels autograd calls, without the graph);
         # built after the callbacks' start, so that a hook one of them adds is seen
-        update = mlp_update(model, step, task) or update  # type: ignore[assignment]
-    follow_thread_share()  # this run's share of the cores; again at every report
+        fast = mlp_update(model, step, task)
+        if fast is not None:
+            update = fast  # type: ignore[assignment]
+            if state.params * cfg.batch_size <= TINY_STEP:
+                # operations too small to split among threads, and threads that wait for a
+                # core spin: one thread (on 2 loaded cores, 2 threads ran 18x slower)
+                thread_limit = 1
+    follow_thread_share(thread_limit)  # this run's share of the cores; again at each report
     start = time.perf_counter()
     paused_total = 0.0
     next_report = start  # the first report comes after the first step: a live chart's first point
@@ -540,7 +549,7 @@ def fit(
                     recent.clear()
                     check_finite(state.recent_loss, epoch + 1)
                     fire("on_report")
-                    follow_thread_share()
+                    follow_thread_share(thread_limit)
                     next_report = time.perf_counter() + report_every_s
 
             state.elapsed = time.perf_counter() - start - paused_total - state.held_s

@@ -300,6 +300,7 @@ def overhead(device: str = "cpu", repeats: int = 21, epochs: int | None = None) 
         for i in range(repeats):
             order = (base, inst) if i % 2 == 0 else (inst, base)
             for fn in order:
+                torch.set_num_threads(threads)  # as chosen (a tiny MLP's run takes one)
                 model = fresh()
                 cpu = time.process_time()
                 seconds = fn(model, data, case.config, dev)

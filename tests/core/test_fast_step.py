@@ -189,3 +189,26 @@ def test_a_run_follows_its_share_in_its_own_thread(monkeypatch):
     t.join()
     torch.set_num_threads(before)
     assert got == [1]
+
+
+def test_a_tiny_mlp_trains_on_one_thread_whatever_its_share(monkeypatch):
+    from dlviz.train import Callback
+
+    seen: list[int] = []
+
+    class Threads(Callback):
+        def on_epoch_end(self, state) -> None:
+            seen.append(torch.get_num_threads())
+
+    monkeypatch.setattr(devices, "_share", 2)
+    cfg = RunConfig().with_changes(train={"epochs": 2, "device": "cpu"})
+    data = load_dataset(cfg.data)
+    model = build_model(cfg.model, data.input_shape, data.n_outputs, seed=0)
+    before = torch.get_num_threads()
+    t = threading.Thread(
+        target=fit, args=(model, data, cfg.train, torch.device("cpu"), [Threads()])
+    )
+    t.start()
+    t.join()
+    torch.set_num_threads(before)
+    assert seen == [1, 1]
