@@ -98,6 +98,7 @@ def dashboard(home: Path, port: int | None = None, timeout_s: float = 90.0) -> I
     log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
     cmd = [sys.executable, "-m", "dlviz.cli", "ui", "--server.headless", "true"]
     cmd += ["--server.address", "127.0.0.1", "--server.port", str(port)]
+    cmd += ["--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
