@@ -280,6 +280,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
             return EXIT_FAILED
         print(json.dumps(result) if args.json else bench_browser.format_browser(result))
         return EXIT_OK
+    if args.what == "watch":
+        from dlviz.bench import watch
+
+        try:  # each repeat starts a dashboard and trains each case three times: 3 at most
+            result = watch.watch(repeats=min(args.repeats, 3), playground_epochs=args.epochs or 300)
+        except RuntimeError as e:
+            _err(str(e))
+            return EXIT_FAILED
+        print(json.dumps(_json_safe(result)) if args.json else watch.format_watch(result))
+        return EXIT_OK
     if args.what in ("load", "soak"):
         from dlviz.bench import load, soak
 
@@ -334,6 +344,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
             _err(str(e))
             return EXIT_USAGE
         print(json.dumps(result) if args.json else augment.format_augment(result))
+        return EXIT_OK
+    if args.what == "concurrent":
+        from dlviz.bench import concurrent
+
+        result = concurrent.concurrent(
+            runs=args.at_once, repeats=min(args.repeats, 5), epochs=args.epochs, share=args.share
+        )
+        print(json.dumps(result) if args.json else concurrent.format_concurrent(result))
         return EXIT_OK
     if args.what == "refresh":
         from dlviz.bench import refresh
@@ -836,7 +854,8 @@ def build_parser() -> argparse.ArgumentParser:
         "kernels; generative: seconds per training step of gan, vae, diffusion and flow on "
         "each device, and the GPU's speed-up; runs: listing a run store of --count runs; devices: matmul, conv, "
         "copies and a training step on each device; browser: first paint and the first Train's "
-        "first point in Chromium against a fresh dashboard",
+        "first point in Chromium against a fresh dashboard; watch: training samples/s with the "
+        "live view open against headless `dlviz train` (--epochs: the Playground's, 300)",
     )
     b.add_argument(
         "--device",
@@ -858,6 +877,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--sessions", type=int, default=10, help="load: browser sessions (10)")
     b.add_argument("--seconds", type=float, default=180.0, help="load: seconds of load (180)")
     b.add_argument("--runs", type=int, default=200, help="soak: runs in a row (default 200)")
+    b.add_argument("--at-once", type=int, default=3, help="concurrent: runs at once (default 3)")
+    b.add_argument(
+        "--no-share",
+        dest="share",
+        action="store_false",
+        help="concurrent: every run asks for all the threads, as before the share",
+    )
     b.add_argument("--json", action="store_true", help="print the result as JSON")
     b.set_defaults(func=cmd_bench)
 

@@ -15,6 +15,11 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
         "dlviz's instrumented training against a bare PyTorch loop (budget: 0.9x or more)",
         "dlviz bench overhead [--device cpu] [--repeats 21] [--epochs N] [--json]",
     ),
+    "concurrent": (
+        "concurrent",
+        "several runs at once against the same runs one after another (they share the cores)",
+        "dlviz bench concurrent [--at-once 3] [--repeats 3] [--epochs N] [--no-share] [--json]",
+    ),
     "refresh": (
         "refresh",
         "server time and bytes of one live chart refresh; time to a run's first loss point",
@@ -68,5 +73,23 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
         "browser",
         "first paint and the first Train's first loss point in Chromium, fresh dashboard",
         "dlviz bench browser [--repeats N] [--width 1400] [--json]",
+    ),
+    "watch": (
+        "watch",
+        "training samples/s with the live view open in Chromium against headless `dlviz train` "
+        "of the same config (budget: 0.9x or more)",
+        "dlviz bench watch [--repeats 3] [--epochs 300] [--json]",
+    ),
+    "load": (
+        "load",
+        "a class on one server: N browser sessions training at once, with reloads and page "
+        "switches; refresh latency, queueing, errors, server memory",
+        "dlviz bench load [--sessions 10] [--seconds 180] [--json]",
+    ),
+    "soak": (
+        "soak",
+        "--runs tiny runs in a row in one server: its memory and the run listing's time as "
+        "the store grows",
+        "dlviz bench soak [--runs 200] [--json]",
     ),
 }
