@@ -939,7 +939,9 @@ def _optimizer(plan: Plan) -> str:
         line = f"optimizer = torch.optim.SGD(model.parameters(), lr=LR{wd}, fused=True)"
         why = "plain SGD"
     elif t.optimizer == "momentum":
-        line = f"optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9{wd}, fused=True)"
+        line = (
+            f"optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9{wd}, fused=True)"
+        )
         why = "SGD with momentum 0.9"
     elif t.optimizer == "adam":
         line = f"optimizer = torch.optim.Adam(model.parameters(), lr=LR{wd}, fused=True)"
