@@ -324,6 +324,7 @@ _WENT_JS = "() => window.__dlvizWent === true"
 _PROGRESS = re.compile(r"training - epoch (\d+)/(\d+)")
 _FINISHED = re.compile(r"finished (\d+) epochs? in [\d.]+ s")
 _WAITING = re.compile(r"Waiting[^\n]*")
+_STOPPED = re.compile(r"[^\n]*What was drawn is kept\.[^\n]*")  # nobody here presses Stop
 _SIDEBAR_RUN = re.compile(r": (\w+), epoch \d+/(\d+)")
 # the live panel's own caption (dlviz.ui.live): the server's time to draw it
 _DRAW_TIME = re.compile(
@@ -371,23 +372,51 @@ class SessionReport:
     finished: int = 0
     seen_queued: int = 0  # runs that waited for a place before training
     queued_at_end: int = 0  # runs still waiting, the page saying why, when the time was up
+    stopped: int = 0  # runs that ended stopped (nobody here presses Stop): a problem
     unfinished: int = 0  # runs neither finished nor waiting when the time was up
     reloads: int = 0
     switches: int = 0
     waiting_messages: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # errors, another's run, stuck waits
-    notes: list[str] = field(default_factory=list)  # what an unfinished run showed at the end
+    notes: list[str] = field(
+        default_factory=list
+    )  # an unfinished run at the end; a cookie-less reload
     latencies: list[dict[str, Any]] = field(default_factory=list)
     superseded: int = 0  # refresh requests a full run swallowed: not timed
     draw_ms: list[tuple[int, int]] = field(default_factory=list)  # the panel's caption: CPU, wall
     intervals: dict[str, float] = field(default_factory=dict)
 
 
+class StoreWatch:
+    """The server's run store, read from outside: how many runs of each epoch count it holds
+    (each session trains its own count, so this tells a session's runs apart)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._epochs: dict[str, int] = {}  # run folder -> its config's train.epochs
+
+    def runs_of(self, epochs: int) -> int:
+        try:
+            names = [e.name for e in os.scandir(self.root) if not e.name.startswith(".")]
+        except FileNotFoundError:
+            return 0
+        for name in names:
+            if name not in self._epochs:
+                try:
+                    cfg = json.loads((self.root / name / "config.json").read_text())
+                    self._epochs[name] = int(cfg["train"]["epochs"])
+                except (OSError, ValueError, KeyError, TypeError):
+                    continue  # being written: read it next time
+        return sum(1 for e in self._epochs.values() if e == epochs)
+
+
 class Session:
     """One person: a browser context, a lab, and a number of epochs nobody else trains."""
 
-    def __init__(self, browser, url: str, index: int, epochs: int, lab: Lab) -> None:
-        self.browser, self.url, self.lab = browser, url, lab
+    def __init__(
+        self, browser, url: str, index: int, epochs: int, lab: Lab, store: StoreWatch
+    ) -> None:
+        self.browser, self.url, self.lab, self.store = browser, url, lab, store
         self.report = SessionReport(index=index, lab=lab.title, epochs=epochs)
         self.link = f"{url}/{lab.path}?" + urlencode({**lab.query, "epochs": str(epochs)})
         self.page = None
@@ -461,6 +490,7 @@ class Session:
         )
         before = _FINISHED.search((await self.look())["main"])
         before = before.group(0) if before else None
+        stored = self.store.runs_of(r.epochs)
         if not await page.evaluate(_CLICK_JS, self.lab.prefix):
             self.problem("Train could not be pressed")
             r.unfinished += 1
@@ -468,7 +498,9 @@ class Session:
         r.started += 1
         queued = False
         acted = action is None
-        went = False  # the page has shown this run (training, waiting or its end)
+        went = False  # the run has started: the page showed it, or the store has it
+        live = False
+        watched = True  # the click's watcher is in this window (a reload ends it)
         last_change = time.monotonic()
         while True:
             s = await self.look()
@@ -483,9 +515,21 @@ class Session:
                         r.waiting_messages.append(waiting.group(0)[:200])
             ended = _FINISHED.search(main)
             ended_new = bool(ended and ended.group(0) != before)
-            went = went or bool(going or waiting) or ended_new or await page.evaluate(_WENT_JS)
-            if went and ended and not going and s["idle"] and s["train"]:
+            # the page has shown this run going (training, waiting, Train off while it goes)
+            live = live or bool(going or waiting) or s["train"] is False
+            live = live or (watched and await page.evaluate(_WENT_JS))
+            went = went or live or ended_new or self.store.runs_of(r.epochs) > stored
+            # its end: an end line this page did not show before the click, or one shown after
+            # the page showed the run going (the same words twice: the same epochs and seconds)
+            if went and ended and (ended_new or live) and not going and s["idle"] and s["train"]:
                 r.finished += 1
+                return acted
+            stopped = _STOPPED.search(main)
+            if went and stopped and not going and s["idle"] and s["train"]:
+                r.stopped += 1
+                self.problem(
+                    f"run {r.started} stopped though nobody pressed Stop: {stopped.group(0)}"
+                )
                 return acted
             now = time.monotonic()
             if now > stop_at:
@@ -493,15 +537,23 @@ class Session:
                     r.queued_at_end += 1
                 else:
                     r.unfinished += 1
-                    status = going.group(0) if going else main[-200:]
-                    r.notes.append(f"run {r.started} when the time was up: {status}")
+                    shown = [m.group(0)[:160] for m in (going, waiting, ended, stopped) if m]
+                    side = [line for line in s["side"].splitlines() if "epoch" in line]
+                    r.notes.append(
+                        f"run {r.started} when the time was up: status {shown or 'none shown'}; "
+                        f"in progress: {'A run is in progress' in main}; Your runs: {side}"
+                    )
                 return acted
             if not went and now - last_change > PAGE_MS / 1000:
-                self.problem(f"the run did not show within {PAGE_MS / 1000:.0f} s: {main[-300:]}")
+                self.problem(
+                    f"run {r.started} did not start within {PAGE_MS / 1000:.0f} s (nothing in "
+                    f"the store, no status on the page; the page's end: {main[-200:]})"
+                )
                 r.unfinished += 1
                 return acted
             if not acted and went:  # mid-run, unless the run was quicker than this look
                 acted = True
+                watched = action != "reload"
                 await self.act(action)
                 continue
             await asyncio.sleep(LOOK_EVERY_S)
@@ -512,6 +564,13 @@ class Session:
         await self.drain()
         if action == "reload":
             self.report.reloads += 1
+            # owner.py finds a browser's runs again by its cookie, which a script in the page
+            # sets once it runs: a reload before that loses the view of the run
+            if not any(c["name"] == "dlviz_owner" for c in await self.ctx.cookies()):
+                self.report.notes.append(
+                    f"run {self.report.started}: reloaded before the page had set its "
+                    "dlviz_owner cookie"
+                )
             await page.reload(wait_until="commit")
             await self.heading(self.lab.title)
         else:
@@ -592,8 +651,9 @@ async def _load(
             start = memory_mb(server.pid)
             sampler = asyncio.create_task(_sample_memory(server.pid, 1.0, memory))
             labs = [LABS[i % len(LABS)] for i in range(sessions)]
+            store = StoreWatch(server.home / "runs")
             people = [
-                Session(browser, server.url, i, epochs=lab.epochs + i, lab=lab)
+                Session(browser, server.url, i, epochs=lab.epochs + i, lab=lab, store=store)
                 for i, lab in enumerate(labs)
             ]
             t0, cpu0 = time.monotonic(), cpu_s(server.pid)
@@ -670,7 +730,7 @@ def summarize_load(
     draw_wall = [w for s in reports for _, w in s["draw_ms"]]
     total = {
         k: sum(s[k] for s in reports)
-        for k in ("started", "finished", "seen_queued", "queued_at_end", "unfinished")
+        for k in ("started", "finished", "seen_queued", "queued_at_end", "stopped", "unfinished")
     }
     total.update(reloads=sum(s["reloads"] for s in reports))
     total.update(switches=sum(s["switches"] for s in reports))
@@ -742,7 +802,8 @@ def format_load(r: dict[str, Any]) -> str:
         f"(Chromium at nice {BROWSER_NICE})",
         f"runs: {runs['started']} started, {runs['finished']} finished, {runs['seen_queued']} "
         f"waited for a place first, {runs['queued_at_end']} still waiting at the end (the page "
-        f"saying why), {runs['unfinished']} neither; {runs['reloads']} reloads and "
+        f"saying why), {runs['stopped']} stopped, {runs['unfinished']} none of these; "
+        f"{runs['reloads']} reloads and "
         f"{runs['switches']} page switches mid-run",
         lat("refresh latency, live panel (request to the next frame)", r["latency_live_panel"]),
         lat("  every fragment (the sidebar's too)", r["latency_all_fragments"]),
@@ -759,7 +820,7 @@ def format_load(r: dict[str, Any]) -> str:
         f"session {s['index']} ({s['lab']}): {n}" for s in r["per_session"] for n in s["notes"]
     ]
     if notes:
-        lines.append("unfinished:\n  " + "\n  ".join(notes))
+        lines.append("notes:\n  " + "\n  ".join(notes))
     problems = r["problems"]
     lines.append(
         "problems: none"

@@ -22,6 +22,7 @@ from dlviz.bench.load import PAGE_MS, Server, log_problems, memory_mb, serve
 from dlviz.timing import machine
 
 EPOCHS = 2
+FLAT_MB_PER_100_RUNS = 2.0  # 20 KB a run: less than one tiny run's network and its state
 LINK = "/playground?until_stopped=false&samples=200&epochs={epochs}"
 
 _READY_JS = """() => { const b = document.querySelector('.st-key-pg_train button');
@@ -208,8 +209,10 @@ def summarize_soak(
             "last_tenth": round(last, 2),
         }
     rss = fits["rss_mb"]
-    # flat: the fitted line rises less than 5% of the first tenth's memory over the whole soak
     rise = (rss["per_100_runs"] or 0.0) * runs / 100
+    # flat: past the first runs' warm-up (caches, the allocator's arenas), memory rises less
+    # than FLAT_MB_PER_100_RUNS: a run left behind in memory shows as a steady slope
+    late = rss["per_100_runs_second_half"]
     m = machine()
     return {
         "benchmark": "soak",
@@ -230,7 +233,7 @@ def summarize_soak(
         "series": series,
         "fits": fits,
         "memory_rise_mb": round(rise, 1),
-        "memory_flat": rise < 0.05 * max(rss["first_tenth"], 1.0),
+        "memory_flat": late is not None and late < FLAT_MB_PER_100_RUNS,
         "peak_hwm_mb": max((s["hwm_mb"] for s in series), default=None),
         "problems": raw["problems"],
         "log_problems": raw["log_problems"],
@@ -266,7 +269,8 @@ def format_soak(r: dict[str, Any]) -> str:
         fit("list_runs, warm (median of 5)", "list_ms", "ms"),
         fit("Runs page, fresh session", "runs_page_ms", "ms"),
         f"memory {'flat' if r['memory_flat'] else 'GROWING'}: the fitted line rises "
-        f"{r['memory_rise_mb']:+.0f} MB over the soak (flat: under 5% of the first tenth)",
+        f"{r['memory_rise_mb']:+.0f} MB over the soak; flat means under "
+        f"{FLAT_MB_PER_100_RUNS:.0f} MB per 100 runs in the second half",
     ]
     problems = r["problems"] + [f"server log: {p}" for p in r["log_problems"]]
     lines.append("problems: none" if not problems else "problems:\n  " + "\n  ".join(problems[:30]))
