@@ -202,6 +202,8 @@ def mlp_update(model: nn.Module, step: Callable[[], None], task: str) -> Update 
     backward_acts = [_BACKWARD[a] for a in acts]
     one = torch.ones((), device=weights[0].device)  # the loss's gradient, as backward() seeds it
 
+    @torch.no_grad()  # no graph: the gradients are made here (a graph held in .grad would
+    # keep each run's weights alive after it ends: a cycle through torch's C++ graph)
     def update(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
         # forward: h_{i+1} = act(h_i W_i^T + b_i), as nn.Linear calls addmm
         inputs, pre, outs = [], [], []

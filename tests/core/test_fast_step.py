@@ -212,3 +212,14 @@ def test_a_tiny_mlp_trains_on_one_thread_whatever_its_share(monkeypatch):
     t.join()
     torch.set_num_threads(before)
     assert seen == [1, 1]
+
+
+def test_the_hand_step_builds_no_graph_so_nothing_outlives_the_run():
+    """Was: the hand step ran with gradients on, so each `.grad` carried a graph holding the
+    weight itself, and every finished run's weights stayed in memory (docs/load.md, soak)."""
+    model = build_model(ModelConfig(), (2,), 2, seed=0)
+    update = mlp_update(model, LeanStep(make_optimizer(model, RunConfig().train)), "class")
+    x, y = torch.randn(8, 2), torch.randint(0, 2, (8,))
+    loss = update(x, y)
+    assert loss.grad_fn is None
+    assert all(p.grad is not None and p.grad.grad_fn is None for p in model.parameters())
