@@ -637,7 +637,10 @@ async def _warm_up(browser, url: str) -> None:
 async def _load(
     server: Server, sessions: int, seconds: float, grace_s: float, chromium: str
 ) -> dict[str, Any]:
-    from playwright.async_api import async_playwright
+    try:  # the caller checked that Playwright is there (the test extra)
+        from playwright.async_api import async_playwright
+    except ImportError as e:
+        raise RuntimeError("`dlviz bench load` needs Playwright: pip install playwright") from e
 
     memory: list[dict[str, float]] = []
     async with async_playwright() as pw:

@@ -96,7 +96,10 @@ async def _runs_page_ms(browser, url: str, count: int) -> float:
 
 
 async def _soak(server: Server, n_runs: int, every: int, chromium: str) -> dict[str, Any]:
-    from playwright.async_api import async_playwright
+    try:  # the caller checked that Playwright is there (the test extra)
+        from playwright.async_api import async_playwright
+    except ImportError as e:
+        raise RuntimeError("`dlviz bench soak` needs Playwright: pip install playwright") from e
 
     root = server.home / "runs"
     series: list[dict[str, Any]] = []
