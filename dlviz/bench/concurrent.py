@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from dlviz import admission, devices, jobs
+from dlviz.bench.overhead import overhead_cases
 from dlviz.config import RunConfig
 from dlviz.text import plural
 from dlviz.timing import machine, summarize
@@ -26,21 +27,8 @@ def concurrent_cases(epochs: int | None = None) -> list[tuple[str, RunConfig]]:
     """The Playground's default network on its default data, long enough to time (a few
     seconds a run), and the Image lab's default CNN on its default shapes."""
     toy = RunConfig().with_changes(train={"device": "cpu", "epochs": epochs or 300})
-    cnn = RunConfig.from_dict(
-        {
-            "data": {"name": "shapes", "n_samples": 1200, "image_size": 32},
-            "model": {
-                "arch": "cnn",
-                "blocks": [
-                    {"channels": 16, "pool": "max"},
-                    {"channels": 32, "pool": "max"},
-                    {"channels": 32},
-                ],
-                "norm": "batch",
-            },
-            "train": {"device": "cpu", "epochs": epochs or 3, "batch_size": 32},
-        }
-    )
+    # the Image lab's default CNN on its shapes: the overhead bench's case
+    cnn = next(c.config for c in overhead_cases("cpu", epochs or 3) if c.config.model.arch == "cnn")
     return [("playground default (mlp 8x3)", toy), ("image lab default (cnn, 3 blocks)", cnn)]
 
 
