@@ -12,6 +12,8 @@ import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from dlviz import jsonread
+
 TOY_DATASETS = ("circle", "xor", "gauss", "spiral", "moons")
 # folder, zip: a person's own images on disk; upload: images uploaded in a browser session (they
 # live in that session only, so a run store's copy of such a config cannot be loaded again)
@@ -1004,10 +1006,10 @@ class RunConfig:
     @classmethod
     def from_json(cls, text: str) -> RunConfig:
         try:
-            d = json.loads(text)
+            d = jsonread.loads(text)
         except json.JSONDecodeError as e:
             raise ConfigError("config", f"is not valid JSON ({e.msg} at line {e.lineno})") from e
-        except RecursionError as e:
+        except jsonread.NestedTooDeep as e:
             raise ConfigError("config", "nests lists or objects too deeply to read") from e
         except ValueError as e:  # a number of more digits than Python reads (4,300)
             raise ConfigError("config", "holds a number with too many digits to read") from e

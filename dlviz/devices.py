@@ -151,3 +151,11 @@ def follow_thread_share(limit: int | None = None) -> None:
     if share is not None and getattr(_applied, "n", None) != share:
         torch.set_num_threads(share)
         _applied.n = share
+
+
+def restore_threads(before: int) -> None:
+    """Give this thread back the torch thread count it had before a run followed its share
+    (`follow_thread_share`), so that code after a run, in a notebook or a test, keeps its own."""
+    if torch.get_num_threads() != before:
+        torch.set_num_threads(before)
+    _applied.n = None

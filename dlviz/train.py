@@ -23,7 +23,7 @@ from torch import nn
 from dlviz.augment import AudioAugment, Augment
 from dlviz.config import TrainConfig
 from dlviz.data import IGNORE, Dataset
-from dlviz.devices import follow_thread_share
+from dlviz.devices import follow_thread_share, restore_threads
 from dlviz.fast_step import LeanStep, fused_supported, mlp_update
 from dlviz.models import count_parameters, set_dropout_generator
 from dlviz.probes import GradNormTracker, evaluating
@@ -509,6 +509,7 @@ def fit(
                 # operations too small to split among threads, and threads that wait for a
                 # core spin: one thread (on 2 loaded cores, 2 threads ran 18x slower)
                 thread_limit = 1
+    threads_before = torch.get_num_threads()
     follow_thread_share(thread_limit)  # this run's share of the cores; again at each report
     start = time.perf_counter()
     paused_total = 0.0
@@ -595,6 +596,7 @@ def fit(
         state.message = str(e)
     finally:
         set_dropout_generator(model, None)
+        restore_threads(threads_before)
     state.elapsed = time.perf_counter() - start - paused_total - state.held_s
     if state.status == "stopped":
         if cfg.until_stopped:

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from dlviz import jsonread
 from dlviz.runs.store import (
     CONFIG,
     FORMAT_VERSION,
@@ -168,8 +169,8 @@ def _check_safetensors(data: bytes) -> None:
     if n > len(data) - 8:
         raise _zip_problem("weights.safetensors is truncated")
     try:
-        header = json.loads(data[8 : 8 + n])
-    except (ValueError, RecursionError) as e:
+        header = jsonread.loads(data[8 : 8 + n])
+    except ValueError as e:
         raise _zip_problem("weights.safetensors is not a safetensors file") from e
     if not isinstance(header, dict):
         raise _zip_problem("weights.safetensors is not a safetensors file")
@@ -194,11 +195,11 @@ def import_run(root: str | os.PathLike[str] | None, data: bytes, owner: str | No
             _check_safetensors(content)
             continue
         try:
-            parsed[name] = json.loads(content)
+            parsed[name] = jsonread.loads(content)
+        except jsonread.NestedTooDeep as e:
+            raise _zip_problem(f"{name} nests lists or objects too deeply to read") from e
         except ValueError as e:
             raise _zip_problem(f"{name} is not valid JSON ({e})") from e
-        except RecursionError as e:
-            raise _zip_problem(f"{name} nests lists or objects too deeply to read") from e
         if not isinstance(parsed[name], dict):
             raise _zip_problem(f"{name} is not a JSON object")
         if problem := _version_problem(name, parsed[name]):

@@ -21,6 +21,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
+from dlviz import jsonread
 from dlviz.config import SEQUENCE_ARCHS
 
 FORMAT_VERSION = 1
@@ -465,7 +466,7 @@ def _read_json(path: str | os.PathLike[str], limit: int | None = None) -> Any:
         if os.fstat(f.fileno()).st_size > limit:
             raise ValueError(f"it is over {limit // 1024} KB")
         data = f.read()  # the store replaces files, it never appends: the size holds
-    return json.loads(data)
+    return jsonread.loads(data)  # ValueError too when nested too deep
 
 
 def _version_problem(name: str, obj: dict[str, Any]) -> str:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dlviz import jsonread
 from dlviz.config import MAX_HIDDEN_LAYERS, ConfigError, RunConfig
 
 MAX_TRIALS = 10_000  # a hard cap: no sweep file expands beyond this
@@ -119,12 +120,12 @@ def _read_json(p: Path, field: str, what: str) -> Any:
     if size > MAX_FILE_BYTES:
         raise SweepError(field, f"{what} is over 1 MB; it should be small JSON")
     try:
-        return json.loads(data.decode("utf-8"))
+        return jsonread.loads(data.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise SweepError(field, f"{what} is not UTF-8 text") from e
     except json.JSONDecodeError as e:
         raise SweepError(field, f"{what} is not valid JSON ({e.msg} at line {e.lineno})") from e
-    except RecursionError as e:
+    except jsonread.NestedTooDeep as e:
         raise SweepError(field, f"{what} nests lists or objects too deeply to read") from e
     except ValueError as e:  # a number of more digits than Python reads (4,300)
         raise SweepError(field, f"{what} holds a number with too many digits to read") from e

@@ -20,6 +20,7 @@ from typing import Any
 
 import streamlit as st
 
+from dlviz import jsonread
 from dlviz.ui import fields as number_fields
 
 MAX_VALUE_CHARS = 2_000  # a longer value in a link is not a setting
@@ -138,8 +139,8 @@ def as_json(parse_value: Callable[[Any], Any], show_value: Callable[[Any], Any])
 
     def parse(raw: str) -> Any:
         try:
-            obj = json.loads(raw)
-        except (ValueError, RecursionError):  # RecursionError: nested too deep for the parser
+            obj = jsonread.loads(raw)
+        except ValueError:  # not JSON, or nested too deep (jsonread.NestedTooDeep)
             raise ValueError("not readable") from None
         try:
             return parse_value(obj)

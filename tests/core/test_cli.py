@@ -6,6 +6,7 @@ import sys
 import pytest
 import torch
 
+from dlviz.bench.overhead import OVERHEAD_BUDGET
 from dlviz.cli import main
 
 
@@ -146,7 +147,7 @@ def test_runs_ls_lists_what_train_saved(tmp_path, capsys):
 def test_bench_overhead_plumbing_on_a_tiny_budget(capsys):
     assert main(["bench", "overhead", "--repeats", "1", "--epochs", "1", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["benchmark"] == "overhead" and result["budget"] == 0.9
+    assert result["benchmark"] == "overhead" and result["budget"] == OVERHEAD_BUDGET
     # three of points and images, an LSTM, a transformer, a GAN and the CNN's live probes
     assert len(result["cases"]) == 7
     for case in result["cases"]:

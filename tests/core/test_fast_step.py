@@ -214,6 +214,29 @@ def test_a_tiny_mlp_trains_on_one_thread_whatever_its_share(monkeypatch):
     assert seen == [1, 1]
 
 
+def test_a_run_gives_its_caller_back_the_thread_count_it_had():
+    """Was: `fit` on the calling thread left torch on its run's one thread, so everything after
+    it (a notebook's next cell, the next test) ran single-threaded, with other rounding."""
+    cfg = RunConfig().with_changes(train={"epochs": 1, "device": "cpu"})
+    data = load_dataset(cfg.data)
+    model = build_model(cfg.model, data.input_shape, data.n_outputs, seed=0)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen: list[int] = []
+        from dlviz.train import Callback
+
+        class Threads(Callback):
+            def on_epoch_end(self, state) -> None:
+                seen.append(torch.get_num_threads())
+
+        fit(model, data, cfg.train, torch.device("cpu"), [Threads()])
+        after = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1] and after == 2
+
+
 def test_the_hand_step_builds_no_graph_so_nothing_outlives_the_run():
     """Was: the hand step ran with gradients on, so each `.grad` carried a graph holding the
     weight itself, and every finished run's weights stayed in memory (docs/load.md, soak)."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import streamlit as st
 
+from dlviz import jsonread
 from dlviz.admission import runs_per_session
 from dlviz.config import RunConfig
 from dlviz.sweeps.executors import cores
@@ -90,8 +91,8 @@ def parse_values(text: str) -> list[Any]:
         if not item:
             continue
         try:
-            out.append(json.loads(item))
-        except (json.JSONDecodeError, RecursionError):  # text, or nested past Python's limit
+            out.append(jsonread.loads(item))
+        except ValueError:  # text, or nested too deep (jsonread.NestedTooDeep)
             out.append(item)
     return out
 
