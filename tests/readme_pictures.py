@@ -380,7 +380,7 @@ def sequences(browser, url: str) -> None:
     clip(
         page,
         ASSETS / "sequences.png",
-        page.get_by_text(re.compile(r"finished \d+ epochs")),
+        page.get_by_text(re.compile(r"finished [\d,]+ epochs")),
         page.get_by_role("heading", name="What the trained network does"),
     )
     page.context.close()
@@ -447,7 +447,7 @@ def generative(browser, url: str) -> None:
     clip(
         page,
         ASSETS / "generative.png",
-        page.get_by_text(re.compile(r"finished \d+ epochs")),
+        page.get_by_text(re.compile(r"finished [\d,]+ epochs")),
         page.get_by_text(re.compile(r"^Epoch \d+: \d+ of \d+ modes covered")),
         bottom_edge="bottom",
     )

@@ -18,7 +18,9 @@ def test_concurrent_times_runs_at_once_and_one_after_another(monkeypatch):
     monkeypatch.setattr(concurrent.admission, "set_thread_share", spy)
     monkeypatch.setattr(devices, "_budget", 2)
     monkeypatch.setenv("DLVIZ_RUNS_PER_DEVICE", "2")
-    result = concurrent.concurrent(runs=2, repeats=1, epochs=1, cases=1)
+    # 30 epochs (under a second each): long enough that the two runs started together
+    # overlap; at 1 epoch the first could end before the second was admitted
+    result = concurrent.concurrent(runs=2, repeats=1, epochs=30, cases=1)
     assert [c["case"] for c in result["cases"]] == [concurrent.concurrent_cases()[0][0]]
     for c in result["cases"]:
         assert c["one_after_another_s"]["median"] > 0 and c["at_once_s"]["median"] > 0

@@ -61,7 +61,10 @@ def test_the_projector_shows_each_class_and_a_true_reading(trained):
         a = ds.x_test[:90]
         for i, block in enumerate(model.blocks):
             a = block(a)
-            share = brute_nearest_share(a.mean(dim=(2, 3)).numpy(), labels)
+            # the page keeps each image's pooled activations in float16 (`probes`): near ties
+            # fall as they do there only at the same precision
+            pooled = a.mean(dim=(2, 3)).numpy().astype(np.float16).astype(np.float32)
+            share = brute_nearest_share(pooled, labels)
             assert f"conv{i + 1} {share:.0%}" in reading, (i, share, reading)
 
     at.selectbox(key="im_proj_layer").set_value("input").run()

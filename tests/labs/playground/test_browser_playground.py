@@ -61,6 +61,21 @@ def choose_dataset(page, label: str) -> None:
     )
 
 
+def twice_the_samples(page) -> None:
+    """The Data tab's Samples one notch up, 2,000 (1,400 to train): epochs twice as long as the
+    default's, so that a run of a few thousand epochs outlasts a test's minute or two (more
+    points make each redraw slower too)."""
+    page.get_by_role("tab", name="Data").click()
+    thumb = page.locator(".st-key-pg_samples input[type=range]")
+    thumb.focus()
+    thumb.press("ArrowRight")
+    page.wait_for_function(
+        """() => { const t = document.querySelector('.st-key-pg_data_preview .js-plotly-plot .gtitle');
+                   return !!t && t.textContent.includes('1400 train'); }""",
+        timeout=UI_MS,
+    )
+
+
 def train_button(page):
     return page.get_by_role("button", name="Train", exact=True)
 
@@ -75,7 +90,8 @@ def stop_and_wait(page, until_stopped: bool = False) -> str:
     stop_button(page).click()
     if until_stopped:
         return wait_for_main_text(
-            page, r"trained \d+ epochs in [\d.]+ s, until you stopped it\. What was drawn is kept\."
+            page,
+            r"trained [\d,]+ epochs in [\d.,]+ s, until you stopped it\. What was drawn is kept\.",
         )
     return wait_for_main_text(page, r"Stopped after \d+ of \d+ epochs\. What was drawn is kept\.")
 
@@ -127,7 +143,7 @@ def test_train_live_and_stop(streamlit_server, new_page):
 
     step("Stop")
     message = stop_and_wait(page, until_stopped=True)
-    epochs_done = int(re.search(r"trained (\d+) epochs", message).group(1))
+    epochs_done = int(re.search(r"trained ([\d,]+) epochs", message).group(1).replace(",", ""))
     assert live_epoch <= epochs_done, message
 
     step("stopped for good: Train back, Stop off, no progress line, the charts kept")
@@ -179,9 +195,10 @@ def test_two_sessions_do_not_see_each_others_runs(streamlit_server, new_page):
     step("session A: a long run on the spiral")
     open_playground(a, streamlit_server.url, via_home=False)
     choose_dataset(a, "Spiral")
-    set_epochs(a, 3000, until_stopped=False)
+    twice_the_samples(a)
+    set_epochs(a, 5000, until_stopped=False)
     train_button(a).click()
-    a_epoch = wait_for_progress(a, total=3000)
+    a_epoch = wait_for_progress(a, total=5000)
     wait_for_chart_title(a, "Decision boundary")
 
     step("session B opens the Playground: its own settings, no run, nothing of A's")
@@ -195,38 +212,39 @@ def test_two_sessions_do_not_see_each_others_runs(streamlit_server, new_page):
     assert not any(t.startswith("Decision boundary") for t in sb["titles"]), sb["titles"]
     assert "epoch" not in sb["sidebar"]
     b.get_by_role("tab", name="Training").click()
-    expect(b.get_by_label("Epochs", exact=True)).not_to_have_value("3000")  # not A's setting
+    expect(b.get_by_label("Epochs", exact=True)).not_to_have_value("5000")  # not A's setting
 
-    step("session B: its own run, on the circle, 2000 epochs")
+    step("session B: its own run, on the circle, 4000 epochs")
     choose_dataset(b, "Circle")
-    set_epochs(b, 2000, until_stopped=False)
+    twice_the_samples(b)
+    set_epochs(b, 4000, until_stopped=False)
     train_button(b).click()
-    b_epoch = wait_for_progress(b, total=2000)
+    b_epoch = wait_for_progress(b, total=4000)
     wait_for_chart_title(b, "Decision boundary")
     wait_for_charts(b, 4)
 
     step("each page shows its own run: dataset, length, the points under its boundary")
-    a_epoch = wait_for_progress(a, total=3000, past_epoch=a_epoch)  # A still runs and redraws
-    expect(a.get_by_test_id("stSidebar")).to_contain_text(re.compile(r"epoch \d+/3000"))
-    expect(b.get_by_test_id("stSidebar")).to_contain_text(re.compile(r"epoch \d+/2000"))
+    a_epoch = wait_for_progress(a, total=5000, past_epoch=a_epoch)  # A still runs and redraws
+    expect(a.get_by_test_id("stSidebar")).to_contain_text(re.compile(r"epoch \d+/5000"))
+    expect(b.get_by_test_id("stSidebar")).to_contain_text(re.compile(r"epoch \d+/4000"))
     sa, sb = page_state(a), page_state(b)
     assert sa["preview"].startswith("Spiral:"), sa["preview"]
     assert sb["preview"].startswith("Circle:"), sb["preview"]
-    assert "/2000" not in sa["main"] + sa["sidebar"]
-    assert "/3000" not in sb["main"] + sb["sidebar"]
+    assert "/4000" not in sa["main"] + sa["sidebar"]
+    assert "/5000" not in sb["main"] + sb["sidebar"]
     assert sa["boundary_points"] and sb["boundary_points"]
     assert sa["boundary_points"] == sa["preview_points"]  # A's boundary is drawn over A's data
     assert sb["boundary_points"] == sb["preview_points"]
     assert sa["boundary_points"] != sb["boundary_points"]
-    wait_for_progress(b, total=2000, past_epoch=b_epoch)  # B runs on too
+    wait_for_progress(b, total=4000, past_epoch=b_epoch)  # B runs on too
 
     step("stop B: A runs on")
-    assert "of 2000 epochs" in stop_and_wait(b)
-    wait_for_progress(a, total=3000, past_epoch=a_epoch)
+    assert "of 4000 epochs" in stop_and_wait(b)
+    wait_for_progress(a, total=5000, past_epoch=a_epoch)
     assert "Stopped after" not in main_text(a)
 
     step("stop A")
-    assert "of 3000 epochs" in stop_and_wait(a)
+    assert "of 5000 epochs" in stop_and_wait(a)
     screenshot(a, "browser-04-session-a-spiral")
     screenshot(b, "browser-05-session-b-circle")
     step("done")
