@@ -26,6 +26,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,45 +85,94 @@ _FIRST_POINT_JS = """() => {
     return t ? performance.now() - window.__dlvizClick : false; }"""
 
 
-def _free_port() -> int:
+def need_playwright(bench: str, chromium: str = CHROMIUM) -> None:
+    """Raise RuntimeError, saying what to install, unless Playwright (the test extra, not a
+    dependency) and Debian's Chromium are both here: the browser benches need both."""
+    try:
+        import playwright  # noqa: F401
+    except ImportError as e:
+        raise RuntimeError(
+            f"`dlviz bench {bench}` needs Playwright: pip install playwright (it drives Debian's "
+            f"Chromium at {chromium}; no browser download is needed)"
+        ) from e
+    if not Path(chromium).exists():
+        raise RuntimeError(f"no Chromium at {chromium}: apt-get install chromium")
+
+
+def sync_playwright_for(bench: str, chromium: str = CHROMIUM) -> Any:
+    """Playwright's `sync_playwright`, once `need_playwright` found it and Chromium."""
+    need_playwright(bench, chromium)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as e:  # a broken install: found above, not importable
+        raise RuntimeError(f"`dlviz bench {bench}` could not import Playwright: {e}") from e
+    return sync_playwright
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int
+    home: Path
+    log_path: Path
+
+
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 @contextlib.contextmanager
-def dashboard(home: Path, port: int | None = None, timeout_s: float = 90.0) -> Iterator[str]:
-    """A `dlviz ui` server on 127.0.0.1 with its own run store; yields its URL."""
-    port = port or _free_port()
-    env = dict(os.environ, DLVIZ_HOME=str(home), PYTHONUNBUFFERED="1")
-    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
+def serve(
+    home: Path,
+    timeout_s: float = 120.0,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+) -> Iterator[Server]:
+    """`dlviz ui` (app.py under `streamlit run`, in the process whose pid is `Server.pid`) on
+    `port` (else a free one) of 127.0.0.1, with the run store `home`/runs; its log is
+    `home`/server.log."""
+    port = port or free_port()
+    log_path = home / "server.log"
     cmd = [sys.executable, "-m", "dlviz.cli", "ui", "--server.headless", "true"]
     cmd += ["--server.address", "127.0.0.1", "--server.port", str(port)]
     cmd += ["--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the dashboard exited ({proc.returncode}); see {log.name}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the dashboard did not answer within {timeout_s:.0f} s")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
+    full_env = dict(os.environ, DLVIZ_HOME=str(home), PYTHONUNBUFFERED="1", **(env or {}))
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            deadline = time.monotonic() + timeout_s
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"the dashboard exited ({proc.returncode}); see {log_path}")
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the dashboard did not answer within {timeout_s:.0f} s")
+                time.sleep(0.2)
+            yield Server(url, proc.pid, home, log_path)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+@contextlib.contextmanager
+def dashboard(home: Path, port: int | None = None, timeout_s: float = 90.0) -> Iterator[str]:
+    """A `dlviz ui` server on 127.0.0.1 with its own run store; yields its URL."""
+    with serve(home, timeout_s, port=port) as server:
+        yield server.url
 
 
 def _visit(browser, url: str, width: int) -> tuple[Any, Any, dict[str, float]]:
@@ -166,15 +216,8 @@ def _stats(values: list[float]) -> dict[str, Any]:
 
 def browser(repeats: int = 5, width: int = 1400, chromium: str = CHROMIUM) -> dict[str, Any]:
     """Measure first paint and the first Train's first point; see the module docstring."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as e:
-        raise RuntimeError(
-            "`dlviz bench browser` needs Playwright: pip install playwright (it drives "
-            f"Debian's Chromium at {chromium}; no browser download is needed)"
-        ) from e
-    if not Path(chromium).exists():
-        raise RuntimeError(f"no Chromium at {chromium}: apt-get install chromium")
+    sync_playwright = sync_playwright_for("browser", chromium)
+
     result: dict[str, Any] = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
         "width": width,

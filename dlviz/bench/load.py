@@ -42,19 +42,14 @@ import contextlib
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from dlviz.bench.browser import CHROMIUM, CHROMIUM_ARGS
+from dlviz.bench.browser import CHROMIUM, CHROMIUM_ARGS, Server, need_playwright, serve
 from dlviz.timing import machine
 
 LIVE_REFRESH_S = 0.5  # dlviz.ui.live.REFRESH_S (not imported: it would import streamlit here)
@@ -63,61 +58,6 @@ PAGE_MS = 90_000  # the longest wait for one page action on a loaded two-core ma
 
 
 # --- the server ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    url: str
-    pid: int
-    home: Path
-    log_path: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serve(
-    home: Path, timeout_s: float = 120.0, env: dict[str, str] | None = None
-) -> Iterator[Server]:
-    """`dlviz ui` (app.py under `streamlit run`, in the process whose pid is `Server.pid`) on a
-    free port of 127.0.0.1, with the run store `home`/runs; its log is `home`/server.log."""
-    port = _free_port()
-    log_path = home / "server.log"
-    cmd = [sys.executable, "-m", "dlviz.cli", "ui", "--server.headless", "true"]
-    cmd += ["--server.address", "127.0.0.1", "--server.port", str(port)]
-    cmd += ["--browser.gatherUsageStats", "false"]
-    full_env = dict(os.environ, DLVIZ_HOME=str(home), PYTHONUNBUFFERED="1", **(env or {}))
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + timeout_s
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"the dashboard exited ({proc.returncode}); see {log_path}")
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the dashboard did not answer within {timeout_s:.0f} s")
-                time.sleep(0.2)
-            yield Server(url, proc.pid, home, log_path)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
 
 
 def memory_mb(pid: int) -> dict[str, float]:
@@ -694,15 +634,7 @@ def load(
     """Drive `sessions` browser sessions against one server for `seconds` (the runs going at
     the end get up to `grace_s` more); see the module docstring. `server`: one already started
     (a test's), else a fresh `dlviz ui` with an empty run store."""
-    try:
-        import playwright  # noqa: F401
-    except ImportError as e:
-        raise RuntimeError(
-            "`dlviz bench load` needs Playwright: pip install playwright (it drives Debian's "
-            f"Chromium at {chromium}; no browser download is needed)"
-        ) from e
-    if not Path(chromium).exists():
-        raise RuntimeError(f"no Chromium at {chromium}: apt-get install chromium")
+    need_playwright("load", chromium)
     load_before = os.getloadavg()[0]
     if server is None:
         with tempfile.TemporaryDirectory(prefix="dlviz-bench-load-") as tmp:

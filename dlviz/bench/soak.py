@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dlviz.bench.browser import CHROMIUM, CHROMIUM_ARGS
-from dlviz.bench.load import PAGE_MS, Server, log_problems, memory_mb, serve
+from dlviz.bench.browser import CHROMIUM, CHROMIUM_ARGS, Server, need_playwright, serve
+from dlviz.bench.load import PAGE_MS, log_problems, memory_mb
 from dlviz.timing import machine
 
 EPOCHS = 2
@@ -171,12 +171,7 @@ async def _soak(server: Server, n_runs: int, every: int, chromium: str) -> dict[
 
 def soak(runs: int = 200, every: int = 10, chromium: str = CHROMIUM) -> dict[str, Any]:
     """See the module docstring."""
-    try:
-        import playwright  # noqa: F401
-    except ImportError as e:
-        raise RuntimeError("`dlviz bench soak` needs Playwright: pip install playwright") from e
-    if not Path(chromium).exists():
-        raise RuntimeError(f"no Chromium at {chromium}: apt-get install chromium")
+    need_playwright("soak", chromium)
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="dlviz-bench-soak-") as tmp:
         with serve(Path(tmp)) as server:

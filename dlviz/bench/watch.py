@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from dlviz.bench.browser import CHROMIUM, CHROMIUM_ARGS, dashboard
+from dlviz.bench.browser import CHROMIUM, CHROMIUM_ARGS, dashboard, sync_playwright_for
 from dlviz.timing import machine, summarize
 
 WATCH_BUDGET = 0.9  # page samples/s over headless samples/s, at least
@@ -417,15 +417,8 @@ def watch(
 ) -> dict[str, Any]:
     """Training samples/s with the live view open in Chromium against headless `dlviz train`;
     see the module docstring."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as e:
-        raise RuntimeError(
-            "`dlviz bench watch` needs Playwright: pip install playwright (it drives "
-            f"Debian's Chromium at {chromium}; no browser download is needed)"
-        ) from e
-    if not Path(chromium).exists():
-        raise RuntimeError(f"no Chromium at {chromium}: apt-get install chromium")
+    sync_playwright = sync_playwright_for("watch", chromium)
+
     chosen = cases(playground_epochs, image_epochs)
     results = []
     load_start = os.getloadavg()

@@ -110,12 +110,16 @@ def _account() -> None:
 
 
 def shared_sidebar() -> None:
+    # The script that gives a new browser its token cookie goes out first, before anything
+    # that takes time (the restart notice reads the run store): a reload before it has run
+    # gets a new token and loses sight of the runs this session starts.
+    with st.sidebar:
+        owner.remember_browser()
     # A reload or a second tab is a new session: it takes over this browser's runs first, so
     # the page it draws already shows them. After a restart, say what became of them.
     owner.adopt()
     owner.restart_notice()
     with st.sidebar:
-        owner.remember_browser()
         _account()
         with st.expander("This machine", expanded=False, icon=":material/memory:"):
             for line in _device_lines():

@@ -20,7 +20,7 @@ from __future__ import annotations
 import pytest
 from support.browser import report_failure
 
-from dlviz.bench import load
+from dlviz.bench import browser, load
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,7 +34,7 @@ MEMORY_GROWTH_MB = 600
 
 @report_failure
 def test_four_sessions_train_at_once_each_sees_only_its_own_run(streamlit_server):
-    server = load.Server(
+    server = browser.Server(
         url=streamlit_server.url,
         pid=streamlit_server.proc.pid,
         home=streamlit_server.home,
