@@ -129,6 +129,14 @@ class FitState:
     message: str = ""
     stop_reason: str = ""  # why it was stopped, when not by the person who started it
     held_s: float = 0.0  # seconds callbacks held the loop on purpose: not training time
+    # torch's CPU thread counts the run trained on, in order (its share of the cores changes
+    # as other runs start and end: `devices.follow_thread_share`); empty on a GPU
+    threads: list[int] = field(default_factory=list)
+
+    def note_threads(self) -> None:
+        n = torch.get_num_threads()
+        if self.device.type == "cpu" and (not self.threads or self.threads[-1] != n):
+            self.threads.append(n)
 
     @property
     def total_steps(self) -> int:
@@ -151,6 +159,7 @@ class FitState:
             "final": dict(self.metrics),
             "gradient_norms": dict(self.grad_norms),
             **({"stop_reason": self.stop_reason} if self.stop_reason else {}),
+            **({"torch_threads": list(self.threads)} if self.threads else {}),
         }
 
 
@@ -511,6 +520,7 @@ def fit(
                 thread_limit = 1
     threads_before = torch.get_num_threads()
     follow_thread_share(thread_limit)  # this run's share of the cores; again at each report
+    state.note_threads()
     start = time.perf_counter()
     paused_total = 0.0
     next_report = start  # the first report comes after the first step: a live chart's first point
@@ -551,6 +561,7 @@ def fit(
                     check_finite(state.recent_loss, epoch + 1)
                     fire("on_report")
                     follow_thread_share(thread_limit)
+                    state.note_threads()
                     next_report = time.perf_counter() + report_every_s
 
             state.elapsed = time.perf_counter() - start - paused_total - state.held_s

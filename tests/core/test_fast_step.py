@@ -230,11 +230,12 @@ def test_a_run_gives_its_caller_back_the_thread_count_it_had():
             def on_epoch_end(self, state) -> None:
                 seen.append(torch.get_num_threads())
 
-        fit(model, data, cfg.train, torch.device("cpu"), [Threads()])
+        state = fit(model, data, cfg.train, torch.device("cpu"), [Threads()])
         after = torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
     assert seen == [1] and after == 2
+    assert state.summary()["torch_threads"] == [1]  # the run's summary says what it trained on
 
 
 def test_the_hand_step_builds_no_graph_so_nothing_outlives_the_run():
