@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dlviz import runs
+from dlviz import jsonread, runs
 from dlviz.runs import store
 from dlviz.sweeps.aggregate import best_group, groups, trial_metrics
 from dlviz.sweeps.executors import Executor
@@ -57,7 +57,7 @@ def read_manifest(root: str | os.PathLike[str], sid: str) -> dict[str, Any] | No
     try:
         if path.stat().st_size > MAX_MANIFEST_BYTES:
             return None
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = jsonread.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return obj if isinstance(obj, dict) else None

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from dlviz import models
+from dlviz import jsonread, models
 from dlviz.config import (
     ConfigError,
     ModelConfig,
@@ -70,7 +70,7 @@ def shipped_backbones() -> list[str]:
 def _safetensors_metadata(data: bytes) -> dict[str, str]:
     """The ``__metadata__`` of a safetensors file's header (read without loading tensors)."""
     (length,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + length])
+    header = jsonread.loads(data[8 : 8 + length])
     return header.get("__metadata__") or {}
 
 
@@ -197,7 +197,7 @@ def read_backbone(data: bytes, name: str, run_config: str = "") -> Backbone:
     shape: tuple[int, int, int]  # (C, H, W)
     if METADATA_KEY in metadata:
         try:
-            card = json.loads(metadata[METADATA_KEY])
+            card = jsonread.loads(metadata[METADATA_KEY])
             cfg = RunConfig.from_dict({"model": card["model"]}).model
             shape = tuple(int(v) for v in card["input_shape"])  # type: ignore[assignment]  # matched below
         except (ValueError, KeyError, TypeError) as e:
@@ -221,7 +221,7 @@ def read_backbone(data: bytes, name: str, run_config: str = "") -> Backbone:
 def _run_architecture(config_json: str, name: str) -> tuple[ModelConfig, tuple[int, int, int]]:
     """The model and input shape of a run's config (a CNN on images)."""
     try:
-        cfg = RunConfig.from_dict(json.loads(config_json))
+        cfg = RunConfig.from_dict(jsonread.loads(config_json))
     except (ValueError, ConfigError) as e:
         raise BackboneError(f"{name}: its run config cannot be read ({e})") from e
     if cfg.model.arch != "cnn" or not cfg.data.is_image:

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dlviz import captions, runs
+from dlviz import captions, jsonread, runs
 from dlviz.bench.devices import METHOD as METHOD  # the page states the method and offers the CSV
 from dlviz.bench.devices import best_matmul, devices_to_measure, relabel, run_all, speedups
 from dlviz.bench.devices import to_csv as to_csv
@@ -82,7 +82,7 @@ def earlier() -> list[Path]:
 
 def load(path: Path) -> dict[str, Any] | None:
     try:
-        report = json.loads(path.read_text())
+        report = jsonread.loads(path.read_text())
     except (OSError, ValueError):
         return None
     return report if isinstance(report, dict) and "rows" in report else None
