@@ -45,6 +45,20 @@ def _isolated_run_store(tmp_path_factory, monkeypatch):
     yield home
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Every test starts on one torch thread, with no thread budget or share set: the CLI's
+    `main` sets the process's count (`devices.configure_threads`) and a benchmark the one it
+    timed best, and a later test's arithmetic (so a seeded result) depends on the count."""
+    from dlviz import devices
+
+    yield
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+    devices._budget = None
+    devices._share = None
+
+
 # --- AppTest ----------------------------------------------------------------------------------
 
 

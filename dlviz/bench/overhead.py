@@ -251,9 +251,11 @@ class _ProbedLoop:
         return seconds
 
 
-def best_threads(loop: Any, fresh: Any, data: Dataset, cfg: RunConfig, device: torch.device) -> int:
+def best_threads(
+    loop: Any, fresh: Any, data: Dataset, cfg: RunConfig, device: torch.device, tries: int = 3
+) -> int:
     """Set torch's thread count to whichever of one and the machine's count runs `loop`
-    faster on this case (the best of three each, after a warm-up), as a tuned script would;
+    faster on this case (the best of `tries` each, after a warm-up), as a tuned script would;
     both sides of the case then run with it. Returns it. On a GPU: leaves it as it is."""
     loop(fresh(), data, cfg, device)  # warm-up: allocator, kernels, lazy imports
     if device.type != "cpu":
@@ -262,7 +264,7 @@ def best_threads(loop: Any, fresh: Any, data: Dataset, cfg: RunConfig, device: t
     best: dict[int, float] = {}
     for n in counts:
         torch.set_num_threads(n)
-        best[n] = min(loop(fresh(), data, cfg, device) for _ in range(3))
+        best[n] = min(loop(fresh(), data, cfg, device) for _ in range(tries))
     chosen = min(counts, key=lambda n: best[n])
     torch.set_num_threads(chosen)
     return chosen
@@ -279,6 +281,14 @@ def overhead(device: str = "cpu", repeats: int = 21, epochs: int | None = None) 
     wall-time ratio.
     """
     dev = resolve_device(device)
+    threads_before = torch.get_num_threads()
+    try:
+        return _overhead(dev, device, repeats, epochs)
+    finally:
+        torch.set_num_threads(threads_before)  # each case chose its own; the caller keeps its
+
+
+def _overhead(dev: torch.device, device: str, repeats: int, epochs: int | None) -> dict[str, Any]:
     results = []
     for case in overhead_cases(device, epochs):
         generative = case.config.model.is_generative
@@ -290,7 +300,8 @@ def overhead(device: str = "cpu", repeats: int = 21, epochs: int | None = None) 
             build_model, case.config.model, data.input_shape, data.n_outputs, seed=0, spec=data.seq
         )
         base = bare_loop if case.baseline == "bare" else unprobed_loop
-        threads = best_threads(base, fresh, data, case.config, dev)  # with the warm-up
+        # with the warm-up; as many tries as timed repeats, up to 3 (a short check's are few)
+        threads = best_threads(base, fresh, data, case.config, dev, tries=min(3, repeats))
         instrumented_loop(fresh(), data, case.config, dev)
         inst = _ProbedLoop()
         bare_s: list[float] = []

@@ -68,7 +68,7 @@ def test_the_overhead_cases_include_the_sequence_labs_lstm_and_transformer():
 
 
 def test_overhead_result_reports_a_ratio_per_case():
-    result = overhead.overhead(device="cpu", repeats=3, epochs=1)
+    result = overhead.overhead(device="cpu", repeats=2, epochs=1)
     assert [c["case"] for c in result["cases"]] == [c.name for c in overhead.overhead_cases()]
     # one epoch over every training sample: 700 of the Playground default, 2800 of the deep
     # case, 840 of the CNN's 1,200 shapes, 2800 of each sequence case's 4,000 sequences and of
