@@ -32,8 +32,13 @@ def fill(page, label: str, value: str) -> None:
 @report_failure
 def test_a_person_starts_a_sweep_sees_the_band_form_and_stops_it(streamlit_server, new_page):
     page = new_page(viewport={"width": 1400, "height": 2400})
-    page.goto(streamlit_server.url + "/sweeps")
+    # a third axis of one value, batches of 4 (the base's are 32), by the page's link: trials
+    # eight times as long, several seconds each; at the base's, all 16 could end before the
+    # band showed and Stop was pressed
+    axes = "model.depth,model.residual,train.batch_size"
+    page.goto(f"{streamlit_server.url}/sweeps?axes={axes}&values_train.batch_size=4")
     expect(page.get_by_role("heading", name="Sweeps", exact=True)).to_be_visible(timeout=SLOW_MS)
+    expect(page.get_by_label("Values of train.batch_size", exact=True)).to_have_value("4")
     fill(page, "Values of model.depth", "2, 16")
     fill(page, "Seeds", "4")
     start = page.get_by_role("button", name="Start the sweep (16 trials)")
