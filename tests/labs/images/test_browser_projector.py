@@ -1,5 +1,5 @@
 """Browser test of the Image lab's projector through a real `streamlit run app.py`: a person
-trains a CNN on the digits for a few epochs, sees the test images' dots in a layer's space
+trains a CNN on the digits for 30 epochs, sees the test images' dots in a layer's space
 while it trains, then, trained, switches to t-SNE, clicks a dot and sees that image with its
 nearest neighbours in the layer's own space.
 
@@ -34,9 +34,11 @@ def test_a_person_sees_the_classes_sort_and_picks_a_dot(streamlit_server, new_pa
     page.get_by_role("tab", name="Training").click()
     box = page.get_by_label("Epochs", exact=True)
     expect(box).to_have_value(re.compile(r"^\d+$"))
-    box.fill("8")
+    # 30 epochs (about 40 s here): long enough that the live projector is seen while the run
+    # trains; 8 took 11 s, over before the page was looked at
+    box.fill("30")
     box.press("Enter")
-    expect(box).to_have_value("8")
+    expect(box).to_have_value("30")
     wait_idle(page)
     page.get_by_role("button", name="Train", exact=True).click()
 
@@ -46,7 +48,7 @@ def test_a_person_sees_the_classes_sort_and_picks_a_dot(streamlit_server, new_pa
            .first).to_be_visible(timeout=SLOW_MS)  # fmt: skip
     expect(page.get_by_text(re.compile(r"^Of 128 test images, the share"))).to_be_visible()
 
-    expect(page.get_by_text(re.compile(r"finished 8 epochs"))).to_be_visible(timeout=180_000)
+    expect(page.get_by_text(re.compile(r"finished 30 epochs"))).to_be_visible(timeout=240_000)
     wait_idle(page)
     page.locator(".st-key-im_proj_method").get_by_text("t-SNE of the trained network").click()
     chart = page.locator(f".st-key-{PROJ} .js-plotly-plot")
