@@ -81,8 +81,19 @@ case "$cmd" in
     "$VENV/bin/ruff" check --quiet . && "$VENV/bin/ruff" format --check --quiet .
     say "types of the shared core (mypy)"
     "$VENV/bin/mypy"
-    say "tests (pytest)"
-    exec "$PY" -m pytest -q --durations=25 "$@"
+    if [ $# -gt 0 ]; then  # the tests named: as asked, in one process
+      say "tests (pytest)"
+      exec "$PY" -m pytest -q --durations=25 "$@"
+    fi
+    # Everything: the tests without a browser two at a time (pytest-xdist, a file per worker:
+    # each file's fixtures are built once), then the browser journeys one at a time (each
+    # drives a real server and Chromium, and several at once on a small machine would race).
+    say "tests without a browser (pytest, 2 at a time)"
+    rc=0
+    "$PY" -m pytest -q --durations=15 -m "not browser" -n 2 --dist loadfile || rc=$?
+    say "browser journeys (pytest)"
+    "$PY" -m pytest -q --durations=15 -m browser || rc=$?
+    exit $rc
     ;;
   *)
     sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
