@@ -284,7 +284,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from dlviz.bench import watch
 
         try:  # each repeat starts a dashboard and trains each case three times: 3 at most
-            result = watch.watch(repeats=min(args.repeats, 3), playground_epochs=args.epochs or 300)
+            result = watch.watch(
+                repeats=min(args.repeats, 3),
+                playground_epochs=args.epochs or 300,
+                apart=args.apart,
+            )
         except RuntimeError as e:
             _err(str(e))
             return EXIT_FAILED
@@ -883,6 +887,12 @@ def build_parser() -> argparse.ArgumentParser:
         dest="share",
         action="store_false",
         help="concurrent: every run asks for all the threads, as before the share",
+    )
+    b.add_argument(
+        "--apart",
+        action="store_true",
+        help="watch: the dashboard and headless runs on the first CPU, Chromium on the others "
+        "(a browser on its own machine, as in a class)",
     )
     b.add_argument("--json", action="store_true", help="print the result as JSON")
     b.set_defaults(func=cmd_bench)

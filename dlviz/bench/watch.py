@@ -25,6 +25,13 @@ alternates over repeats (page first, then headless first), and so does the order
 thread counts. Reported per case: the median samples/s of each side with its spread, and the
 median of the per-repeat ratios (page / headless) with their range, for both thread counts.
 
+**Placement.** By default the dashboard, Chromium and the headless runs share every CPU, as on
+a laptop where one person opens dlviz in their own browser. With `apart` (`--apart`), the
+dashboard's server (every thread of it) and the headless runs are held to the first CPU and
+Chromium to the others (`os.sched_setaffinity`): a browser on a machine of its own, as for a
+class on one server, where what watching costs the server is the page's script runs and their
+messages, not the drawing. The server and the headless run then have one CPU each time, alike.
+
 Where the time of a page's run goes: CPU seconds over the run (from /proc) of the training
 thread (the server's busiest thread), the server's other threads (Streamlit reruns, figures)
 and Chromium, against the run's wall time; and at how many looks (every half second) the
@@ -203,7 +210,21 @@ _SHOW_VIEW_JS = """(prefix) => {
     return !!e; }"""
 
 
-def in_browser(browser: Any, case: Case, timeout_s: float = 1800.0) -> dict[str, Any]:
+SERVER_CPUS = {0}  # with `apart`: the dashboard's server and the headless runs
+
+
+def _pin_process(pid: int, cpus: set[int]) -> None:
+    """Hold every thread of process `pid` to `cpus` (threads it makes later inherit it)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except OSError:  # a thread that ended meanwhile
+            continue
+
+
+def in_browser(
+    browser: Any, case: Case, timeout_s: float = 1800.0, apart: bool = False
+) -> dict[str, Any]:
     """Train `case` from its lab page in a fresh dashboard, watching it until it ends; returns
     the stored run's config and figures, its wall time, how often the loss chart had new
     points and where the CPU went."""
@@ -216,10 +237,14 @@ def in_browser(browser: Any, case: Case, timeout_s: float = 1800.0) -> dict[str,
         with dashboard(home) as url:
             ctx = browser.new_context(viewport={"width": WIDTH, "height": 900})
             try:
+                if apart:
+                    server = CpuWatch().server
+                    if server is not None:
+                        _pin_process(server, SERVER_CPUS)
                 page = ctx.new_page()
                 page.goto(f"{url}/{case.page}?{urlencode(case.query)}")
                 page.wait_for_function(_READY_JS, arg=case.prefix, timeout=PAGE_MS)
-                cpu = CpuWatch()
+                cpu = CpuWatch()  # Chromium's processes for this page are there now
                 cpu.start()
                 load_before = os.getloadavg()[0]
                 clicked = time.monotonic()
@@ -245,6 +270,7 @@ def in_browser(browser: Any, case: Case, timeout_s: float = 1800.0) -> dict[str,
                         )
                 wall = time.monotonic() - clicked
                 spent = cpu.stop()
+                server_cpus = sorted(os.sched_getaffinity(cpu.server)) if cpu.server else []
                 load_after = os.getloadavg()[0]
             finally:
                 ctx.close()
@@ -263,6 +289,7 @@ def in_browser(browser: Any, case: Case, timeout_s: float = 1800.0) -> dict[str,
         "loss_chart_updates_seen": redraws,  # looks at which it had new points
         "cpu_s": spent,
         "load_1min": [round(load_before, 2), round(load_after, 2)],
+        "server_cpus": server_cpus,  # the CPUs the server's main thread may use
     }
 
 
@@ -293,7 +320,9 @@ def default_threads() -> int:
     return int(out.stdout.strip())
 
 
-def headless(config_path: Path, threads: int | None = None, timeout_s: float = 1800.0) -> dict:
+def headless(
+    config_path: Path, threads: int | None = None, timeout_s: float = 1800.0, apart: bool = False
+) -> dict:
     """`dlviz train CONFIG --json --runs-dir TMP` in a process of its own: with torch's own
     thread count (`threads` None), else with `threads` (OMP_NUM_THREADS and
     `torch.set_num_threads` before `dlviz.cli.main`). Returns its samples/s, training seconds
@@ -308,7 +337,12 @@ def headless(config_path: Path, threads: int | None = None, timeout_s: float = 1
         load_before = os.getloadavg()[0]
         try:
             out = subprocess.run(
-                cmd, env=_headless_env(threads), capture_output=True, text=True, timeout=timeout_s
+                cmd,
+                env=_headless_env(threads),
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                preexec_fn=(lambda: os.sched_setaffinity(0, SERVER_CPUS)) if apart else None,
             )
         except subprocess.TimeoutExpired as e:
             raise RuntimeError(f"`dlviz train` did not end within {timeout_s:.0f} s") from e
@@ -353,7 +387,9 @@ def _spread(values: list[float]) -> dict[str, Any]:
     }
 
 
-def run_case(browser: Any, case: Case, repeats: int, timeout_s: float = 1800.0) -> dict:
+def run_case(
+    browser: Any, case: Case, repeats: int, timeout_s: float = 1800.0, apart: bool = False
+) -> dict:
     """`repeats` rounds of the page and headless `dlviz train` at both thread counts."""
     from dlviz.devices import server_threads
 
@@ -369,7 +405,7 @@ def run_case(browser: Any, case: Case, repeats: int, timeout_s: float = 1800.0) 
             )
             for step in steps:
                 if step == "page":
-                    r["browser"] = in_browser(browser, case, timeout_s)
+                    r["browser"] = in_browser(browser, case, timeout_s, apart)
                     stored = r["browser"].pop("config")
                     if config is None:  # the first page's config is the headless one
                         config = stored
@@ -377,7 +413,7 @@ def run_case(browser: Any, case: Case, repeats: int, timeout_s: float = 1800.0) 
                     r["config_differences"] = config_differences(stored, config)
                 else:
                     threads = None if step == "default" else dash_threads
-                    r[f"headless_{step}"] = headless(config_path, threads, timeout_s)
+                    r[f"headless_{step}"] = headless(config_path, threads, timeout_s, apart)
             rounds.append(r)
     sps = {
         side: [r[side]["samples_per_second"] for r in rounds]
@@ -414,21 +450,29 @@ def watch(
     image_epochs: int = 3,
     chromium: str = CHROMIUM,
     timeout_s: float = 1800.0,
+    apart: bool = False,
 ) -> dict[str, Any]:
     """Training samples/s with the live view open in Chromium against headless `dlviz train`;
-    see the module docstring."""
+    see the module docstring (`apart`: its placement)."""
     sync_playwright = sync_playwright_for("watch", chromium)
-
+    everywhere = os.sched_getaffinity(0)
+    if apart and len(everywhere) < 2:
+        raise RuntimeError("--apart needs two CPUs or more: one for the server, one for Chromium")
     chosen = cases(playground_epochs, image_epochs)
     results = []
     load_start = os.getloadavg()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            for name in which:
-                results.append(run_case(browser, chosen[name], repeats, timeout_s))
-        finally:
-            browser.close()
+    if apart:  # Chromium, started from here, inherits the CPUs this process may use
+        os.sched_setaffinity(0, everywhere - SERVER_CPUS)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                for name in which:
+                    results.append(run_case(browser, chosen[name], repeats, timeout_s, apart))
+            finally:
+                browser.close()
+    finally:
+        os.sched_setaffinity(0, everywhere)
     return {
         "benchmark": "watch",
         "budget": WATCH_BUDGET,
@@ -439,6 +483,12 @@ def watch(
         },
         "repeats": repeats,
         "width": WIDTH,
+        "placement": (
+            f"apart: server and headless runs on CPU {sorted(SERVER_CPUS)[0]}, Chromium on the "
+            "others"
+            if apart
+            else "together: server, Chromium and headless runs on every CPU"
+        ),
         "cases": results,
     }
 
@@ -449,6 +499,7 @@ def format_watch(r: dict[str, Any]) -> str:
     lines = [
         f"dlviz bench watch - {m['cpu_model']}, {m['cpus']} CPUs, Chromium headless "
         f"{r['width']} px wide, {r['repeats']} repeats",
+        f"placement: {r.get('placement', 'together')}",
         f"load average at the start {la['start'][0]:.2f} (1 min), {la['start'][1]:.2f} (5 min); "
         f"at the end {la['end'][0]:.2f}, {la['end'][1]:.2f}",
     ]

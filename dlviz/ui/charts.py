@@ -27,9 +27,23 @@ def scheme() -> str | None:
     return kind if kind in ("light", "dark") else None
 
 
+_SPECS = "_live_chart_specs"  # session state: chart key -> (figure, theme, its JSON)
+
+
 def live_chart(fig: go.Figure, key: str, height: int | None = None) -> None:
-    """A live chart (`dlviz.ui.livechart`) of `fig`, in the page's theme."""
-    _live_chart(themed(fig, scheme()), key=key, height=height)
+    """A live chart (`dlviz.ui.livechart`) of `fig`, in the page's theme. A figure drawn again
+    unchanged (the same object: a page keeps the figure of a snapshot until the next one) is
+    not themed and serialised again: its JSON from the last time is sent (the browser, seeing
+    the same JSON, does not draw it again either)."""
+    theme = scheme()
+    specs = st.session_state.setdefault(_SPECS, {})
+    last = specs.get(key)
+    if last is not None and last[0] is fig and last[1] == theme:
+        spec = last[2]
+    else:
+        spec = themed(fig, theme).to_json()
+        specs[key] = (fig, theme, spec)
+    _live_chart(fig, key=key, height=height, spec=spec)
 
 
 def summary(text: str) -> None:

@@ -3,6 +3,7 @@ redraws the charts, and stops polling (one full rerun) once every run has ended.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -18,7 +19,13 @@ from dlviz.text import plural
 from dlviz.ui import layout, owner
 from dlviz.ui.state import dataset, generative_dataset
 
-REFRESH_S = 0.5
+REFRESH_S = 0.5  # a live view refreshes at most this often
+MAX_REFRESH_S = 1.5  # and at least this often
+# A live view's drawing takes about this share of a core of the server at most: a view that
+# costs more to draw refreshes less often. The browser's drawing grows with it (more charts,
+# bigger ones), and on a small machine both take their time from training.
+DRAW_SHARE = 0.1
+RETUNE_AFTER_S = 10.0  # the interval changes at most this often (each change reruns the page)
 FIRST_DRAW_WAIT_S = 1.0  # a run started here waits at most this long for its first drawing
 ORPHAN_AFTER_S = 60.0  # a run no page has polled for this long is stopped (its tab is gone)
 # A chart's own menu, on hover: save it as a PNG at twice the screen's resolution; the live-chart
@@ -59,6 +66,8 @@ class View:
     labels: list[str]
     started: float = field(default_factory=time.time)
     refresh_ms: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=50))
+    refresh_s: float = REFRESH_S  # the live fragment's interval (`refresh_interval`)
+    retuned: float = -math.inf  # when refresh_s last changed (time.monotonic)
 
     @property
     def live(self) -> bool:
@@ -354,6 +363,14 @@ def run_controls(view: View, key: str, stepping: bool = False) -> None:
     )
 
 
+def refresh_interval(cpu_ms: float) -> float:
+    """Seconds between a live view's refreshes when drawing it takes `cpu_ms` of the server's
+    CPU (the median of its recent refreshes): REFRESH_S while that is at most DRAW_SHARE of a
+    core, else as long as keeps it there, in quarter seconds, up to MAX_REFRESH_S."""
+    wanted = math.ceil(cpu_ms / 1000 / DRAW_SHARE * 4 - 1e-9) / 4
+    return min(MAX_REFRESH_S, max(REFRESH_S, wanted))
+
+
 Drawer = Callable[[View, str], None]
 
 
@@ -371,7 +388,7 @@ def live_panel(
         return
     live = view.live
 
-    @st.fragment(run_every=REFRESH_S if live else None)
+    @st.fragment(run_every=view.refresh_s if live else None)
     def panel() -> None:
         wall, cpu = time.perf_counter(), time.thread_time()
         view.poll()
@@ -382,18 +399,30 @@ def live_panel(
             single(view, key)
         for h in view.handles:  # drawn: a run held for its first drawing goes on (FirstDrawGate)
             h.drawn.set()
+        cpu_ms = wall_ms = 0.0
         if view.refresh_ms:
             cpu_ms = sorted(c for c, _ in view.refresh_ms)[len(view.refresh_ms) // 2]
             wall_ms = sorted(w for _, w in view.refresh_ms)[len(view.refresh_ms) // 2]
+            every = f" It refreshes every {view.refresh_s:g} s while a run trains" + (
+                f" (not every {REFRESH_S:g} s: at that pace drawing it would take more "
+                "than a tenth of a core of the server)."
+                if view.refresh_s > REFRESH_S
+                else "."
+            )
             st.caption(
                 f"Server time to draw this view (median of the last {len(view.refresh_ms)}): "
                 f"{cpu_ms:.0f} ms of CPU, {wall_ms:.0f} ms from start to end while sharing "
-                "the CPU with training."
+                f"the CPU with training.{every}"
             )
         view.refresh_ms.append(
             ((time.thread_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000)
         )
         if live and not view.live:
             st.rerun()  # every run ended: one full rerun turns polling off and re-enables Train
+        if live and len(view.refresh_ms) >= 6:
+            wanted = refresh_interval(cpu_ms)
+            if wanted != view.refresh_s and time.monotonic() - view.retuned >= RETUNE_AFTER_S:
+                view.refresh_s, view.retuned = wanted, time.monotonic()
+                st.rerun()  # a full rerun makes the fragment again, at its new interval
 
     panel()

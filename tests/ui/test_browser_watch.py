@@ -4,6 +4,8 @@ has every figure the report needs. No speed is asserted: speed is for the benchm
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from support.browser import require_chromium
 
@@ -52,3 +54,19 @@ def test_config_differences_name_each_field():
     b = {"data": {"name": "xor"}, "train": {"epochs": 5}}
     assert watch.config_differences(a, a) == []
     assert watch.config_differences(a, b) == ["data.name", "train.lr"]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_apart_holds_the_server_to_one_cpu_and_gives_the_cpus_back():
+    chromium = require_chromium()
+    before = os.sched_getaffinity(0)
+    r = watch.watch(
+        repeats=1, which=("playground",), playground_epochs=2, chromium=chromium, apart=True
+    )
+    assert os.sched_getaffinity(0) == before  # this process may use every CPU again
+    assert r["placement"].startswith("apart")
+    (case,) = r["cases"]
+    (rnd,) = case["rounds"]
+    assert rnd["browser"]["server_cpus"] == sorted(watch.SERVER_CPUS)
+    assert rnd["headless_dashboard"]["samples_per_second"] > 0
+    assert "placement: apart" in watch.format_watch(r)

@@ -63,12 +63,12 @@ def _component():
     return st.components.v2.component("dlviz_live_chart", js=js, isolate_styles=False)
 
 
-def live_chart(fig: go.Figure, key: str, height: int | None = None) -> None:
+def live_chart(fig: go.Figure, key: str, height: int | None = None, spec: str = "") -> None:
     """Draw `fig` under `key`; later calls with the same key update the same chart. Loss curves
     (a key ending in "_curves") are drawn before the page's other charts: they are what a
-    person watches first."""
+    person watches first. `spec`: `fig.to_json()` when the caller has it already."""
     h = int(height or fig.layout.height or 350)
-    data = {"spec": fig.to_json(), "height": h, "plotly_url": _plotly_url(), "key": key}
+    data = {"spec": spec or fig.to_json(), "height": h, "plotly_url": _plotly_url(), "key": key}
     data["priority"] = 0 if key.endswith("_curves") else 1
     _component()(data=data, key=key)
 
