@@ -71,12 +71,14 @@ def align(coords: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
     return coords @ procrustes(coords, previous)
 
 
-def aligned_pcas(snapshots: Sequence[np.ndarray]) -> list[Projection]:
+def aligned_pcas(
+    snapshots: Sequence[np.ndarray], previous: np.ndarray | None = None
+) -> list[Projection]:
     """Each snapshot's activations (the same n points in each, any feature count) by PCA,
     each aligned to the one before: a slider over training shows the classes move, not the
-    axes flip."""
+    axes flip. `previous`: the coordinates of the snapshot before the first (a live view
+    adds the new snapshots to those it has: the same result as all of them at once)."""
     out: list[Projection] = []
-    previous = None
     for acts in snapshots:
         coords, share = pca(acts)
         coords = align(coords, previous)

@@ -97,13 +97,44 @@ def _layer_acts(it: Items, shots: list[Any], layer: str, ds: Dataset) -> list[np
     return [s.embedding[layer].astype(np.float32) for s in shots]
 
 
+def _projections(it: Items, shots: list[Any], layer: str, acts: list[np.ndarray]) -> list[Any]:
+    """`aligned_pcas` of every snapshot, computing only those added since the last refresh
+    (a run keeps dozens: all of them again at each one's arrival cost a live refresh tens of
+    ms); all again when the snapshots before are not the same objects (a new run, or the
+    history thinned them)."""
+    cache = st.session_state.setdefault(f"_{it.prefix}_proj_pcas", {})
+    ids = [id(s) for s in shots]
+    had_ids, had = cache.get(layer, ([], []))
+    if len(had) > len(shots) or had_ids != ids[: len(had)]:
+        had = []
+    if len(had) < len(shots):
+        had = had + aligned_pcas(acts[len(had) :], had[-1].coords if had else None)
+        cache[layer] = (ids, had)
+    return had
+
+
+def _reading(it: Items, shots: list[Any], ds: Dataset) -> str:
+    """`reading` of the latest snapshot, worked out once per snapshot (the raw input's share
+    once per data set): the nearest neighbours of every item at every layer cost a live
+    refresh more than all its drawing."""
+    last = shots[-1]
+    return _cached(
+        it, "reading", (id(last), last.step, _count(shots), id(ds)), lambda: reading(it, shots, ds)
+    )
+
+
+def _input_share(it: Items, ds: Dataset, n: int) -> float:
+    labels = ds.y_test[:n].numpy()
+    return _cached(it, "input_share", (id(ds), n), lambda: nearest_share(it.inputs(ds, n), labels))
+
+
 def reading(it: Items, shots: list[Any], ds: Dataset) -> str:
     """Nearest-neighbour class agreement at the input and at every layer of the latest
     snapshot, in words; which layer sorts the classes best."""
     last = shots[-1]
     n = _count(shots)
     labels = ds.y_test[:n].numpy()
-    scores = {"the input": nearest_share(it.inputs(ds, n), labels)}
+    scores = {"the input": _input_share(it, ds, n)}
     for name, acts in last.embedding.items():
         scores[name] = nearest_share(acts.astype(np.float32), labels)
     best = max(scores, key=lambda k: scores[k])
@@ -148,18 +179,13 @@ def draw(it: Items, h: RunHistory, ds: Dataset, key: str, count: int | None = No
         _tsne_view(it, h, ds, layer, key)
     else:
         _pca_view(it, h, ds, shots, layer, key)
-    summary(reading(it, shots, ds))
+    summary(_reading(it, shots, ds))
 
 
 def _pca_view(it: Items, h: RunHistory, ds: Dataset, shots: list[Any], layer: str, key: str):
     acts = _layer_acts(it, shots, layer, ds)
     n = len(acts[-1])
-    projections = _cached(
-        it,
-        f"pca_{layer}",
-        (layer, len(shots), shots[-1].step, id(shots[0])),
-        lambda: aligned_pcas(acts),
-    )
+    projections = _projections(it, shots, layer, acts)
     pos = snapshot_slider(f"{key}_proj", h, shots)
     pos = min(pos, len(projections) - 1)
     p = projections[pos]

@@ -98,3 +98,16 @@ def test_tsne_is_reproducible_and_keeps_clusters_apart():
 def test_tsne_refuses_too_many_points():
     with pytest.raises(ValueError, match="at most"):
         projector.tsne(np.zeros((projector.MAX_TSNE_POINTS + 1, 2)))
+
+
+def test_aligned_pcas_continued_from_the_last_equal_all_at_once():
+    """A live view adds the new snapshots' projections to those it has: the same numbers as
+    projecting every snapshot again."""
+    rng = np.random.default_rng(3)
+    shots = [rng.normal(size=(40, 6)) + k * rng.normal(size=6) for k in range(5)]
+    whole = projector.aligned_pcas(shots)
+    first = projector.aligned_pcas(shots[:3])
+    rest = projector.aligned_pcas(shots[3:], first[-1].coords)
+    for a, b in zip(whole, first + rest):
+        np.testing.assert_array_equal(a.coords, b.coords)
+        assert a.explained == b.explained
