@@ -658,8 +658,8 @@ def summarize_load(
     for s in reports:
         for item in s["latencies"]:
             every.append(item["ms"])
-            every = s["intervals"].get(item["fid"], 0.0)
-            if LIVE_REFRESH_S[0] - 1e-3 < every < LIVE_REFRESH_S[1] + 1e-3:
+            interval = s["intervals"].get(item["fid"], 0.0)
+            if LIVE_REFRESH_S[0] - 1e-3 < interval < LIVE_REFRESH_S[1] + 1e-3:
                 panel.append(item["ms"])
                 panel_reply.append(item["reply_ms"])
                 panel_run.append(item["run_ms"])

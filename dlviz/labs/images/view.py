@@ -270,7 +270,13 @@ def health(h: RunHistory, key: str, n_test: int, noun: str = "image") -> None:
     with right:
         st.markdown("**Gradient health**: mean weight-gradient norm per layer")
         if h.layers:
-            live_chart(grad_norm_figure(h, height=320), key=f"{key}_grads")
+            # drawn again only when an epoch adds its norms (a refresh has no time to spare)
+            grads = _cached_figure(
+                f"{key}_grads",
+                (id(h), h.grad_norms.seen),
+                lambda: grad_norm_figure(h, height=320),
+            )
+            live_chart(grads, key=f"{key}_grads")
             summary(captions.history_gradients(h))
     left, right = layout.columns(2, key=f"{key}_dead_row", min_width=420, gap="medium")
     with left:
@@ -281,7 +287,10 @@ def health(h: RunHistory, key: str, n_test: int, noun: str = "image") -> None:
         )
         with st.container():  # (no chart of what cannot happen: no ReLU, no dead units)
             if _has_relu(h):
-                live_chart(dead_units_figure(h, height=300), key=f"{key}_dead")
+                dead = _cached_figure(
+                    f"{key}_dead", (id(h), h.dead.seen), lambda: dead_units_figure(h, height=300)
+                )
+                live_chart(dead, key=f"{key}_dead")
                 summary(captions.dead_units(h))
     with right:
         st.markdown("**What the gradients say**")
