@@ -7,7 +7,7 @@ import streamlit as st
 
 from dlviz import timing
 from dlviz.text import plural
-from dlviz.ui import owner
+from dlviz.ui import owner, visibility
 from dlviz.ui.live import View, view_page
 from dlviz.ui.livechart import preload
 from dlviz.ui.state import torch_threads
@@ -86,9 +86,19 @@ def _plain(text: str) -> str:
     return "".join(c for c in text if c not in "*_`[]()<>#|\\$~")[:80]
 
 
+# What a person on a shared server is told of whose runs they see (dlviz.ui.visibility).
+SHARED_NOTE = (
+    "A shared server: the runs you start here are kept for this browser, and no other browser "
+    "sees them."
+)
+
+
 def _account() -> None:
-    """Log in / Log out, where secrets.toml sets up `st.login` (an [auth] section)."""
+    """On a shared server, whose runs these are; Log in / Log out, where secrets.toml sets up
+    `st.login` (an [auth] section)."""
     if not owner.login_available():
+        if visibility.shared():
+            st.caption(SHARED_NOTE)
         return
     if owner.signed_in():
         user = st.user.to_dict()

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from dlviz import runs
 from dlviz.cli import main
 from dlviz.sweeps.driver import MANIFEST, sweep_folder
-from dlviz.ui import owner, visibility
+from dlviz.ui import owner, sidebar, visibility
 
 A, B = "A" * 22, "B" * 22
 PAGE = "pages/runs.py"
@@ -279,3 +279,11 @@ def test_the_sidebar_offers_log_in_and_log_out_where_st_login_is_set_up(apptest,
     signed = apptest()
     assert signed.sidebar.button(key="sb_logout").label == "Log out"
     assert any("Signed in as" in c.value for c in signed.sidebar.caption)
+
+
+def test_the_sidebar_says_whose_runs_a_shared_server_shows(apptest, monkeypatch):
+    plain = apptest()
+    assert not any(sidebar.SHARED_NOTE in c.value for c in plain.sidebar.caption)
+    monkeypatch.setenv("DLVIZ_SHARED", "1")
+    shared_ = apptest()
+    assert any(sidebar.SHARED_NOTE in c.value for c in shared_.sidebar.caption)
