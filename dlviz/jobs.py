@@ -66,6 +66,8 @@ def network_bytes(net: Network) -> int:
 
 # --- the curves, saved as a run trains ------------------------------------------------------
 
+RUN_THREAD = "dlviz-run"  # the name of every run's training thread
+
 METRICS_EVERY_S = 10.0  # how often a training run's curves are saved to the run store
 
 
@@ -484,7 +486,7 @@ class RunHandle:
         # The test image whose feature maps live snapshots keep; the page may change
         # `probe.sample_index` at any time (the data arrives when the run loads it).
         self.probe = ImageProbe(torch.empty(0))
-        self.thread = threading.Thread(target=self._main, name="dlviz-run", daemon=True)
+        self.thread = threading.Thread(target=self._main, name=RUN_THREAD, daemon=True)
         self._poll_lock = threading.Lock()  # two tabs of one person may poll the same run
 
     def _main(self) -> None:

@@ -4,6 +4,7 @@ redraws the charts, and stops polling (one full rerun) once every run has ended.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -21,9 +22,10 @@ from dlviz.ui.state import dataset, generative_dataset
 
 REFRESH_S = 0.5  # a live view refreshes at most this often
 MAX_REFRESH_S = 1.5  # and at least this often
-# A live view's drawing takes about this share of a core of the server at most: a view that
-# costs more to draw refreshes less often. The browser's drawing grows with it (more charts,
-# bigger ones), and on a small machine both take their time from training.
+# The server's work besides training (drawing and sending live views, other pages) takes about
+# this share of a core at most: while it takes more, a live view refreshes less often. The
+# browser's drawing grows with it (more charts, bigger ones), and on a small machine both take
+# their time from training.
 DRAW_SHARE = 0.1
 RETUNE_AFTER_S = 10.0  # the interval changes at most this often (each change reruns the page)
 FIRST_DRAW_WAIT_S = 1.0  # a run started here waits at most this long for its first drawing
@@ -67,6 +69,9 @@ class View:
     started: float = field(default_factory=time.time)
     refresh_ms: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=50))
     refresh_s: float = REFRESH_S  # the live fragment's interval (`refresh_interval`)
+    # CPU ms the server spent besides training from one refresh to the next (`server_cpu_s`)
+    server_ms: deque[float] = field(default_factory=lambda: deque(maxlen=20))
+    server_mark: tuple[float, float] | None = None  # (process CPU s, training CPU s) at the last
     retuned: float = -math.inf  # when refresh_s last changed (time.monotonic)
 
     @property
@@ -363,10 +368,42 @@ def run_controls(view: View, key: str, stepping: bool = False) -> None:
     )
 
 
+def training_cpu_s() -> float | None:
+    """CPU seconds of every run's training thread alive in this process; None where a thread's
+    CPU clock cannot be read (`time.pthread_getcpuclockid`: Linux and most Unixes)."""
+    clock = getattr(time, "pthread_getcpuclockid", None)
+    if clock is None:
+        return None
+    total = 0.0
+    for t in threading.enumerate():
+        if t.name == jobs.RUN_THREAD and t.ident is not None:
+            try:
+                total += time.clock_gettime(clock(t.ident))
+            except (OSError, ValueError):  # it ended meanwhile
+                continue
+    return total
+
+
+def note_server_cpu(view: View) -> None:
+    """Record the CPU the server spent besides training since the view's last refresh: the
+    process's CPU time less its training threads'. That is drawing this view and sending it,
+    and whatever else the server does meanwhile (other people's pages too: a busy server
+    refreshes everyone's views less often)."""
+    training = training_cpu_s()
+    now = time.process_time()
+    if training is None:
+        return
+    if view.server_mark is not None:
+        spent = (now - view.server_mark[0]) - (training - view.server_mark[1])
+        view.server_ms.append(max(0.0, spent) * 1000)
+    view.server_mark = (now, training)
+
+
 def refresh_interval(cpu_ms: float) -> float:
-    """Seconds between a live view's refreshes when drawing it takes `cpu_ms` of the server's
-    CPU (the median of its recent refreshes): REFRESH_S while that is at most DRAW_SHARE of a
-    core, else as long as keeps it there, in quarter seconds, up to MAX_REFRESH_S."""
+    """Seconds between a live view's refreshes when each refresh costs the server `cpu_ms` of
+    CPU besides training (the median of recent ones): REFRESH_S while that is at most
+    DRAW_SHARE of a core, else as long as keeps it there, in quarter seconds, up to
+    MAX_REFRESH_S."""
     wanted = math.ceil(cpu_ms / 1000 / DRAW_SHARE * 4 - 1e-9) / 4
     return min(MAX_REFRESH_S, max(REFRESH_S, wanted))
 
@@ -399,20 +436,30 @@ def live_panel(
             single(view, key)
         for h in view.handles:  # drawn: a run held for its first drawing goes on (FirstDrawGate)
             h.drawn.set()
+        note_server_cpu(view)
         cpu_ms = wall_ms = 0.0
+        server_ms = None
+        if len(view.server_ms) >= 5:
+            server_ms = sorted(view.server_ms)[len(view.server_ms) // 2]
         if view.refresh_ms:
             cpu_ms = sorted(c for c, _ in view.refresh_ms)[len(view.refresh_ms) // 2]
             wall_ms = sorted(w for _, w in view.refresh_ms)[len(view.refresh_ms) // 2]
+            besides = (
+                f" From one refresh to the next the server did {server_ms:.0f} ms of work "
+                "besides training (drawing and sending this view, and whatever else it serves)."
+                if server_ms is not None and live
+                else ""
+            )
             every = f" It refreshes every {view.refresh_s:g} s while a run trains" + (
-                f" (not every {REFRESH_S:g} s: at that pace drawing it would take more "
-                "than a tenth of a core of the server)."
+                f" (not every {REFRESH_S:g} s: at that pace the server's work besides "
+                "training would take more than a tenth of a core)."
                 if view.refresh_s > REFRESH_S
                 else "."
             )
             st.caption(
                 f"Server time to draw this view (median of the last {len(view.refresh_ms)}): "
                 f"{cpu_ms:.0f} ms of CPU, {wall_ms:.0f} ms from start to end while sharing "
-                f"the CPU with training.{every}"
+                f"the CPU with training.{besides}{every}"
             )
         view.refresh_ms.append(
             ((time.thread_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000)
@@ -420,9 +467,12 @@ def live_panel(
         if live and not view.live:
             st.rerun()  # every run ended: one full rerun turns polling off and re-enables Train
         if live and len(view.refresh_ms) >= 6:
-            wanted = refresh_interval(cpu_ms)
+            # the server's whole work besides training where it can be measured, else this
+            # view's own drawing
+            wanted = refresh_interval(server_ms if server_ms is not None else cpu_ms)
             if wanted != view.refresh_s and time.monotonic() - view.retuned >= RETUNE_AFTER_S:
                 view.refresh_s, view.retuned = wanted, time.monotonic()
+                view.server_ms.clear()  # measured at the old pace
                 st.rerun()  # a full rerun makes the fragment again, at its new interval
 
     panel()

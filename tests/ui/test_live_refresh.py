@@ -3,9 +3,13 @@ drawn again unchanged costing no new JSON."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dlviz import jobs
 from dlviz.bench import load
 from dlviz.ui import charts, live
 
@@ -56,3 +60,33 @@ def test_a_figure_drawn_again_unchanged_is_not_serialised_again(monkeypatch):
     at.session_state.new = True
     at.run()  # a new figure: themed and serialised
     assert len(themed) == 2 and at.session_state[charts._SPECS]["t_curves"][0] is not first[0]
+
+
+@pytest.mark.skipif(not hasattr(time, "pthread_getcpuclockid"), reason="no per-thread CPU clock")
+def test_the_servers_work_besides_training_leaves_out_the_run_threads():
+    """A run thread busy while the server idles costs the server nothing; the server's own
+    work between two refreshes is counted."""
+    stop = threading.Event()
+
+    def train() -> None:
+        while not stop.is_set():
+            sum(range(2000))
+
+    run = threading.Thread(target=train, name=jobs.RUN_THREAD)
+    run.start()
+    view = live.View(kind="single", handles=[], labels=[])
+    try:
+        before = live.training_cpu_s()
+        live.note_server_cpu(view)
+        time.sleep(0.4)  # the run trains; the server waits
+        live.note_server_cpu(view)
+        end = time.perf_counter() + 0.4
+        while time.perf_counter() < end:  # the server works (sharing the CPU with the run)
+            sum(range(2000))
+        live.note_server_cpu(view)
+        assert live.training_cpu_s() - before > 0.2  # the run thread's CPU is read
+    finally:
+        stop.set()
+        run.join()
+    idle, busy = view.server_ms
+    assert idle < 60 < 100 < busy, (idle, busy)
