@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
 from dlviz import jsonread
@@ -132,16 +132,6 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     except OSError:
         pass
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: str | os.PathLike[str]) -> None:
-    """Flush a file written by another library (safetensors) to the disk before it is renamed
-    into place; raises OSError (a full disk can show only here)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -272,16 +262,12 @@ def _write_run(
         tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if tensors is not None:
         tensors = {k: v for k, v in tensors.items() if isinstance(v, torch.Tensor)}
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights.", suffix=TMP_SUFFIX)
-        os.close(fd)
-        try:
-            # the config travels with the weights, so the file alone can be a Transfer backbone
-            save_file(tensors, tmp, metadata={"dlviz_config": json.dumps(config)})
-            _fsync_file(tmp)  # on the disk before the rename: never a renamed, empty file
-            os.replace(tmp, folder / WEIGHTS)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # The config travels with the weights, so the file alone can be a Transfer backbone.
+        # Made in memory and written by `atomic_write_bytes`: safetensors' own `save_file`
+        # writes through a temp file of its own (".tmpXXXXXX"), which a kill would leave behind
+        # under a name `sweep_leftovers` does not know.
+        data = safetensors_bytes(tensors, metadata={"dlviz_config": json.dumps(config)})
+        atomic_write_bytes(folder / WEIGHTS, data)
     finished = time.time()
     try:
         started = _read_json(folder / STATUS).get("started")
