@@ -540,7 +540,14 @@ class Session:
             text = ""
             with contextlib.suppress(Exception):
                 text = (await self.page.evaluate(_LOOK_JS, self.lab.prefix))["main"][-400:]
-            self.problem(f"{type(e).__name__}: {str(e).splitlines()[0][:300]} | page: {text}")
+            lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+            # Playwright's call log says what the wait was for: its last lines say why it failed
+            why = " / ".join(lines[1:][-3:])
+            self.problem(
+                f"{type(e).__name__}: {lines[0][:300] if lines else ''}"
+                + (f" ({why[:300]})" if why else "")
+                + f" | page: {text}"
+            )
 
 
 # --- the bench ----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The live view of a session's runs: a fragment that polls the run threads every half second,
-redraws the charts, and stops polling (one full rerun) once every run has ended."""
+"""The live view of a session's runs: a fragment that polls the run threads every half second
+(less often while the server is busy), redraws the charts, and stops polling (one full rerun)
+once every run has ended."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ MAX_REFRESH_S = 1.5  # and at least this often
 # browser's drawing grows with it (more charts, bigger ones), and on a small machine both take
 # their time from training.
 DRAW_SHARE = 0.1
-RETUNE_AFTER_S = 10.0  # the interval changes at most this often (each change reruns the page)
+RETUNE_AFTER_S = 10.0  # the interval changes at most this often (`live_panel`'s pacer)
 FIRST_DRAW_WAIT_S = 1.0  # a run started here waits at most this long for its first drawing
 ORPHAN_AFTER_S = 60.0  # a run no page has polled for this long is stopped (its tab is gone)
 # A chart's own menu, on hover: save it as a PNG at twice the screen's resolution; the live-chart
@@ -68,11 +69,12 @@ class View:
     labels: list[str]
     started: float = field(default_factory=time.time)
     refresh_ms: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=50))
-    refresh_s: float = REFRESH_S  # the live fragment's interval (`refresh_interval`)
+    refresh_s: float = REFRESH_S  # the live fragment's interval, as `pace` chose it
     # CPU ms the server spent besides training from one refresh to the next (`server_cpu_s`)
     server_ms: deque[float] = field(default_factory=lambda: deque(maxlen=20))
     server_mark: tuple[float, float] | None = None  # (process CPU s, training CPU s) at the last
     retuned: float = -math.inf  # when refresh_s last changed (time.monotonic)
+    paced: float = REFRESH_S  # the interval the live fragment refreshed at last time
 
     @property
     def live(self) -> bool:
@@ -341,7 +343,10 @@ def run_controls(view: View, key: str, stepping: bool = False) -> None:
     controls = layout.row(f"{key}_controls")
     controls.button(
         "Resume" if view.paused else "Pause",
-        key=f"{key}_pause",
+        # two buttons, not one that changes its label: a press of Pause that reaches the
+        # server after the view has redrawn it as Resume (a second press of a slow Pause)
+        # presses a button the page no longer has, and is dropped instead of resuming
+        key=f"{key}_resume" if view.paused else f"{key}_pause",
         icon=":material/play_arrow:" if view.paused else ":material/pause:",
         # what the button says, not a toggle: a click the fragment runs twice must not undo it
         on_click=view.set_paused,
@@ -408,6 +413,63 @@ def refresh_interval(cpu_ms: float) -> float:
     return min(MAX_REFRESH_S, max(REFRESH_S, wanted))
 
 
+def _median(values) -> float:
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def server_work_ms(view: View) -> float | None:
+    """The median of the server's CPU ms besides training from one refresh to the next, once
+    five refreshes have measured it (None before, or where it cannot be measured)."""
+    return _median(view.server_ms) if len(view.server_ms) >= 5 else None
+
+
+def pace(view: View, every: float) -> None:
+    """After a refresh at `every` seconds: choose the view's pace, which `live_panel`'s pacer
+    takes up at its next run. The measure is the server's whole work besides training where
+    it can be read, else this view's own drawing; the pace changes at most every
+    RETUNE_AFTER_S, and only on what was measured at the pace the view refreshes at now."""
+    if every != view.paced:  # the pacer has just made the panel again at a new pace
+        view.paced = every
+        view.server_ms.clear()  # measured at the old pace
+        return
+    if every != view.refresh_s or len(view.refresh_ms) < 6:  # a new pace not taken up yet
+        return
+    if hasattr(time, "pthread_getcpuclockid"):
+        cpu_ms = server_work_ms(view)
+        if cpu_ms is None:
+            return
+    else:
+        cpu_ms = _median(c for c, _ in view.refresh_ms)
+    wanted = refresh_interval(cpu_ms)
+    if wanted != view.refresh_s and time.monotonic() - view.retuned >= RETUNE_AFTER_S:
+        view.refresh_s, view.retuned = wanted, time.monotonic()
+
+
+def draw_caption(view: View, every: float, live: bool) -> str:
+    """What drawing the view costs the server, and how often it refreshes (at `every` s)."""
+    cpu_ms = _median(c for c, _ in view.refresh_ms)
+    wall_ms = _median(w for _, w in view.refresh_ms)
+    server_ms = server_work_ms(view)
+    besides = (
+        f" From one refresh to the next the server did {server_ms:.0f} ms of work besides "
+        "training (drawing and sending this view, and whatever else it serves)."
+        if server_ms is not None and live
+        else ""
+    )
+    often = f" It refreshes every {every:g} s while a run trains" + (
+        f" (not every {REFRESH_S:g} s: at that pace the server's work besides training "
+        "would take more than a tenth of a core)."
+        if every > REFRESH_S
+        else "."
+    )
+    return (
+        f"Server time to draw this view (median of the last {len(view.refresh_ms)}): "
+        f"{cpu_ms:.0f} ms of CPU, {wall_ms:.0f} ms from start to end while sharing the CPU "
+        f"with training.{besides}{often}"
+    )
+
+
 Drawer = Callable[[View, str], None]
 
 
@@ -425,8 +487,21 @@ def live_panel(
         return
     live = view.live
 
-    @st.fragment(run_every=view.refresh_s if live else None)
-    def panel() -> None:
+    # Two fragments, one inside the other: `panel` polls and draws at the view's pace, and
+    # `pacer` around it reruns every RETUNE_AFTER_S, making `panel` again at the pace `pace`
+    # last chose (the browser replaces a fragment's timer when its interval changes). A change
+    # of pace reruns this fragment, not the page.
+    @st.fragment(run_every=RETUNE_AFTER_S if live else None)
+    def pacer() -> None:
+        every = view.refresh_s
+
+        @st.fragment(run_every=every if live else None)
+        def panel() -> None:
+            draw(every)
+
+        panel()
+
+    def draw(every: float) -> None:
         wall, cpu = time.perf_counter(), time.thread_time()
         view.poll()
         run_controls(view, key, stepping)
@@ -437,42 +512,14 @@ def live_panel(
         for h in view.handles:  # drawn: a run held for its first drawing goes on (FirstDrawGate)
             h.drawn.set()
         note_server_cpu(view)
-        cpu_ms = wall_ms = 0.0
-        server_ms = None
-        if len(view.server_ms) >= 5:
-            server_ms = sorted(view.server_ms)[len(view.server_ms) // 2]
         if view.refresh_ms:
-            cpu_ms = sorted(c for c, _ in view.refresh_ms)[len(view.refresh_ms) // 2]
-            wall_ms = sorted(w for _, w in view.refresh_ms)[len(view.refresh_ms) // 2]
-            besides = (
-                f" From one refresh to the next the server did {server_ms:.0f} ms of work "
-                "besides training (drawing and sending this view, and whatever else it serves)."
-                if server_ms is not None and live
-                else ""
-            )
-            every = f" It refreshes every {view.refresh_s:g} s while a run trains" + (
-                f" (not every {REFRESH_S:g} s: at that pace the server's work besides "
-                "training would take more than a tenth of a core)."
-                if view.refresh_s > REFRESH_S
-                else "."
-            )
-            st.caption(
-                f"Server time to draw this view (median of the last {len(view.refresh_ms)}): "
-                f"{cpu_ms:.0f} ms of CPU, {wall_ms:.0f} ms from start to end while sharing "
-                f"the CPU with training.{besides}{every}"
-            )
+            st.caption(draw_caption(view, every, live))
         view.refresh_ms.append(
             ((time.thread_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000)
         )
         if live and not view.live:
             st.rerun()  # every run ended: one full rerun turns polling off and re-enables Train
-        if live and len(view.refresh_ms) >= 6:
-            # the server's whole work besides training where it can be measured, else this
-            # view's own drawing
-            wanted = refresh_interval(server_ms if server_ms is not None else cpu_ms)
-            if wanted != view.refresh_s and time.monotonic() - view.retuned >= RETUNE_AFTER_S:
-                view.refresh_s, view.retuned = wanted, time.monotonic()
-                view.server_ms.clear()  # measured at the old pace
-                st.rerun()  # a full rerun makes the fragment again, at its new interval
+        if live:
+            pace(view, every)
 
-    panel()
+    pacer()

@@ -90,3 +90,53 @@ def test_the_servers_work_besides_training_leaves_out_the_run_threads():
         run.join()
     idle, busy = view.server_ms
     assert idle < 60 < 100 < busy, (idle, busy)
+
+
+def _view(server_ms: list[float], refreshes: int = 6) -> live.View:
+    view = live.View(kind="single", handles=[], labels=[])
+    view.server_ms.extend(server_ms)
+    view.refresh_ms.extend([(10.0, 20.0)] * refreshes)
+    return view
+
+
+@pytest.mark.skipif(not hasattr(time, "pthread_getcpuclockid"), reason="no per-thread CPU clock")
+def test_a_busy_server_slows_the_pace_once_the_pacer_takes_it_up_and_measures_afresh():
+    view = _view([120.0] * 5)  # 120 ms of server work per refresh: 1.25 s keeps it at a tenth
+    live.pace(view, live.REFRESH_S)
+    assert view.refresh_s == 1.25 and view.paced == live.REFRESH_S
+    retuned = view.retuned
+    live.pace(view, live.REFRESH_S)  # the panel still runs at 0.5 s: nothing changes meanwhile
+    assert view.refresh_s == 1.25 and view.retuned == retuned and len(view.server_ms) == 5
+    live.pace(view, 1.25)  # the pacer made the panel again at 1.25 s
+    assert view.paced == 1.25 and not view.server_ms  # measured at the old pace: dropped
+    view.server_ms.extend([10.0] * 4)
+    live.pace(view, 1.25)  # four measures at the new pace are not enough to judge by
+    assert view.refresh_s == 1.25
+
+
+@pytest.mark.skipif(not hasattr(time, "pthread_getcpuclockid"), reason="no per-thread CPU clock")
+def test_the_pace_changes_at_most_every_retune_interval(monkeypatch):
+    view = _view([120.0] * 5)
+    clock = [1000.0]
+    monkeypatch.setattr(live.time, "monotonic", lambda: clock[0])
+    live.pace(view, live.REFRESH_S)
+    assert view.refresh_s == 1.25
+    live.pace(view, 1.25)  # taken up
+    view.server_ms.extend([10.0] * 5)  # the server is quiet again
+    clock[0] += live.RETUNE_AFTER_S - 1
+    live.pace(view, 1.25)
+    assert view.refresh_s == 1.25  # too soon after the last change
+    clock[0] += 1
+    live.pace(view, 1.25)
+    assert view.refresh_s == live.REFRESH_S
+
+
+def test_a_quiet_server_keeps_the_fastest_pace_and_the_caption_says_so():
+    view = _view([20.0] * 5)
+    live.pace(view, live.REFRESH_S)
+    assert view.refresh_s == live.REFRESH_S
+    text = live.draw_caption(view, live.REFRESH_S, live=True)
+    assert "20 ms of work besides training" in text
+    assert text.endswith("It refreshes every 0.5 s while a run trains.")
+    slow = live.draw_caption(view, 1.25, live=True)  # the caption names the pace it runs at
+    assert "It refreshes every 1.25 s while a run trains (not every 0.5 s" in slow

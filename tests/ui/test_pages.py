@@ -315,7 +315,9 @@ def test_pause_and_resume(apptest):
     button(at, "pg_view_pause").click().run()
     assert not at.exception
     wait_for(at, lambda: h.status == "paused", "the paused state")
-    assert button(at, "pg_view_pause").label == "Resume"
+    assert button(at, "pg_view_resume").label == "Resume"
+    # Pause and Resume are two buttons: a late press of Pause cannot resume the run
+    assert "pg_view_pause" not in {b.key for b in at.button}
     assert any("paused at epoch" in p.proto.text for p in at.get("progress"))
     step = h.step
     time.sleep(1.0)
@@ -324,7 +326,7 @@ def test_pause_and_resume(apptest):
     assert h.step == step, "training went on while paused"
     assert view.live
 
-    button(at, "pg_view_pause").click().run()
+    button(at, "pg_view_resume").click().run()
     assert not at.exception
     wait_for(at, lambda: h.step > step, "steps after resuming")
     assert h.status == "running"
