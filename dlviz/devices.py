@@ -4,6 +4,8 @@ silent fallback."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
@@ -133,6 +135,19 @@ def cpu_thread_budget() -> int:
     return _budget
 
 
+# A network whose parameters times batch size are at most this has a small step: dozens of
+# operations too small to split among threads, each costing more in Python and dispatch than
+# in arithmetic. A plain MLP of that size trains on one thread (`dlviz.train`), and on the CPU
+# such runs take turns (`dlviz.admission`).
+SMALL_STEP = 1 << 20
+
+
+def small_step(device: torch.device, params: int, batch_size: int) -> bool:
+    """Whether a run's step on `device` is small: spent in Python more than in arithmetic (on
+    the CPU; a GPU's launches are another matter)."""
+    return device.type == "cpu" and params * max(1, int(batch_size)) <= SMALL_STEP
+
+
 def set_thread_share(n: int | None) -> None:
     global _share
     _share = n
@@ -151,6 +166,29 @@ def follow_thread_share(limit: int | None = None) -> None:
     if share is not None and getattr(_applied, "n", None) != share:
         torch.set_num_threads(share)
         _applied.n = share
+
+
+@contextmanager
+def one_thread() -> Iterator[int]:
+    """This thread on one torch thread until the block ends; yields the count it had before,
+    which the block may take back sooner with `restore_threads` (a run's share, taken inside
+    it with `follow_thread_share`, goes as far as the run's loop).
+
+    A thread that has once run torch on several threads keeps a team of OpenMP threads while
+    it lives, idle or not; while the process has more such threads than cores, OpenMP stops
+    letting a team's threads wait for the next piece of work spinning and puts them to sleep
+    instead, and every small operation pays for waking them. A run that loads its data and
+    then waits for a place (`dlviz.admission`) would slow the run that trains by a third
+    (measured: a CNN's 1.5 s of training took 2.1 s beside two such threads, 1.6 s beside two
+    that had kept to one thread). Loading a run's data took as long on one thread."""
+    cpu_thread_budget()  # the process's budget, if not yet known, is what this thread had
+    before = torch.get_num_threads()
+    if before != 1:
+        torch.set_num_threads(1)
+    try:
+        yield before
+    finally:
+        restore_threads(before)
 
 
 def restore_threads(before: int) -> None:

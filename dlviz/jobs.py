@@ -27,7 +27,14 @@ from torch import nn
 from dlviz import admission, outcome, runs, transfer
 from dlviz.config import RunConfig
 from dlviz.data import Dataset, limit_per_class, load_dataset, load_generative
-from dlviz.devices import DeviceError, describe, resolve_device
+from dlviz.devices import (
+    DeviceError,
+    describe,
+    one_thread,
+    resolve_device,
+    restore_threads,
+    small_step,
+)
 from dlviz.events import (
     EventEmitter,
     FirstDrawGate,
@@ -62,6 +69,18 @@ def network_bytes(net: Network) -> int:
         net.config.train.optimizer,
         y_bytes=y,
     )
+
+
+def takes_turns(net: Network, device: torch.device) -> bool:
+    """Whether `net`'s run takes turns on the CPU with others like it (`dlviz.admission`): an
+    MLP with a small step (`devices.small_step`), whose step is dozens of operations each
+    costing more in Python than in arithmetic. Two Playground runs at once in one process
+    finished later than one after the other (their threads take turns at Python's interpreter
+    lock); two Image lab CNNs at once, sooner."""
+    from dlviz.models.mlp import MLP  # the registry imports models lazily
+
+    params = count_parameters(net.model)
+    return isinstance(net.model, MLP) and small_step(device, params, net.config.train.batch_size)
 
 
 # --- the curves, saved as a run trains ------------------------------------------------------
@@ -115,6 +134,24 @@ def execute(
     ends it as failed too, then goes on up). `owner` (an opaque id of the person who started
     it, or "") is kept in the run store with the run.
     """
+    with one_thread() as threads:  # until the run's loop takes its share of the cores
+        return _execute(
+            config, emit, control, runs_dir, callbacks, snapshots, probe, data, owner, threads
+        )
+
+
+def _execute(
+    config: RunConfig,
+    emit: Emit,
+    control: Control | None,
+    runs_dir: str | os.PathLike[str] | None,
+    callbacks: tuple[Callback, ...],
+    snapshots: bool,
+    probe: ImageProbe | None,
+    data: Dataset | None,
+    owner: str,
+    threads: int,
+) -> dict[str, Any]:
     control = control or Control()
     record = RunRecord(emit, runs_dir, config)
     try:
@@ -135,6 +172,7 @@ def execute(
             emit=record.emit,
             owner=owner,
             label=config.name,
+            small=takes_turns(net, device),
         ) as admitted:
             if not admitted:
                 return record.end("stopped", "Stopped before it started.")
@@ -143,6 +181,7 @@ def execute(
                 probe.x_test = net.data.x_test
             snap = snapshotter_for(net.data, probe) if snapshots else None
             state = train(net, device, record, control, snap, callbacks)
+        restore_threads(threads)  # the rest (its last readings, saving) as before the run
     except (transfer.BackboneError, admission.TooBig) as e:
         return record.fail(str(e))
     except torch.cuda.OutOfMemoryError:

@@ -23,7 +23,7 @@ from torch import nn
 from dlviz.augment import AudioAugment, Augment
 from dlviz.config import TrainConfig
 from dlviz.data import IGNORE, Dataset
-from dlviz.devices import follow_thread_share, restore_threads
+from dlviz.devices import SMALL_STEP, follow_thread_share, restore_threads
 from dlviz.fast_step import LeanStep, fused_supported, mlp_update
 from dlviz.models import count_parameters, set_dropout_generator
 from dlviz.probes import GradNormTracker, evaluating
@@ -41,8 +41,6 @@ EVAL_FIRST = 128  # the first epoch's evaluation of images or sequences, before 
 # sequences: rows per evaluation pass, so that a transformer's attention at the longest length
 # (rows x heads x T x T) stays small
 EVAL_BATCH_SEQUENCES = 256
-# a plain MLP whose parameters times batch size are at most this trains on one thread
-TINY_STEP = 1 << 20
 
 
 class Control:
@@ -514,7 +512,7 @@ def fit(
         fast = mlp_update(model, step, task)
         if fast is not None:
             update = fast  # type: ignore[assignment]
-            if state.params * cfg.batch_size <= TINY_STEP:
+            if state.params * cfg.batch_size <= SMALL_STEP:
                 # operations too small to split among threads, and threads that wait for a
                 # core spin: one thread (on 2 loaded cores, 2 threads ran 18x slower)
                 thread_limit = 1

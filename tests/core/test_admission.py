@@ -37,17 +37,17 @@ def plain_env(monkeypatch):
 class Holder:
     """A run that asks for a place from its own thread and holds it until released."""
 
-    def __init__(self, board, need=MB, owner="", label="run"):
+    def __init__(self, board, need=MB, owner="", label="run", small=False):
         self.events: list[dict] = []
         self.admitted: bool | None = None
         self.stop = threading.Event()
         self.release = threading.Event()
         self.thread = threading.Thread(
-            target=self._main, args=(board, need, owner, label), daemon=True
+            target=self._main, args=(board, need, owner, label, small), daemon=True
         )
         self.thread.start()
 
-    def _main(self, board, need, owner, label):
+    def _main(self, board, need, owner, label, small):
         with board.admit(
             CPU,
             need=need,
@@ -55,6 +55,7 @@ class Holder:
             emit=self.events.append,
             owner=owner,
             label=label,
+            small=small,
         ) as ok:
             self.admitted = ok
             if ok:
@@ -219,6 +220,95 @@ def test_first_come_first_served_a_small_run_does_not_jump_a_waiting_big_one(mon
     wait_until(lambda: small.admitted)  # 60 + 10 fits the 100 MB
     for h in (big, small):
         h.end()
+
+
+def test_small_steps_take_turns_and_a_larger_run_does_not_wait_behind_one(monkeypatch):
+    """Two small steps on the CPU train one after the other (they would take turns at the
+    interpreter lock anyway); a larger network's run beside one goes on at once, even though a
+    small one asked first and waits."""
+    monkeypatch.setenv("DLVIZ_RUNS_PER_DEVICE", "3")
+    b = board()
+    first = Holder(b, owner="a", small=True)
+    wait_until(lambda: first.admitted)
+    second = Holder(b, owner="b", small=True)
+    wait_until(lambda: second.events)
+    assert second.admitted is None
+    assert second.waiting_for.startswith("Waiting for cpu: another small network is training")
+    assert "one after the other" in second.waiting_for
+    cnn = Holder(b, owner="c")  # asked after the waiting small one: not held up by it
+    wait_until(lambda: cnn.admitted)
+    assert [r["state"] for r in b.board()] == ["running", "running", "waiting"]
+    first.end()
+    wait_until(lambda: second.admitted)
+    for h in (second, cnn):
+        h.end()
+
+
+def test_which_steps_are_small():
+    from dlviz.devices import SMALL_STEP, small_step
+
+    assert small_step(CPU, params=170, batch_size=32)  # the Playground's default: 2-8-8-8-2
+    assert small_step(CPU, params=SMALL_STEP // 64, batch_size=64)
+    assert not small_step(CPU, params=SMALL_STEP // 64 + 1, batch_size=64)
+    assert not small_step(torch.device("meta"), params=170, batch_size=32)  # not the CPU
+
+
+def test_a_playground_run_asks_as_a_small_step_and_an_image_lab_run_does_not(
+    monkeypatch, tmp_path
+):
+    from dlviz.bench.concurrent import concurrent_cases
+
+    asked = []
+    original = admission.admit
+
+    def spy(device, **kwargs):
+        asked.append(kwargs["small"])
+        return original(device, **kwargs)
+
+    monkeypatch.setattr(admission, "admit", spy)
+    toy, cnn = (config for _, config in concurrent_cases(epochs=1))
+    for config in (toy, cnn.with_changes(data={"n_samples": 120})):
+        assert jobs.start(config, runs_dir=tmp_path).wait(120).status == "finished"
+    assert asked == [True, False]
+
+
+def test_a_run_waits_for_its_place_on_one_thread_and_ends_on_the_threads_it_had(
+    monkeypatch, tmp_path
+):
+    """A run thread keeps to one torch thread until its loop takes its share (a thread that
+    once ran torch on several keeps a team of OpenMP threads, which slows the run that trains),
+    and takes its own count back for what it does after training."""
+    fresh = []
+    probe = threading.Thread(target=lambda: fresh.append(torch.get_num_threads()))
+    probe.start()
+    probe.join()
+    seen = {}
+    admit, summarize = admission.admit, jobs.summarize
+
+    def spy_admit(device, **kwargs):
+        seen["waiting"] = torch.get_num_threads()
+        return admit(device, **kwargs)
+
+    def spy_summarize(*args, **kwargs):
+        seen["after"] = torch.get_num_threads()
+        return summarize(*args, **kwargs)
+
+    monkeypatch.setattr(admission, "admit", spy_admit)
+    monkeypatch.setattr(jobs, "summarize", spy_summarize)
+    config = RunConfig().with_changes(train={"device": "cpu", "epochs": 1})
+    assert jobs.start(config, runs_dir=tmp_path).wait(60).status == "finished"
+    assert seen == {"waiting": 1, "after": fresh[0]}
+
+
+def test_the_budget_of_threads_is_the_one_the_process_had_not_a_waiting_runs_one(monkeypatch):
+    from dlviz import devices
+
+    monkeypatch.setattr(devices, "_budget", None)  # not yet asked
+    before = torch.get_num_threads()
+    with devices.one_thread():
+        assert torch.get_num_threads() == 1
+        assert devices.cpu_thread_budget() == before
+    assert torch.get_num_threads() == before
 
 
 def test_the_board_names_nobody_only_you_or_someone_else():
