@@ -66,6 +66,8 @@ def show_report(r: dict[str, Any] | None) -> None:
         text += "\n" + "\n".join(f"- {p}" for p in shown)
         if len(r["problems"]) > MAX_LISTED:
             text += f"\n- ... and {len(r['problems']) - MAX_LISTED} more"
+    if r.get("advice"):  # what to do about the files refused for the upload budget, once
+        text += "\n\n" + r["advice"]
     icon = {"ok": ":material/check_circle:", "info": ":material/info:"}.get(r["kind"])
     if r["kind"] == "error":
         st.error(text, icon=":material/error:")
@@ -106,9 +108,15 @@ class Collection:
     def changed(self) -> None:
         st.session_state[self.version_key] += 1
 
-    def _say(self, title: str, kind: str, problems: list[str] | None = None) -> None:
-        st.session_state[self.report_key] = {"title": title, "problems": problems or [],
-                                             "kind": kind}  # fmt: skip
+    def _say(
+        self, title: str, kind: str, problems: list[str] | None = None, advice: str = ""
+    ) -> None:
+        st.session_state[self.report_key] = {
+            "title": title,
+            "problems": problems or [],
+            "kind": kind,
+            "advice": advice,
+        }
 
     def add_class(self) -> None:
         """The Add class button's callback: the name typed, or why it cannot be a class."""
@@ -194,14 +202,19 @@ class Collection:
                 (k + 1) / len(files), text=f"Reading {k + 1} of {plural(len(files), 'file')}..."
             )
         bar.empty()
-        new = [str(p) for p in s.problems[before:]]
+        new, advice = [], []
+        for p in s.problems[before:]:
+            reason, said = upload_budget.split_advice(str(p))
+            new.append(reason)
+            if said and said not in advice:
+                advice.append(said)
         del s.problems[:]  # shown once, with this upload; not kept for the session
         where = f" to {target}" if target else ""
         title = f"Added {plural(added, self.noun)}{where}." if added else ""
         title = title or ("Nothing was added." if new else "No files.")
         if new:
             title += f" {plural(len(new), 'file')} could not be used:"
-        self._say(title, "warn" if new else "ok", new)
+        self._say(title, "warn" if new else "ok", new, " ".join(advice))
         self.changed()
 
     def report(self) -> None:

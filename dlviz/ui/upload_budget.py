@@ -203,20 +203,35 @@ def claim(holder: str, n_bytes: int, page: str, what: str = "") -> str:
             return ""
         pages = ledger.by_page()
     name = f"{what} was not taken in" if what else "was not taken in"
-    kept = "Nothing you uploaded before is lost."
     if mine + more > cap:
         return (
             f"{name}: it needs {size(more)}, and your uploads already hold {size(mine)}"
             f"{_where(pages)} of the {size(cap)} one session may hold ({SESSION_VAR}). "
-            "Remove files or classes you no longer need (their Remove buttons, or the x beside "
-            f"a file in its uploader), then add it again. {kept}"
+            + SESSION_ADVICE
         )
     return (
         f"{name}: it needs {size(more)}, and everyone's uploads on this server already hold "
         f"{size(server)} of the {size(everyone)} it keeps for uploads ({SERVER_VAR}); yours "
-        f"hold {size(mine)}{_where(pages)}. Remove files you no longer need, or try again "
-        f"when others have finished. {kept}"
+        f"hold {size(mine)}{_where(pages)}. " + SERVER_ADVICE
     )
+
+
+# What a refusal (`claim`) ends with: what to do about it.
+_KEPT = "Nothing you uploaded before is lost."
+SESSION_ADVICE = (
+    "Remove files or classes you no longer need (their Remove buttons, or the x beside a file "
+    f"in its uploader), then add it again. {_KEPT}"
+)
+SERVER_ADVICE = f"Remove files you no longer need, or try again when others have finished. {_KEPT}"
+
+
+def split_advice(message: str) -> tuple[str, str]:
+    """A refusal of `claim` as (its reason, its advice); ("message", "") for any other
+    message. Several files refused at once list their reasons, and the advice once."""
+    for advice in (SESSION_ADVICE, SERVER_ADVICE):
+        if message.endswith(" " + advice):
+            return message[: -len(advice) - 1], advice
+    return message, ""
 
 
 def record(holder: str, n_bytes: int, page: str) -> None:

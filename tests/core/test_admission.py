@@ -253,9 +253,7 @@ def test_which_steps_are_small():
     assert not small_step(torch.device("meta"), params=170, batch_size=32)  # not the CPU
 
 
-def test_a_playground_run_asks_as_a_small_step_and_an_image_lab_run_does_not(
-    monkeypatch, tmp_path
-):
+def test_a_playground_run_asks_as_a_small_step_and_an_image_lab_run_does_not(monkeypatch, tmp_path):
     from dlviz.bench.concurrent import concurrent_cases
 
     asked = []

@@ -53,6 +53,11 @@ def test_a_session_over_its_budget_is_refused_and_keeps_what_it_had(apptest, mon
     assert "of the 1.0 MB one session may hold (DLVIZ_SESSION_UPLOAD_MB)" in text
     assert "(Your images 0.9 MB)" in text and "Remove files or classes" in text
     assert "Nothing you uploaded before is lost." in text
+    # two files refused for the same budget: each with its reason, the advice once
+    assert text.count("disc5.png: was not taken in") + text.count("disc6.png: was not") == 2
+    assert text.count("Remove files or classes") == 1, text
+    assert text.count("Nothing you uploaded before is lost.") == 1, text
+    assert "\n\nRemove files or classes" in text, text  # after the list, not in a line of it
     assert count(at) == [5]  # the earlier ones kept
     captions = "\n".join(c.value for c in at.caption)
     assert "Your uploads hold 0.9 MB of the 1.0 MB one session may hold" in captions
