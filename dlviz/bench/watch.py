@@ -139,14 +139,20 @@ def _descendants(root: int) -> dict[int, str]:
     return out
 
 
+def server_pid(procs: dict[int, str] | None = None) -> int | None:
+    """The dashboard server this process started (`dashboard`), among `procs` (pid ->
+    command line; this process's descendants when not given), or None."""
+    procs = _descendants(os.getpid()) if procs is None else procs
+    return next((p for p, cmd in procs.items() if "dlviz.cli ui" in cmd), None)
+
+
 class CpuWatch:
     """CPU seconds the dashboard's server (per thread) and Chromium spend between `start` and
     `stop`; `look` between them keeps up with threads that end before `stop` (the run's)."""
 
     def __init__(self) -> None:
         procs = _descendants(os.getpid())
-        servers = [p for p, cmd in procs.items() if "dlviz.cli ui" in cmd]
-        self.server = servers[0] if servers else None
+        self.server = server_pid(procs)
         self.chromium = [p for p, cmd in procs.items() if "chrom" in cmd.split(" ")[0]]
         self._first: dict[str, float] = {}
         self._last: dict[str, float] = {}
@@ -238,7 +244,7 @@ def in_browser(
             ctx = browser.new_context(viewport={"width": WIDTH, "height": 900})
             try:
                 if apart:
-                    server = CpuWatch().server
+                    server = server_pid()
                     if server is not None:
                         _pin_process(server, SERVER_CPUS)
                 page = ctx.new_page()
