@@ -11,13 +11,8 @@ the memory it will need (`estimate_bytes`). It gets one when all of these hold:
   (`DLVIZ_MEMORY_BUDGET_MB`, else a share of the device's memory, `DLVIZ_MEMORY_FRACTION`), and
   this one fits in what the device has free right now (other programs count too);
 - no run that asked earlier for the same device is still waiting for a place it could take
-  (first come, first served; a run held back only by its own person's cap, or by the turn
-  below, does not hold up others);
-- it is not a small run (`small`: `jobs.takes_turns`, an MLP so small that its step is spent
-  in Python) while another small run trains on the same device. Two runs of one process take
-  turns at Python's interpreter lock: two Playground runs at once finished later than the same
-  two one after the other (docs/benchmarks.md, "Several runs at once"), so they take turns; a
-  Playground run beside a larger network's run is faster at once, and goes on at once.
+  (first come, first served; a run held back only by its own person's cap does not hold up
+  others).
 
 A run that could never fit, even on an idle device, fails at once with the reason. While a run
 waits, it says why, and again whenever the reason changes; `board()` lists every run that holds
@@ -226,7 +221,6 @@ class Ticket:
     since: float = field(default_factory=time.time)
     state: str = "waiting"  # waiting | running
     reason: str = ""
-    small: bool = False  # takes turns with other small runs (`jobs.takes_turns`)
 
     def row(self, viewer: str | None = None) -> dict[str, Any]:
         """What a page may show of it: whose it is only as "you" or "someone else"."""
@@ -290,14 +284,6 @@ class Admission:
                 f"it takes at once. This run starts when one of them ends.",
                 False,
             )
-        if self._turn(t):
-            return (
-                f"Waiting for {t.device}: another small network is training on it. Steps this "
-                "small are spent in Python, which two runs here take turns at, so together "
-                "they would finish later than one after the other. This run starts when it "
-                "ends.",
-                False,
-            )
         budget = self._budget(device)
         used = sum(o.need for o in running)
         if budget is not None and running and used + t.need > budget:
@@ -316,11 +302,7 @@ class Admission:
                 "starts when enough is free.",
                 False,
             )
-        ahead = [
-            o
-            for o in same
-            if o.state == "waiting" and o.id < t.id and not self._own_cap(o) and not self._turn(o)
-        ]
+        ahead = [o for o in same if o.state == "waiting" and o.id < t.id and not self._own_cap(o)]
         if ahead:
             return (
                 f"Waiting for {t.device}: {plural(len(ahead), 'run')} asked for it first. "
@@ -328,13 +310,6 @@ class Admission:
                 False,
             )
         return "", False
-
-    def _turn(self, t: Ticket) -> bool:
-        """A small run waiting for its turn: another small run trains on its device."""
-        return t.small and any(
-            o.small and o.state == "running" and o.device == t.device and o is not t
-            for o in self._tickets
-        )
 
     def _own_cap(self, t: Ticket) -> bool:
         cap = runs_per_session()
@@ -352,11 +327,9 @@ class Admission:
         emit: Emit,
         owner: str = "",
         label: str = "",
-        small: bool = False,
     ) -> Iterator[bool]:
-        """Hold a place on `device` for a run that needs `need` bytes (`small`: it takes turns
-        with other small runs, `jobs.takes_turns`); yields True once it has one,
-        False when `should_stop()` became true while it waited. While it waits it emits a
+        """Hold a place on `device` for a run that needs `need` bytes; yields True once it has
+        one, False when `should_stop()` became true while it waited. While it waits it emits a
         ``queued`` event with the reason, again whenever the reason changes. Raises `TooBig`
         when the run could never fit."""
         budget = self._budget(device)
@@ -366,7 +339,7 @@ class Admission:
                 f"{size(budget)} that runs may use there. Use a smaller batch size, a narrower "
                 "or shallower network, or fewer examples."
             )
-        ticket = Ticket(next(self._ids), str(device), owner, label, int(need), small=small)
+        ticket = Ticket(next(self._ids), str(device), owner, label, int(need))
         admitted = False
         said = ""
         with self._cond:

@@ -48,6 +48,7 @@ from dlviz.models import build_model, count_parameters
 from dlviz.probes import ImageProbe, class_report, weight_layers
 from dlviz.runs import store
 from dlviz.train import Callback, Control, FitState, batch_bounds, fit
+from dlviz.turns import TakeTurns
 
 log = logging.getLogger(__name__)
 Emit = Callable[[dict[str, Any]], None]
@@ -72,11 +73,11 @@ def network_bytes(net: Network) -> int:
 
 
 def takes_turns(net: Network, device: torch.device) -> bool:
-    """Whether `net`'s run takes turns on the CPU with others like it (`dlviz.admission`): an
+    """Whether `net`'s run takes turns on the CPU with others like it (`dlviz.turns`): an
     MLP with a small step (`devices.small_step`), whose step is dozens of operations each
     costing more in Python than in arithmetic. Two Playground runs at once in one process
     finished later than one after the other (their threads take turns at Python's interpreter
-    lock); two Image lab CNNs at once, sooner."""
+    lock); a Playground run beside an Image lab CNN, sooner."""
     from dlviz.models.mlp import MLP  # the registry imports models lazily
 
     params = count_parameters(net.model)
@@ -172,7 +173,6 @@ def _execute(
             emit=record.emit,
             owner=owner,
             label=config.name,
-            small=takes_turns(net, device),
         ) as admitted:
             if not admitted:
                 return record.end("stopped", "Stopped before it started.")
@@ -180,7 +180,12 @@ def _execute(
             if probe is not None:
                 probe.x_test = net.data.x_test
             snap = snapshotter_for(net.data, probe) if snapshots else None
-            state = train(net, device, record, control, snap, callbacks)
+            turn = TakeTurns(lambda: control.stop_requested) if takes_turns(net, device) else None
+            try:
+                state = train(net, device, record, control, snap, callbacks + (turn,) * bool(turn))
+            finally:
+                if turn is not None:
+                    turn.leave()
         restore_threads(threads)  # the rest (its last readings, saving) as before the run
     except (transfer.BackboneError, admission.TooBig) as e:
         return record.fail(str(e))

@@ -37,17 +37,17 @@ def plain_env(monkeypatch):
 class Holder:
     """A run that asks for a place from its own thread and holds it until released."""
 
-    def __init__(self, board, need=MB, owner="", label="run", small=False):
+    def __init__(self, board, need=MB, owner="", label="run"):
         self.events: list[dict] = []
         self.admitted: bool | None = None
         self.stop = threading.Event()
         self.release = threading.Event()
         self.thread = threading.Thread(
-            target=self._main, args=(board, need, owner, label, small), daemon=True
+            target=self._main, args=(board, need, owner, label), daemon=True
         )
         self.thread.start()
 
-    def _main(self, board, need, owner, label, small):
+    def _main(self, board, need, owner, label):
         with board.admit(
             CPU,
             need=need,
@@ -55,7 +55,6 @@ class Holder:
             emit=self.events.append,
             owner=owner,
             label=label,
-            small=small,
         ) as ok:
             self.admitted = ok
             if ok:
@@ -222,28 +221,6 @@ def test_first_come_first_served_a_small_run_does_not_jump_a_waiting_big_one(mon
         h.end()
 
 
-def test_small_steps_take_turns_and_a_larger_run_does_not_wait_behind_one(monkeypatch):
-    """Two small steps on the CPU train one after the other (they would take turns at the
-    interpreter lock anyway); a larger network's run beside one goes on at once, even though a
-    small one asked first and waits."""
-    monkeypatch.setenv("DLVIZ_RUNS_PER_DEVICE", "3")
-    b = board()
-    first = Holder(b, owner="a", small=True)
-    wait_until(lambda: first.admitted)
-    second = Holder(b, owner="b", small=True)
-    wait_until(lambda: second.events)
-    assert second.admitted is None
-    assert second.waiting_for.startswith("Waiting for cpu: another small network is training")
-    assert "one after the other" in second.waiting_for
-    cnn = Holder(b, owner="c")  # asked after the waiting small one: not held up by it
-    wait_until(lambda: cnn.admitted)
-    assert [r["state"] for r in b.board()] == ["running", "running", "waiting"]
-    first.end()
-    wait_until(lambda: second.admitted)
-    for h in (second, cnn):
-        h.end()
-
-
 def test_which_steps_are_small():
     from dlviz.devices import SMALL_STEP, small_step
 
@@ -253,21 +230,16 @@ def test_which_steps_are_small():
     assert not small_step(torch.device("meta"), params=170, batch_size=32)  # not the CPU
 
 
-def test_a_playground_run_asks_as_a_small_step_and_an_image_lab_run_does_not(monkeypatch, tmp_path):
+def test_a_playground_network_takes_turns_and_an_image_lab_cnn_does_not():
     from dlviz.bench.concurrent import concurrent_cases
 
-    asked = []
-    original = admission.admit
-
-    def spy(device, **kwargs):
-        asked.append(kwargs["small"])
-        return original(device, **kwargs)
-
-    monkeypatch.setattr(admission, "admit", spy)
     toy, cnn = (config for _, config in concurrent_cases(epochs=1))
-    for config in (toy, cnn.with_changes(data={"n_samples": 120})):
-        assert jobs.start(config, runs_dir=tmp_path).wait(120).status == "finished"
-    assert asked == [True, False]
+    nets = [
+        jobs.build_network(config, jobs.load_data(config))
+        for config in (toy, cnn.with_changes(data={"n_samples": 120}))
+    ]
+    assert [jobs.takes_turns(net, CPU) for net in nets] == [True, False]
+    assert not jobs.takes_turns(nets[0], torch.device("meta"))  # only on the CPU
 
 
 def test_a_run_waits_for_its_place_on_one_thread_and_ends_on_the_threads_it_had(
