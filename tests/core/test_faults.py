@@ -361,6 +361,8 @@ def one_run_fails(monkeypatch, tmp_path, error: BaseException):
     """Two runs train (the most a device takes), a third waits; the first one's step raises
     `error`. Returns the three handles once all have ended."""
     monkeypatch.setenv("DLVIZ_RUNS_PER_DEVICE", "2")
+    # `steady` holds inside a step: taking turns (dlviz.turns), it would hold the others too
+    monkeypatch.setattr(jobs, "takes_turns", lambda net, device: False)
     faults = Faults(monkeypatch)
     faults.fail["failing"] = error
     faults.hold.add("steady")
