@@ -181,8 +181,9 @@ def _execute(
                 probe.x_test = net.data.x_test
             snap = snapshotter_for(net.data, probe) if snapshots else None
             turn = TakeTurns(lambda: control.stop_requested) if takes_turns(net, device) else None
+            taking: tuple[Callback, ...] = () if turn is None else (turn,)
             try:
-                state = train(net, device, record, control, snap, callbacks + (turn,) * bool(turn))
+                state = train(net, device, record, control, snap, callbacks + taking)
             finally:
                 if turn is not None:
                     turn.leave()
