@@ -10,6 +10,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from statistics import median_high
 
 import streamlit as st
 
@@ -413,15 +414,10 @@ def refresh_interval(cpu_ms: float) -> float:
     return min(MAX_REFRESH_S, max(REFRESH_S, wanted))
 
 
-def _median(values) -> float:
-    values = sorted(values)
-    return values[len(values) // 2]
-
-
 def server_work_ms(view: View) -> float | None:
     """The median of the server's CPU ms besides training from one refresh to the next, once
     five refreshes have measured it (None before, or where it cannot be measured)."""
-    return _median(view.server_ms) if len(view.server_ms) >= 5 else None
+    return median_high(view.server_ms) if len(view.server_ms) >= 5 else None
 
 
 def pace(view: View, every: float) -> None:
@@ -440,7 +436,7 @@ def pace(view: View, every: float) -> None:
         if cpu_ms is None:
             return
     else:
-        cpu_ms = _median(c for c, _ in view.refresh_ms)
+        cpu_ms = median_high(c for c, _ in view.refresh_ms)
     wanted = refresh_interval(cpu_ms)
     if wanted != view.refresh_s and time.monotonic() - view.retuned >= RETUNE_AFTER_S:
         view.refresh_s, view.retuned = wanted, time.monotonic()
@@ -448,8 +444,8 @@ def pace(view: View, every: float) -> None:
 
 def draw_caption(view: View, every: float, live: bool) -> str:
     """What drawing the view costs the server, and how often it refreshes (at `every` s)."""
-    cpu_ms = _median(c for c, _ in view.refresh_ms)
-    wall_ms = _median(w for _, w in view.refresh_ms)
+    cpu_ms = median_high(c for c, _ in view.refresh_ms)
+    wall_ms = median_high(w for _, w in view.refresh_ms)
     server_ms = server_work_ms(view)
     besides = (
         f" From one refresh to the next the server did {server_ms:.0f} ms of work besides "
