@@ -44,6 +44,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -337,6 +338,7 @@ class StoreWatch:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._epochs: dict[str, int] = {}  # run folder -> its config's train.epochs
+        self._ended: set[str] = set()  # run folders with a summary
 
     def runs_of(self, epochs: int) -> int:
         try:
@@ -352,9 +354,24 @@ class StoreWatch:
                     continue  # being written: read it next time
         return sum(1 for e in self._epochs.values() if e == epochs)
 
+    def ended_of(self, epochs: int) -> int:
+        """How many runs of `epochs` epochs the store holds that have ended (a run's
+        summary.json is written when it ends, whatever its end)."""
+        self.runs_of(epochs)  # folders new since the last look
+        for name, e in self._epochs.items():
+            if (
+                e == epochs
+                and name not in self._ended
+                and (self.root / name / "summary.json").exists()
+            ):
+                self._ended.add(name)
+        return sum(1 for name in self._ended if self._epochs[name] == epochs)
+
 
 class Session:
     """One person: a browser context, a lab, and a number of epochs nobody else trains."""
+
+    dumped = False  # the server's stacks were printed (`dump_stacks`)
 
     def __init__(
         self, browser, url: str, index: int, epochs: int, lab: Lab, store: StoreWatch
@@ -364,6 +381,19 @@ class Session:
         self.link = f"{url}/{lab.path}?" + urlencode({**lab.query, "epochs": str(epochs)})
         self.page = None
         self.ctx = None
+        self.server_pid: int | None = None
+
+    def dump_stacks(self) -> str:
+        """Have the server print every thread's stack to its log (SIGUSR1, `state.warm_up`),
+        once per bench: what a run or a page that did not move was doing."""
+        if self.server_pid is None or Session.dumped or not hasattr(signal, "SIGUSR1"):
+            return ""
+        Session.dumped = True
+        try:
+            os.kill(self.server_pid, signal.SIGUSR1)
+        except OSError:
+            return ""
+        return " (the server's threads' stacks are in its log)"
 
     def problem(self, what: str) -> None:
         if what not in self.report.problems:
@@ -434,6 +464,7 @@ class Session:
         before = _FINISHED.search((await self.look())["main"])
         before = before.group(0) if before else None
         stored = self.store.runs_of(r.epochs)
+        ended_before = self.store.ended_of(r.epochs)
         if not await page.evaluate(_CLICK_JS, self.lab.prefix):
             self.problem("Train could not be pressed")
             r.unfinished += 1
@@ -463,8 +494,18 @@ class Session:
             live = live or (watched and await page.evaluate(_WENT_JS))
             went = went or live or ended_new or self.store.runs_of(r.epochs) > stored
             # its end: an end line this page did not show before the click, or one shown after
-            # the page showed the run going (the same words twice: the same epochs and seconds)
-            if went and ended and (ended_new or live) and not going and s["idle"] and s["train"]:
+            # the page showed the run going, or once the store has the run's end (two runs of
+            # a session can end in the same words: the same epochs and seconds, and a reload
+            # as the run started can keep the page from showing it going)
+            ended_stored = self.store.ended_of(r.epochs) > ended_before
+            if (
+                went
+                and ended
+                and (ended_new or live or ended_stored)
+                and not going
+                and s["idle"]
+                and s["train"]
+            ):
                 r.finished += 1
                 return acted
             stopped = _STOPPED.search(main)
@@ -484,7 +525,8 @@ class Session:
                     side = [line for line in s["side"].splitlines() if "epoch" in line]
                     r.notes.append(
                         f"run {r.started} when the time was up: status {shown or 'none shown'}; "
-                        f"in progress: {'A run is in progress' in main}; Your runs: {side}"
+                        f"in progress: {'A run is in progress' in main}; Your runs: {side}; "
+                        f"page idle: {s['idle']}; Train enabled: {s['train']}" + self.dump_stacks()
                     )
                 return acted
             if not went and now - last_change > PAGE_MS / 1000:
@@ -609,6 +651,9 @@ async def _load(
                 Session(browser, server.url, i, epochs=lab.epochs + i, lab=lab, store=store)
                 for i, lab in enumerate(labs)
             ]
+            Session.dumped = False
+            for p in people:
+                p.server_pid = server.pid
             t0, cpu0 = time.monotonic(), cpu_s(server.pid)
             until, grace_until = t0 + seconds, t0 + seconds + grace_s
             await asyncio.gather(*(p.run(until, grace_until) for p in people))

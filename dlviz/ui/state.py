@@ -6,6 +6,8 @@ module globals here hold only read-only things cached for all sessions (datasets
 
 from __future__ import annotations
 
+import faulthandler
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -69,9 +71,13 @@ def torch_threads() -> int:
 @st.cache_resource(show_spinner=False)
 def warm_up() -> bool:
     """Pay torch's one-time start-up costs (lazy imports, first kernels) before the first Train,
-    so the first point of a run's loss chart appears within a second of pressing it."""
+    so the first point of a run's loss chart appears within a second of pressing it. Also, once
+    per server: SIGUSR1 makes the server print every thread's stack to its log (`kill -USR1
+    PID`), for a page or a run that seems stuck (docs/load.md)."""
     from dlviz.train import warm_up as _warm
 
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     torch_threads()
     _warm()
     return True
