@@ -441,13 +441,27 @@ def wait_for_main_text(page, pattern: str, timeout: float = UI_MS) -> str:
     Text, not a locator: while Streamlit swaps a rerun's elements in, a message can briefly
     be on the page twice.
     """
-    handle = page.wait_for_function(
-        """(p) => { const main = document.querySelector('[data-testid="stMain"]');
-                    const m = main && main.innerText.match(new RegExp(p));
-                    return m ? m[0] : false; }""",
-        arg=pattern,
-        timeout=timeout,
-    )
+    try:
+        handle = page.wait_for_function(
+            """(p) => { const main = document.querySelector('[data-testid="stMain"]');
+                        const m = main && main.innerText.match(new RegExp(p));
+                        return m ? m[0] : false; }""",
+            arg=pattern,
+            timeout=timeout,
+        )
+    except Exception as e:  # say what was awaited and what the page showed instead
+        from playwright.sync_api import TimeoutError as PageTimeout
+
+        if not isinstance(e, PageTimeout):
+            raise
+        try:
+            shown = main_text(page)[-1500:]
+        except Exception:
+            shown = "(the page could not be read)"
+        raise PageTimeout(
+            f"no text matching {pattern!r} within {timeout / 1000:.0f} s; the main area ends "
+            f"with:\n{shown}"
+        ) from e
     return handle.json_value()
 
 
