@@ -224,7 +224,13 @@ class Collection:
     def add_class_row(self, placeholder: str, help: str) -> None:
         """A name and an Add class button (Enter adds it too: they are a form)."""
         with st.form(f"{self.prefix}_add_class_form", clear_on_submit=True, border=False):
-            c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+            # the button under the name on a narrow window, rather than its label cut short
+            c1, c2 = layout.columns(
+                [3, 1],
+                key=f"{self.prefix}_add_class_row",
+                min_width=140,
+                vertical_alignment="bottom",
+            )
             c1.text_input(
                 "New class", key=f"{self.prefix}_new_class", placeholder=placeholder, help=help
             )
