@@ -1,8 +1,9 @@
 """Who started a run, so a person finds their runs again after a reload, in a second tab, or
 after the server restarted.
 
-A browser carries one random token in a cookie (`dlviz_owner`, set by a small script the first
-time it visits). Streamlit gives every page load a new session with an empty `st.session_state`,
+A browser carries one random token in a cookie (`dlviz_owner`: `dlviz ui`'s server sets it on
+the first page a browser asks for, `dlviz.ui.owner_cookie`; a small script in the page sets it
+where the server did not). Streamlit gives every page load a new session with an empty `st.session_state`,
 so the Views a session started are also kept here, in a process-wide registry keyed by that
 token: a new session of the same browser adopts them into its own session state, and the live
 view, Pause and Stop work again. Nobody else sees them: the registry is only ever read with the
@@ -18,8 +19,6 @@ runs that their browser started and that the server's end cut off, from the run 
 from __future__ import annotations
 
 import hashlib
-import re
-import secrets
 import threading
 import time
 from typing import Any
@@ -27,9 +26,9 @@ from typing import Any
 import streamlit as st
 
 from dlviz import jobs, runs
+from dlviz.ui.owner_cookie import COOKIE, new_token
+from dlviz.ui.owner_cookie import TOKEN as _TOKEN
 
-COOKIE = "dlviz_owner"
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 TOKEN_KEY = "_dlviz_owner_token"
 NOTICE_KEY = "_dlviz_restart_notice"
 KEEP_ENDED_S = 15 * 60.0  # an ended View stays findable this long after it ended
@@ -68,7 +67,7 @@ def token() -> str:
     `remember_browser`, which the app calls on every page)."""
     ss = st.session_state
     if not ss.get(TOKEN_KEY):
-        ss[TOKEN_KEY] = _cookie_token() or secrets.token_urlsafe(16)
+        ss[TOKEN_KEY] = _cookie_token() or new_token()
     return ss[TOKEN_KEY]
 
 

@@ -62,6 +62,9 @@ def serve(streamlit_args: Sequence[str] = ()) -> int:
         )
         return 2
     use_app_navigation()
+    from dlviz.ui import owner_cookie
+
+    owner_cookie.install()  # the owner cookie comes with the first page (docs/load.md)
 
     try:
         cli.main(["run", str(app), *streamlit_args], prog_name="streamlit", standalone_mode=True)

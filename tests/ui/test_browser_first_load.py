@@ -39,7 +39,12 @@ def test_a_fresh_server_shows_only_the_apps_navigation(tmp_path, new_page):
         page = new_page()
         page.add_init_script(RECORD_MENUS)
         start = time.monotonic()
-        page.goto(server.url)
+        response = page.goto(server.url)
+        # the browser's owner token comes with the page itself, before any script of it runs
+        # (dlviz.ui.owner_cookie): a reload at once keeps the runs it started
+        given = response.header_value("set-cookie") or ""
+        assert given.startswith("dlviz_owner=") and "SameSite=Strict" in given, given
+        token = given.split(";")[0].split("=", 1)[1]
         # What a person sees in the first two seconds (test-artifacts/first-load-*.png).
         for i in range(5):
             screenshot(page, f"first-load-{i}")
@@ -49,5 +54,7 @@ def test_a_fresh_server_shows_only_the_apps_navigation(tmp_path, new_page):
         )
         page.locator('[data-testid="stMain"] h1').first.wait_for()  # Home has drawn
         menus = page.evaluate("window.__dlvizMenus")
+        kept = {c["name"]: c["value"] for c in page.context.cookies()}.get("dlviz_owner")
+    assert kept == token, "the page replaced the token its server gave"
     assert menus, "the sidebar never showed a menu"
     assert all(m == titles for m in menus), f"menus shown, in order: {menus}"
