@@ -8,6 +8,8 @@ same settings from the same file, whatever the folder `dlviz ui` is started from
 
 from __future__ import annotations
 
+import faulthandler
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,6 +67,8 @@ def serve(streamlit_args: Sequence[str] = ()) -> int:
     from dlviz.ui import owner_cookie
 
     owner_cookie.install()  # the owner cookie comes with the first page (docs/load.md)
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 PID`: every thread's stack to the log
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     try:
         cli.main(["run", str(app), *streamlit_args], prog_name="streamlit", standalone_mode=True)

@@ -73,7 +73,8 @@ def warm_up() -> bool:
     """Pay torch's one-time start-up costs (lazy imports, first kernels) before the first Train,
     so the first point of a run's loss chart appears within a second of pressing it. Also, once
     per server: SIGUSR1 makes the server print every thread's stack to its log (`kill -USR1
-    PID`), for a page or a run that seems stuck (docs/load.md)."""
+    PID`), for a page or a run that seems stuck (docs/load.md); `dlviz ui` registers it as it
+    starts, this for a plain `streamlit run app.py`."""
     from dlviz.train import warm_up as _warm
 
     if hasattr(signal, "SIGUSR1"):

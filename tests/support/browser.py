@@ -252,7 +252,8 @@ class PageFactory:
 
 def report_failure(fn):
     """On a failing test: save a screenshot of every page it opened (its `new_page` fixture)
-    into test-artifacts/ and print the server's log; pytest shows a failed test's output."""
+    into test-artifacts/ and print the server's log, with every server thread's stack at the
+    moment of the failure; pytest shows a failed test's output."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -267,6 +268,12 @@ def report_failure(fn):
                     print(f"(no failure screenshot of page {i}: {e})")
             server = kwargs.get("streamlit_server")
             if server is not None:
+                # what every thread of the server was doing (dlviz.ui.state.warm_up registers
+                # SIGUSR1 to print the stacks): a stuck script or run shows where it waits
+                with contextlib.suppress(Exception):
+                    if server.proc.poll() is None and hasattr(signal, "SIGUSR1"):
+                        os.kill(server.proc.pid, signal.SIGUSR1)
+                        time.sleep(1.0)
                 print(f"--- server log ({server.log_path}) ---\n{server.log()}")
             raise
 
