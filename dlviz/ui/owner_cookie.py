@@ -113,7 +113,6 @@ def install() -> bool:
     to start (Streamlit's Starlette server); False where this Streamlit has no such hook (the
     page's script still sets the cookie then). Installing twice changes nothing."""
     try:
-        from starlette.middleware import Middleware
         from streamlit.web.server.starlette import starlette_app
     except ImportError:
         return False
@@ -127,7 +126,11 @@ def install() -> bool:
         from streamlit import config
 
         base = (config.get_option("server.baseUrlPath") or "").strip("/")
-        return [Middleware(OwnerCookie, path=f"/{base}" if base else "/"), *make()]
+        stack = list(make())
+        if not stack:  # nothing to take the entries' kind from: the page's script sets it
+            return stack
+        entry = type(stack[0])  # Starlette's Middleware, as Streamlit's own entries are
+        return [entry(OwnerCookie, path=f"/{base}" if base else "/"), *stack]
 
     with_owner_cookie.dlviz_owner_cookie = True  # type: ignore[attr-defined]
     starlette_app.create_streamlit_middleware = with_owner_cookie
