@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
@@ -115,6 +116,21 @@ class Server:
     pid: int
     home: Path
     log_path: Path
+
+
+def dump_stacks(pid: int, settle_s: float = 0.0) -> bool:
+    """Have a dashboard server print every thread's stack to its log (SIGUSR1, which
+    `dlviz.ui.server.print_stacks_on_signal` registers); `settle_s`: wait that long for it to
+    write them. False when the signal could not be sent (no such process, no SIGUSR1 here)."""
+    if not hasattr(signal, "SIGUSR1"):
+        return False
+    try:
+        os.kill(pid, signal.SIGUSR1)
+    except OSError:
+        return False
+    if settle_s:
+        time.sleep(settle_s)
+    return True
 
 
 def free_port() -> int:

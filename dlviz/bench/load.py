@@ -44,7 +44,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -52,7 +51,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from dlviz.bench.browser import CHROMIUM, CHROMIUM_ARGS, Server, need_playwright, serve
+from dlviz.bench.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Server,
+    dump_stacks,
+    need_playwright,
+    serve,
+)
 from dlviz.timing import machine
 
 # dlviz.ui.live.REFRESH_S and MAX_REFRESH_S (not imported: it would import streamlit here)
@@ -368,32 +374,47 @@ class StoreWatch:
         return sum(1 for name in self._ended if self._epochs[name] == epochs)
 
 
+class StacksOnce:
+    """The server's threads' stacks printed to its log once per bench (`browser.dump_stacks`),
+    by whichever session first finds a run or a page that did not move."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.done = False
+
+    def note(self) -> str:
+        """What a problem's note adds: where the stacks are, the first time only."""
+        if self.done:
+            return ""
+        self.done = True
+        if not dump_stacks(self.server_pid):
+            return ""
+        return " (the server's threads' stacks are in its log)"
+
+
 class Session:
     """One person: a browser context, a lab, and a number of epochs nobody else trains."""
 
-    dumped = False  # the server's stacks were printed (`dump_stacks`)
-
     def __init__(
-        self, browser, url: str, index: int, epochs: int, lab: Lab, store: StoreWatch
+        self,
+        browser,
+        url: str,
+        index: int,
+        epochs: int,
+        lab: Lab,
+        store: StoreWatch,
+        stacks: StacksOnce | None = None,
     ) -> None:
         self.browser, self.url, self.lab, self.store = browser, url, lab, store
+        self.stacks = stacks
         self.report = SessionReport(index=index, lab=lab.title, epochs=epochs)
         self.link = f"{url}/{lab.path}?" + urlencode({**lab.query, "epochs": str(epochs)})
         self.page = None
         self.ctx = None
-        self.server_pid: int | None = None
 
     def dump_stacks(self) -> str:
-        """Have the server print every thread's stack to its log (SIGUSR1, `state.warm_up`),
-        once per bench: what a run or a page that did not move was doing."""
-        if self.server_pid is None or Session.dumped or not hasattr(signal, "SIGUSR1"):
-            return ""
-        Session.dumped = True
-        try:
-            os.kill(self.server_pid, signal.SIGUSR1)
-        except OSError:
-            return ""
-        return " (the server's threads' stacks are in its log)"
+        """The server's threads' stacks to its log, once per bench (`StacksOnce`)."""
+        return self.stacks.note() if self.stacks is not None else ""
 
     def problem(self, what: str) -> None:
         if what not in self.report.problems:
@@ -647,13 +668,11 @@ async def _load(
             sampler = asyncio.create_task(_sample_memory(server.pid, 1.0, memory))
             labs = [LABS[i % len(LABS)] for i in range(sessions)]
             store = StoreWatch(server.home / "runs")
+            stacks = StacksOnce(server.pid)
             people = [
-                Session(browser, server.url, i, epochs=lab.epochs + i, lab=lab, store=store)
+                Session(browser, server.url, i, lab.epochs + i, lab, store, stacks)
                 for i, lab in enumerate(labs)
             ]
-            Session.dumped = False
-            for p in people:
-                p.server_pid = server.pid
             t0, cpu0 = time.monotonic(), cpu_s(server.pid)
             until, grace_until = t0 + seconds, t0 + seconds + grace_s
             await asyncio.gather(*(p.run(until, grace_until) for p in people))

@@ -42,6 +42,14 @@ def use_app_navigation() -> None:
         PagesManager.uses_pages_directory = False
 
 
+def print_stacks_on_signal() -> None:
+    """`kill -USR1 PID` makes this process print every thread's stack to its log (stderr): for
+    a page or a run that seems stuck (docs/load.md). Registered by `dlviz ui` as it starts, and
+    by `state.warm_up` for a plain `streamlit run app.py`; registering again is harmless."""
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+
 def serve(streamlit_args: Sequence[str] = ()) -> int:
     """Run the dashboard until the server stops; `streamlit_args` are `streamlit run` options
     (``--server.port 8502``). Returns the exit status."""
@@ -67,8 +75,7 @@ def serve(streamlit_args: Sequence[str] = ()) -> int:
     from dlviz.ui import owner_cookie
 
     owner_cookie.install()  # the owner cookie comes with the first page (docs/load.md)
-    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 PID`: every thread's stack to the log
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+    print_stacks_on_signal()
 
     try:
         cli.main(["run", str(app), *streamlit_args], prog_name="streamlit", standalone_mode=True)

@@ -6,8 +6,6 @@ module globals here hold only read-only things cached for all sessions (datasets
 
 from __future__ import annotations
 
-import faulthandler
-import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -76,9 +74,9 @@ def warm_up() -> bool:
     PID`), for a page or a run that seems stuck (docs/load.md); `dlviz ui` registers it as it
     starts, this for a plain `streamlit run app.py`."""
     from dlviz.train import warm_up as _warm
+    from dlviz.ui.server import print_stacks_on_signal
 
-    if hasattr(signal, "SIGUSR1"):
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+    print_stacks_on_signal()
     torch_threads()
     _warm()
     return True

@@ -31,6 +31,7 @@ from PIL import Image  # a dependency of streamlit
 # One list of Chromium flags for dlviz, the browser benchmark's, re-exported for the tests.
 from dlviz.bench.browser import CHROMIUM as CHROMIUM
 from dlviz.bench.browser import CHROMIUM_ARGS as CHROMIUM_ARGS
+from dlviz.bench.browser import dump_stacks
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -270,10 +271,8 @@ def report_failure(fn):
             if server is not None:
                 # what every thread of the server was doing (dlviz.ui.state.warm_up registers
                 # SIGUSR1 to print the stacks): a stuck script or run shows where it waits
-                with contextlib.suppress(Exception):
-                    if server.proc.poll() is None and hasattr(signal, "SIGUSR1"):
-                        os.kill(server.proc.pid, signal.SIGUSR1)
-                        time.sleep(1.0)
+                if server.proc.poll() is None:
+                    dump_stacks(server.proc.pid, settle_s=1.0)
                 print(f"--- server log ({server.log_path}) ---\n{server.log()}")
             raise
 
