@@ -353,7 +353,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from dlviz.bench import concurrent
 
         result = concurrent.concurrent(
-            runs=args.at_once, repeats=min(args.repeats, 5), epochs=args.epochs, share=args.share
+            runs=args.at_once,
+            repeats=min(args.repeats, 5),
+            epochs=args.epochs,
+            share=args.share,
+            processes=args.processes,
         )
         print(json.dumps(result) if args.json else concurrent.format_concurrent(result))
         return EXIT_OK
@@ -887,6 +891,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="share",
         action="store_false",
         help="concurrent: every run asks for all the threads, as before the share",
+    )
+    b.add_argument(
+        "--threads-only",
+        dest="processes",
+        action="store_false",
+        help="concurrent: every run trains in a thread of the bench's process, as before runs "
+        "had processes of their own",
     )
     b.add_argument(
         "--apart",

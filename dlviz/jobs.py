@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from dlviz import admission, outcome, runs, transfer
+from dlviz import admission, outcome, run_process, runs, transfer
 from dlviz.config import RunConfig
 from dlviz.data import Dataset, limit_per_class, load_dataset, load_generative
 from dlviz.devices import (
@@ -101,6 +101,9 @@ class MetricsSaver(Callback):
         self._next = time.monotonic() + every_s
 
     def on_epoch_end(self, state: FitState) -> None:
+        self.save_when_due()
+
+    def save_when_due(self) -> None:
         now = time.monotonic()
         if now < self._next:
             return
@@ -125,6 +128,7 @@ def execute(
     probe: ImageProbe | None = None,
     data: Dataset | None = None,
     owner: str = "",
+    own_process: bool = False,
 ) -> dict[str, Any]:
     """Load data (or take `data`, already loaded: a person's uploaded images), build the model,
     train, save to the run store; return the summary.
@@ -133,11 +137,22 @@ def execute(
     that is not present, a divergence or an unexpected error end the run with a message; this
     function does not raise for them (a KeyboardInterrupt or SystemExit raised inside a run
     ends it as failed too, then goes on up). `owner` (an opaque id of the person who started
-    it, or "") is kept in the run store with the run.
+    it, or "") is kept in the run store with the run. With `own_process`, a CPU run that does
+    not take turns trains in a process of its own (`dlviz.run_process`).
     """
     with one_thread() as threads:  # until the run's loop takes its share of the cores
         return _execute(
-            config, emit, control, runs_dir, callbacks, snapshots, probe, data, owner, threads
+            config,
+            emit,
+            control,
+            runs_dir,
+            callbacks,
+            snapshots,
+            probe,
+            data,
+            owner,
+            threads,
+            own_process,
         )
 
 
@@ -152,6 +167,7 @@ def _execute(
     data: Dataset | None,
     owner: str,
     threads: int,
+    own_process: bool = False,
 ) -> dict[str, Any]:
     control = control or Control()
     record = RunRecord(emit, runs_dir, config)
@@ -179,16 +195,26 @@ def _execute(
             record.begin(net, device, owner)
             if probe is not None:
                 probe.x_test = net.data.x_test
-            snap = snapshotter_for(net.data, probe) if snapshots else None
-            turn = TakeTurns(lambda: control.stop_requested) if takes_turns(net, device) else None
+            # in a process of its own, a run needs no turns: it has its own interpreter lock
+            apart = own_process and device.type == "cpu" and run_process.carries(callbacks)
+            turn = None
+            if not apart and takes_turns(net, device):
+                turn = TakeTurns(lambda: control.stop_requested)
             taking: tuple[Callback, ...] = () if turn is None else (turn,)
             try:
-                state = train(net, device, record, control, snap, callbacks + taking)
+                if apart:
+                    state = train_apart(net, device, record, control, probe, snapshots, callbacks)
+                else:
+                    snap = snapshotter_for(net.data, probe) if snapshots else None
+                    state = train(net, device, record, control, snap, callbacks + taking)
             finally:
                 if turn is not None:
                     turn.leave()
         restore_threads(threads)  # the rest (its last readings, saving) as before the run
     except (transfer.BackboneError, admission.TooBig) as e:
+        return record.fail(str(e))
+    except run_process.RunFailed as e:  # the loop in a process of its own (`train_apart`)
+        log.warning("run failed in its own process: %s", e)
         return record.fail(str(e))
     except torch.cuda.OutOfMemoryError:
         out_of_memory = True  # handled below, once the traceback no longer holds its tensors
@@ -319,6 +345,30 @@ def train(
         report = class_report(model, data.x_test, data.y_test, data.n_classes)
         record.emit({"type": "classes", **report})
     return state
+
+
+def train_apart(
+    net: Network,
+    device: torch.device,
+    record: RunRecord,
+    control: Control,
+    probe: ImageProbe | None,
+    snapshots: bool,
+    callbacks: tuple[Callback, ...] = (),
+) -> FitState:
+    """`train`, its loop in a process of its own (`dlviz.run_process`); the curves are saved
+    here as they grow."""
+    saver = MetricsSaver(record.save_metrics, METRICS_EVERY_S) if record.run_id else None
+    return run_process.train(
+        net,
+        device,
+        record,
+        control,
+        probe,
+        snapshots,
+        callbacks,
+        on_epoch=None if saver is None else saver.save_when_due,
+    )
 
 
 def summarize(
@@ -547,6 +597,7 @@ class RunHandle:
         try:
             execute(
                 self.config,
+                own_process=run_process.enabled(),
                 emit=self.events.put,
                 control=self.control,
                 runs_dir=self._runs_dir,

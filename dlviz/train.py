@@ -13,6 +13,7 @@ import itertools
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,20 +54,49 @@ class Control:
         self.reason = ""  # why it was stopped, when not by the person who started it
         self._steps_left = 0  # step mode: updates to take before holding again
         self.updates = 0  # updates taken so far (the loop counts them)
+        # a loop in another process (`dlviz.run_process`): every order is passed on to it
+        self.forward: Callable[[tuple[Any, ...]], None] | None = None
+
+    def _tell(self, *order: Any) -> None:
+        if self.forward is not None:
+            self.forward(order)
 
     def stop(self, reason: str = "") -> None:
         if reason and not self._stop.is_set():
             self.reason = reason
         self._stop.set()
         self._running.set()  # wake a paused loop so it can see the stop
+        self._tell("stop", reason)
 
     def pause(self) -> None:
         if not self._stop.is_set():
             self._running.clear()
+            self._tell("pause")
 
     def resume(self) -> None:
         self._steps_left = 0
         self._running.set()
+        self._tell("resume")
+
+    def orders(self) -> list[tuple[Any, ...]]:
+        """The orders that bring a fresh Control to this one's state (`obey`)."""
+        if self._stop.is_set():
+            return [("stop", self.reason)]
+        if self._steps_left:
+            return [("step",)]
+        return [("pause",)] if self.paused else []
+
+    def obey(self, orders: list[tuple[Any, ...]]) -> None:
+        """Carry out orders another Control passed on (`forward`, `orders`)."""
+        for order in orders:
+            if order[0] == "stop":
+                self.stop(order[1])
+            elif order[0] == "pause":
+                self.pause()
+            elif order[0] == "resume":
+                self.resume()
+            elif order[0] == "step":
+                self.step_once()
 
     def step_once(self, after: int | None = None) -> None:
         """Let a paused loop take exactly one more update, then hold again (step mode).
@@ -78,6 +108,7 @@ class Control:
         if not self._stop.is_set():
             self._steps_left = 1
             self._running.set()
+            self._tell("step")
 
     def count_update(self) -> None:
         """The loop took an update: in step mode, hold again after it."""

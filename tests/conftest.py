@@ -2,6 +2,8 @@
 
 - Every test gets its own empty run store (DLVIZ_HOME), and runs use one torch thread (tiny
   models are fastest that way, and timings do not matter in tests).
+- Runs train in threads of the test process; `run_path` runs a test both that way and with each
+  run in a process of its own (`dlviz.run_process`), as the dashboard trains them.
 - `apptest`: AppTest sessions of app.py, on Home or on any page (tests/ui/test_pages.py,
   tests/labs/images/test_images_page.py).
 - `streamlit_server`, `browser`, `new_page`: a real dashboard server (`dlviz ui`, as
@@ -43,6 +45,23 @@ def _isolated_run_store(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("dlviz-home")
     monkeypatch.setenv("DLVIZ_HOME", str(home))
     yield home
+
+
+@pytest.fixture(autouse=True)
+def _runs_in_threads(monkeypatch):
+    """Runs train in threads of the test's process unless a test asks for processes of their
+    own (`dlviz.run_process`; tests/core/test_run_process.py): a test that patches the loop
+    patches it here only. The dashboards the browser journeys start train as a dashboard does
+    (tests/support/browser.py)."""
+    monkeypatch.setenv("DLVIZ_RUN_PROCESSES", "0")
+
+
+@pytest.fixture(params=["thread", "process"])
+def run_path(request, monkeypatch):
+    """Each test using it runs twice: its runs in threads of this process, then each in a
+    process of its own (the dashboard's way, `dlviz.run_process`)."""
+    monkeypatch.setenv("DLVIZ_RUN_PROCESSES", "1" if request.param == "process" else "0")
+    return request.param
 
 
 @pytest.fixture(autouse=True)

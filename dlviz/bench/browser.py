@@ -154,7 +154,9 @@ def serve(
     cmd = [sys.executable, "-m", "dlviz.cli", "ui", "--server.headless", "true"]
     cmd += ["--server.address", "127.0.0.1", "--server.port", str(port)]
     cmd += ["--browser.gatherUsageStats", "false"]
-    full_env = dict(os.environ, DLVIZ_HOME=str(home), PYTHONUNBUFFERED="1", **(env or {}))
+    full_env = dict(os.environ, DLVIZ_HOME=str(home), PYTHONUNBUFFERED="1")
+    full_env.pop("DLVIZ_RUN_PROCESSES", None)  # its runs train as a dashboard's do
+    full_env.update(env or {})
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL

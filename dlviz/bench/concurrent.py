@@ -5,6 +5,9 @@ run store). Several at once must not take longer in all.
 Each run's loop takes its share of the process's torch threads (`dlviz.admission` splits them
 among the CPU runs that train; `devices.follow_thread_share`). `--no-share` times the runs at
 once with every run asking for all of the threads, as before the share, for comparison.
+
+As in the dashboard, a run that does not take turns (the CNN) trains in a process of its own
+(`dlviz.run_process`); `--threads-only` keeps every run in a thread of this process, as before.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 
 import torch
 
-from dlviz import admission, devices, jobs
+from dlviz import admission, devices, jobs, run_process
 from dlviz.bench.overhead import overhead_cases
 from dlviz.config import RunConfig
 from dlviz.text import plural
@@ -59,12 +62,15 @@ def concurrent(
     epochs: int | None = None,
     share: bool = True,
     cases: int | None = None,
+    processes: bool = True,
 ) -> dict[str, Any]:
     """Seconds for `runs` runs at once and one after another, per case (the first `cases`
     of them when given); the median of `repeats`, the two orders alternating."""
     if not share:  # every run asks for all the threads, as before the share
         original = admission.set_thread_share
         admission.set_thread_share = lambda n: None  # type: ignore[assignment]
+    was = run_process.enabled()
+    run_process.enable(processes)
     try:
         results = []
         with tempfile.TemporaryDirectory() as root:
@@ -92,6 +98,7 @@ def concurrent(
                     }
                 )
     finally:
+        run_process.enable(was)
         if not share:
             admission.set_thread_share = original  # type: ignore[assignment]
     return {
@@ -99,6 +106,7 @@ def concurrent(
         "runs": runs,
         "repeats": repeats,
         "share": share,
+        "processes": processes,
         "threads": devices.cpu_thread_budget(),
         "runs_per_device": admission.runs_per_device(),
         "torch_threads_at_start": torch.get_num_threads(),
@@ -113,6 +121,7 @@ def format_concurrent(result: dict[str, Any]) -> str:
     lines = [
         f"dlviz bench concurrent ({m['cpu_model']}, {plural(result['threads'], 'torch thread')} "
         f"shared by the runs{'' if result['share'] else ' (--no-share: each asks for all)'}, "
+        f"{'a process a run' if result.get('processes') else 'every run in a thread'}, "
         f"at most {result['runs_per_device']} training at once): "
         f"{result['runs']} runs, median of {result['repeats']}"
     ]

@@ -73,12 +73,14 @@ def warm_up() -> bool:
     per server: SIGUSR1 makes the server print every thread's stack to its log (`kill -USR1
     PID`), for a page or a run that seems stuck (docs/load.md); `dlviz ui` registers it as it
     starts, this for a plain `streamlit run app.py`."""
+    from dlviz import run_process
     from dlviz.train import warm_up as _warm
     from dlviz.ui.server import print_stacks_on_signal
 
     print_stacks_on_signal()
     torch_threads()
     _warm()
+    run_process.enable()  # each run trains in a process of its own (docs/ARCHITECTURE.md)
     return True
 
 

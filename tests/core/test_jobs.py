@@ -23,7 +23,7 @@ def wait_until(predicate, timeout=20.0):
         time.sleep(0.02)
 
 
-def test_a_run_sends_its_events_and_is_saved(tmp_path):
+def test_a_run_sends_its_events_and_is_saved(tmp_path, run_path):
     handle = jobs.start(SMALL, runs_dir=tmp_path)
     seen = []
     while not handle.done:
@@ -50,7 +50,7 @@ def test_a_run_sends_its_events_and_is_saved(tmp_path):
     assert runs.list_runs(tmp_path)[0]["run_id"] == h.run_id
 
 
-def test_two_runs_at_once_keep_to_themselves():
+def test_two_runs_at_once_keep_to_themselves(run_path):
     a = jobs.start(SMALL.with_changes(data={"name": "xor"}))
     b = jobs.start(SMALL.with_changes(data={"name": "moons"}, model={"hidden": (4,)}))
     ha, hb = a.wait(30), b.wait(30)
@@ -70,7 +70,7 @@ def test_a_missing_device_is_a_clear_error_not_a_fallback():
     assert h.epochs.seen == 0
 
 
-def test_stop_ends_a_long_run_within_a_second():
+def test_stop_ends_a_long_run_within_a_second(run_path):
     handle = jobs.start(LONG)
     wait_until(lambda: handle.poll() >= 0 and handle.history.epoch >= 1)
     t = time.monotonic()
@@ -80,7 +80,7 @@ def test_stop_ends_a_long_run_within_a_second():
     assert h.status == "stopped" and "Stopped after" in h.message
 
 
-def test_pause_and_resume_reach_the_history():
+def test_pause_and_resume_reach_the_history(run_path):
     handle = jobs.start(LONG)
     wait_until(lambda: handle.poll() >= 0 and handle.history.epoch >= 1)
     handle.pause()
@@ -115,7 +115,7 @@ def one_slot_busy(monkeypatch):
     second.wait(5)
 
 
-def test_a_device_admits_a_limited_number_of_runs_and_queues_the_rest(one_slot_busy):
+def test_a_device_admits_a_limited_number_of_runs_and_queues_the_rest(one_slot_busy, run_path):
     first, second = one_slot_busy
     assert "1 run is already training" in second.history.message  # not "1 runs are"
     first.stop()
@@ -138,7 +138,7 @@ def test_a_run_after_another_waits_for_it():
     assert first.thread.ident != second.thread.ident
 
 
-def test_runs_nobody_watches_are_stopped_as_orphans():
+def test_runs_nobody_watches_are_stopped_as_orphans(run_path):
     handle = jobs.start(LONG, orphan_after_s=30)
     wait_until(lambda: handle.poll() >= 0 and handle.history.status == "running")
     assert jobs.reap_orphans(now=time.monotonic()) == 0  # just polled
@@ -147,7 +147,7 @@ def test_runs_nobody_watches_are_stopped_as_orphans():
     assert h.status == "stopped" and "No page had shown it for 30 s" in h.message
 
 
-def test_a_run_store_that_cannot_be_written_is_reported_and_the_run_kept(tmp_path):
+def test_a_run_store_that_cannot_be_written_is_reported_and_the_run_kept(tmp_path, run_path):
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the store should be")
     h = jobs.start(SMALL, runs_dir=blocked).wait(30)
@@ -156,7 +156,7 @@ def test_a_run_store_that_cannot_be_written_is_reported_and_the_run_kept(tmp_pat
     assert f"could not be saved to {blocked}" in h.message
 
 
-def test_a_run_given_its_data_trains_on_it_not_on_its_config():
+def test_a_run_given_its_data_trains_on_it_not_on_its_config(run_path):
     import numpy as np
 
     from dlviz.data import image_dataset
@@ -238,7 +238,7 @@ def test_a_server_ended_by_sigterm_saves_every_epoch_of_its_runs_and_exits_clean
     assert run.has_weights
 
 
-def test_a_run_waiting_for_its_page_holds_after_its_first_report_until_drawn(tmp_path):
+def test_a_run_waiting_for_its_page_holds_after_its_first_report_until_drawn(tmp_path, run_path):
     began = time.monotonic()
     handle = jobs.start(LONG, wait_for_page_s=30.0)
     wait_until(lambda: (handle.poll(), handle.history.steps.seen)[1])  # its first report
@@ -254,6 +254,6 @@ def test_a_run_waiting_for_its_page_holds_after_its_first_report_until_drawn(tmp
     assert h.summary["seconds"] <= time.monotonic() - began - 0.5
 
 
-def test_a_run_whose_page_never_draws_goes_on_after_the_wait(tmp_path):
+def test_a_run_whose_page_never_draws_goes_on_after_the_wait(tmp_path, run_path):
     handle = jobs.start(SMALL, wait_for_page_s=0.2)
     assert handle.wait(30).status == "finished"

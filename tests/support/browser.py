@@ -120,6 +120,7 @@ class StreamlitServer:
 
     def start(self) -> StreamlitServer:
         env = dict(os.environ)
+        env.pop("DLVIZ_RUN_PROCESSES", None)  # runs train as a dashboard trains them
         env.update(DLVIZ_HOME=str(self.home), PYTHONUNBUFFERED="1")
         if self.tmpdir is not None:
             env["TMPDIR"] = str(self.tmpdir)
