@@ -360,6 +360,7 @@ def train_apart(
     here as they grow."""
     saver = MetricsSaver(record.save_metrics, METRICS_EVERY_S) if record.run_id else None
     return run_process.train(
+        train,
         net,
         device,
         record,

@@ -28,6 +28,7 @@ dashboard turns it on (`enable`) and scripts and tests keep runs in threads.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing as mp
 import os
@@ -156,6 +157,7 @@ def carries(callbacks: tuple[Callback, ...]) -> bool:
 
 
 def train(
+    loop: Callable[..., FitState],
     net: Any,
     device: torch.device,
     record: Any,
@@ -165,8 +167,9 @@ def train(
     callbacks: tuple[Callback, ...] = (),
     on_epoch: Callable[[], None] | None = None,
 ) -> FitState:
-    """`jobs.train(net, device, record, control, ...)` in a child process: the same events in
-    `record`, the same end state, `net.model` the trained model. `on_epoch` is called in this
+    """`loop(net, device, record, control, snapshotter, callbacks)` (`jobs.train`, a function
+    the child finds by its name) in a child process: the same events in `record`, the same end
+    state, `net.model` the trained model. `on_epoch` is called in this
     thread after each epoch's event (saving the curves as they grow). Raises `RunFailed` when
     the loop raised in the child (with the message a person reads) or the child died."""
     from dlviz.events import FirstDrawGate
@@ -185,9 +188,8 @@ def train(
         _send(
             ours,
             {
-                "model": net.model,
-                "data": net.data,
-                "config": net.config,
+                "loop": loop,
+                "net": dataclasses.replace(net, backbone=None),  # the backbone stays here
                 "device": str(device),
                 "snapshots": snapshots,
                 "choice": _chosen(probe),
@@ -307,8 +309,7 @@ class _Sender:
 
 def _child(conn: Connection, updates: Any) -> None:
     """A run's loop, in its own process: take the job, train, send the end."""
-    from dlviz import jobs
-    from dlviz.events import FirstDrawGate
+    from dlviz.events import FirstDrawGate, snapshotter_for
     from dlviz.probes import ImageProbe
     from dlviz.train import Control
 
@@ -326,7 +327,8 @@ def _child(conn: Connection, updates: Any) -> None:
 
     control = Counted()
     control.obey(job["control"])
-    data = job["data"]
+    net = job["net"]
+    data = net.data
     probe = ImageProbe(data.x_test)
     if job["choice"] is not None:
         probe.choose(*job["choice"])
@@ -352,11 +354,10 @@ def _child(conn: Connection, updates: Any) -> None:
                 control.obey([order])
 
     threading.Thread(target=listen, name="dlviz-run-orders", daemon=True).start()
-    net = jobs.Network(job["config"], data, job["model"])
-    snap = jobs.snapshotter_for(data, probe) if job["snapshots"] else None
+    snap = snapshotter_for(data, probe) if job["snapshots"] else None
     try:
         record: Any = _Sender(conn)  # what `jobs.train` uses of a RunRecord
-        state = jobs.train(net, torch.device(job["device"]), record, control, snap, callbacks)
+        state = job["loop"](net, torch.device(job["device"]), record, control, snap, callbacks)
     except BaseException as e:
         where = traceback.extract_tb(e.__traceback__)[-1]
         message = (

@@ -71,14 +71,34 @@ PAGE_MS = 90_000  # the longest wait for one page action on a loaded two-core ma
 
 
 def memory_mb(pid: int) -> dict[str, float]:
-    """The process's resident memory now (VmRSS) and at its peak so far (VmHWM), in MB."""
+    """The process's resident memory now (VmRSS) and at its peak so far (VmHWM), in MB; and
+    `tree_mb`: the proportional set size (PSS: each shared page split among the processes
+    sharing it) of the process and every process it started (the fork server and the runs'
+    processes of a dashboard, `dlviz.run_process`), now."""
     out = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             name, _, rest = line.partition(":")
             if name in ("VmRSS", "VmHWM"):
                 out[name] = int(rest.split()[0]) / 1024  # kB
-    return {"rss_mb": round(out.get("VmRSS", 0.0), 1), "hwm_mb": round(out.get("VmHWM", 0.0), 1)}
+    tree = sum(_pss_kb(p) for p in (pid, *_descendants(pid))) / 1024
+    return {
+        "rss_mb": round(out.get("VmRSS", 0.0), 1),
+        "hwm_mb": round(out.get("VmHWM", 0.0), 1),
+        "tree_mb": round(tree, 1),
+    }
+
+
+def _pss_kb(pid: int) -> int:
+    """A process's proportional set size in kB (0 when it has gone)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def cpu_s(pid: int) -> float:
@@ -780,6 +800,10 @@ def summarize_load(
             "peak_rss": peak_rss,
             "peak_hwm": raw["end"]["hwm_mb"],
             "end_rss": raw["end"]["rss_mb"],
+            # the server, its fork server and its runs' processes together (PSS)
+            "start_tree": raw["start"]["tree_mb"],
+            "peak_tree": max([m["tree_mb"] for m in raw["memory"]] + [raw["during"]["tree_mb"]]),
+            "end_tree": raw["end"]["tree_mb"],
         },
         "memory_series": raw["memory"],
         "problems": {
@@ -825,6 +849,8 @@ def format_load(r: dict[str, Any]) -> str:
         f"CPU, {r['live_panel_draw_wall_ms']} ms from start to end",
         f"server memory: {mem['start_rss']:.0f} MB at the start, peak {mem['peak_rss']:.0f} MB "
         f"(VmHWM {mem['peak_hwm']:.0f} MB), {mem['end_rss']:.0f} MB after the sessions closed",
+        f"with its fork server and runs' processes (PSS): {mem['start_tree']:.0f} MB at the "
+        f"start, peak {mem['peak_tree']:.0f} MB, {mem['end_tree']:.0f} MB after",
     ]
     notes = [
         f"session {s['index']} ({s['lab']}): {n}" for s in r["per_session"] for n in s["notes"]

@@ -194,8 +194,8 @@ def summarize_soak(
     series = raw["series"]
     xs = [float(s["runs"]) for s in series]
     fits = {}
-    for key in ("rss_mb", "list_ms", "list_first_ms", "runs_page_ms"):
-        ys = [float(s[key]) for s in series]
+    for key in ("rss_mb", "tree_mb", "list_ms", "list_first_ms", "runs_page_ms"):
+        ys = [float(s.get(key, 0.0)) for s in series]
         b = slope(xs, ys)
         half = len(xs) // 2  # the second half: past the first runs' warm-up
         b2 = slope(xs[half:], ys[half:])
@@ -263,6 +263,7 @@ def format_soak(r: dict[str, Any]) -> str:
         f"server memory at the start {r['start']['rss_mb']:.0f} MB; peak VmHWM "
         f"{r['peak_hwm_mb']:.0f} MB",
         fit("server memory (VmRSS)", "rss_mb", "MB"),
+        fit("with its runs' processes (PSS)", "tree_mb", "MB"),
         fit("list_runs, first after new runs", "list_first_ms", "ms"),
         fit("list_runs, warm (median of 5)", "list_ms", "ms"),
         fit("Runs page, fresh session", "runs_page_ms", "ms"),

@@ -57,6 +57,9 @@ def test_four_sessions_train_at_once_each_sees_only_its_own_run(streamlit_server
     mem = r["memory_mb"]
     assert mem["peak_rss"] < mem["start_rss"] + MEMORY_GROWTH_MB, mem
     assert mem["end_rss"] < mem["start_rss"] + MEMORY_GROWTH_MB, mem
+    # with the runs' processes (at most two train at once on the CPU): they end with their runs
+    assert mem["peak_tree"] < mem["start_tree"] + 2 * MEMORY_GROWTH_MB, mem
+    assert mem["end_tree"] < mem["start_tree"] + MEMORY_GROWTH_MB, mem
 
     panel = r["latency_live_panel"]
     assert panel["n"] > 0, "no live refresh was measured"
