@@ -28,6 +28,7 @@ dashboard turns it on (`enable`) and scripts and tests keep runs in threads.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import multiprocessing as mp
@@ -53,7 +54,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENV = "DLVIZ_RUN_PROCESSES"
-POLL_S = 0.02  # how often the server's side looks for the page's choices and the controls
+POLL_S = 0.02
+RUN_NICE = 5  # a run's process's niceness above the server's  # how often the server's side looks for the page's choices and the controls
 _enabled = False
 
 
@@ -318,6 +320,10 @@ def _child(conn: Connection, updates: Any) -> None:
     except EOFError:
         return
     torch.set_num_threads(1)  # until the loop takes its share
+    # below the server: its event loop and drawing answer every browser promptly, as they did
+    # when the runs' threads waited for the server's interpreter lock
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(RUN_NICE)
     devices.set_thread_share(job["share"])
 
     class Counted(Control):

@@ -169,6 +169,13 @@ class CpuWatch:
                 s = _cpu_s(f"/proc/{self.server}/task/{tid}/stat")
                 if s is not None:
                     out[f"thread {tid}"] = s
+            # the runs' processes (`dlviz.run_process`): the fork server's children
+            for pid, cmd in _descendants(self.server).items():
+                if "forkserver" in cmd:
+                    for run in _descendants(pid):
+                        s = _cpu_s(f"/proc/{run}/stat")
+                        if s is not None:
+                            out[f"run {run}"] = s
         out["chromium"] = sum(_cpu_s(f"/proc/{p}/stat") or 0.0 for p in self.chromium)
         return out
 
@@ -180,12 +187,20 @@ class CpuWatch:
         self._last.update(self._sample())
 
     def stop(self) -> dict[str, float]:
-        """CPU seconds since `start`: the training thread (the server's busiest thread, as last
-        seen: a look every half second misses at most its last half second, counted with the
-        rest), the server's other threads (each script run has a short-lived thread of its
+        """CPU seconds since `start`: the training (the run's own process, as last seen, when
+        it trained in one; else the server's busiest thread, as last seen: a look every half
+        second misses at most its last half second, counted with the rest), the server's other
+        threads (each script run has a short-lived thread of its
         own: the server's total less the training thread), and Chromium's processes."""
         self.look()
         spent = {k: v - self._first.get(k, 0.0) for k, v in self._last.items()}
+        apart = sum(v for k, v in spent.items() if k.startswith("run "))
+        if apart > 0:  # the run trained in a process of its own: the server's threads all draw
+            return {
+                "training_thread_s": round(apart, 2),
+                "server_other_threads_s": round(spent.get("server", 0.0), 2),
+                "chromium_s": round(spent.get("chromium", 0.0), 2),
+            }
         training = max((v for k, v in spent.items() if k.startswith("thread ")), default=0.0)
         return {
             "training_thread_s": round(training, 2),
