@@ -88,7 +88,9 @@ def test_a_cnn_trained_in_its_own_process_is_the_run_trained_in_a_thread(monkeyp
 def test_pause_step_and_resume_reach_a_run_in_its_own_process(apart):
     handle = jobs.start(LONG)
     wait_until(lambda: handle.poll() >= 0 and handle.history.epoch >= 1)
-    assert run_children(), "the run trains in a process of its own"
+    (child,) = run_children()  # the run trains in a process of its own, below this one
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, child.pid) == min(19, mine + run_process.RUN_NICE)
     handle.pause()
     wait_until(lambda: handle.poll() >= 0 and handle.history.status == "paused")
     time.sleep(0.2)
