@@ -309,6 +309,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(json.dumps(result) if args.json else text)
         return EXIT_OK
     args.device = args.device or "cpu"
+    if args.what == "graphs":
+        from dlviz.bench import graphs
+
+        try:
+            result = graphs.graphs(device=args.device, blocks=max(3, min(args.repeats, 15)))
+        except DeviceError as e:
+            _err(str(e))
+            return EXIT_USAGE
+        print(json.dumps(result) if args.json else graphs.format_graphs(result))
+        return EXIT_OK
     if args.what == "runs":
         if args.count < 1:
             _err("--count must be at least 1")
@@ -861,7 +871,7 @@ def build_parser() -> argparse.ArgumentParser:
         "image at a time; audio: mel features batched against clip by clip, and ingesting WAVs; recurrent: sequence models' observable paths against their fused "
         "kernels; generative: seconds per training step of gan, vae, diffusion and flow on "
         "each device, and the GPU's speed-up; runs: listing a run store of --count runs; devices: matmul, conv, "
-        "copies and a training step on each device; browser: first paint and the first Train's "
+        "copies and a training step on each device; graphs: the Playground's default step eager, compiled and as one CUDA graph; browser: first paint and the first Train's "
         "first point in Chromium against a fresh dashboard; watch: training samples/s with the "
         "live view open against headless `dlviz train` (--epochs: the Playground's, 300)",
     )

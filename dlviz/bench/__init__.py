@@ -64,6 +64,12 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
         "listing a run store of --count runs",
         "dlviz bench runs [--count 1000] [--repeats 21] [--json]",
     ),
+    "graphs": (
+        "graphs",
+        "one training step of the Playground's default network: eager, torch.compile, and on "
+        "a GPU compile's reduce-overhead mode and the whole step as one CUDA graph",
+        "dlviz bench graphs [--device cpu|cuda] [--repeats 7] [--json]",
+    ),
     "devices": (
         "devices",
         "matmul, convolution, host-device copies and a training step on each device",
