@@ -334,5 +334,8 @@ def test_cuda_features_match_the_cpu(kind):
     cpu.set_masks(6, 4, seed=2)
     got = fe(x.to("cuda"))
     assert got.device.type == "cuda"
-    torch.testing.assert_close(got.cpu(), cpu(x), atol=1e-4, rtol=0)
-    torch.testing.assert_close(features(x.cuda(), info).cpu(), features(x, info), atol=1e-4, rtol=0)
+    # cuFFT and the CPU's FFT round differently: on an H200 one STFT magnitude of about 10 in
+    # 61,506 differed by 1.1e-4 (a relative 1.1e-5), so the bound is relative as well
+    close = {"atol": 1e-4, "rtol": 2e-5}
+    torch.testing.assert_close(got.cpu(), cpu(x), **close)
+    torch.testing.assert_close(features(x.cuda(), info).cpu(), features(x, info), **close)
