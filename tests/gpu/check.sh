@@ -3,7 +3,8 @@
 # but no streamlit, no plotly and no network, so dlviz runs from the checkout with its python3.
 # Before the call, on a machine with the dashboard's packages, write the labs' default configs:
 #   DLVIZ_WRITE_LAB_DEFAULTS=.gpu/configs ./dev.sh test tests/gpu/test_lab_defaults.py
-# Then, on the GPU machine, from the repository root (each part has its own time limit; results
+# (.gpu/ is ignored by git: the device tool's call names it in `carry`.) Then, on the GPU
+# machine, from the repository root (each part has its own time limit; results
 # go to $OUT, at most 8 files):
 #   OUT=out tests/gpu/check.sh .gpu/configs
 set -u
