@@ -125,8 +125,10 @@ def test_at_most_parallel_trials_run_at_once_and_the_cores_are_shared(tmp_path):
 
 def test_a_stop_file_stops_the_running_trials_within_seconds_and_resume_runs_the_rest(tmp_path):
     # trials long enough (about 5 s each) that two are caught running: at 30 epochs they took
-    # under a second, and on a slower machine both could end between two looks
-    long = {"base": {"data": {"name": "spiral", "n_samples": 2000}, "train": {"epochs": 100}},
+    # under a second, and on a slower machine both could end between two looks. Since the
+    # Playground's faster step, 100 epochs took about 1 s, and one trial of a CI run ended
+    # before the stop: 500 epochs
+    long = {"base": {"data": {"name": "spiral", "n_samples": 2000}, "train": {"epochs": 500}},
             "grid": {"train.lr": [0.01, 0.03]}, "seeds": [0, 1]}  # fmt: skip
     spec = parse(long)
     driver = Driver(spec, long, tmp_path, LocalExecutor(2))
