@@ -9,6 +9,7 @@ GPU's speed-up on the same config. Usage (tests/gpu/check.sh):
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import tempfile
@@ -20,7 +21,7 @@ def train(cfg_dict: dict, device: str, runs_dir: str) -> dict:
     from dlviz import jobs
     from dlviz.config import RunConfig
 
-    cfg_dict = json.loads(json.dumps(cfg_dict))
+    cfg_dict = copy.deepcopy(cfg_dict)
     cfg_dict["train"]["device"] = device
     cfg_dict["train"]["until_stopped"] = False  # the Playground trains until stopped
     cfg = RunConfig.from_dict(cfg_dict)
