@@ -24,6 +24,9 @@ from typing import Any, cast
 
 import torch
 from torch import nn
+from torch.optim.adam import adam as _adam_update
+from torch.optim.adamw import adamw as _adamw_update
+from torch.optim.sgd import sgd as _sgd_update
 
 from dlviz.data import IGNORE
 
@@ -33,11 +36,13 @@ _MEAN = 1  # ATen's Reduction::Mean
 
 
 class LeanStep:
-    """`optimizer.step()` for Adam, AdamW and SGD built with `fused=True`: after the first
-    step (taken by the optimizer itself, which creates its state), the fused kernel is called
-    directly with the same state tensors, so the optimizer object stays the one source of
-    truth (its `state_dict`, its hyperparameters, read at every step). Any other optimizer, or
-    any setting the direct call does not cover, goes through `optimizer.step()`."""
+    """`optimizer.step()` for Adam, AdamW and SGD built with `fused=True` or `foreach=True`:
+    after the first step (taken by the optimizer itself, which creates its state), the fused
+    kernel, or torch's own foreach update (the functional `torch.optim.adam.adam`, `adamw` or
+    `sgd` that `step()` calls), is called directly with the same state tensors, so the
+    optimizer object stays the one source of truth (its `state_dict`, its hyperparameters,
+    read at every step). Any other optimizer, or any setting the direct call does not cover,
+    goes through `optimizer.step()`."""
 
     def __init__(self, optimizer: torch.optim.Optimizer):
         self.optimizer = optimizer
@@ -52,6 +57,9 @@ class LeanStep:
             self._ready = self._direct is not None and self._gather()
             return
         kind = self._direct
+        if kind is not None and kind.startswith("foreach"):
+            self._foreach(kind)
+            return
         for group, params, state in self._groups:
             grads = cast("list[torch.Tensor]", [p.grad for p in params])
             if kind == "sgd":
@@ -93,22 +101,75 @@ class LeanStep:
                 found_inf=None,
             )
 
+    def _foreach(self, kind: str) -> None:
+        """The foreach update, as `step()` makes it: the same functional call, arguments and
+        state, without the regrouping and hooks around it."""
+        with torch.no_grad():
+            for group, params, state in self._groups:
+                grads = cast("list[torch.Tensor]", [p.grad for p in params])
+                if kind == "foreach_sgd":
+                    buffers: list[torch.Tensor | None] = (
+                        list(state[0]) if group["momentum"] else [None] * len(params)
+                    )
+                    _sgd_update(
+                        params,
+                        grads,
+                        buffers,
+                        foreach=True,
+                        weight_decay=group["weight_decay"],
+                        momentum=group["momentum"],
+                        lr=group["lr"],
+                        dampening=group["dampening"],
+                        nesterov=group["nesterov"],
+                        maximize=False,
+                    )
+                    continue
+                update = _adamw_update if kind == "foreach_adamw" else _adam_update
+                beta1, beta2 = group["betas"]
+                update(
+                    params,
+                    grads,
+                    state[0],
+                    state[1],
+                    [],
+                    state[2],
+                    foreach=True,
+                    amsgrad=False,
+                    beta1=beta1,
+                    beta2=beta2,
+                    lr=group["lr"],
+                    weight_decay=group["weight_decay"],
+                    eps=group["eps"],
+                    maximize=False,
+                )
+
     def _gather(self) -> bool:
         """The optimizer's state, per group, in the lists the kernels take; False where a
-        parameter has no gradient or no state (frozen, or not trained by this optimizer), or
-        the parameters differ in device or dtype: the optimizer's own step handles those."""
-        groups = []
+        parameter has no gradient or no state (frozen, or not trained by this optimizer; plain
+        SGD keeps none and needs none), or the parameters differ in device or dtype: the
+        optimizer's own step handles those."""
+        groups: list[tuple[dict[str, Any], list[torch.Tensor], list[list[torch.Tensor]]]] = []
         kind = self._direct
         for group in self.optimizer.param_groups:
             params = list(group["params"])
-            if not params or any(p.grad is None or p not in self.optimizer.state for p in params):
+            sgd = kind in ("sgd", "foreach_sgd")
+            stateless = sgd and not group["momentum"]  # plain SGD keeps no state
+            if not params or any(
+                p.grad is None
+                or p.grad.is_sparse
+                or (p not in self.optimizer.state and not stateless)
+                for p in params
+            ):
                 return False
             if len({(p.device, p.dtype) for p in params}) != 1:
                 return False
+            if stateless:
+                groups.append((group, params, [[]]))
+                continue
             states = [self.optimizer.state[p] for p in params]
-            if kind == "sgd":
+            if sgd:
                 buffers = [s.get("momentum_buffer") for s in states]
-                if group["momentum"] and any(b is None for b in buffers):
+                if any(b is None for b in buffers):
                     return False
                 groups.append((group, params, [buffers]))
             else:
@@ -118,21 +179,55 @@ class LeanStep:
         return True
 
 
+class LeanOptimizer:
+    """An optimizer as a model's own `train_step` uses it (`zero_grad`, `step`), with less
+    around each call: `step()` is `LeanStep`'s, and `zero_grad()` drops the gradients itself
+    (what `Optimizer.zero_grad(set_to_none=True)` does, without its profiling hooks). Everything
+    else (`param_groups`, `state`, `state_dict`, ...) is the optimizer's own. `train.fit` wraps a
+    generative model's optimizers in it; the weights are the same bit for bit."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer):
+        self.optimizer = optimizer
+        self._step = LeanStep(optimizer)
+        self._params = [p for g in optimizer.param_groups for p in g["params"]]
+
+    def step(self) -> None:
+        self._step()
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        if not set_to_none:
+            self.optimizer.zero_grad(set_to_none=False)
+            return
+        for p in self._params:
+            p.grad = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.optimizer, name)
+
+
 def _direct_kind(optimizer: torch.optim.Optimizer) -> str | None:
-    """ "adam", "adamw" or "sgd" where `LeanStep` may call the fused kernel itself, else None."""
+    """ "adam", "adamw" or "sgd" where `LeanStep` may call the fused kernel itself,
+    "foreach_adam", "foreach_adamw" or "foreach_sgd" where it may make the foreach update
+    itself, else None."""
     defaults = optimizer.defaults
-    if not defaults.get("fused") or defaults.get("maximize") or defaults.get("differentiable"):
+    if defaults.get("fused"):
+        prefix = ""
+    elif defaults.get("foreach"):
+        prefix = "foreach_"
+    else:
+        return None
+    if defaults.get("maximize") or defaults.get("differentiable"):
         return None
     if type(optimizer) is torch.optim.SGD:
-        return "sgd"
+        return f"{prefix}sgd"
     if defaults.get("amsgrad") or defaults.get("capturable"):
         return None
     if any(torch.is_tensor(g["lr"]) for g in optimizer.param_groups):
         return None
     if type(optimizer) is torch.optim.AdamW:
-        return "adamw"
+        return f"{prefix}adamw"
     if type(optimizer) is torch.optim.Adam:
-        return None if defaults.get("decoupled_weight_decay") else "adam"
+        return None if defaults.get("decoupled_weight_decay") else f"{prefix}adam"
     return None
 
 

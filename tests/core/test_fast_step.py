@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from dlviz import admission, devices
 from dlviz.config import ModelConfig, RunConfig
 from dlviz.data import load_dataset
-from dlviz.fast_step import LeanStep, mlp_update
+from dlviz.fast_step import LeanOptimizer, LeanStep, mlp_update
 from dlviz.models import build_model
 from dlviz.train import fit, make_optimizer
 
@@ -88,10 +88,46 @@ def test_lean_step_follows_a_changed_learning_rate_and_each_groups_own():
     assert lean._ready  # the direct call was taken, not the optimizer's own step each time
 
 
+@pytest.mark.parametrize(
+    ("kind", "extra"),
+    [
+        (torch.optim.Adam, {"weight_decay": 0.01}),
+        (torch.optim.AdamW, {"weight_decay": 0.01}),
+        (torch.optim.SGD, {}),
+        (torch.optim.SGD, {"momentum": 0.9, "weight_decay": 0.01}),
+        (torch.optim.SGD, {"momentum": 0.9, "nesterov": True}),
+    ],
+)
+def test_lean_step_makes_the_foreach_update_as_the_optimizers_step_does(kind, extra):
+    model_a, model_b = (
+        torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2)) for _ in range(2)
+    )
+    model_b.load_state_dict(model_a.state_dict())
+    opt_a = kind(model_a.parameters(), lr=0.05, foreach=True, **extra)
+    opt_b = kind(model_b.parameters(), lr=0.05, foreach=True, **extra)
+    lean = LeanStep(opt_b)
+    x = torch.randn(5, 3)
+    for i in range(6):
+        if i == 3:
+            for opt in (opt_a, opt_b):
+                opt.param_groups[0]["lr"] = 0.02
+        for m in (model_a, model_b):
+            m.zero_grad(set_to_none=True)
+            m(x).square().mean().backward()
+        opt_a.step()
+        lean()
+        for a, b in zip(model_a.parameters(), model_b.parameters()):
+            assert torch.equal(a, b)
+    assert lean._ready and lean._direct.startswith("foreach")
+    for s_a, s_b in zip(opt_a.state.values(), opt_b.state.values()):
+        assert s_a.keys() == s_b.keys() and all(torch.equal(s_a[k], s_b[k]) for k in s_a)
+
+
 def test_lean_step_leaves_optimizers_it_does_not_cover_to_their_own_step():
     model = torch.nn.Linear(3, 2)
     for opt in (
-        torch.optim.Adam(model.parameters(), foreach=True),
+        torch.optim.Adam(model.parameters(), foreach=False),
+        torch.optim.SGD(model.parameters(), foreach=False),
         torch.optim.Adam(model.parameters(), fused=True, amsgrad=True),
         torch.optim.RMSprop(model.parameters()),
     ):
@@ -101,6 +137,53 @@ def test_lean_step_leaves_optimizers_it_does_not_cover_to_their_own_step():
             model(torch.ones(1, 3)).sum().backward()
             lean()
         assert not lean._ready
+
+
+@pytest.mark.parametrize("kind", ["adam", "adamw", "sgd", "momentum"])
+@pytest.mark.parametrize("family", ["gan", "vae", "diffusion", "flow"])
+def test_lean_optimizers_train_a_generative_model_as_its_own_optimizers_do(family, kind):
+    from dlviz.models.generative import GAN, VAE, Diffusion, Flow
+
+    def make():
+        torch.manual_seed(0)
+        return {
+            "gan": lambda: GAN(2, latent=2, hidden_g=(8, 8), hidden_d=(8, 8), d_steps=2),
+            "vae": lambda: VAE(2, latent=2, hidden=(8,)),
+            "diffusion": lambda: Diffusion(2, hidden=(8,), steps=10),
+            "flow": lambda: Flow(2, hidden=(8,), steps=5),
+        }[family]()
+
+    plain, lean = make(), make()
+    opts_plain = plain.make_optimizers(kind, 0.01, 0.02, 0.01)
+    opts_lean = lean.make_optimizers(kind, 0.01, 0.02, 0.01)
+    assert all(o.defaults["foreach"] for o in opts_plain)
+    wrapped = [LeanOptimizer(o) for o in opts_lean]
+    data = torch.Generator().manual_seed(1)
+    gen_a, gen_b = torch.Generator().manual_seed(2), torch.Generator().manual_seed(2)
+    for _ in range(5):
+        x = torch.randn(16, 2, generator=data)
+        losses_a = plain.train_step(x, opts_plain, gen_a)
+        losses_b = lean.train_step(x, wrapped, gen_b)
+        assert losses_a.keys() == losses_b.keys()
+        assert all(torch.equal(losses_a[k], losses_b[k]) for k in losses_a)
+    for (name, a), b in zip(plain.state_dict().items(), lean.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert all(w._step._ready for w in wrapped)  # the direct kernel call was taken
+    for o_a, o_b in zip(opts_plain, opts_lean):  # the optimizers' own state moved alike
+        for p_a, p_b in zip(o_a.state.values(), o_b.state.values()):
+            assert all(torch.equal(p_a[k], p_b[k]) for k in p_a)
+
+
+def test_a_lean_optimizer_is_its_optimizer_for_everything_else():
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, fused=True)
+    lean = LeanOptimizer(opt)
+    assert lean.param_groups is opt.param_groups and lean.state is opt.state
+    model(torch.ones(1, 3)).sum().backward()
+    lean.zero_grad(set_to_none=False)
+    assert torch.equal(model.weight.grad, torch.zeros(2, 3))
+    lean.zero_grad()
+    assert model.weight.grad is None and model.bias.grad is None
 
 
 def test_make_optimizer_uses_the_fused_kernel_on_the_cpu():
