@@ -15,6 +15,7 @@ wall-time ratio of whole runs is within the noise of a shared machine (two runs 
 from __future__ import annotations
 
 import functools
+import math
 import os
 import statistics
 import time
@@ -47,6 +48,11 @@ from dlviz.train import (
 
 OVERHEAD_BUDGET = 0.97
 PROBE_BUDGET = 0.97  # live probes cost at most 3% of the training time
+# The probes' case lengthens its run to about this many seconds where the machine trains its 20
+# epochs faster (at most PROBED_MAX_EPOCHS): in a run of a few seconds the budget admits no
+# probe at all (a probe of this CNN costs about 0.13 s on a 2-core CPU), and nothing is measured.
+PROBED_RUN_S = 15.0
+PROBED_MAX_EPOCHS = 120
 
 
 @dataclass(frozen=True)
@@ -66,8 +72,9 @@ class Case:
 def overhead_cases(device: str = "cpu", epochs: int | None = None) -> list[Case]:
     """The models `dlviz bench overhead` measures: the Playground default, a deep MLP, the
     Images page's CNN, the Sequence lab's LSTM and transformer, and the Generative lab's GAN
-    (each a few seconds a run); then the CNN's live probes, on a run long enough to take
-    them (about 17 s)."""
+    (each a few seconds a run); then the CNN's live probes, on 20 epochs (`overhead`
+    lengthens them to about PROBED_RUN_S seconds on a faster machine, so that probes are
+    taken)."""
     toy = RunConfig().with_changes(train={"device": device, "epochs": epochs or 25})
     deep = RunConfig().with_changes(
         data={"n_samples": 4000},
@@ -119,13 +126,28 @@ def overhead_cases(device: str = "cpu", epochs: int | None = None) -> list[Case]
         Case("lstm 64 on temporal_order, length 50 (clip 1), states and gates on", lstm),
         Case("transformer 2x64, 2 heads, on sort (clip 1), attention on", transformer),
         Case("gan 3x128 on the ring (nonsaturating, two Adams), samples and heatmap on", gan),
-        Case(
-            "cnn on 1,200 shapes (3 blocks, batch norm), 20 epochs: linear probes every epoch "
-            "(train.probe_every 1) against none",
-            cnn.with_changes(train={"epochs": epochs or 20, "probe_every": 1}),
-            baseline="unprobed",
-        ),
+        probes_case(cnn.with_changes(train={"epochs": epochs or 20, "probe_every": 1})),
     ]
+
+
+def probes_case(config: RunConfig) -> Case:
+    """The CNN's live probes, on `config`'s number of epochs."""
+    return Case(
+        f"cnn on 1,200 shapes (3 blocks, batch norm), {plural(config.train.epochs, 'epoch')}: linear "
+        "probes every epoch (train.probe_every 1) against none",
+        config,
+        baseline="unprobed",
+    )
+
+
+def long_enough(case: Case, seconds: float) -> Case:
+    """The probes' case with as many epochs as make a run of about PROBED_RUN_S seconds, where
+    one of its runs took `seconds` (never fewer epochs, at most PROBED_MAX_EPOCHS)."""
+    epochs = case.config.train.epochs
+    if seconds <= 0 or seconds >= PROBED_RUN_S:
+        return case
+    more = min(PROBED_MAX_EPOCHS, math.ceil(epochs * PROBED_RUN_S / seconds))
+    return probes_case(case.config.with_changes(train={"epochs": max(epochs, more)}))
 
 
 def bare_loop(model: torch.nn.Module, data: Dataset, cfg: RunConfig, device: torch.device) -> float:
@@ -293,15 +315,16 @@ def _overhead(dev: torch.device, device: str, repeats: int, epochs: int | None) 
     for case in overhead_cases(device, epochs):
         generative = case.config.model.is_generative
         data = (load_generative if generative else load_dataset)(case.config.data)
-        bounds = batch_bounds(len(data.x_train), case.config.train.batch_size)
-        samples = sum(hi - lo for lo, hi in bounds) * case.config.train.epochs
-
         fresh = functools.partial(
             build_model, case.config.model, data.input_shape, data.n_outputs, seed=0, spec=data.seq
         )
         base = bare_loop if case.baseline == "bare" else unprobed_loop
         # with the warm-up; as many tries as timed repeats, up to 3 (a short check's are few)
         threads = best_threads(base, fresh, data, case.config, dev, tries=min(3, repeats))
+        if case.baseline == "unprobed" and epochs is None:  # a run long enough to probe
+            case = long_enough(case, base(fresh(), data, case.config, dev))
+        bounds = batch_bounds(len(data.x_train), case.config.train.batch_size)
+        samples = sum(hi - lo for lo, hi in bounds) * case.config.train.epochs
         instrumented_loop(fresh(), data, case.config, dev)
         inst = _ProbedLoop()
         bare_s: list[float] = []
@@ -340,8 +363,9 @@ def _overhead(dev: torch.device, device: str, repeats: int, epochs: int | None) 
         if case.baseline != "bare":  # the probes' own seconds, timed in each run
             share = summarize(inst.shares).spread()
             r["probe_share"] = share
-            r["probes_per_run"] = summarize(inst.counts).spread()
-            r["within_budget"] = share["median"] <= 1 - case.budget
+            r["probes_per_run"] = count = summarize(inst.counts).spread()
+            # within the budget, and measured: a run that took no probe shows nothing
+            r["within_budget"] = share["median"] <= 1 - case.budget and count["median"] >= 1
         results.append(r)
     return {
         "benchmark": "overhead",
@@ -376,7 +400,12 @@ def format_overhead(result: dict[str, Any]) -> str:
             f"{plural(r.get('torch_threads', 0), 'thread')}) "
             f"[{verdict}, budget {budget}]"
         )
-        if "probe_share" in r:
+        if "probe_share" in r and r["probes_per_run"]["median"] < 1:
+            lines.append(
+                "    no probe was taken in most runs: the runs were too short for the budget to "
+                "admit one, so nothing was measured (more epochs: --epochs)"
+            )
+        elif "probe_share" in r:
             share, count = r["probe_share"], r["probes_per_run"]
             lines.append(
                 f"    probes took {share['median']:.1%} of the rest of a run's time (median; "

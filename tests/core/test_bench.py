@@ -69,7 +69,10 @@ def test_the_overhead_cases_include_the_sequence_labs_lstm_and_transformer():
 
 def test_overhead_result_reports_a_ratio_per_case():
     result = overhead.overhead(device="cpu", repeats=2, epochs=1)
-    assert [c["case"] for c in result["cases"]] == [c.name for c in overhead.overhead_cases()]
+    assert [c["case"] for c in result["cases"]] == [
+        c.name for c in overhead.overhead_cases(epochs=1)
+    ]
+    assert "1 epoch:" in result["cases"][-1]["case"]  # --epochs is kept, not lengthened
     # one epoch over every training sample: 700 of the Playground default, 2800 of the deep
     # case, 840 of the CNN's 1,200 shapes, 2800 of each sequence case's 4,000 sequences and of
     # the GAN's 4,000 points on the ring, and 840 shapes again for the CNN's live probes
@@ -91,11 +94,42 @@ def test_overhead_result_reports_a_ratio_per_case():
         assert c["within_budget"] == (c["ratio"] >= 0.97)
         # both sides ran with the thread count the bare loop was fastest at: one or all cores
         assert c["torch_threads"] in {1, os.cpu_count()}
-    assert probes["within_budget"] == (probes["probe_share"]["median"] <= 0.03 + 1e-12)
+    assert probes["within_budget"] == (
+        probes["probe_share"]["median"] <= 0.03 + 1e-12 and probes["probes_per_run"]["median"] >= 1
+    )
     assert result["within_budget"] == all(c["within_budget"] for c in result["cases"])
     text = overhead.format_overhead(result)
     assert "ratio" in text and "budget 0.97" in text and "thread" in text
     assert "without probes" in text
+
+
+def test_the_probes_case_lengthens_a_run_too_short_to_probe():
+    case = overhead.overhead_cases()[-1]
+    assert case.config.train.epochs == 20 and "20 epochs" in case.name
+    # 20 epochs in 5 s: 60 epochs make the 15 s a run should last
+    longer = overhead.long_enough(case, 5.0)
+    assert longer.config.train.epochs == 60 and "60 epochs" in longer.name
+    assert longer.baseline == "unprobed" and longer.config.train.probe_every == 1
+    assert longer.config.with_changes(train={"epochs": 20}) == case.config
+    assert overhead.long_enough(case, 0.5).config.train.epochs == overhead.PROBED_MAX_EPOCHS
+    assert overhead.long_enough(case, 20.0) is case  # long enough already
+
+
+def test_a_probes_case_that_took_no_probe_is_not_within_its_budget():
+    result = {
+        "device": "cpu", "machine": {"cpu_model": "x", "torch_threads": 1}, "repeats": 1,
+        "budget": 0.97,
+        "cases": [{
+            "case": "probes", "baseline": "dlviz without probes", "budget": 0.97,
+            "bare_samples_per_second": 1.0, "dlviz_samples_per_second": 1.0, "ratio": 1.0,
+            "ratio_spread": {"min": 1.0, "max": 1.0, "median": 1.0}, "cpu_ratio": 1.0,
+            "torch_threads": 1, "within_budget": False,
+            "probe_share": {"min": 0.0, "max": 0.0, "median": 0.0},
+            "probes_per_run": {"min": 0.0, "max": 1.0, "median": 0.0},
+        }],
+    }  # fmt: skip
+    text = overhead.format_overhead(result)
+    assert "BELOW BUDGET" in text and "no probe was taken" in text
 
 
 def test_the_probes_case_times_the_same_run_with_probes_on_and_off(monkeypatch):
