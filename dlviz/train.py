@@ -426,20 +426,6 @@ class EvalBudget:
         self.fraction = min(1.0, affordable / max(self.n_train + self.n_test, 1))
 
 
-def cpu_image_layout(model: nn.Module, device: torch.device, images: bool) -> bool:
-    """Put a convolutional network's weights in channels-last order where it trains on images
-    on a CPU: oneDNN's convolutions run a training step about 1.35 times and an evaluation
-    1.65 times as fast in it (the Image lab's default Deep CNN; docs/benchmarks.md), to within
-    rounding the same numbers, and every activation follows the weights' order. Returns whether
-    it did; `fit` puts the weights back in the usual order when it ends."""
-    if device.type != "cpu" or not images:
-        return False
-    if not any(isinstance(m, nn.Conv2d) for m in model.modules()):
-        return False
-    model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # (not in the stubs)
-    return True
-
-
 def _divergence_message(state: FitState, epoch: int, value: float) -> str:
     what = "NaN" if math.isnan(value) else "infinite"
     return (
@@ -462,7 +448,6 @@ def fit(
     ended: finished, stopped (by `control`) or diverged (the loss became NaN or inf)."""
     control = control or Control()
     model.to(device)
-    channels_last = cpu_image_layout(model, device, data.x_train.dim() == 4)
     x_tr, y_tr = data.x_train.to(device), data.y_train.to(device)
     x_te, y_te = data.x_test.to(device), data.y_test.to(device)
     generative = is_generative(model)
@@ -654,8 +639,6 @@ def fit(
     finally:
         set_dropout_generator(model, None)
         restore_threads(threads_before)
-        if channels_last:  # the weights as everything after training expects them
-            model.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
     state.elapsed = time.perf_counter() - start - paused_total - state.held_s
     if state.status == "stopped":
         if cfg.until_stopped:

@@ -39,7 +39,6 @@ from dlviz.train import (
     GENERATED_SAMPLES,
     Callback,
     batch_bounds,
-    cpu_image_layout,
     evaluate_task,
     fit,
     is_generative,
@@ -154,8 +153,7 @@ def long_enough(case: Case, seconds: float) -> Case:
 def bare_loop(model: torch.nn.Module, data: Dataset, cfg: RunConfig, device: torch.device) -> float:
     """The plain PyTorch loop, tuned as a good engineer would tune it: the data on the device
     and batches as index slices of it, the optimizer's fused kernel (`make_optimizer`: torch's
-    fastest implementation, called through its usual `step()`), a CNN's weights in
-    channels-last order on a CPU (`cpu_image_layout`), no host syncs, and the thread
+    fastest implementation, called through its usual `step()`), no host syncs, and the thread
     count that is fastest for the case (`best_threads`); same batches, the task's own loss,
     the gradient clipped as the config says (`train.clip`), and at the end one evaluation of as
     many training samples as `fit` measures plus the test set (what any training script ends
@@ -166,7 +164,6 @@ def bare_loop(model: torch.nn.Module, data: Dataset, cfg: RunConfig, device: tor
     x, y = data.x_train.to(device), data.y_train.to(device)
     if is_generative(model):
         return _bare_generative(model, data, cfg, device)
-    cpu_image_layout(model, device, x.dim() == 4)  # a CNN on a CPU: channels-last weights
     opt = make_optimizer(model, tc)
     clipping = tc.clip > 0
     trainable = [p for p in model.parameters() if p.requires_grad]

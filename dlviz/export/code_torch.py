@@ -648,11 +648,6 @@ def _cnn(plan: Plan) -> str:
         d = width
     lines.append(f"    nn.Linear({d}, {plan.n_classes}),  # the output: a logit for each class")
     lines.append(").to(DEVICE)")
-    lines.append(
-        'if DEVICE == "cpu":  # channels-last weights: a CPU\'s convolutions run faster so, as '
-        "the run's did"
-    )
-    lines.append("    model = model.to(memory_format=torch.channels_last)")
     return "\n".join(lines)
 
 
