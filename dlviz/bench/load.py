@@ -290,6 +290,22 @@ _CLICK_JS = """(prefix) => {
     watch();
     return true; }"""
 _WENT_JS = "() => window.__dlvizWent === true"
+# What makes part of the page inert (Playwright will not click there): inert or aria-hidden
+# elements, open dialogs, popovers and menus, collapsed expanders around the sidebar's links.
+_INERT_JS = """() => {
+  const name = (e) => e.tagName.toLowerCase() + (e.dataset.testid ? `[${e.dataset.testid}]` : '')
+      + (e.getAttribute('role') ? `(role ${e.getAttribute('role')})` : '')
+      + (e.dataset.baseweb ? `{${e.dataset.baseweb}}` : '');
+  const top = (sel) => [...document.querySelectorAll(sel)]
+      .filter((e) => !e.parentElement || !e.parentElement.closest(sel)).map(name);
+  const nav = document.querySelector('[data-testid="stSidebarNav"]');
+  return {inert: top('[inert]').slice(0, 6),
+          hidden: top('[aria-hidden="true"]:not([data-testid="stIconMaterial"])').slice(0, 6),
+          open: [...document.querySelectorAll(
+            '[role="dialog"], [role="menu"], [role="listbox"], [data-baseweb="popover"]')]
+            .map(name).slice(0, 6),
+          navInert: nav ? !!nav.closest('[inert], [aria-hidden="true"]') : null};
+}"""
 
 _PROGRESS = re.compile(r"training - epoch (\d+)/(\d+)")
 _FINISHED = re.compile(r"finished (\d+) epochs? in [\d.]+ s")
@@ -624,11 +640,19 @@ class Session:
             with contextlib.suppress(Exception):
                 text = (await self.page.evaluate(_LOOK_JS, self.lab.prefix))["main"][-400:]
             lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-            # Playwright's call log says what the wait was for: its last lines say why it failed
+            # Playwright's call log says what the wait was for (its locator) and, in its last
+            # lines, why it failed
+            target = next((line for line in lines if "locator(" in line), "")
             why = " / ".join(lines[1:][-3:])
+            inert = ""
+            if "inert" in why:  # what made the page inert there, for the next look
+                with contextlib.suppress(Exception):
+                    inert = f" | inert: {await self.page.evaluate(_INERT_JS)}"
             self.problem(
                 f"{type(e).__name__}: {lines[0][:300] if lines else ''}"
+                + (f" [{target[:200]}]" if target else "")
                 + (f" ({why[:300]})" if why else "")
+                + inert[:600]
                 + f" | page: {text}"
             )
 
