@@ -303,7 +303,7 @@ _INERT_JS = """() => {
           hidden: top('[aria-hidden="true"]:not([data-testid="stIconMaterial"])').slice(0, 6),
           open: [...document.querySelectorAll(
             '[role="dialog"], [role="menu"], [role="listbox"], [data-baseweb="popover"]')]
-            .map(name).slice(0, 6),
+            .map((e) => `${name(e)}: ${(e.innerText || '').slice(0, 120)}`).slice(0, 4),
           navInert: nav ? !!nav.closest('[inert], [aria-hidden="true"]') : null};
 }"""
 
