@@ -76,14 +76,25 @@ class View:
     server_mark: tuple[float, float] | None = None  # (process CPU s, training CPU s) at the last
     retuned: float = -math.inf  # when refresh_s last changed (time.monotonic)
     paced: float = REFRESH_S  # the interval the live fragment refreshed at last time
+    # (the handles, whether a run was going) as of the last `poll()`: see `live`
+    seen_live: tuple[tuple[int, ...], bool] | None = field(default=None, repr=False)
 
     @property
     def live(self) -> bool:
-        return any(not h.done for h in self.handles)
+        """Whether a run of the view is still going, as of its last `poll()` (or the first
+        look after it). One script run reads one answer: the page that greys Train as busy
+        and the live panel that then polls agree, even when the run ends between the two (it
+        did, under load, and left a page saying a run was in progress, Train off, with nothing
+        polling to end it). The panel's next `poll()` sees the end and reruns the page."""
+        handles = tuple(id(h) for h in self.handles)
+        if self.seen_live is None or self.seen_live[0] != handles:
+            self.seen_live = (handles, any(not h.done for h in self.handles))
+        return self.seen_live[1]
 
     def poll(self) -> None:
         for h in self.handles:
             h.poll()
+        self.seen_live = None
 
     def stop(self) -> None:
         for h in self.handles:

@@ -140,3 +140,31 @@ def test_a_quiet_server_keeps_the_fastest_pace_and_the_caption_says_so():
     assert text.endswith("It refreshes every 0.5 s while a run trains.")
     slow = live.draw_caption(view, 1.25, live=True)  # the caption names the pace it runs at
     assert "It refreshes every 1.25 s while a run trains (not every 0.5 s" in slow
+
+
+class _Handle:
+    """A run handle as a View sees it: `done` once its thread has ended and been polled."""
+
+    def __init__(self) -> None:
+        self.done = False
+        self.polls = 0
+
+    def poll(self) -> int:
+        self.polls += 1
+        return 0
+
+
+def test_a_view_stays_live_until_polled_so_one_script_run_reads_one_answer():
+    handle = _Handle()
+    view = live.View(kind="single", handles=[handle], labels=["run"])  # type: ignore[list-item]
+    assert view.live  # the page greys Train
+    handle.done = True  # the run ends before the live panel is drawn
+    assert view.live  # the panel still polls, as the page that greyed Train expects
+    view.poll()
+    assert handle.polls == 1 and not view.live  # the poll sees the end: the panel reruns the page
+    other = _Handle()
+    view.handles.append(other)  # a second run of a pair: looked at afresh
+    assert view.live
+    other.done = True
+    view.poll()
+    assert not view.live
