@@ -78,14 +78,13 @@ def make_optimizer(
     modes instead of 8. `train.fit` calls the update directly: `fast_step.LeanOptimizer`.)"""
     _check("optimizer", kind, OPTIMIZERS)
     params = list(params)
-    impl: dict[str, Any] = {"foreach": True}
     if kind == "sgd":
-        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, **impl)
+        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, foreach=True)
     if kind == "momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay, **impl)
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay, foreach=True)
     if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=weight_decay, **impl)
-    return torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=weight_decay, **impl)
+        return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=weight_decay, foreach=True)
+    return torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=weight_decay, foreach=True)
 
 
 class Updater(Protocol):
