@@ -198,10 +198,11 @@ def _round(x: float | None) -> float | None:
 # Protobuf field numbers: BackMsg.rerun_script 11 -> ClientState.fragment_id 5, is_auto_rerun 6;
 # ForwardMsg.metadata 2 -> ForwardMsgMetadata.run 6 -> RunIdentity.script_run_id 1,
 # fragment_ids 2; ForwardMsg.new_session 4, script_finished 6, auto_rerun 21 -> interval 1
-# (float), fragment_id 2.
+# (float), fragment_id 2; ForwardMsgMetadata.cacheable 1, ForwardMsg.ref_hash 11.
 _WS_JS = r"""(() => {
   if (window.top !== window || window.__dlvizLoad) return;
-  const rec = window.__dlvizLoad = {pending: [], runs: {}, intervals: {}, done: [], superseded: 0};
+  const rec = window.__dlvizLoad = {pending: [], runs: {}, intervals: {}, done: [], superseded: 0,
+                                     wire: {bytes: 0, messages: 0, cacheable: 0, refs: 0}};
   const varint = (b, i) => { let v = 0, m = 1, x;
     do { x = b[i++]; v += (x & 0x7f) * m; m *= 128; } while (x & 0x80); return [v, i]; };
   const fields = (b) => { const out = []; let i = 0;
@@ -224,11 +225,14 @@ _WS_JS = r"""(() => {
     else if (!fid || !fid.length) { rec.superseded += rec.pending.length; rec.pending = []; } };
   const received = (d) => { const now = performance.now(); const b = bytes(d); if (!b) return;
     const fs = fields(b);
+    rec.wire.bytes += b.length; rec.wire.messages += 1;
+    if (get(fs, 11) !== undefined) rec.wire.refs += 1;  // ref_hash: "you have this one cached"
+    const meta = get(fs, 2); if (meta && get(fields(meta), 1) === 1) rec.wire.cacheable += 1;
     const auto = get(fs, 21);
     if (auto !== undefined) { const a = fields(auto); const iv = get(a, 1), fid = get(a, 2);
       if (iv && fid) rec.intervals[text.decode(fid)] =
           new DataView(iv.buffer, iv.byteOffset, 4).getFloat32(0, true); }
-    const meta = get(fs, 2); const run = meta && get(fields(meta), 6);
+    const run = meta && get(fields(meta), 6);
     if (run === undefined) return;
     const rf = fields(run); const id = text.decode(get(rf, 1) || new Uint8Array());
     if (get(fs, 4) !== undefined) {
@@ -257,9 +261,10 @@ _WS_JS = r"""(() => {
 })()"""
 
 _DRAIN_JS = """() => { const r = window.__dlvizLoad;
-    if (!r) return {done: [], intervals: {}, superseded: 0};
-    const done = r.done, superseded = r.superseded; r.done = []; r.superseded = 0;
-    return {done, intervals: r.intervals, superseded}; }"""
+    if (!r) return {done: [], intervals: {}, superseded: 0, wire: {}};
+    const done = r.done, superseded = r.superseded, wire = r.wire; r.done = []; r.superseded = 0;
+    r.wire = {bytes: 0, messages: 0, cacheable: 0, refs: 0};
+    return {done, intervals: r.intervals, superseded, wire}; }"""
 
 # What a session's page shows now.
 _LOOK_JS = """(prefix) => { const q = (s) => document.querySelector(s);
@@ -371,6 +376,9 @@ class SessionReport:
     superseded: int = 0  # refresh requests a full run swallowed: not timed
     draw_ms: list[tuple[int, int]] = field(default_factory=list)  # the panel's caption: CPU, wall
     intervals: dict[str, float] = field(default_factory=dict)
+    # what its browser received on the websocket: bytes, messages, messages Streamlit marked
+    # cacheable (large elements) and references to the browser's cache sent instead of one
+    wire: dict[str, int] = field(default_factory=dict)
 
 
 class StoreWatch:
@@ -479,6 +487,8 @@ class Session:
         self.report.latencies += got["done"]
         self.report.superseded += got["superseded"]
         self.report.intervals.update(got["intervals"])
+        for k, v in got.get("wire", {}).items():
+            self.report.wire[k] = self.report.wire.get(k, 0) + int(v)
 
     async def look(self) -> dict[str, Any]:
         """What the page shows, checked: no error, no other session's run."""
@@ -765,6 +775,9 @@ def load(
     return summarize_load(raw, sessions, seconds, load_before)
 
 
+_WIRE_KEYS = ("bytes", "messages", "cacheable", "refs")
+
+
 def summarize_load(
     raw: dict[str, Any], sessions: int, seconds: float, load_before: float
 ) -> dict[str, Any]:
@@ -789,6 +802,9 @@ def summarize_load(
     total.update(reloads=sum(s["reloads"] for s in reports))
     total.update(switches=sum(s["switches"] for s in reports))
     peak_rss = max([m["rss_mb"] for m in raw["memory"]] + [raw["during"]["rss_mb"]])
+    wire = {k: sum(s.get("wire", {}).get(k, 0) for s in reports) for k in _WIRE_KEYS}
+    session_s = max(1e-9, len(reports) * raw["driven_s"])
+    wire["kb_per_session_s"] = round(wire["bytes"] / 1000 / session_s, 1)
     m = machine()
     return {
         "benchmark": "load",
@@ -806,6 +822,7 @@ def summarize_load(
         "warm_up_s": raw["warm_up_s"],
         "server_cores": raw["server_cores"],
         "runs": total,
+        "wire": wire,
         "latency_live_panel": latency_summary(panel),
         "latency_all_fragments": latency_summary(every),
         # to the run's last message (script_finished) only: without the page's drawing
@@ -841,7 +858,7 @@ def summarize_load(
 
 
 def format_load(r: dict[str, Any]) -> str:
-    m, runs, mem = r["machine"], r["runs"], r["memory_mb"]
+    m, runs, mem, wire = r["machine"], r["runs"], r["memory_mb"], r["wire"]
 
     def lat(name: str, s: dict[str, Any]) -> str:
         if not s["n"]:
@@ -875,6 +892,10 @@ def format_load(r: dict[str, Any]) -> str:
         f"(VmHWM {mem['peak_hwm']:.0f} MB), {mem['end_rss']:.0f} MB after the sessions closed",
         f"with its fork server and runs' processes (PSS): {mem['start_tree']:.0f} MB at the "
         f"start, peak {mem['peak_tree']:.0f} MB, {mem['end_tree']:.0f} MB after",
+        f"the browsers received {wire['bytes'] / 1e6:.1f} MB in {wire['messages']:,} websocket "
+        f"messages ({wire['kb_per_session_s']:.0f} kB a session a second); "
+        f"{wire['cacheable']:,} large ones Streamlit let the browser cache, {wire['refs']:,} "
+        "references to one cached",
     ]
     notes = [
         f"session {s['index']} ({s['lab']}): {n}" for s in r["per_session"] for n in s["notes"]

@@ -61,6 +61,12 @@ def test_four_sessions_train_at_once_each_sees_only_its_own_run(streamlit_server
     assert mem["peak_tree"] < mem["start_tree"] + 2 * MEMORY_GROWTH_MB, mem
     assert mem["end_tree"] < mem["start_tree"] + MEMORY_GROWTH_MB, mem
 
+    # Streamlit's message cache is off (.streamlit/config.toml): under load it sent references
+    # to elements the browser had just dropped, and its "Cached ForwardMsg MISS" dialog froze
+    # the page (docs/load.md). The sessions' websockets carried no reference and nothing cacheable.
+    wire = r["wire"]
+    assert wire["messages"] > 0 and wire["refs"] == 0 and wire["cacheable"] == 0, wire
+
     panel = r["latency_live_panel"]
     assert panel["n"] > 0, "no live refresh was measured"
     # a sanity bound, not a speed budget: a live view that takes minutes to refresh is broken
