@@ -14,6 +14,10 @@ What it checks, session by session:
   the end with the page saying why (`dlviz.admission`: two runs a device by default);
 - **bounded memory**: the server's VmRSS and VmHWM (/proc/PID/status) before, during and after.
 
+And **what the browsers received**: each page counts its websocket's bytes and messages, the
+messages Streamlit marked cacheable and the references to its cache Streamlit sent instead of
+one (none with the message cache off, as `.streamlit/config.toml` sets it: docs/load.md).
+
 And the **refresh latency**, measured in each page: a script in the page (`_WS_JS`) reads
 Streamlit's websocket messages (protobuf, decoded far enough to know each message's kind): a
 live fragment's rerun request (`BackMsg.rerun_script` with `is_auto_rerun` and a
@@ -59,6 +63,7 @@ from dlviz.bench.browser import (
     need_playwright,
     serve,
 )
+from dlviz.text import plural
 from dlviz.timing import machine
 
 # dlviz.ui.live.REFRESH_S and MAX_REFRESH_S (not imported: it would import streamlit here)
@@ -894,8 +899,8 @@ def format_load(r: dict[str, Any]) -> str:
         f"start, peak {mem['peak_tree']:.0f} MB, {mem['end_tree']:.0f} MB after",
         f"the browsers received {wire['bytes'] / 1e6:.1f} MB in {wire['messages']:,} websocket "
         f"messages ({wire['kb_per_session_s']:.0f} kB a session a second); "
-        f"{wire['cacheable']:,} large ones Streamlit let the browser cache, {wire['refs']:,} "
-        "references to one cached",
+        f"{plural(wire['cacheable'], 'large one')} Streamlit let the browser cache, "
+        f"{plural(wire['refs'], 'reference')} to one cached",
     ]
     notes = [
         f"session {s['index']} ({s['lab']}): {n}" for s in r["per_session"] for n in s["notes"]
