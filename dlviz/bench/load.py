@@ -492,7 +492,7 @@ class Session:
         self.report.latencies += got["done"]
         self.report.superseded += got["superseded"]
         self.report.intervals.update(got["intervals"])
-        for k, v in got.get("wire", {}).items():
+        for k, v in got["wire"].items():
             self.report.wire[k] = self.report.wire.get(k, 0) + int(v)
 
     async def look(self) -> dict[str, Any]:
@@ -807,7 +807,7 @@ def summarize_load(
     total.update(reloads=sum(s["reloads"] for s in reports))
     total.update(switches=sum(s["switches"] for s in reports))
     peak_rss = max([m["rss_mb"] for m in raw["memory"]] + [raw["during"]["rss_mb"]])
-    wire = {k: sum(s.get("wire", {}).get(k, 0) for s in reports) for k in _WIRE_KEYS}
+    wire = {k: sum(s["wire"].get(k, 0) for s in reports) for k in _WIRE_KEYS}
     session_s = max(1e-9, len(reports) * raw["driven_s"])
     wire["kb_per_session_s"] = round(wire["bytes"] / 1000 / session_s, 1)
     m = machine()
